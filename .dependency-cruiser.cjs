@@ -1,0 +1,43 @@
+// Layers of ARCHITECTURE.md: a module may import only from layers below it.
+// Order, top to bottom. `sdk` stands alone; `common` is the floor everyone may use.
+const layers = ['cli', 'api', 'platform', 'store', 'models', 'data', 'nn', 'engine', 'common'];
+const above = (i) => layers.slice(0, i);
+
+const layerRules = layers.map((layer, i) => ({
+  name: `no-upward-from-${layer}`,
+  comment: `${layer}/ may not import from a layer above it`,
+  severity: 'error',
+  from: { path: `^src/${layer}/` },
+  to: { path: above(i).length ? `^src/(${above(i).join('|')})/` : '^$' },
+}));
+
+module.exports = {
+  forbidden: [
+    ...layerRules,
+    { name: 'no-cycles', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'sdk-stands-alone',
+      severity: 'error',
+      from: { path: '^src/sdk/' },
+      to: { path: '^src/(?!sdk/)' },
+    },
+    {
+      name: 'only-engine-imports-onnxruntime',
+      severity: 'error',
+      from: { path: '^src/(?!engine/)' },
+      to: { path: 'node_modules/onnxruntime-' },
+    },
+    {
+      name: 'only-store-sqlite-imports-better-sqlite3',
+      severity: 'error',
+      from: { path: '^src/(?!store/sqlite/)' },
+      to: { path: 'node_modules/better-sqlite3' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
+  },
+};

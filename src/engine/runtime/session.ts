@@ -1,0 +1,94 @@
+/**
+ * The ONLY module that imports onnxruntime-node. Everything above the engine runs models through
+ * `EngineSession`, in plain `Tensor`s.
+ */
+import * as ort from 'onnxruntime-node';
+import type { Tensor, TensorDType } from './tensor';
+import { isTensorDType } from './tensor';
+
+export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
+
+export interface SessionOptions {
+  /** Threads inside one op. Default 2: this platform is sized for 2-core machines. */
+  intraOpThreads?: number;
+  /** Threads across independent ops; 1 keeps a 2-core machine from oversubscribing. */
+  interOpThreads?: number;
+  /** `extended` suits training graphs; `all` suits inference graphs (see ENGINE-NOTES.md). */
+  graphOptimization?: GraphOptimization;
+}
+
+export interface ValueSignature {
+  name: string;
+  /** `null` when the value is not a tensor or has a dtype maas cannot carry (e.g. string). */
+  dtype: TensorDType | null;
+  /** Numbers for fixed dims, strings for symbolic ones (`'batch'`), -1 when unknown. */
+  shape: (number | string)[];
+}
+
+export class EngineSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly inputs: ValueSignature[],
+    readonly outputs: ValueSignature[],
+  ) {}
+
+  /** Load a model from its bytes or a file path. */
+  static async create(model: Uint8Array | string, options: SessionOptions = {}): Promise<EngineSession> {
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
+      intraOpNumThreads: options.intraOpThreads ?? 2,
+      interOpNumThreads: options.interOpThreads ?? 1,
+      graphOptimizationLevel: options.graphOptimization ?? 'all',
+      executionMode: 'sequential',
+    };
+    const session =
+      typeof model === 'string'
+        ? await ort.InferenceSession.create(model, sessionOptions)
+        : await ort.InferenceSession.create(model, sessionOptions);
+    return new EngineSession(session, describe(session.inputMetadata), describe(session.outputMetadata));
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  /** Run once. `outputs` selects which outputs to fetch (default: all). */
+  async run(feeds: Record<string, Tensor>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrt(t);
+    const result = outputs
+      ? await this.session.run(ortFeeds, outputs as string[])
+      : await this.session.run(ortFeeds);
+    const out: Record<string, Tensor> = {};
+    for (const [name, value] of Object.entries(result)) out[name] = fromOrt(value);
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function toOrt(t: Tensor): ort.Tensor {
+  return new ort.Tensor(t.dtype, t.data, t.dims as number[]);
+}
+
+function fromOrt(value: ort.Tensor): Tensor {
+  if (!isTensorDType(value.type)) throw new TypeError(`unsupported output dtype ${value.type}`);
+  return { dtype: value.type, dims: [...value.dims], data: value.data as Tensor['data'] };
+}
+
+function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): ValueSignature[] {
+  return meta.map((m) =>
+    m.isTensor
+      ? {
+          name: m.name,
+          dtype: isTensorDType(m.type) ? m.type : null,
+          shape: m.shape.map((d) => (typeof d === 'number' ? d : d || -1)),
+        }
+      : { name: m.name, dtype: null, shape: [] },
+  );
+}
