@@ -1,0 +1,213 @@
+/**
+ * Per-request generation state for a decoder model, shaped for a streaming endpoint: feed it the
+ * logits of each step, get back the chosen token and the text that is now safe to send.
+ *
+ *   const gen = new Generator({ maxTokens: 64, stop: ['\n\n'], temperature: 0.8, seed: 7 }, tok.decode);
+ *   while (!gen.done) { const s = gen.step(await model.next(lastToken)); send(s.delta); lastToken = s.token; }
+ *
+ * Text is decoded incrementally and held back while (a) the pending tokens end in an incomplete
+ * UTF-8 sequence (byte-level BPE splits characters across tokens) or (b) the tail of the text could
+ * be the start of a stop sequence. A stop sequence is found even when it spans several tokens, and
+ * neither it nor anything after it is ever sent.
+ */
+import { fail } from '../../common/errors';
+import { Rng, randomSeed, type Seed } from './prng';
+import { type SamplingOptions, sampleToken, validateSampling } from './sampling';
+
+export type FinishReason = 'stop' | 'length';
+
+/** Token ids → text. Must be pure; it is called on short runs of consecutive tokens. */
+export type TokenDecode = (ids: readonly number[]) => string;
+
+export interface GeneratorOptions extends SamplingOptions {
+  /** Most tokens to generate (≥ 1); see `resolveMaxTokens` for the context-window arithmetic. */
+  maxTokens: number;
+  /** Up to 4 strings (OpenAI's limit); generation ends before the first one found. */
+  stop?: readonly string[];
+  /** Same seed + same logits → same tokens. Absent: a random seed, reported as `seed`. */
+  seed?: Seed;
+  /** Tokens that end the text (end-of-sequence); they are counted but produce no text. */
+  endTokens?: readonly number[];
+}
+
+export interface GenerationStep {
+  token: number;
+  logprob: number;
+  /** Text that became final with this token ('' while held back). */
+  delta: string;
+  done: boolean;
+  finishReason: FinishReason | null;
+}
+
+/** A replacement character at the end of a decode means "more bytes of this character to come". */
+const INCOMPLETE = '\uFFFD';
+/** After this many tokens, give up waiting for a character to complete: the bytes are invalid. */
+const MAX_PENDING_TOKENS = 8;
+export const MAX_STOP_SEQUENCES = 4;
+
+/** OpenAI's `stop`: a string, a list of up to 4 non-empty strings, or nothing. */
+export function normalizeStop(stop: unknown): string[] {
+  if (stop === undefined || stop === null) return [];
+  const list = typeof stop === 'string' ? [stop] : stop;
+  if (!Array.isArray(list) || list.length > MAX_STOP_SEQUENCES) {
+    fail('invalid_request', `stop must be a string or a list of at most ${MAX_STOP_SEQUENCES} strings`);
+  }
+  for (const s of list) {
+    if (typeof s !== 'string' || s.length === 0 || s.length > 256) {
+      fail('invalid_request', 'each stop sequence must be a non-empty string of at most 256 characters');
+    }
+  }
+  return [...new Set(list as string[])];
+}
+
+/**
+ * How many tokens a request may generate: the requested count, or the default, limited by what is
+ * left of the context window. A prompt that fills the window, or a request for more than is left,
+ * is the client's error (`invalid_request`), as OpenAI answers it.
+ */
+export function resolveMaxTokens(args: {
+  requested?: number | null;
+  promptTokens: number;
+  contextLength: number;
+  defaultMaxTokens: number;
+}): number {
+  const left = args.contextLength - args.promptTokens;
+  if (left <= 0) {
+    fail(
+      'invalid_request',
+      `the prompt is ${args.promptTokens} tokens; this model's context is ${args.contextLength} tokens`,
+    );
+  }
+  const requested = args.requested ?? undefined;
+  if (requested === undefined) return Math.max(1, Math.min(args.defaultMaxTokens, left));
+  if (!Number.isInteger(requested) || requested < 1) {
+    fail('invalid_request', `max_tokens must be a positive integer, got ${String(requested)}`);
+  }
+  if (requested > left) {
+    fail(
+      'invalid_request',
+      `max_tokens ${requested} + prompt ${args.promptTokens} tokens exceeds this model's context of ${args.contextLength} tokens`,
+    );
+  }
+  return requested;
+}
+
+/** Length of the longest suffix of `text` (shorter than a whole stop) that begins some stop sequence. */
+function partialStopLength(text: string, stops: readonly string[]): number {
+  let best = 0;
+  for (const stop of stops) {
+    for (let k = Math.min(stop.length - 1, text.length); k > best; k--) {
+      if (text.endsWith(stop.slice(0, k))) {
+        best = k;
+        break;
+      }
+    }
+  }
+  return best;
+}
+
+export class Generator {
+  readonly seed: Seed;
+  readonly tokens: number[] = [];
+  private readonly rng: Rng;
+  private readonly counts = new Map<number, number>();
+  private readonly stops: string[];
+  private readonly maxStop: number;
+  private readonly endTokens: ReadonlySet<number>;
+  private pending: number[] = [];
+  private decoded = '';
+  private emitted = 0;
+  private reason: FinishReason | null = null;
+
+  constructor(
+    private readonly options: GeneratorOptions,
+    private readonly decode: TokenDecode,
+  ) {
+    validateSampling(options);
+    if (!Number.isInteger(options.maxTokens) || options.maxTokens < 1) {
+      fail('invalid_request', `max_tokens must be a positive integer, got ${String(options.maxTokens)}`);
+    }
+    this.stops = normalizeStop(options.stop);
+    this.maxStop = Math.max(0, ...this.stops.map((s) => s.length));
+    this.endTokens = new Set(options.endTokens ?? []);
+    this.seed = options.seed ?? randomSeed();
+    this.rng = new Rng(this.seed);
+  }
+
+  get done(): boolean {
+    return this.reason !== null;
+  }
+  get finishReason(): FinishReason | null {
+    return this.reason;
+  }
+  /** Tokens generated so far, end token included: the completion count for usage. */
+  get completionTokens(): number {
+    return this.tokens.length;
+  }
+  /** The text sent so far plus any held-back tail (the whole answer once `done`). */
+  get text(): string {
+    return this.done ? this.decoded : this.decoded + this.decode(this.pending);
+  }
+
+  /** Sample the next token from this step's logits and accept it. */
+  step(logits: Float32Array): GenerationStep {
+    if (this.done) fail('internal', 'generation already finished');
+    const { token, logprob } = sampleToken(logits, this.options, this.rng, this.counts);
+    return this.accept(token, logprob);
+  }
+
+  /** Accept a token chosen elsewhere (e.g. a forced prefix, or a reference decode in a test). */
+  accept(token: number, logprob = 0): GenerationStep {
+    if (this.done) fail('internal', 'generation already finished');
+    this.tokens.push(token);
+    this.counts.set(token, (this.counts.get(token) ?? 0) + 1);
+    let delta: string;
+    if (this.endTokens.has(token)) {
+      delta = this.finish('stop');
+    } else {
+      this.pending.push(token);
+      delta = this.absorbPending();
+      if (!this.done && this.tokens.length >= this.options.maxTokens) delta += this.finish('length');
+    }
+    return { token, logprob, delta, done: this.done, finishReason: this.reason };
+  }
+
+  /**
+   * End now (the model hit its context, or the caller stops) and return the held-back text. A
+   * held-back partial stop sequence is real text when no stop followed, so it is sent.
+   */
+  finish(reason: FinishReason): string {
+    if (this.done) return '';
+    if (this.pending.length > 0) this.decoded += this.decode(this.pending);
+    this.pending = [];
+    this.reason = reason;
+    return this.release(this.decoded.length);
+  }
+
+  private release(upTo: number): string {
+    const delta = this.decoded.slice(this.emitted, upTo);
+    this.emitted = Math.max(this.emitted, upTo);
+    return delta;
+  }
+
+  private absorbPending(): string {
+    const piece = this.decode(this.pending);
+    if (piece.endsWith(INCOMPLETE) && this.pending.length < MAX_PENDING_TOKENS) return '';
+    this.pending = [];
+    const searchFrom = Math.max(0, this.decoded.length - this.maxStop + 1);
+    this.decoded += piece;
+    if (this.stops.length === 0) return this.release(this.decoded.length);
+    let at = -1;
+    for (const stop of this.stops) {
+      const i = this.decoded.indexOf(stop, searchFrom);
+      if (i >= 0 && (at < 0 || i < at)) at = i;
+    }
+    if (at >= 0) {
+      // Nothing at or after the stop was sent: partial matches were held back.
+      this.decoded = this.decoded.slice(0, Math.max(at, this.emitted));
+      this.reason = 'stop';
+      return this.release(this.decoded.length);
+    }
+    return this.release(this.decoded.length - partialStopLength(this.decoded, this.stops));
+  }
+}

@@ -1,0 +1,225 @@
+import { describe, expect, it } from 'vitest';
+import { MaasError } from '../../src/common/errors';
+import { Generator, normalizeStop, resolveMaxTokens } from '../../src/models/common/generator';
+import { Rng } from '../../src/models/common/prng';
+import {
+  applyPenalties,
+  argmax,
+  candidateDistribution,
+  sampleToken,
+  topKIndices,
+  validateSampling,
+} from '../../src/models/common/sampling';
+
+const logits = (...v: number[]) => Float32Array.from(v);
+
+describe('Rng', () => {
+  it('repeats for the same seed and differs across seeds, numbers and strings alike', () => {
+    const draw = (seed: number | string) => {
+      const r = new Rng(seed);
+      return Array.from({ length: 8 }, () => r.nextUint32());
+    };
+    expect(draw(42)).toEqual(draw(42));
+    expect(draw('hello')).toEqual(draw('hello'));
+    expect(draw(42)).not.toEqual(draw(43));
+    expect(draw('a')).not.toEqual(draw('b'));
+    expect(draw(1)).not.toEqual(draw(2 ** 32 + 1));
+  });
+
+  it('is roughly uniform: 10,000 draws over 10 bins within 15% of the mean', () => {
+    const r = new Rng(7);
+    const bins = new Array(10).fill(0);
+    for (let i = 0; i < 10_000; i++) bins[r.int(10)]++;
+    for (const b of bins) expect(Math.abs(b - 1000)).toBeLessThan(150);
+  });
+
+  it('split gives a stream independent of the parent', () => {
+    const parent = new Rng(3);
+    const child = parent.split();
+    const a = Array.from({ length: 4 }, () => child.nextUint32());
+    const b = Array.from({ length: 4 }, () => parent.nextUint32());
+    expect(a).not.toEqual(b);
+    const again = new Rng(3).split();
+    expect(Array.from({ length: 4 }, () => again.nextUint32())).toEqual(a);
+  });
+});
+
+describe('sampleToken', () => {
+  it('temperature 0 is argmax, lowest index on ties, and ignores the rng', () => {
+    expect(sampleToken(logits(1, 5, 3), { temperature: 0 }, new Rng(1)).token).toBe(1);
+    expect(argmax(logits(2, 7, 7))).toBe(1);
+    expect(argmax(logits(Number.NaN, -1))).toBe(1);
+    expect(() => argmax(logits(Number.NEGATIVE_INFINITY))).toThrow(MaasError);
+  });
+
+  it('reports the log-probability under the raw softmax', () => {
+    const s = sampleToken(logits(0, Math.log(3)), { temperature: 0 }, new Rng(1));
+    expect(s.logprob).toBeCloseTo(Math.log(0.75), 6);
+  });
+
+  it('matches the softmax frequencies at temperature 1', () => {
+    const l = logits(Math.log(0.1), Math.log(0.2), Math.log(0.7));
+    const rng = new Rng(11);
+    const counts = [0, 0, 0];
+    for (let i = 0; i < 20_000; i++) counts[sampleToken(l, {}, rng).token]++;
+    expect(counts[0] / 20_000).toBeCloseTo(0.1, 1);
+    expect(counts[1] / 20_000).toBeCloseTo(0.2, 1);
+    expect(counts[2] / 20_000).toBeCloseTo(0.7, 1);
+  });
+
+  it('top-k keeps the k best, top-p the smallest nucleus', () => {
+    const l = logits(Math.log(0.05), Math.log(0.5), Math.log(0.3), Math.log(0.15));
+    expect(topKIndices(l, 2)).toEqual([1, 2]);
+    expect(candidateDistribution(l, { topK: 2 }).tokens).toEqual([1, 2]);
+    // 0.5 + 0.3 = 0.8 ≥ 0.75 → two tokens; 0.5 ≥ 0.5 → one.
+    expect(candidateDistribution(l, { topP: 0.75 }).tokens).toEqual([1, 2]);
+    expect(candidateDistribution(l, { topP: 0.5 }).tokens).toEqual([1]);
+    expect(candidateDistribution(l, { topP: 0.81 }).tokens).toEqual([1, 2, 3]);
+    const rng = new Rng(5);
+    const seen = new Set<number>();
+    for (let i = 0; i < 2000; i++) seen.add(sampleToken(l, { topK: 2, temperature: 1.5 }, rng).token);
+    expect([...seen].sort()).toEqual([1, 2]);
+  });
+
+  it('the same seed gives the same token sequence; another seed another', () => {
+    const vocab = 50;
+    const l = Float32Array.from({ length: vocab }, (_, i) => Math.sin(i));
+    const run = (seed: number) => {
+      const rng = new Rng(seed);
+      return Array.from({ length: 30 }, () => sampleToken(l, { temperature: 1.2, topP: 0.95 }, rng).token);
+    };
+    expect(run(9)).toEqual(run(9));
+    expect(run(9)).not.toEqual(run(10));
+  });
+
+  it('penalties lower repeated tokens without touching the caller array', () => {
+    const l = logits(2, 1, -1);
+    const counts = new Map([
+      [0, 3],
+      [2, 1],
+    ]);
+    const p = applyPenalties(l, counts, {
+      presencePenalty: 0.5,
+      frequencyPenalty: 0.25,
+      repetitionPenalty: 2,
+    });
+    expect(Array.from(p)).toEqual([2 / 2 - 0.5 - 0.75, 1, -1 * 2 - 0.5 - 0.25]);
+    expect(Array.from(l)).toEqual([2, 1, -1]);
+    expect(sampleToken(l, { temperature: 0, frequencyPenalty: 2 }, new Rng(1), counts).token).toBe(1);
+  });
+
+  it('rejects out-of-range options as invalid_request', () => {
+    for (const bad of [
+      { temperature: -1 },
+      { temperature: 3 },
+      { topP: 0 },
+      { topK: 1.5 },
+      { presencePenalty: 9 },
+    ]) {
+      expect(() => validateSampling(bad)).toThrow(expect.objectContaining({ code: 'invalid_request' }));
+    }
+    validateSampling({ temperature: 0, topP: 1, topK: 0 });
+  });
+});
+
+/** A toy byte-level vocabulary: token i is byte i, so multi-byte characters span tokens. */
+const utf8 = new TextDecoder();
+const decodeBytes = (ids: readonly number[]) => utf8.decode(Uint8Array.from(ids));
+const bytesOf = (s: string) => Array.from(new TextEncoder().encode(s));
+
+function streamTokens(gen: Generator, tokens: number[]): string[] {
+  const deltas: string[] = [];
+  for (const t of tokens) {
+    if (gen.done) break;
+    deltas.push(gen.accept(t).delta);
+  }
+  return deltas;
+}
+
+describe('Generator', () => {
+  it('finds a stop sequence spanning tokens and never emits any of it', () => {
+    const gen = new Generator({ maxTokens: 100, stop: ['END'] }, decodeBytes);
+    const deltas = streamTokens(gen, bytesOf('hello ENhanced END tail'));
+    expect(gen.finishReason).toBe('stop');
+    expect(deltas.join('')).toBe('hello ENhanced ');
+    expect(gen.text).toBe('hello ENhanced ');
+    // 'E' and 'N' were held back while they could start 'END', then released by 'h'.
+    const iE = 'hello '.length;
+    expect(deltas[iE]).toBe('');
+    expect(deltas[iE + 1]).toBe('');
+    expect(deltas[iE + 2]).toBe('ENh');
+    expect(gen.completionTokens).toBe('hello ENhanced END'.length);
+  });
+
+  it('picks the earliest of several stops and handles overlapping prefixes', () => {
+    const gen = new Generator({ maxTokens: 100, stop: ['abc', 'bcd', '\n\n'] }, decodeBytes);
+    expect(streamTokens(gen, bytesOf('xxabcd')).join('')).toBe('xx');
+    const gen2 = new Generator({ maxTokens: 100, stop: ['aab'] }, decodeBytes);
+    expect(streamTokens(gen2, bytesOf('aaaab!')).join('')).toBe('aa');
+  });
+
+  it('holds back split UTF-8 characters and never emits a replacement character', () => {
+    const gen = new Generator({ maxTokens: 100 }, decodeBytes);
+    const deltas = streamTokens(gen, bytesOf('né😀!'));
+    expect(deltas.join('')).toBe('né😀!');
+    expect(deltas.some((d) => d.includes('\uFFFD'))).toBe(false);
+  });
+
+  it('ends at max tokens and flushes a held partial stop', () => {
+    const gen = new Generator({ maxTokens: 4, stop: ['xyz'] }, decodeBytes);
+    const deltas = streamTokens(gen, bytesOf('abxyz'));
+    expect(gen.finishReason).toBe('length');
+    expect(deltas.join('')).toBe('abxy');
+    expect(gen.completionTokens).toBe(4);
+    expect(() => gen.accept(1)).toThrow(MaasError);
+  });
+
+  it('an end token stops with reason stop and adds no text', () => {
+    const gen = new Generator({ maxTokens: 10, endTokens: [0] }, decodeBytes);
+    const deltas = streamTokens(gen, [...bytesOf('hi'), 0, ...bytesOf('no')]);
+    expect(deltas.join('')).toBe('hi');
+    expect(gen.finishReason).toBe('stop');
+    expect(gen.tokens).toEqual([104, 105, 0]);
+  });
+
+  it('step() samples reproducibly for a seed; greedy needs none', () => {
+    const l = Float32Array.from({ length: 128 }, (_, i) => Math.cos(i * 0.7));
+    const run = (seed?: number, temperature = 1) => {
+      const gen = new Generator({ maxTokens: 12, seed, temperature, topK: 20 }, decodeBytes);
+      while (!gen.done) gen.step(l);
+      return gen.tokens;
+    };
+    expect(run(1)).toEqual(run(1));
+    expect(run(1)).not.toEqual(run(2));
+    expect(run(undefined, 0)).toEqual(new Array(12).fill(argmax(l)));
+  });
+});
+
+describe('max-tokens and stop parsing', () => {
+  it('resolves against the context window', () => {
+    expect(resolveMaxTokens({ promptTokens: 10, contextLength: 100, defaultMaxTokens: 16 })).toBe(16);
+    expect(resolveMaxTokens({ promptTokens: 95, contextLength: 100, defaultMaxTokens: 16 })).toBe(5);
+    expect(
+      resolveMaxTokens({ requested: 90, promptTokens: 10, contextLength: 100, defaultMaxTokens: 16 }),
+    ).toBe(90);
+    for (const bad of [
+      { requested: 91, promptTokens: 10 },
+      { requested: 0, promptTokens: 10 },
+      { requested: 2.5, promptTokens: 10 },
+      { promptTokens: 100 },
+    ]) {
+      expect(() => resolveMaxTokens({ contextLength: 100, defaultMaxTokens: 16, ...bad })).toThrow(
+        expect.objectContaining({ code: 'invalid_request' }),
+      );
+    }
+  });
+
+  it('normalises OpenAI stop values', () => {
+    expect(normalizeStop('x')).toEqual(['x']);
+    expect(normalizeStop(null)).toEqual([]);
+    expect(normalizeStop(['a', 'a', 'b'])).toEqual(['a', 'b']);
+    for (const bad of [['a', 'b', 'c', 'd', 'e'], [''], [3], 5]) {
+      expect(() => normalizeStop(bad)).toThrow(MaasError);
+    }
+  });
+});
