@@ -5,7 +5,8 @@ function sine(hz: number, seconds: number, rate: number, channels = 1): Float32A
   const frames = Math.round(seconds * rate);
   const out = new Float32Array(frames * channels);
   for (let i = 0; i < frames; i++) {
-    for (let c = 0; c < channels; c++) out[i * channels + c] = 0.5 * Math.sin((2 * Math.PI * hz * i) / rate) * (c + 1) * 0.5;
+    for (let c = 0; c < channels; c++)
+      out[i * channels + c] = 0.5 * Math.sin((2 * Math.PI * hz * i) / rate) * (c + 1) * 0.5;
   }
   return out;
 }
@@ -39,11 +40,16 @@ describe('WAV', () => {
     for (let i = 0; i < samples.length; i++) worst = Math.max(worst, Math.abs(back.samples[i] - samples[i]));
     expect(worst).toBeLessThanOrEqual(1 / 32767);
     expect(audioDuration(back)).toBeCloseTo(0.25, 6);
-    expect(rmsLevel({ sampleRate: 16000, channels: 1, samples: sine(440, 1, 16000) })).toBeCloseTo(0.25 / Math.SQRT2, 3);
+    expect(rmsLevel({ sampleRate: 16000, channels: 1, samples: sine(440, 1, 16000) })).toBeCloseTo(
+      0.25 / Math.SQRT2,
+      3,
+    );
   });
 
   it('clips out-of-range samples and writes NaN as silence', () => {
-    const back = parseWav(encodeWav({ sampleRate: 8000, channels: 1, samples: Float32Array.from([3, -3, Number.NaN]) }));
+    const back = parseWav(
+      encodeWav({ sampleRate: 8000, channels: 1, samples: Float32Array.from([3, -3, Number.NaN]) }),
+    );
     expect(Array.from(back.samples)).toEqual([32767 / 32768, -1, 0]);
   });
 
@@ -57,7 +63,11 @@ describe('WAV', () => {
     f32.writeFloatLE(-0.75, 4);
     const withList = Buffer.concat([header(3, 1, 8000, 32, 8), f32]);
     // Insert an odd-sized LIST chunk (padded to even) between fmt and data.
-    const list = Buffer.concat([Buffer.from('LIST', 'latin1'), Buffer.from([3, 0, 0, 0]), Buffer.from('abc\0')]);
+    const list = Buffer.concat([
+      Buffer.from('LIST', 'latin1'),
+      Buffer.from([3, 0, 0, 0]),
+      Buffer.from('abc\0'),
+    ]);
     const spliced = Buffer.concat([withList.subarray(0, 36), list, withList.subarray(36)]);
     expect(Array.from(parseWav(spliced).samples)).toEqual([0.25, -0.75]);
   });

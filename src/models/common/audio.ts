@@ -44,12 +44,14 @@ function readFormat(view: DataView, at: number, size: number): Format {
     if (size < 40) bad('extensible fmt chunk too short');
     format = view.getUint16(at + 24, true);
   }
-  if (format !== FORMAT_PCM && format !== FORMAT_FLOAT) bad(`unsupported format code ${format} (PCM or float only)`);
+  if (format !== FORMAT_PCM && format !== FORMAT_FLOAT)
+    bad(`unsupported format code ${format} (PCM or float only)`);
   if (channels < 1 || channels > MAX_CHANNELS) bad(`${channels} channels`);
   if (sampleRate < 1 || sampleRate > MAX_SAMPLE_RATE) bad(`sample rate ${sampleRate} Hz`);
   const okBits = format === FORMAT_FLOAT ? [32] : [8, 16, 24, 32];
   if (!okBits.includes(bits)) bad(`${bits}-bit samples in format ${format}`);
-  if (blockAlign !== (channels * bits) / 8) bad(`block align ${blockAlign} does not match ${channels}×${bits} bits`);
+  if (blockAlign !== (channels * bits) / 8)
+    bad(`block align ${blockAlign} does not match ${channels}×${bits} bits`);
   return { format, channels, sampleRate, bits, blockAlign };
 }
 
@@ -80,7 +82,7 @@ export function parseWav(bytes: Uint8Array): Audio {
     const size = Math.min(declared, bytes.length - body);
     if (id === 'fmt ') format = readFormat(view, body, size);
     if (id === 'data') {
-      if (!format) bad('data chunk before fmt chunk');
+      if (!format) return bad('data chunk before fmt chunk');
       const frames = Math.floor(size / format.blockAlign);
       return {
         sampleRate: format.sampleRate,
@@ -102,7 +104,8 @@ export function encodeWav(audio: Audio): Buffer {
   if (!Number.isInteger(sampleRate) || sampleRate < 1 || sampleRate > MAX_SAMPLE_RATE) {
     fail('invalid_request', `sample rate must be an integer in 1..${MAX_SAMPLE_RATE} Hz, got ${sampleRate}`);
   }
-  if (samples.length % channels !== 0) fail('invalid_request', 'sample count is not a whole number of frames');
+  if (samples.length % channels !== 0)
+    fail('invalid_request', 'sample count is not a whole number of frames');
   const dataBytes = samples.length * 2;
   const out = Buffer.alloc(44 + dataBytes);
   out.write('RIFF', 0, 'latin1');

@@ -1,0 +1,186 @@
+/**
+ * Text-to-speech over the registered engines: validate the request, pick an installed engine,
+ * run it as a child process under limits, and return a clean PCM16 WAV with its duration.
+ *
+ *   const tts = new TextToSpeech({ env: process.env });
+ *   const { wav, durationSeconds } = await tts.synthesize({ text: 'Hello.', voice: 'en-gb', speed: 1.2 });
+ */
+import { fail, isMaasError } from '../../common/errors';
+import { type Audio, audioDuration, encodeWav, parseWav } from '../common/audio';
+import {
+  defaultSpeechEngines,
+  type EngineRunner,
+  type SpeechEngine,
+  type SpeechEngineRegistry,
+  type Voice,
+} from './engines';
+import { findExecutable, runProcess } from './process';
+
+export interface TextToSpeechOptions {
+  engines?: SpeechEngineRegistry;
+  /** Environment for lookups and children; PATH decides which engines are found. Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Per synthesis, ms. Default 30,000. */
+  timeoutMs?: number;
+  /** Largest WAV an engine may produce, bytes. Default 32 MiB (≈ 12 min of 22 kHz PCM16). */
+  maxOutputBytes?: number;
+  /** Longest input, in characters (Unicode code points). Default 4,096 (OpenAI's limit). */
+  maxTextChars?: number;
+}
+
+export interface SpeechRequest {
+  text: string;
+  /** A voice id from `voices()`; default: the engine's default voice. */
+  voice?: string;
+  /** 0.25..4, 1 = normal pace. Default 1. */
+  speed?: number;
+  /** An engine name; default: the first installed engine in registry order. */
+  engine?: string;
+}
+
+export interface SpeechResult {
+  /** PCM16 WAV with exact header sizes. */
+  wav: Buffer;
+  audio: Audio;
+  durationSeconds: number;
+  engine: string;
+  voice: string;
+}
+
+export interface EngineStatus {
+  name: string;
+  available: boolean;
+  install: string;
+}
+
+export const MIN_SPEED = 0.25;
+export const MAX_SPEED = 4;
+
+export class TextToSpeech {
+  private readonly engines: SpeechEngineRegistry;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly timeoutMs: number;
+  private readonly maxOutputBytes: number;
+  readonly maxTextChars: number;
+  private readonly voiceCache = new Map<string, Promise<Voice[]>>();
+
+  constructor(options: TextToSpeechOptions = {}) {
+    this.engines = options.engines ?? defaultSpeechEngines();
+    this.env = options.env ?? process.env;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.maxOutputBytes = options.maxOutputBytes ?? 32 * 1024 * 1024;
+    this.maxTextChars = options.maxTextChars ?? 4096;
+  }
+
+  /** Every registered engine and whether its binary is on PATH now (installing one needs no restart). */
+  async status(): Promise<EngineStatus[]> {
+    return Promise.all(
+      this.engines.list().map(async (e) => ({
+        name: e.name,
+        available: (await findExecutable(e.binary, this.env.PATH)) !== null,
+        install: e.install,
+      })),
+    );
+  }
+
+  /** Voices of one engine, or of every installed engine. */
+  async voices(engineName?: string): Promise<Voice[]> {
+    if (engineName !== undefined) {
+      const { engine, runner } = await this.resolve(engineName);
+      return this.voicesOf(engine, runner);
+    }
+    const all: Voice[] = [];
+    for (const s of await this.status()) {
+      if (s.available) all.push(...(await this.voices(s.name)));
+    }
+    return all;
+  }
+
+  async synthesize(request: SpeechRequest): Promise<SpeechResult> {
+    const text = this.checkText(request.text);
+    const speed = request.speed ?? 1;
+    if (typeof speed !== 'number' || !(speed >= MIN_SPEED && speed <= MAX_SPEED)) {
+      fail('invalid_request', `speed must be a number in [${MIN_SPEED}, ${MAX_SPEED}], got ${String(speed)}`);
+    }
+    const { engine, runner } = await this.resolve(request.engine);
+    const voice = request.voice ?? engine.defaultVoice;
+    const known = await this.voicesOf(engine, runner);
+    if (!known.some((v) => v.id === voice)) {
+      fail(
+        'invalid_request',
+        `unknown voice '${String(voice).slice(0, 64)}' for ${engine.name}; list the voices`,
+      );
+    }
+    const bytes = await engine.synthesize(runner, { text, voice, speed });
+    let audio: Audio;
+    try {
+      audio = parseWav(bytes);
+    } catch (err) {
+      if (isMaasError(err)) fail('inference_failed', `${engine.name} did not produce readable audio`);
+      throw err;
+    }
+    return {
+      wav: encodeWav(audio),
+      audio,
+      durationSeconds: audioDuration(audio),
+      engine: engine.name,
+      voice,
+    };
+  }
+
+  private checkText(text: unknown): string {
+    if (typeof text !== 'string' || text.trim().length === 0)
+      fail('invalid_request', 'input text must be a non-empty string');
+    if (text.includes('\0')) fail('invalid_request', 'input text must not contain NUL characters');
+    let chars = 0;
+    for (const _ of text) {
+      if (++chars > this.maxTextChars) {
+        fail('invalid_request', `input text is longer than ${this.maxTextChars} characters`);
+      }
+    }
+    return text;
+  }
+
+  private voicesOf(engine: SpeechEngine, runner: EngineRunner): Promise<Voice[]> {
+    let voices = this.voiceCache.get(engine.name);
+    if (!voices) {
+      voices = engine.listVoices(runner);
+      this.voiceCache.set(engine.name, voices);
+      voices.catch(() => this.voiceCache.delete(engine.name));
+    }
+    return voices;
+  }
+
+  /** The named engine (or the first installed one) with a runner bound to its binary and our limits. */
+  private async resolve(name?: string): Promise<{ engine: SpeechEngine; runner: EngineRunner }> {
+    const candidates =
+      name === undefined ? this.engines.list() : [this.engines.get(name) ?? this.unknown(name)];
+    for (const engine of candidates) {
+      const path = await findExecutable(engine.binary, this.env.PATH);
+      if (path) return { engine, runner: this.runnerFor(engine, path) };
+    }
+    const engines = candidates.map((e) => e.name).join(' or ');
+    const installs = candidates.map((e) => `\`${e.install}\``).join(' or ');
+    return fail(
+      'engine_unavailable',
+      `text-to-speech needs ${engines}: install with ${installs}, then retry (no restart needed)`,
+    );
+  }
+
+  private unknown(name: string): never {
+    const known = this.engines.list().map((e) => e.name);
+    return fail(
+      'invalid_request',
+      `unknown speech engine '${name.slice(0, 64)}'; known: ${known.join(', ')}`,
+    );
+  }
+
+  private runnerFor(engine: SpeechEngine, path: string): EngineRunner {
+    const { timeoutMs, maxOutputBytes, env } = this;
+    return {
+      maxOutputBytes,
+      run: (args, stdin) =>
+        runProcess(path, args, { stdin, env, timeoutMs, maxOutputBytes, label: engine.name }),
+    };
+  }
+}
