@@ -81,6 +81,19 @@ describe('sampleToken', () => {
     expect([...seen].sort()).toEqual([1, 2]);
   });
 
+  it('widens the nucleus search past the first 64 tokens when the distribution is flat', () => {
+    const flat = new Float32Array(1000);
+    const { tokens } = candidateDistribution(flat, { topP: 0.5 });
+    expect(tokens.length).toBeGreaterThanOrEqual(500);
+    expect(tokens.length).toBeLessThanOrEqual(501);
+    expect(tokens.slice(0, 3)).toEqual([0, 1, 2]);
+    // A peaked distribution: the nucleus is found among the first 64 candidates.
+    const peaked = Float32Array.from({ length: 5000 }, (_, i) => -i / 10);
+    const nucleus = candidateDistribution(peaked, { topP: 0.9 }).tokens;
+    expect(nucleus).toEqual(Array.from({ length: nucleus.length }, (_, i) => i));
+    expect(nucleus.length).toBe(24); // the first n hold 1 − e^(−0.1·n) of the mass: ≥ 0.9 ⇔ n ≥ 23.03
+  });
+
   it('the same seed gives the same token sequence; another seed another', () => {
     const vocab = 50;
     const l = Float32Array.from({ length: vocab }, (_, i) => Math.sin(i));

@@ -91,45 +91,109 @@ export function applyPenalties(
   return out;
 }
 
+/** Vocabularies up to 2^21 tokens: a 32-bit logit key and a 21-bit index fit a float64's 53 bits. */
+const PACKED_SORT_MAX_VOCAB = 2 ** 21;
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/**
+ * All indices by descending logit (ties: lower index first), NaN dropped, via one native numeric
+ * sort of packed keys; a comparator sort of 50,000 indices is ≈ 10× slower. The key maps the float
+ * bits to an order-preserving unsigned integer, inverted for descending order.
+ */
+function packedSort(logits: ArrayLike<number>, n: number): number[] {
+  const keys = new Float64Array(logits.length);
+  let m = 0;
+  for (let i = 0; i < logits.length; i++) {
+    if (Number.isNaN(logits[i])) continue;
+    f32[0] = logits[i];
+    const bits = u32[0];
+    const ordered = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
+    keys[m++] = (0xffffffff - ordered) * PACKED_SORT_MAX_VOCAB + i;
+  }
+  const sorted = keys.subarray(0, m).sort();
+  const out = new Array<number>(Math.min(n, m));
+  for (let j = 0; j < out.length; j++) out[j] = sorted[j] % PACKED_SORT_MAX_VOCAB;
+  return out;
+}
+
 /** The k indices with the largest logits, in descending order of logit (ties: lower index first). */
 export function topKIndices(logits: ArrayLike<number>, k: number): number[] {
   const n = Math.min(k, logits.length);
-  // A size-k min-heap keyed on logit: O(V log k), not a full sort of the vocabulary.
-  const heap: number[] = [];
-  const less = (a: number, b: number): boolean => logits[a] < logits[b] || (logits[a] === logits[b] && a > b);
-  const siftDown = (i: number): void => {
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heap.length && less(heap[l], heap[m])) m = l;
-      if (r < heap.length && less(heap[r], heap[m])) m = r;
-      if (m === i) return;
-      [heap[i], heap[m]] = [heap[m], heap[i]];
-      i = m;
-    }
-  };
+  if (n > logits.length / 4 && logits.length <= PACKED_SORT_MAX_VOCAB) return packedSort(logits, n);
+  // A size-n min-heap of (logit, index), weakest at the root: O(V log n), and for V ≫ n almost
+  // every token is rejected by one comparison with the root.
+  const vals = new Float64Array(n);
+  const idx = new Int32Array(n);
+  const weaker = (va: number, ia: number, vb: number, ib: number): boolean =>
+    va < vb || (va === vb && ia > ib);
+  let size = 0;
   for (let i = 0; i < logits.length; i++) {
-    if (Number.isNaN(logits[i])) continue;
-    if (heap.length < n) {
-      heap.push(i);
-      for (let j = heap.length - 1; j > 0; ) {
+    const v = logits[i];
+    if (Number.isNaN(v)) continue;
+    let j: number;
+    if (size < n) {
+      j = size++;
+      while (j > 0) {
         const p = (j - 1) >> 1;
-        if (!less(heap[j], heap[p])) break;
-        [heap[j], heap[p]] = [heap[p], heap[j]];
+        if (!weaker(v, i, vals[p], idx[p])) break;
+        vals[j] = vals[p];
+        idx[j] = idx[p];
         j = p;
       }
-    } else if (less(heap[0], i)) {
-      heap[0] = i;
-      siftDown(0);
+    } else {
+      if (!weaker(vals[0], idx[0], v, i)) continue;
+      j = 0;
+      for (;;) {
+        const l = 2 * j + 1;
+        if (l >= size) break;
+        const c = l + 1 < size && weaker(vals[l + 1], idx[l + 1], vals[l], idx[l]) ? l + 1 : l;
+        if (!weaker(vals[c], idx[c], v, i)) break;
+        vals[j] = vals[c];
+        idx[j] = idx[c];
+        j = c;
+      }
     }
+    vals[j] = v;
+    idx[j] = i;
   }
-  return heap.sort((a, b) => logits[b] - logits[a] || a - b);
+  return Array.from(idx.subarray(0, size)).sort((a, b) => logits[b] - logits[a] || a - b);
+}
+
+/** Nucleus search starts with this many top tokens and widens ×8 until it holds mass p. */
+const NUCLEUS_FIRST_K = 64;
+
+/** exp((logit − max) / T) for the given tokens; max over the same tokens, so the best weighs 1. */
+function weightsOf(logits: Float32Array, tokens: readonly number[], temperature: number): number[] {
+  let max = Number.NEGATIVE_INFINITY;
+  for (const t of tokens) if (logits[t] > max) max = logits[t];
+  if (!Number.isFinite(max)) fail('inference_failed', 'every logit is -inf or NaN: nothing can be sampled');
+  return tokens.map((t) => Math.exp((logits[t] - max) / temperature) || 0);
+}
+
+/** Σ exp((logit − max) / T) over the whole vocabulary, with the max it was taken against. */
+function fullMass(logits: Float32Array, temperature: number): { max: number; total: number } {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
+  if (!Number.isFinite(max)) fail('inference_failed', 'every logit is -inf or NaN: nothing can be sampled');
+  let total = 0;
+  for (let i = 0; i < logits.length; i++) total += Math.exp((logits[i] - max) / temperature) || 0;
+  return { max, total };
+}
+
+/** The shortest prefix of `tokens` (sorted by logit, descending) whose weight reaches `mass`. */
+function nucleusPrefix(tokens: number[], weights: number[], mass: number): number {
+  let cumulative = 0;
+  let keep = 0;
+  while (keep < weights.length && cumulative < mass) cumulative += weights[keep++];
+  return cumulative >= mass ? Math.max(1, keep) : -1;
 }
 
 /**
- * The candidate tokens and their unnormalised weights after temperature, top-k and top-p. Exposed
- * so tests can check the filtered distribution exactly, not only through draws.
+ * The candidate tokens (most likely first) and their unnormalised weights after temperature, top-k
+ * and top-p, as in Hugging Face's order: top-k first, then the nucleus of what is left. Exposed so
+ * tests can check the filtered distribution exactly, not only through draws. Top-p alone looks at
+ * the best 64 tokens, then 512, ..., so a peaked distribution never sorts the whole vocabulary.
  */
 export function candidateDistribution(
   logits: Float32Array,
@@ -138,24 +202,42 @@ export function candidateDistribution(
   const temperature = options.temperature ?? 1;
   const topK = options.topK ?? 0;
   const topP = options.topP ?? 1;
-  let tokens: number[];
-  if (topK > 0 && topK < logits.length) tokens = topKIndices(logits, topK);
-  else if (topP < 1) tokens = topKIndices(logits, logits.length);
-  else tokens = Array.from({ length: logits.length }, (_, i) => i);
-  let max = Number.NEGATIVE_INFINITY;
-  for (const t of tokens) if (logits[t] > max) max = logits[t];
-  if (!Number.isFinite(max)) fail('inference_failed', 'every logit is -inf or NaN: nothing can be sampled');
-  let weights = tokens.map((t) => Math.exp((logits[t] - max) / temperature) || 0);
-  if (topP < 1) {
-    // tokens are sorted by logit here, so the nucleus is a prefix.
-    const total = weights.reduce((s, w) => s + w, 0);
-    let cumulative = 0;
-    let keep = 0;
-    while (keep < weights.length && cumulative < topP * total) cumulative += weights[keep++];
-    tokens = tokens.slice(0, Math.max(1, keep));
-    weights = weights.slice(0, tokens.length);
+  if (topK > 0 && topK < logits.length) {
+    const tokens = topKIndices(logits, topK);
+    const weights = weightsOf(logits, tokens, temperature);
+    if (topP >= 1) return { tokens, weights };
+    const keep = nucleusPrefix(tokens, weights, topP * weights.reduce((a, b) => a + b, 0));
+    return { tokens: tokens.slice(0, keep), weights: weights.slice(0, keep) };
   }
-  return { tokens, weights };
+  if (topP >= 1) {
+    const tokens = Array.from({ length: logits.length }, (_, i) => i);
+    return { tokens, weights: weightsOf(logits, tokens, temperature) };
+  }
+  const { total } = fullMass(logits, temperature);
+  for (let k = NUCLEUS_FIRST_K; ; k = k * 8 > logits.length / 4 ? logits.length : k * 8) {
+    const tokens = topKIndices(logits, Math.min(k, logits.length));
+    // Weights relative to the global max (the first token), so they compare with `total`.
+    const weights = weightsOf(logits, tokens, temperature);
+    const keep = nucleusPrefix(tokens, weights, topP * total);
+    if (keep > 0 || k >= logits.length) {
+      const n = keep > 0 ? keep : tokens.length;
+      return { tokens: tokens.slice(0, n), weights: weights.slice(0, n) };
+    }
+  }
+}
+
+/** One draw from the whole softmax(logits / T) without building candidate arrays: two O(V) passes. */
+function drawFull(logits: Float32Array, temperature: number, rng: Rng): number {
+  const { max, total } = fullMass(logits, temperature);
+  let u = rng.next() * total;
+  let last = 0;
+  for (let i = 0; i < logits.length; i++) {
+    const w = Math.exp((logits[i] - max) / temperature) || 0;
+    if (w > 0) last = i;
+    u -= w;
+    if (u < 0) return i;
+  }
+  return last; // float rounding left u ≥ 0: the last token with any weight
 }
 
 /**
@@ -170,9 +252,13 @@ export function sampleToken(
 ): SampledToken {
   if (logits.length === 0) fail('inference_failed', 'empty logits');
   const penalised = applyPenalties(logits, counts, options);
+  const temperature = options.temperature ?? 1;
+  const topK = options.topK ?? 0;
   let token: number;
-  if ((options.temperature ?? 1) === 0) {
+  if (temperature === 0) {
     token = argmax(penalised);
+  } else if ((topK <= 0 || topK >= logits.length) && (options.topP ?? 1) >= 1) {
+    token = drawFull(penalised, temperature, rng);
   } else {
     const { tokens, weights } = candidateDistribution(penalised, options);
     const total = weights.reduce((s, w) => s + w, 0);
