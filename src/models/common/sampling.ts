@@ -181,8 +181,8 @@ function fullMass(logits: Float32Array, temperature: number): { max: number; tot
   return { max, total };
 }
 
-/** The shortest prefix of `tokens` (sorted by logit, descending) whose weight reaches `mass`. */
-function nucleusPrefix(tokens: number[], weights: number[], mass: number): number {
+/** Length of the shortest prefix of `weights` (sorted by logit, descending) reaching `mass`; -1 if none. */
+function nucleusPrefix(weights: readonly number[], mass: number): number {
   let cumulative = 0;
   let keep = 0;
   while (keep < weights.length && cumulative < mass) cumulative += weights[keep++];
@@ -206,7 +206,7 @@ export function candidateDistribution(
     const tokens = topKIndices(logits, topK);
     const weights = weightsOf(logits, tokens, temperature);
     if (topP >= 1) return { tokens, weights };
-    const keep = nucleusPrefix(tokens, weights, topP * weights.reduce((a, b) => a + b, 0));
+    const keep = nucleusPrefix(weights, topP * weights.reduce((a, b) => a + b, 0));
     return { tokens: tokens.slice(0, keep), weights: weights.slice(0, keep) };
   }
   if (topP >= 1) {
@@ -218,7 +218,7 @@ export function candidateDistribution(
     const tokens = topKIndices(logits, Math.min(k, logits.length));
     // Weights relative to the global max (the first token), so they compare with `total`.
     const weights = weightsOf(logits, tokens, temperature);
-    const keep = nucleusPrefix(tokens, weights, topP * total);
+    const keep = nucleusPrefix(weights, topP * total);
     if (keep > 0 || k >= logits.length) {
       const n = keep > 0 ? keep : tokens.length;
       return { tokens: tokens.slice(0, n), weights: weights.slice(0, n) };
