@@ -178,6 +178,21 @@ describe('Generator', () => {
     expect(deltas.some((d) => d.includes('\uFFFD'))).toBe(false);
   });
 
+  it('keeps the spaces a SentencePiece-style decoder only writes between tokens', () => {
+    const pieces = ['▁Hello', '▁world', ',', '▁again'];
+    const decode = (ids: readonly number[]) =>
+      ids
+        .map((i) => pieces[i])
+        .join('')
+        .replace(/▁/g, ' ')
+        .replace(/^ /, '');
+    expect(decode([1])).toBe('world');
+    const gen = new Generator({ maxTokens: 10, stop: ['again'] }, decode);
+    const deltas = streamTokens(gen, [0, 1, 2, 3]);
+    expect(deltas.join('')).toBe('Hello world, ');
+    expect(gen.finishReason).toBe('stop');
+  });
+
   it('ends at max tokens and flushes a held partial stop', () => {
     const gen = new Generator({ maxTokens: 4, stop: ['xyz'] }, decodeBytes);
     const deltas = streamTokens(gen, bytesOf('abxyz'));

@@ -43,6 +43,12 @@ export interface GenerationStep {
 const INCOMPLETE = '\uFFFD';
 /** After this many tokens, give up waiting for a character to complete: the bytes are invalid. */
 const MAX_PENDING_TOKENS = 8;
+/**
+ * New tokens are decoded after this many already-final ones and the shared prefix is cut off:
+ * SentencePiece-style decoders drop the leading space of the first token ('▁world' alone decodes
+ * as 'world', after '▁Hello' as ' world'), so decoding tokens alone would glue words together.
+ */
+const CONTEXT_TOKENS = 4;
 export const MAX_STOP_SEQUENCES = 4;
 
 /** OpenAI's `stop`: a string, a list of up to 4 non-empty strings, or nothing. */
@@ -115,6 +121,7 @@ export class Generator {
   private readonly maxStop: number;
   private readonly endTokens: ReadonlySet<number>;
   private pending: number[] = [];
+  private context: number[] = [];
   private decoded = '';
   private emitted = 0;
   private reason: FinishReason | null = null;
@@ -146,7 +153,7 @@ export class Generator {
   }
   /** The text sent so far plus any held-back tail (the whole answer once `done`). */
   get text(): string {
-    return this.done ? this.decoded : this.decoded + this.decode(this.pending);
+    return this.done ? this.decoded : this.decoded + this.decodePiece(this.pending);
   }
 
   /** Sample the next token from this step's logits and accept it. */
@@ -178,7 +185,7 @@ export class Generator {
    */
   finish(reason: FinishReason): string {
     if (this.done) return '';
-    if (this.pending.length > 0) this.decoded += this.decode(this.pending);
+    if (this.pending.length > 0) this.decoded += this.decodePiece(this.pending);
     this.pending = [];
     this.reason = reason;
     return this.release(this.decoded.length);
@@ -190,9 +197,18 @@ export class Generator {
     return delta;
   }
 
+  /** The text `ids` add after the recent final tokens (see CONTEXT_TOKENS). */
+  private decodePiece(ids: readonly number[]): string {
+    if (this.context.length === 0) return this.decode(ids);
+    const before = this.decode(this.context);
+    const joined = this.decode([...this.context, ...ids]);
+    return joined.startsWith(before) ? joined.slice(before.length) : this.decode(ids);
+  }
+
   private absorbPending(): string {
-    const piece = this.decode(this.pending);
+    const piece = this.decodePiece(this.pending);
     if (piece.endsWith(INCOMPLETE) && this.pending.length < MAX_PENDING_TOKENS) return '';
+    this.context = [...this.context, ...this.pending].slice(-CONTEXT_TOKENS);
     this.pending = [];
     const searchFrom = Math.max(0, this.decoded.length - this.maxStop + 1);
     this.decoded += piece;
