@@ -133,11 +133,45 @@ describe('TextToSpeech', () => {
       listVoices: async () => [{ id: 'plain', name: 'plain', language: '', engine: 'echo' }],
       synthesize: async (runner, job) => (await runner.run([job.text])).stdout,
     });
-    const tts = new TextToSpeech({ engines, env: process.env });
+    const tts = new TextToSpeech({ engines, env: process.env, maxConcurrent: 1, maxQueued: 2 });
     await expect(tts.synthesize({ text: 'RIFF?' })).rejects.toMatchObject({ code: 'inference_failed' });
+    // Three at once through one slot: each waits its turn (none is refused), and the slot comes back.
+    const results = await Promise.allSettled([1, 2, 3].map((i) => tts.synthesize({ text: `t${i}` })));
+    expect(results.map((r) => r.status === 'rejected' && (r.reason as MaasError).code)).toEqual(
+      new Array(3).fill('inference_failed'),
+    );
+    expect(tts.load).toEqual({ running: 0, queued: 0 });
     await expect(tts.synthesize({ text: 'hi', voice: 'other' })).rejects.toMatchObject({
       code: 'invalid_request',
     });
+  });
+
+  it('bounds concurrency and the queue, and cancels queued and running work on abort', async () => {
+    // A real engine row whose "synthesis" is `sleep 10`: it holds its slot until killed.
+    const engines = new SpeechEngineRegistry().register({
+      name: 'sleeper',
+      binary: 'sleep',
+      defaultVoice: 'v',
+      install: 'coreutils',
+      listVoices: async () => [{ id: 'v', name: 'v', language: '', engine: 'sleeper' }],
+      synthesize: async (runner) => (await runner.run(['10'])).stdout,
+    });
+    const tts = new TextToSpeech({ engines, env: process.env, maxConcurrent: 1, maxQueued: 1 });
+    const running = new AbortController();
+    const queued = new AbortController();
+    const first = tts.synthesize({ text: 'a', signal: running.signal }).catch((e: unknown) => e);
+    await expect.poll(() => tts.load.running).toBe(1);
+    const second = tts.synthesize({ text: 'b', signal: queued.signal }).catch((e: unknown) => e);
+    await expect.poll(() => tts.load.queued).toBe(1);
+    await expect(tts.synthesize({ text: 'c' })).rejects.toMatchObject({ code: 'queue_full', status: 429 });
+    const started = Date.now();
+    queued.abort();
+    expect(await second).toMatchObject({ code: 'client_closed' });
+    expect(tts.load).toEqual({ running: 1, queued: 0 });
+    running.abort();
+    expect(await first).toMatchObject({ code: 'client_closed' });
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(tts.load).toEqual({ running: 0, queued: 0 });
   });
 
   describe.skipIf(!hasEspeak)('with espeak-ng installed', () => {

@@ -24,6 +24,8 @@ export interface ProcessRequest extends ProcessLimits {
   cwd?: string;
   /** Engine name for error messages, e.g. 'espeak-ng'. */
   label: string;
+  /** Aborting (a client that went away) kills the process and rejects with client_closed. */
+  signal?: AbortSignal;
 }
 
 export interface ProcessResult {
@@ -41,6 +43,10 @@ export function runProcess(
   req: ProcessRequest,
 ): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
+    if (req.signal?.aborted) {
+      reject(new MaasError('client_closed', `${req.label} request was cancelled`));
+      return;
+    }
     const child = spawn(file, [...args], { shell: false, env: req.env, cwd: req.cwd, stdio: 'pipe' });
     const out: Buffer[] = [];
     let outBytes = 0;
@@ -54,6 +60,8 @@ export function runProcess(
       () => stop(new MaasError('deadline_exceeded', `${req.label} took longer than ${req.timeoutMs} ms`)),
       req.timeoutMs,
     );
+    const onAbort = () => stop(new MaasError('client_closed', `${req.label} request was cancelled`));
+    req.signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout.on('data', (chunk: Buffer) => {
       outBytes += chunk.length;
       if (outBytes > req.maxOutputBytes) {
@@ -70,6 +78,7 @@ export function runProcess(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      req.signal?.removeEventListener('abort', onAbort);
       reject(
         err.code === 'ENOENT' || err.code === 'EACCES'
           ? new MaasError('engine_unavailable', `${req.label} could not be started`)
@@ -78,6 +87,7 @@ export function runProcess(
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      req.signal?.removeEventListener('abort', onAbort);
       if (settled) return;
       settled = true;
       if (failure) reject(failure);

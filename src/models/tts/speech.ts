@@ -5,7 +5,7 @@
  *   const tts = new TextToSpeech({ env: process.env });
  *   const { wav, durationSeconds } = await tts.synthesize({ text: 'Hello.', voice: 'en-gb', speed: 1.2 });
  */
-import { fail, isMaasError } from '../../common/errors';
+import { fail, isMaasError, MaasError } from '../../common/errors';
 import { type Audio, audioDuration, encodeWav, parseWav } from '../common/audio';
 import {
   defaultSpeechEngines,
@@ -26,6 +26,10 @@ export interface TextToSpeechOptions {
   maxOutputBytes?: number;
   /** Longest input, in characters (Unicode code points). Default 4,096 (OpenAI's limit). */
   maxTextChars?: number;
+  /** Engine processes at once (each takes about one core). Default 2. */
+  maxConcurrent?: number;
+  /** Requests waiting for a slot; one more is refused with queue_full (429). Default 32. */
+  maxQueued?: number;
 }
 
 export interface SpeechRequest {
@@ -36,6 +40,8 @@ export interface SpeechRequest {
   speed?: number;
   /** An engine name; default: the first installed engine in registry order. */
   engine?: string;
+  /** Abort when the client goes away: a queued request leaves the queue, a running engine is killed. */
+  signal?: AbortSignal;
 }
 
 export interface SpeechResult {
@@ -63,6 +69,10 @@ export class TextToSpeech {
   private readonly maxOutputBytes: number;
   readonly maxTextChars: number;
   private readonly voiceCache = new Map<string, Promise<Voice[]>>();
+  private readonly maxConcurrent: number;
+  private readonly maxQueued: number;
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
 
   constructor(options: TextToSpeechOptions = {}) {
     this.engines = options.engines ?? defaultSpeechEngines();
@@ -70,6 +80,13 @@ export class TextToSpeech {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.maxOutputBytes = options.maxOutputBytes ?? 32 * 1024 * 1024;
     this.maxTextChars = options.maxTextChars ?? 4096;
+    this.maxConcurrent = options.maxConcurrent ?? 2;
+    this.maxQueued = options.maxQueued ?? 32;
+  }
+
+  /** Requests running and waiting now, for metrics and tests. */
+  get load(): { running: number; queued: number } {
+    return { running: this.running, queued: this.waiting.length };
   }
 
   /** Every registered engine and whether its binary is on PATH now (installing one needs no restart). */
@@ -86,8 +103,8 @@ export class TextToSpeech {
   /** Voices of one engine, or of every installed engine. */
   async voices(engineName?: string): Promise<Voice[]> {
     if (engineName !== undefined) {
-      const { engine, runner } = await this.resolve(engineName);
-      return this.voicesOf(engine, runner);
+      const { engine, path } = await this.resolve(engineName);
+      return this.voicesOf(engine, this.runnerFor(engine, path));
     }
     const all: Voice[] = [];
     for (const s of await this.status()) {
@@ -102,16 +119,22 @@ export class TextToSpeech {
     if (typeof speed !== 'number' || !(speed >= MIN_SPEED && speed <= MAX_SPEED)) {
       fail('invalid_request', `speed must be a number in [${MIN_SPEED}, ${MAX_SPEED}], got ${String(speed)}`);
     }
-    const { engine, runner } = await this.resolve(request.engine);
+    const { engine, path } = await this.resolve(request.engine);
     const voice = request.voice ?? engine.defaultVoice;
-    const known = await this.voicesOf(engine, runner);
+    const known = await this.voicesOf(engine, this.runnerFor(engine, path));
     if (!known.some((v) => v.id === voice)) {
       fail(
         'invalid_request',
         `unknown voice '${String(voice).slice(0, 64)}' for ${engine.name}; list the voices`,
       );
     }
-    const bytes = await engine.synthesize(runner, { text, voice, speed });
+    await this.acquire(request.signal);
+    let bytes: Uint8Array;
+    try {
+      bytes = await engine.synthesize(this.runnerFor(engine, path, request.signal), { text, voice, speed });
+    } finally {
+      this.release();
+    }
     let audio: Audio;
     try {
       audio = parseWav(bytes);
@@ -126,6 +149,37 @@ export class TextToSpeech {
       engine: engine.name,
       voice,
     };
+  }
+
+  /** Wait for one of `maxConcurrent` slots; the queue is bounded and leaves on abort. */
+  private async acquire(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) fail('client_closed', 'speech request was cancelled');
+    if (this.running < this.maxConcurrent) {
+      this.running++;
+      return;
+    }
+    if (this.waiting.length >= this.maxQueued) {
+      fail('queue_full', 'text-to-speech is busy; retry shortly', { retryAfterSeconds: 1 });
+    }
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.waiting.splice(this.waiting.indexOf(grant), 1);
+        reject(new MaasError('client_closed', 'speech request was cancelled'));
+      };
+      const grant = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      this.waiting.push(grant);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Hand the slot straight to the next waiter (so `running` stays), or free it. */
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.running--;
   }
 
   private checkText(text: unknown): string {
@@ -151,13 +205,13 @@ export class TextToSpeech {
     return voices;
   }
 
-  /** The named engine (or the first installed one) with a runner bound to its binary and our limits. */
-  private async resolve(name?: string): Promise<{ engine: SpeechEngine; runner: EngineRunner }> {
+  /** The named engine, or the first installed one, with the absolute path of its binary. */
+  private async resolve(name?: string): Promise<{ engine: SpeechEngine; path: string }> {
     const candidates =
       name === undefined ? this.engines.list() : [this.engines.get(name) ?? this.unknown(name)];
     for (const engine of candidates) {
       const path = await findExecutable(engine.binary, this.env.PATH);
-      if (path) return { engine, runner: this.runnerFor(engine, path) };
+      if (path) return { engine, path };
     }
     const engines = candidates.map((e) => e.name).join(' or ');
     const installs = candidates.map((e) => `\`${e.install}\``).join(' or ');
@@ -175,12 +229,12 @@ export class TextToSpeech {
     );
   }
 
-  private runnerFor(engine: SpeechEngine, path: string): EngineRunner {
+  private runnerFor(engine: SpeechEngine, path: string, signal?: AbortSignal): EngineRunner {
     const { timeoutMs, maxOutputBytes, env } = this;
+    const label = engine.name;
     return {
       maxOutputBytes,
-      run: (args, stdin) =>
-        runProcess(path, args, { stdin, env, timeoutMs, maxOutputBytes, label: engine.name }),
+      run: (args, stdin) => runProcess(path, args, { stdin, env, timeoutMs, maxOutputBytes, label, signal }),
     };
   }
 }
