@@ -7,6 +7,7 @@ import { parseWav, rmsLevel } from '../../src/models/common/audio';
 import {
   defaultSpeechEngines,
   espeakNg,
+  parseEspeakVariants,
   parseEspeakVoices,
   parseFliteVoices,
   SpeechEngineRegistry,
@@ -82,6 +83,15 @@ describe('speech engine registry', () => {
       { id: 'en-us', name: 'English (America)', language: 'en-us', engine: 'espeak-ng' },
       { id: 'fr-fr', name: 'French', language: 'fr-fr', engine: 'espeak-ng' },
     ]);
+    expect(
+      parseEspeakVariants(
+        [
+          'Pty Language       Age/Gender VoiceName          File                 Other Languages',
+          ' 5  variant         --/M      Mr serious         !v/Mr                ',
+          ' 5  variant         --/F      f3                 !v/f3                ',
+        ].join('\n'),
+      ),
+    ).toEqual(['Mr', 'f3']);
     expect(parseFliteVoices('Voices available: kal awb_time kal16 awb rms slt \n').map((v) => v.id)).toEqual([
       'kal',
       'kal16',
@@ -200,9 +210,23 @@ describe('TextToSpeech', () => {
       expect(ids).toEqual(expect.arrayContaining(['en-us', 'en-gb', 'fr-fr', 'de']));
       const dashed = await tts.synthesize({ text: '--help -w /tmp/x.wav' });
       expect(dashed.durationSeconds).toBeGreaterThan(0.5);
-      await expect(tts.synthesize({ text: 'hi', voice: '../../etc/passwd' })).rejects.toMatchObject({
-        code: 'invalid_request',
-      });
+      for (const voice of ['../../etc/passwd', 'en-us+nope', 'en-us+f3+f2', 'en-us+', '-w']) {
+        await expect(tts.synthesize({ text: 'hi', voice })).rejects.toMatchObject({
+          code: 'invalid_request',
+        });
+      }
+    });
+
+    it('takes espeak-ng variants and OpenAI voice names', async () => {
+      const [plain, female, nova] = await Promise.all([
+        tts.synthesize({ text: 'Hello there.', voice: 'en-us' }),
+        tts.synthesize({ text: 'Hello there.', voice: 'en-us+f3' }),
+        tts.synthesize({ text: 'Hello there.', voice: 'nova' }),
+      ]);
+      expect(female.voice).toBe('en-us+f3');
+      expect(nova.voice).toBe('en-us+f3');
+      expect(nova.wav.equals(female.wav)).toBe(true);
+      expect(plain.wav.equals(female.wav)).toBe(false);
     });
   });
 
@@ -211,6 +235,10 @@ describe('TextToSpeech', () => {
       const tts = new TextToSpeech({ env: process.env });
       const r = await tts.synthesize({ text: SENTENCE, engine: 'flite', voice: 'kal' });
       expect(r.engine).toBe('flite');
+      expect((await tts.synthesize({ text: 'Hi.', engine: 'flite', voice: 'shimmer' })).voice).toBe('slt');
+      await expect(tts.synthesize({ text: 'Hi.', engine: 'flite', voice: 'slt+f3' })).rejects.toMatchObject({
+        code: 'invalid_request',
+      });
       expect(r.audio.sampleRate).toBeGreaterThanOrEqual(8000);
       expect(r.durationSeconds).toBeGreaterThan(1);
       expect(r.durationSeconds).toBeLessThan(6);

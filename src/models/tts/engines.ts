@@ -42,6 +42,8 @@ export interface SpeechEngine {
   /** How to install it, for the 503 a missing engine gives. */
   install: string;
   listVoices(runner: EngineRunner): Promise<Voice[]>;
+  /** Voice modifiers accepted as `voice+variant` (espeak-ng's `en-us+f3`); absent = none. */
+  listVariants?(runner: EngineRunner): Promise<string[]>;
   /** WAV bytes (sizes in the header may be placeholders when the engine wrote to a pipe). */
   synthesize(runner: EngineRunner, job: SpeechJob): Promise<Uint8Array>;
 }
@@ -89,6 +91,16 @@ export function parseEspeakVoices(listing: string): Voice[] {
   return [...voices.values()];
 }
 
+/** `espeak-ng --voices=variant` rows end in a file `!v/f3`; the id is what follows `!v/`. */
+export function parseEspeakVariants(listing: string): string[] {
+  const ids = new Set<string>();
+  for (const line of listing.split('\n')) {
+    const m = /\s!v\/([A-Za-z0-9_-]+)/.exec(line);
+    if (m) ids.add(m[1]);
+  }
+  return [...ids];
+}
+
 export const espeakNg: SpeechEngine = {
   name: 'espeak-ng',
   binary: 'espeak-ng',
@@ -96,6 +108,9 @@ export const espeakNg: SpeechEngine = {
   install: 'apt-get install espeak-ng',
   async listVoices(runner) {
     return parseEspeakVoices((await runner.run(['--voices'])).stdout.toString('utf8'));
+  },
+  async listVariants(runner) {
+    return parseEspeakVariants((await runner.run(['--voices=variant'])).stdout.toString('utf8'));
   },
   async synthesize(runner, job) {
     const wpm = Math.round(Math.min(Math.max(ESPEAK_WPM * job.speed, ESPEAK_MIN_WPM), ESPEAK_MAX_WPM));
@@ -149,6 +164,24 @@ export const flite: SpeechEngine = {
       await rm(dir, { recursive: true, force: true });
     }
   },
+};
+
+/**
+ * OpenAI's voice names, so `/v1/audio/speech` clients work unchanged: each maps to a voice of each
+ * engine of a similar register (the names promise nothing more). Engines absent here keep the name.
+ */
+export const openAIVoiceAliases: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  alloy: { 'espeak-ng': 'en-us', flite: 'slt' },
+  ash: { 'espeak-ng': 'en-us+m3', flite: 'rms' },
+  ballad: { 'espeak-ng': 'en-gb+m2', flite: 'awb' },
+  coral: { 'espeak-ng': 'en-us+f2', flite: 'slt' },
+  echo: { 'espeak-ng': 'en-us+m1', flite: 'kal' },
+  fable: { 'espeak-ng': 'en-gb-x-rp', flite: 'awb' },
+  onyx: { 'espeak-ng': 'en-us+m7', flite: 'rms' },
+  nova: { 'espeak-ng': 'en-us+f3', flite: 'slt' },
+  sage: { 'espeak-ng': 'en-gb+f4', flite: 'slt' },
+  shimmer: { 'espeak-ng': 'en-us+f5', flite: 'slt' },
+  verse: { 'espeak-ng': 'en-gb-scotland', flite: 'kal16' },
 };
 
 /** espeak-ng first (many languages), then flite (English, more natural voices). */

@@ -10,6 +10,7 @@ import { type Audio, audioDuration, encodeWav, parseWav } from '../common/audio'
 import {
   defaultSpeechEngines,
   type EngineRunner,
+  openAIVoiceAliases,
   type SpeechEngine,
   type SpeechEngineRegistry,
   type Voice,
@@ -30,11 +31,13 @@ export interface TextToSpeechOptions {
   maxConcurrent?: number;
   /** Requests waiting for a slot; one more is refused with queue_full (429). Default 32. */
   maxQueued?: number;
+  /** Alias → engine name → voice id. Default: OpenAI's voice names (`openAIVoiceAliases`). */
+  voiceAliases?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 export interface SpeechRequest {
   text: string;
-  /** A voice id from `voices()`; default: the engine's default voice. */
+  /** A voice id from `voices()`, `id+variant` where the engine has variants, or an alias; default: the engine's. */
   voice?: string;
   /** 0.25..4, 1 = normal pace. Default 1. */
   speed?: number;
@@ -69,6 +72,8 @@ export class TextToSpeech {
   private readonly maxOutputBytes: number;
   readonly maxTextChars: number;
   private readonly voiceCache = new Map<string, Promise<Voice[]>>();
+  private readonly variantCache = new Map<string, Promise<string[]>>();
+  private readonly aliases: Readonly<Record<string, Readonly<Record<string, string>>>>;
   private readonly maxConcurrent: number;
   private readonly maxQueued: number;
   private running = 0;
@@ -82,6 +87,7 @@ export class TextToSpeech {
     this.maxTextChars = options.maxTextChars ?? 4096;
     this.maxConcurrent = options.maxConcurrent ?? 2;
     this.maxQueued = options.maxQueued ?? 32;
+    this.aliases = options.voiceAliases ?? openAIVoiceAliases;
   }
 
   /** Requests running and waiting now, for metrics and tests. */
@@ -120,14 +126,7 @@ export class TextToSpeech {
       fail('invalid_request', `speed must be a number in [${MIN_SPEED}, ${MAX_SPEED}], got ${String(speed)}`);
     }
     const { engine, path } = await this.resolve(request.engine);
-    const voice = request.voice ?? engine.defaultVoice;
-    const known = await this.voicesOf(engine, this.runnerFor(engine, path));
-    if (!known.some((v) => v.id === voice)) {
-      fail(
-        'invalid_request',
-        `unknown voice '${String(voice).slice(0, 64)}' for ${engine.name}; list the voices`,
-      );
-    }
+    const voice = await this.resolveVoice(engine, path, request.voice);
     await this.acquire(request.signal);
     let bytes: Uint8Array;
     try {
@@ -195,14 +194,33 @@ export class TextToSpeech {
     return text;
   }
 
-  private voicesOf(engine: SpeechEngine, runner: EngineRunner): Promise<Voice[]> {
-    let voices = this.voiceCache.get(engine.name);
-    if (!voices) {
-      voices = engine.listVoices(runner);
-      this.voiceCache.set(engine.name, voices);
-      voices.catch(() => this.voiceCache.delete(engine.name));
+  /**
+   * The engine's voice id for a request: an alias is translated, then the id (and its `+variant`)
+   * must be one the engine listed, so nothing else (a path, an option) ever reaches its `-v`.
+   */
+  private async resolveVoice(engine: SpeechEngine, path: string, requested: unknown): Promise<string> {
+    if (requested !== undefined && typeof requested !== 'string')
+      fail('invalid_request', 'voice must be a string');
+    const name = requested ?? engine.defaultVoice;
+    const voice = this.aliases[name]?.[engine.name] ?? name;
+    const [base, variant, ...rest] = voice.split('+');
+    const runner = this.runnerFor(engine, path);
+    const known = (await this.voicesOf(engine, runner)).some((v) => v.id === base);
+    const variantOk =
+      variant === undefined ||
+      (engine.listVariants !== undefined && (await this.variantsOf(engine, runner)).includes(variant));
+    if (!known || !variantOk || rest.length > 0) {
+      fail('invalid_request', `unknown voice '${name.slice(0, 64)}' for ${engine.name}; list the voices`);
     }
-    return voices;
+    return voice;
+  }
+
+  private voicesOf(engine: SpeechEngine, runner: EngineRunner): Promise<Voice[]> {
+    return cached(this.voiceCache, engine.name, () => engine.listVoices(runner));
+  }
+
+  private variantsOf(engine: SpeechEngine, runner: EngineRunner): Promise<string[]> {
+    return cached(this.variantCache, engine.name, () => engine.listVariants?.(runner) ?? Promise.resolve([]));
   }
 
   /** The named engine, or the first installed one, with the absolute path of its binary. */
@@ -237,4 +255,15 @@ export class TextToSpeech {
       run: (args, stdin) => runProcess(path, args, { stdin, env, timeoutMs, maxOutputBytes, label, signal }),
     };
   }
+}
+
+/** A listing fetched once per engine; a failed fetch is forgotten so the next request retries. */
+function cached<T>(cache: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
+  let value = cache.get(key);
+  if (!value) {
+    value = load();
+    cache.set(key, value);
+    value.catch(() => cache.delete(key));
+  }
+  return value;
 }
