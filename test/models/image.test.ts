@@ -8,6 +8,7 @@ import {
   encodePng,
   heatmapImage,
   imageFromTensor,
+  imagesFromBatch,
   imageToTensor,
   resizeImage,
   saliencyOverlay,
@@ -63,6 +64,18 @@ describe('PNG encode/decode', () => {
     const chw = imageToTensor(img, 'chw');
     expect(chw.dims).toEqual([1, 3, 2, 2]);
     expect(Array.from(imageFromTensor(chw, 'chw').data)).toEqual(Array.from(img.data));
+    const batch = imagesFromBatch(
+      tensorFrom(
+        'float32',
+        [3, 1, 2, 2],
+        Array.from({ length: 12 }, (_, i) => i / 12),
+      ),
+    );
+    expect(batch.map((b) => [b.channels, b.data[0]])).toEqual([
+      [1, 0],
+      [1, Math.fround(4 / 12)],
+      [1, Math.fround(8 / 12)],
+    ]);
     expect(() => imageFromTensor(tensorFrom('float32', [2, 2, 2], new Array(8).fill(0)), 'chw')).toThrow(
       expect.objectContaining({ code: 'invalid_tensor' }),
     );

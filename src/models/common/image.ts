@@ -70,6 +70,22 @@ export function imageFromTensor(t: Tensor, layout: ImageLayout = 'chw'): Image {
   return img;
 }
 
+/** Every image of a batch tensor [N, C, H, W] (`chw`), [N, H, W, C] (`hwc`) or [N, H, W] (`hw`). */
+export function imagesFromBatch(t: Tensor, layout: ImageLayout = 'chw'): Image[] {
+  const rank = layout === 'hw' ? 3 : 4;
+  if (t.dims.length !== rank)
+    fail('invalid_tensor', `a batch of ${layout} images needs ${rank} dims, got [${t.dims}]`);
+  const [n, ...item] = t.dims;
+  const size = elementCount(item);
+  const src = t.data as Float32Array | Float64Array;
+  return Array.from({ length: n }, (_, i) =>
+    imageFromTensor(
+      { dtype: t.dtype, dims: item, data: src.subarray(i * size, (i + 1) * size) } as Tensor,
+      layout,
+    ),
+  );
+}
+
 /** An image as a [1, C, H, W] (or [1, H, W, C]) float32 tensor, the shape models take as input. */
 export function imageToTensor(img: Image, layout: 'chw' | 'hwc' = 'chw'): Tensor<'float32'> {
   const { width: w, height: h, channels: c } = img;
