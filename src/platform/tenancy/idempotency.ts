@@ -64,6 +64,8 @@ export interface IdempotentResult {
  * the same key with another request → 422 `idempotency_mismatch`; a duplicate while the first is
  * still running → 409 `conflict`. Keys are per principal (tenant + key id), so two callers never
  * see each other's answers. A handler that throws stores nothing, so the client may retry.
+ * `toStored` shapes what is kept for replay: a key creation keeps its answer without the raw key
+ * (`withoutRawKey`), since the store must never hold one — a replay then shows `key: null`.
  */
 export class Idempotency {
   constructor(
@@ -77,6 +79,7 @@ export class Idempotency {
     idempotencyKey: string,
     request: FingerprintedRequest,
     handler: () => Promise<StoredResponse>,
+    toStored: (response: StoredResponse) => StoredResponse = (r) => r,
   ): Promise<IdempotentResult> {
     const scopeKey = `${principal.tenantId}:${principal.keyId}:${idempotencyKey}`;
     const fingerprint = requestFingerprint(request);
@@ -100,7 +103,18 @@ export class Idempotency {
       await this.store.abandon(scopeKey);
       throw error;
     }
-    await this.store.complete(scopeKey, response);
+    await this.store.complete(scopeKey, toStored(response));
     return { response, replayed: false };
   }
+}
+
+/**
+ * The stored form of a key-creation answer: the raw key is shown once and never persisted, so a
+ * replay gets the same id and prefix with `key: null` (the client revokes it if the first answer
+ * was lost, and mints another).
+ */
+export function withoutRawKey(response: StoredResponse): StoredResponse {
+  const body = response.body;
+  if (body === null || typeof body !== 'object' || !('key' in body)) return response;
+  return { ...response, body: { ...body, key: null } };
 }

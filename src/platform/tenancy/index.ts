@@ -25,6 +25,7 @@ export {
   type IdempotentResult,
   parseIdempotencyKey,
   requestFingerprint,
+  withoutRawKey,
 } from './idempotency';
 export { KeyService, type MintedKey, type PublicKey, publicKey } from './key-service';
 export { constantTimeEqual, generateKey, hashKey, parseKeyPrefix } from './keys';
