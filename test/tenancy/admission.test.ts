@@ -47,9 +47,10 @@ describe('admission: rate limits', () => {
     for (const e of refused) {
       expect(e.code).toBe('rate_limited');
       expect(e.status).toBe(429);
-      expect(e.extras.retryAfterSeconds).toBe(1);
+      expect(e.extras.retryAfterSeconds).toBeGreaterThanOrEqual(59);
+      expect(e.extras.retryAfterSeconds).toBeLessThanOrEqual(60);
       expect(e.extras.headers).toMatchObject({
-        'retry-after': '1',
+        'retry-after': String(e.extras.retryAfterSeconds),
         'x-ratelimit-limit-requests': '100',
         'x-ratelimit-remaining-requests': '0',
       });
@@ -67,13 +68,13 @@ describe('admission: rate limits', () => {
     expect(ticket.headers).toEqual({
       'x-ratelimit-limit-requests': '100',
       'x-ratelimit-remaining-requests': '99',
-      'x-ratelimit-reset-requests': '600ms',
+      'x-ratelimit-reset-requests': '1m0s',
       'x-ratelimit-limit-tokens': '10000',
       'x-ratelimit-remaining-tokens': '9750',
-      'x-ratelimit-reset-tokens': '1.5s',
+      'x-ratelimit-reset-tokens': '1m0s',
       'ratelimit-policy':
         '"key-requests";q=100;w=60, "key-units";q=10000;w=60;maas-qu="units", "tenant-requests";q=1000;w=60',
-      ratelimit: '"key-requests";r=99;t=1, "key-units";r=9750;t=1, "tenant-requests";r=999;t=1',
+      ratelimit: '"key-requests";r=99;t=60, "key-units";r=9750;t=60, "tenant-requests";r=999;t=60',
     });
     // 99 more empty the key's request bucket; the next is refused, and says when to come back.
     for (let i = 0; i < 99; i++) await w.tenancy.admission.admit(p);
@@ -82,11 +83,13 @@ describe('admission: rate limits', () => {
     expect(refused.extras.headers).toMatchObject({
       'x-ratelimit-remaining-requests': '0',
       'x-ratelimit-reset-requests': '59.75s',
-      'retry-after': '1',
+      'retry-after': '60',
     });
-    expect(refused.extras.headers?.ratelimit).toContain('"key-requests";r=0;t=1');
+    expect(refused.extras.headers?.ratelimit).toContain('"key-requests";r=0;t=60');
     expect(refused.message).toContain('key-requests');
-    clock.advance(350);
+    clock.advance(59_749);
+    await expectCode(w.tenancy.admission.admit(p), 'rate_limited');
+    clock.advance(1);
     await expect(w.tenancy.admission.admit(p)).resolves.toBeTruthy();
   });
 
@@ -125,8 +128,9 @@ describe('admission: rate limits', () => {
     const clock = new ManualClock();
     const { w, p } = await withKey({}, { unitsPerMinute: 1000 }, clock);
     await w.tenancy.admission.admit(p, 900);
+    clock.advance(15_000);
     const e = await expectCode(w.tenancy.admission.admit(p, 200), 'rate_limited');
-    expect(e.extras.retryAfterSeconds).toBe(6); // 100 units short × 60 ms each
+    expect(e.extras.retryAfterSeconds).toBe(45); // when the 900 charged 15 s ago leave the window
     await expectCode(w.tenancy.admission.admit(p, 1001), 'unprocessable');
   });
 

@@ -7,12 +7,13 @@ import type { BucketState, RateDecision } from './ports';
  * (the key's or the tenant's, whichever has less left):
  *   x-ratelimit-limit-requests: 100         x-ratelimit-limit-tokens: 10000
  *   x-ratelimit-remaining-requests: 99      x-ratelimit-remaining-tokens: 9750
- *   x-ratelimit-reset-requests: 600ms       x-ratelimit-reset-tokens: 1.5s   (time to full)
+ *   x-ratelimit-reset-requests: 59.4s       x-ratelimit-reset-tokens: 1m0s   (time to full)
  *
  * IETF draft-ietf-httpapi-ratelimit-headers (-11), every bucket as a named policy:
  *   RateLimit-Policy: "key-requests";q=100;w=60, "tenant-units";q=10000;w=60;maas-qu="units"
- *   RateLimit: "key-requests";r=99;t=1, "tenant-units";r=9750;t=1
- * `t` is the seconds within which at most `r` more can be used (until the next unit refills).
+ *   RateLimit: "key-requests";r=99;t=60, "tenant-units";r=9750;t=58
+ * `t` is the seconds within which at most `r` more can be used (until the oldest charge in the
+ * sliding window leaves it and frees its share).
  * Units are not one of the draft's registered quota units (`requests`, `content-bytes`,
  * `concurrent-requests`), so unit policies carry a vendor parameter `maas-qu` instead of `qu`.
  *

@@ -7,17 +7,16 @@
 import { Admission } from './admission';
 import { AuditLog } from './audit';
 import { type Clock, systemClock } from './clock';
-import { GcraRateLimiter } from './gcra';
 import { Idempotency } from './idempotency';
 import { KeyService } from './key-service';
 import { Meter } from './metering';
 import type { RateLimiter, TenancyStores } from './ports';
+import { SlidingWindowRateLimiter } from './sliding-window';
 import { TenantService } from './tenant-service';
 
 export { Admission, type AdmissionTicket, MINUTE_MS, msToNextMonth, rateSpecs } from './admission';
 export { type Actor, AuditLog } from './audit';
 export { type Clock, dayOf, ManualClock, monthOf, systemClock } from './clock';
-export { GcraRateLimiter } from './gcra';
 export { formatDuration, rateLimitHeaders, retryAfterSeconds } from './headers';
 export {
   IDEMPOTENCY_TTL_MS,
@@ -33,6 +32,7 @@ export { createMemoryStores, type MemoryStores } from './memory/index';
 export { billedUnits, Meter, type UsageInput } from './metering';
 export type * from './ports';
 export { authorize, hasScope, type ResourceOwner, SCOPE_LADDER, scopeClosure, scopesWithin } from './scopes';
+export { SlidingWindowRateLimiter } from './sliding-window';
 export { TenantService } from './tenant-service';
 export type * from './types';
 export {
@@ -47,7 +47,7 @@ export interface TenancyOptions {
   stores: TenancyStores;
   /** Server secret for key hashes, ≥ 32 bytes (config `MAAS_KEY_PEPPER`); never logged. */
   pepper: Buffer;
-  /** Default: in-process GCRA. Multi-process deployments pass a shared (Redis) limiter. */
+  /** Default: in-process sliding-window log. Multi-process deployments pass a shared (Redis) limiter. */
   limiter?: RateLimiter;
   clock?: Clock;
 }
@@ -67,7 +67,7 @@ export interface Tenancy {
 export function createTenancy(options: TenancyOptions): Tenancy {
   const clock = options.clock ?? systemClock;
   const { stores } = options;
-  const limiter = options.limiter ?? new GcraRateLimiter(clock);
+  const limiter = options.limiter ?? new SlidingWindowRateLimiter(clock);
   const audit = new AuditLog(stores.audit, clock);
   return {
     stores,

@@ -96,7 +96,7 @@ export class KeyService {
 
   /**
    * The first admin key of an installation (`maas keys create --bootstrap` on the server's own
-   * machine). Refused once any active admin key exists: after that, keys come from keys.
+   * machine). Refused once any active admin key exists: after that, keys are minted by keys.
    */
   async bootstrapAdmin(tenantId: string, name: string): Promise<MintedKey> {
     const actor = { tenantId: parseName(tenantId, 'tenant'), keyId: 'bootstrap' };

@@ -111,8 +111,8 @@ export interface BucketState {
   /** ms until the bucket is full again (OpenAI's `x-ratelimit-reset-*`). */
   resetMs: number;
   /**
-   * ms until one more unit is available: the window within which at most `remaining` can be used
-   * (the IETF `RateLimit` field's `t`).
+   * ms until more than `remaining` becomes available (the oldest charge leaves the window): the
+   * time within which at most `remaining` can be used, the IETF `RateLimit` field's `t`.
    */
   nextUnitMs: number;
 }
@@ -128,7 +128,7 @@ export interface RateDecision {
 
 /**
  * A rate limiter: all-or-nothing over several buckets (a request is charged to its key's and its
- * tenant's buckets, or to none). In-process now (`GcraRateLimiter`); Redis (one Lua script) later.
+ * tenant's buckets, or to none). In-process now (`SlidingWindowRateLimiter`); Redis (a sorted set, one Lua script) later.
  */
 export interface RateLimiter {
   consume(specs: readonly RateLimitSpec[]): Promise<RateDecision>;

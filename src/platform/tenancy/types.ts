@@ -11,9 +11,9 @@ export type Scope = 'admin' | 'manage' | 'infer';
 
 /** Limits that may be set on a tenant or on a key. Absent = not limited at that level. */
 export interface Limits {
-  /** Requests per minute (sliding, GCRA). */
+  /** Requests in any 60 s (sliding window). */
   requestsPerMinute?: number;
-  /** Units per minute (tokens, images, audio seconds, tensors). */
+  /** Units in any 60 s (tokens, images, audio seconds, tensors). */
   unitsPerMinute?: number;
   /** Units per calendar month (UTC). */
   monthlyUnits?: number;
