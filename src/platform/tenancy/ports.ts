@@ -44,7 +44,10 @@ export interface KeyStore {
 
 export interface UsageStore {
   append(record: UsageRecord): Promise<void>;
-  /** GROUP BY the requested dimensions over [from, to); rows sorted by the dimensions. */
+  /**
+   * GROUP BY the requested dimensions over [from, to), ORDER BY them in `groupBy` order. No
+   * matching record → no rows (also with an empty `groupBy`, where SQL would give one of NULLs).
+   */
   aggregate(query: UsageQuery): Promise<UsageRow[]>;
 }
 

@@ -18,30 +18,38 @@ export class MemoryUsageStore implements UsageStore {
   }
 
   async aggregate(query: UsageQuery): Promise<UsageRow[]> {
-    const groups = new Map<string, UsageRow>();
+    const groups = new Map<string, { values: string[]; row: UsageRow }>();
     for (const r of this.rows) {
       if (query.tenantId !== undefined && r.tenantId !== query.tenantId) continue;
       if (query.from !== undefined && r.at < query.from) continue;
       if (query.to !== undefined && r.at >= query.to) continue;
       const values = query.groupBy.map((d) => FIELD[d](r));
       const id = JSON.stringify(values);
-      let row = groups.get(id);
+      let row = groups.get(id)?.row;
       if (!row) {
         row = { requests: 0, units: 0, errors: 0, latencyMsTotal: 0 };
         query.groupBy.forEach((d, i) => {
           row![ROW_FIELD[d]] = values[i];
         });
-        groups.set(id, row);
+        groups.set(id, { values, row });
       }
       row.requests += 1;
       row.units += r.units;
       row.errors += r.status >= 500 ? 1 : 0;
       row.latencyMsTotal += r.latencyMs;
     }
-    return [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
+    return [...groups.values()].sort((a, b) => compareValues(a.values, b.values)).map((g) => g.row);
   }
 
   dump(): UsageRecord[] {
     return this.rows.map((r) => structuredClone(r));
   }
+}
+
+/** Column by column, as SQL's ORDER BY over the grouped columns. */
+function compareValues(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+  }
+  return 0;
 }
