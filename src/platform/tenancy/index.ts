@@ -1,0 +1,89 @@
+/**
+ * The tenancy domain: tenants, scoped API keys, rate limits, quotas, usage metering, audit and
+ * idempotency. `createTenancy` wires the services over a set of store ports; the platform's
+ * auth hook calls `keys.resolve`, routes call `authorize`, inference calls `admission.admit` /
+ * `admission.settle` and `meter.record`, creates go through `idempotency.run`.
+ */
+import { Admission } from './admission';
+import { AuditLog } from './audit';
+import { type Clock, systemClock } from './clock';
+import { Idempotency } from './idempotency';
+import { KeyService } from './key-service';
+import { Meter } from './metering';
+import type { RateLimiter, TenancyStores } from './ports';
+import { SlidingWindowRateLimiter } from './sliding-window';
+import { TenantService } from './tenant-service';
+
+export { Admission, type AdmissionTicket, MINUTE_MS, msToNextMonth, rateSpecs } from './admission';
+export { type Actor, AuditLog } from './audit';
+export { type Clock, dayOf, ManualClock, monthOf, systemClock } from './clock';
+export { formatDuration, rateLimitHeaders, retryAfterSeconds } from './headers';
+export {
+  IDEMPOTENCY_TTL_MS,
+  Idempotency,
+  type IdempotentResult,
+  parseIdempotencyKey,
+  requestFingerprint,
+  withoutRawKey,
+} from './idempotency';
+export { KeyService, type MintedKey, type PublicKey, publicKey } from './key-service';
+export { constantTimeEqual, generateKey, hashKey, parseKeyPrefix } from './keys';
+export { createMemoryStores, type MemoryStores } from './memory/index';
+export { billedUnits, Meter, type UsageInput } from './metering';
+export type * from './ports';
+export { authorize, hasScope, type ResourceOwner, SCOPE_LADDER, scopeClosure, scopesWithin } from './scopes';
+export { SlidingWindowRateLimiter } from './sliding-window';
+export { TenantService } from './tenant-service';
+export type * from './types';
+export {
+  type CreateKeyBody,
+  type CreateTenantBody,
+  parseCreateKey,
+  parseCreateTenant,
+  parseLimits,
+} from './validation';
+
+export interface TenancyOptions {
+  stores: TenancyStores;
+  /** Server secret for key hashes, ≥ 32 bytes (config `MAAS_KEY_PEPPER`); never logged. */
+  pepper: Buffer;
+  /** Default: in-process sliding-window log. Multi-process deployments pass a shared (Redis) limiter. */
+  limiter?: RateLimiter;
+  clock?: Clock;
+}
+
+export interface Tenancy {
+  stores: TenancyStores;
+  limiter: RateLimiter;
+  clock: Clock;
+  audit: AuditLog;
+  keys: KeyService;
+  tenants: TenantService;
+  admission: Admission;
+  meter: Meter;
+  idempotency: Idempotency;
+}
+
+export function createTenancy(options: TenancyOptions): Tenancy {
+  const clock = options.clock ?? systemClock;
+  const { stores } = options;
+  const limiter = options.limiter ?? new SlidingWindowRateLimiter(clock);
+  const audit = new AuditLog(stores.audit, clock);
+  return {
+    stores,
+    limiter,
+    clock,
+    audit,
+    keys: new KeyService({
+      keys: stores.keys,
+      tenants: stores.tenants,
+      audit,
+      clock,
+      pepper: options.pepper,
+    }),
+    tenants: new TenantService({ tenants: stores.tenants, audit, clock }),
+    admission: new Admission({ limiter, quotas: stores.quotas, clock }),
+    meter: new Meter(stores.usage, clock),
+    idempotency: new Idempotency(stores.idempotency, clock),
+  };
+}

@@ -1,0 +1,60 @@
+import { fail } from '../../common/errors';
+import type { Clock } from './clock';
+import type { UsageStore } from './ports';
+import { authorize, hasScope } from './scopes';
+import type { Principal, UsageDimension, UsageQuery, UsageRecord, UsageRow } from './types';
+
+const DIMENSIONS: readonly UsageDimension[] = ['day', 'model', 'key', 'tenant'];
+
+/**
+ * The billing rule, in one place:
+ * - 2xx/3xx: served → recorded with its units;
+ * - 4xx (401, 403, 404, 429, 400, …): rejected before a model ran → not recorded, not billed;
+ * - 5xx: reached a model and failed on our side → recorded (latency, error count), units 0.
+ */
+export function billedUnits(status: number, units: number): number | null {
+  if (status >= 400 && status < 500) return null;
+  if (status >= 500) return 0;
+  return units;
+}
+
+export type UsageInput = Omit<UsageRecord, 'at'> & { at?: number };
+
+/** Usage metering: one record per served request; aggregation by day, model, key, tenant. */
+export class Meter {
+  constructor(
+    private readonly store: UsageStore,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Record one finished request; returns false when the billing rule says it is not recorded. */
+  async record(input: UsageInput): Promise<boolean> {
+    const units = billedUnits(input.status, input.units);
+    if (units === null) return false;
+    if (!Number.isFinite(units) || units < 0 || !Number.isFinite(input.latencyMs) || input.latencyMs < 0) {
+      fail('internal', 'usage record with a negative or non-finite units or latency');
+    }
+    await this.store.append({ ...input, units, at: input.at ?? this.clock.now() });
+    return true;
+  }
+
+  /**
+   * `GET /api/v1/usage`: needs `manage`. A non-admin sees only its own tenant (asking for another
+   * → 404); an admin may ask for one tenant or, with no tenant, all of them.
+   */
+  async aggregate(principal: Principal, query: UsageQuery): Promise<UsageRow[]> {
+    authorize(principal, 'manage', query.tenantId);
+    for (const dim of query.groupBy) {
+      if (!DIMENSIONS.includes(dim)) {
+        fail('invalid_request', `groupBy '${dim}' must be one of ${DIMENSIONS.join(', ')}`, {
+          pointer: 'groupBy',
+        });
+      }
+    }
+    if (query.from !== undefined && query.to !== undefined && query.from > query.to) {
+      fail('invalid_request', 'from must not be after to', { pointer: 'from' });
+    }
+    const tenantId = query.tenantId ?? (hasScope(principal.scopes, 'admin') ? undefined : principal.tenantId);
+    return this.store.aggregate({ ...query, tenantId, groupBy: [...new Set(query.groupBy)] });
+  }
+}
