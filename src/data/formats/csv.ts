@@ -9,7 +9,8 @@ export interface DelimitedRecord {
   fields: string[];
   /** 1-based column where each field starts. */
   columns: number[];
-  /** Column just past the last character of the record. */
+  /** Line and column just past the last character of the record. */
+  endLine: number;
   endColumn: number;
 }
 
@@ -50,7 +51,7 @@ export async function* parseDelimited(
   };
   const takeRecord = (): DelimitedRecord | null => {
     endField();
-    const rec = { line: recordLine, fields, columns, endColumn: col };
+    const rec = { line: recordLine, fields, columns, endLine: line, endColumn: col };
     fields = [];
     columns = [];
     const blank = rec.fields.length === 1 && rec.fields[0] === '' && state !== State.QuoteInQuoted;
@@ -160,8 +161,12 @@ async function* rowsOf(
   for await (const rec of records) {
     const n = rec.fields.length;
     if (n !== columns.length) {
-      const column = n < columns.length ? rec.endColumn : rec.columns[columns.length];
-      badData(atLine(rec.line, column), `expected ${columns.length} fields, got ${n}`);
+      // Too few: point just past the record's end; too many: at the first extra field.
+      const where =
+        n < columns.length
+          ? atLine(rec.endLine, rec.endColumn)
+          : atLine(rec.line, rec.columns[columns.length]);
+      badData(where, `expected ${columns.length} fields, got ${n}`);
     }
     checkRowCap(++count, maxRows, atLine(rec.line));
     const values: Row['values'] = {};

@@ -72,8 +72,9 @@ function firstNonBlankLine(head: Buffer): string {
 }
 
 /**
- * A head looks delimited when its first records (up to 5 complete lines) parse with one field
- * count ≥ 2 and the header's names are short: prose with commas fails on the varying counts.
+ * A head looks delimited when its header has ≥ 2 short fields and at least half of the next
+ * records (up to 20 complete lines) have as many: prose with commas fails on its varying counts,
+ * while a CSV with a broken line near the top is still read as CSV (and the line is reported).
  */
 async function looksDelimited(head: Buffer, delimiter: string): Promise<boolean> {
   if (isBinary(head) || !firstLine(head).includes(delimiter)) return false;
@@ -84,12 +85,14 @@ async function looksDelimited(head: Buffer, delimiter: string): Promise<boolean>
     for await (const rec of parseDelimited([complete], delimiter)) {
       if (counts.length === 0 && rec.fields.some((f) => f.trim() === '' || f.length > 64)) return false;
       counts.push(rec.fields.length);
-      if (counts.length === 5) break;
+      if (counts.length === 21) break;
     }
   } catch {
-    // a quoted field cut by the end of the head: judge the records read so far
+    // a quote error or a quoted field cut by the end of the head: judge the records read so far
   }
-  return counts.length > 0 && counts[0] >= 2 && counts.every((c) => c === counts[0]);
+  const [header, ...rest] = counts;
+  if (header === undefined || header < 2) return false;
+  return rest.filter((c) => c === header).length * 2 >= rest.length;
 }
 
 function isBinary(head: Buffer): boolean {
