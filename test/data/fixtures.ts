@@ -128,7 +128,7 @@ export function makeIdxU8(dims: number[], values: ArrayLike<number>): Buffer {
   const head = Buffer.alloc(4 + 4 * dims.length);
   head.writeUInt8(0x08, 2);
   head.writeUInt8(dims.length, 3);
-  dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
+  for (let i = 0; i < dims.length; i++) head.writeUInt32BE(dims[i], 4 + 4 * i);
   return Buffer.concat([head, Buffer.from(Uint8Array.from(values))]);
 }
 
