@@ -31,7 +31,8 @@ const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 export function isMissing(cell: Cell | undefined): boolean {
   if (cell === null || cell === undefined) return true;
   if (typeof cell === 'number') return Number.isNaN(cell);
-  return typeof cell === 'string' && MISSING.has(cell.trim().toLowerCase());
+  // Only short strings can spell a missing value; skip copying long texts.
+  return typeof cell === 'string' && cell.length <= 8 && MISSING.has(cell.trim().toLowerCase());
 }
 
 /** The number in a cell, or null when it is not one (`"1e3"` → 1000, `"12 kg"` → null). */

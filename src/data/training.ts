@@ -125,7 +125,11 @@ function fitTokenizer(kind: 'word' | 'char' | 'bpe', texts: string[], vocabSize?
 
 const textTask: RowTask = (rows, schema, target, o) => {
   const t = requireTarget(target, schema);
-  const column = o.text?.column ?? schema.find((c) => c.kind === 'text' && c.name !== t.name)?.name;
+  // Free text first; short texts that all differ can look categorical in a small file.
+  const candidates = schema.filter((c) => c.name !== t.name);
+  const column =
+    o.text?.column ??
+    (candidates.find((c) => c.kind === 'text') ?? candidates.find((c) => c.kind === 'categorical'))?.name;
   if (!column) badData('file', 'no text column; name one with text.column');
   const split = splitOf(rows.length, o);
   const spec: TextSpec = (o.spec as TextSpec | undefined) ?? {

@@ -22,41 +22,55 @@ export interface ImageSpec {
 /** One image → its channels-first values in [0, 1], written into `out` at `offset`. */
 export function writeImage(spec: ImageSpec, image: ImageCell, out: Float32Array, offset: number): void {
   const { width: W, height: H, channels: C } = spec;
-  const sx = image.width / W;
-  const sy = image.height / H;
   const plane = W * H;
+  if (image.width === W && image.height === H) {
+    // Same size (the common case, e.g. MNIST): no resampling, one pass per pixel.
+    for (let i = 0; i < plane; i++)
+      for (let c = 0; c < C; c++) out[offset + c * plane + i] = channelValue(image, i, c, C) / 255;
+    return;
+  }
+  // Pixel centres map to pixel centres (align_corners = false), clamped at the borders.
+  const xs = axisTaps(W, image.width);
+  const ys = axisTaps(H, image.height);
   for (let y = 0; y < H; y++) {
-    // Pixel centres map to pixel centres (align_corners = false), clamped at the borders.
-    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), image.height - 1);
-    const y0 = Math.floor(fy);
-    const y1 = Math.min(y0 + 1, image.height - 1);
-    const wy = fy - y0;
+    const [y0, y1, wy] = [ys.lo[y], ys.hi[y], ys.w[y]];
     for (let x = 0; x < W; x++) {
-      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), image.width - 1);
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(x0 + 1, image.width - 1);
-      const wx = fx - x0;
+      const [x0, x1, wx] = [xs.lo[x], xs.hi[x], xs.w[x]];
+      const iw = image.width;
       for (let c = 0; c < C; c++) {
-        const p = (yy: number, xx: number) => channelValue(image, yy * image.width + xx, c, C);
-        const top = p(y0, x0) * (1 - wx) + p(y0, x1) * wx;
-        const bottom = p(y1, x0) * (1 - wx) + p(y1, x1) * wx;
+        const top =
+          channelValue(image, y0 * iw + x0, c, C) * (1 - wx) + channelValue(image, y0 * iw + x1, c, C) * wx;
+        const bottom =
+          channelValue(image, y1 * iw + x0, c, C) * (1 - wx) + channelValue(image, y1 * iw + x1, c, C) * wx;
         out[offset + c * plane + y * W + x] = (top * (1 - wy) + bottom * wy) / 255;
       }
     }
   }
 }
 
+/** For each output position along one axis: the two source positions and the weight of the second. */
+function axisTaps(outSize: number, inSize: number): { lo: Int32Array; hi: Int32Array; w: Float32Array } {
+  const lo = new Int32Array(outSize);
+  const hi = new Int32Array(outSize);
+  const w = new Float32Array(outSize);
+  const scale = inSize / outSize;
+  for (let o = 0; o < outSize; o++) {
+    const f = Math.min(Math.max((o + 0.5) * scale - 0.5, 0), inSize - 1);
+    lo[o] = Math.floor(f);
+    hi[o] = Math.min(lo[o] + 1, inSize - 1);
+    w[o] = f - lo[o];
+  }
+  return { lo, hi, w };
+}
+
 /** Channel `c` of pixel `i` as 0..255, after conversion to `outChannels` (1 = luma, BT.601). */
 function channelValue(image: ImageCell, i: number, c: number, outChannels: 1 | 3): number {
   const k = image.channels;
   const px = image.pixels;
-  const alpha = k === 4 ? px[i * 4 + 3] / 255 : 1;
   if (k === 1) return px[i];
-  const r = px[i * k] * alpha;
-  const g = px[i * k + 1] * alpha;
-  const b = px[i * k + 2] * alpha;
-  if (outChannels === 1) return 0.299 * r + 0.587 * g + 0.114 * b;
-  return c === 0 ? r : c === 1 ? g : b;
+  const alpha = k === 4 ? px[i * 4 + 3] / 255 : 1;
+  if (outChannels === 1) return (0.299 * px[i * k] + 0.587 * px[i * k + 1] + 0.114 * px[i * k + 2]) * alpha;
+  return px[i * k + c] * alpha;
 }
 
 /** Images of the rows → float32 [n, C, H, W]. */
