@@ -22,6 +22,117 @@ enum State {
 }
 
 /**
+ * The RFC 4180 state machine, fed one character at a time; it keeps line and column so that
+ * every error names its place. Completed records are pushed to `out`.
+ */
+class DelimitedParser {
+  private state = State.FieldStart;
+  private line = 1;
+  private col = 0; // column of the character being read
+  private field = '';
+  private fields: string[] = [];
+  private columns: number[] = [];
+  private recordLine = 1;
+  private quoteAt = { line: 1, col: 1 };
+  readonly out: DelimitedRecord[] = [];
+
+  constructor(private readonly delimiter: string) {}
+
+  feed(chunk: string): void {
+    for (let i = 0; i < chunk.length; i++) this.char(chunk[i]);
+  }
+
+  private char(ch: string): void {
+    this.col++;
+    if (this.state === State.Quoted) {
+      this.quoted(ch);
+      return;
+    }
+    if (this.state === State.QuoteInQuoted && ch === '"') {
+      this.field += '"'; // a doubled quote inside a quoted field
+      this.state = State.Quoted;
+      return;
+    }
+    if (ch === '\r') {
+      this.col--; // `\r\n` ends the line at the `\n`; a lone `\r` is dropped
+      return;
+    }
+    if (this.state === State.FieldStart && this.columns.length === this.fields.length) this.startField();
+    if (ch === this.delimiter) {
+      this.endField();
+      this.state = State.FieldStart;
+    } else if (ch === '\n') {
+      this.endRecord();
+      this.line++;
+      this.col = 0;
+    } else if (this.state === State.QuoteInQuoted) {
+      badData(atLine(this.line, this.col), `unexpected ${JSON.stringify(ch)} after a closing quote`);
+    } else if (ch === '"') {
+      if (this.state !== State.FieldStart) {
+        badData(
+          atLine(this.line, this.col),
+          'quote inside an unquoted field (quote the whole field and double the quote)',
+        );
+      }
+      this.state = State.Quoted;
+      this.quoteAt = { line: this.line, col: this.col };
+    } else {
+      this.field += ch;
+      this.state = State.Unquoted;
+    }
+  }
+
+  private quoted(ch: string): void {
+    if (ch === '"') {
+      this.state = State.QuoteInQuoted;
+      return;
+    }
+    this.field += ch;
+    if (ch === '\n') {
+      this.line++;
+      this.col = 0;
+    }
+  }
+
+  private startField(): void {
+    if (this.fields.length === 0) this.recordLine = this.line;
+    this.columns.push(this.col);
+  }
+
+  private endField(): void {
+    this.fields.push(this.field);
+    this.field = '';
+  }
+
+  private endRecord(): void {
+    this.endField();
+    const rec = {
+      line: this.recordLine,
+      fields: this.fields,
+      columns: this.columns,
+      endLine: this.line,
+      endColumn: this.col,
+    };
+    // A blank line is one empty unquoted field: skipped. `""` alone is a real empty field.
+    const blank = rec.fields.length === 1 && rec.fields[0] === '' && this.state !== State.QuoteInQuoted;
+    if (!blank) this.out.push(rec);
+    this.fields = [];
+    this.columns = [];
+    this.state = State.FieldStart;
+  }
+
+  /** End of input: an open quote is an error; a last record without a newline still counts. */
+  end(): void {
+    if (this.state === State.Quoted)
+      badData(atLine(this.quoteAt.line, this.quoteAt.col), 'quoted field is never closed');
+    if (this.columns.length > 0 || this.field !== '' || this.fields.length > 0) {
+      this.col++;
+      this.endRecord();
+    }
+  }
+}
+
+/**
  * RFC 4180 records from text chunks, streamed: fields may be quoted (`"a ""b"""`), quoted fields
  * may hold delimiters and newlines; `\r\n` or `\n` ends a record. Blank lines are skipped. A quote
  * inside an unquoted field, text after a closing quote, or an unterminated quote is refused with
@@ -31,94 +142,15 @@ export async function* parseDelimited(
   chunks: AsyncIterable<string> | Iterable<string>,
   delimiter: string,
 ): AsyncGenerator<DelimitedRecord> {
-  let state = State.FieldStart;
-  let line = 1;
-  let col = 0; // column of the character being read
-  let field = '';
-  let fields: string[] = [];
-  let columns: number[] = [];
-  let recordLine = 1;
-  let quoteLine = 1;
-  let quoteCol = 1;
+  const parser = new DelimitedParser(delimiter);
   let first = true;
-  const endField = () => {
-    fields.push(field);
-    field = '';
-  };
-  const startField = (c: number) => {
-    if (fields.length === 0 && columns.length === 0) recordLine = line;
-    columns.push(c);
-  };
-  const takeRecord = (): DelimitedRecord | null => {
-    endField();
-    const rec = { line: recordLine, fields, columns, endLine: line, endColumn: col };
-    fields = [];
-    columns = [];
-    const blank = rec.fields.length === 1 && rec.fields[0] === '' && state !== State.QuoteInQuoted;
-    return blank ? null : rec;
-  };
-  for await (let chunk of chunks) {
-    if (first) {
-      if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
-      first = false;
-    }
-    for (let i = 0; i < chunk.length; i++) {
-      const ch = chunk[i];
-      col++;
-      if (state === State.Quoted) {
-        if (ch === '"') state = State.QuoteInQuoted;
-        else {
-          field += ch;
-          if (ch === '\n') {
-            line++;
-            col = 0;
-          }
-        }
-        continue;
-      }
-      if (state === State.QuoteInQuoted && ch === '"') {
-        field += '"';
-        state = State.Quoted;
-        continue;
-      }
-      if (ch === '\r') {
-        col--; // `\r\n` ends the line at the `\n`; a lone `\r` is dropped
-        continue;
-      }
-      if (state === State.FieldStart && columns.length === fields.length) startField(col);
-      if (ch === delimiter) {
-        endField();
-        state = State.FieldStart;
-      } else if (ch === '\n') {
-        const rec = takeRecord();
-        state = State.FieldStart;
-        if (rec) yield rec;
-        line++;
-        col = 0;
-      } else if (state === State.QuoteInQuoted) {
-        badData(atLine(line, col), `unexpected ${JSON.stringify(ch)} after a closing quote`);
-      } else if (ch === '"') {
-        if (state !== State.FieldStart || field !== '') {
-          badData(
-            atLine(line, col),
-            'quote inside an unquoted field (quote the whole field and double the quote)',
-          );
-        }
-        state = State.Quoted;
-        quoteLine = line;
-        quoteCol = col;
-      } else {
-        field += ch;
-        state = State.Unquoted;
-      }
-    }
+  for await (const chunk of chunks) {
+    parser.feed(first && chunk.charCodeAt(0) === 0xfeff ? chunk.slice(1) : chunk);
+    first = false;
+    yield* parser.out.splice(0);
   }
-  if (state === State.Quoted) badData(atLine(quoteLine, quoteCol), 'quoted field is never closed');
-  if (columns.length > 0 || field !== '' || fields.length > 0) {
-    col++;
-    const rec = takeRecord();
-    if (rec) yield rec;
-  }
+  parser.end();
+  yield* parser.out.splice(0);
 }
 
 export interface DelimitedOptions {
