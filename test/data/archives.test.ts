@@ -1,9 +1,19 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeDataset, loadForTraining } from '../../src/data';
-import { datasetError, makeJpeg, makePng, makeTarGz, makeZip, tempDir, writeFixture } from './fixtures';
+import {
+  datasetError,
+  makeIdxU8,
+  makeJpeg,
+  makePng,
+  makeTarGz,
+  makeZip,
+  tempDir,
+  writeFixture,
+} from './fixtures';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -59,6 +69,34 @@ describe('image archives', () => {
     });
     expect(data.inputs.dims).toEqual([2, 3, 4, 4]);
     expect(data.inputs.data[0]).toBeGreaterThan(0.7); // JPEG grey ≈ 200/255
+  });
+
+  it('reads MNIST-style IDX files (gzipped) paired as images + labels inside a zip', async () => {
+    const imgs = (n: number, v: number) => makeIdxU8([n, 2, 2], new Array(n * 4).fill(v));
+    const zip = makeZip([
+      { name: 'mnist/train-images-idx3-ubyte.gz', data: gzipSync(imgs(3, 255)), store: true },
+      { name: 'mnist/train-labels-idx1-ubyte.gz', data: gzipSync(makeIdxU8([3], [1, 2, 1])), store: true },
+      { name: 'mnist/t10k-images-idx3-ubyte', data: imgs(2, 0) },
+      { name: 'mnist/t10k-labels-idx1-ubyte', data: makeIdxU8([2], [0, 0]) },
+    ]);
+    const path = await writeFixture(dir, 'mnist.zip', zip);
+    const d = await describeDataset(path);
+    expect(d.rows).toBe(5);
+    expect(d.classBalance).toEqual({ '0': 2, '1': 2, '2': 1 });
+    const data = await loadForTraining(path, { task: 'image', validationFraction: 0 });
+    expect(data.inputs.dims).toEqual([5, 1, 2, 2]);
+    const unpaired = await writeFixture(
+      dir,
+      'unpaired.zip',
+      makeZip([
+        { name: 'a-images-idx3', data: imgs(1, 1) },
+        { name: 'b-labels-idx1', data: makeIdxU8([1], [1]) },
+        { name: 'c-images-idx3', data: imgs(1, 1) },
+      ]),
+    );
+    expect((await datasetError(() => describeDataset(unpaired))).message).toContain(
+      'without a matching labels file',
+    );
   });
 
   it('names the entry that is not an image, or an image outside a label folder', async () => {
@@ -147,6 +185,14 @@ describe('archive safety (SECURITY.md §9)', () => {
     const z = await datasetError(async () => describeDataset(await writeFixture(dir, 'bomb.zip', zip)));
     expect(z.message).toContain('compression ratio over 100');
     expect(z.pointer).toBe('entry "red/zeros.png"');
+  });
+
+  it('refuses a gzip bomb stored inside a zip entry', async () => {
+    const gz = gzipSync(new Uint8Array(8 * 1024 * 1024));
+    const zip = makeZip([{ name: 'x/train-images-idx3-ubyte.gz', data: gz, store: true }]);
+    const e = await datasetError(async () => describeDataset(await writeFixture(dir, 'gzbomb.zip', zip)));
+    expect(e.pointer).toBe('entry "x/train-images-idx3-ubyte.gz"');
+    expect(e.message).toContain('inflates past');
   });
 
   it('refuses too many entries and oversized entries, with configurable limits', async () => {
