@@ -207,6 +207,14 @@ describe('archive safety (SECURITY.md §9)', () => {
     expect((await describeDataset(tgz, { archiveLimits: { maxEntries: 5 } })).rows).toBe(5);
     const big = await datasetError(() => describeDataset(zip, { archiveLimits: { maxEntryBytes: 10 } }));
     expect(big.message).toContain('larger than 10 bytes');
+    const pngBytes = red().length;
+    for (const path of [zip, tgz]) {
+      const total = await datasetError(() =>
+        describeDataset(path, { archiveLimits: { maxTotalBytes: 2 * pngBytes + 1 } }),
+      );
+      expect(total.message, path).toContain(`expands past ${2 * pngBytes + 1} bytes`);
+      expect(total.pointer, path).toBe('entry "red/2.png"');
+    }
   });
 
   it('writes nothing: the temp folder holds only the fixtures', async () => {

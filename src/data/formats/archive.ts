@@ -165,6 +165,7 @@ export async function* tarEntries(
     raw.pipe(extract);
   }
   let count = 0;
+  let total = 0;
   let current = 'file';
   try {
     for await (const entry of extract) {
@@ -180,7 +181,11 @@ export async function* tarEntries(
         badData(current, `${type} entries are not allowed (only files and folders)`);
       if ((entry.header.size ?? 0) > limits.maxEntryBytes)
         badData(current, `entry larger than ${limits.maxEntryBytes} bytes`);
-      yield { name, data: await readCapped(entry, limits.maxEntryBytes, current) };
+      const data = await readCapped(entry, limits.maxEntryBytes, current);
+      total += data.length;
+      if (total > limits.maxTotalBytes)
+        badData(current, `archive expands past ${limits.maxTotalBytes} bytes`);
+      yield { name, data };
     }
   } catch (err) {
     if (bomb) badData(current, `compression ratio over ${limits.maxRatio} (a tar bomb?)`);
