@@ -92,7 +92,8 @@ const tabularTask: RowTask = (rows, schema, target, o) => {
     // Class names come from all rows, so a class seen only in validation still has an id.
     if (kind === 'class') spec.target = classTarget(col.name, rows);
   }
-  return { spec, inputs: encodeTabular(spec, rows), targets: encodeTarget(spec.target!, rows), ...split };
+  if (!spec.target) badData('spec', 'the stored tabular spec has no target');
+  return { spec, inputs: encodeTabular(spec, rows), targets: encodeTarget(spec.target, rows), ...split };
 };
 
 const imageTask: RowTask = (rows, schema, target, o) => {

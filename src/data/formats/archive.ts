@@ -136,15 +136,14 @@ export async function* zipEntries(
 
 const tarFileTypes = new Set(['file', 'contiguous-file']);
 
-/** Files of a .tar.gz (or plain .tar) archive, streamed; the ratio is checked while inflating. */
-export async function* tarEntries(
-  path: string,
-  limits: ArchiveLimits = defaultArchiveLimits,
-): AsyncGenerator<ArchiveEntry> {
+/**
+ * Pipe the file into the tar extractor, through gunzip when it is gzip; the inflated byte count is
+ * checked against the ratio and size limits as it grows, and the extractor is stopped at once.
+ */
+async function feedTar(path: string, extract: tar.Extract, limits: ArchiveLimits) {
   const compressed = (await stat(path)).size;
-  const raw = createReadStream(path);
-  const extract = tar.extract();
   const head = await readHead(path, 2);
+  const raw = createReadStream(path);
   let inflated = 0;
   let bomb = false;
   if (head[0] === 0x1f && head[1] === 0x8b) {
@@ -164,6 +163,17 @@ export async function* tarEntries(
     raw.on('error', (err) => extract.destroy(err));
     raw.pipe(extract);
   }
+  return { raw, bomb: () => bomb };
+}
+
+/** Files of a .tar.gz (or plain .tar) archive, streamed; the ratio is checked while inflating. */
+export async function* tarEntries(
+  path: string,
+  limits: ArchiveLimits = defaultArchiveLimits,
+): AsyncGenerator<ArchiveEntry> {
+  const extract = tar.extract();
+  const feed = await feedTar(path, extract, limits);
+  const raw = feed.raw;
   let count = 0;
   let total = 0;
   let current = 'file';
@@ -188,7 +198,7 @@ export async function* tarEntries(
       yield { name, data };
     }
   } catch (err) {
-    if (bomb) badData(current, `compression ratio over ${limits.maxRatio} (a tar bomb?)`);
+    if (feed.bomb()) badData(current, `compression ratio over ${limits.maxRatio} (a tar bomb?)`);
     if (err instanceof Error && err.name !== 'MaasError')
       badData(current, `corrupt tar archive (${err.message})`);
     throw err;
@@ -196,5 +206,5 @@ export async function* tarEntries(
     raw.destroy();
     extract.destroy();
   }
-  if (bomb) badData(current, `compression ratio over ${limits.maxRatio} (a tar bomb?)`);
+  if (feed.bomb()) badData(current, `compression ratio over ${limits.maxRatio} (a tar bomb?)`);
 }
