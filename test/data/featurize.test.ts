@@ -10,6 +10,7 @@ import {
   rowsFromRecords,
 } from '../../src/data';
 import { encodeImages, type ImageSpec } from '../../src/data/featurize/image';
+import { toNumbers } from '../../src/engine/runtime/tensor';
 import { datasetError, makePng, tempDir, writeFixture } from './fixtures';
 
 let dir: string;
@@ -135,10 +136,15 @@ describe('image featurizer', () => {
       for (let i = 0; i < 4; i++) expect(t.data[c * 4 + i]).toBeCloseTo(expected[i], 5);
   });
 
-  it('predicts from raw PNG bytes with the stored spec', () => {
+  it('predicts from raw PNG bytes (or a data URL) with the stored spec', async () => {
     const png = makePng(4, 4, (x) => (x < 2 ? [255, 255, 255] : [0, 0, 0]));
     const stored: FeatureSpec = spec({});
     const t = encodeInputs(stored, rowsFromRecords([{ image: new Uint8Array(png) }]));
     expect(Array.from(t.data as Float32Array).map((v) => Math.round(v * 100) / 100)).toEqual([1, 0, 1, 0]);
+    const url = `data:image/png;base64,${png.toString('base64')}`;
+    expect(toNumbers(encodeInputs(stored, rowsFromRecords([{ image: url }])))).toEqual(toNumbers(t));
+    const broken = 'data:image/png;base64,iVBORw0KGgo=';
+    const e = await datasetError(async () => rowsFromRecords([{ image: broken }]));
+    expect(e.pointer).toBe('inputs[0].image');
   });
 });

@@ -70,7 +70,7 @@ export function encodeInputs(spec: FeatureSpec, rows: readonly Row[]): Tensor {
 
 /**
  * Raw prediction inputs (as parsed from a request body) → rows: strings and numbers as they are,
- * image bytes (PNG/JPEG) decoded, null/absent as missing. `where` names each input as `inputs[i]`.
+ * image bytes (PNG/JPEG, or a `data:image/png;base64,` URL) decoded, null/absent as missing. `where` names each input as `inputs[i]`.
  */
 export function rowsFromRecords(records: readonly Record<string, unknown>[]): Row[] {
   return records.map((record, i) => {
@@ -81,8 +81,14 @@ export function rowsFromRecords(records: readonly Record<string, unknown>[]): Ro
   });
 }
 
+/** `data:image/png;base64,...` — how a JSON body carries an image. */
+const IMAGE_DATA_URL = /^data:image\/(png|jpeg|jpg);base64,/i;
+
 function toCell(v: unknown, where: string): Cell {
   if (v === null || v === undefined) return null;
+  if (typeof v === 'string' && IMAGE_DATA_URL.test(v)) {
+    return decodeImage(Buffer.from(v.slice(v.indexOf(',') + 1), 'base64'), where);
+  }
   if (typeof v === 'string' || typeof v === 'number') return v;
   if (typeof v === 'boolean') return String(v);
   if (v instanceof Uint8Array) return decodeImage(v, where);
