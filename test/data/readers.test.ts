@@ -60,6 +60,25 @@ describe('CSV parsing (RFC 4180)', () => {
     );
   });
 
+  it('refuses bytes that are not UTF-8, naming the line and column', async () => {
+    const latin1 = Buffer.concat([
+      Buffer.from('name,city\nann,oslo\nbo,Tr'),
+      Buffer.from([0xf8]),
+      Buffer.from('ms\n'),
+    ]);
+    const csv = await writeFixture(dir, 'latin1.csv', latin1);
+    const e = await datasetError(() => describeDataset(csv, { format: 'csv' }));
+    expect(e.message).toBe('line 3, column 6: invalid UTF-8 (save the file as UTF-8)');
+    const jsonl = await writeFixture(
+      dir,
+      'latin1.jsonl',
+      Buffer.concat([Buffer.from('{"a": "'), Buffer.from([0xe9]), Buffer.from('"}\n')]),
+    );
+    expect((await datasetError(() => describeDataset(jsonl, { format: 'jsonl' }))).pointer).toBe(
+      'line 1, column 8',
+    );
+  });
+
   it('refuses an empty or duplicate header name', async () => {
     const dup = await writeFixture(dir, 'dup.csv', 'a,b,a\n1,2,3\n');
     expect((await datasetError(() => describeDataset(dup, { format: 'csv' }))).message).toContain(
