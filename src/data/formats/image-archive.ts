@@ -1,0 +1,111 @@
+import { gunzipSync } from 'node:zlib';
+import { MaasError } from '../../common/errors';
+import { atEntry, badData, checkRowCap, DEFAULT_MAX_ROWS } from '../problems';
+import type { Row } from '../table';
+import {
+  type ArchiveEntry,
+  type ArchiveLimits,
+  defaultArchiveLimits,
+  tarEntries,
+  zipEntries,
+} from './archive';
+import { type IdxArray, idxRows, looksLikeIdx, parseIdx } from './idx';
+import { decodeImage, sniffImage } from './image';
+import { isGzip } from './source';
+
+export type ArchiveKind = 'zip' | 'tar';
+
+export interface ImageArchiveOptions {
+  limits?: Partial<ArchiveLimits>;
+  maxRows?: number;
+}
+
+/** Hidden files and macOS resource forks that zip tools add; never data. */
+function isJunk(name: string): boolean {
+  return name.split('/').some((part) => part.startsWith('.') || part === '__MACOSX');
+}
+
+/**
+ * An image classification archive: one folder per label, e.g. `cat/001.png`, `dog/7.jpg` (or the
+ * same under one top folder, `pets/cat/001.png`). The label is the image's parent folder. Files at
+ * the top level that are not images (a README) are skipped; anything else that is not a PNG/JPEG
+ * is refused by name. Rows: `{ image, label }`.
+ */
+export async function* readImageArchive(
+  path: string,
+  kind: ArchiveKind,
+  options: ImageArchiveOptions = {},
+): AsyncGenerator<Row> {
+  const limits = { ...defaultArchiveLimits, ...options.limits };
+  const maxRows = options.maxRows ?? DEFAULT_MAX_ROWS;
+  const entries: AsyncGenerator<ArchiveEntry> =
+    kind === 'zip' ? zipEntries(path, limits) : tarEntries(path, limits);
+  let count = 0;
+  const idx = new Map<string, IdxArray>();
+  for await (const { name, data } of entries) {
+    if (isJunk(name)) continue;
+    const where = atEntry(name);
+    const bytes = isGzip(data) ? gunzipEntry(data, where, limits) : data;
+    if (looksLikeIdx(bytes)) {
+      idx.set(name, parseIdxAt(bytes, where));
+      continue;
+    }
+    const parts = name.split('/').filter((p) => p !== '' && p !== '.');
+    const isImage = sniffImage(data) !== null;
+    if (parts.length < 2) {
+      if (isImage) badData(where, 'images must sit in a folder named after their label');
+      continue;
+    }
+    if (!isImage) badData(where, 'not a PNG or JPEG image');
+    checkRowCap(++count, maxRows, where);
+    yield { where, values: { image: decodeImage(data, where), label: parts[parts.length - 2] } };
+  }
+  for (const row of pairIdx(idx)) {
+    checkRowCap(++count, maxRows, row.where);
+    yield row;
+  }
+  if (count === 0) badData('file', 'archive holds no images in label folders and no IDX images + labels');
+}
+
+/** A gzipped entry inflated in memory, under the same ratio and size limits as the archive. */
+function gunzipEntry(data: Buffer, where: string, limits: ArchiveLimits): Buffer {
+  const cap = Math.min(limits.maxEntryBytes, Math.max(limits.ratioGraceBytes, limits.maxRatio * data.length));
+  try {
+    return gunzipSync(data, { maxOutputLength: cap });
+  } catch (err) {
+    const tooBig = err instanceof RangeError || (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
+    badData(where, tooBig ? `inflates past ${cap} bytes (ratio or size limit)` : 'corrupt gzip data');
+  }
+}
+
+function parseIdxAt(bytes: Buffer, where: string): IdxArray {
+  try {
+    return parseIdx(bytes);
+  } catch (err) {
+    if (err instanceof MaasError)
+      badData(`${where}, ${err.extras.pointer}`, err.message.replace(/^[^:]*: /, ''));
+    throw err;
+  }
+}
+
+/**
+ * IDX entries paired as images + labels, e.g. MNIST's `train-images-idx3-ubyte.gz` with
+ * `train-labels-idx1-ubyte.gz`: names match once "images"/"labels" and the idx rank are ignored.
+ */
+function* pairIdx(idx: Map<string, IdxArray>): Generator<Row> {
+  const key = (name: string) =>
+    name
+      .replace(/images?|labels?/i, '*')
+      .replace(/idx\d/i, 'idx')
+      .replace(/\.gz$/i, '');
+  const images = [...idx.entries()].filter(([, a]) => a.dims.length >= 3);
+  const labels = [...idx.entries()].filter(([, a]) => a.dims.length === 1);
+  for (const [name, array] of images) {
+    const match =
+      labels.find(([l]) => key(l) === key(name)) ??
+      (images.length === 1 && labels.length === 1 ? labels[0] : undefined);
+    if (!match)
+      badData(atEntry(name), 'IDX images without a matching labels file (e.g. train-labels-idx1-ubyte)');
+    for (const row of idxRows(array, match[1])) yield { ...row, where: `${atEntry(name)}, ${row.where}` };
+  }
+}
