@@ -2,7 +2,7 @@
 
 import type { OpSpec } from '../ir/types';
 import { tensorFrom } from '../runtime/tensor';
-import { unary } from './elementwise';
+import { emitErf, unary } from './elementwise';
 import { check, emitSame, normAxis, numAttr, onnx } from './util';
 
 function softmaxLike(name: 'Softmax' | 'LogSoftmax'): OpSpec {
@@ -72,7 +72,7 @@ export const activationOps: OpSpec[] = [
       const half = ctx.fresh('gelu');
       ctx.node('Div', [x, ctx.constant(tensorFrom(dtype, [], [Math.SQRT2]))], [s]);
       const e = ctx.fresh('gelu');
-      ctx.node('Erf', [s], [e]);
+      emitErf(ctx, s, e, dtype);
       const p = ctx.fresh('gelu');
       ctx.node('Add', [e, ctx.constant(tensorFrom(dtype, [], [1]))], [p]);
       ctx.node('Mul', [x, p], [half]);

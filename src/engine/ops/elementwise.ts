@@ -1,6 +1,9 @@
 /** Elementwise arithmetic with numpy broadcasting; gradients are summed back over broadcast axes. */
-import type { GradContext, OpSpec, Value, ValueInfo } from '../ir/types';
-import { broadcastShapes, check, emitSame, isFloat, sameDType, unbroadcast } from './util';
+
+import type { EmitContext, GradContext, OpSpec, Value, ValueInfo } from '../ir/types';
+import { onnxDataType } from '../onnx/dtypes';
+import type { TensorDType } from '../runtime/tensor';
+import { broadcastShapes, check, emitSame, isFloat, onnx, sameDType, unbroadcast } from './util';
 
 function binary(
   name: string,
@@ -45,7 +48,7 @@ export const elementwiseOps: OpSpec[] = [
     c.needs[0] ? c.g.op('Mul', [dy, b]) : null,
     c.needs[1] ? c.g.op('Mul', [dy, a]) : null,
   ]),
-  binary('Div', (c, a, b, dy) => {
+  binary('Div', (c, _a, b, dy) => {
     const g = c.g;
     const da = c.needs[0] || c.needs[1] ? g.op('Div', [dy, b]) : null;
     // d(a/b)/db = -a/b² = -(dy/b)·(a/b) = -da·y
@@ -71,13 +74,26 @@ export const elementwiseOps: OpSpec[] = [
     emit: emitSame('Sign'),
     grad: (c) => [c.g.op('Mul', [c.dOutputs[0]!, c.g.scalar(0, c.inputs[0].dtype)])],
   },
-  unary('Erf', (c, x, _y, dy) => {
-    // d erf(x)/dx = 2/√π · exp(−x²)
-    const g = c.g;
-    const e = g.op('Exp', [g.op('Neg', [g.op('Mul', [x, x])])]);
-    return g.op('Mul', [dy, g.op('Mul', [e, g.scalar(2 / Math.sqrt(Math.PI), x.dtype)])]);
-  }),
+  {
+    ...unary('Erf', (c, x, _y, dy) => {
+      // d erf(x)/dx = 2/√π · exp(−x²)
+      const g = c.g;
+      const e = g.op('Exp', [g.op('Neg', [g.op('Mul', [x, x])])]);
+      return g.op('Mul', [dy, g.op('Mul', [e, g.scalar(2 / Math.sqrt(Math.PI), x.dtype)])]);
+    }),
+    emit: (ctx, [x], [y], _a, n) => emitErf(ctx, x, y, n.inputs[0].dtype),
+  },
 ];
+
+/** ORT has no float64 Erf kernel: float64 goes through float32 (≈ 1e-7 relative error). */
+export function emitErf(ctx: EmitContext, x: string, y: string, dtype: TensorDType): void {
+  if (dtype !== 'float64') return ctx.node('Erf', [x], [y]);
+  const x32 = ctx.fresh('erf');
+  const y32 = ctx.fresh('erf');
+  ctx.node('Cast', [x], [x32], { to: onnx.int(onnxDataType.float32) });
+  ctx.node('Erf', [x32], [y32]);
+  ctx.node('Cast', [y32], [y], { to: onnx.int(onnxDataType.float64) });
+}
 
 /** Shared checks for ops that need float inputs. */
 export function requireFloat(op: string, v: ValueInfo): void {
