@@ -57,6 +57,8 @@ export interface GraphBuilder {
   op(name: string, inputs: readonly Value[], attrs?: Attrs): Value;
   ops(name: string, inputs: readonly Value[], attrs?: Attrs): Value[];
   constant(t: Tensor): Value;
+  /** The value of a parameter in this graph (a leaf, or a slice of the packed train-step vector). */
+  param(p: Parameter): Value;
   /** A rank-0 constant of the given dtype (cached: one initializer per (dtype, value)). */
   scalar(v: number, dtype: TensorDType): Value;
 }
