@@ -1,7 +1,8 @@
 /** `npm run example -- <name>`: runs one example from the table. */
+import { main as mnist } from './mnist';
 import { main as xor } from './xor';
 
-const examples: Record<string, () => Promise<void>> = { xor };
+const examples: Record<string, () => Promise<void>> = { xor, mnist };
 
 const name = process.argv[2] ?? '';
 const run = examples[name];

@@ -87,7 +87,10 @@ export const elementwiseOps: OpSpec[] = [
 
 /** ORT has no float64 Erf kernel: float64 goes through float32 (≈ 1e-7 relative error). */
 export function emitErf(ctx: EmitContext, x: string, y: string, dtype: TensorDType): void {
-  if (dtype !== 'float64') return ctx.node('Erf', [x], [y]);
+  if (dtype !== 'float64') {
+    ctx.node('Erf', [x], [y]);
+    return;
+  }
   const x32 = ctx.fresh('erf');
   const y32 = ctx.fresh('erf');
   ctx.node('Cast', [x], [x32], { to: onnx.int(onnxDataType.float32) });

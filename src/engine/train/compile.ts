@@ -84,9 +84,26 @@ export class TrainStep {
     return tensorFrom(this.dtype, [], [v]);
   }
 
+  /** float64 graphs take float32 batches too (converted here, a copy). */
+  private convert(batch: Record<string, Tensor>): Record<string, Tensor> {
+    if (this.dtype === 'float32') return batch;
+    const out: Record<string, Tensor> = {};
+    for (const [k, t] of Object.entries(batch)) {
+      out[k] =
+        t.dtype === 'float32'
+          ? { dtype: 'float64', dims: t.dims, data: Float64Array.from(t.data as Float32Array) }
+          : t;
+    }
+    return out;
+  }
+
   /** One optimizer step on `batch` with learning rate `lr`. */
   async step(batch: Record<string, Tensor>, lr: number): Promise<StepResult> {
-    const feeds: Record<string, Tensor> = { ...batch, params: this.params, lr: this.scalar(lr) };
+    const feeds: Record<string, Tensor> = {
+      ...this.convert(batch),
+      params: this.params,
+      lr: this.scalar(lr),
+    };
     feeds.step = this.scalar(this.stepCount + 1);
     for (const s of this.train.stateNames) feeds[s] = this.optState[s];
     const out = await this.session.run(feeds);
@@ -102,7 +119,7 @@ export class TrainStep {
       this.evalGraph = buildEvalGraph(this.options.model, this.layout, this.dtype);
       this.evalSession = await EngineSession.create(encodeModel(this.evalGraph.graph), this.sessionOptions());
     }
-    const out = await this.evalSession.run({ ...batch, params: this.params });
+    const out = await this.evalSession.run({ ...this.convert(batch), params: this.params });
     const predictions: Record<string, Tensor> = {};
     for (const [k, v] of Object.entries(out)) if (k.startsWith('pred_')) predictions[k.slice(5)] = v;
     return { ...readScalars(out, this.evalGraph!.metricNames), predictions };

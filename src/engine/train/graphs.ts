@@ -52,11 +52,16 @@ export function packLayout(params: readonly Parameter[]): Layout {
   return { offsets, sizes, total };
 }
 
+/** A float32 batch field becomes float64 in float64 graphs (the step converts what it is fed). */
+export function fieldDType(f: BatchField, dtype: 'float32' | 'float64'): TensorDType {
+  return f.dtype === 'float32' ? dtype : f.dtype;
+}
+
 function batchInputs(g: Graph, spec: ModelSpec, symbolic: boolean): Values {
   const out: Values = {};
   for (const [name, f] of Object.entries(spec.batch)) {
     const shape = symbolic ? [BATCH, ...f.shape.slice(1)] : f.shape;
-    out[name] = g.input(name, f.dtype, shape);
+    out[name] = g.input(name, fieldDType(f, g.paramDType), shape);
   }
   return out;
 }
