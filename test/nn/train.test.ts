@@ -75,7 +75,9 @@ describe('train step', () => {
     const a = Array.from(out.logits.data as Float32Array);
     const b = Array.from(evaluated.predictions.logits.data as Float32Array);
     expect(a.length).toBe(15);
-    a.forEach((v, i) => expect(v).toBeCloseTo(b[i], 5));
+    a.forEach((v, i) => {
+      expect(v).toBeCloseTo(b[i], 5);
+    });
     await session.release();
     await t.release();
   });
