@@ -1,8 +1,9 @@
 /** `npm run example -- <name>`: runs one example from the table. */
 import { main as mnist } from './mnist';
+import { main as speed } from './speed';
 import { main as xor } from './xor';
 
-const examples: Record<string, () => Promise<void>> = { xor, mnist };
+const examples: Record<string, () => Promise<void>> = { xor, mnist, speed };
 
 const name = process.argv[2] ?? '';
 const run = examples[name];
