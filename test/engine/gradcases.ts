@@ -90,4 +90,65 @@ export const gradCases: Record<string, OpCheck> = {
   And: { noGradient: 'bool output' },
   Or: { noGradient: 'bool output' },
   Not: { noGradient: 'bool output' },
+  // ORT has float32 kernels only for Conv, ConvTranspose and MaxUnpool: checked in float32.
+  Conv: {
+    cases: [
+      {
+        dtype: 'float32',
+        inputs: [{ shape: [2, 2, 5, 5] }, { shape: [3, 2, 3, 3] }, { shape: [3] }],
+        attrs: { pads: [1, 1, 1, 1] },
+      },
+      {
+        dtype: 'float32',
+        inputs: [{ shape: [1, 2, 6, 5] }, { shape: [2, 2, 3, 2] }],
+        attrs: { strides: [2, 2], pads: [1, 0, 0, 1] },
+      },
+    ],
+  },
+  ConvTranspose: {
+    cases: [
+      {
+        dtype: 'float32',
+        inputs: [{ shape: [2, 3, 3, 3] }, { shape: [3, 2, 3, 3] }, { shape: [2] }],
+        attrs: { strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] },
+      },
+    ],
+  },
+  MaxPool: {
+    cases: [
+      {
+        inputs: [{ shape: [1, 2, 4, 4] }],
+        attrs: { kernel_shape: [2, 2], strides: [2, 2] },
+        dtype: 'float32',
+      },
+      // Overlapping windows, float64: the ScatterND-add path.
+      {
+        inputs: [{ shape: [1, 1, 5, 5] }],
+        attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] },
+      },
+    ],
+  },
+  MaxUnpool: {
+    cases: [
+      {
+        dtype: 'float32',
+        inputs: [{ shape: [1, 1, 2, 2] }, idx([5, 2, 8, 15], [1, 1, 2, 2])],
+        attrs: { kernel_shape: [2, 2], strides: [2, 2], output_shape: [1, 1, 4, 4] },
+      },
+    ],
+  },
+  AveragePool: {
+    cases: [
+      {
+        inputs: [{ shape: [2, 2, 5, 5] }],
+        attrs: { kernel_shape: [2, 2], strides: [2, 2] },
+        dtype: 'float32',
+      },
+      {
+        inputs: [{ shape: [1, 1, 5, 4] }],
+        attrs: { kernel_shape: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1] },
+        dtype: 'float32',
+      },
+    ],
+  },
 };

@@ -91,9 +91,11 @@ export function encodeModel(g: Graph, options: { name?: string } = {}): Uint8Arr
   };
   const ctx = {
     node(opType: string, inputs: readonly string[], outputs: readonly string[], attrs: OnnxAttrs = {}) {
+      const outs = [...outputs];
+      while (outs.length > 1 && outs[outs.length - 1] === '') outs.pop();
       graph.message(1, (w) => {
         for (const i of inputs) w.string(1, i);
-        for (const o of outputs) w.string(2, o);
+        for (const o of outs) w.string(2, o);
         w.string(3, `n${fresh++}`);
         w.string(4, opType);
         for (const [k, a] of Object.entries(attrs)) w.message(5, (aw) => writeAttr(aw, k, a));
@@ -106,9 +108,13 @@ export function encodeModel(g: Graph, options: { name?: string } = {}): Uint8Arr
     },
     fresh: (hint: string) => `${hint}_${fresh++}`,
   };
+  // Optional outputs nobody reads are left unnamed (e.g. MaxPool's Indices in inference graphs).
+  const consumed = new Set(roots.map((v) => v.id));
+  for (const n of nodes) for (const v of n.inputs) consumed.add(v.id);
   for (const n of nodes) {
     const spec = g.registry.get(n.op);
-    spec.emit(ctx, n.inputs.map(nameOf), n.outputs.map(nameOf), n.attrs, n);
+    const outs = n.outputs.map((v, i) => (i === 0 || consumed.has(v.id) ? nameOf(v) : ''));
+    spec.emit(ctx, n.inputs.map(nameOf), outs, n.attrs, n);
   }
   for (const o of g.outputs) {
     const src = nameOf(o.value);

@@ -1,6 +1,7 @@
 /** The default op registry: every op family, one table. */
 import type { OpSpec } from '../ir/types';
 import { activationOps } from './activation';
+import { convOps } from './conv';
 import { elementwiseOps } from './elementwise';
 import { gatherOps } from './gather';
 import { matmulOps } from './matmul';
@@ -15,6 +16,7 @@ export const opFamilies: Readonly<Record<string, readonly OpSpec[]>> = {
   reduce: reduceOps,
   shape: shapeOps,
   gather: gatherOps,
+  conv: convOps,
 };
 
 export function defaultRegistry(): OpRegistry {
