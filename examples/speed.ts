@@ -10,7 +10,13 @@ import * as nn from '../src/nn/index';
 
 export async function main(): Promise<void> {
   const rng = new nn.Rng(1);
-  const mlp = nn.sequential(nn.linear(rng, 784, 256), nn.relu(), nn.linear(rng, 256, 256), nn.relu(), nn.linear(rng, 256, 10));
+  const mlp = nn.sequential(
+    nn.linear(rng, 784, 256),
+    nn.relu(),
+    nn.linear(rng, 256, 256),
+    nn.relu(),
+    nn.linear(rng, 256, 10),
+  );
   const batchSize = 64;
   const trainer = await compileTrainStep({
     model: {
@@ -23,8 +29,16 @@ export async function main(): Promise<void> {
     optimizer: nn.sgd(),
   });
   const batch = {
-    x: tensorFrom('float32', [batchSize, 784], Array.from({ length: batchSize * 784 }, () => rng.next())),
-    y: tensorFrom('int64', [batchSize], Array.from({ length: batchSize }, () => rng.int(10))),
+    x: tensorFrom(
+      'float32',
+      [batchSize, 784],
+      Array.from({ length: batchSize * 784 }, () => rng.next()),
+    ),
+    y: tensorFrom(
+      'int64',
+      [batchSize],
+      Array.from({ length: batchSize }, () => rng.int(10)),
+    ),
   };
   for (let i = 0; i < 50; i++) await trainer.step(batch, 0.01);
   const rates: number[] = [];
@@ -35,7 +49,9 @@ export async function main(): Promise<void> {
   }
   rates.sort((a, b) => a - b);
   const flops = 6 * batchSize * (784 * 256 + 256 * 256 + 256 * 10);
-  console.log(`MLP 784-256-256-10, batch ${batchSize}, SGD, ${trainer.paramCount} params, 2 intra-op threads`);
+  console.log(
+    `MLP 784-256-256-10, batch ${batchSize}, SGD, ${trainer.paramCount} params, 2 intra-op threads`,
+  );
   console.log(
     `steps/s median ${rates[2].toFixed(0)} (min ${rates[0].toFixed(0)}, max ${rates[4].toFixed(0)}), ` +
       `≈ ${((rates[2] * flops) / 1e9).toFixed(1)} GFLOP/s`,

@@ -5,3 +5,4 @@ export * from './losses';
 export * from './optim';
 export * from './rng';
 export * from './schedule';
+export * from './vision';
