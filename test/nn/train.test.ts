@@ -91,7 +91,10 @@ describe('train step', () => {
     expect(saved.step).toBe(3);
     const b = await make();
     b.load(saved);
+    // The loss a step reports is the loss at the parameters before its update (= evaluate's).
+    const before = await a.evaluate(data(8, 7));
     const ra = await a.step(data(8, 7), 1e-2);
+    expect(ra.loss).toBeCloseTo(before.loss, 12);
     const rb = await b.step(data(8, 7), 1e-2);
     expect(rb.loss).toBe(ra.loss);
     expect(Array.from(b.state().params)).toEqual(Array.from(a.state().params));
