@@ -83,6 +83,14 @@ export const gradCases: Record<string, OpCheck> = {
   ScatterNDAdd: {
     cases: [{ inputs: [{ shape: [3, 2] }, idx([1, 3, 1], [3, 1])], attrs: { shape: [4, 2] } }],
   },
+  GatherElements: {
+    cases: [{ inputs: [{ shape: [3, 4] }, idx([3, 0, 0, 1, 1, 1], [3, 2])], attrs: { axis: 1 } }],
+  },
+  ScatterElementsAdd: {
+    cases: [
+      { inputs: [{ shape: [2, 3] }, idx([0, 2, 0, 1, 1, 3], [2, 3])], attrs: { axis: 1, shape: [2, 4] } },
+    ],
+  },
   Where: { cases: [{ inputs: [mask([1, 0, 1]), { shape: [2, 3] }, { shape: [3] }] }] },
   Equal: { noGradient: 'bool output' },
   Less: { noGradient: 'bool output' },

@@ -34,6 +34,10 @@ describe('losses against hand computation', () => {
         smooth: nn.crossEntropy(logits, plain, { labelSmoothing: 0.1 }),
         ignore: nn.crossEntropy(logits, ignored, { ignoreIndex: -100 }),
         acc: nn.accuracy(logits, plain),
+        seq: nn.crossEntropy(
+          g.op('Reshape', [logits], { shape: [1, 2, 3] }),
+          g.op('Reshape', [plain], { shape: [1, 2] }),
+        ),
       };
     });
     const r0 = logSoftmaxRow(logitsData.slice(0, 3));
@@ -44,6 +48,7 @@ describe('losses against hand computation', () => {
     expect(out.smooth[0]).toBeCloseTo((smooth(r0, 0) + smooth(r1, 2)) / 2, 12);
     expect(out.ignore[0]).toBeCloseTo(-r0[1], 12);
     expect(out.acc[0]).toBe(1);
+    expect(out.seq[0]).toBeCloseTo(out.plain[0], 12);
   });
 
   it('MSE, BCE on probabilities and BCE on logits', async () => {

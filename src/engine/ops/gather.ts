@@ -86,6 +86,48 @@ export const gatherOps: OpSpec[] = [
     grad: (c) => [c.g.op('GatherND', [c.dOutputs[0]!, c.inputs[1]]), null],
   },
   {
+    // out[i][j] = data[i][idx[i][j]] along `axis` (e.g. the log-prob of each label).
+    name: 'GatherElements',
+    infer([data, idx], a) {
+      indexInfo(idx, 'GatherElements');
+      normAxis(numAttr(a, 'axis', 0), data.shape.length);
+      check(idx.shape.length === data.shape.length, 'GatherElements: indices must have the rank of data');
+      return [{ dtype: data.dtype, shape: idx.shape }];
+    },
+    emit: emitSame('GatherElements', (a) => ({ axis: onnx.int(numAttr(a, 'axis', 0)) })),
+    grad(c) {
+      const [data, idx] = c.inputs;
+      const attrs = { axis: numAttr(c.attrs, 'axis', 0), shape: data.shape.map(staticDim) };
+      return [c.g.op('ScatterElementsAdd', [c.dOutputs[0]!, idx], attrs), null];
+    },
+  },
+  {
+    // zeros(shape) with `updates` added at `indices` along `axis` (repeats accumulate).
+    name: 'ScatterElementsAdd',
+    infer([updates, idx], a) {
+      indexInfo(idx, 'ScatterElementsAdd');
+      check(
+        updates.shape.length === idx.shape.length,
+        'ScatterElementsAdd: updates and indices differ in rank',
+      );
+      return [{ dtype: updates.dtype, shape: intsAttr(a, 'shape') }];
+    },
+    emit(ctx, [updates, idx], outputs, a, n) {
+      const zeros = ctx.fresh('zeros');
+      ctx.node('ConstantOfShape', [ctx.constant(int64s(intsAttr(a, 'shape')))], [zeros], {
+        value: onnx.tensor(tensorFrom(n.inputs[0].dtype, [1], [0])),
+      });
+      ctx.node('ScatterElements', [zeros, idx, updates], outputs, {
+        axis: onnx.int(numAttr(a, 'axis', 0)),
+        reduction: onnx.string('add'),
+      });
+    },
+    grad: (c) => [
+      c.g.op('GatherElements', [c.dOutputs[0]!, c.inputs[1]], { axis: numAttr(c.attrs, 'axis', 0) }),
+      null,
+    ],
+  },
+  {
     name: 'Where',
     infer([cond, a, b]) {
       check(cond.dtype === 'bool', 'Where: condition must be bool');
