@@ -8,7 +8,7 @@
 import { fail } from '../../common/errors';
 import { ancestors } from '../autodiff';
 import type { Graph } from '../ir/graph';
-import type { Dim, OnnxAttr, OnnxAttrs, Value } from '../ir/types';
+import type { Dim, EmitContext, OnnxAttr, OnnxAttrs, Value } from '../ir/types';
 import type { Tensor, TensorDType } from '../runtime/tensor';
 import { onnxDataType } from './dtypes';
 import { ProtoWriter } from './wire';
@@ -58,70 +58,87 @@ function castTensor(t: Tensor, dtype: TensorDType): Tensor {
   fail('internal', `cannot cast a ${t.dtype} parameter to ${dtype}`);
 }
 
-/** Serialize `g` (its outputs and everything they depend on) as an ONNX model. */
-export function encodeModel(g: Graph, options: { name?: string } = {}): Uint8Array {
-  const roots = g.outputs.map((o) => o.value);
-  const nodes = ancestors(roots);
-  const names = new Map<number, string>();
-  const graph = new ProtoWriter();
-  let fresh = 0;
-  const initializer = (t: Tensor, name: string) => graph.message(5, (w) => writeTensor(w, t, name));
-  // Graph outputs produced by a node take the output's name directly (no Identity copy).
-  const renamed = new Set<number>();
-  for (const o of g.outputs) {
-    if (o.value.producer && !renamed.has(o.value.id)) {
-      names.set(o.value.id, o.name);
-      renamed.add(o.value.id);
-    }
+/** Names values and writes nodes and initializers into one GraphProto. */
+class GraphEmitter implements EmitContext {
+  readonly graph = new ProtoWriter();
+  private readonly names = new Map<number, string>();
+  private counter = 0;
+
+  /** Pin a value's ONNX name (graph outputs produced by a node need no Identity copy). */
+  pin(v: Value, name: string): void {
+    if (!this.names.has(v.id)) this.names.set(v.id, name);
   }
-  const nameOf = (v: Value): string => {
-    const known = names.get(v.id);
+
+  nameOf(v: Value): string {
+    const known = this.names.get(v.id);
     if (known) return known;
     let name = `v${v.id}`;
     if (v.leaf?.kind === 'input') name = v.leaf.name;
     else if (v.leaf?.kind === 'param') {
       name = v.leaf.param.name;
-      initializer(castTensor(v.leaf.param.value, v.dtype), name);
+      this.initializer(castTensor(v.leaf.param.value, v.dtype), name);
     } else if (v.leaf?.kind === 'const') {
       name = `c${v.id}`;
-      initializer(v.leaf.tensor, name);
+      this.initializer(v.leaf.tensor, name);
     }
-    names.set(v.id, name);
+    this.names.set(v.id, name);
     return name;
-  };
-  const ctx = {
-    node(opType: string, inputs: readonly string[], outputs: readonly string[], attrs: OnnxAttrs = {}) {
-      const outs = [...outputs];
-      while (outs.length > 1 && outs[outs.length - 1] === '') outs.pop();
-      graph.message(1, (w) => {
-        for (const i of inputs) w.string(1, i);
-        for (const o of outs) w.string(2, o);
-        w.string(3, `n${fresh++}`);
-        w.string(4, opType);
-        for (const [k, a] of Object.entries(attrs)) w.message(5, (aw) => writeAttr(aw, k, a));
-      });
-    },
-    constant(t: Tensor): string {
-      const name = `k${fresh++}`;
-      initializer(t, name);
-      return name;
-    },
-    fresh: (hint: string) => `${hint}_${fresh++}`,
-  };
+  }
+
+  private initializer(t: Tensor, name: string): void {
+    this.graph.message(5, (w) => writeTensor(w, t, name));
+  }
+
+  node(opType: string, inputs: readonly string[], outputs: readonly string[], attrs: OnnxAttrs = {}): void {
+    // Trailing optional outputs left unnamed are dropped.
+    const outs = [...outputs];
+    while (outs.length > 1 && outs[outs.length - 1] === '') outs.pop();
+    this.graph.message(1, (w) => {
+      for (const i of inputs) w.string(1, i);
+      for (const o of outs) w.string(2, o);
+      w.string(3, `n${this.counter++}`);
+      w.string(4, opType);
+      for (const [k, a] of Object.entries(attrs)) w.message(5, (aw) => writeAttr(aw, k, a));
+    });
+  }
+
+  constant(t: Tensor): string {
+    const name = `k${this.counter++}`;
+    this.initializer(t, name);
+    return name;
+  }
+
+  fresh(hint: string): string {
+    return `${hint}_${this.counter++}`;
+  }
+}
+
+/** Serialize `g` (its outputs and everything they depend on) as an ONNX model. */
+export function encodeModel(g: Graph, options: { name?: string } = {}): Uint8Array {
+  const roots = g.outputs.map((o) => o.value);
+  const nodes = ancestors(roots);
+  const e = new GraphEmitter();
+  for (const o of g.outputs) if (o.value.producer) e.pin(o.value, o.name);
   // Optional outputs nobody reads are left unnamed (e.g. MaxPool's Indices in inference graphs).
   const consumed = new Set(roots.map((v) => v.id));
   for (const n of nodes) for (const v of n.inputs) consumed.add(v.id);
   for (const n of nodes) {
-    const spec = g.registry.get(n.op);
-    const outs = n.outputs.map((v, i) => (i === 0 || consumed.has(v.id) ? nameOf(v) : ''));
-    spec.emit(ctx, n.inputs.map(nameOf), outs, n.attrs, n);
+    const outs = n.outputs.map((v, i) => (i === 0 || consumed.has(v.id) ? e.nameOf(v) : ''));
+    g.registry.get(n.op).emit(
+      e,
+      n.inputs.map((v) => e.nameOf(v)),
+      outs,
+      n.attrs,
+      n,
+    );
   }
   for (const o of g.outputs) {
-    const src = nameOf(o.value);
-    if (src !== o.name) ctx.node('Identity', [src], [o.name]);
+    const src = e.nameOf(o.value);
+    if (src !== o.name) e.node('Identity', [src], [o.name]);
   }
+  const graph = e.graph;
   graph.string(2, options.name ?? 'maas');
-  for (const v of g.inputs) graph.message(11, (w) => writeValueInfo(w, nameOf(v), v.dtype, v.shape));
+  for (const v of g.inputs) graph.message(11, (w) => writeValueInfo(w, e.nameOf(v), v.dtype, v.shape));
   for (const o of g.outputs)
     graph.message(12, (w) => writeValueInfo(w, o.name, o.value.dtype, o.value.shape));
   return new ProtoWriter()
