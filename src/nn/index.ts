@@ -2,6 +2,7 @@
 export * from './init';
 export * from './layers';
 export * from './losses';
+export * from './norm';
 export * from './optim';
 export * from './rng';
 export * from './schedule';

@@ -13,10 +13,16 @@ import type { Rng } from './rng';
 export interface Layer {
   (x: Value): Value;
   readonly params: Parameter[];
+  /** Non-trainable state updated in training graphs (running statistics); pass as `buffers`. */
+  readonly buffers: Parameter[];
 }
 
-export function layer(forward: (x: Value) => Value, params: Parameter[] = []): Layer {
-  return Object.assign((x: Value) => forward(x), { params });
+export function layer(
+  forward: (x: Value) => Value,
+  params: Parameter[] = [],
+  buffers: Parameter[] = [],
+): Layer {
+  return Object.assign((x: Value) => forward(x), { params, buffers });
 }
 
 export interface LinearOptions {
@@ -66,7 +72,9 @@ export function embedding(
   const weight = parameter('weight', [vocab, dim], init(rng, [vocab, dim], vocab, dim));
   return Object.assign(
     layer((ids) => ids.graph.op('Gather', [ids.graph.param(weight), ids], { axis: 0 }), [weight]),
-    { weight },
+    {
+      weight,
+    },
   );
 }
 
@@ -111,7 +119,7 @@ export const flatten = () => layer((x) => x.graph.op('Reshape', [x], { shape: [0
 
 /** Prefix a layer's parameter names (`fc` + `weight` → `fc.weight`); returns the same layer. */
 export function named<L extends Layer>(prefix: string, l: L): L {
-  for (const p of l.params) p.name = `${prefix}.${p.name}`;
+  for (const p of [...l.params, ...l.buffers]) p.name = `${prefix}.${p.name}`;
   return l;
 }
 
@@ -123,5 +131,6 @@ export function sequential(...layers: Layer[]): Layer {
   return layer(
     (x) => layers.reduce((h, l) => l(h), x),
     layers.flatMap((l) => l.params),
+    layers.flatMap((l) => l.buffers),
   );
 }

@@ -86,6 +86,17 @@ export class Graph implements GraphBuilder {
     return [...this.params.entries()];
   }
 
+  /** Buffer updates made by `assign` in a training graph. */
+  readonly assignments = new Map<Parameter, Value>();
+
+  assign(p: Parameter, v: Value): void {
+    if (!this.training) return;
+    const same = v.shape.length === p.value.dims.length && v.shape.every((d, i) => d === p.value.dims[i]);
+    if (!same) fail('invalid_request', `buffer '${p.name}' is [${p.value.dims}], assigned [${v.shape}]`);
+    if (this.assignments.has(p)) fail('conflict', `buffer '${p.name}' assigned twice in one step`);
+    this.assignments.set(p, v);
+  }
+
   constant(t: Tensor): Value {
     return this.value(t.dtype, t.dims, null, 0, { kind: 'const', tensor: t });
   }

@@ -59,6 +59,11 @@ export interface GraphBuilder {
   constant(t: Tensor): Value;
   /** The value of a parameter in this graph (a leaf, or a slice of the packed train-step vector). */
   param(p: Parameter): Value;
+  /**
+   * Give a buffer (a non-trainable Parameter listed in the model's `buffers`, e.g. BatchNorm's
+   * running mean) its value for the next step. Only training graphs keep it; others ignore it.
+   */
+  assign(p: Parameter, v: Value): void;
   /** A rank-0 constant of the given dtype (cached: one initializer per (dtype, value)). */
   scalar(v: number, dtype: TensorDType): Value;
 }

@@ -8,6 +8,7 @@
  *   const onnxBytes = trainer.exportInference();
  */
 import { fail } from '../../common/errors';
+import type { Parameter } from '../ir/types';
 import { encodeModel } from '../onnx/encode';
 import { EngineSession, type SessionOptions } from '../runtime/session';
 import { type Tensor, tensorFrom, zeros } from '../runtime/tensor';
@@ -45,6 +46,8 @@ export interface TrainState {
   step: number;
   params: Float32Array | Float64Array;
   optimizer: Record<string, Float32Array | Float64Array>;
+  /** Packed buffers (running statistics), when the model has any. */
+  buffers?: Float32Array | Float64Array;
 }
 
 type Flat = Tensor<'float32'> | Tensor<'float64'>;
@@ -53,6 +56,7 @@ export class TrainStep {
   private stepCount = 0;
   private evalSession: EngineSession | null = null;
   private evalGraph: TrainGraph | null = null;
+  private buffers: Flat | null;
 
   constructor(
     private readonly options: CompileOptions,
@@ -61,7 +65,10 @@ export class TrainStep {
     readonly layout: Layout,
     private params: Flat,
     private readonly optState: Record<string, Flat>,
-  ) {}
+  ) {
+    const buffers = options.model.buffers ?? [];
+    this.buffers = buffers.length ? pack(buffers, packLayout(buffers), this.dtype) : null;
+  }
 
   get dtype(): 'float32' | 'float64' {
     return this.options.dtype ?? 'float32';
@@ -106,7 +113,9 @@ export class TrainStep {
     };
     feeds.step = this.scalar(this.stepCount + 1);
     for (const s of this.train.stateNames) feeds[s] = this.optState[s];
+    if (this.buffers) feeds.buffers = this.buffers;
     const out = await this.session.run(feeds);
+    if (this.buffers) this.buffers = out.buffers_out as Flat;
     this.params = out.params_out as Flat;
     for (const s of this.train.stateNames) this.optState[s] = out[`${s}_out`] as Flat;
     this.stepCount++;
@@ -119,7 +128,9 @@ export class TrainStep {
       this.evalGraph = buildEvalGraph(this.options.model, this.layout, this.dtype);
       this.evalSession = await EngineSession.create(encodeModel(this.evalGraph.graph), this.sessionOptions());
     }
-    const out = await this.evalSession.run({ ...this.convert(batch), params: this.params });
+    const feeds: Record<string, Tensor> = { ...this.convert(batch), params: this.params };
+    if (this.buffers) feeds.buffers = this.buffers;
+    const out = await this.evalSession.run(feeds);
     const predictions: Record<string, Tensor> = {};
     for (const [k, v] of Object.entries(out)) if (k.startsWith('pred_')) predictions[k.slice(5)] = v;
     return { ...readScalars(out, this.evalGraph!.metricNames), predictions };
@@ -127,12 +138,9 @@ export class TrainStep {
 
   /** Copy the current packed values back into the model's Parameter objects. */
   syncParameters(): void {
-    const { offsets, sizes } = this.layout;
-    this.options.model.params.forEach((p, i) => {
-      const slice = this.params.data.subarray(offsets[i], offsets[i] + sizes[i]);
-      const data = p.value.dtype === 'float64' ? Float64Array.from(slice) : Float32Array.from(slice);
-      p.value = { dtype: p.value.dtype, dims: p.value.dims, data } as Tensor;
-    });
+    unpack(this.options.model.params, this.layout, this.params);
+    const buffers = this.options.model.buffers ?? [];
+    if (this.buffers) unpack(buffers, packLayout(buffers), this.buffers);
   }
 
   /** Inference ONNX: parameters as float32 initializers, batch dim symbolic (`batch`). */
@@ -144,20 +152,27 @@ export class TrainStep {
   state(): TrainState {
     const optimizer: TrainState['optimizer'] = {};
     for (const s of this.train.stateNames) optimizer[s] = this.optState[s].data.slice();
-    return { step: this.stepCount, params: this.params.data.slice(), optimizer };
+    const state: TrainState = { step: this.stepCount, params: this.params.data.slice(), optimizer };
+    if (this.buffers) state.buffers = this.buffers.data.slice();
+    return state;
   }
 
   load(state: TrainState): void {
-    const n = this.layout.total;
-    const check = (a: Float32Array | Float64Array | undefined, what: string) => {
+    const check = (a: Float32Array | Float64Array | undefined, what: string, n = this.layout.total) => {
       if (!a || a.length !== n)
         fail('invalid_request', `checkpoint ${what} has ${a?.length ?? 0} values, expected ${n}`);
       return this.dtype === 'float64' ? Float64Array.from(a) : Float32Array.from(a);
     };
-    this.params = { dtype: this.dtype, dims: [n], data: check(state.params, 'params') } as Flat;
-    for (const s of this.train.stateNames) {
-      this.optState[s] = { dtype: this.dtype, dims: [n], data: check(state.optimizer[s], s) } as Flat;
-    }
+    // Validate everything before replacing anything: a bad checkpoint leaves the trainer as it was.
+    const n = this.layout.total;
+    const flat = (data: Float32Array | Float64Array) =>
+      ({ dtype: this.dtype, dims: [data.length], data }) as Flat;
+    const params = flat(check(state.params, 'params'));
+    const opt = this.train.stateNames.map((s) => [s, flat(check(state.optimizer[s], s, n))] as const);
+    const buffers = this.buffers ? flat(check(state.buffers, 'buffers', this.buffers.data.length)) : null;
+    this.params = params;
+    for (const [s, t] of opt) this.optState[s] = t;
+    this.buffers = buffers;
     this.stepCount = state.step;
   }
 
@@ -169,6 +184,24 @@ export class TrainStep {
     await this.session.release();
     await this.evalSession?.release();
   }
+}
+
+/** Concatenate parameter values into one flat tensor (converting to `dtype`). */
+function pack(params: readonly Parameter[], layout: Layout, dtype: 'float32' | 'float64'): Flat {
+  const flat = zeros(dtype, [layout.total]) as Flat;
+  params.forEach((p, i) => {
+    flat.data.set(p.value.data as Float32Array, layout.offsets[i]);
+  });
+  return flat;
+}
+
+/** Write slices of a flat tensor back into parameter objects (keeping each one's dtype). */
+function unpack(params: readonly Parameter[], layout: Layout, flat: Flat): void {
+  params.forEach((p, i) => {
+    const slice = flat.data.subarray(layout.offsets[i], layout.offsets[i] + layout.sizes[i]);
+    const data = p.value.dtype === 'float64' ? Float64Array.from(slice) : Float32Array.from(slice);
+    p.value = { dtype: p.value.dtype, dims: p.value.dims, data } as Tensor;
+  });
 }
 
 function readScalars(out: Record<string, Tensor>, metricNames: readonly string[]): StepResult {
@@ -185,10 +218,7 @@ export async function compileTrainStep(options: CompileOptions): Promise<TrainSt
     graphOptimization: 'extended',
     ...options.session,
   });
-  const params = zeros(dtype, [layout.total]) as Flat;
-  options.model.params.forEach((p, i) => {
-    params.data.set(p.value.data as Float32Array, layout.offsets[i]);
-  });
+  const params = pack(options.model.params, layout, dtype);
   const state: Record<string, Flat> = {};
   for (const s of train.stateNames) state[s] = zeros(dtype, [layout.total]) as Flat;
   return new TrainStep(options, session, train, layout, params, state);

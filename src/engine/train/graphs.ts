@@ -28,6 +28,11 @@ export interface ModelSpec {
   loss(pred: Values, batch: Values): Value;
   /** Scalar metrics reported with the loss (e.g. accuracy). */
   metrics?(pred: Values, batch: Values): Values;
+  /**
+   * Non-trainable tensors updated by the forward pass through `g.assign` (running statistics);
+   * packed into `buffers` [B] → `buffers_out`, baked in as initializers for inference.
+   */
+  buffers?: readonly Parameter[];
   /** Which predictions the inference graph outputs (default: all). */
   inferenceOutputs?: readonly string[];
 }
@@ -40,7 +45,7 @@ export interface Layout {
   total: number;
 }
 
-export function packLayout(params: readonly Parameter[]): Layout {
+export function packLayout(params: readonly Parameter[], allowEmpty = false): Layout {
   const sizes = params.map((p) => p.value.data.length);
   const offsets: number[] = [];
   let total = 0;
@@ -48,13 +53,16 @@ export function packLayout(params: readonly Parameter[]): Layout {
     offsets.push(total);
     total += s;
   }
-  if (total === 0) fail('invalid_request', 'the model has no parameters');
+  if (total === 0 && !allowEmpty) fail('invalid_request', 'the model has no parameters');
   return { offsets, sizes, total };
 }
 
-/** A float32 batch field becomes float64 in float64 graphs (the step converts what it is fed). */
+/**
+ * Float batch fields take the graph's float dtype: float64 in float64 train/eval graphs (the step
+ * converts float32 batches), float32 in inference graphs.
+ */
 export function fieldDType(f: BatchField, dtype: 'float32' | 'float64'): TensorDType {
-  return f.dtype === 'float32' ? dtype : f.dtype;
+  return f.dtype === 'float32' || f.dtype === 'float64' ? dtype : f.dtype;
 }
 
 function batchInputs(g: Graph, spec: ModelSpec, symbolic: boolean): Values {
@@ -66,21 +74,33 @@ function batchInputs(g: Graph, spec: ModelSpec, symbolic: boolean): Values {
   return out;
 }
 
-/** Bind every parameter to a slice of a flat input vector `params` [P]. */
+/** Bind every parameter to a slice of a flat input vector `name` [P]. */
 function bindPacked(
   g: Graph,
-  spec: ModelSpec,
+  params: readonly Parameter[],
   layout: Layout,
   dtype: TensorDType,
+  name = 'params',
 ): { flat: Value; values: Value[] } {
-  const flat = g.input('params', dtype, [layout.total]);
-  const parts = spec.params.length === 1 ? [flat] : g.ops('Split', [flat], { axis: 0, split: layout.sizes });
-  const values = spec.params.map((p, i) => {
+  const flat = g.input(name, dtype, [layout.total]);
+  const parts = params.length === 1 ? [flat] : g.ops('Split', [flat], { axis: 0, split: layout.sizes });
+  const values = params.map((p, i) => {
     const v = g.op('Reshape', [parts[i]], { shape: p.value.dims });
     g.bindParam(p, v);
     return v;
   });
   return { flat, values };
+}
+
+/** Bind buffers (if any) to the `buffers` input; returns a function emitting `buffers_out`. */
+function bindBuffers(g: Graph, spec: ModelSpec, dtype: TensorDType): () => void {
+  const buffers = spec.buffers ?? [];
+  if (buffers.length === 0) return () => {};
+  const { values } = bindPacked(g, buffers, packLayout(buffers), dtype, 'buffers');
+  return () => {
+    const next = buffers.map((b, i) => g.op('Reshape', [g.assignments.get(b) ?? values[i]], { shape: [-1] }));
+    g.output('buffers_out', next.length === 1 ? next[0] : g.op('Concat', next, { axis: 0 }));
+  };
 }
 
 function addScalars(g: Graph, prefix: string, values: Values | undefined): string[] {
@@ -107,7 +127,8 @@ export function buildTrainGraph(
   dtype: 'float32' | 'float64',
 ): TrainGraph {
   const g = new Graph({ training: true, paramDType: dtype });
-  const { flat, values } = bindPacked(g, spec, layout, dtype);
+  const { flat, values } = bindPacked(g, spec.params, layout, dtype);
+  const emitBuffers = bindBuffers(g, spec, dtype);
   const state: Values = {};
   for (const s of optimizer.stateNames) state[s] = g.input(s, dtype, [layout.total]);
   const lr = g.input('lr', dtype, []);
@@ -126,13 +147,15 @@ export function buildTrainGraph(
   g.output('params_out', update.params);
   for (const s of optimizer.stateNames) g.output(`${s}_out`, update.state[s]);
   g.output('loss', loss);
+  emitBuffers();
   const metricNames = addScalars(g, 'metric_', { ...spec.metrics?.(pred, batch), ...update.metrics });
   return { graph: g, metricNames, stateNames: optimizer.stateNames };
 }
 
 export function buildEvalGraph(spec: ModelSpec, layout: Layout, dtype: 'float32' | 'float64'): TrainGraph {
   const g = new Graph({ training: false, paramDType: dtype });
-  bindPacked(g, spec, layout, dtype);
+  bindPacked(g, spec.params, layout, dtype);
+  bindBuffers(g, spec, dtype);
   const batch = batchInputs(g, spec, true);
   const pred = spec.forward(batch, g);
   g.output('loss', spec.loss(pred, batch));
