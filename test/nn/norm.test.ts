@@ -62,3 +62,14 @@ it('batch norm keeps running statistics as buffers: trained, checkpointed, used 
   await t.release();
   await t2.release();
 });
+
+it('refuses a buffer that the forward assigns but the model does not list', async () => {
+  const bn = nn.batchNorm(2);
+  const spec = {
+    params: bn.params,
+    batch: { x: { dtype: 'float32' as const, shape: [4, 2] } },
+    forward: (b: Record<string, Value>) => ({ y: bn(b.x) }),
+    loss: (p: Record<string, Value>) => p.y.graph.op('ReduceSum', [p.y], { keepdims: false }),
+  };
+  await expect(compileTrainStep({ model: spec, optimizer: nn.sgd() })).rejects.toThrow(/not listed/);
+});

@@ -95,9 +95,16 @@ function bindPacked(
 /** Bind buffers (if any) to the `buffers` input; returns a function emitting `buffers_out`. */
 function bindBuffers(g: Graph, spec: ModelSpec, dtype: TensorDType): () => void {
   const buffers = spec.buffers ?? [];
-  if (buffers.length === 0) return () => {};
+  const checkAssigned = () => {
+    for (const p of g.assignments.keys()) {
+      if (!buffers.includes(p))
+        fail('invalid_request', `'${p.name}' is assigned but not listed in the model's buffers`);
+    }
+  };
+  if (buffers.length === 0) return checkAssigned;
   const { values } = bindPacked(g, buffers, packLayout(buffers), dtype, 'buffers');
   return () => {
+    checkAssigned();
     const next = buffers.map((b, i) => g.op('Reshape', [g.assignments.get(b) ?? values[i]], { shape: [-1] }));
     g.output('buffers_out', next.length === 1 ? next[0] : g.op('Concat', next, { axis: 0 }));
   };
