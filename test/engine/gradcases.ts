@@ -50,6 +50,8 @@ export const gradCases: Record<string, OpCheck> = {
     cases: [
       { inputs: [{ shape: [2, 3] }, { shape: [3, 4] }] },
       { inputs: [{ shape: [2, 2, 3] }, { shape: [3, 2] }] },
+      // Attention-shaped: [B, H, T, D] × [B, 1, D, T] (broadcast over heads).
+      { inputs: [{ shape: [2, 2, 2, 3] }, { shape: [2, 1, 3, 2] }] },
     ],
   },
   Gemm: {
