@@ -1,0 +1,15 @@
+/** `npm run example -- <name>`: runs one example from the table. */
+import { main as mnist, mainCnn as mnistCnn } from './mnist';
+import { main as speed } from './speed';
+import { main as xor } from './xor';
+
+const examples: Record<string, () => Promise<void>> = { xor, mnist, 'mnist-cnn': mnistCnn, speed };
+
+const name = process.argv[2] ?? '';
+const run = examples[name];
+if (!run) {
+  console.error(`usage: npm run example -- <${Object.keys(examples).join('|')}>`);
+  process.exitCode = 2;
+} else {
+  await run();
+}

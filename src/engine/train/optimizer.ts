@@ -1,0 +1,30 @@
+/** The contract between the train-step compiler and optimizers (implemented in nn/optim). */
+import type { Graph } from '../ir/graph';
+import type { Value } from '../ir/types';
+
+export interface OptimizerContext {
+  g: Graph;
+  /** All parameters packed into one flat vector [P] (ENGINE-NOTES: fewer nodes, less I/O). */
+  params: Value;
+  /** dLoss/dParams, same layout [P]. */
+  grad: Value;
+  /** Each state vector named in `stateNames`, [P], zero at step 1. */
+  state: Readonly<Record<string, Value>>;
+  /** Learning rate, a rank-0 input fed per step (schedules are computed in JS). */
+  lr: Value;
+  /** 1-based step number as a rank-0 float input (for bias corrections). */
+  step: Value;
+}
+
+export interface OptimizerUpdate {
+  params: Value;
+  state: Record<string, Value>;
+  /** Extra scalar outputs reported with each step, e.g. `grad_norm`. */
+  metrics?: Record<string, Value>;
+}
+
+export interface Optimizer {
+  readonly name: string;
+  readonly stateNames: readonly string[];
+  update(ctx: OptimizerContext): OptimizerUpdate;
+}

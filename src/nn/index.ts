@@ -1,0 +1,9 @@
+/** nn: layers, losses, optimizers, initialisers and schedules over the engine's graph IR. */
+export * from './init';
+export * from './layers';
+export * from './losses';
+export * from './norm';
+export * from './optim';
+export * from './rng';
+export * from './schedule';
+export * from './vision';
