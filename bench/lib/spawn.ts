@@ -1,0 +1,88 @@
+/** Building and running contender processes. */
+
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { type ContenderOutput, type ProcessSpec, parseOutput, type ShapeArgs } from './contender';
+
+export const PYTHON = '/usr/bin/python3';
+
+/** Debian's OpenBLAS 0.3.21 does not recognise Zen 4 and falls back to its AVX2 "Haswell" kernels
+ * (measured here: MLP 385 steps/s). A tuned install would use the AVX-512 kernels (634 steps/s), so
+ * the peer gets them: we compare against PyTorch at its best on this machine, not a handicapped one. */
+export function openblasEnv(): Record<string, string> {
+  const env: Record<string, string> = { OPENBLAS_NUM_THREADS: '1' };
+  if (hasAvx512()) env.OPENBLAS_CORETYPE = 'SkylakeX';
+  return env;
+}
+
+let avx512: boolean | undefined;
+function hasAvx512(): boolean {
+  if (avx512 === undefined) {
+    try {
+      // Synchronous read of a small procfs file, once per run.
+      avx512 = /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+    } catch {
+      avx512 = false;
+    }
+  }
+  return avx512;
+}
+
+/** A Python peer: `/usr/bin/python3 bench/peers/<script> --name value ...`. */
+export function pythonSpec(script: string): (args: ShapeArgs) => ProcessSpec {
+  return (args) => ({
+    command: PYTHON,
+    argv: [`bench/peers/${script}`, ...Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)])],
+    env: openblasEnv(),
+  });
+}
+
+/** A TypeScript contender module (exports run(args)), run through bench/lib/child.ts. */
+export function moduleSpec(modulePath: string): (args: ShapeArgs) => ProcessSpec {
+  return (args) => ({
+    command: process.execPath,
+    argv: ['--import', 'tsx', 'bench/lib/child.ts', modulePath, JSON.stringify(args)],
+    env: {},
+  });
+}
+
+/** Runs one contender to completion (cwd = repository root) and parses its JSON line. */
+export function runProcess(spec: ProcessSpec, timeoutMs: number): Promise<ContenderOutput> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(spec.command, spec.argv, {
+      env: { ...process.env, ...spec.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code !== 0) {
+        const why = signal ? `killed by ${signal} (timeout ${timeoutMs} ms?)` : `exit ${code}`;
+        reject(new Error(`${spec.argv.join(' ').slice(0, 160)}: ${why}\n${stderr.slice(-1500)}`));
+        return;
+      }
+      try {
+        resolve(parseOutput(stdout));
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+}
+
+export function cpuModel(): string {
+  return os.cpus()[0]?.model ?? 'unknown';
+}
