@@ -2,6 +2,7 @@
  * (A B C, then B C A, ...: the start rotates so no contender always follows the same neighbour),
  * warm-up rounds discarded, then >= 5 measured rounds summarised as median / min / max. */
 
+import os from 'node:os';
 import {
   type Contender,
   type ContenderOutput,
@@ -54,6 +55,9 @@ export interface ContenderReport {
   values: number[];
   /** Steps/s of each measured repetition (for GFLOP/s and samples/s when the metric is tokens/s). */
   stepsPerS: number[];
+  /** 1-minute load average after each measured repetition: the machine is shared, so a low
+   * figure next to a high load is noise, not the contender. */
+  loadAverage: number[];
   metric?: Summary;
   samplesPerS?: Summary;
   /** Median of this contender over the baseline's median; > 1 = faster. */
@@ -89,7 +93,8 @@ export async function runBenchmark(bench: Benchmark, options: RunOptions): Promi
       const index = (round + k) % bench.contenders.length;
       const row = rows[index];
       if (row.status !== 'ok') continue;
-      await runOnce(bench.contenders[index], row, { measured, round, metric: bench.metric }, options);
+      const label = measured ? `rep ${round - options.warmupRounds + 1}` : `warm-up ${round + 1}`;
+      await runOnce(bench.contenders[index], row, { measured, label, metric: bench.metric }, options);
     }
   }
   return finish(bench, rows, options);
@@ -104,6 +109,7 @@ function newRow(bench: Benchmark, contender: Contender): ContenderReport {
     status: 'ok',
     values: [],
     stepsPerS: [],
+    loadAverage: [],
     flopsPerStep: bench.flops(args),
   };
 }
@@ -111,12 +117,12 @@ function newRow(bench: Benchmark, contender: Contender): ContenderReport {
 async function runOnce(
   contender: Contender,
   row: ContenderReport,
-  at: { measured: boolean; round: number; metric: Metric },
+  at: { measured: boolean; label: string; metric: Metric },
   options: RunOptions,
 ): Promise<void> {
-  const { measured, round } = at;
+  const { measured } = at;
   const args = { min_seconds: options.minSeconds, ...row.args };
-  const tag = `${measured ? 'rep' : 'warm-up'} ${round + 1} ${contender.name}`;
+  const tag = `${at.label} ${contender.name}`;
   try {
     const output = await options.runProcess(contender.spec(args), options.timeoutMs);
     if (isUnsupported(output)) {
@@ -130,6 +136,7 @@ async function runOnce(
     if (measured) {
       row.values.push(value);
       row.stepsPerS.push(output.steps_per_s);
+      row.loadAverage.push(Number(os.loadavg()[0].toFixed(2)));
     }
     options.log(
       `  ${tag}: ${value.toFixed(2)} loss ${output.loss_first.toFixed(3)} -> ${output.loss_last.toFixed(3)}`,
