@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { openblasEnv } from './spawn';
+import { torchEnv } from './spawn';
 
 export interface MachineInfo {
   cpu: string;
@@ -35,7 +35,7 @@ function packageVersion(name: string): string {
 export function machineInfo(): MachineInfo {
   const packages: Record<string, string> = {};
   for (const name of PACKAGES) packages[name] = packageVersion(name);
-  const blas = openblasEnv();
+  const blas = torchEnv();
   return {
     cpu: os.cpus()[0]?.model ?? 'unknown',
     logicalCores: os.cpus().length,
@@ -45,7 +45,7 @@ export function machineInfo(): MachineInfo {
     packages,
     threads: {
       torch: '2 intra-op, 1 inter-op',
-      openblas: Object.entries(blas)
+      'torch env': Object.entries(blas)
         .map(([k, v]) => `${k}=${v}`)
         .join(' '),
       'tfjs cpu': '1 (JS main thread)',

@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BenchReport, ContenderReport } from './harness';
 import type { MachineInfo } from './machine';
-import type { Summary } from './stats';
+import { type Summary, summarize } from './stats';
 
 const f = (x: number, digits = 1) =>
   Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(digits) : x.toPrecision(3);
@@ -19,7 +19,7 @@ function rowLine(row: ContenderReport, baseline: string): string {
   if (row.status !== 'ok' || !row.metric) {
     const what = row.status === 'unsupported' ? 'unsupported' : 'FAILED';
     const reason = (row.reason ?? '').split('\n')[0].slice(0, 160);
-    return `| ${row.label} | ${what}: ${reason} | | | | | |`;
+    return `| ${row.label} | ${what}: ${reason} | | | | | | |`;
   }
   const ratioCell =
     row.name === baseline
@@ -30,7 +30,8 @@ function rowLine(row: ContenderReport, baseline: string): string {
   const gflops =
     row.gflops !== undefined ? `${f(row.gflops)} (${(100 * row.ceilingShare!).toFixed(1)}%)` : '';
   const loss = row.last ? `${row.last.loss_first.toFixed(3)} → ${row.last.loss_last.toFixed(3)}` : '';
-  return `| ${row.label} | ${spread(row.metric)} | ${spread(row.samplesPerS!)} | ${ratioCell} | ${gflops} | ${loss} | ${versionOf(row)} |`;
+  const load = row.loadAverage.length > 0 ? spread(summarize(row.loadAverage)) : '';
+  return `| ${row.label} | ${spread(row.metric)} | ${spread(row.samplesPerS!)} | ${ratioCell} | ${gflops} | ${loss} | ${load} | ${versionOf(row)} |`;
 }
 
 export function toMarkdown(report: BenchReport, machine: MachineInfo, command: string): string {
@@ -41,13 +42,14 @@ export function toMarkdown(report: BenchReport, machine: MachineInfo, command: s
     `\`${command}\` — ${machine.started}. ${report.reps} measured rounds after ${report.warmupRounds} warm-up`,
     `round(s), contenders interleaved (each a fresh child process timing ≥ ${report.minSeconds} s after its own`,
     'warm-up steps). Cells: median (min–max). Ratio: median over the baseline, (min–max of per-round ratios).',
+    'Load 1 min: the load average after each repetition (2 cores: above 2, the figures are squeezed).',
     '',
     `Shape: ${Object.entries(report.shape)
       .map(([k, v]) => `${k}=${v}`)
       .join(', ')}`,
     '',
-    `| contender | ${metric} | samples/s | × ${report.baseline} | GFLOP/s (% of 230) | loss first → last | version |`,
-    '|---|---|---|---|---|---|---|',
+    `| contender | ${metric} | samples/s | × ${report.baseline} | GFLOP/s (% of 230) | loss first → last | load 1 min | version |`,
+    '|---|---|---|---|---|---|---|---|',
     ...report.contenders.map((row) => rowLine(row, report.baseline)),
     '',
     ...report.notes.map((n) => `- ${n}`),

@@ -7,11 +7,17 @@ import { type ContenderOutput, type ProcessSpec, parseOutput, type ShapeArgs } f
 
 export const PYTHON = '/usr/bin/python3';
 
-/** Debian's OpenBLAS 0.3.21 does not recognise Zen 4 and falls back to its AVX2 "Haswell" kernels
- * (measured here: MLP 385 steps/s). A tuned install would use the AVX-512 kernels (634 steps/s), so
- * the peer gets them: we compare against PyTorch at its best on this machine, not a handicapped one. */
-export function openblasEnv(): Record<string, string> {
-  const env: Record<string, string> = { OPENBLAS_NUM_THREADS: '1' };
+/** The environment of every PyTorch peer.
+ * - OPENBLAS_NUM_THREADS=1: torch runs 2 intra-op threads; a second 2-thread pool in OpenBLAS
+ *   would oversubscribe the 2 cores (../shared/BENCHMARKS.md).
+ * - OPENBLAS_CORETYPE=SkylakeX on AVX-512 machines: Debian's OpenBLAS 0.3.21 does not recognise
+ *   Zen 4 and falls back to its AVX2 "Haswell" kernels (measured here: MLP 385 steps/s, 634 with the
+ *   AVX-512 kernels). We compare against PyTorch at its best on this machine, not a handicapped one.
+ * - OMP_WAIT_POLICY=PASSIVE: on this shared machine (load average 5-10 on 2 cores while others run
+ *   their tests), libgomp's spin-waiting made 2-thread torch collapse: MLP 32-42 steps/s instead of
+ *   650-890 with passive waiting or 1 thread, measured back to back; CNN 2-7 vs 14-21 steps/s. */
+export function torchEnv(): Record<string, string> {
+  const env: Record<string, string> = { OPENBLAS_NUM_THREADS: '1', OMP_WAIT_POLICY: 'PASSIVE' };
   if (hasAvx512()) env.OPENBLAS_CORETYPE = 'SkylakeX';
   return env;
 }
@@ -34,7 +40,7 @@ export function pythonSpec(script: string): (args: ShapeArgs) => ProcessSpec {
   return (args) => ({
     command: PYTHON,
     argv: [`bench/peers/${script}`, ...Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)])],
-    env: openblasEnv(),
+    env: torchEnv(),
   });
 }
 
