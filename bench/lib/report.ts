@@ -29,7 +29,9 @@ function rowLine(row: ContenderReport, baseline: string): string {
         : '';
   const gflops =
     row.gflops !== undefined ? `${f(row.gflops)} (${(100 * row.ceilingShare!).toFixed(1)}%)` : '';
-  const loss = row.last ? `${row.last.loss_first.toFixed(3)} → ${row.last.loss_last.toFixed(3)}` : '';
+  // Generation peers train nothing and report 0 → 0: show a dash rather than a loss.
+  const trained = row.last && (row.last.loss_first !== 0 || row.last.loss_last !== 0);
+  const loss = trained ? `${row.last!.loss_first.toFixed(3)} → ${row.last!.loss_last.toFixed(3)}` : '—';
   const load = row.loadAverage.length > 0 ? spread(summarize(row.loadAverage)) : '';
   return `| ${row.label} | ${spread(row.metric)} | ${spread(row.samplesPerS!)} | ${ratioCell} | ${gflops} | ${loss} | ${load} | ${versionOf(row)} |`;
 }
