@@ -15,6 +15,12 @@ export interface SessionOptions {
   interOpThreads?: number;
   /** `extended` suits training graphs; `all` suits inference graphs (see ENGINE-NOTES.md). */
   graphOptimization?: GraphOptimization;
+  /**
+   * Let idle intra-op threads spin (busy-wait) between ops; ORT's default is true. Spinning saves
+   * microseconds per op on an idle machine but burns a core that another process needs: on a loaded
+   * 2-core machine `false` keeps throughput steady (measured in bench/: see bench/README.md).
+   */
+  allowSpinning?: boolean;
 }
 
 export interface ValueSignature {
@@ -40,6 +46,10 @@ export class EngineSession {
       graphOptimizationLevel: options.graphOptimization ?? 'all',
       executionMode: 'sequential',
     };
+    if (options.allowSpinning !== undefined) {
+      // The Node binding flattens `extra` into session config entries: session.intra_op.allow_spinning.
+      sessionOptions.extra = { session: { intra_op: { allow_spinning: options.allowSpinning ? '1' : '0' } } };
+    }
     const session =
       typeof model === 'string'
         ? await ort.InferenceSession.create(model, sessionOptions)
