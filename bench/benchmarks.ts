@@ -86,6 +86,39 @@ benchmarks.add({
   contenders: [torch('torch_lstm.py'), maas('lstm-lm')],
 });
 
+/** maas's train step under different ORT session options (bench/maas/common.ts reads them from
+ * the args): what the recipe's choices are worth, measured side by side like any other contender. */
+const ortVariant = (model: string, name: string, label: string, args: ShapeArgs): Contender => ({
+  ...maas(model, args),
+  name,
+  label,
+});
+
+const ortOptionRows = (model: string): Contender[] => [
+  ortVariant(model, 'default', 'recipe: 2 threads, extended, no spinning', {}),
+  ortVariant(model, 'spin', 'intra-op spinning on (ORT default)', { spin: 1 }),
+  ortVariant(model, 'threads-1', '1 intra-op thread', { intra_threads: 1 }),
+  ortVariant(model, 'opt-basic', 'graph optimisation basic', { graph_opt: 'basic' }),
+  ortVariant(model, 'opt-all', 'graph optimisation all', { graph_opt: 'all' }),
+];
+
+for (const [model, base] of [
+  ['mlp', 'train-mlp'],
+  ['cnn', 'train-cnn'],
+] as const) {
+  const source = benchmarks.get(base);
+  benchmarks.add({
+    name: `ort-${model}`,
+    title: `maas ${model} train step under ORT session options (profiling ${base})`,
+    notes: [`The model, batch and data of ${base}; only the ORT session options differ.`],
+    metric: 'steps_per_s',
+    shape: source.shape,
+    flops: source.flops,
+    baseline: 'default',
+    contenders: ortOptionRows(model),
+  });
+}
+
 const GPT = { vocab: 65, d: 128, heads: 4, layers: 4, context: 64 };
 
 benchmarks.add({

@@ -48,6 +48,7 @@ export function machineInfo(): MachineInfo {
       'torch env': Object.entries(blas)
         .map(([k, v]) => `${k}=${v}`)
         .join(' '),
+      maas: 'ORT 2 intra-op, 1 inter-op, sequential, intra-op spinning off, graph optimisation extended',
       'tfjs cpu': '1 (JS main thread)',
       'tfjs wasm': '1 (no worker threads in Node)',
     },
