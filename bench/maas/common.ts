@@ -71,7 +71,14 @@ export async function timeTrainer(
   trainer: TrainStep,
   batch: Record<string, Tensor>,
   args: ShapeArgs,
-  info: { batchSize: number; lr: number; flops: number; extra: Record<string, unknown> },
+  info: {
+    batchSize: number;
+    lr: number;
+    flops: number;
+    /** Language models: tokens per sample, for tokens_per_s. */
+    tokensPerSample?: number;
+    extra: Record<string, unknown>;
+  },
 ): Promise<ContenderOutput> {
   const session = sessionOptions(args);
   const timing = await measureSteps(
@@ -79,10 +86,12 @@ export async function timeTrainer(
     timingOptions(args),
   );
   await trainer.release();
-  return trainResult(timing, info.batchSize, info.flops, {
+  const result = trainResult(timing, info.batchSize, info.flops, {
     threads: session.intraOpThreads,
     version: VERSION,
     params: trainer.paramCount,
     ...info.extra,
   });
+  if (info.tokensPerSample) result.tokens_per_s = result.samples_per_s * info.tokensPerSample;
+  return result;
 }
