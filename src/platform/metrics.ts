@@ -91,7 +91,9 @@ export class Histogram implements Metric {
     const lines: string[] = [];
     for (const [k, s] of this.series) {
       const sep = k ? ',' : '';
-      this.buckets.forEach((b, i) => lines.push(`${this.name}_bucket{${k}${sep}le="${b}"} ${s.counts[i]}`));
+      this.buckets.forEach((b, i) => {
+        lines.push(`${this.name}_bucket{${k}${sep}le="${b}"} ${s.counts[i]}`);
+      });
       lines.push(`${this.name}_bucket{${k}${sep}le="+Inf"} ${s.count}`);
       lines.push(`${this.name}_sum${k ? `{${k}}` : ''} ${s.sum}`);
       lines.push(`${this.name}_count${k ? `{${k}}` : ''} ${s.count}`);

@@ -56,7 +56,9 @@ describe('native models API + KServe v2 infer', () => {
     expect(body).toMatchObject({ model_name: 'lin', model_version: '1', id: 'r1' });
     expect(body.outputs[0]).toMatchObject({ name: 'y', datatype: 'FP32', shape: [2, 3] });
     const want = linearReference(x, lin.W, lin.b, 4, 3);
-    body.outputs[0].data.forEach((v: number, i: number) => expect(v).toBeCloseTo(want[i], 5));
+    body.outputs[0].data.forEach((v: number, i: number) => {
+      expect(v).toBeCloseTo(want[i], 5);
+    });
     const meta = await s.app.inject({ url: '/v2/models/lin', headers: auth });
     expect(meta.json()).toMatchObject({
       name: 'lin',

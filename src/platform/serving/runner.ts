@@ -111,7 +111,10 @@ export class Runner {
       clearTimeout(timer);
       req.signal?.removeEventListener('abort', onAbort);
     };
-    if (req.signal?.aborted) return this.abandon(p, 'client_closed');
+    if (req.signal?.aborted) {
+      this.abandon(p, 'client_closed');
+      return;
+    }
     this.queue.push(p);
     this.publishDepth();
     this.pump();
