@@ -42,9 +42,9 @@ export function inspectModel(bytes: Uint8Array): OnnxModelInfo {
     );
   }
   const local = new Set(info.functionDomains);
-  const custom = [...info.nodeDomains, ...info.opsets.map((o) => o.domain)].filter(
-    (d) => !allowedDomains.has(d) && !local.has(d),
-  );
+  // Only domains that nodes USE matter: exporters often import domains they never use
+  // (Silero VAD imports ai.onnx.training).
+  const custom = info.nodeDomains.filter((d) => !allowedDomains.has(d) && !local.has(d));
   if (custom.length > 0)
     fail('unsupported_model', `custom operator domain '${custom[0].slice(0, 80)}' is refused`);
   for (const v of [...info.inputs, ...info.outputs]) checkDims(`value '${v.name.slice(0, 80)}'`, v.shape);

@@ -211,6 +211,12 @@ export class Runner {
     for (const s of this.signature.inputs) feeds[s.name] = stack(batch.map((p) => p.req.inputs[s.name]));
     try {
       const out = await this.session.run(feeds, head.outputs?.length ? head.outputs : undefined);
+      const rows = batch.reduce((n, p) => n + p.rows, 0);
+      if (batch.length > 1 && Object.values(out).some((t) => t.dims[0] !== rows)) {
+        // The graph's dim 0 was symbolic but is not a batch dim after all: stop batching it.
+        this.settings = { ...this.settings, maxBatchSize: 1 };
+        throw new Error('the model output does not follow its batch dimension; batching is now off for it');
+      }
       let offset = 0;
       for (const p of batch) {
         const mine: Record<string, Tensor> = {};
