@@ -37,8 +37,16 @@ export interface ModelDetail extends ModelRecord {
 /** Called after a version is removed, so serving can unload it. */
 export type VersionListener = (v: VersionRecord) => void;
 
+/**
+ * Model checks running at once. Each is a child process loading a model with ORT; more than the
+ * machine's 2 cores only makes every upload slower (and a flood of uploads a memory risk).
+ */
+const MAX_CONCURRENT_CHECKS = 2;
+
 export class Registry {
   private readonly listeners: VersionListener[] = [];
+  private checksRunning = 0;
+  private readonly checkWaiters: (() => void)[] = [];
 
   constructor(
     private readonly store: Store,
@@ -67,7 +75,7 @@ export class Registry {
     try {
       if (staged.sizeBytes === 0)
         fail('invalid_model', 'the body is empty: send the ONNX file as the request body');
-      const checked = await validateModelFile(staged.tempPath, this.limits.validation);
+      const checked = await this.limited(() => validateModelFile(staged.tempPath, this.limits.validation));
       await this.artifacts.commit(staged);
       committed = true;
       const serving = options.serving ?? {};
@@ -86,6 +94,18 @@ export class Registry {
       if (!committed) await this.artifacts.discard(staged);
       else await this.removeIfUnreferenced(staged.digest);
       throw e;
+    }
+  }
+
+  private async limited<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.checksRunning >= MAX_CONCURRENT_CHECKS)
+      await new Promise<void>((r) => this.checkWaiters.push(r));
+    this.checksRunning++;
+    try {
+      return await fn();
+    } finally {
+      this.checksRunning--;
+      this.checkWaiters.shift()?.();
     }
   }
 

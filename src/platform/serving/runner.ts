@@ -6,6 +6,9 @@
  * The first request of a batch waits at most `maxDelayMs` for company; while a run is in progress
  * new requests simply queue, and the next batch starts as soon as it ends. One run at a time per
  * runner: ORT already uses every core inside a run.
+ *
+ * Note: onnxruntime-node's `run` blocks the event loop for the length of a run (it is wrapped in
+ * setImmediate, not a worker). Deadlines and hang-ups are therefore noticed between runs.
  */
 import { fail, MaasError } from '../../common/errors';
 import type { EngineSession } from '../../engine/runtime/session';
@@ -46,6 +49,7 @@ export class Runner {
   private readonly queue: Pending[] = [];
   private running = false;
   private waitTimer: NodeJS.Timeout | null = null;
+  private scheduled = false;
   /** ms since epoch of the last request (for idle eviction). */
   lastUsed = Date.now();
   readonly batchable: boolean;
@@ -178,7 +182,22 @@ export class Runner {
     return batch;
   }
 
+  /**
+   * Form the next batch on the next check phase, not now: onnxruntime-node runs a model
+   * synchronously on the event loop, so requests (and hang-ups) that arrived during the previous
+   * run are parsed in the poll phase that follows it; forming the batch after that phase lets them
+   * join it (or leave the queue) first.
+   */
   private pump(): void {
+    if (this.running || this.queue.length === 0 || this.waitTimer || this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.startBatch();
+    });
+  }
+
+  private startBatch(): void {
     if (this.running || this.queue.length === 0 || this.waitTimer) return;
     const batch = this.takeBatch();
     const rows = batch.reduce((n, p) => n + p.rows, 0);
@@ -186,7 +205,7 @@ export class Runner {
     if (batch[0].key !== null && rows < this.settings.maxBatchSize && waited < this.settings.maxDelayMs) {
       this.waitTimer = setTimeout(() => {
         this.waitTimer = null;
-        this.pump();
+        this.startBatch();
       }, this.settings.maxDelayMs - waited);
       return;
     }
