@@ -9,7 +9,7 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify';
-import { fail } from '../common/errors';
+import { fail, MaasError } from '../common/errors';
 import { NAME_PATTERN } from '../common/names';
 import { hasScope, type Principal } from '../platform/auth/auth';
 import type { Platform } from '../platform/platform';
@@ -42,6 +42,8 @@ export function buildServer(platform: Platform, routes: readonly RouteSpec[] = r
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxJsonBytes,
     return503OnClosing: true,
+    // Long names must reach our validator (400), not the router's 414.
+    maxParamLength: 8192,
     forceCloseConnections: 'idle',
   });
   const state: ServerState = { draining: false };
@@ -59,9 +61,9 @@ export function buildServer(platform: Platform, routes: readonly RouteSpec[] = r
   app.setNotFoundHandler((req, reply) =>
     sendError(
       reply,
-      toMaasError(Object.assign(new Error(), { statusCode: 404 })),
+      new MaasError('route_not_found', `no route ${req.method} ${req.url.slice(0, 200)}`),
       surfaceOfUrl(req.url),
-    ).code(404),
+    ),
   );
 
   app.addHook('onResponse', async (req, reply) => {

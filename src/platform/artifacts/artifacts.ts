@@ -45,18 +45,18 @@ export class ArtifactStore {
    * Stream `body` into a temp file, hashing as it goes. More than `maxBytes` → `payload_too_large`
    * (the stream is abandoned, nothing is kept); a body that errors → the error, nothing kept.
    */
-  async stage(body: AsyncIterable<Uint8Array> | Readable, maxBytes: number): Promise<StagedArtifact> {
+  async stage(body: Readable, maxBytes: number): Promise<StagedArtifact> {
     const tempPath = join(this.tmpDir, `${randomBytes(12).toString('hex')}.part`);
     const hash = createHash('sha256');
     const file = await open(tempPath, 'wx', 0o600);
     let size = 0;
     try {
-      for await (const chunk of body as AsyncIterable<Uint8Array>) {
+      await eachChunk(body, async (chunk) => {
         size += chunk.length;
         if (size > maxBytes) fail('payload_too_large', `model files are limited to ${maxBytes} bytes`);
         hash.update(chunk);
         await file.write(chunk);
-      }
+      });
       await file.sync();
     } catch (e) {
       await file.close();
@@ -127,4 +127,48 @@ export class ArtifactStore {
     }
     return removed;
   }
+}
+
+/**
+ * Feed a stream's chunks to `onChunk` one at a time (pausing the stream while it works). When
+ * `onChunk` throws, reading stops WITHOUT destroying the stream: destroying a request stream
+ * resets the connection, and the client would never see our 413.
+ */
+function eachChunk(body: Readable, onChunk: (chunk: Uint8Array) => Promise<void>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let pending: Promise<void> = Promise.resolve();
+    let failed = false;
+    const stop = () => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+    };
+    const onData = (chunk: Uint8Array) => {
+      body.pause();
+      pending = onChunk(chunk).then(
+        () => {
+          if (!failed) body.resume();
+        },
+        (e: unknown) => {
+          failed = true;
+          stop();
+          reject(e);
+        },
+      );
+    };
+    const onEnd = () => {
+      stop();
+      pending.then(() => {
+        if (!failed) resolve();
+      });
+    };
+    const onError = (e: Error) => {
+      failed = true;
+      stop();
+      reject(e);
+    };
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('error', onError);
+  });
 }

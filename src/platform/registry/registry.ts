@@ -66,7 +66,7 @@ export class Registry {
   async upload(
     owner: string,
     name: string,
-    body: AsyncIterable<Uint8Array> | Readable,
+    body: Readable,
     options: UploadOptions = {},
   ): Promise<VersionRecord> {
     parseName(name, 'model');
