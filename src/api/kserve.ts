@@ -86,9 +86,25 @@ export function parseInferBody(body: unknown): ParsedInfer {
 export function disconnectSignal(ctx: RouteContext): AbortSignal {
   const controller = new AbortController();
   const res = ctx.reply.raw;
-  res.once('close', () => {
+  const socket = ctx.request.raw.socket;
+  // A FIN from the client ('end') is noticed in the same poll phase it arrives in; the
+  // response's 'close' only after our side has closed too, which can be a whole run later.
+  const gone = () => {
     if (!res.writableFinished) controller.abort();
+  };
+  const cleanup = () => {
+    socket.off('end', gone);
+    socket.off('close', gone);
+  };
+  socket.once('end', gone);
+  socket.once('close', gone);
+  // The FIN may have come before this handler ran (the body was parsed in the same poll phase).
+  if (socket.readableEnded || socket.destroyed) controller.abort();
+  res.once('close', () => {
+    gone();
+    cleanup();
   });
+  res.once('finish', cleanup);
   return controller.signal;
 }
 

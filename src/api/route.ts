@@ -18,6 +18,8 @@ export type RouteAccess = Scope | 'public' | 'metrics';
 export interface ServerState {
   /** Set on SIGTERM: readiness answers 503 while in-flight requests finish. */
   draining: boolean;
+  /** Requests whose response is not yet fully handed to the OS. */
+  inflight: number;
 }
 
 export interface RouteContext {

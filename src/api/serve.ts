@@ -37,7 +37,11 @@ export async function startServer(
     stopping ??= (async () => {
       state.draining = true;
       if (config.shutdownGraceMs > 0) await new Promise((r) => setTimeout(r, config.shutdownGraceMs));
-      const force = setTimeout(() => app.server.closeAllConnections(), config.drainTimeoutMs);
+      // Wait for in-flight answers to be flushed BEFORE closing: Node's close() destroys sockets
+      // whose response has ended even if bytes are still buffered, cutting large answers short.
+      const deadline = Date.now() + config.drainTimeoutMs;
+      while (state.inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      const force = setTimeout(() => app.server.closeAllConnections(), Math.max(0, deadline - Date.now()));
       force.unref();
       await app.close();
       clearTimeout(force);
@@ -52,8 +56,13 @@ export async function startServer(
 export function stopOnSignals(server: RunningServer): void {
   const onSignal = (signal: string) => {
     process.stdout.write(`${signal}: draining\n`);
+    // Do not process.exit() at once: the last responses may still sit in socket buffers.
+    // Let the event loop empty itself; the unref'd timer only catches a handle left open.
     server.stop().then(
-      () => process.exit(0),
+      () => {
+        process.exitCode = 0;
+        setTimeout(() => process.exit(0), 5000).unref();
+      },
       () => process.exit(1),
     );
   };

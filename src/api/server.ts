@@ -43,10 +43,10 @@ export function buildServer(platform: Platform, routes: readonly RouteSpec[] = r
     bodyLimit: config.maxJsonBytes,
     return503OnClosing: true,
     // Long names must reach our validator (400), not the router's 414.
-    maxParamLength: 8192,
+    routerOptions: { maxParamLength: 8192 },
     forceCloseConnections: 'idle',
   });
-  const state: ServerState = { draining: false };
+  const state: ServerState = { draining: false, inflight: 0 };
   const principals = new WeakMap<FastifyRequest, Principal>();
   const surfaces = new WeakMap<FastifyRequest, Surface>();
 
@@ -65,6 +65,17 @@ export function buildServer(platform: Platform, routes: readonly RouteSpec[] = r
       surfaceOfUrl(req.url),
     ),
   );
+
+  // In-flight count for draining: a response counts until its socket has taken every byte
+  // ('close' after 'finish'); while draining, answers carry `Connection: close` so keep-alive
+  // clients move to another instance.
+  app.addHook('onRequest', async (_req, reply) => {
+    state.inflight++;
+    reply.raw.once('close', () => {
+      state.inflight--;
+    });
+    if (state.draining) reply.header('connection', 'close');
+  });
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';

@@ -40,6 +40,8 @@ interface Pending {
   key: string | null;
   enqueuedAt: number;
   settled: boolean;
+  /** True once its batch is handed to ORT (too late to drop). */
+  started: boolean;
   resolve: (out: Record<string, Tensor>) => void;
   reject: (e: Error) => void;
   cleanup: () => void;
@@ -101,6 +103,7 @@ export class Runner {
       key: rows === null ? null : this.batchKey(req),
       enqueuedAt: Date.now(),
       settled: false,
+      started: false,
       resolve,
       reject,
       cleanup: () => {},
@@ -143,8 +146,8 @@ export class Runner {
     if (i >= 0) {
       this.queue.splice(i, 1);
       this.publishDepth();
-      this.metrics.dropped.inc({ ...this.labels, reason });
     }
+    if (!p.started) this.metrics.dropped.inc({ ...this.labels, reason });
     this.settle(p, () =>
       p.reject(
         reason === 'deadline_exceeded'
@@ -219,7 +222,13 @@ export class Runner {
     });
   }
 
-  private async run(batch: Pending[]): Promise<void> {
+  private async run(formed: Pending[]): Promise<void> {
+    // One more trip through the poll phase before committing: a client's hang-up (FIN) is often
+    // read one phase after its request body, and a dropped request should not cost a run.
+    await new Promise((r) => setImmediate(r));
+    const batch = formed.filter((p) => !p.settled);
+    if (batch.length === 0) return;
+    for (const p of batch) p.started = true;
     this.metrics.batchSize.observe(this.labels, batch.length);
     this.metrics.batchRows.observe(
       this.labels,
