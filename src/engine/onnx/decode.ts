@@ -237,3 +237,71 @@ export function decodeModel(bytes: Uint8Array): OnnxModelInfo {
   info.nodeCount = walk.nodeCount;
   return info;
 }
+
+export interface DecodedTensor {
+  name: string;
+  elemType: string;
+  dims: number[];
+  /** Row-major values; int64/uint64 as bigint, bool as 0/1. */
+  values: (number | bigint)[];
+}
+
+function readFixed(bytes: Uint8Array, size: number, read: (v: DataView, o: number) => number | bigint) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: (number | bigint)[] = [];
+  for (let o = 0; o + size <= bytes.length; o += size) out.push(read(view, o));
+  return out;
+}
+
+const rawReaders: Record<string, [number, (v: DataView, o: number) => number | bigint]> = {
+  float32: [4, (v, o) => v.getFloat32(o, true)],
+  float64: [8, (v, o) => v.getFloat64(o, true)],
+  int8: [1, (v, o) => v.getInt8(o)],
+  uint8: [1, (v, o) => v.getUint8(o)],
+  bool: [1, (v, o) => v.getUint8(o)],
+  int16: [2, (v, o) => v.getInt16(o, true)],
+  uint16: [2, (v, o) => v.getUint16(o, true)],
+  int32: [4, (v, o) => v.getInt32(o, true)],
+  uint32: [4, (v, o) => v.getUint32(o, true)],
+  int64: [8, (v, o) => v.getBigInt64(o, true)],
+  uint64: [8, (v, o) => v.getBigUint64(o, true)],
+};
+
+/**
+ * Decode a serialized TensorProto with its values (e.g. ONNX test data `input_0.pb`). Types
+ * without a reader here (string, float16, complex) throw OnnxDecodeError.
+ */
+export function decodeTensorProto(bytes: Uint8Array): DecodedTensor {
+  const t: DecodedTensor = { name: '', elemType: 'undefined', dims: [], values: [] };
+  let raw: Uint8Array | null = null;
+  const typed: (number | bigint)[] = [];
+  try {
+    for (const f of readFields(bytes)) {
+      if (f.field === 1) {
+        const ds = f.wire === WireType.bytes ? readPackedVarints(f.bytes) : [f.varint];
+        t.dims.push(...ds.map((v) => Number(asSigned64(v))));
+      } else if (f.field === 2) t.elemType = onnxElementTypes[Number(f.varint)]?.name ?? 'undefined';
+      else if (f.field === 8) t.name = str(f);
+      else if (f.field === 9) raw = f.bytes;
+      else if (f.field === 4) typed.push(...readFixed(f.bytes, 4, (v, o) => v.getFloat32(o, true)));
+      else if (f.field === 10) typed.push(...readFixed(f.bytes, 8, (v, o) => v.getFloat64(o, true)));
+      else if (f.field === 5 || f.field === 7 || f.field === 11) {
+        const vs = f.wire === WireType.bytes ? readPackedVarints(f.bytes) : [f.varint];
+        // int32_data holds int8/16/32, uint8/16 and bool as (sign-extended) varints.
+        for (const v of vs)
+          typed.push(f.field === 5 ? Number(BigInt.asIntN(32, v)) : f.field === 7 ? asSigned64(v) : v);
+      } else if (f.field === 6 || f.field === 13)
+        throw new OnnxDecodeError('string or external tensors are not decoded');
+    }
+  } catch (e) {
+    if (e instanceof ProtoError) throw new OnnxDecodeError(`not a valid TensorProto: ${e.message}`);
+    throw e;
+  }
+  const reader = rawReaders[t.elemType];
+  if (!reader) throw new OnnxDecodeError(`tensor type ${t.elemType} is not decoded`);
+  t.values = raw ? readFixed(raw, reader[0], reader[1]) : typed;
+  const want = t.dims.reduce((n, d) => n * d, 1);
+  if (t.values.length !== want)
+    throw new OnnxDecodeError(`tensor holds ${t.values.length} values, dims need ${want}`);
+  return t;
+}
