@@ -107,9 +107,9 @@ export const configSpec = {
   maxDelayMs: {
     env: 'MAAS_MAX_DELAY_MS',
     flag: '--max-delay-ms',
-    default: 2,
+    default: 0,
     parse: int(0, 10_000),
-    doc: 'Default `max_delay_ms`: how long a batch may wait to fill (ms)',
+    doc: 'Default `max_delay_ms`: how long a batch may wait to fill (ms). 0: no waiting; requests that arrive while a run is in progress still form the next batch',
   },
   idleEvictMs: {
     env: 'MAAS_IDLE_EVICT_MS',

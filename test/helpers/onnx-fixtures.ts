@@ -24,8 +24,10 @@ export interface NodeSpec {
   inputs: string[];
   outputs: string[];
   domain?: string;
-  /** Integer attributes only (enough for these fixtures). */
+  /** Integer attributes. */
   ints?: Record<string, number>;
+  /** Integer-list attributes (kernel_shape, pads, strides). */
+  intLists?: Record<string, number[]>;
 }
 
 export interface TensorSpec {
@@ -92,6 +94,9 @@ function writeNode(node: ProtoWriter, n: NodeSpec): void {
   node.string(4, n.op);
   for (const [name, value] of Object.entries(n.ints ?? {})) {
     node.message(5, (a) => a.string(1, name).varint(3, value).varint(20, 2));
+  }
+  for (const [name, values] of Object.entries(n.intLists ?? {})) {
+    node.message(5, (a) => a.string(1, name).packedVarints(8, values).varint(20, 7));
   }
   if (n.domain) node.string(7, n.domain);
 }
@@ -218,5 +223,82 @@ export function absurdDimsModel(): Uint8Array {
     outputs: [{ name: 'y', dtype: 'float32', shape: [1] }],
     nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
     initializers: [{ name: 'huge', dtype: 'float32', dims: [1_000_000, 1_000_000], raw: f32([1, 2, 3, 4]) }],
+  });
+}
+
+/** Deterministic weights in [-scale, scale). */
+function weights(n: number, seed: number, scale: number): number[] {
+  let x = seed >>> 0;
+  return Array.from({ length: n }, () => {
+    x = (x * 1664525 + 1013904223) >>> 0;
+    return (x / 2 ** 32 - 0.5) * 2 * scale;
+  });
+}
+
+/** MLP 64 → 256 → 256 → 10 with ReLU, dynamic batch (x [batch, 64] → logits [batch, 10]). */
+export function mlpModel(): Uint8Array {
+  const dims = [64, 256, 256, 10];
+  const nodes: NodeSpec[] = [];
+  const initializers: TensorSpec[] = [];
+  let h = 'x';
+  for (let l = 0; l < 3; l++) {
+    const [i, o] = [dims[l], dims[l + 1]];
+    initializers.push({
+      name: `W${l}`,
+      dtype: 'float32',
+      dims: [i, o],
+      raw: f32(weights(i * o, l + 1, 1 / Math.sqrt(i))),
+    });
+    initializers.push({ name: `b${l}`, dtype: 'float32', dims: [o], raw: f32(weights(o, l + 11, 0.1)) });
+    const out = l === 2 ? 'logits' : `h${l}`;
+    nodes.push({ op: 'MatMul', inputs: [h, `W${l}`], outputs: [`mm${l}`] });
+    nodes.push({ op: 'Add', inputs: [`mm${l}`, `b${l}`], outputs: [l === 2 ? out : `pre${l}`] });
+    if (l < 2) nodes.push({ op: 'Relu', inputs: [`pre${l}`], outputs: [out] });
+    h = out;
+  }
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', 64] }],
+    outputs: [{ name: 'logits', dtype: 'float32', shape: ['batch', 10] }],
+    nodes,
+    initializers,
+  });
+}
+
+/**
+ * Small CNN for 28×28 grey images: conv3×3(32) → ReLU → maxpool2 → conv3×3(64) → ReLU → maxpool2
+ * → flatten → dense 10 (≈ 7.7 MFLOP per image). Dynamic batch (x [batch, 1, 28, 28] → logits [batch, 10]).
+ */
+export function cnnModel(): Uint8Array {
+  const conv = (name: string, cin: number, cout: number, seed: number): TensorSpec[] => [
+    {
+      name: `${name}W`,
+      dtype: 'float32',
+      dims: [cout, cin, 3, 3],
+      raw: f32(weights(cout * cin * 9, seed, 1 / Math.sqrt(cin * 9))),
+    },
+    { name: `${name}b`, dtype: 'float32', dims: [cout], raw: f32(weights(cout, seed + 1, 0.05)) },
+  ];
+  const k3 = { kernel_shape: [3, 3], pads: [1, 1, 1, 1] };
+  const pool = { kernel_shape: [2, 2], strides: [2, 2] };
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', 1, 28, 28] }],
+    outputs: [{ name: 'logits', dtype: 'float32', shape: ['batch', 10] }],
+    nodes: [
+      { op: 'Conv', inputs: ['x', 'c1W', 'c1b'], outputs: ['c1'], intLists: k3 },
+      { op: 'Relu', inputs: ['c1'], outputs: ['r1'] },
+      { op: 'MaxPool', inputs: ['r1'], outputs: ['p1'], intLists: pool },
+      { op: 'Conv', inputs: ['p1', 'c2W', 'c2b'], outputs: ['c2'], intLists: k3 },
+      { op: 'Relu', inputs: ['c2'], outputs: ['r2'] },
+      { op: 'MaxPool', inputs: ['r2'], outputs: ['p2'], intLists: pool },
+      { op: 'Flatten', inputs: ['p2'], outputs: ['flat'], ints: { axis: 1 } },
+      { op: 'MatMul', inputs: ['flat', 'dW'], outputs: ['dense'] },
+      { op: 'Add', inputs: ['dense', 'db'], outputs: ['logits'] },
+    ],
+    initializers: [
+      ...conv('c1', 1, 32, 21),
+      ...conv('c2', 32, 64, 31),
+      { name: 'dW', dtype: 'float32', dims: [64 * 7 * 7, 10], raw: f32(weights(64 * 49 * 10, 41, 0.03)) },
+      { name: 'db', dtype: 'float32', dims: [10], raw: f32(weights(10, 42, 0.05)) },
+    ],
   });
 }

@@ -9,7 +9,13 @@ import { tempDir } from '../helpers/tmp';
 describe('config', () => {
   it('has documented defaults, reads env, lets flags win, and freezes', () => {
     const d = loadConfig({});
-    expect(d).toMatchObject({ host: '127.0.0.1', port: 8080, dataDir: './data', adminKey: null, idleEvictMs: 300_000 });
+    expect(d).toMatchObject({
+      host: '127.0.0.1',
+      port: 8080,
+      dataDir: './data',
+      adminKey: null,
+      idleEvictMs: 300_000,
+    });
     for (const spec of Object.values(configSpec)) {
       expect(spec.doc.length).toBeGreaterThan(5);
       expect(spec.env).toMatch(/^MAAS_[A-Z_]+$/);

@@ -124,6 +124,12 @@ export class Registry {
     };
   }
 
+  /** The model row alone (serving settings), without its versions: the per-request lookup. */
+  async modelRecord(owner: string, name: string): Promise<ModelRecord> {
+    parseName(name, 'model');
+    return (await this.store.models.getModel(owner, name)) ?? fail('not_found', `model '${name}' not found`);
+  }
+
   async updateModel(owner: string, name: string, patch: ModelPatch): Promise<ModelRecord> {
     parseName(name, 'model');
     return this.store.models.updateModel(owner, name, patch);

@@ -33,7 +33,7 @@ export class InferenceService {
   ): Promise<{ version: VersionRecord; outputs: Record<string, Tensor> }> {
     const started = Date.now();
     const version = await this.registry.resolve(owner, model, ref);
-    const detail = await this.registry.getModel(owner, model);
+    const detail = await this.registry.modelRecord(owner, model);
     const limit = Math.min(
       detail.serving.timeout_ms ?? this.defaultTimeoutMs,
       call.timeoutMs ?? Number.POSITIVE_INFINITY,
