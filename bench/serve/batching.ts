@@ -1,6 +1,6 @@
 /**
- * Dynamic batching: a small CNN (28×28 input, conv32 → pool → conv64 → pool → dense 10, ≈ 7.7
- * MFLOP per image) under 64 concurrent keep-alive clients (autocannon), the same server and model
+ * Dynamic batching: a small CNN (28×28 input, conv32 → pool → conv64 → pool → dense HIDDEN (default
+ * 2048) → dense 10) under 64 concurrent keep-alive clients (autocannon), the same server and model
  * file uploaded twice: `cnn-batched` (max_batch_size 32) and `cnn-single` (max_batch_size 1).
  * Interleaved A B A B ..., REPS runs of SECONDS each; medians with min/max.
  *
@@ -25,6 +25,8 @@ const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 const SECONDS = Number(process.env.SECONDS_PER_RUN ?? 8);
 const REPS = Number(process.env.REPS ?? 5);
 const CONNECTIONS = 64;
+/** Width of the dense head (see cnnModel); 0 = convolutions + a 10-way dense layer only. */
+const HIDDEN = Number(process.env.HIDDEN ?? 2048);
 
 interface Run {
   rps: number;
@@ -55,7 +57,7 @@ function load(url: string, body: string): Promise<Run> {
 async function main(): Promise<void> {
   const server = await startServer(['--queue-size', '1024']);
   try {
-    const model = cnnModel();
+    const model = cnnModel(HIDDEN);
     await uploadModel(server.url, 'cnn-batched', model, '?max_batch_size=32');
     await uploadModel(server.url, 'cnn-single', model, '?max_batch_size=1');
     const image = Array.from({ length: 784 }, (_, i) => ((i * 37) % 255) / 255);
@@ -86,7 +88,7 @@ async function main(): Promise<void> {
     const ratio = runs.batched.map((b, i) => b.rps / runs.single[i].rps);
     const result = {
       benchmark: 'serve-batching',
-      model: 'CNN 1×28×28 → conv3×3(32) → pool → conv3×3(64) → pool → dense 10, float32',
+      model: `CNN 1×28×28 → conv3×3(32) → pool → conv3×3(64) → pool → ${HIDDEN ? `dense ${HIDDEN} → ReLU → ` : ''}dense 10, float32`,
       connections: CONNECTIONS,
       secondsPerRun: SECONDS,
       reps: REPS,
@@ -108,6 +110,8 @@ async function main(): Promise<void> {
     const row = (name: string, k: 'batched' | 'single') =>
       `| ${name} | ${f(s(k, 'rps').median)} (${f(s(k, 'rps').min)}–${f(s(k, 'rps').max)}) | ${f(s(k, 'p50').median)} | ${f(s(k, 'p99').median)} |`;
     const md = `# Dynamic batching: small CNN, ${CONNECTIONS} concurrent clients
+
+Model: ${result.model}.
 
 Command: \`node --import tsx bench/serve/batching.ts\` (autocannon, ${CONNECTIONS} keep-alive connections, ${REPS} interleaved runs × ${SECONDS} s; one server, the same model uploaded with two serving settings; ORT intra-op 2 / inter-op 1; ${result.environment.node}, ${result.environment.cpus} CPUs).
 

@@ -123,7 +123,7 @@ Command: \`node --import tsx bench/serve/latency.ts\` (${REPS} interleaved repet
 | raw \`EngineSession.run\` in-process | ${f(p50raw)} | ${f(p99raw)} |
 | **added by the server at p50** | **${f(median(added))}** (min ${f(Math.min(...added))}, max ${f(Math.max(...added))}) | |
 
-Mean time inside the server per request (fastify's reply.elapsedTime, from /metrics): ${f(serverMeanMs)} ms; the rest of the added time is the client, the sockets and the scheduler of a shared 2-core machine.
+Mean time inside the server per request (fastify's reply.elapsedTime, from /metrics): ${f(serverMeanMs)} ms (a mean, so it carries the slow tail that p99 shows: the machine is shared by other jobs).
 
 Target: < 1 ms added at p50 — ${median(added) < 1 ? 'met' : 'NOT met'}.
 `;

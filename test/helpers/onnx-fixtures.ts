@@ -266,9 +266,10 @@ export function mlpModel(): Uint8Array {
 
 /**
  * Small CNN for 28×28 grey images: conv3×3(32) → ReLU → maxpool2 → conv3×3(64) → ReLU → maxpool2
- * → flatten → dense 10 (≈ 7.7 MFLOP per image). Dynamic batch (x [batch, 1, 28, 28] → logits [batch, 10]).
+ * → flatten → [dense `hidden` → ReLU] → dense 10 (≈ 7.7 MFLOP per image without the hidden layer;
+ * a VGG-style dense head of 2048 adds 6.4 M weights, whose reuse is what batching buys). Dynamic batch (x [batch, 1, 28, 28] → logits [batch, 10]).
  */
-export function cnnModel(): Uint8Array {
+export function cnnModel(hidden = 0): Uint8Array {
   const conv = (name: string, cin: number, cout: number, seed: number): TensorSpec[] => [
     {
       name: `${name}W`,
@@ -291,13 +292,26 @@ export function cnnModel(): Uint8Array {
       { op: 'Relu', inputs: ['c2'], outputs: ['r2'] },
       { op: 'MaxPool', inputs: ['r2'], outputs: ['p2'], intLists: pool },
       { op: 'Flatten', inputs: ['p2'], outputs: ['flat'], ints: { axis: 1 } },
-      { op: 'MatMul', inputs: ['flat', 'dW'], outputs: ['dense'] },
+      ...(hidden > 0
+        ? [
+            { op: 'MatMul', inputs: ['flat', 'hW'], outputs: ['hmm'] },
+            { op: 'Add', inputs: ['hmm', 'hb'], outputs: ['hpre'] },
+            { op: 'Relu', inputs: ['hpre'], outputs: ['hid'] },
+          ]
+        : []),
+      { op: 'MatMul', inputs: [hidden > 0 ? 'hid' : 'flat', 'dW'], outputs: ['dense'] },
       { op: 'Add', inputs: ['dense', 'db'], outputs: ['logits'] },
     ],
     initializers: [
       ...conv('c1', 1, 32, 21),
       ...conv('c2', 32, 64, 31),
-      { name: 'dW', dtype: 'float32', dims: [64 * 7 * 7, 10], raw: f32(weights(64 * 49 * 10, 41, 0.03)) },
+      ...(hidden > 0
+        ? [
+            { name: 'hW', dtype: 'float32' as const, dims: [64 * 49, hidden], raw: f32(weights(64 * 49 * hidden, 51, 0.02)) },
+            { name: 'hb', dtype: 'float32' as const, dims: [hidden], raw: f32(weights(hidden, 52, 0.05)) },
+          ]
+        : []),
+      { name: 'dW', dtype: 'float32', dims: [hidden || 64 * 7 * 7, 10], raw: f32(weights((hidden || 64 * 49) * 10, 41, 0.03)) },
       { name: 'db', dtype: 'float32', dims: [10], raw: f32(weights(10, 42, 0.05)) },
     ],
   });
