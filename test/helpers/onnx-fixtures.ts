@@ -307,11 +307,21 @@ export function cnnModel(hidden = 0): Uint8Array {
       ...conv('c2', 32, 64, 31),
       ...(hidden > 0
         ? [
-            { name: 'hW', dtype: 'float32' as const, dims: [64 * 49, hidden], raw: f32(weights(64 * 49 * hidden, 51, 0.02)) },
+            {
+              name: 'hW',
+              dtype: 'float32' as const,
+              dims: [64 * 49, hidden],
+              raw: f32(weights(64 * 49 * hidden, 51, 0.02)),
+            },
             { name: 'hb', dtype: 'float32' as const, dims: [hidden], raw: f32(weights(hidden, 52, 0.05)) },
           ]
         : []),
-      { name: 'dW', dtype: 'float32', dims: [hidden || 64 * 7 * 7, 10], raw: f32(weights((hidden || 64 * 49) * 10, 41, 0.03)) },
+      {
+        name: 'dW',
+        dtype: 'float32',
+        dims: [hidden || 64 * 7 * 7, 10],
+        raw: f32(weights((hidden || 64 * 49) * 10, 41, 0.03)),
+      },
       { name: 'db', dtype: 'float32', dims: [10], raw: f32(weights(10, 42, 0.05)) },
     ],
   });
