@@ -4,10 +4,11 @@
  * when the estimated memory of loaded models would pass `memoryBudgetBytes`.
  */
 import { fail } from '../../common/errors';
-import { EngineSession, type SessionOptions } from '../../engine/runtime/session';
+import type { SessionOptions } from '../../engine/runtime/session';
 import type { ServingSettings, VersionRecord } from '../../store/ports';
 import type { PlatformMetrics } from '../metrics';
 import { Runner, type RunnerSettings } from './runner';
+import { type ModelSession, ThreadedSession } from './threaded-session';
 
 export interface PoolSettings {
   idleEvictMs: number;
@@ -18,7 +19,7 @@ export interface PoolSettings {
 }
 
 /** Loads a session from a file; injectable so a test can count loads with the real engine. */
-export type SessionLoader = (path: string, options: SessionOptions) => Promise<EngineSession>;
+export type SessionLoader = (path: string, options: SessionOptions) => Promise<ModelSession>;
 
 /** A loaded model costs roughly its weights twice (file bytes + ORT's arena); plus 1 MiB fixed. */
 const estimateMemory = (v: VersionRecord): number => v.sizeBytes * 2 + 1024 * 1024;
@@ -43,7 +44,7 @@ export class RunnerPool {
   constructor(
     private readonly settings: PoolSettings,
     private readonly metrics: PlatformMetrics,
-    private readonly load: SessionLoader = (path, options) => EngineSession.create(path, options),
+    private readonly load: SessionLoader = (path, options) => ThreadedSession.create(path, options),
   ) {
     // Sweep often enough that an idle model is unloaded within ~1/4 of its idle limit.
     this.sweeper = setInterval(

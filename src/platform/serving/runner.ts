@@ -7,15 +7,15 @@
  * new requests simply queue, and the next batch starts as soon as it ends. One run at a time per
  * runner: ORT already uses every core inside a run.
  *
- * Note: onnxruntime-node's `run` blocks the event loop for the length of a run (it is wrapped in
- * setImmediate, not a worker). Deadlines and hang-ups are therefore noticed between runs.
+ * The session normally lives in a worker thread (ThreadedSession): the event loop stays free
+ * during a run, so requests arriving meanwhile queue up and form the next batch.
  */
 import { fail, MaasError } from '../../common/errors';
-import type { EngineSession } from '../../engine/runtime/session';
 import type { Tensor } from '../../engine/runtime/tensor';
 import type { ModelSignature } from '../../store/ports';
 import type { PlatformMetrics } from '../metrics';
 import { checkInputs, hasFreeBatchDim, sliceRows, stack } from './tensors';
+import type { ModelSession } from './threaded-session';
 
 export interface RunnerSettings {
   maxBatchSize: number;
@@ -58,7 +58,7 @@ export class Runner {
 
   constructor(
     readonly id: string,
-    private readonly session: EngineSession,
+    private readonly session: ModelSession,
     readonly signature: ModelSignature,
     public settings: RunnerSettings,
     readonly memoryEstimate: number,
@@ -186,10 +186,9 @@ export class Runner {
   }
 
   /**
-   * Form the next batch on the next check phase, not now: onnxruntime-node runs a model
-   * synchronously on the event loop, so requests (and hang-ups) that arrived during the previous
-   * run are parsed in the poll phase that follows it; forming the batch after that phase lets them
-   * join it (or leave the queue) first.
+   * Form the next batch on the next check phase, not now: requests (and hang-ups) whose bytes are
+   * already on the sockets are parsed in the poll phase before it, so they join the batch (or
+   * leave the queue) first. This also matters when a session runs on the event loop itself.
    */
   private pump(): void {
     if (this.running || this.queue.length === 0 || this.waitTimer || this.scheduled) return;
