@@ -139,10 +139,15 @@ export const shapeOps: OpSpec[] = [
       );
       return split.map((s) => ({ dtype: x.dtype, shape: x.shape.map((d, i) => (i === axis ? s : d)) }));
     },
+    // Every output of Split is required in ONNX: pieces nobody reads still get a name (an
+    // unnamed one crashes ORT at run time, e.g. an LSTM's unused forget gate at step 0).
     emit: (ctx, [x], outputs, a) =>
-      ctx.node('Split', [x, ctx.constant(int64s(intsAttr(a, 'split')))], outputs, {
-        axis: onnx.int(numAttr(a, 'axis', 0)),
-      }),
+      ctx.node(
+        'Split',
+        [x, ctx.constant(int64s(intsAttr(a, 'split')))],
+        outputs.map((o) => o || ctx.fresh('split_unused')),
+        { axis: onnx.int(numAttr(a, 'axis', 0)) },
+      ),
     grad(c) {
       const g = c.g;
       const parts = c.outputs.map(
