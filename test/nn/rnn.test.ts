@@ -6,33 +6,14 @@ import { type Tensor, tensorFrom, toNumbers, zeros } from '../../src/engine/runt
 import { compileTrainStep } from '../../src/engine/train/compile';
 import * as nn from '../../src/nn/index';
 import { type LayerInput, layerGradcheck } from './layergrad';
+import { charBatch, TEXT } from './text';
 
-export const TEXT =
-  'It is a truth universally acknowledged, that a single man in possession of a good fortune, ' +
-  'must be in want of a wife. However little known the feelings or views of such a man may be ' +
-  'on his first entering a neighbourhood.';
-
-/** Char vocabulary and the text cut into `rows` fixed chunks of `seq` (x) and their next chars (y). */
-export function charBatch(text: string, rows: number, seq: number) {
-  const vocab = [...new Set(text)].sort();
-  const ids = [...text].map((ch) => vocab.indexOf(ch));
-  const x: number[] = [];
-  const y: number[] = [];
-  for (let r = 0; r < rows; r++) {
-    x.push(...ids.slice(r * seq, r * seq + seq));
-    y.push(...ids.slice(r * seq + 1, r * seq + seq + 1));
-  }
-  return {
-    vocab,
-    ids,
-    batch: { x: tensorFrom('int64', [rows, seq], x), y: tensorFrom('int64', [rows, seq], y) },
-  };
-}
+const cells = { lstm: nn.lstm, gru: nn.gru };
 
 describe('recurrent layers', () => {
   for (const kind of ['lstm', 'gru'] as const) {
     it(`${kind} gradients match finite differences (float64), with and without an initial state`, async () => {
-      const cell = nn[kind](new nn.Rng(3), 3, 4);
+      const cell = cells[kind](new nn.Rng(3), 3, 4);
       const inputs: Record<string, LayerInput> = { x: { shape: [2, 3, 3] }, h: { shape: [2, 4] } };
       if (kind === 'lstm') inputs.c = { shape: [2, 4] };
       const withState = await layerGradcheck(cell.params, inputs, (v) => {
@@ -53,7 +34,7 @@ describe('recurrent layers', () => {
     const [B, T, I, H] = [2, 3, 2, 3];
     const xs = Array.from({ length: B * T * I }, (_, i) => Math.sin(i + 1));
     for (const kind of ['lstm', 'gru'] as const) {
-      const cell = nn[kind](new nn.Rng(5), I, H);
+      const cell = cells[kind](new nn.Rng(5), I, H);
       const g = new Graph({ paramDType: 'float64' });
       g.output('y', cell(g.constant(tensorFrom('float64', [B, T, I], xs))));
       const s = await EngineSession.create(encodeModel(g));
