@@ -109,7 +109,11 @@ export const shapeOps: OpSpec[] = [
     infer(inputs, a) {
       const axis = normAxis(numAttr(a, 'axis'), inputs[0].shape.length);
       const shape = [...inputs[0].shape];
-      shape[axis] = inputs.reduce((n, v) => n + staticDim(v.shape[axis]), 0);
+      // A symbolic part makes a symbolic sum, e.g. a KV cache: 'past' + 'seq' → 'past+seq'.
+      const parts = inputs.map((v) => v.shape[axis]);
+      shape[axis] = parts.every((d) => typeof d === 'number')
+        ? parts.reduce<number>((n, d) => n + Number(d), 0)
+        : parts.filter((d) => d !== 0).join('+');
       for (const v of inputs) {
         check(v.dtype === inputs[0].dtype, 'Concat: dtypes differ');
         check(
