@@ -11,6 +11,7 @@ const examples: Record<string, () => Promise<void>> = {
   mnist,
   'mnist-cnn': mnistCnn,
   speed,
+  'seq-speed': seqSpeed,
   edge,
   embeddings,
 };
