@@ -39,6 +39,7 @@ class PairSampler {
     private readonly corpus: Corpus,
     private readonly rng: nn.Rng,
     private readonly window: number,
+    subsample: number,
   ) {
     // word2vec's noise table: word w drawn with probability ∝ count^0.75.
     const weights = corpus.counts.map((c) => c ** 0.75);
@@ -48,10 +49,10 @@ class PairSampler {
       for (let k = Math.round((w / total) * 1e6); k > 0; k--) table.push(i);
     });
     this.noise = Int32Array.from(table);
-    // Frequent words ("the", "of") are kept with probability √(t/f) + t/f, t = 1e-5 (word2vec suggests 1e-5 to 1e-3; small corpora need the low end).
+    // Frequent words ("the", "of") are kept with probability √(t/f) + t/f, t = `subsample` (1e-5 here; word2vec suggests 1e-5 to 1e-3).
     const n = corpus.ids.length;
     this.keep = Float64Array.from(corpus.counts, (c) =>
-      Math.min(1, Math.sqrt(1e-5 / (c / n)) + 1e-5 / (c / n)),
+      Math.min(1, Math.sqrt(subsample / (c / n)) + subsample / (c / n)),
     );
   }
 
@@ -142,7 +143,7 @@ export async function trainEmbeddings(
     // 0.025 becomes 0.025·batch (rows seen several times in a batch sum their updates, as word2vec's do).
     optimizer: nn.sgd(),
   });
-  const sampler = new PairSampler(corpus, rng, 4);
+  const sampler = new PairSampler(corpus, rng, 4, options.subsample ?? 1e-5);
   let loss = 0;
   for (let s = 0; s < steps; s++)
     loss = (
