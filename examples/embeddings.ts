@@ -119,6 +119,8 @@ export async function trainEmbeddings(
     batch?: number;
     seed?: number;
     text?: string;
+    /** Subsampling threshold t (default 1e-5); 1 keeps every word. */
+    subsample?: number;
   } = {},
 ): Promise<EmbeddingResult> {
   const [dim, batch, negatives, steps] = [options.dim ?? 64, options.batch ?? 2048, 5, options.steps ?? 1000];
