@@ -123,7 +123,7 @@ export async function trainEmbeddings(
     subsample?: number;
   } = {},
 ): Promise<EmbeddingResult> {
-  const [dim, batch, negatives, steps] = [options.dim ?? 64, options.batch ?? 2048, 5, options.steps ?? 1000];
+  const [dim, batch, negatives, steps] = [options.dim ?? 64, options.batch ?? 2048, 5, options.steps ?? 1500];
   const text = options.text ?? ((await getBuiltin('moby-dick').load()) as { text: string }).text;
   const corpus = buildCorpus(text, options.vocab ?? 3000);
   const rng = new nn.Rng(options.seed ?? 1);
