@@ -100,6 +100,8 @@ export const gradCases: Record<string, OpCheck> = {
   And: { noGradient: 'bool output' },
   Or: { noGradient: 'bool output' },
   Not: { noGradient: 'bool output' },
+  Shape: { noGradient: 'integer output' },
+  Range: { noGradient: 'integer output' },
   // ORT has float32 kernels only for Conv, ConvTranspose and MaxUnpool: checked in float32.
   Conv: {
     cases: [

@@ -13,7 +13,7 @@ it('a CNN reaches ≥ 98% on held-out MNIST digits', async () => {
     lr: 3e-3,
   });
   expect(r.testAccuracy).toBeGreaterThanOrEqual(0.98);
-}, 120_000);
+}, 600_000); // ~35 s on a quiet 2-core machine; generous so a loaded machine slows it, not fails it
 
 it('exports a CNN whose inference graph (no pool Indices, symbolic batch) matches eval', async () => {
   const rng = new nn.Rng(5);

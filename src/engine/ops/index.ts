@@ -2,6 +2,7 @@
 import type { OpSpec } from '../ir/types';
 import { activationOps } from './activation';
 import { convOps } from './conv';
+import { dynamicOps } from './dynamic';
 import { elementwiseOps } from './elementwise';
 import { gatherOps } from './gather';
 import { matmulOps } from './matmul';
@@ -17,6 +18,7 @@ export const opFamilies: Readonly<Record<string, readonly OpSpec[]>> = {
   shape: shapeOps,
   gather: gatherOps,
   conv: convOps,
+  dynamic: dynamicOps,
 };
 
 export function defaultRegistry(): OpRegistry {

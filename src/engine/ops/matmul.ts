@@ -11,6 +11,24 @@ function gemmAttrs(a: Record<string, unknown>) {
   };
 }
 
+/**
+ * dB for B shared across a batch (x [.., M, K] · W [K, N], e.g. a linear layer over [B, T, D]):
+ * one GEMM over all rows, [K, B·M] × [B·M, N], instead of B small products summed by a
+ * ReduceSum over the leading axis (slow in ORT, ENGINE-NOTES). Needs static shapes (train graphs).
+ */
+function weightGrad(a: Value, b: Value, dy: Value): Value {
+  const g = a.graph;
+  const staticRows =
+    a.shape.every((d) => typeof d === 'number') && dy.shape.every((d) => typeof d === 'number');
+  if (b.shape.length === 2 && a.shape.length > 2 && staticRows) {
+    const k = Number(a.shape[a.shape.length - 1]);
+    const n = Number(b.shape[1]);
+    const rows = g.op('Reshape', [a], { shape: [-1, k] });
+    return g.op('Gemm', [rows, g.op('Reshape', [dy], { shape: [-1, n] })], { transA: 1 });
+  }
+  return unbroadcast(g.op('MatMul', [swapLast(a), dy]), b.shape);
+}
+
 const matmul: OpSpec = {
   name: 'MatMul',
   infer(inputs) {
@@ -37,7 +55,7 @@ const matmul: OpSpec = {
     const dy = c.dOutputs[0]!;
     // dA = dY·Bᵀ, dB = Aᵀ·dY, each summed over broadcast batch axes.
     const da = c.needs[0] ? unbroadcast(g.op('MatMul', [dy, swapLast(b)]), a.shape) : null;
-    const db = c.needs[1] ? unbroadcast(g.op('MatMul', [swapLast(a), dy]), b.shape) : null;
+    const db = c.needs[1] ? weightGrad(a, b, dy) : null;
     return [da, db];
   },
 };

@@ -109,7 +109,11 @@ export const shapeOps: OpSpec[] = [
     infer(inputs, a) {
       const axis = normAxis(numAttr(a, 'axis'), inputs[0].shape.length);
       const shape = [...inputs[0].shape];
-      shape[axis] = inputs.reduce((n, v) => n + staticDim(v.shape[axis]), 0);
+      // A symbolic part makes a symbolic sum, e.g. a KV cache: 'past' + 'seq' → 'past+seq'.
+      const parts = inputs.map((v) => v.shape[axis]);
+      shape[axis] = parts.every((d) => typeof d === 'number')
+        ? parts.reduce<number>((n, d) => n + Number(d), 0)
+        : parts.filter((d) => d !== 0).join('+');
       for (const v of inputs) {
         check(v.dtype === inputs[0].dtype, 'Concat: dtypes differ');
         check(
@@ -139,10 +143,15 @@ export const shapeOps: OpSpec[] = [
       );
       return split.map((s) => ({ dtype: x.dtype, shape: x.shape.map((d, i) => (i === axis ? s : d)) }));
     },
+    // Every output of Split is required in ONNX: pieces nobody reads still get a name (an
+    // unnamed one crashes ORT at run time, e.g. an LSTM's unused forget gate at step 0).
     emit: (ctx, [x], outputs, a) =>
-      ctx.node('Split', [x, ctx.constant(int64s(intsAttr(a, 'split')))], outputs, {
-        axis: onnx.int(numAttr(a, 'axis', 0)),
-      }),
+      ctx.node(
+        'Split',
+        [x, ctx.constant(int64s(intsAttr(a, 'split')))],
+        outputs.map((o) => o || ctx.fresh('split_unused')),
+        { axis: onnx.int(numAttr(a, 'axis', 0)) },
+      ),
     grad(c) {
       const g = c.g;
       const parts = c.outputs.map(

@@ -1,0 +1,131 @@
+/**
+ * Dynamic batching: a small CNN (28×28 input, conv32 → pool → conv64 → pool → dense HIDDEN (default
+ * 2048) → dense 10) under 64 concurrent keep-alive clients (autocannon), the same server and model
+ * file uploaded twice: `cnn-batched` (max_batch_size 32) and `cnn-single` (max_batch_size 1).
+ * Interleaved A B A B ..., REPS runs of SECONDS each; medians with min/max.
+ *
+ *   node --import tsx bench/serve/batching.ts
+ */
+import { createRequire } from 'node:module';
+import { cnnModel } from '../../test/helpers/onnx-fixtures';
+import { environment, KEY, median, startServer, uploadModel, writeResults } from './harness';
+
+/** The subset of autocannon's API used here (it ships no types). */
+interface AutocannonResult {
+  requests: { average: number };
+  latency: { p50: number; p99: number };
+  non2xx: number;
+}
+type Autocannon = (
+  options: Record<string, unknown>,
+  done: (err: Error | null, result: AutocannonResult) => void,
+) => unknown;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+const SECONDS = Number(process.env.SECONDS_PER_RUN ?? 8);
+const REPS = Number(process.env.REPS ?? 5);
+const CONNECTIONS = 64;
+/** Width of the dense head (see cnnModel); 0 = convolutions + a 10-way dense layer only. */
+const HIDDEN = Number(process.env.HIDDEN ?? 2048);
+
+interface Run {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+}
+
+function load(url: string, body: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url,
+        method: 'POST',
+        connections: CONNECTIONS,
+        duration: SECONDS,
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body,
+      },
+      (err, r) => {
+        if (err) reject(err);
+        else resolve({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx });
+      },
+    );
+  });
+}
+
+async function main(): Promise<void> {
+  const server = await startServer(['--queue-size', '1024']);
+  try {
+    const model = cnnModel(HIDDEN);
+    await uploadModel(server.url, 'cnn-batched', model, '?max_batch_size=32');
+    await uploadModel(server.url, 'cnn-single', model, '?max_batch_size=1');
+    const image = Array.from({ length: 784 }, (_, i) => ((i * 37) % 255) / 255);
+    const body = JSON.stringify({
+      inputs: [{ name: 'x', shape: [1, 1, 28, 28], datatype: 'FP32', data: image }],
+    });
+    const urls = {
+      batched: `${server.url}/v2/models/cnn-batched/infer`,
+      single: `${server.url}/v2/models/cnn-single/infer`,
+    };
+    const runs: Record<'batched' | 'single', Run[]> = { batched: [], single: [] };
+    for (const kind of ['batched', 'single'] as const) {
+      await load(urls[kind], body); // warm-up (loads the model)
+    }
+    for (let r = 0; r < REPS; r++) {
+      for (const kind of ['batched', 'single'] as const) runs[kind].push(await load(urls[kind], body));
+    }
+    const metrics = await (
+      await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })
+    ).text();
+    const grab = (m: string, stat: string) =>
+      Number(new RegExp(`maas_batch_size_${stat}\\{model="${m}",version="1"\\} (\\S+)`).exec(metrics)?.[1]);
+    const meanBatch = grab('cnn-batched', 'sum') / grab('cnn-batched', 'count');
+    const s = (kind: 'batched' | 'single', k: keyof Run) => {
+      const xs = runs[kind].map((x) => x[k]);
+      return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
+    };
+    const ratio = runs.batched.map((b, i) => b.rps / runs.single[i].rps);
+    const result = {
+      benchmark: 'serve-batching',
+      model: `CNN 1×28×28 → conv3×3(32) → pool → conv3×3(64) → pool → ${HIDDEN ? `dense ${HIDDEN} → ReLU → ` : ''}dense 10, float32`,
+      connections: CONNECTIONS,
+      secondsPerRun: SECONDS,
+      reps: REPS,
+      batched: {
+        rps: s('batched', 'rps'),
+        p50_ms: s('batched', 'p50'),
+        p99_ms: s('batched', 'p99'),
+        meanBatchSize: meanBatch,
+      },
+      single: { rps: s('single', 'rps'), p50_ms: s('single', 'p50'), p99_ms: s('single', 'p99') },
+      throughputRatio: { median: median(ratio), min: Math.min(...ratio), max: Math.max(...ratio) },
+      errors: {
+        batched: runs.batched.reduce((n, x) => n + x.non2xx, 0),
+        single: runs.single.reduce((n, x) => n + x.non2xx, 0),
+      },
+      environment: environment(),
+    };
+    const f = (v: number) => v.toFixed(1);
+    const row = (name: string, k: 'batched' | 'single') =>
+      `| ${name} | ${f(s(k, 'rps').median)} (${f(s(k, 'rps').min)}–${f(s(k, 'rps').max)}) | ${f(s(k, 'p50').median)} | ${f(s(k, 'p99').median)} |`;
+    const md = `# Dynamic batching: small CNN, ${CONNECTIONS} concurrent clients
+
+Model: ${result.model}.
+
+Command: \`node --import tsx bench/serve/batching.ts\` (autocannon, ${CONNECTIONS} keep-alive connections, ${REPS} interleaved runs × ${SECONDS} s; one server, the same model uploaded with two serving settings; ORT intra-op 2 / inter-op 1; ${result.environment.node}, ${result.environment.cpus} CPUs).
+
+| serving setting | requests/s median (min–max) | p50 ms | p99 ms |
+|---|---|---|---|
+${row('dynamic batching (max_batch_size 32, max_delay_ms 0)', 'batched')}
+${row('no batching (max_batch_size 1)', 'single')}
+
+Throughput ratio batched / single: **${median(ratio).toFixed(2)}×** (min ${Math.min(...ratio).toFixed(2)}, max ${Math.max(...ratio).toFixed(2)}); mean batch size ${meanBatch.toFixed(1)} requests; non-2xx: ${result.errors.batched} / ${result.errors.single}. Target ≥ 3× — ${median(ratio) >= 3 ? 'met' : 'NOT met'}.
+`;
+    await writeResults('serve-batching', md, result);
+  } finally {
+    await server.stop();
+  }
+}
+
+await main();

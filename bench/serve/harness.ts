@@ -1,0 +1,93 @@
+/**
+ * Shared pieces of the serving benchmarks: start `maas serve` as a child process (so client and
+ * server do not share an event loop), upload a model, summarise samples, write results.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const KEY = 'bench-admin-key-0123456789';
+
+export interface BenchServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startServer(extraFlags: string[] = []): Promise<BenchServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'maas-bench-'));
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'serve',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'warn',
+      ...extraFlags,
+    ],
+    { cwd: ROOT, env: { ...process.env, MAAS_ADMIN_KEY: KEY }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (d) => {
+      out += d;
+      const m = /maas listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`server exited (${code}): ${out}`)));
+  });
+  return {
+    url,
+    stop: async () => {
+      const exited = new Promise((r) => child.on('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function uploadModel(url: string, name: string, bytes: Uint8Array, query = ''): Promise<void> {
+  const res = await fetch(`${url}/api/v1/models/${name}/versions${query}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/octet-stream' },
+    body: bytes,
+  });
+  if (res.status !== 201) throw new Error(`upload ${name}: ${res.status} ${await res.text()}`);
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export const median = (xs: readonly number[]): number =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
+
+export function environment(): Record<string, string | number> {
+  return {
+    node: process.version,
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    date: new Date().toISOString(),
+  };
+}
+
+export async function writeResults(name: string, markdown: string, json: unknown): Promise<void> {
+  const dir = join(ROOT, 'bench', 'results');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, `${name}.md`), markdown);
+  await writeFile(join(dir, `${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
+  process.stdout.write(`${markdown}\nwrote bench/results/${name}.md and .json\n`);
+}

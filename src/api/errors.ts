@@ -1,0 +1,54 @@
+/**
+ * Rendering errors, once, at the edge. Anything thrown becomes a catalog error: our MaasErrors
+ * as they are, fastify's own errors mapped to catalog codes, anything else `internal` with a
+ * generic message (the real one goes to the log only). Bodies never carry stacks, paths or keys.
+ */
+import type { FastifyReply } from 'fastify';
+import { type ErrorCode, errorCatalog, isMaasError, MaasError } from '../common/errors';
+import type { Surface } from './route';
+
+/** Fastify error codes → our catalog. */
+const fastifyCodes: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_request',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_request',
+  FST_ERR_VALIDATION: 'invalid_request',
+};
+
+export function toMaasError(e: unknown): MaasError {
+  if (isMaasError(e)) return e;
+  const err = e as { code?: string; statusCode?: number; message?: string; name?: string };
+  const mapped = err.code ? fastifyCodes[err.code] : undefined;
+  if (mapped) return new MaasError(mapped, errorCatalog[mapped].title);
+  if (err instanceof SyntaxError || err.name === 'SyntaxError') {
+    return new MaasError('invalid_request', 'the body is not valid JSON');
+  }
+  if (err.statusCode === 413) return new MaasError('payload_too_large', errorCatalog.payload_too_large.title);
+  if (err.statusCode === 415)
+    return new MaasError('unsupported_media_type', errorCatalog.unsupported_media_type.title);
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+    return new MaasError('invalid_request', errorCatalog.invalid_request.title);
+  }
+  return new MaasError('internal', 'internal error');
+}
+
+/** Send an error in the route's surface shape. */
+export function sendError(reply: FastifyReply, e: MaasError, surface: Surface): FastifyReply {
+  if (e.extras.retryAfterSeconds !== undefined)
+    reply.header('retry-after', String(e.extras.retryAfterSeconds));
+  for (const [k, v] of Object.entries(e.extras.headers ?? {})) reply.header(k, v);
+  if (e.code === 'unauthorized') reply.header('www-authenticate', 'Bearer');
+  // 499 is nginx's "client closed request": there is no one to read it, but metrics record it.
+  reply.code(e.status);
+  if (surface === 'v2') return reply.type('application/json').send({ error: e.message });
+  return reply.type('application/problem+json').send({
+    type: `https://maas.dev/errors/${e.code}`,
+    title: e.title,
+    status: e.status,
+    code: e.code,
+    detail: e.message,
+    ...(e.extras.pointer ? { pointer: e.extras.pointer } : {}),
+  });
+}

@@ -1,0 +1,212 @@
+/**
+ * The native /api/v1 surface: models, versions (upload), aliases. Errors are problem+json.
+ * Every handler scopes lookups to `principal.tenant`; names are validated before any use.
+ */
+import type { Readable } from 'node:stream';
+import { fail } from '../common/errors';
+import { parseName } from '../common/names';
+import type { UploadOptions } from '../platform/registry/registry';
+import type { ServingSettings } from '../store/ports';
+import type { RouteContext, RouteSpec } from './route';
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const servingKeys = ['max_batch_size', 'max_delay_ms', 'max_queue', 'timeout_ms'] as const;
+const servingLimits: Record<(typeof servingKeys)[number], [number, number]> = {
+  max_batch_size: [1, 65_536],
+  max_delay_ms: [0, 10_000],
+  max_queue: [1, 1_000_000],
+  timeout_ms: [1, 3_600_000],
+};
+
+/** Strict: unknown keys → 400 (no mass assignment), each value an integer in its range. */
+export function parseServing(raw: Record<string, unknown>, where: string): ServingSettings {
+  const out: ServingSettings = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const key = k as (typeof servingKeys)[number];
+    if (!servingKeys.includes(key)) fail('invalid_request', `${where}: unknown setting '${k.slice(0, 50)}'`);
+    const n = typeof v === 'string' ? Number(v) : v;
+    const [lo, hi] = servingLimits[key];
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < lo || n > hi) {
+      fail('invalid_request', `${where}.${k} must be an integer in [${lo}, ${hi}]`, {
+        pointer: `${where}.${k}`,
+      });
+    }
+    out[key] = n;
+  }
+  return out;
+}
+
+function optionalText(v: unknown, field: string, max = 2000): string | null | undefined {
+  if (v === undefined || v === null) return v;
+  if (typeof v !== 'string' || v.length > max)
+    fail('invalid_request', `${field} must be a string of ≤ ${max} chars`);
+  return v;
+}
+
+/** Upload options come as query parameters: the body is the raw ONNX file. */
+function uploadOptions(query: Record<string, string>): UploadOptions {
+  const { task, description, metadata, ...rest } = query;
+  const serving = parseServing(rest, 'query');
+  let meta: Record<string, unknown> | undefined;
+  if (metadata !== undefined) {
+    try {
+      meta = JSON.parse(metadata);
+    } catch {
+      fail('invalid_request', 'metadata must be a JSON object');
+    }
+    if (!isObject(meta)) fail('invalid_request', 'metadata must be a JSON object');
+  }
+  return {
+    task: optionalText(task, 'task', 100),
+    description: optionalText(description, 'description'),
+    metadata: meta,
+    serving,
+  };
+}
+
+const owner = (ctx: RouteContext) => ctx.principal.tenant;
+const name = (ctx: RouteContext) => parseName(ctx.params.name, 'model');
+
+async function upload(ctx: RouteContext) {
+  const length = Number(ctx.request.headers['content-length']);
+  if (length > ctx.platform.config.maxUploadBytes) {
+    fail('payload_too_large', `model files are limited to ${ctx.platform.config.maxUploadBytes} bytes`);
+  }
+  const modelName = name(ctx);
+  const options = uploadOptions(ctx.query);
+  const body = ctx.body as Readable;
+  const version = await ctx.platform.registry.upload(owner(ctx), modelName, body, options);
+  ctx.reply.header('location', `/api/v1/models/${version.model}/versions/${version.version}`);
+  return version;
+}
+
+function patchBody(body: unknown) {
+  if (!isObject(body)) fail('invalid_request', 'the body must be a JSON object');
+  for (const k of Object.keys(body)) {
+    if (!['task', 'description', 'serving'].includes(k))
+      fail('invalid_request', `unknown property '${k.slice(0, 50)}'`);
+  }
+  if (body.serving !== undefined && !isObject(body.serving))
+    fail('invalid_request', 'serving must be an object');
+  return {
+    ...(body.task !== undefined ? { task: optionalText(body.task, 'task', 100) } : {}),
+    ...(body.description !== undefined ? { description: optionalText(body.description, 'description') } : {}),
+    ...(body.serving !== undefined
+      ? { serving: parseServing(body.serving as Record<string, unknown>, 'serving') }
+      : {}),
+  };
+}
+
+const base = { surface: 'native' as const, body: 'none' as const, owned: 'name' };
+const M = '/api/v1/models/:name';
+
+export const nativeRoutes: RouteSpec[] = [
+  {
+    ...base,
+    owned: null,
+    method: 'GET',
+    path: '/api/v1/models',
+    access: 'infer',
+    summary: 'List models',
+    handler: async (ctx) => ({ models: await ctx.platform.registry.listModels(owner(ctx)) }),
+  },
+  {
+    ...base,
+    method: 'GET',
+    path: M,
+    access: 'infer',
+    summary: 'A model with its versions and aliases',
+    handler: (ctx) => ctx.platform.registry.getModel(owner(ctx), name(ctx)),
+  },
+  {
+    ...base,
+    method: 'PATCH',
+    path: M,
+    access: 'manage',
+    body: 'json',
+    summary:
+      'Update task, description or serving settings (max_batch_size, max_delay_ms, max_queue, timeout_ms)',
+    handler: (ctx) => ctx.platform.registry.updateModel(owner(ctx), name(ctx), patchBody(ctx.body)),
+  },
+  {
+    ...base,
+    method: 'DELETE',
+    path: M,
+    access: 'manage',
+    status: 204,
+    summary: 'Delete a model, its versions and aliases',
+    handler: async (ctx) => {
+      await ctx.platform.registry.deleteModel(owner(ctx), name(ctx));
+    },
+  },
+  {
+    ...base,
+    method: 'POST',
+    path: `${M}/versions`,
+    access: 'manage',
+    body: 'binary',
+    status: 201,
+    summary: 'Upload a new version: the raw ONNX file as application/octet-stream (creates the model)',
+    handler: upload,
+  },
+  {
+    ...base,
+    method: 'GET',
+    path: `${M}/versions`,
+    access: 'infer',
+    summary: 'List versions',
+    handler: async (ctx) => ({
+      versions: (await ctx.platform.registry.getModel(owner(ctx), name(ctx))).versions,
+    }),
+  },
+  {
+    ...base,
+    method: 'GET',
+    path: `${M}/versions/:version`,
+    access: 'infer',
+    summary: 'One version (a number or an alias such as latest)',
+    handler: (ctx) => ctx.platform.registry.resolve(owner(ctx), name(ctx), ctx.params.version),
+  },
+  {
+    ...base,
+    method: 'DELETE',
+    path: `${M}/versions/:version`,
+    access: 'manage',
+    status: 204,
+    summary: 'Delete a version (its aliases go with it)',
+    handler: async (ctx) => {
+      await ctx.platform.registry.deleteVersion(owner(ctx), name(ctx), ctx.params.version);
+    },
+  },
+  {
+    ...base,
+    method: 'PUT',
+    path: `${M}/aliases/:alias`,
+    access: 'manage',
+    body: 'json',
+    summary: 'Point an alias (e.g. prod) at a version: {"version": 3}',
+    handler: async (ctx) => {
+      const body = ctx.body;
+      if (!isObject(body) || Object.keys(body).some((k) => k !== 'version')) {
+        fail('invalid_request', 'the body must be {"version": <number or alias>}');
+      }
+      const ref = typeof body.version === 'number' ? String(body.version) : body.version;
+      if (typeof ref !== 'string') fail('invalid_request', 'version must be a number or an alias');
+      const version = await ctx.platform.registry.setAlias(owner(ctx), name(ctx), ctx.params.alias, ref);
+      return { alias: ctx.params.alias, version };
+    },
+  },
+  {
+    ...base,
+    method: 'DELETE',
+    path: `${M}/aliases/:alias`,
+    access: 'manage',
+    status: 204,
+    summary: 'Remove an alias',
+    handler: async (ctx) => {
+      await ctx.platform.registry.deleteAlias(owner(ctx), name(ctx), ctx.params.alias);
+    },
+  },
+];

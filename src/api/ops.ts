@@ -1,0 +1,93 @@
+/** Operations: health, readiness, Prometheus metrics, OpenAPI. */
+import { fail } from '../common/errors';
+import { SERVER_VERSION } from './kserve';
+import type { RouteSpec } from './route';
+
+const base = { surface: 'ops' as const, body: 'none' as const, owned: null };
+
+/** OpenAPI 3.1 document generated from the route table. */
+export function openApi(routes: readonly RouteSpec[]) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routes) {
+    const path = r.path.replace(/:([a-z_]+)/g, '{$1}');
+    const params = [...r.path.matchAll(/:([a-z_]+)/g)].map((m) => ({
+      name: m[1],
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    }));
+    paths[path] ??= {};
+    paths[path][r.method.toLowerCase()] = {
+      summary: r.summary,
+      tags: [r.surface],
+      ...(params.length ? { parameters: params } : {}),
+      ...(r.access === 'public' ? { security: [] } : { 'x-required-scope': r.access }),
+      ...(r.body === 'json'
+        ? { requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } } }
+        : r.body === 'binary'
+          ? {
+              requestBody: {
+                required: true,
+                content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+              },
+            }
+          : {}),
+      responses: {
+        [String(r.status ?? 200)]: { description: 'OK' },
+        default: { description: 'Error (problem+json or {error})' },
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'maas',
+      version: SERVER_VERSION,
+      description: 'Model-as-a-Service: native, KServe v2 and ops routes',
+    },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    security: [{ bearer: [] }],
+    paths,
+  };
+}
+
+export const opsRoutes: RouteSpec[] = [
+  {
+    ...base,
+    method: 'GET',
+    path: '/healthz',
+    access: 'public',
+    summary: 'Liveness: the process answers',
+    handler: () => ({ status: 'ok' }),
+  },
+  {
+    ...base,
+    method: 'GET',
+    path: '/readyz',
+    access: 'public',
+    summary: 'Readiness: 200 when serving, 503 while draining',
+    handler: (ctx) => {
+      if (ctx.state.draining) fail('not_ready', 'the server is draining', { retryAfterSeconds: 5 });
+      return { status: 'ready' };
+    },
+  },
+  {
+    ...base,
+    method: 'GET',
+    path: '/metrics',
+    access: 'metrics',
+    summary: 'Prometheus metrics (needs a key unless MAAS_METRICS_PUBLIC is set)',
+    handler: (ctx) => {
+      ctx.reply.type('text/plain; version=0.0.4; charset=utf-8');
+      return ctx.platform.metrics.registry.render();
+    },
+  },
+  {
+    ...base,
+    method: 'GET',
+    path: '/docs',
+    access: 'infer',
+    summary: 'This API as an OpenAPI 3.1 document',
+    handler: (ctx) => openApi(ctx.routes),
+  },
+];

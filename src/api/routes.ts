@@ -1,0 +1,11 @@
+/**
+ * THE route table: every route maas serves, one row each (see route.ts for the row's shape).
+ * To add a route, add a row to the right group (or a new group here); auth, error rendering,
+ * metrics and /docs follow from the row.
+ */
+import { kserveRoutes } from './kserve';
+import { nativeRoutes } from './native';
+import { opsRoutes } from './ops';
+import { defineRoutes } from './route';
+
+export const routeTable = defineRoutes(opsRoutes, kserveRoutes, nativeRoutes);

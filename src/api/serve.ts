@@ -1,0 +1,71 @@
+/**
+ * Start the server for real: open the platform, listen, and drain on SIGTERM/SIGINT
+ * (readiness 503 → wait `shutdownGraceMs` → stop accepting → in-flight requests finish, bounded
+ * by `drainTimeoutMs` → release models and the store → resolve).
+ */
+import type { Config } from '../platform/config';
+import { redactConfig } from '../platform/config';
+import { openPlatform, type Platform } from '../platform/platform';
+import { buildServer } from './server';
+
+export interface RunningServer {
+  url: string;
+  platform: Platform;
+  /** Drain and stop; idempotent. */
+  stop(): Promise<void>;
+}
+
+export async function startServer(
+  config: Config,
+  print: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+): Promise<RunningServer> {
+  const platform = await openPlatform(config);
+  const { app, state } = buildServer(platform);
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  app.log.info({ config: redactConfig(config) }, 'configuration');
+  if (platform.generatedAdminKey) {
+    print(`Generated an admin key (shown once; saved with mode 0600 in ${config.dataDir}/admin.key):`);
+    print(`  ${platform.generatedAdminKey}`);
+  }
+  print(`maas listening on ${url}`);
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      state.draining = true;
+      if (config.shutdownGraceMs > 0) await new Promise((r) => setTimeout(r, config.shutdownGraceMs));
+      // Wait for in-flight answers to be flushed BEFORE closing: Node's close() destroys sockets
+      // whose response has ended even if bytes are still buffered, cutting large answers short.
+      const deadline = Date.now() + config.drainTimeoutMs;
+      while (state.inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      const force = setTimeout(() => app.server.closeAllConnections(), Math.max(0, deadline - Date.now()));
+      force.unref();
+      await app.close();
+      clearTimeout(force);
+      await platform.close();
+    })();
+    return stopping;
+  };
+  return { url, platform, stop };
+}
+
+/** Exit cleanly on SIGTERM/SIGINT after draining. */
+export function stopOnSignals(server: RunningServer): void {
+  const onSignal = (signal: string) => {
+    process.stdout.write(`${signal}: draining\n`);
+    // Do not process.exit() at once: the last responses may still sit in socket buffers.
+    // Let the event loop empty itself; the unref'd timer only catches a handle left open.
+    server.stop().then(
+      () => {
+        process.exitCode = 0;
+        setTimeout(() => process.exit(0), 5000).unref();
+      },
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+}

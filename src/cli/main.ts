@@ -1,0 +1,192 @@
+/**
+ * The `maas` command.
+ *
+ *   maas serve [--port 8080 --data-dir ./data ...]     start the server (flags = env options)
+ *   maas models ls                                      list models
+ *   maas models push NAME FILE [--task T] [--max-batch-size N] [--max-delay-ms N]
+ *   maas models rm NAME [--version V]
+ *   maas infer NAME [--version V] [--input FILE]        KServe v2 JSON in (stdin or file), JSON out
+ *
+ * Client commands take --url/--key or MAAS_URL/MAAS_KEY; without a key they try the admin key a
+ * local server saved in $MAAS_DATA_DIR (default ./data).
+ */
+import { openAsBlob } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startServer, stopOnSignals } from '../api/serve';
+import { isMaasError } from '../common/errors';
+import { configSpec, loadConfig } from '../platform/config';
+import { MaasApiError, MaasClient } from '../sdk/client';
+
+export interface CliIO {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  env: Record<string, string | undefined>;
+  stdin: () => Promise<string>;
+}
+
+interface Parsed {
+  positional: string[];
+  flags: Record<string, string>;
+}
+
+/** `--name value` and `--name=value`; every flag takes a value. */
+export function parseArgs(argv: readonly string[]): Parsed {
+  const out: Parsed = { positional: [], flags: {} };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) {
+      out.positional.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    if (eq > 0) out.flags[a.slice(0, eq)] = a.slice(eq + 1);
+    else {
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith('--')) throw new UsageError(`${a} needs a value`);
+      out.flags[a] = v;
+      i++;
+    }
+  }
+  return out;
+}
+
+class UsageError extends Error {}
+
+const USAGE = `usage:
+  maas serve [options]                 start the server (maas serve --help lists options)
+  maas models ls
+  maas models push NAME FILE [--task T] [--description D] [--max-batch-size N] [--max-delay-ms N]
+  maas models rm NAME [--version V]
+  maas infer NAME [--version V] [--input FILE]   (KServe v2 JSON request on stdin or in FILE)
+client options: --url URL (MAAS_URL, default http://127.0.0.1:8080)  --key KEY (MAAS_KEY)`;
+
+async function client(flags: Record<string, string>, io: CliIO): Promise<MaasClient> {
+  const url = flags['--url'] ?? io.env.MAAS_URL ?? 'http://127.0.0.1:8080';
+  let key: string | undefined = flags['--key'] ?? io.env.MAAS_KEY;
+  if (!key) {
+    const file = join(io.env.MAAS_DATA_DIR ?? './data', 'admin.key');
+    key = await readFile(file, 'utf8').then(
+      (s) => s.trim(),
+      () => undefined,
+    );
+  }
+  return new MaasClient({ url, key });
+}
+
+function only(flags: Record<string, string>, allowed: string[]): void {
+  for (const f of Object.keys(flags)) if (!allowed.includes(f)) throw new UsageError(`unknown option ${f}`);
+}
+
+const clientFlags = ['--url', '--key'];
+
+async function models(p: Parsed, io: CliIO): Promise<void> {
+  const [, sub, name, file] = p.positional;
+  if (sub === 'ls') {
+    only(p.flags, clientFlags);
+    const list = await (await client(p.flags, io)).listModels();
+    if (list.length === 0) io.out('no models');
+    for (const m of list) io.out(`${m.name}\t${m.task ?? '-'}\t${m.updatedAt}`);
+  } else if (sub === 'push') {
+    only(p.flags, [
+      ...clientFlags,
+      '--task',
+      '--description',
+      '--max-batch-size',
+      '--max-delay-ms',
+      '--max-queue',
+      '--timeout-ms',
+    ]);
+    if (!name || !file) throw new UsageError('maas models push NAME FILE');
+    const opt = (f: string) => (p.flags[f] === undefined ? undefined : Number(p.flags[f]));
+    const v = await (await client(p.flags, io)).pushModel(name, await openAsBlob(file), {
+      task: p.flags['--task'],
+      description: p.flags['--description'],
+      max_batch_size: opt('--max-batch-size'),
+      max_delay_ms: opt('--max-delay-ms'),
+      max_queue: opt('--max-queue'),
+      timeout_ms: opt('--timeout-ms'),
+    });
+    io.out(`pushed ${v.model} version ${v.version} (${v.digest}, ${v.sizeBytes} bytes)`);
+    for (const i of v.signature.inputs) io.out(`  input  ${i.name}: ${i.dtype} [${i.shape.join(', ')}]`);
+    for (const o of v.signature.outputs) io.out(`  output ${o.name}: ${o.dtype} [${o.shape.join(', ')}]`);
+  } else if (sub === 'rm') {
+    only(p.flags, [...clientFlags, '--version']);
+    if (!name) throw new UsageError('maas models rm NAME [--version V]');
+    await (await client(p.flags, io)).deleteModel(name, p.flags['--version']);
+    io.out(p.flags['--version'] ? `removed ${name} version ${p.flags['--version']}` : `removed ${name}`);
+  } else throw new UsageError(`unknown command: models ${sub ?? ''}`);
+}
+
+async function infer(p: Parsed, io: CliIO): Promise<void> {
+  only(p.flags, [...clientFlags, '--version', '--input']);
+  const name = p.positional[1];
+  if (!name) throw new UsageError('maas infer NAME [--input FILE]');
+  const text = p.flags['--input'] ? await readFile(p.flags['--input'], 'utf8') : await io.stdin();
+  let request: unknown;
+  try {
+    request = JSON.parse(text);
+  } catch {
+    throw new UsageError('the input is not JSON: send a KServe v2 request, e.g. {"inputs": [{"name": ...}]}');
+  }
+  const res = await (await client(p.flags, io)).infer(name, request as never, p.flags['--version']);
+  io.out(JSON.stringify(res));
+}
+
+async function serve(p: Parsed, io: CliIO): Promise<void> {
+  if ('--help' in p.flags || p.positional.includes('--help')) {
+    for (const s of Object.values(configSpec)) io.out(`  ${s.flag.padEnd(24)} ${s.env.padEnd(26)} ${s.doc}`);
+    return;
+  }
+  const config = loadConfig(io.env, p.flags);
+  const server = await startServer(config, io.out);
+  stopOnSignals(server);
+}
+
+const commands: Record<string, (p: Parsed, io: CliIO) => Promise<void>> = { serve, models, infer };
+
+/** Runs one command; returns the exit code. */
+export async function main(argv: readonly string[], io: CliIO): Promise<number> {
+  try {
+    if (argv.includes('--help') && argv[0] !== 'serve') {
+      io.out(USAGE);
+      return 0;
+    }
+    const p = parseArgs(argv);
+    const command = commands[p.positional[0] ?? ''];
+    if (!command)
+      throw new UsageError(p.positional[0] ? `unknown command: ${p.positional[0]}` : 'no command');
+    await command(p, io);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) io.err(`error: ${e.message}\n${USAGE}`);
+    else if (e instanceof MaasApiError) {
+      const code = e.code.startsWith('http_') ? '' : `${e.code}, `;
+      io.err(`error: ${e.message}${e.status ? ` (${code}HTTP ${e.status})` : ''}`);
+    } else if (isMaasError(e)) io.err(`error: ${e.message}`);
+    else if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      io.err(`error: no such file: ${(e as NodeJS.ErrnoException).path}`);
+    else io.err(`error: ${(e as Error).message ?? e}`);
+    return 1;
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const isEntry = process.argv[1] && /(?:main\.ts|maas(?:\.js)?)$/.test(process.argv[1]);
+if (isEntry) {
+  const io: CliIO = {
+    out: (s) => process.stdout.write(`${s}\n`),
+    err: (s) => process.stderr.write(`${s}\n`),
+    env: process.env,
+    stdin: readStdin,
+  };
+  main(process.argv.slice(2), io).then((code) => {
+    // `serve` keeps running until a signal; other commands exit with their code.
+    if (process.argv[2] !== 'serve' || code !== 0) process.exitCode = code;
+  });
+}

@@ -1,0 +1,229 @@
+/**
+ * Server configuration: one table of options, each with its environment variable, CLI flag,
+ * parser and documented default. Read once at start-up (flags win over env, env over defaults),
+ * validated, then frozen. Secrets are redacted whenever the config is shown.
+ */
+import { fail } from '../common/errors';
+
+type Parser<T> = (raw: string, key: string) => T;
+
+interface OptionSpec<T> {
+  env: string;
+  flag: string;
+  default: T;
+  parse: Parser<T>;
+  doc: string;
+  secret?: boolean;
+}
+
+const int =
+  (min: number, max: number): Parser<number> =>
+  (raw, key) => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      fail('invalid_request', `config ${key}: ${JSON.stringify(raw)} is not an integer in [${min}, ${max}]`);
+    }
+    return n;
+  };
+const text: Parser<string> = (raw) => raw;
+const bool: Parser<boolean> = (raw, key) => {
+  if (['1', 'true', 'yes'].includes(raw)) return true;
+  if (['0', 'false', 'no'].includes(raw)) return false;
+  return fail('invalid_request', `config ${key}: ${JSON.stringify(raw)} is not a boolean`);
+};
+const optionalSecret: Parser<string | null> = (raw, key) => {
+  if (raw.length < 16) fail('invalid_request', `config ${key}: a key needs at least 16 characters`);
+  return raw;
+};
+
+const MiB = 1024 * 1024;
+
+/** Every option, in the order the README's configuration table shows them. */
+export const configSpec = {
+  host: {
+    env: 'MAAS_HOST',
+    flag: '--host',
+    default: '127.0.0.1',
+    parse: text,
+    doc: 'Interface to listen on',
+  },
+  port: {
+    env: 'MAAS_PORT',
+    flag: '--port',
+    default: 8080,
+    parse: int(0, 65535),
+    doc: 'TCP port (0 = any free)',
+  },
+  dataDir: {
+    env: 'MAAS_DATA_DIR',
+    flag: '--data-dir',
+    default: './data',
+    parse: text,
+    doc: 'Folder for the database, artifacts and the generated admin key',
+  },
+  adminKey: {
+    env: 'MAAS_ADMIN_KEY',
+    flag: '--admin-key',
+    default: null,
+    parse: optionalSecret,
+    secret: true,
+    doc: 'Bootstrap admin key (≥ 16 chars); without it one is generated on first start and saved (0600)',
+  },
+  maxUploadBytes: {
+    env: 'MAAS_MAX_UPLOAD_BYTES',
+    flag: '--max-upload-bytes',
+    default: 512 * MiB,
+    parse: int(1, 2 ** 40),
+    doc: 'Largest model file accepted (bytes)',
+  },
+  maxJsonBytes: {
+    env: 'MAAS_MAX_JSON_BYTES',
+    flag: '--max-json-bytes',
+    default: 32 * MiB,
+    parse: int(1, 2 ** 31),
+    doc: 'Largest JSON request body (bytes)',
+  },
+  queueSize: {
+    env: 'MAAS_QUEUE_SIZE',
+    flag: '--queue-size',
+    default: 128,
+    parse: int(1, 1_000_000),
+    doc: 'Default requests waiting per model before 429 (a model can set its own `max_queue`)',
+  },
+  requestTimeoutMs: {
+    env: 'MAAS_REQUEST_TIMEOUT_MS',
+    flag: '--request-timeout-ms',
+    default: 30_000,
+    parse: int(1, 3_600_000),
+    doc: 'Deadline of one inference request, queueing included (ms); a request may ask for less',
+  },
+  maxBatchSize: {
+    env: 'MAAS_MAX_BATCH_SIZE',
+    flag: '--max-batch-size',
+    default: 16,
+    parse: int(1, 65_536),
+    doc: 'Default `max_batch_size` for models with a dynamic batch dimension',
+  },
+  maxDelayMs: {
+    env: 'MAAS_MAX_DELAY_MS',
+    flag: '--max-delay-ms',
+    default: 0,
+    parse: int(0, 10_000),
+    doc: 'Default `max_delay_ms`: how long a batch may wait to fill (ms). 0: no waiting; requests that arrive while a run is in progress still form the next batch',
+  },
+  idleEvictMs: {
+    env: 'MAAS_IDLE_EVICT_MS',
+    flag: '--idle-evict-ms',
+    default: 300_000,
+    parse: int(1, 86_400_000),
+    doc: 'Unload a model after this long without requests (ms)',
+  },
+  memoryBudgetBytes: {
+    env: 'MAAS_MEMORY_BUDGET_BYTES',
+    flag: '--memory-budget-bytes',
+    default: 4096 * MiB,
+    parse: int(1, 2 ** 48),
+    doc: 'Estimated memory of loaded models before least-recently-used ones are unloaded (bytes)',
+  },
+  intraOpThreads: {
+    env: 'MAAS_INTRA_OP_THREADS',
+    flag: '--intra-op-threads',
+    default: 2,
+    parse: int(1, 256),
+    doc: 'ONNX Runtime threads inside one op (2 suits a 2-core machine)',
+  },
+  interOpThreads: {
+    env: 'MAAS_INTER_OP_THREADS',
+    flag: '--inter-op-threads',
+    default: 1,
+    parse: int(1, 256),
+    doc: 'ONNX Runtime threads across independent ops',
+  },
+  validateTimeoutMs: {
+    env: 'MAAS_VALIDATE_TIMEOUT_MS',
+    flag: '--validate-timeout-ms',
+    default: 60_000,
+    parse: int(100, 3_600_000),
+    doc: 'Time a new model file may take to load in the checking child process (ms)',
+  },
+  validateMemoryMb: {
+    env: 'MAAS_VALIDATE_MEMORY_MB',
+    flag: '--validate-memory-mb',
+    default: 1024,
+    parse: int(64, 1_048_576),
+    doc: 'JS heap limit of the checking child process (MiB)',
+  },
+  shutdownGraceMs: {
+    env: 'MAAS_SHUTDOWN_GRACE_MS',
+    flag: '--shutdown-grace-ms',
+    default: 0,
+    parse: int(0, 600_000),
+    doc: 'On SIGTERM, answer /readyz 503 this long before refusing new connections (ms)',
+  },
+  drainTimeoutMs: {
+    env: 'MAAS_DRAIN_TIMEOUT_MS',
+    flag: '--drain-timeout-ms',
+    default: 30_000,
+    parse: int(0, 3_600_000),
+    doc: 'Longest wait for in-flight requests on shutdown (ms)',
+  },
+  metricsPublic: {
+    env: 'MAAS_METRICS_PUBLIC',
+    flag: '--metrics-public',
+    default: false,
+    parse: bool,
+    doc: 'Serve /metrics without a key',
+  },
+  logLevel: {
+    env: 'MAAS_LOG_LEVEL',
+    flag: '--log-level',
+    default: 'info',
+    parse: (raw, key) =>
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(raw)
+        ? raw
+        : fail('invalid_request', `config ${key}: unknown log level ${JSON.stringify(raw)}`),
+    doc: 'fatal, error, warn, info, debug, trace or silent',
+  },
+} satisfies Record<string, OptionSpec<unknown>>;
+
+type Spec = typeof configSpec;
+export type Config = Readonly<{
+  [K in keyof Spec]: Spec[K]['default'] extends null ? string | null : Spec[K]['default'];
+}>;
+export type ConfigKey = keyof Spec;
+
+/**
+ * Build the config from flags (`{'--port': '9000'}`), then env, then defaults. Unknown flags and
+ * invalid values throw `invalid_request` naming the option. The result is frozen.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  flags: Record<string, string> = {},
+  overrides: Partial<Record<ConfigKey, unknown>> = {},
+): Config {
+  const known = new Set(Object.values(configSpec).map((s) => s.flag));
+  for (const flag of Object.keys(flags)) {
+    if (!known.has(flag)) fail('invalid_request', `unknown option ${flag}`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(configSpec) as [ConfigKey, OptionSpec<unknown>][]) {
+    const raw = flags[spec.flag] ?? env[spec.env];
+    out[key] =
+      key in overrides
+        ? overrides[key]
+        : raw === undefined || raw === ''
+          ? spec.default
+          : spec.parse(raw, spec.env);
+  }
+  return Object.freeze(out) as Config;
+}
+
+/** The config as it may be logged: secrets replaced by `[redacted]`. */
+export function redactConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(configSpec) as [ConfigKey, OptionSpec<unknown>][]) {
+    const value = config[key];
+    out[key] = spec.secret && value !== null ? '[redacted]' : value;
+  }
+  return out;
+}

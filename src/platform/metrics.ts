@@ -1,0 +1,157 @@
+/**
+ * A small Prometheus registry (text exposition format 0.0.4): counters, gauges and histograms with
+ * labels. Metric names are registered once (duplicates are refused), so two modules cannot
+ * silently share a name with different meanings.
+ */
+type Labels = Record<string, string>;
+
+const labelKey = (labels: Labels): string =>
+  Object.keys(labels)
+    .sort()
+    .map(
+      (k) => `${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`,
+    )
+    .join(',');
+
+interface Metric {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge' | 'histogram';
+  render(): string[];
+}
+
+export class Counter implements Metric {
+  readonly type = 'counter';
+  private readonly values = new Map<string, number>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+  inc(labels: Labels = {}, by = 1): void {
+    const k = labelKey(labels);
+    this.values.set(k, (this.values.get(k) ?? 0) + by);
+  }
+  get(labels: Labels = {}): number {
+    return this.values.get(labelKey(labels)) ?? 0;
+  }
+  render(): string[] {
+    return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
+  }
+}
+
+export class Gauge implements Metric {
+  readonly type = 'gauge';
+  private readonly values = new Map<string, number>();
+  /** Gauges read at scrape time (memory, loaded models). */
+  private readonly collectors: (() => [Labels, number][])[] = [];
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+  set(labels: Labels, value: number): void {
+    this.values.set(labelKey(labels), value);
+  }
+  collect(fn: () => [Labels, number][]): void {
+    this.collectors.push(fn);
+  }
+  render(): string[] {
+    const all = new Map(this.values);
+    for (const fn of this.collectors) for (const [l, v] of fn()) all.set(labelKey(l), v);
+    return [...all].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
+  }
+}
+
+export class Histogram implements Metric {
+  readonly type = 'histogram';
+  private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: readonly number[],
+  ) {}
+  observe(labels: Labels, value: number): void {
+    const k = labelKey(labels);
+    let s = this.series.get(k);
+    if (!s) {
+      s = { counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      this.series.set(k, s);
+    }
+    this.buckets.forEach((b, i) => {
+      if (value <= b) s.counts[i]++;
+    });
+    s.sum += value;
+    s.count++;
+  }
+  /** Observations so far for a label set (tests, diagnostics). */
+  snapshot(labels: Labels): { count: number; sum: number } {
+    const s = this.series.get(labelKey(labels));
+    return { count: s?.count ?? 0, sum: s?.sum ?? 0 };
+  }
+  render(): string[] {
+    const lines: string[] = [];
+    for (const [k, s] of this.series) {
+      const sep = k ? ',' : '';
+      this.buckets.forEach((b, i) => {
+        lines.push(`${this.name}_bucket{${k}${sep}le="${b}"} ${s.counts[i]}`);
+      });
+      lines.push(`${this.name}_bucket{${k}${sep}le="+Inf"} ${s.count}`);
+      lines.push(`${this.name}_sum${k ? `{${k}}` : ''} ${s.sum}`);
+      lines.push(`${this.name}_count${k ? `{${k}}` : ''} ${s.count}`);
+    }
+    return lines;
+  }
+}
+
+export class MetricsRegistry {
+  private readonly metrics = new Map<string, Metric>();
+
+  private add<M extends Metric>(m: M): M {
+    if (this.metrics.has(m.name)) throw new Error(`metric ${m.name} is already registered`);
+    this.metrics.set(m.name, m);
+    return m;
+  }
+  counter(name: string, help: string): Counter {
+    return this.add(new Counter(name, help));
+  }
+  gauge(name: string, help: string): Gauge {
+    return this.add(new Gauge(name, help));
+  }
+  histogram(name: string, help: string, buckets: readonly number[]): Histogram {
+    return this.add(new Histogram(name, help, buckets));
+  }
+
+  render(): string {
+    const lines: string[] = [];
+    for (const m of this.metrics.values()) {
+      lines.push(`# HELP ${m.name} ${m.help}`, `# TYPE ${m.name} ${m.type}`, ...m.render());
+    }
+    return `${lines.join('\n')}\n`;
+  }
+}
+
+/** The platform's metrics, created once per server. */
+export function platformMetrics(registry = new MetricsRegistry()) {
+  return {
+    registry,
+    requests: registry.counter('maas_requests_total', 'HTTP requests by route, model and status'),
+    latency: registry.histogram(
+      'maas_request_duration_seconds',
+      'HTTP request latency by route, model and status (seconds)',
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    ),
+    queueDepth: registry.gauge('maas_queue_depth', 'Requests waiting per loaded model'),
+    batchSize: registry.histogram('maas_batch_size', 'Requests per model run', [1, 2, 4, 8, 16, 32, 64, 128]),
+    batchRows: registry.histogram(
+      'maas_batch_rows',
+      'Rows (batch dimension) per model run',
+      [1, 2, 4, 8, 16, 32, 64, 128],
+    ),
+    dropped: registry.counter('maas_requests_dropped_total', 'Queued requests dropped, by reason'),
+    loadedModels: registry.gauge('maas_loaded_models', 'Model versions loaded in memory'),
+    loads: registry.counter('maas_model_loads_total', 'Model version loads'),
+    evictions: registry.counter('maas_model_evictions_total', 'Model version unloads, by reason'),
+    memory: registry.gauge('maas_process_memory_bytes', 'Process memory by kind (rss, heap_used, external)'),
+    modelMemory: registry.gauge('maas_model_memory_estimate_bytes', 'Estimated memory of loaded models'),
+  };
+}
+export type PlatformMetrics = ReturnType<typeof platformMetrics>;

@@ -1,0 +1,89 @@
+/**
+ * Composition root of the domain: opens the store and artifact folder, builds the registry, the
+ * runner pool and the inference service from one frozen Config. The API layer receives this
+ * object; tests build it the same way with a temp data folder.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Store } from '../store/ports';
+import { SqliteStore } from '../store/sqlite/store';
+import { ArtifactStore } from './artifacts/artifacts';
+import { AdminKeyResolver, ensureAdminKey, type KeyResolver } from './auth/auth';
+import type { Config } from './config';
+import { type PlatformMetrics, platformMetrics } from './metrics';
+import { Registry } from './registry/registry';
+import { InferenceService } from './serving/inference';
+import { RunnerPool, type SessionLoader } from './serving/pool';
+
+export interface Platform {
+  config: Config;
+  store: Store;
+  artifacts: ArtifactStore;
+  registry: Registry;
+  pool: RunnerPool;
+  inference: InferenceService;
+  metrics: PlatformMetrics;
+  keys: KeyResolver;
+  /** Set only on the start that generated the admin key (print it once). */
+  generatedAdminKey: string | null;
+  /** Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface PlatformDeps {
+  store?: Store;
+  keys?: KeyResolver;
+  loadSession?: SessionLoader;
+}
+
+export async function openPlatform(config: Config, deps: PlatformDeps = {}): Promise<Platform> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const store = deps.store ?? SqliteStore.open({ path: join(config.dataDir, 'maas.db') });
+  const artifacts = await ArtifactStore.open(config.dataDir);
+  const registry = new Registry(store, artifacts, {
+    maxUploadBytes: config.maxUploadBytes,
+    validation: { timeoutMs: config.validateTimeoutMs, memoryMb: config.validateMemoryMb },
+  });
+  await registry.collectOrphans();
+  const metrics = platformMetrics();
+  metrics.memory.collect(() => {
+    const m = process.memoryUsage();
+    return [
+      [{ kind: 'rss' }, m.rss],
+      [{ kind: 'heap_used' }, m.heapUsed],
+      [{ kind: 'external' }, m.external],
+    ];
+  });
+  const pool = new RunnerPool(
+    {
+      idleEvictMs: config.idleEvictMs,
+      memoryBudgetBytes: config.memoryBudgetBytes,
+      session: { intraOpThreads: config.intraOpThreads, interOpThreads: config.interOpThreads },
+      defaults: {
+        maxBatchSize: config.maxBatchSize,
+        maxDelayMs: config.maxDelayMs,
+        maxQueue: config.queueSize,
+      },
+    },
+    metrics,
+    deps.loadSession,
+  );
+  const inference = new InferenceService(registry, pool, config.requestTimeoutMs);
+  const admin = await ensureAdminKey(config.dataDir, config.adminKey);
+  let closed: Promise<void> | null = null;
+  return {
+    config,
+    store,
+    artifacts,
+    registry,
+    pool,
+    inference,
+    metrics,
+    keys: deps.keys ?? new AdminKeyResolver(admin.key),
+    generatedAdminKey: admin.generated ? admin.key : null,
+    close: () => {
+      closed ??= pool.close().then(() => store.close());
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,199 @@
+/**
+ * The model registry: models, immutable versions (file + signature + metadata), aliases. Uploads
+ * are staged (hashed to a temp file), checked in a child process, then committed and recorded in
+ * one store transaction; a refused or failed upload leaves no row and no file.
+ */
+import type { Readable } from 'node:stream';
+import { fail } from '../../common/errors';
+import { parseName } from '../../common/names';
+import {
+  LATEST_ALIAS,
+  type ModelPatch,
+  type ModelRecord,
+  type ServingSettings,
+  type Store,
+  type VersionRecord,
+} from '../../store/ports';
+import type { ArtifactStore } from '../artifacts/artifacts';
+import { type ValidationLimits, validateModelFile } from './validate';
+
+export interface RegistryLimits {
+  maxUploadBytes: number;
+  validation: ValidationLimits;
+}
+
+export interface UploadOptions {
+  task?: string | null;
+  description?: string | null;
+  metadata?: Record<string, unknown>;
+  serving?: ServingSettings;
+}
+
+export interface ModelDetail extends ModelRecord {
+  versions: VersionRecord[];
+  aliases: Record<string, number>;
+}
+
+/** Called after a version is removed, so serving can unload it. */
+export type VersionListener = (v: VersionRecord) => void;
+
+/**
+ * Model checks running at once. Each is a child process loading a model with ORT; more than the
+ * machine's 2 cores only makes every upload slower (and a flood of uploads a memory risk).
+ */
+const MAX_CONCURRENT_CHECKS = 2;
+
+export class Registry {
+  private readonly listeners: VersionListener[] = [];
+  private checksRunning = 0;
+  private readonly checkWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly artifacts: ArtifactStore,
+    private readonly limits: RegistryLimits,
+  ) {}
+
+  onVersionRemoved(listener: VersionListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Start-up reconciliation: drop artifact files no version references (crash leftovers). */
+  async collectOrphans(): Promise<string[]> {
+    return this.artifacts.collectOrphans(await this.store.models.referencedDigests());
+  }
+
+  async upload(
+    owner: string,
+    name: string,
+    body: Readable,
+    options: UploadOptions = {},
+  ): Promise<VersionRecord> {
+    parseName(name, 'model');
+    const staged = await this.artifacts.stage(body, this.limits.maxUploadBytes);
+    let committed = false;
+    try {
+      if (staged.sizeBytes === 0)
+        fail('invalid_model', 'the body is empty: send the ONNX file as the request body');
+      const checked = await this.limited(() => validateModelFile(staged.tempPath, this.limits.validation));
+      await this.artifacts.commit(staged);
+      committed = true;
+      const serving = options.serving ?? {};
+      return await this.store.models.addVersion(
+        {
+          owner,
+          model: name,
+          digest: staged.digest,
+          sizeBytes: staged.sizeBytes,
+          signature: checked.signature,
+          metadata: { ...(options.metadata ?? {}), producer: checked.producer, opsets: checked.opsets },
+        },
+        { owner, name, task: options.task, description: options.description, serving },
+      );
+    } catch (e) {
+      if (!committed) await this.artifacts.discard(staged);
+      else await this.removeIfUnreferenced(staged.digest);
+      throw e;
+    }
+  }
+
+  private async limited<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.checksRunning >= MAX_CONCURRENT_CHECKS)
+      await new Promise<void>((r) => this.checkWaiters.push(r));
+    this.checksRunning++;
+    try {
+      return await fn();
+    } finally {
+      this.checksRunning--;
+      this.checkWaiters.shift()?.();
+    }
+  }
+
+  async listModels(owner: string): Promise<ModelRecord[]> {
+    return this.store.models.listModels(owner);
+  }
+
+  async getModel(owner: string, name: string): Promise<ModelDetail> {
+    parseName(name, 'model');
+    const model =
+      (await this.store.models.getModel(owner, name)) ?? fail('not_found', `model '${name}' not found`);
+    return {
+      ...model,
+      versions: await this.store.models.listVersions(owner, name),
+      aliases: await this.store.models.listAliases(owner, name),
+    };
+  }
+
+  /** The model row alone (serving settings), without its versions: the per-request lookup. */
+  async modelRecord(owner: string, name: string): Promise<ModelRecord> {
+    parseName(name, 'model');
+    return (await this.store.models.getModel(owner, name)) ?? fail('not_found', `model '${name}' not found`);
+  }
+
+  async updateModel(owner: string, name: string, patch: ModelPatch): Promise<ModelRecord> {
+    parseName(name, 'model');
+    return this.store.models.updateModel(owner, name, patch);
+  }
+
+  /** `ref` is a version number (`"3"`) or an alias (`"prod"`); absent means `latest`. */
+  async resolve(owner: string, name: string, ref?: string): Promise<VersionRecord> {
+    parseName(name, 'model');
+    const version = await this.versionNumber(owner, name, ref ?? LATEST_ALIAS);
+    const record = await this.store.models.getVersion(owner, name, version);
+    return record ?? fail('not_found', `model '${name}' has no version ${ref ?? LATEST_ALIAS}`);
+  }
+
+  private async versionNumber(owner: string, name: string, ref: string): Promise<number> {
+    if (/^[0-9]{1,9}$/.test(ref)) return Number(ref);
+    parseName(ref, 'version');
+    const v = await this.store.models.resolveAlias(owner, name, ref);
+    return v ?? fail('not_found', `model '${name}' has no version or alias '${ref}'`);
+  }
+
+  async setAlias(owner: string, name: string, alias: string, ref: string): Promise<number> {
+    parseName(name, 'model');
+    parseName(alias, 'alias');
+    if (alias === LATEST_ALIAS) fail('invalid_request', `'${LATEST_ALIAS}' is maintained automatically`);
+    if (/^[0-9]+$/.test(alias))
+      fail('invalid_name', 'an alias cannot be a number (it would shadow a version)');
+    const version = await this.versionNumber(owner, name, ref);
+    await this.store.models.setAlias(owner, name, alias, version);
+    return version;
+  }
+
+  async deleteAlias(owner: string, name: string, alias: string): Promise<void> {
+    parseName(name, 'model');
+    parseName(alias, 'alias');
+    if (alias === LATEST_ALIAS) fail('invalid_request', `'${LATEST_ALIAS}' is maintained automatically`);
+    if (!(await this.store.models.deleteAlias(owner, name, alias))) fail('not_found', `no alias '${alias}'`);
+  }
+
+  async deleteModel(owner: string, name: string): Promise<void> {
+    parseName(name, 'model');
+    const removed =
+      (await this.store.models.deleteModel(owner, name)) ?? fail('not_found', `model '${name}' not found`);
+    await this.afterRemoval(removed);
+  }
+
+  async deleteVersion(owner: string, name: string, ref: string): Promise<void> {
+    const v = await this.resolve(owner, name, ref);
+    await this.store.models.deleteVersion(owner, name, v.version);
+    await this.afterRemoval([v]);
+  }
+
+  /** Absolute path of a version's file (built from its validated digest only). */
+  pathOf(v: VersionRecord): string {
+    return this.artifacts.pathOf(v.digest);
+  }
+
+  private async afterRemoval(versions: VersionRecord[]): Promise<void> {
+    for (const v of versions) {
+      for (const l of this.listeners) l(v);
+      await this.removeIfUnreferenced(v.digest);
+    }
+  }
+
+  private async removeIfUnreferenced(digest: string): Promise<void> {
+    if (!(await this.store.models.referencedDigests()).has(digest)) await this.artifacts.remove(digest);
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Checks a new model file in a CHILD process with a JS heap limit and a wall-clock limit, so a
+ * hostile file (one that crashes, hangs or exhausts ONNX Runtime) costs a 4xx, never the server.
+ * ORT's native allocations are not covered by `--max-old-space-size`; the static checks in
+ * policy.ts refuse absurd declared sizes before ORT sees the file, and the timeout bounds the rest.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { type ErrorCode, errorCatalog, fail } from '../../common/errors';
+import type { ModelSignature } from '../../store/ports';
+
+export interface ValidationLimits {
+  timeoutMs: number;
+  memoryMb: number;
+  /** ORT threads for the trial load (1 keeps the serving threads free). */
+  threads?: number;
+}
+
+export interface ValidatedModel {
+  signature: ModelSignature;
+  producer: string;
+  opsets: { domain: string; version: number }[];
+  nodeCount: number;
+}
+
+const workerPath = fileURLToPath(new URL('./validate-worker.ts', import.meta.url));
+/** Repository root: where `--import tsx` resolves from. */
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+/** Cap on what the child may print (bytes): a signature is small. */
+const MAX_OUTPUT = 4 * 1024 * 1024;
+
+interface ChildResult {
+  stdout: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+}
+
+function runChild(file: string, limits: ValidationLimits): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        `--max-old-space-size=${limits.memoryMb}`,
+        '--import',
+        'tsx',
+        workerPath,
+        file,
+        String(limits.threads ?? 1),
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'ignore'], env: { PATH: process.env.PATH ?? '' } },
+    );
+    let stdout = '';
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, limits.timeoutMs);
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (stdout.length < MAX_OUTPUT) stdout += chunk.toString('utf8');
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ stdout, code, signal, timedOut });
+    });
+  });
+}
+
+/** Validate `file`; resolves with its signature or throws a catalog error with a clear reason. */
+export async function validateModelFile(file: string, limits: ValidationLimits): Promise<ValidatedModel> {
+  const r = await runChild(file, limits);
+  if (r.timedOut) fail('invalid_model', `the model did not load within ${limits.timeoutMs} ms`);
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  let parsed: { ok: boolean; code?: string; detail?: string } & Partial<ValidatedModel>;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return fail(
+      'invalid_model',
+      `the model crashed the loader (${r.signal ?? `exit ${r.code}`}), likely out of memory or malformed`,
+    );
+  }
+  if (!parsed.ok) {
+    const code = parsed.code && parsed.code in errorCatalog ? (parsed.code as ErrorCode) : 'invalid_model';
+    fail(code, parsed.detail ?? 'the model was refused');
+  }
+  return {
+    signature: parsed.signature!,
+    producer: parsed.producer ?? '',
+    opsets: parsed.opsets ?? [],
+    nodeCount: parsed.nodeCount ?? 0,
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * Loaded model versions: one Runner each, loaded on first use (concurrent first requests share
+ * one load), unloaded after `idleEvictMs` without requests, and unloaded least-recently-used first
+ * when the estimated memory of loaded models would pass `memoryBudgetBytes`.
+ */
+import { fail } from '../../common/errors';
+import type { SessionOptions } from '../../engine/runtime/session';
+import type { ServingSettings, VersionRecord } from '../../store/ports';
+import type { PlatformMetrics } from '../metrics';
+import { Runner, type RunnerSettings } from './runner';
+import { type ModelSession, ThreadedSession } from './threaded-session';
+
+export interface PoolSettings {
+  idleEvictMs: number;
+  memoryBudgetBytes: number;
+  session: SessionOptions;
+  /** Defaults for models that do not set their own. */
+  defaults: RunnerSettings;
+}
+
+/** Loads a session from a file; injectable so a test can count loads with the real engine. */
+export type SessionLoader = (path: string, options: SessionOptions) => Promise<ModelSession>;
+
+/** A loaded model costs roughly its weights twice (file bytes + ORT's arena); plus 1 MiB fixed. */
+const estimateMemory = (v: VersionRecord): number => v.sizeBytes * 2 + 1024 * 1024;
+
+export const versionKey = (v: Pick<VersionRecord, 'owner' | 'model' | 'version'>): string =>
+  `${v.owner}/${v.model}@${v.version}`;
+
+export function runnerSettings(serving: ServingSettings, defaults: RunnerSettings): RunnerSettings {
+  return {
+    maxBatchSize: serving.max_batch_size ?? defaults.maxBatchSize,
+    maxDelayMs: serving.max_delay_ms ?? defaults.maxDelayMs,
+    maxQueue: serving.max_queue ?? defaults.maxQueue,
+  };
+}
+
+export class RunnerPool {
+  private readonly runners = new Map<string, Runner>();
+  private readonly loading = new Map<string, Promise<Runner>>();
+  private readonly sweeper: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly settings: PoolSettings,
+    private readonly metrics: PlatformMetrics,
+    private readonly load: SessionLoader = (path, options) => ThreadedSession.create(path, options),
+  ) {
+    // Sweep often enough that an idle model is unloaded within ~1/4 of its idle limit.
+    this.sweeper = setInterval(
+      () => this.evictIdle(),
+      Math.max(20, Math.min(settings.idleEvictMs / 4, 10_000)),
+    );
+    this.sweeper.unref();
+    metrics.loadedModels.collect(() => [[{}, this.runners.size]]);
+    metrics.modelMemory.collect(() => [[{}, this.memoryInUse()]]);
+  }
+
+  get loaded(): string[] {
+    return [...this.runners.keys()];
+  }
+
+  isLoaded(v: VersionRecord): boolean {
+    return this.runners.has(versionKey(v));
+  }
+
+  memoryInUse(): number {
+    let n = 0;
+    for (const r of this.runners.values()) n += r.memoryEstimate;
+    return n;
+  }
+
+  /** The runner for a version, loading it if needed; `serving` settings apply on every call. */
+  async acquire(v: VersionRecord, path: string, serving: ServingSettings): Promise<Runner> {
+    if (this.closed) fail('not_ready', 'the server is shutting down');
+    const key = versionKey(v);
+    const settings = runnerSettings(serving, this.settings.defaults);
+    const ready = this.runners.get(key);
+    if (ready) {
+      ready.settings = settings;
+      return ready;
+    }
+    let pending = this.loading.get(key);
+    if (!pending) {
+      pending = this.loadRunner(v, path, settings).finally(() => this.loading.delete(key));
+      this.loading.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async loadRunner(v: VersionRecord, path: string, settings: RunnerSettings): Promise<Runner> {
+    const need = estimateMemory(v);
+    if (need > this.settings.memoryBudgetBytes) {
+      fail('engine_unavailable', `model needs ~${need} bytes, over the memory budget`, {
+        retryAfterSeconds: 60,
+      });
+    }
+    this.makeRoom(need);
+    const session = await this.load(path, this.settings.session);
+    const labels = { model: v.model, version: String(v.version) };
+    const runner = new Runner(versionKey(v), session, v.signature, settings, need, this.metrics, labels);
+    this.runners.set(runner.id, runner);
+    this.metrics.loads.inc(labels);
+    return runner;
+  }
+
+  /** Unload idle runners, least recently used first, until `need` more bytes fit the budget. */
+  private makeRoom(need: number): void {
+    const idle = [...this.runners.values()].filter((r) => !r.busy).sort((a, b) => a.lastUsed - b.lastUsed);
+    while (this.memoryInUse() + need > this.settings.memoryBudgetBytes && idle.length > 0) {
+      void this.unloadRunner(idle.shift()!, 'memory');
+    }
+  }
+
+  private evictIdle(): void {
+    const now = Date.now();
+    for (const r of this.runners.values()) {
+      if (!r.busy && now - r.lastUsed >= this.settings.idleEvictMs) void this.unloadRunner(r, 'idle');
+    }
+  }
+
+  private async unloadRunner(r: Runner, reason: string): Promise<void> {
+    if (this.runners.get(r.id) !== r) return;
+    this.runners.delete(r.id);
+    this.metrics.evictions.inc({ reason });
+    await r.close();
+  }
+
+  /** Unload one version (deleted from the registry). */
+  async unload(v: Pick<VersionRecord, 'owner' | 'model' | 'version'>): Promise<void> {
+    const r = this.runners.get(versionKey(v));
+    if (r) await this.unloadRunner(r, 'deleted');
+  }
+
+  /** Idempotent: stop sweeping and release every session. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.sweeper);
+    await Promise.all([...this.runners.values()].map((r) => this.unloadRunner(r, 'shutdown')));
+  }
+}

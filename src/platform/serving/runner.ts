@@ -1,0 +1,275 @@
+/**
+ * One loaded model version: its ONNX Runtime session, a bounded queue and the dynamic batcher.
+ *
+ * Batching: when a model's inputs and outputs all have a free dim 0, queued requests whose other
+ * dims and dtypes agree are stacked along dim 0 (up to `maxBatchSize` rows), run once and split.
+ * The first request of a batch waits at most `maxDelayMs` for company; while a run is in progress
+ * new requests simply queue, and the next batch starts as soon as it ends. One run at a time per
+ * runner: ORT already uses every core inside a run.
+ *
+ * The session normally lives in a worker thread (ThreadedSession): the event loop stays free
+ * during a run, so requests arriving meanwhile queue up and form the next batch.
+ */
+import { fail, MaasError } from '../../common/errors';
+import type { Tensor } from '../../engine/runtime/tensor';
+import type { ModelSignature } from '../../store/ports';
+import type { PlatformMetrics } from '../metrics';
+import { checkInputs, hasFreeBatchDim, sliceRows, stack } from './tensors';
+import type { ModelSession } from './threaded-session';
+
+export interface RunnerSettings {
+  maxBatchSize: number;
+  maxDelayMs: number;
+  maxQueue: number;
+}
+
+export interface InferRequest {
+  inputs: Record<string, Tensor>;
+  /** Outputs to return (default: all). */
+  outputs?: readonly string[];
+  /** Absolute deadline (ms since epoch); past it the request fails with `deadline_exceeded`. */
+  deadline: number;
+  /** Aborted when the client goes away: a queued request is dropped. */
+  signal?: AbortSignal;
+}
+
+interface Pending {
+  req: InferRequest;
+  rows: number;
+  /** Requests with equal keys can share a run; `null` = always alone. */
+  key: string | null;
+  enqueuedAt: number;
+  settled: boolean;
+  /** True once its batch is handed to ORT (too late to drop). */
+  started: boolean;
+  resolve: (out: Record<string, Tensor>) => void;
+  reject: (e: Error) => void;
+  cleanup: () => void;
+}
+
+export class Runner {
+  private readonly queue: Pending[] = [];
+  private running = false;
+  private waitTimer: NodeJS.Timeout | null = null;
+  private scheduled = false;
+  /** ms since epoch of the last request (for idle eviction). */
+  lastUsed = Date.now();
+  readonly batchable: boolean;
+
+  constructor(
+    readonly id: string,
+    private readonly session: ModelSession,
+    readonly signature: ModelSignature,
+    public settings: RunnerSettings,
+    readonly memoryEstimate: number,
+    private readonly metrics: PlatformMetrics,
+    private readonly labels: { model: string; version: string },
+  ) {
+    this.batchable =
+      signature.inputs.length > 0 &&
+      signature.inputs.every(hasFreeBatchDim) &&
+      signature.outputs.every(hasFreeBatchDim);
+  }
+
+  get busy(): boolean {
+    return this.running || this.queue.length > 0;
+  }
+
+  get queueDepth(): number {
+    return this.queue.length;
+  }
+
+  infer(req: InferRequest): Promise<Record<string, Tensor>> {
+    checkInputs(req.inputs, this.signature.inputs);
+    const outputNames = new Set(this.signature.outputs.map((o) => o.name));
+    for (const o of req.outputs ?? []) {
+      if (!outputNames.has(o)) fail('invalid_tensor', `the model has no output '${o.slice(0, 100)}'`);
+    }
+    if (this.queue.length >= this.settings.maxQueue) {
+      this.metrics.dropped.inc({ ...this.labels, reason: 'queue_full' });
+      fail('queue_full', `model '${this.labels.model}' has ${this.queue.length} requests waiting`, {
+        retryAfterSeconds: 1,
+      });
+    }
+    this.lastUsed = Date.now();
+    return new Promise((resolve, reject) => this.enqueue(req, resolve, reject));
+  }
+
+  private enqueue(req: InferRequest, resolve: Pending['resolve'], reject: Pending['reject']): void {
+    const rows = this.batchRows(req);
+    const p: Pending = {
+      req,
+      rows: rows ?? 1,
+      key: rows === null ? null : this.batchKey(req),
+      enqueuedAt: Date.now(),
+      settled: false,
+      started: false,
+      resolve,
+      reject,
+      cleanup: () => {},
+    };
+    const timer = setTimeout(
+      () => this.abandon(p, 'deadline_exceeded'),
+      Math.max(0, req.deadline - Date.now()),
+    );
+    const onAbort = () => this.abandon(p, 'client_closed');
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    p.cleanup = () => {
+      clearTimeout(timer);
+      req.signal?.removeEventListener('abort', onAbort);
+    };
+    if (req.signal?.aborted) {
+      this.abandon(p, 'client_closed');
+      return;
+    }
+    this.queue.push(p);
+    this.publishDepth();
+    this.pump();
+  }
+
+  /** Rows along dim 0 when this request may share a run, else null. */
+  private batchRows(req: InferRequest): number | null {
+    if (!this.batchable || this.settings.maxBatchSize <= 1) return null;
+    const rows = new Set(Object.values(req.inputs).map((t) => t.dims[0]));
+    const [n] = [...rows];
+    return rows.size === 1 && n >= 1 && n <= this.settings.maxBatchSize ? n : null;
+  }
+
+  private batchKey(req: InferRequest): string {
+    const dims = this.signature.inputs.map((s) => `${s.name}:${req.inputs[s.name].dims.slice(1).join('x')}`);
+    return `${dims.join('|')}>${[...(req.outputs ?? [])].sort().join(',')}`;
+  }
+
+  private abandon(p: Pending, reason: 'deadline_exceeded' | 'client_closed'): void {
+    if (p.settled) return;
+    const i = this.queue.indexOf(p);
+    if (i >= 0) {
+      this.queue.splice(i, 1);
+      this.publishDepth();
+    }
+    if (!p.started) this.metrics.dropped.inc({ ...this.labels, reason });
+    this.settle(p, () =>
+      p.reject(
+        reason === 'deadline_exceeded'
+          ? new MaasError('deadline_exceeded', `no answer within the request deadline`)
+          : new MaasError('client_closed', 'the client closed the request'),
+      ),
+    );
+  }
+
+  private settle(p: Pending, action: () => void): void {
+    if (p.settled) return;
+    p.settled = true;
+    p.cleanup();
+    action();
+  }
+
+  private publishDepth(): void {
+    this.metrics.queueDepth.set(this.labels, this.queue.length);
+  }
+
+  /** Take the next batch: the head request plus compatible ones, up to maxBatchSize rows. */
+  private takeBatch(): Pending[] {
+    const head = this.queue[0];
+    const batch = [head];
+    let rows = head.rows;
+    if (head.key !== null) {
+      for (let i = 1; i < this.queue.length && rows < this.settings.maxBatchSize; i++) {
+        const p = this.queue[i];
+        if (p.key === head.key && rows + p.rows <= this.settings.maxBatchSize) {
+          batch.push(p);
+          rows += p.rows;
+        }
+      }
+    }
+    return batch;
+  }
+
+  /**
+   * Form the next batch on the next check phase, not now: requests (and hang-ups) whose bytes are
+   * already on the sockets are parsed in the poll phase before it, so they join the batch (or
+   * leave the queue) first. This also matters when a session runs on the event loop itself.
+   */
+  private pump(): void {
+    if (this.running || this.queue.length === 0 || this.waitTimer || this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.startBatch();
+    });
+  }
+
+  private startBatch(): void {
+    if (this.running || this.queue.length === 0 || this.waitTimer) return;
+    const batch = this.takeBatch();
+    const rows = batch.reduce((n, p) => n + p.rows, 0);
+    const waited = Date.now() - batch[0].enqueuedAt;
+    if (batch[0].key !== null && rows < this.settings.maxBatchSize && waited < this.settings.maxDelayMs) {
+      this.waitTimer = setTimeout(() => {
+        this.waitTimer = null;
+        this.startBatch();
+      }, this.settings.maxDelayMs - waited);
+      return;
+    }
+    for (const p of batch) this.queue.splice(this.queue.indexOf(p), 1);
+    this.publishDepth();
+    this.running = true;
+    void this.run(batch).finally(() => {
+      this.running = false;
+      this.lastUsed = Date.now();
+      this.pump();
+    });
+  }
+
+  private async run(formed: Pending[]): Promise<void> {
+    // One more trip through the poll phase before committing: a client's hang-up (FIN) is often
+    // read one phase after its request body, and a dropped request should not cost a run.
+    await new Promise((r) => setImmediate(r));
+    const batch = formed.filter((p) => !p.settled);
+    if (batch.length === 0) return;
+    for (const p of batch) p.started = true;
+    this.metrics.batchSize.observe(this.labels, batch.length);
+    this.metrics.batchRows.observe(
+      this.labels,
+      batch.reduce((n, p) => n + p.rows, 0),
+    );
+    const head = batch[0].req;
+    const feeds: Record<string, Tensor> = {};
+    for (const s of this.signature.inputs) feeds[s.name] = stack(batch.map((p) => p.req.inputs[s.name]));
+    try {
+      const out = await this.session.run(feeds, head.outputs?.length ? head.outputs : undefined);
+      const rows = batch.reduce((n, p) => n + p.rows, 0);
+      if (batch.length > 1 && Object.values(out).some((t) => t.dims[0] !== rows)) {
+        // The graph's dim 0 was symbolic but is not a batch dim after all: stop batching it.
+        this.settings = { ...this.settings, maxBatchSize: 1 };
+        throw new Error('the model output does not follow its batch dimension; batching is now off for it');
+      }
+      let offset = 0;
+      for (const p of batch) {
+        const mine: Record<string, Tensor> = {};
+        for (const [name, t] of Object.entries(out)) {
+          mine[name] = batch.length === 1 ? t : sliceRows(t, offset, p.rows);
+        }
+        offset += p.rows;
+        this.settle(p, () => p.resolve(mine));
+      }
+    } catch (e) {
+      const msg = String(e instanceof Error ? e.message : e)
+        .split('\n')[0]
+        .replace(/(\/[\w.-]+){2,}/g, '<path>');
+      for (const p of batch)
+        this.settle(p, () => p.reject(new MaasError('inference_failed', msg.slice(0, 300))));
+    }
+  }
+
+  /** Reject everything queued (shutdown, unload) and release the session. */
+  async close(): Promise<void> {
+    if (this.waitTimer) clearTimeout(this.waitTimer);
+    this.waitTimer = null;
+    for (const p of this.queue.splice(0)) {
+      this.settle(p, () => p.reject(new MaasError('engine_unavailable', 'the model was unloaded')));
+    }
+    this.publishDepth();
+    await this.session.release();
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Body of a model's worker thread: owns one EngineSession and runs it on request, so a long run
+ * never blocks the server's event loop. Messages: load → loaded | failed; run → result | error;
+ * release → released (then the thread exits).
+ */
+import { parentPort } from 'node:worker_threads';
+import { EngineSession, type SessionOptions } from '../../engine/runtime/session';
+import type { Tensor } from '../../engine/runtime/tensor';
+
+type Inbound =
+  | { type: 'load'; model: string | Uint8Array; options: SessionOptions }
+  | { type: 'run'; id: number; feeds: Record<string, Tensor>; outputs?: string[] }
+  | { type: 'release' };
+
+const port = parentPort!;
+let session: EngineSession | null = null;
+
+const short = (e: unknown) =>
+  String(e instanceof Error ? e.message : e)
+    .split('\n')[0]
+    .slice(0, 500);
+
+port.on('message', async (msg: Inbound) => {
+  if (msg.type === 'load') {
+    try {
+      session = await EngineSession.create(msg.model, msg.options);
+      port.postMessage({ type: 'loaded', inputs: session.inputs, outputs: session.outputs });
+    } catch (e) {
+      port.postMessage({ type: 'failed', message: short(e) });
+    }
+  } else if (msg.type === 'run') {
+    try {
+      const out = await session!.run(msg.feeds, msg.outputs);
+      const transfer = Object.values(out).map((t) => t.data.buffer as ArrayBuffer);
+      port.postMessage({ type: 'result', id: msg.id, outputs: out }, transfer);
+    } catch (e) {
+      port.postMessage({ type: 'error', id: msg.id, message: short(e) });
+    }
+  } else if (msg.type === 'release') {
+    await session?.release();
+    session = null;
+    port.postMessage({ type: 'released' });
+    port.close();
+  }
+});

@@ -1,0 +1,97 @@
+/**
+ * An ONNX Runtime session living in its own worker thread. onnxruntime-node runs a model
+ * synchronously on the calling thread; here that thread is not the server's, so HTTP parsing,
+ * health checks, deadlines and hang-ups keep being served while a model runs, and the next batch
+ * fills while the current one computes.
+ */
+import { Worker } from 'node:worker_threads';
+import type { SessionOptions, ValueSignature } from '../../engine/runtime/session';
+import type { Tensor } from '../../engine/runtime/tensor';
+
+/** What a Runner needs from a loaded model (EngineSession has the same shape). */
+export interface ModelSession {
+  readonly inputs: ValueSignature[];
+  readonly outputs: ValueSignature[];
+  run(feeds: Record<string, Tensor>, outputs?: readonly string[]): Promise<Record<string, Tensor>>;
+  release(): Promise<void>;
+}
+
+type Outbound =
+  | { type: 'loaded'; inputs: ValueSignature[]; outputs: ValueSignature[] }
+  | { type: 'failed'; message: string }
+  | { type: 'result'; id: number; outputs: Record<string, Tensor> }
+  | { type: 'error'; id: number; message: string }
+  | { type: 'released' };
+
+const entry = new URL('./session-thread.mjs', import.meta.url);
+
+export class ThreadedSession implements ModelSession {
+  private nextId = 1;
+  private readonly pending = new Map<
+    number,
+    { resolve: (o: Record<string, Tensor>) => void; reject: (e: Error) => void }
+  >();
+  private released: Promise<void> | null = null;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly inputs: ValueSignature[],
+    readonly outputs: ValueSignature[],
+  ) {
+    worker.on('message', (msg: Outbound) => {
+      if (msg.type !== 'result' && msg.type !== 'error') return;
+      const p = this.pending.get(msg.id);
+      this.pending.delete(msg.id);
+      if (msg.type === 'result') p?.resolve(msg.outputs);
+      else p?.reject(new Error(msg.message));
+    });
+    const failAll = (e: Error) => {
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+    };
+    worker.on('error', failAll);
+    worker.on('exit', () => failAll(new Error('the model thread exited')));
+  }
+
+  static create(model: string | Uint8Array, options: SessionOptions): Promise<ThreadedSession> {
+    const worker = new Worker(entry, { execArgv: [] });
+    return new Promise((resolve, reject) => {
+      const onMessage = (msg: Outbound) => {
+        worker.off('error', onError);
+        worker.off('message', onMessage);
+        if (msg.type === 'loaded') resolve(new ThreadedSession(worker, msg.inputs, msg.outputs));
+        else {
+          void worker.terminate();
+          reject(new Error(msg.type === 'failed' ? msg.message : 'unexpected message from the model thread'));
+        }
+      };
+      const onError = (e: Error) => {
+        worker.off('message', onMessage);
+        reject(e);
+      };
+      worker.on('message', onMessage);
+      worker.once('error', onError);
+      worker.postMessage({ type: 'load', model, options });
+    });
+  }
+
+  run(feeds: Record<string, Tensor>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
+    if (this.released) return Promise.reject(new Error('the session was released'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      // Copy-free hand-over is not possible for caller-owned arrays; structured clone copies them.
+      this.worker.postMessage({ type: 'run', id, feeds, outputs: outputs ? [...outputs] : undefined });
+    });
+  }
+
+  release(): Promise<void> {
+    this.released ??= new Promise<void>((resolve) => {
+      this.worker.once('exit', () => resolve());
+      this.worker.postMessage({ type: 'release' });
+      // A thread stuck in a run still goes: terminate after a short grace (ms).
+      setTimeout(() => void this.worker.terminate(), 2000).unref();
+    });
+    return this.released;
+  }
+}

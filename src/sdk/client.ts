@@ -1,0 +1,213 @@
+/**
+ * A typed HTTP client for maas. Stands alone: imports nothing from the server side, runs wherever
+ * `fetch` exists (Node ≥ 18, browsers, Deno).
+ *
+ *   const maas = new MaasClient({ url: 'http://127.0.0.1:8080', key: process.env.MAAS_KEY });
+ *   await maas.pushModel('lin', bytes);
+ *   const out = await maas.infer('lin', { inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] });
+ */
+
+export type V2DataType = 'BOOL' | 'UINT8' | 'INT8' | 'INT16' | 'INT32' | 'INT64' | 'FP32' | 'FP64';
+
+export interface V2Tensor {
+  name: string;
+  shape: number[];
+  datatype: V2DataType;
+  data: (number | boolean)[] | unknown[];
+}
+
+export interface V2InferRequest {
+  id?: string;
+  parameters?: { timeout_ms?: number } & Record<string, unknown>;
+  inputs: V2Tensor[];
+  outputs?: { name: string }[];
+}
+
+export interface V2InferResponse {
+  model_name: string;
+  model_version: string;
+  id?: string;
+  outputs: V2Tensor[];
+}
+
+export interface ServingSettings {
+  max_batch_size?: number;
+  max_delay_ms?: number;
+  max_queue?: number;
+  timeout_ms?: number;
+}
+
+export interface Model {
+  owner: string;
+  name: string;
+  task: string | null;
+  description: string | null;
+  serving: ServingSettings;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ModelVersion {
+  model: string;
+  version: number;
+  digest: string;
+  sizeBytes: number;
+  signature: { inputs: TensorInfo[]; outputs: TensorInfo[] };
+  metadata: Record<string, unknown>;
+  createdAt: string;
+}
+
+export interface TensorInfo {
+  name: string;
+  dtype: string;
+  shape: (number | string)[];
+}
+
+export interface ModelDetail extends Model {
+  versions: ModelVersion[];
+  aliases: Record<string, number>;
+}
+
+export interface PushOptions extends ServingSettings {
+  task?: string;
+  description?: string;
+  metadata?: Record<string, unknown>;
+}
+
+/** An error answer from the server (problem+json or KServe `{error}`), or no answer at all. */
+export class MaasApiError extends Error {
+  constructor(
+    /** HTTP status; 0 when the server could not be reached. */
+    readonly status: number,
+    /** The catalog code (`not_found`, `queue_full`, ...) when the server sent one. */
+    readonly code: string,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'MaasApiError';
+  }
+}
+
+export interface ClientOptions {
+  url: string;
+  key?: string;
+  fetch?: typeof fetch;
+}
+
+export class MaasClient {
+  private readonly base: string;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(private readonly options: ClientOptions) {
+    this.base = options.url.replace(/\/+$/, '');
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  private async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
+    const h: Record<string, string> = { ...headers };
+    if (this.options.key) h.authorization = `Bearer ${this.options.key}`;
+    let payload: RequestInit['body'];
+    if (body instanceof Uint8Array || body instanceof Blob) {
+      h['content-type'] = 'application/octet-stream';
+      payload = body;
+    } else if (body !== undefined) {
+      h['content-type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
+    let res: Response;
+    try {
+      res = await this.fetchImpl(`${this.base}${path}`, { method, headers: h, body: payload });
+    } catch (e) {
+      throw new MaasApiError(
+        0,
+        'unreachable',
+        `cannot reach maas at ${this.base} (${(e as Error).cause ?? e})`,
+      );
+    }
+    const text = await res.text();
+    const parsed = text ? safeJson(text) : undefined;
+    if (!res.ok) {
+      const p = (parsed ?? {}) as { code?: string; detail?: string; error?: string; title?: string };
+      const retry = res.headers.get('retry-after');
+      throw new MaasApiError(
+        res.status,
+        p.code ?? `http_${res.status}`,
+        p.detail ?? p.error ?? p.title ?? (text.slice(0, 200) || res.statusText),
+        retry ? Number(retry) : undefined,
+      );
+    }
+    return parsed as T;
+  }
+
+  health(): Promise<{ status: string }> {
+    return this.request('GET', '/healthz');
+  }
+
+  ready(): Promise<{ status: string }> {
+    return this.request('GET', '/readyz');
+  }
+
+  async listModels(): Promise<Model[]> {
+    return (await this.request<{ models: Model[] }>('GET', '/api/v1/models')).models;
+  }
+
+  getModel(name: string): Promise<ModelDetail> {
+    return this.request('GET', `/api/v1/models/${encodeURIComponent(name)}`);
+  }
+
+  /** Upload an ONNX file (bytes or a Blob, e.g. from `fs.openAsBlob`) as a new version. */
+  pushModel(name: string, file: Uint8Array | Blob, options: PushOptions = {}): Promise<ModelVersion> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(options)) {
+      if (v !== undefined) q.set(k, typeof v === 'object' ? JSON.stringify(v) : String(v));
+    }
+    const qs = q.size ? `?${q}` : '';
+    return this.request('POST', `/api/v1/models/${encodeURIComponent(name)}/versions${qs}`, file);
+  }
+
+  updateModel(
+    name: string,
+    patch: { task?: string; description?: string; serving?: ServingSettings },
+  ): Promise<Model> {
+    return this.request('PATCH', `/api/v1/models/${encodeURIComponent(name)}`, patch);
+  }
+
+  async deleteModel(name: string, version?: string): Promise<void> {
+    const v = version === undefined ? '' : `/versions/${encodeURIComponent(version)}`;
+    await this.request('DELETE', `/api/v1/models/${encodeURIComponent(name)}${v}`);
+  }
+
+  setAlias(
+    name: string,
+    alias: string,
+    version: number | string,
+  ): Promise<{ alias: string; version: number }> {
+    return this.request(
+      'PUT',
+      `/api/v1/models/${encodeURIComponent(name)}/aliases/${encodeURIComponent(alias)}`,
+      {
+        version,
+      },
+    );
+  }
+
+  /** KServe v2 inference; `version` is a number or an alias (default: latest). */
+  infer(name: string, request: V2InferRequest, version?: string): Promise<V2InferResponse> {
+    const v = version === undefined ? '' : `/versions/${encodeURIComponent(version)}`;
+    return this.request('POST', `/v2/models/${encodeURIComponent(name)}${v}/infer`, request);
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Persistence ports. The platform talks only to these interfaces; adapters (SQLite now,
+ * PostgreSQL later) implement them and must pass the one conformance suite in
+ * `test/store/conformance.ts`. Methods are async even where SQLite is synchronous, so that a
+ * networked adapter fits the same shape.
+ *
+ * Every record is scoped by `owner` (a tenant id): two tenants may both have a model `mnist`, and
+ * no method returns another owner's rows.
+ */
+
+/** Serving settings stored with a model; `null` fields fall back to server defaults. */
+export interface ServingSettings {
+  /** Largest number of rows stacked into one run (1 = no batching). */
+  max_batch_size?: number;
+  /** How long the first request of a batch may wait for others (ms). */
+  max_delay_ms?: number;
+  /** Requests allowed to wait before 429. */
+  max_queue?: number;
+  /** Deadline of one request on this model (ms). */
+  timeout_ms?: number;
+}
+
+export interface ModelRecord {
+  owner: string;
+  name: string;
+  task: string | null;
+  description: string | null;
+  serving: ServingSettings;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** One graph input or output, as read from the ONNX file. */
+export interface TensorSignature {
+  name: string;
+  /** `float32`, `int64`, ... or the ONNX type name when maas cannot carry it (e.g. `string`). */
+  dtype: string;
+  /** Fixed dims as numbers; symbolic dims (`batch`) as strings; unknown as -1. */
+  shape: (number | string)[];
+}
+
+export interface ModelSignature {
+  inputs: TensorSignature[];
+  outputs: TensorSignature[];
+}
+
+export interface VersionRecord {
+  owner: string;
+  model: string;
+  /** 1, 2, 3 ... per model, never reused after a delete. */
+  version: number;
+  /** `sha256:<hex>` of the file; the artifact store's key. */
+  digest: string;
+  sizeBytes: number;
+  signature: ModelSignature;
+  /** Free-form, e.g. `{"labels": ["cat", "dog"]}`. */
+  metadata: Record<string, unknown>;
+  createdAt: string;
+}
+
+export interface NewModel {
+  owner: string;
+  name: string;
+  task?: string | null;
+  description?: string | null;
+  serving?: ServingSettings;
+}
+
+export interface ModelPatch {
+  task?: string | null;
+  description?: string | null;
+  serving?: ServingSettings;
+}
+
+export interface NewVersion {
+  owner: string;
+  model: string;
+  digest: string;
+  sizeBytes: number;
+  signature: ModelSignature;
+  metadata?: Record<string, unknown>;
+}
+
+/** The alias every model has, moved automatically to its newest version. */
+export const LATEST_ALIAS = 'latest';
+
+export interface ModelRepository {
+  /** Throws `conflict` when the owner already has a model of that name. */
+  createModel(model: NewModel): Promise<ModelRecord>;
+  getModel(owner: string, name: string): Promise<ModelRecord | null>;
+  listModels(owner: string): Promise<ModelRecord[]>;
+  /** Throws `not_found` when absent. */
+  updateModel(owner: string, name: string, patch: ModelPatch): Promise<ModelRecord>;
+  /** Deletes the model with its versions and aliases; returns the deleted versions (null: absent). */
+  deleteModel(owner: string, name: string): Promise<VersionRecord[] | null>;
+
+  /**
+   * Adds the next version, creating the model first when `createModel` is given and it does not
+   * exist, and moves `latest` to it — all in one transaction. Throws `not_found` for an absent
+   * model without `createModel`.
+   */
+  addVersion(version: NewVersion, createModel?: NewModel): Promise<VersionRecord>;
+  getVersion(owner: string, model: string, version: number): Promise<VersionRecord | null>;
+  listVersions(owner: string, model: string): Promise<VersionRecord[]>;
+  /** Removes a version and the aliases pointing at it; `latest` moves to the newest remaining. */
+  deleteVersion(owner: string, model: string, version: number): Promise<VersionRecord | null>;
+
+  /** Points an alias at a version (throws `not_found` if the version is absent). */
+  setAlias(owner: string, model: string, alias: string, version: number): Promise<void>;
+  /** Returns whether it existed. */
+  deleteAlias(owner: string, model: string, alias: string): Promise<boolean>;
+  resolveAlias(owner: string, model: string, alias: string): Promise<number | null>;
+  listAliases(owner: string, model: string): Promise<Record<string, number>>;
+
+  /** Every digest any version of any owner references (artifact garbage collection). */
+  referencedDigests(): Promise<Set<string>>;
+}
+
+export interface Store {
+  readonly models: ModelRepository;
+  /** Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,298 @@
+/**
+ * The SQLite adapter of the store ports (better-sqlite3; the only module that imports it).
+ * WAL mode so readers never block the writer, a busy timeout so a second process waits instead of
+ * failing, foreign keys on, and versioned migrations applied at open.
+ */
+import Database from 'better-sqlite3';
+import { fail } from '../../common/errors';
+import {
+  LATEST_ALIAS,
+  type ModelPatch,
+  type ModelRecord,
+  type ModelRepository,
+  type NewModel,
+  type NewVersion,
+  type Store,
+  type VersionRecord,
+} from '../ports';
+import { type Migration, migrations } from './migrations';
+
+export interface SqliteOptions {
+  /** Database file, or `:memory:`. */
+  path: string;
+  /** How long a writer waits for a lock held by another connection (ms). */
+  busyTimeoutMs?: number;
+}
+
+interface ModelRow {
+  owner: string;
+  name: string;
+  task: string | null;
+  description: string | null;
+  serving_json: string;
+  created_at: string;
+  updated_at: string;
+}
+
+interface VersionRow {
+  owner: string;
+  model: string;
+  version: number;
+  digest: string;
+  size_bytes: number;
+  signature_json: string;
+  metadata_json: string;
+  created_at: string;
+}
+
+const toModel = (r: ModelRow): ModelRecord => ({
+  owner: r.owner,
+  name: r.name,
+  task: r.task,
+  description: r.description,
+  serving: JSON.parse(r.serving_json),
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const toVersion = (r: VersionRow): VersionRecord => ({
+  owner: r.owner,
+  model: r.model,
+  version: r.version,
+  digest: r.digest,
+  sizeBytes: r.size_bytes,
+  signature: JSON.parse(r.signature_json),
+  metadata: JSON.parse(r.metadata_json),
+  createdAt: r.created_at,
+});
+
+/** Millisecond ISO timestamps sort correctly as text. */
+const now = (): string => new Date().toISOString();
+
+export function applyMigrations(db: Database.Database, list: readonly Migration[] = migrations): number {
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)',
+  );
+  const applied = new Set(
+    (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map(
+      (r) => r.version,
+    ),
+  );
+  let count = 0;
+  for (const m of list) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, now());
+    })();
+    count++;
+  }
+  return count;
+}
+
+class SqliteModels implements ModelRepository {
+  constructor(private readonly db: Database.Database) {}
+
+  private insertModel(m: NewModel): ModelRecord {
+    const t = now();
+    try {
+      this.db
+        .prepare(
+          'INSERT INTO models (owner, name, task, description, serving_json, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(m.owner, m.name, m.task ?? null, m.description ?? null, JSON.stringify(m.serving ?? {}), t, t);
+    } catch (e) {
+      if (String((e as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) {
+        fail('conflict', `model '${m.name}' already exists`);
+      }
+      throw e;
+    }
+    return this.modelRow(m.owner, m.name)!;
+  }
+
+  private modelRow(owner: string, name: string): ModelRecord | null {
+    const row = this.db.prepare('SELECT * FROM models WHERE owner = ? AND name = ?').get(owner, name) as
+      | ModelRow
+      | undefined;
+    return row ? toModel(row) : null;
+  }
+
+  async createModel(m: NewModel): Promise<ModelRecord> {
+    return this.insertModel(m);
+  }
+
+  async getModel(owner: string, name: string): Promise<ModelRecord | null> {
+    return this.modelRow(owner, name);
+  }
+
+  async listModels(owner: string): Promise<ModelRecord[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM models WHERE owner = ? ORDER BY name')
+      .all(owner) as ModelRow[];
+    return rows.map(toModel);
+  }
+
+  async updateModel(owner: string, name: string, patch: ModelPatch): Promise<ModelRecord> {
+    const current = this.modelRow(owner, name) ?? fail('not_found', `model '${name}' not found`);
+    const next = { ...current, ...patch };
+    this.db
+      .prepare(
+        'UPDATE models SET task = ?, description = ?, serving_json = ?, updated_at = ? WHERE owner = ? AND name = ?',
+      )
+      .run(next.task, next.description, JSON.stringify(next.serving), now(), owner, name);
+    return this.modelRow(owner, name)!;
+  }
+
+  async deleteModel(owner: string, name: string): Promise<VersionRecord[] | null> {
+    return this.db.transaction(() => {
+      if (!this.modelRow(owner, name)) return null;
+      const versions = this.versionRows(owner, name);
+      this.db.prepare('DELETE FROM models WHERE owner = ? AND name = ?').run(owner, name);
+      return versions;
+    })();
+  }
+
+  private versionRows(owner: string, model: string): VersionRecord[] {
+    const rows = this.db
+      .prepare('SELECT * FROM versions WHERE owner = ? AND model = ? ORDER BY version')
+      .all(owner, model) as VersionRow[];
+    return rows.map(toVersion);
+  }
+
+  private moveLatest(owner: string, model: string): void {
+    this.db
+      .prepare('DELETE FROM aliases WHERE owner = ? AND model = ? AND alias = ?')
+      .run(owner, model, LATEST_ALIAS);
+    this.db
+      .prepare(
+        `INSERT INTO aliases (owner, model, alias, version)
+         SELECT owner, model, ?, MAX(version) FROM versions WHERE owner = ? AND model = ? GROUP BY owner, model`,
+      )
+      .run(LATEST_ALIAS, owner, model);
+  }
+
+  async addVersion(v: NewVersion, createModel?: NewModel): Promise<VersionRecord> {
+    return this.db.transaction(() => {
+      if (!this.modelRow(v.owner, v.model)) {
+        if (!createModel) fail('not_found', `model '${v.model}' not found`);
+        this.insertModel(createModel);
+      }
+      const { next_version: version } = this.db
+        .prepare('SELECT next_version FROM models WHERE owner = ? AND name = ?')
+        .get(v.owner, v.model) as { next_version: number };
+      this.db
+        .prepare(
+          `INSERT INTO versions (owner, model, version, digest, size_bytes, signature_json, metadata_json, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          v.owner,
+          v.model,
+          version,
+          v.digest,
+          v.sizeBytes,
+          JSON.stringify(v.signature),
+          JSON.stringify(v.metadata ?? {}),
+          now(),
+        );
+      this.db
+        .prepare('UPDATE models SET next_version = ?, updated_at = ? WHERE owner = ? AND name = ?')
+        .run(version + 1, now(), v.owner, v.model);
+      this.moveLatest(v.owner, v.model);
+      return this.versionRow(v.owner, v.model, version)!;
+    })();
+  }
+
+  private versionRow(owner: string, model: string, version: number): VersionRecord | null {
+    const row = this.db
+      .prepare('SELECT * FROM versions WHERE owner = ? AND model = ? AND version = ?')
+      .get(owner, model, version) as VersionRow | undefined;
+    return row ? toVersion(row) : null;
+  }
+
+  async getVersion(owner: string, model: string, version: number): Promise<VersionRecord | null> {
+    return this.versionRow(owner, model, version);
+  }
+
+  async listVersions(owner: string, model: string): Promise<VersionRecord[]> {
+    return this.versionRows(owner, model);
+  }
+
+  async deleteVersion(owner: string, model: string, version: number): Promise<VersionRecord | null> {
+    return this.db.transaction(() => {
+      const row = this.versionRow(owner, model, version);
+      if (!row) return null;
+      this.db
+        .prepare('DELETE FROM versions WHERE owner = ? AND model = ? AND version = ?')
+        .run(owner, model, version);
+      this.moveLatest(owner, model);
+      return row;
+    })();
+  }
+
+  async setAlias(owner: string, model: string, alias: string, version: number): Promise<void> {
+    if (!this.versionRow(owner, model, version))
+      fail('not_found', `model '${model}' has no version ${version}`);
+    this.db
+      .prepare('INSERT OR REPLACE INTO aliases (owner, model, alias, version) VALUES (?, ?, ?, ?)')
+      .run(owner, model, alias, version);
+  }
+
+  async deleteAlias(owner: string, model: string, alias: string): Promise<boolean> {
+    const r = this.db
+      .prepare('DELETE FROM aliases WHERE owner = ? AND model = ? AND alias = ?')
+      .run(owner, model, alias);
+    return r.changes > 0;
+  }
+
+  async resolveAlias(owner: string, model: string, alias: string): Promise<number | null> {
+    const row = this.db
+      .prepare('SELECT version FROM aliases WHERE owner = ? AND model = ? AND alias = ?')
+      .get(owner, model, alias) as { version: number } | undefined;
+    return row ? row.version : null;
+  }
+
+  async listAliases(owner: string, model: string): Promise<Record<string, number>> {
+    const rows = this.db
+      .prepare('SELECT alias, version FROM aliases WHERE owner = ? AND model = ? ORDER BY alias')
+      .all(owner, model) as { alias: string; version: number }[];
+    return Object.fromEntries(rows.map((r) => [r.alias, r.version]));
+  }
+
+  async referencedDigests(): Promise<Set<string>> {
+    const rows = this.db.prepare('SELECT DISTINCT digest FROM versions').all() as { digest: string }[];
+    return new Set(rows.map((r) => r.digest));
+  }
+}
+
+export class SqliteStore implements Store {
+  readonly models: ModelRepository;
+  private closed = false;
+
+  private constructor(private readonly db: Database.Database) {
+    this.models = new SqliteModels(db);
+  }
+
+  static open(options: SqliteOptions): SqliteStore {
+    const db = new Database(options.path);
+    db.pragma('journal_mode = WAL');
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+    db.pragma('foreign_keys = ON');
+    db.pragma('synchronous = NORMAL');
+    applyMigrations(db);
+    return new SqliteStore(db);
+  }
+
+  /** Diagnostics for tests and /metrics: journal mode and applied schema version. */
+  info(): { journalMode: string; schemaVersion: number } {
+    const journalMode = String(this.db.pragma('journal_mode', { simple: true }));
+    const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number };
+    return { journalMode, schemaVersion: row.v };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}

@@ -1,0 +1,61 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MaasError } from '../../src/common/errors';
+import { AdminKeyResolver, ensureAdminKey } from '../../src/platform/auth/auth';
+import { configSpec, loadConfig, redactConfig } from '../../src/platform/config';
+import { tempDir } from '../helpers/tmp';
+
+describe('config', () => {
+  it('has documented defaults, reads env, lets flags win, and freezes', () => {
+    const d = loadConfig({});
+    expect(d).toMatchObject({
+      host: '127.0.0.1',
+      port: 8080,
+      dataDir: './data',
+      adminKey: null,
+      idleEvictMs: 300_000,
+    });
+    for (const spec of Object.values(configSpec)) {
+      expect(spec.doc.length).toBeGreaterThan(5);
+      expect(spec.env).toMatch(/^MAAS_[A-Z_]+$/);
+    }
+    const c = loadConfig({ MAAS_PORT: '9000', MAAS_HOST: '0.0.0.0' }, { '--port': '9100' });
+    expect([c.port, c.host]).toEqual([9100, '0.0.0.0']);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('refuses invalid values and unknown flags, naming the option', () => {
+    expect(() => loadConfig({ MAAS_PORT: 'eighty' })).toThrow(/MAAS_PORT/);
+    expect(() => loadConfig({ MAAS_PORT: '70000' })).toThrow(MaasError);
+    expect(() => loadConfig({}, { '--prot': '1' })).toThrow(/unknown option --prot/);
+    expect(() => loadConfig({ MAAS_ADMIN_KEY: 'short' })).toThrow(/16 characters/);
+    expect(() => loadConfig({ MAAS_METRICS_PUBLIC: 'maybe' })).toThrow(/boolean/);
+  });
+
+  it('redacts secrets', () => {
+    const c = loadConfig({ MAAS_ADMIN_KEY: 'super-secret-admin-key' });
+    expect(JSON.stringify(redactConfig(c))).not.toContain('super-secret');
+    expect(redactConfig(c).adminKey).toBe('[redacted]');
+  });
+});
+
+describe('admin key', () => {
+  it('is generated once, saved with mode 0600, then reused; compared in constant time', async () => {
+    const tmp = await tempDir();
+    try {
+      const first = await ensureAdminKey(tmp.dir, null);
+      expect(first.generated).toBe(true);
+      expect(first.key).toMatch(/^maas_[A-Za-z0-9_-]{43}$/);
+      expect((await stat(join(tmp.dir, 'admin.key'))).mode & 0o777).toBe(0o600);
+      const again = await ensureAdminKey(tmp.dir, null);
+      expect(again).toEqual({ key: first.key, generated: false });
+      const resolver = new AdminKeyResolver(first.key);
+      expect((await resolver.resolve(first.key))?.scopes.has('admin')).toBe(true);
+      expect(await resolver.resolve(`${first.key}x`)).toBeNull();
+      expect(await resolver.resolve('')).toBeNull();
+    } finally {
+      await tmp.remove();
+    }
+  });
+});

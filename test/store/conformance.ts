@@ -1,0 +1,131 @@
+/**
+ * The store conformance suite, written against the PORTS only. Every adapter (SQLite today,
+ * PostgreSQL later) runs it with its own factory:
+ *
+ *   describeStoreConformance('sqlite', async () => { ...; return { store, cleanup } });
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MaasError } from '../../src/common/errors';
+import { LATEST_ALIAS, type NewVersion, type Store } from '../../src/store/ports';
+
+export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
+
+const sig = { inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', 4] }], outputs: [] };
+const digest = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}`;
+const version = (owner: string, model: string, n: number): NewVersion => ({
+  owner,
+  model,
+  digest: digest(n),
+  sizeBytes: 100 + n,
+  signature: sig,
+  metadata: { n },
+});
+
+async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
+  await expect(p).rejects.toSatisfy((e: unknown) => e instanceof MaasError && e.code === code);
+}
+
+export function describeStoreConformance(adapter: string, factory: StoreFactory): void {
+  describe(`store conformance: ${adapter}`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    beforeEach(async () => {
+      ({ store, cleanup } = await factory());
+    });
+    afterEach(async () => {
+      await store.close();
+      await cleanup();
+    });
+
+    it('creates, reads, lists and updates models; duplicates conflict', async () => {
+      const m = await store.models.createModel({ owner: 't1', name: 'mnist', task: 'image-classification' });
+      expect(m).toMatchObject({
+        owner: 't1',
+        name: 'mnist',
+        task: 'image-classification',
+        description: null,
+        serving: {},
+      });
+      await expectCode(store.models.createModel({ owner: 't1', name: 'mnist' }), 'conflict');
+      await store.models.createModel({ owner: 't1', name: 'alpha' });
+      expect((await store.models.listModels('t1')).map((x) => x.name)).toEqual(['alpha', 'mnist']);
+      const u = await store.models.updateModel('t1', 'mnist', {
+        description: 'digits',
+        serving: { max_batch_size: 4 },
+      });
+      expect(u).toMatchObject({
+        description: 'digits',
+        task: 'image-classification',
+        serving: { max_batch_size: 4 },
+      });
+      await expectCode(store.models.updateModel('t1', 'nope', {}), 'not_found');
+    });
+
+    it('keeps owners apart', async () => {
+      await store.models.addVersion(version('t1', 'm', 1), { owner: 't1', name: 'm' });
+      await store.models.addVersion(version('t2', 'm', 2), { owner: 't2', name: 'm' });
+      expect(await store.models.getModel('t3', 'm')).toBeNull();
+      expect((await store.models.listModels('t2')).length).toBe(1);
+      expect((await store.models.getVersion('t2', 'm', 1))?.digest).toBe(digest(2));
+      expect(await store.models.deleteModel('t3', 'm')).toBeNull();
+      await store.models.deleteModel('t1', 'm');
+      expect(await store.models.getModel('t2', 'm')).not.toBeNull();
+    });
+
+    it('numbers versions, never reuses a number, moves latest, round-trips JSON', async () => {
+      await expectCode(store.models.addVersion(version('t', 'm', 1)), 'not_found');
+      const v1 = await store.models.addVersion(version('t', 'm', 1), { owner: 't', name: 'm' });
+      const v2 = await store.models.addVersion(version('t', 'm', 2));
+      expect([v1.version, v2.version]).toEqual([1, 2]);
+      expect(v2).toMatchObject({ digest: digest(2), sizeBytes: 102, signature: sig, metadata: { n: 2 } });
+      expect(await store.models.resolveAlias('t', 'm', LATEST_ALIAS)).toBe(2);
+      await store.models.deleteVersion('t', 'm', 2);
+      expect(await store.models.resolveAlias('t', 'm', LATEST_ALIAS)).toBe(1);
+      const v3 = await store.models.addVersion(version('t', 'm', 3));
+      expect(v3.version).toBe(3);
+      expect((await store.models.listVersions('t', 'm')).map((v) => v.version)).toEqual([1, 3]);
+      expect(await store.models.deleteVersion('t', 'm', 2)).toBeNull();
+    });
+
+    it('sets, lists, resolves and deletes aliases; deleting a version drops its aliases', async () => {
+      await store.models.addVersion(version('t', 'm', 1), { owner: 't', name: 'm' });
+      await store.models.addVersion(version('t', 'm', 2));
+      await store.models.setAlias('t', 'm', 'prod', 1);
+      await expectCode(store.models.setAlias('t', 'm', 'prod', 9), 'not_found');
+      expect(await store.models.listAliases('t', 'm')).toEqual({ latest: 2, prod: 1 });
+      await store.models.setAlias('t', 'm', 'prod', 2);
+      expect(await store.models.resolveAlias('t', 'm', 'prod')).toBe(2);
+      await store.models.deleteVersion('t', 'm', 2);
+      expect(await store.models.listAliases('t', 'm')).toEqual({ latest: 1 });
+      await store.models.setAlias('t', 'm', 'canary', 1);
+      expect(await store.models.deleteAlias('t', 'm', 'canary')).toBe(true);
+      expect(await store.models.deleteAlias('t', 'm', 'canary')).toBe(false);
+    });
+
+    it('deletes a model with its versions and reports them; tracks referenced digests', async () => {
+      await store.models.addVersion(version('t', 'm', 1), { owner: 't', name: 'm' });
+      await store.models.addVersion(version('t', 'm', 2));
+      await store.models.addVersion(version('t', 'k', 2), { owner: 't', name: 'k' });
+      expect(await store.models.referencedDigests()).toEqual(new Set([digest(1), digest(2)]));
+      const removed = await store.models.deleteModel('t', 'm');
+      expect(removed?.map((v) => v.version)).toEqual([1, 2]);
+      expect(await store.models.getModel('t', 'm')).toBeNull();
+      expect(await store.models.listVersions('t', 'm')).toEqual([]);
+      expect(await store.models.referencedDigests()).toEqual(new Set([digest(2)]));
+    });
+
+    it('adds versions concurrently without duplicate numbers', async () => {
+      await store.models.createModel({ owner: 't', name: 'm' });
+      const vs = await Promise.all(
+        [1, 2, 3, 4, 5, 6].map((n) => store.models.addVersion(version('t', 'm', n))),
+      );
+      expect(vs.map((v) => v.version).sort()).toEqual([1, 2, 3, 4, 5, 6]);
+    });
+
+    it('close is idempotent', async () => {
+      await store.close();
+      await store.close();
+      ({ store, cleanup } = await factory());
+    });
+  });
+}

@@ -1,0 +1,34 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/store/sqlite/store';
+import { tempDir } from '../helpers/tmp';
+import { describeStoreConformance } from './conformance';
+
+describeStoreConformance('sqlite', async () => {
+  const tmp = await tempDir();
+  return { store: SqliteStore.open({ path: join(tmp.dir, 'maas.db') }), cleanup: tmp.remove };
+});
+
+describe('sqlite adapter', () => {
+  it('uses WAL, applies migrations once, and shares data across connections', async () => {
+    const tmp = await tempDir();
+    try {
+      const path = join(tmp.dir, 'maas.db');
+      const a = SqliteStore.open({ path });
+      expect(a.info()).toEqual({ journalMode: 'wal', schemaVersion: 1 });
+      await a.models.createModel({ owner: 't', name: 'm' });
+      const b = SqliteStore.open({ path, busyTimeoutMs: 2000 });
+      expect(b.info().schemaVersion).toBe(1);
+      expect((await b.models.getModel('t', 'm'))?.name).toBe('m');
+      await a.close();
+      await b.close();
+      const raw = new Database(path, { readonly: true });
+      const rows = raw.prepare('SELECT version FROM schema_migrations').all();
+      raw.close();
+      expect(rows).toEqual([{ version: 1 }]);
+    } finally {
+      await tmp.remove();
+    }
+  });
+});
