@@ -12,12 +12,19 @@
 import type { ContenderOutput, ShapeArgs } from '../lib/contender';
 import { Registry } from '../lib/registry';
 import { cnnRecipe } from './cnn';
+import { gptGenerateRecipe } from './generate';
+import { gptRecipe, lstmRecipe } from './lm';
 import { mlpRecipe } from './mlp';
 import type { MaasRecipe } from './recipe';
 
 export type { MaasRecipe } from './recipe';
 
-export const recipes = new Registry<MaasRecipe>('maas benchmark recipe').add(mlpRecipe).add(cnnRecipe);
+export const recipes = new Registry<MaasRecipe>('maas benchmark recipe')
+  .add(mlpRecipe)
+  .add(cnnRecipe)
+  .add(lstmRecipe)
+  .add(gptRecipe)
+  .add(gptGenerateRecipe);
 
 export async function run(args: ShapeArgs): Promise<ContenderOutput> {
   const model = String(args.model ?? '');
