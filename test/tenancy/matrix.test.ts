@@ -4,6 +4,7 @@
  * 401; scopes; unknown body properties; a traversal corpus on every name and id field.
  * A new owned route fails the first test until it gets a sample request below.
  */
+import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeTable } from '../../src/api/routes';
 import { linearModel } from '../helpers/onnx-fixtures';
@@ -173,7 +174,7 @@ describe('tenancy over the route table', () => {
         { method: 'POST', url: '/api/v1/keys', payload: { tenant: bad, name: 'k', scopes: ['infer'] } },
       ] as const;
       for (const r of reqs) {
-        const res = await w.s.app.inject({ ...r, headers: auth } as Parameters<typeof w.s.app.inject>[0]);
+        const res = await w.s.app.inject({ ...r, headers: auth } as InjectOptions);
         expect([400, 404], `${r.method} ${r.url} ${bad.slice(0, 20)}: ${res.body.slice(0, 200)}`).toContain(
           res.statusCode,
         );
