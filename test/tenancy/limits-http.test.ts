@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linearModel } from '../helpers/onnx-fixtures';
 import { auth } from '../helpers/server';
 import { bearer, INFER_BODY, mintKey, type TenantWorld, tenantWorld } from './platform-fixture';
 
@@ -152,6 +153,26 @@ describe('limits and metering over HTTP', () => {
     });
     expect(other.statusCode).toBe(422);
     bodies.push(again.body, other.body);
+  });
+
+  it('Idempotency-Key on uploads: a retried upload is one version, another upload under the key → 422', async () => {
+    const bytes = Buffer.from(linearModel(4, 3).bytes);
+    const send = (payload: Buffer) =>
+      w.s.app.inject({
+        method: 'POST',
+        url: '/api/v1/models/idem/versions',
+        headers: { ...bearer(w.keyA), 'content-type': 'application/octet-stream', 'idempotency-key': 'up-1' },
+        payload,
+      });
+    const first = await send(bytes);
+    const again = await send(bytes);
+    expect(first.statusCode).toBe(201);
+    expect(again.statusCode).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json()).toEqual(first.json());
+    expect((await send(Buffer.concat([bytes, Buffer.from([0])]))).statusCode).toBe(422);
+    const versions = await w.s.app.inject({ url: '/api/v1/models/idem/versions', headers: bearer(w.keyA) });
+    expect(versions.json().versions).toHaveLength(1);
   });
 
   it('no raw key in the SQLite files or in any response body after the mixed run', async () => {
