@@ -87,6 +87,28 @@ describe('tenancy over the route table', () => {
     expect(keys.json().keys.find((k: { id: string }) => k.id === w.keyAId).revokedAt).toBeNull();
   });
 
+  it('every management route is audited; the denied cross-tenant attempts are on record', async () => {
+    const selfAudited = ['/api/v1/keys', '/api/v1/tenants'];
+    const mutating = routeTable.filter(
+      (r) => r.method !== 'GET' && (r.access === 'manage' || r.access === 'admin'),
+    );
+    const unaudited = mutating.filter(
+      (r) => r.audit === undefined && !selfAudited.some((p) => r.path.startsWith(p)),
+    );
+    expect(unaudited.map(routeKey)).toEqual([]);
+    const res = await w.s.app.inject({ url: '/api/v1/audit?action=model.delete', headers: auth });
+    expect(res.json().entries).toContainEqual(
+      expect.objectContaining({
+        actorKeyId: w.keyBId,
+        target: 'model:priv',
+        outcome: 'denied',
+        detail: 'not_found',
+      }),
+    );
+    const mine = await w.s.app.inject({ url: '/api/v1/audit', headers: bearer(w.keyB) });
+    for (const e of mine.json().entries) expect([e.actorTenantId, e.targetTenantId]).toContain('tenant-b');
+  });
+
   it('every non-public route × no key, a malformed key, an unknown key → 401', async () => {
     const fake = `maas_AAAAAAAAAA_${'B'.repeat(32)}`;
     for (const r of routeTable.filter((x) => x.access !== 'public')) {
