@@ -132,6 +132,24 @@ describe('limits and metering over HTTP', () => {
     expect(audit.json().entries[0]).toMatchObject({ target: `key:${k.id}`, outcome: 'success' });
   });
 
+  it('an admitted request that then fails still carries its rate-limit headers', async () => {
+    const k = await mintKey(
+      w.s,
+      { name: 'hdr', scopes: ['infer'], limits: { requestsPerMinute: 10 } },
+      bearer(w.keyA),
+    );
+    w.rawKeys.push(k.key);
+    const res = await fetch(`${base}/v2/models/priv/versions/9/infer`, {
+      method: 'POST',
+      headers: { ...bearer(k.key), 'content-type': 'application/json' },
+      body: JSON.stringify(INFER_BODY),
+    });
+    bodies.push(await res.text());
+    expect(res.status).toBe(404);
+    expect(res.headers.get('x-ratelimit-limit-requests')).toBe('10');
+    expect(res.headers.get('x-ratelimit-remaining-requests')).toBe('9');
+  });
+
   it('Idempotency-Key on key creation: a replay returns the first answer without the raw key', async () => {
     const headers = { ...bearer(w.keyA), 'idempotency-key': 'mint-1' };
     const first = await mintKey(w.s, { name: 'idem', scopes: ['infer'] }, headers);
