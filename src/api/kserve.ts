@@ -2,10 +2,10 @@
  * KServe v2 / Open Inference Protocol REST, translated at the edge onto the inference service.
  * Errors on these routes use the protocol's `{"error": "..."}` shape.
  */
-import { fail } from '../common/errors';
-import { parseName } from '../common/names';
+import { fail, isMaasError } from '../common/errors';
 import type { Tensor } from '../engine/runtime/tensor';
 import type { VersionRecord } from '../store/ports';
+import { authorizedModel, refLabel } from './model-ref';
 import type { RouteContext, RouteSpec } from './route';
 import { decodeV2Input, encodeV2Output, type V2InputJson, v2DataType } from './v2-tensors';
 
@@ -32,11 +32,8 @@ function metadata(v: VersionRecord) {
 }
 
 async function resolve(ctx: RouteContext): Promise<VersionRecord> {
-  return ctx.platform.registry.resolve(
-    ctx.principal.tenant,
-    parseName(ctx.params.name, 'model'),
-    ctx.params.version,
-  );
+  const ref = await authorizedModel(ctx.platform.registry, ctx.principal, ctx.params.name, 'read');
+  return ctx.platform.registry.resolve(ref.owner, ref.name, ctx.params.version);
 }
 
 interface ParsedInfer {
@@ -108,32 +105,59 @@ export function disconnectSignal(ctx: RouteContext): AbortSignal {
   return controller.signal;
 }
 
+/**
+ * Raw infer, admitted and metered: the request is charged to its key's and tenant's rate buckets
+ * and monthly quota (units = input tensors) before it may queue; its rate-limit headers go on the
+ * answer whatever it is; one usage record is written when a model ran (2xx, or 5xx unbilled).
+ * Requests refused before the model (4xx: auth, scope, not found, 429, bad tensors) cost nothing.
+ */
 async function infer(ctx: RouteContext) {
+  const started = performance.now();
   const parsed = parseInferBody(ctx.body);
+  const ref = await authorizedModel(ctx.platform.registry, ctx.principal, ctx.params.name, 'read');
+  const { tenancy } = ctx.platform;
+  const units = Object.keys(parsed.inputs).length;
+  const ticket = await tenancy.admission.admit(ctx.principal, units);
+  ctx.reply.headers(ticket.headers);
   const header = ctx.request.headers['x-maas-timeout-ms'];
   const headerMs = typeof header === 'string' && /^[0-9]{1,9}$/.test(header) ? Number(header) : undefined;
   const timeoutMs = Math.min(
     parsed.timeoutMs ?? Number.POSITIVE_INFINITY,
     headerMs ?? Number.POSITIVE_INFINITY,
   );
-  const { version, outputs } = await ctx.platform.inference.infer(
-    ctx.principal.tenant,
-    parseName(ctx.params.name, 'model'),
-    ctx.params.version,
-    {
+  const usage = (status: number, version: string) =>
+    tenancy.meter.record({
+      tenantId: ctx.principal.tenantId,
+      keyId: ctx.principal.keyId,
+      model: refLabel(ref),
+      version,
+      units,
+      latencyMs: performance.now() - started,
+      status,
+    });
+  try {
+    const { version, outputs } = await ctx.platform.inference.infer(ref.owner, ref.name, ctx.params.version, {
       inputs: parsed.inputs,
       outputs: parsed.outputs,
       timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined,
       signal: disconnectSignal(ctx),
-    },
-  );
-  const names = parsed.outputs ?? version.signature.outputs.map((o) => o.name);
-  return {
-    model_name: version.model,
-    model_version: String(version.version),
-    ...(parsed.id !== undefined ? { id: parsed.id } : {}),
-    outputs: names.map((n) => encodeV2Output(n, outputs[n])),
-  };
+    });
+    const names = parsed.outputs ?? version.signature.outputs.map((o) => o.name);
+    const answer = {
+      model_name: version.model,
+      model_version: String(version.version),
+      ...(parsed.id !== undefined ? { id: parsed.id } : {}),
+      outputs: names.map((n) => encodeV2Output(n, outputs[n])),
+    };
+    await tenancy.admission.settle(ticket, units);
+    await usage(200, String(version.version));
+    return answer;
+  } catch (error) {
+    await tenancy.admission.settle(ticket, 0);
+    const status = isMaasError(error) ? error.status : 500;
+    await usage(status, ctx.params.version ?? 'latest');
+    throw error;
+  }
 }
 
 const model = '/v2/models/:name';

@@ -4,9 +4,10 @@
  */
 import type { Readable } from 'node:stream';
 import { fail } from '../common/errors';
-import { parseName } from '../common/names';
 import type { UploadOptions } from '../platform/registry/registry';
 import type { ServingSettings } from '../store/ports';
+import { idempotent } from './idempotent';
+import { authorizedModel } from './model-ref';
 import type { RouteContext, RouteSpec } from './route';
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -66,18 +67,20 @@ function uploadOptions(query: Record<string, string>): UploadOptions {
   };
 }
 
-const owner = (ctx: RouteContext) => ctx.principal.tenant;
-const name = (ctx: RouteContext) => parseName(ctx.params.name, 'model');
+const owner = (ctx: RouteContext) => ctx.principal.tenantId;
+/** The `:name` model, own or (for reads) public `owner~name`; see model-ref.ts. */
+const model = (ctx: RouteContext, intent: 'read' | 'manage') =>
+  authorizedModel(ctx.platform.registry, ctx.principal, ctx.params.name, intent);
 
 async function upload(ctx: RouteContext) {
   const length = Number(ctx.request.headers['content-length']);
   if (length > ctx.platform.config.maxUploadBytes) {
     fail('payload_too_large', `model files are limited to ${ctx.platform.config.maxUploadBytes} bytes`);
   }
-  const modelName = name(ctx);
+  const ref = await model(ctx, 'manage');
   const options = uploadOptions(ctx.query);
   const body = ctx.body as Readable;
-  const version = await ctx.platform.registry.upload(owner(ctx), modelName, body, options);
+  const version = await ctx.platform.registry.upload(ref.owner, ref.name, body, options);
   ctx.reply.header('location', `/api/v1/models/${version.model}/versions/${version.version}`);
   return version;
 }
@@ -85,12 +88,15 @@ async function upload(ctx: RouteContext) {
 function patchBody(body: unknown) {
   if (!isObject(body)) fail('invalid_request', 'the body must be a JSON object');
   for (const k of Object.keys(body)) {
-    if (!['task', 'description', 'serving'].includes(k))
+    if (!['task', 'description', 'serving', 'public'].includes(k))
       fail('invalid_request', `unknown property '${k.slice(0, 50)}'`);
   }
   if (body.serving !== undefined && !isObject(body.serving))
     fail('invalid_request', 'serving must be an object');
+  if (body.public !== undefined && typeof body.public !== 'boolean')
+    fail('invalid_request', 'public must be true or false', { pointer: 'public' });
   return {
+    ...(body.public !== undefined ? { public: body.public as boolean } : {}),
     ...(body.task !== undefined ? { task: optionalText(body.task, 'task', 100) } : {}),
     ...(body.description !== undefined ? { description: optionalText(body.description, 'description') } : {}),
     ...(body.serving !== undefined
@@ -118,7 +124,10 @@ export const nativeRoutes: RouteSpec[] = [
     path: M,
     access: 'infer',
     summary: 'A model with its versions and aliases',
-    handler: (ctx) => ctx.platform.registry.getModel(owner(ctx), name(ctx)),
+    handler: async (ctx) => {
+      const ref = await model(ctx, 'read');
+      return ctx.platform.registry.getModel(ref.owner, ref.name);
+    },
   },
   {
     ...base,
@@ -127,8 +136,13 @@ export const nativeRoutes: RouteSpec[] = [
     access: 'manage',
     body: 'json',
     summary:
-      'Update task, description or serving settings (max_batch_size, max_delay_ms, max_queue, timeout_ms)',
-    handler: (ctx) => ctx.platform.registry.updateModel(owner(ctx), name(ctx), patchBody(ctx.body)),
+      'Update task, description, public (true: readable and callable by every tenant as owner~name) or serving settings (max_batch_size, max_delay_ms, max_queue, timeout_ms)',
+    audit: 'model.update',
+    handler: async (ctx) => {
+      const patch = patchBody(ctx.body);
+      const ref = await model(ctx, 'manage');
+      return ctx.platform.registry.updateModel(ref.owner, ref.name, patch);
+    },
   },
   {
     ...base,
@@ -137,8 +151,10 @@ export const nativeRoutes: RouteSpec[] = [
     access: 'manage',
     status: 204,
     summary: 'Delete a model, its versions and aliases',
+    audit: 'model.delete',
     handler: async (ctx) => {
-      await ctx.platform.registry.deleteModel(owner(ctx), name(ctx));
+      const ref = await model(ctx, 'manage');
+      await ctx.platform.registry.deleteModel(ref.owner, ref.name);
     },
   },
   {
@@ -149,7 +165,8 @@ export const nativeRoutes: RouteSpec[] = [
     body: 'binary',
     status: 201,
     summary: 'Upload a new version: the raw ONNX file as application/octet-stream (creates the model)',
-    handler: upload,
+    audit: 'model.upload',
+    handler: (ctx) => idempotent(ctx, () => upload(ctx)),
   },
   {
     ...base,
@@ -157,9 +174,10 @@ export const nativeRoutes: RouteSpec[] = [
     path: `${M}/versions`,
     access: 'infer',
     summary: 'List versions',
-    handler: async (ctx) => ({
-      versions: (await ctx.platform.registry.getModel(owner(ctx), name(ctx))).versions,
-    }),
+    handler: async (ctx) => {
+      const ref = await model(ctx, 'read');
+      return { versions: (await ctx.platform.registry.getModel(ref.owner, ref.name)).versions };
+    },
   },
   {
     ...base,
@@ -167,7 +185,10 @@ export const nativeRoutes: RouteSpec[] = [
     path: `${M}/versions/:version`,
     access: 'infer',
     summary: 'One version (a number or an alias such as latest)',
-    handler: (ctx) => ctx.platform.registry.resolve(owner(ctx), name(ctx), ctx.params.version),
+    handler: async (ctx) => {
+      const ref = await model(ctx, 'read');
+      return ctx.platform.registry.resolve(ref.owner, ref.name, ctx.params.version);
+    },
   },
   {
     ...base,
@@ -176,8 +197,10 @@ export const nativeRoutes: RouteSpec[] = [
     access: 'manage',
     status: 204,
     summary: 'Delete a version (its aliases go with it)',
+    audit: 'version.delete',
     handler: async (ctx) => {
-      await ctx.platform.registry.deleteVersion(owner(ctx), name(ctx), ctx.params.version);
+      const ref = await model(ctx, 'manage');
+      await ctx.platform.registry.deleteVersion(ref.owner, ref.name, ctx.params.version);
     },
   },
   {
@@ -187,6 +210,7 @@ export const nativeRoutes: RouteSpec[] = [
     access: 'manage',
     body: 'json',
     summary: 'Point an alias (e.g. prod) at a version: {"version": 3}',
+    audit: 'alias.set',
     handler: async (ctx) => {
       const body = ctx.body;
       if (!isObject(body) || Object.keys(body).some((k) => k !== 'version')) {
@@ -194,7 +218,8 @@ export const nativeRoutes: RouteSpec[] = [
       }
       const ref = typeof body.version === 'number' ? String(body.version) : body.version;
       if (typeof ref !== 'string') fail('invalid_request', 'version must be a number or an alias');
-      const version = await ctx.platform.registry.setAlias(owner(ctx), name(ctx), ctx.params.alias, ref);
+      const target = await model(ctx, 'manage');
+      const version = await ctx.platform.registry.setAlias(target.owner, target.name, ctx.params.alias, ref);
       return { alias: ctx.params.alias, version };
     },
   },
@@ -205,8 +230,10 @@ export const nativeRoutes: RouteSpec[] = [
     access: 'manage',
     status: 204,
     summary: 'Remove an alias',
+    audit: 'alias.delete',
     handler: async (ctx) => {
-      await ctx.platform.registry.deleteAlias(owner(ctx), name(ctx), ctx.params.alias);
+      const ref = await model(ctx, 'manage');
+      await ctx.platform.registry.deleteAlias(ref.owner, ref.name, ctx.params.alias);
     },
   },
 ];

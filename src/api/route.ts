@@ -43,13 +43,18 @@ export interface RouteSpec {
   access: RouteAccess;
   /**
    * The path parameter naming a tenant-owned record (`name` for models), or null. Handlers must
-   * look that record up under `principal.tenant` only, so another tenant's id reads as 404.
+   * look that record up under `principal.tenantId` only, so another tenant's id reads as 404.
    */
   owned: string | null;
   surface: Surface;
   summary: string;
   /** Request body: JSON, a raw byte stream (uploads), or none. */
   body: 'json' | 'binary' | 'none';
+  /**
+   * Audit action name (`model.upload`) for management routes whose service does not audit itself;
+   * the server records one entry per attempt (success, denied or failed).
+   */
+  audit?: string;
   /** Success status (default 200). */
   status?: number;
   handler: (ctx: RouteContext) => Promise<unknown> | unknown;

@@ -7,5 +7,6 @@ import { kserveRoutes } from './kserve';
 import { nativeRoutes } from './native';
 import { opsRoutes } from './ops';
 import { defineRoutes } from './route';
+import { tenancyRoutes } from './tenancy-routes';
 
-export const routeTable = defineRoutes(opsRoutes, kserveRoutes, nativeRoutes);
+export const routeTable = defineRoutes(opsRoutes, kserveRoutes, nativeRoutes, tenancyRoutes);

@@ -17,6 +17,9 @@ import { sendError, toMaasError } from './errors';
 import type { RouteSpec, ServerState, Surface } from './route';
 import { routeTable } from './routes';
 
+/** The principal of public routes (health): no tenant, no scope. */
+const ANONYMOUS: Principal = { tenantId: '', keyId: '', scopes: [], limits: { key: {}, tenant: {} } };
+
 export interface BuiltServer {
   app: FastifyInstance;
   state: ServerState;
@@ -114,26 +117,38 @@ function registerRoute(app: FastifyInstance, spec: RouteSpec, shared: Shared): v
       if (isPublic || needed === 'public') return;
       const token = bearer(req) ?? fail('unauthorized', 'send Authorization: Bearer <key>');
       const principal = (await platform.keys.resolve(token)) ?? fail('unauthorized', 'the key is not valid');
-      if (!hasScope(principal, needed)) fail('forbidden', `this route needs the '${needed}' scope`);
+      if (!hasScope(principal.scopes, needed)) fail('forbidden', `this route needs the '${needed}' scope`);
       principals.set(req, principal);
     },
     handler: async (req: FastifyRequest, reply: FastifyReply) => {
       if (spec.body === 'binary' && !(req.body instanceof Readable)) {
         fail('unsupported_media_type', 'send the file as Content-Type: application/octet-stream');
       }
-      const result = await spec.handler({
+      const ctx = {
         platform,
         state: shared.state,
         routes: shared.routes,
-        principal: principals.get(req) ?? { tenant: '', keyId: '', scopes: new Set() },
+        principal: principals.get(req) ?? ANONYMOUS,
         params: (req.params ?? {}) as Record<string, string>,
         query: (req.query ?? {}) as Record<string, string>,
         body: req.body,
         request: req,
         reply,
-      });
+      };
+      const result = spec.audit
+        ? await platform.tenancy.audit.track(ctx.principal, auditEvent(spec.audit, ctx), async () =>
+            spec.handler(ctx),
+          )
+        : await spec.handler(ctx);
       reply.code(spec.status ?? 200);
       return reply.send(spec.status === 204 ? undefined : result);
     },
   });
+}
+
+/** The audited object: `model:<name param>` when it looks like a model reference, never raw junk. */
+function auditEvent(action: string, ctx: { principal: Principal; params: Record<string, string> }) {
+  const name = ctx.params.name;
+  const shown = typeof name === 'string' && /^[a-z0-9._~/-]{1,130}$/.test(name) ? name : 'invalid';
+  return { action, target: `model:${shown}`, targetTenantId: ctx.principal.tenantId };
 }

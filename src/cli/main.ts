@@ -6,79 +6,31 @@
  *   maas models push NAME FILE [--task T] [--max-batch-size N] [--max-delay-ms N]
  *   maas models rm NAME [--version V]
  *   maas infer NAME [--version V] [--input FILE]        KServe v2 JSON in (stdin or file), JSON out
+ *   maas tenants|keys|usage ...                          see ./tenancy.ts
  *
  * Client commands take --url/--key or MAAS_URL/MAAS_KEY; without a key they try the admin key a
  * local server saved in $MAAS_DATA_DIR (default ./data).
  */
 import { openAsBlob } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { startServer, stopOnSignals } from '../api/serve';
 import { isMaasError } from '../common/errors';
 import { configSpec, loadConfig } from '../platform/config';
-import { MaasApiError, MaasClient } from '../sdk/client';
+import { MaasApiError } from '../sdk/client';
+import { type CliIO, client, clientFlags, only, type Parsed, parseArgs, UsageError } from './shared';
+import { TENANCY_USAGE, tenancyCommands } from './tenancy';
 
-export interface CliIO {
-  out: (s: string) => void;
-  err: (s: string) => void;
-  env: Record<string, string | undefined>;
-  stdin: () => Promise<string>;
-}
-
-interface Parsed {
-  positional: string[];
-  flags: Record<string, string>;
-}
-
-/** `--name value` and `--name=value`; every flag takes a value. */
-export function parseArgs(argv: readonly string[]): Parsed {
-  const out: Parsed = { positional: [], flags: {} };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith('--')) {
-      out.positional.push(a);
-      continue;
-    }
-    const eq = a.indexOf('=');
-    if (eq > 0) out.flags[a.slice(0, eq)] = a.slice(eq + 1);
-    else {
-      const v = argv[i + 1];
-      if (v === undefined || v.startsWith('--')) throw new UsageError(`${a} needs a value`);
-      out.flags[a] = v;
-      i++;
-    }
-  }
-  return out;
-}
-
-class UsageError extends Error {}
+export { type CliIO, parseArgs };
 
 const USAGE = `usage:
   maas serve [options]                 start the server (maas serve --help lists options)
   maas models ls
   maas models push NAME FILE [--task T] [--description D] [--max-batch-size N] [--max-delay-ms N]
   maas models rm NAME [--version V]
+  maas models public NAME [true|false]   (others call a public model as OWNER~NAME)
   maas infer NAME [--version V] [--input FILE]   (KServe v2 JSON request on stdin or in FILE)
+${TENANCY_USAGE}
 client options: --url URL (MAAS_URL, default http://127.0.0.1:8080)  --key KEY (MAAS_KEY)`;
-
-async function client(flags: Record<string, string>, io: CliIO): Promise<MaasClient> {
-  const url = flags['--url'] ?? io.env.MAAS_URL ?? 'http://127.0.0.1:8080';
-  let key: string | undefined = flags['--key'] ?? io.env.MAAS_KEY;
-  if (!key) {
-    const file = join(io.env.MAAS_DATA_DIR ?? './data', 'admin.key');
-    key = await readFile(file, 'utf8').then(
-      (s) => s.trim(),
-      () => undefined,
-    );
-  }
-  return new MaasClient({ url, key });
-}
-
-function only(flags: Record<string, string>, allowed: string[]): void {
-  for (const f of Object.keys(flags)) if (!allowed.includes(f)) throw new UsageError(`unknown option ${f}`);
-}
-
-const clientFlags = ['--url', '--key'];
 
 async function models(p: Parsed, io: CliIO): Promise<void> {
   const [, sub, name, file] = p.positional;
@@ -110,6 +62,15 @@ async function models(p: Parsed, io: CliIO): Promise<void> {
     io.out(`pushed ${v.model} version ${v.version} (${v.digest}, ${v.sizeBytes} bytes)`);
     for (const i of v.signature.inputs) io.out(`  input  ${i.name}: ${i.dtype} [${i.shape.join(', ')}]`);
     for (const o of v.signature.outputs) io.out(`  output ${o.name}: ${o.dtype} [${o.shape.join(', ')}]`);
+  } else if (sub === 'public') {
+    only(p.flags, clientFlags);
+    const on = p.positional[3] ?? 'true';
+    if (!name || !['true', 'false'].includes(on))
+      throw new UsageError('maas models public NAME [true|false]');
+    const m = await (await client(p.flags, io)).updateModel(name, { public: on === 'true' });
+    io.out(
+      `${m.name} is ${on === 'true' ? 'public: others call it as' : 'private again, was'} ${m.owner}~${m.name}`,
+    );
   } else if (sub === 'rm') {
     only(p.flags, [...clientFlags, '--version']);
     if (!name) throw new UsageError('maas models rm NAME [--version V]');
@@ -143,7 +104,12 @@ async function serve(p: Parsed, io: CliIO): Promise<void> {
   stopOnSignals(server);
 }
 
-const commands: Record<string, (p: Parsed, io: CliIO) => Promise<void>> = { serve, models, infer };
+const commands: Record<string, (p: Parsed, io: CliIO) => Promise<void>> = {
+  serve,
+  models,
+  infer,
+  ...tenancyCommands,
+};
 
 /** Runs one command; returns the exit code. */
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {

@@ -8,12 +8,21 @@ import { join } from 'node:path';
 import type { Store } from '../store/ports';
 import { SqliteStore } from '../store/sqlite/store';
 import { ArtifactStore } from './artifacts/artifacts';
-import { AdminKeyResolver, ensureAdminKey, type KeyResolver } from './auth/auth';
+import {
+  AdminKeyResolver,
+  ChainedKeyResolver,
+  DEFAULT_TENANT,
+  ensureAdminKey,
+  ensurePepper,
+  type KeyResolver,
+  keyServiceResolver,
+} from './auth/auth';
 import type { Config } from './config';
 import { type PlatformMetrics, platformMetrics } from './metrics';
 import { Registry } from './registry/registry';
 import { InferenceService } from './serving/inference';
 import { RunnerPool, type SessionLoader } from './serving/pool';
+import { type Clock, createTenancy, type Tenancy } from './tenancy/index';
 
 export interface Platform {
   config: Config;
@@ -24,6 +33,8 @@ export interface Platform {
   inference: InferenceService;
   metrics: PlatformMetrics;
   keys: KeyResolver;
+  /** Tenants, keys, limits, quotas, usage, audit, idempotency over the store's tenancy ports. */
+  tenancy: Tenancy;
   /** Set only on the start that generated the admin key (print it once). */
   generatedAdminKey: string | null;
   /** Idempotent. */
@@ -34,6 +45,8 @@ export interface PlatformDeps {
   store?: Store;
   keys?: KeyResolver;
   loadSession?: SessionLoader;
+  /** Time source of limits, usage and audit (tests step it). */
+  clock?: Clock;
 }
 
 export async function openPlatform(config: Config, deps: PlatformDeps = {}): Promise<Platform> {
@@ -70,6 +83,13 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
   );
   const inference = new InferenceService(registry, pool, config.requestTimeoutMs);
   const admin = await ensureAdminKey(config.dataDir, config.adminKey);
+  const tenancy = createTenancy({
+    stores: store.tenancy,
+    pepper: await ensurePepper(config.dataDir, null),
+    clock: deps.clock,
+  });
+  // The bootstrap admin's tenant exists from the first start, so its models have an owner row.
+  await tenancy.tenants.ensure(DEFAULT_TENANT);
   let closed: Promise<void> | null = null;
   return {
     config,
@@ -79,7 +99,10 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     pool,
     inference,
     metrics,
-    keys: deps.keys ?? new AdminKeyResolver(admin.key),
+    keys:
+      deps.keys ??
+      new ChainedKeyResolver([new AdminKeyResolver(admin.key), keyServiceResolver(tenancy.keys)]),
+    tenancy,
     generatedAdminKey: admin.generated ? admin.key : null,
     close: () => {
       closed ??= pool.close().then(() => store.close());

@@ -145,6 +145,11 @@ export class MaasClient {
     return parsed as T;
   }
 
+  /** Tenants, keys and usage. */
+  get tenancy(): MaasTenancyClient {
+    return new MaasTenancyClient((method, path, body) => this.request(method, path, body));
+  }
+
   health(): Promise<{ status: string }> {
     return this.request('GET', '/healthz');
   }
@@ -173,7 +178,7 @@ export class MaasClient {
 
   updateModel(
     name: string,
-    patch: { task?: string; description?: string; serving?: ServingSettings },
+    patch: { task?: string; description?: string; serving?: ServingSettings; public?: boolean },
   ): Promise<Model> {
     return this.request('PATCH', `/api/v1/models/${encodeURIComponent(name)}`, patch);
   }
@@ -202,6 +207,77 @@ export class MaasClient {
     const v = version === undefined ? '' : `/versions/${encodeURIComponent(version)}`;
     return this.request('POST', `/v2/models/${encodeURIComponent(name)}${v}/infer`, request);
   }
+}
+
+/** Tenants, keys, usage and audit (`/api/v1/tenants|keys|usage|audit`). Times are epoch ms. */
+export class MaasTenancyClient {
+  constructor(private readonly request: <T>(method: string, path: string, body?: unknown) => Promise<T>) {}
+
+  createTenant(name: string, limits: Limits = {}): Promise<Tenant> {
+    return this.request('POST', '/api/v1/tenants', { name, limits });
+  }
+  async listTenants(): Promise<Tenant[]> {
+    return (await this.request<{ tenants: Tenant[] }>('GET', '/api/v1/tenants')).tenants;
+  }
+  /** The answer holds the raw key (`key`): the only time it is ever shown. */
+  createKey(body: {
+    tenant?: string;
+    name: string;
+    scopes: string[];
+    limits?: Limits;
+  }): Promise<ApiKey & { key: string }> {
+    return this.request('POST', '/api/v1/keys', body);
+  }
+  async listKeys(tenant?: string): Promise<ApiKey[]> {
+    const q = tenant === undefined ? '' : `?tenant=${encodeURIComponent(tenant)}`;
+    return (await this.request<{ keys: ApiKey[] }>('GET', `/api/v1/keys${q}`)).keys;
+  }
+  revokeKey(id: string): Promise<ApiKey> {
+    return this.request('DELETE', `/api/v1/keys/${encodeURIComponent(id)}`);
+  }
+  async usage(
+    query: { from?: string; to?: string; groupBy?: string[]; tenant?: string } = {},
+  ): Promise<UsageRow[]> {
+    const q = new URLSearchParams();
+    if (query.from) q.set('from', query.from);
+    if (query.to) q.set('to', query.to);
+    if (query.groupBy) q.set('group_by', query.groupBy.join(','));
+    if (query.tenant) q.set('tenant', query.tenant);
+    const qs = q.size ? `?${q}` : '';
+    return (await this.request<{ usage: UsageRow[] }>('GET', `/api/v1/usage${qs}`)).usage;
+  }
+}
+
+export interface Limits {
+  requestsPerMinute?: number;
+  unitsPerMinute?: number;
+  monthlyUnits?: number;
+}
+export interface Tenant {
+  id: string;
+  limits: Limits;
+  createdAt: number;
+}
+export interface ApiKey {
+  id: string;
+  tenantId: string;
+  name: string;
+  prefix: string;
+  scopes: string[];
+  limits: Limits;
+  createdAt: number;
+  createdBy: string;
+  revokedAt: number | null;
+}
+export interface UsageRow {
+  day?: string;
+  model?: string;
+  keyId?: string;
+  tenantId?: string;
+  requests: number;
+  units: number;
+  errors: number;
+  latencyMsTotal: number;
 }
 
 function safeJson(text: string): unknown {

@@ -8,6 +8,8 @@
  * no method returns another owner's rows.
  */
 
+import type { TenancyStores } from './tenancy/ports';
+
 /** Serving settings stored with a model; `null` fields fall back to server defaults. */
 export interface ServingSettings {
   /** Largest number of rows stacked into one run (1 = no batching). */
@@ -26,6 +28,8 @@ export interface ModelRecord {
   task: string | null;
   description: string | null;
   serving: ServingSettings;
+  /** Readable and callable by every tenant as `owner~name`; managed only by its owner or an admin. */
+  public: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -67,6 +71,7 @@ export interface NewModel {
 }
 
 export interface ModelPatch {
+  public?: boolean;
   task?: string | null;
   description?: string | null;
   serving?: ServingSettings;
@@ -118,6 +123,8 @@ export interface ModelRepository {
 
 export interface Store {
   readonly models: ModelRepository;
+  /** Tenants, keys, usage, quotas, audit, idempotency (ports in ./tenancy/ports). */
+  readonly tenancy: TenancyStores;
   /** Idempotent. */
   close(): Promise<void>;
 }

@@ -51,7 +51,7 @@ describe('admin key', () => {
       const again = await ensureAdminKey(tmp.dir, null);
       expect(again).toEqual({ key: first.key, generated: false });
       const resolver = new AdminKeyResolver(first.key);
-      expect((await resolver.resolve(first.key))?.scopes.has('admin')).toBe(true);
+      expect((await resolver.resolve(first.key))?.scopes.includes('admin')).toBe(true);
       expect(await resolver.resolve(`${first.key}x`)).toBeNull();
       expect(await resolver.resolve('')).toBeNull();
     } finally {

@@ -1,23 +1,25 @@
 /**
  * Who is calling. Routes never look at raw keys: the API edge asks a `KeyResolver` to turn a
  * bearer token into a `Principal` (tenant + scopes), then checks the route's required scope. The
- * tenancy issue adds a store-backed resolver (hashed keys per tenant) behind the same interface.
+ * store-backed resolver (hashed keys per tenant, `keyServiceResolver`) is chained after the admin key.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isMaasError } from '../../common/errors';
+import type { KeyService } from '../tenancy/key-service';
+/**
+ * One Principal, one Scope, one `hasScope` for the whole platform: the tenancy domain's
+ * (`{tenantId, keyId, scopes, limits}`), re-exported here for the API edge.
+ */
+import { SCOPE_LADDER } from '../tenancy/scopes';
+import type { Principal } from '../tenancy/types';
 
-/** `admin`: tenants and other people's keys; `manage`: upload, delete, configure; `infer`: call models. */
-export const scopes = ['admin', 'manage', 'infer'] as const;
-export type Scope = (typeof scopes)[number];
+export { hasScope } from '../tenancy/scopes';
+export type { Principal, Scope } from '../tenancy/types';
 
-export interface Principal {
-  /** Owner of every record this caller creates or sees. */
-  tenant: string;
-  /** Stable id of the key (never the key itself); for logs and usage. */
-  keyId: string;
-  scopes: ReadonlySet<Scope>;
-}
+/** `admin`: tenants and other tenants' keys; `manage`: upload, delete, configure; `infer`: call models. */
+export const scopes = SCOPE_LADDER;
 
 export interface KeyResolver {
   /** The principal for a bearer token, or null for an unknown key. Must compare in constant time. */
@@ -26,11 +28,6 @@ export interface KeyResolver {
 
 /** The tenant the bootstrap admin key belongs to. */
 export const DEFAULT_TENANT = 'default';
-
-/** `admin` implies every scope; otherwise the scope must be held. */
-export function hasScope(p: Principal, needed: Scope): boolean {
-  return p.scopes.has('admin') || p.scopes.has(needed);
-}
 
 const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
@@ -42,11 +39,26 @@ export class AdminKeyResolver implements KeyResolver {
   }
   async resolve(token: string): Promise<Principal | null> {
     if (!timingSafeEqual(sha256(token), this.hash)) return null;
-    return { tenant: DEFAULT_TENANT, keyId: 'admin', scopes: new Set(scopes) };
+    // The bootstrap admin is never rate limited: it must be able to repair limits that lock others out.
+    return { tenantId: DEFAULT_TENANT, keyId: 'admin', scopes: [...scopes], limits: { key: {}, tenant: {} } };
   }
 }
 
-/** Tries resolvers in order (admin key first, then store-backed keys in the next issue). */
+/** The store-backed keys (hashed, per tenant) as a resolver: an unknown or revoked key is null. */
+export function keyServiceResolver(keys: KeyService): KeyResolver {
+  return {
+    resolve: (token) =>
+      keys.resolve(token).then(
+        (p) => p,
+        (e: unknown) => {
+          if (isMaasError(e) && e.code === 'unauthorized') return null;
+          throw e;
+        },
+      ),
+  };
+}
+
+/** Tries resolvers in order: the admin key first, then the store-backed keys. */
 export class ChainedKeyResolver implements KeyResolver {
   constructor(private readonly resolvers: readonly KeyResolver[]) {}
   async resolve(token: string): Promise<Principal | null> {
@@ -80,4 +92,24 @@ export async function ensureAdminKey(
   await writeFile(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
   await chmod(file, 0o600);
   return { key, generated: true };
+}
+
+export const PEPPER_FILE = 'key.pepper';
+
+/**
+ * The server secret mixed into every key hash (32 random bytes): the configured one, else the one
+ * saved in the data folder (mode 0600), else a new one. Losing it invalidates every stored key.
+ */
+export async function ensurePepper(dataDir: string, configured: string | null): Promise<Buffer> {
+  if (configured) return Buffer.from(configured, 'utf8');
+  const file = join(dataDir, PEPPER_FILE);
+  const saved = await readFile(file, 'utf8').then(
+    (s) => s.trim(),
+    () => null,
+  );
+  if (saved) return Buffer.from(saved, 'base64url');
+  const pepper = randomBytes(32);
+  await writeFile(file, `${pepper.toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+  await chmod(file, 0o600);
+  return pepper;
 }

@@ -47,6 +47,69 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'tenancy',
+    sql: `
+      CREATE TABLE tenants (
+        id TEXT PRIMARY KEY,
+        limits_json TEXT NOT NULL DEFAULT '{}',
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        prefix TEXT NOT NULL UNIQUE,
+        hash TEXT NOT NULL,
+        scopes_json TEXT NOT NULL,
+        limits_json TEXT NOT NULL DEFAULT '{}',
+        created_at INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        revoked_at INTEGER
+      );
+      CREATE INDEX api_keys_tenant ON api_keys (tenant_id, created_at);
+      CREATE TABLE usage (
+        tenant_id TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        model TEXT NOT NULL,
+        version TEXT NOT NULL,
+        units INTEGER NOT NULL,
+        latency_ms REAL NOT NULL,
+        status INTEGER NOT NULL,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX usage_tenant_at ON usage (tenant_id, at);
+      CREATE TABLE quota_usage (
+        month TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        id TEXT NOT NULL,
+        used INTEGER NOT NULL,
+        PRIMARY KEY (month, scope, id)
+      );
+      CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        at INTEGER NOT NULL,
+        actor_key_id TEXT NOT NULL,
+        actor_tenant_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        target_tenant_id TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT
+      );
+      CREATE INDEX audit_actor_tenant ON audit (actor_tenant_id);
+      CREATE INDEX audit_target_tenant ON audit (target_tenant_id);
+      CREATE TABLE idempotency (
+        scope_key TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        response_json TEXT
+      );
+      ALTER TABLE models ADD COLUMN public INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /** Registry of migrations by version: rejects duplicates and gaps at import time. */

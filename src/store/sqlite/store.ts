@@ -15,7 +15,9 @@ import {
   type Store,
   type VersionRecord,
 } from '../ports';
+import type { TenancyStores } from '../tenancy/ports';
 import { type Migration, migrations } from './migrations';
+import { sqliteTenancyStores } from './tenancy';
 
 export interface SqliteOptions {
   /** Database file, or `:memory:`. */
@@ -30,6 +32,7 @@ interface ModelRow {
   task: string | null;
   description: string | null;
   serving_json: string;
+  public: number;
   created_at: string;
   updated_at: string;
 }
@@ -51,6 +54,7 @@ const toModel = (r: ModelRow): ModelRecord => ({
   task: r.task,
   description: r.description,
   serving: JSON.parse(r.serving_json),
+  public: r.public === 1,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -137,9 +141,17 @@ class SqliteModels implements ModelRepository {
     const next = { ...current, ...patch };
     this.db
       .prepare(
-        'UPDATE models SET task = ?, description = ?, serving_json = ?, updated_at = ? WHERE owner = ? AND name = ?',
+        'UPDATE models SET task = ?, description = ?, serving_json = ?, public = ?, updated_at = ? WHERE owner = ? AND name = ?',
       )
-      .run(next.task, next.description, JSON.stringify(next.serving), now(), owner, name);
+      .run(
+        next.task,
+        next.description,
+        JSON.stringify(next.serving),
+        next.public ? 1 : 0,
+        now(),
+        owner,
+        name,
+      );
     return this.modelRow(owner, name)!;
   }
 
@@ -267,10 +279,12 @@ class SqliteModels implements ModelRepository {
 
 export class SqliteStore implements Store {
   readonly models: ModelRepository;
+  readonly tenancy: TenancyStores;
   private closed = false;
 
   private constructor(private readonly db: Database.Database) {
     this.models = new SqliteModels(db);
+    this.tenancy = sqliteTenancyStores(db);
   }
 
   static open(options: SqliteOptions): SqliteStore {

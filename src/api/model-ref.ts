@@ -1,0 +1,49 @@
+/**
+ * How a path names a model. A tenant's own model is `name`; another tenant's PUBLIC model is
+ * `owner~name` (e.g. `/v2/models/zoo~mnist/infer`, `/api/v1/models/zoo~mnist`). `~` is not in the
+ * name alphabet, needs no escaping in URLs, and passes through every KServe/OpenAI client as part
+ * of a model name. `owner%2Fname` (a URL-encoded slash, decoded by the router) is accepted too.
+ *
+ * Reading/calling another tenant's model needs it public (or an admin key); managing it needs an
+ * admin key. Anything else is 404 — the same answer as for a model that does not exist.
+ */
+import { fail } from '../common/errors';
+import { parseName } from '../common/names';
+import { hasScope, type Principal } from '../platform/auth/auth';
+import type { Registry } from '../platform/registry/registry';
+
+export interface ModelRef {
+  owner: string;
+  name: string;
+  /** True when the caller is not the owner (shown as `owner~name` in usage). */
+  foreign: boolean;
+}
+
+/** Split `owner~name` / `owner/name` / `name`; every part validated. */
+export function parseModelRef(raw: unknown, principal: Principal): ModelRef {
+  const text = typeof raw === 'string' ? raw : '';
+  const sep = text.search(/[~/]/);
+  if (sep < 0) return { owner: principal.tenantId, name: parseName(raw, 'model'), foreign: false };
+  const owner = parseName(text.slice(0, sep), 'owner');
+  const name = parseName(text.slice(sep + 1), 'model');
+  return { owner, name, foreign: owner !== principal.tenantId };
+}
+
+/** The model a request may use: own, public (for `read`), or any with an admin key. */
+export async function authorizedModel(
+  registry: Registry,
+  principal: Principal,
+  raw: unknown,
+  intent: 'read' | 'manage',
+): Promise<ModelRef> {
+  const ref = parseModelRef(raw, principal);
+  if (!ref.foreign || hasScope(principal.scopes, 'admin')) return ref;
+  if (intent === 'read') {
+    const model = await registry.modelRecord(ref.owner, ref.name).catch(() => null);
+    if (model?.public === true) return ref;
+  }
+  fail('not_found', `model '${ref.name}' not found`);
+}
+
+/** How usage and responses name a model: `name` for one's own, `owner~name` for another's. */
+export const refLabel = (ref: ModelRef): string => (ref.foreign ? `${ref.owner}~${ref.name}` : ref.name);
