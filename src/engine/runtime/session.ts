@@ -19,6 +19,7 @@ export interface SessionOptions {
    * Let idle intra-op threads spin (busy-wait) between ops; ORT's default is true. Spinning saves
    * microseconds per op on an idle machine but burns a core that another process needs: on a loaded
    * 2-core machine `false` keeps throughput steady (measured in bench/: see bench/README.md).
+   * Default false here: maas shares its cores between serving, training jobs and the API.
    */
   allowSpinning?: boolean;
 }
@@ -46,10 +47,9 @@ export class EngineSession {
       graphOptimizationLevel: options.graphOptimization ?? 'all',
       executionMode: 'sequential',
     };
-    if (options.allowSpinning !== undefined) {
-      // The Node binding flattens `extra` into session config entries: session.intra_op.allow_spinning.
-      sessionOptions.extra = { session: { intra_op: { allow_spinning: options.allowSpinning ? '1' : '0' } } };
-    }
+    // The Node binding flattens `extra` into session config entries: session.intra_op.allow_spinning.
+    const spin = options.allowSpinning ?? false;
+    sessionOptions.extra = { session: { intra_op: { allow_spinning: spin ? '1' : '0' } } };
     const session =
       typeof model === 'string'
         ? await ort.InferenceSession.create(model, sessionOptions)
