@@ -139,5 +139,5 @@ describe.skipIf(!existsSync(ROOT))('libonnx-testdata conformance over KServe v2'
     expect(results.filter((r) => r.kind === 'fail')).toEqual([]);
     expect(count('pass')).toBeGreaterThanOrEqual(results.length / 2);
     expect((await s.app.inject({ url: '/healthz' })).statusCode).toBe(200);
-  }, 180_000);
+  }, 600_000); // ~20 s on a quiet machine; generous for a loaded one
 });
