@@ -5,7 +5,9 @@
  */
 import { kserveRoutes } from './kserve';
 import { nativeRoutes } from './native';
+import { openAIRoutes } from './openai/routes';
 import { opsRoutes } from './ops';
 import { defineRoutes } from './route';
+import { taskRoutes } from './tasks';
 
-export const routeTable = defineRoutes(opsRoutes, kserveRoutes, nativeRoutes);
+export const routeTable = defineRoutes(opsRoutes, kserveRoutes, nativeRoutes, taskRoutes, openAIRoutes);

@@ -14,6 +14,7 @@ import { type PlatformMetrics, platformMetrics } from './metrics';
 import { Registry } from './registry/registry';
 import { InferenceService } from './serving/inference';
 import { RunnerPool, type SessionLoader } from './serving/pool';
+import { TaskService } from './tasks/service';
 
 export interface Platform {
   config: Config;
@@ -22,6 +23,8 @@ export interface Platform {
   registry: Registry;
   pool: RunnerPool;
   inference: InferenceService;
+  /** Task runtimes (generate, embed, imagine, classify, speak) over `inference`. */
+  tasks: TaskService;
   metrics: PlatformMetrics;
   keys: KeyResolver;
   /** Set only on the start that generated the admin key (print it once). */
@@ -78,6 +81,7 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     registry,
     pool,
     inference,
+    tasks: new TaskService({ registry, inference }),
     metrics,
     keys: deps.keys ?? new AdminKeyResolver(admin.key),
     generatedAdminKey: admin.generated ? admin.key : null,
