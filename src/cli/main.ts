@@ -17,6 +17,7 @@ import { startServer, stopOnSignals } from '../api/serve';
 import { isMaasError } from '../common/errors';
 import { configSpec, loadConfig } from '../platform/config';
 import { MaasApiError, MaasClient } from '../sdk/client';
+import { TASK_USAGE, taskCommands } from './tasks';
 
 export interface CliIO {
   out: (s: string) => void;
@@ -59,6 +60,7 @@ const USAGE = `usage:
   maas models push NAME FILE [--task T] [--description D] [--max-batch-size N] [--max-delay-ms N]
   maas models rm NAME [--version V]
   maas infer NAME [--version V] [--input FILE]   (KServe v2 JSON request on stdin or in FILE)
+${TASK_USAGE}
 client options: --url URL (MAAS_URL, default http://127.0.0.1:8080)  --key KEY (MAAS_KEY)`;
 
 async function client(flags: Record<string, string>, io: CliIO): Promise<MaasClient> {
@@ -143,7 +145,12 @@ async function serve(p: Parsed, io: CliIO): Promise<void> {
   stopOnSignals(server);
 }
 
-const commands: Record<string, (p: Parsed, io: CliIO) => Promise<void>> = { serve, models, infer };
+const commands: Record<string, (p: Parsed, io: CliIO) => Promise<void>> = {
+  serve,
+  models,
+  infer,
+  ...taskCommands,
+};
 
 /** Runs one command; returns the exit code. */
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {

@@ -220,6 +220,6 @@ describe('OpenAI-compatible API with the official client', () => {
       },
     });
     const noRoute = await fetch(`${base}/v1/nothing`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
-    expect((await noRoute.json()).error.code).toBe('route_not_found');
+    expect(((await noRoute.json()) as { error: { code: string } }).error.code).toBe('route_not_found');
   });
 });
