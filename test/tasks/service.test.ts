@@ -100,9 +100,10 @@ describe('task service', () => {
     expect(v2.version.version).toBe(2);
     expect(v2.runtime).not.toBe(first.runtime);
     await server.platform.registry.deleteVersion(DEFAULT_TENANT, 'bg2', '1');
-    await pushModel(server, 'bg2', bigramModel());
-    const v1again = await tasks.runtime(target('bg2', '3'), 'text-generation');
-    expect(v1again.runtime).not.toBe(first.runtime);
+    await expect(tasks.runtime(target('bg2', '1'), 'text-generation')).rejects.toMatchObject({
+      code: 'not_found',
+    });
+    expect((await tasks.runtime(target('bg2'), 'text-generation')).runtime).toBe(v2.runtime);
   });
 
   it('aborting stops generation within a step or two', async () => {
