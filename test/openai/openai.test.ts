@@ -5,10 +5,13 @@
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServer } from '../../src/api/server';
 import { audioDuration, parseWav } from '../../src/models/common/audio';
 import { decodePng } from '../../src/models/common/image';
 import { findExecutable } from '../../src/models/tts/process';
-import { ADMIN_KEY, type TestServer } from '../helpers/server';
+import { TextToSpeech } from '../../src/models/tts/speech';
+import { TaskService } from '../../src/platform/tasks/service';
+import { ADMIN_KEY, auth, type TestServer, testServer } from '../helpers/server';
 import { bigramStats } from '../tasks/fixtures/families';
 import { taskServer } from '../tasks/fixtures/server';
 
@@ -221,5 +224,34 @@ describe('OpenAI-compatible API with the official client', () => {
     });
     const noRoute = await fetch(`${base}/v1/nothing`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     expect(((await noRoute.json()) as { error: { code: string } }).error.code).toBe('route_not_found');
+  });
+});
+
+describe('speech without an installed engine', () => {
+  it("answers 503 engine_unavailable in OpenAI's shape, saying how to install one", async () => {
+    const bare = await testServer();
+    const platform = {
+      ...bare.platform,
+      tasks: new TaskService({
+        registry: bare.platform.registry,
+        inference: bare.platform.inference,
+        speech: new TextToSpeech({ env: { PATH: '/nonexistent' } }),
+      }),
+    };
+    const { app } = buildServer(platform);
+    try {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/audio/speech',
+        headers: auth,
+        payload: { model: 'tts-1', input: 'hello', voice: 'alloy' },
+      });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error).toMatchObject({ type: 'server_error', code: 'engine_unavailable' });
+      expect(res.json().error.message).toMatch(/apt-get install espeak-ng/);
+    } finally {
+      await app.close();
+      await bare.close();
+    }
   });
 });
