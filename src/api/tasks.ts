@@ -197,6 +197,19 @@ const M = '/api/v1/models/:name';
 export const taskRoutes: RouteSpec[] = [
   {
     ...base,
+    owned: null,
+    body: 'none',
+    method: 'GET',
+    path: '/api/v1/speech/voices',
+    summary: 'Speech engines (installed or not, with how to install) and the voices of installed ones',
+    handler: async (ctx) => ({
+      models: ctx.platform.tasks.speechModels.list(),
+      engines: await ctx.platform.tasks.speech.status(),
+      voices: await ctx.platform.tasks.speech.voices(),
+    }),
+  },
+  {
+    ...base,
     method: 'POST',
     path: `${M}/generate`,
     summary: 'Generate text: {prompt, max_tokens, temperature, top_p, top_k, stop, seed, n, stream}',

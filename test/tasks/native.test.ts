@@ -96,6 +96,10 @@ describe('native task endpoints', () => {
     const seconds = audioDuration(parseWav(res.rawPayload));
     expect(seconds).toBeGreaterThan(0.5);
     expect(Number(res.headers['x-maas-audio-seconds'])).toBeCloseTo(seconds, 2);
+    const listing = (await server.app.inject({ url: '/api/v1/speech/voices', headers: auth })).json();
+    expect(listing.engines).toContainEqual(expect.objectContaining({ name: 'espeak-ng', available: true }));
+    expect(listing.voices).toContainEqual(expect.objectContaining({ id: 'en-us', engine: 'espeak-ng' }));
+    expect(listing.models.map((m: { id: string }) => m.id)).toContain('tts');
     const badVoice = await post('tts/speak', { input: 'x', voice: '../../etc/passwd' });
     expect(badVoice.statusCode).toBe(400);
   });
