@@ -5,6 +5,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import { type ErrorCode, errorCatalog, isMaasError, MaasError } from '../common/errors';
+import { openAIErrorBody } from './openai/errors';
 import type { Surface } from './route';
 
 /** Fastify error codes → our catalog. */
@@ -43,12 +44,18 @@ export function sendError(reply: FastifyReply, e: MaasError, surface: Surface): 
   // 499 is nginx's "client closed request": there is no one to read it, but metrics record it.
   reply.code(e.status);
   if (surface === 'v2') return reply.type('application/json').send({ error: e.message });
-  return reply.type('application/problem+json').send({
+  if (surface === 'openai') return reply.type('application/json').send(openAIErrorBody(e));
+  return reply.type('application/problem+json').send(problemBody(e));
+}
+
+/** RFC 9457 problem details (also sent as the `error` event of a native stream). */
+export function problemBody(e: MaasError) {
+  return {
     type: `https://maas.dev/errors/${e.code}`,
     title: e.title,
     status: e.status,
     code: e.code,
     detail: e.message,
     ...(e.extras.pointer ? { pointer: e.extras.pointer } : {}),
-  });
+  };
 }

@@ -9,8 +9,8 @@ import type { Principal, Scope } from '../platform/auth/auth';
 import type { Platform } from '../platform/platform';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-/** Which error shape a route answers with: problem+json (native, ops) or KServe's `{error}`. */
-export type Surface = 'native' | 'v2' | 'ops';
+/** Which error shape a route answers with: problem+json (native, ops), KServe's `{error}`, OpenAI's. */
+export type Surface = 'native' | 'v2' | 'ops' | 'openai';
 /** `public`: no key (health only); `metrics`: public only when MAAS_METRICS_PUBLIC is set. */
 export type RouteAccess = Scope | 'public' | 'metrics';
 

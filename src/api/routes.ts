@@ -5,8 +5,17 @@
  */
 import { kserveRoutes } from './kserve';
 import { nativeRoutes } from './native';
+import { openAIRoutes } from './openai/routes';
 import { opsRoutes } from './ops';
 import { defineRoutes } from './route';
+import { taskRoutes } from './tasks';
 import { tenancyRoutes } from './tenancy-routes';
 
-export const routeTable = defineRoutes(opsRoutes, kserveRoutes, nativeRoutes, tenancyRoutes);
+export const routeTable = defineRoutes(
+  opsRoutes,
+  kserveRoutes,
+  nativeRoutes,
+  tenancyRoutes,
+  taskRoutes,
+  openAIRoutes,
+);

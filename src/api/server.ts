@@ -25,7 +25,8 @@ export interface BuiltServer {
   state: ServerState;
 }
 
-const surfaceOfUrl = (url: string): Surface => (url.startsWith('/v2') ? 'v2' : 'native');
+const surfaceOfUrl = (url: string): Surface =>
+  url.startsWith('/v2') ? 'v2' : url.startsWith('/v1/') ? 'openai' : 'native';
 
 function bearer(req: FastifyRequest): string | null {
   const h = req.headers.authorization;

@@ -18,6 +18,7 @@ import { isMaasError } from '../common/errors';
 import { configSpec, loadConfig } from '../platform/config';
 import { MaasApiError } from '../sdk/client';
 import { type CliIO, client, clientFlags, only, type Parsed, parseArgs, UsageError } from './shared';
+import { TASK_USAGE, taskCommands } from './tasks';
 import { TENANCY_USAGE, tenancyCommands } from './tenancy';
 
 export { type CliIO, parseArgs };
@@ -30,6 +31,7 @@ const USAGE = `usage:
   maas models public NAME [true|false]   (others call a public model as OWNER~NAME)
   maas infer NAME [--version V] [--input FILE]   (KServe v2 JSON request on stdin or in FILE)
 ${TENANCY_USAGE}
+${TASK_USAGE}
 client options: --url URL (MAAS_URL, default http://127.0.0.1:8080)  --key KEY (MAAS_KEY)`;
 
 async function models(p: Parsed, io: CliIO): Promise<void> {
@@ -109,6 +111,7 @@ const commands: Record<string, (p: Parsed, io: CliIO) => Promise<void>> = {
   models,
   infer,
   ...tenancyCommands,
+  ...taskCommands,
 };
 
 /** Runs one command; returns the exit code. */

@@ -22,6 +22,7 @@ import { type PlatformMetrics, platformMetrics } from './metrics';
 import { Registry } from './registry/registry';
 import { InferenceService } from './serving/inference';
 import { RunnerPool, type SessionLoader } from './serving/pool';
+import { TaskService } from './tasks/service';
 import { type Clock, createTenancy, type Tenancy } from './tenancy/index';
 
 export interface Platform {
@@ -31,6 +32,8 @@ export interface Platform {
   registry: Registry;
   pool: RunnerPool;
   inference: InferenceService;
+  /** Task runtimes (generate, embed, imagine, classify, speak) over `inference`. */
+  tasks: TaskService;
   metrics: PlatformMetrics;
   keys: KeyResolver;
   /** Tenants, keys, limits, quotas, usage, audit, idempotency over the store's tenancy ports. */
@@ -98,6 +101,7 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     registry,
     pool,
     inference,
+    tasks: new TaskService({ registry, inference }),
     metrics,
     keys:
       deps.keys ??

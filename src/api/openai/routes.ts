@@ -1,0 +1,183 @@
+/**
+ * The OpenAI-compatible surface `/v1`: each route translates OpenAI's wire format onto the task
+ * service (the same core the native /api/v1 task routes use) and renders errors in OpenAI's shape.
+ * `model` names a model of the caller's tenant (`name` or `name:version`) or a built-in speech
+ * model (`tts`, `tts-1`, `espeak-ng`, `flite`).
+ */
+import { fail } from '../../common/errors';
+import { disconnectSignal } from '../kserve';
+import type { RouteContext, RouteSpec } from '../route';
+import { chatCompletions, completions } from './completions';
+import {
+  objectBody,
+  optionalInteger,
+  optionalNumber,
+  optionalString,
+  parseSize,
+  requiredString,
+  targetOf,
+} from './parse';
+
+const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+async function listModels(ctx: RouteContext) {
+  const models = await ctx.platform.tasks.listModels(ctx.principal.tenantId);
+  return {
+    object: 'list',
+    data: models.map((m) => ({
+      id: m.id,
+      object: 'model',
+      created: seconds(m.createdAt),
+      owned_by: m.kind === 'builtin' ? 'maas' : ctx.principal.tenantId || 'maas',
+    })),
+  };
+}
+
+async function getModel(ctx: RouteContext) {
+  const id = (await targetOf(ctx, ctx.params.model)).model;
+  const found = (await ctx.platform.tasks.listModels(ctx.principal.tenantId)).find((m) => m.id === id);
+  if (!found) fail('not_found', `model '${id}' not found`, { pointer: 'model' });
+  return {
+    id,
+    object: 'model',
+    created: seconds(found.createdAt),
+    owned_by: found.kind === 'builtin' ? 'maas' : ctx.principal.tenantId || 'maas',
+  };
+}
+
+async function embeddings(ctx: RouteContext) {
+  const body = objectBody(ctx.body);
+  const target = await targetOf(ctx, body.model);
+  const format = optionalString(body, 'encoding_format') ?? 'float';
+  if (format !== 'float' && format !== 'base64')
+    fail('invalid_request', "encoding_format must be 'float' or 'base64'", { pointer: 'encoding_format' });
+  const input = typeof body.input === 'string' ? [body.input] : body.input;
+  if (!Array.isArray(input) || input.some((t) => typeof t !== 'string'))
+    fail('invalid_request', 'input must be a string or a list of strings (token ids are not supported)', {
+      pointer: 'input',
+    });
+  const out = await ctx.platform.tasks.embed(target, input as string[], disconnectSignal(ctx));
+  const dimensions = optionalInteger(body, 'dimensions');
+  if (dimensions !== undefined && dimensions !== out.dimensions)
+    fail('invalid_request', `this model's embeddings have ${out.dimensions} dimensions`, {
+      pointer: 'dimensions',
+    });
+  return {
+    object: 'list',
+    data: out.vectors.map((v, index) => ({
+      object: 'embedding',
+      index,
+      // base64: the float32 values' little-endian bytes, as OpenAI sends them.
+      embedding:
+        format === 'float'
+          ? Array.from(v)
+          : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'),
+    })),
+    model: body.model,
+    usage: { prompt_tokens: out.usage.promptTokens, total_tokens: out.usage.quantity },
+  };
+}
+
+async function images(ctx: RouteContext) {
+  const body = objectBody(ctx.body);
+  const target = await targetOf(ctx, body.model);
+  const format = optionalString(body, 'response_format') ?? 'b64_json';
+  if (format !== 'b64_json')
+    fail('invalid_request', "response_format must be 'b64_json' (maas does not host image URLs)", {
+      pointer: 'response_format',
+    });
+  const { width, height } = parseSize(body.size, '256x256');
+  const out = await ctx.platform.tasks.imagine(
+    target,
+    {
+      prompt: requiredString(body, 'prompt', 32_000),
+      n: optionalInteger(body, 'n') ?? 1,
+      width,
+      height,
+      seed: optionalInteger(body, 'seed'),
+    },
+    disconnectSignal(ctx),
+  );
+  return {
+    created: Math.floor(Date.now() / 1000),
+    data: out.images.map((png) => ({ b64_json: Buffer.from(png).toString('base64') })),
+    usage: { images: out.usage.quantity },
+  };
+}
+
+async function speech(ctx: RouteContext) {
+  const body = objectBody(ctx.body);
+  const target = await targetOf(ctx, body.model);
+  const format = optionalString(body, 'response_format') ?? 'wav';
+  if (format !== 'wav')
+    fail('invalid_request', "response_format must be 'wav'", { pointer: 'response_format' });
+  const out = await ctx.platform.tasks.speak(
+    target,
+    {
+      input: requiredString(body, 'input', 100_000),
+      voice: optionalString(body, 'voice', 200),
+      speed: optionalNumber(body, 'speed'),
+    },
+    disconnectSignal(ctx),
+  );
+  ctx.reply.header('content-type', 'audio/wav');
+  ctx.reply.header('x-maas-audio-seconds', String(out.usage.quantity));
+  return out.wav;
+}
+
+const base = { surface: 'openai' as const, access: 'infer' as const, owned: null, body: 'json' as const };
+
+export const openAIRoutes: RouteSpec[] = [
+  {
+    ...base,
+    body: 'none',
+    method: 'GET',
+    path: '/v1/models',
+    summary: 'OpenAI: list models',
+    handler: listModels,
+  },
+  {
+    ...base,
+    body: 'none',
+    owned: 'model',
+    method: 'GET',
+    path: '/v1/models/:model',
+    summary: 'OpenAI: one model',
+    handler: getModel,
+  },
+  {
+    ...base,
+    method: 'POST',
+    path: '/v1/chat/completions',
+    summary: 'OpenAI: chat completion (stream, stream_options.include_usage, n, seed, stop, max_tokens)',
+    handler: chatCompletions,
+  },
+  {
+    ...base,
+    method: 'POST',
+    path: '/v1/completions',
+    summary: 'OpenAI: text completion (stream, n, seed, stop, max_tokens)',
+    handler: completions,
+  },
+  {
+    ...base,
+    method: 'POST',
+    path: '/v1/embeddings',
+    summary: 'OpenAI: embeddings (float or base64)',
+    handler: embeddings,
+  },
+  {
+    ...base,
+    method: 'POST',
+    path: '/v1/images/generations',
+    summary: 'OpenAI: image generation (b64_json PNG, n, size)',
+    handler: images,
+  },
+  {
+    ...base,
+    method: 'POST',
+    path: '/v1/audio/speech',
+    summary: 'OpenAI: text to speech (wav; voice, speed)',
+    handler: speech,
+  },
+];

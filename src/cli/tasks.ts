@@ -1,0 +1,169 @@
+/**
+ * Task verbs of the `maas` command, over the native task endpoints:
+ *
+ *   maas generate NAME PROMPT [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S] [--stop S]
+ *   maas embed NAME TEXT...                         one JSON vector per line
+ *   maas imagine NAME PROMPT --out FILE.png [--n N] [--width W] [--height H] [--seed S]
+ *   maas speak TEXT --out FILE.wav [--model tts] [--voice V] [--speed X]
+ *   maas classify NAME INPUT...                     label and probabilities per input
+ *
+ * Every verb takes --url/--key (MAAS_URL/MAAS_KEY, else the admin key saved in $MAAS_DATA_DIR) and
+ * --version V.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MaasApiError } from '../sdk/client';
+
+/** The shapes main.ts passes (declared here: importing main.ts would be a cycle). */
+interface Args {
+  positional: string[];
+  flags: Record<string, string>;
+}
+interface TaskIO {
+  out: (s: string) => void;
+  env: Record<string, string | undefined>;
+}
+
+const COMMON = ['--url', '--key', '--version'];
+
+/** Lines for main's usage text. */
+export const TASK_USAGE = `  maas generate NAME PROMPT [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S] [--stop S]
+  maas embed NAME TEXT...
+  maas imagine NAME PROMPT --out FILE.png [--n N] [--width W] [--height H] [--seed S]
+  maas speak TEXT --out FILE.wav [--model tts] [--voice V] [--speed X]
+  maas classify NAME INPUT...
+  (task verbs also take --version V)`;
+
+function only(flags: Record<string, string>, allowed: readonly string[]): void {
+  for (const f of Object.keys(flags))
+    if (![...COMMON, ...allowed].includes(f)) throw new Error(`unknown option ${f}`);
+}
+
+function numberFlag(flags: Record<string, string>, name: string): number | undefined {
+  const v = flags[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`${name} needs a number, got '${v}'`);
+  return n;
+}
+
+/** POST a task request; JSON answers are parsed, binary ones returned as bytes. */
+async function call(p: Args, io: TaskIO, model: string, task: string, body: Record<string, unknown>) {
+  const url = (p.flags['--url'] ?? io.env.MAAS_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+  let key: string | undefined = p.flags['--key'] ?? io.env.MAAS_KEY;
+  key ??= await readFile(join(io.env.MAAS_DATA_DIR ?? './data', 'admin.key'), 'utf8').then(
+    (s) => s.trim(),
+    () => undefined,
+  );
+  const version = p.flags['--version'];
+  const payload =
+    version === undefined ? body : { ...body, version: /^[0-9]+$/.test(version) ? Number(version) : version };
+  let res: Response;
+  try {
+    res = await fetch(`${url}/api/v1/models/${encodeURIComponent(model)}/${task}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      body: JSON.stringify(payload),
+    });
+  } catch (e) {
+    throw new MaasApiError(0, 'unreachable', `cannot reach maas at ${url} (${(e as Error).cause ?? e})`);
+  }
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const isJson = /json/.test(res.headers.get('content-type') ?? '');
+  if (!res.ok) {
+    const problem = isJson
+      ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as { code?: string; detail?: string })
+      : {};
+    throw new MaasApiError(
+      res.status,
+      problem.code ?? `http_${res.status}`,
+      problem.detail ?? res.statusText,
+    );
+  }
+  return isJson ? JSON.parse(Buffer.from(bytes).toString('utf8')) : bytes;
+}
+
+async function generate(p: Args, io: TaskIO): Promise<void> {
+  only(p.flags, ['--max-tokens', '--temperature', '--top-p', '--top-k', '--seed', '--stop']);
+  const [, name, ...words] = p.positional;
+  if (!name || words.length === 0) throw new Error('usage: maas generate NAME PROMPT');
+  const out = await call(p, io, name, 'generate', {
+    prompt: words.join(' '),
+    max_tokens: numberFlag(p.flags, '--max-tokens'),
+    temperature: numberFlag(p.flags, '--temperature'),
+    top_p: numberFlag(p.flags, '--top-p'),
+    top_k: numberFlag(p.flags, '--top-k'),
+    seed: numberFlag(p.flags, '--seed'),
+    stop: p.flags['--stop'],
+  });
+  io.out(out.choices[0].text);
+}
+
+async function embed(p: Args, io: TaskIO): Promise<void> {
+  only(p.flags, []);
+  const [, name, ...texts] = p.positional;
+  if (!name || texts.length === 0) throw new Error('usage: maas embed NAME TEXT...');
+  const out = await call(p, io, name, 'embed', { input: texts });
+  for (const v of out.embeddings as number[][]) io.out(JSON.stringify(v));
+}
+
+/** `a.png` for one image; `a-1.png`, `a-2.png` ... for several. */
+const numbered = (file: string, i: number, n: number) =>
+  n === 1 ? file : file.replace(/(\.png)?$/i, (ext) => `-${i + 1}${ext || '.png'}`);
+
+async function imagine(p: Args, io: TaskIO): Promise<void> {
+  only(p.flags, ['--out', '--n', '--width', '--height', '--seed']);
+  const [, name, ...words] = p.positional;
+  const file = p.flags['--out'];
+  if (!name || !file) throw new Error('usage: maas imagine NAME PROMPT --out FILE.png');
+  const out = await call(p, io, name, 'imagine', {
+    prompt: words.join(' '),
+    n: numberFlag(p.flags, '--n'),
+    width: numberFlag(p.flags, '--width'),
+    height: numberFlag(p.flags, '--height'),
+    seed: numberFlag(p.flags, '--seed'),
+  });
+  const images = out.images as { png_base64: string }[];
+  for (const [i, img] of images.entries()) {
+    const path = numbered(file, i, images.length);
+    await writeFile(path, Buffer.from(img.png_base64, 'base64'));
+    io.out(`wrote ${path}`);
+  }
+}
+
+async function speak(p: Args, io: TaskIO): Promise<void> {
+  only(p.flags, ['--out', '--model', '--voice', '--speed']);
+  const text = p.positional.slice(1).join(' ');
+  const file = p.flags['--out'];
+  if (!text || !file) throw new Error('usage: maas speak TEXT --out FILE.wav [--model tts] [--voice V]');
+  const wav = await call(p, io, p.flags['--model'] ?? 'tts', 'speak', {
+    input: text,
+    voice: p.flags['--voice'],
+    speed: numberFlag(p.flags, '--speed'),
+  });
+  await writeFile(file, wav as Uint8Array);
+  io.out(`wrote ${file} (${(wav as Uint8Array).byteLength} bytes)`);
+}
+
+async function classify(p: Args, io: TaskIO): Promise<void> {
+  only(p.flags, []);
+  const [, name, ...inputs] = p.positional;
+  if (!name || inputs.length === 0) throw new Error('usage: maas classify NAME INPUT...');
+  const out = await call(p, io, name, 'classify', { inputs });
+  for (const [i, pred] of (
+    out.predictions as { label: string; probabilities: Record<string, number> }[]
+  ).entries()) {
+    const probs = Object.entries(pred.probabilities)
+      .map(([l, v]) => `${l}=${v.toFixed(3)}`)
+      .join(' ');
+    io.out(`${inputs[i]}\t${pred.label}\t${probs}`);
+  }
+}
+
+export const taskCommands: Record<string, (p: Args, io: TaskIO) => Promise<void>> = {
+  generate,
+  embed,
+  imagine,
+  speak,
+  classify,
+};

@@ -1,0 +1,112 @@
+/**
+ * Chat messages → one prompt, by a template stored in the model version's metadata under
+ * `chat_template` (all fields optional):
+ *
+ *   { "message": "{role}: {content}", "separator": "\n", "generation": "\nassistant:",
+ *     "stop": ["\nuser:"] }
+ *
+ * With the defaults, [{role:'system',content:'Be brief.'},{role:'user',content:'Hi'}] becomes
+ * "system: Be brief.\nuser: Hi\nassistant:". `stop` ends the answer where the model would start
+ * writing the next user turn; it is added after the client's own stop sequences.
+ */
+import { fail } from '../../common/errors';
+import { MAX_STOP_SEQUENCES } from '../../models/common/generator';
+
+export interface ChatMessage {
+  role: string;
+  content: string;
+}
+
+export interface ChatTemplate {
+  message: string;
+  separator: string;
+  generation: string;
+  stop: string[];
+}
+
+export const defaultChatTemplate: ChatTemplate = {
+  message: '{role}: {content}',
+  separator: '\n',
+  generation: '\nassistant:',
+  stop: ['\nuser:'],
+};
+
+/** Roles a client may send (OpenAI's set; `developer` is the newer name of `system`). */
+const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool']);
+const MAX_MESSAGES = 1024;
+
+function text(v: unknown, fallback: string): string {
+  return typeof v === 'string' && v.length <= 1000 ? v : fallback;
+}
+
+/** The version's template merged over the defaults; malformed fields fall back to the default. */
+export function chatTemplateOf(metadata: Readonly<Record<string, unknown>>): ChatTemplate {
+  const raw = metadata.chat_template;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return defaultChatTemplate;
+  const t = raw as Record<string, unknown>;
+  const stop =
+    Array.isArray(t.stop) && t.stop.every((s) => typeof s === 'string' && s.length > 0)
+      ? (t.stop as string[])
+      : defaultChatTemplate.stop;
+  return {
+    message: text(t.message, defaultChatTemplate.message),
+    separator: text(t.separator, defaultChatTemplate.separator),
+    generation: text(t.generation, defaultChatTemplate.generation),
+    stop,
+  };
+}
+
+/** OpenAI message content: a string, or a list of `{type:'text', text}` parts (others refused). */
+function contentText(content: unknown, index: number): string {
+  if (typeof content === 'string') return content;
+  if (content === null || content === undefined) return '';
+  if (Array.isArray(content)) {
+    return content
+      .map((part) => {
+        const p = part as { type?: unknown; text?: unknown };
+        if (p?.type !== 'text' || typeof p.text !== 'string') {
+          fail('invalid_request', `messages[${index}].content: only text parts are supported`, {
+            pointer: `messages[${index}].content`,
+          });
+        }
+        return p.text;
+      })
+      .join('');
+  }
+  return fail('invalid_request', `messages[${index}].content must be a string or a list of text parts`, {
+    pointer: `messages[${index}].content`,
+  });
+}
+
+export function parseMessages(raw: unknown): ChatMessage[] {
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_MESSAGES) {
+    fail('invalid_request', `messages must be a list of 1 to ${MAX_MESSAGES} messages`, {
+      pointer: 'messages',
+    });
+  }
+  return raw.map((m, i) => {
+    const role = (m as { role?: unknown })?.role;
+    if (typeof role !== 'string' || !ROLES.has(role)) {
+      fail('invalid_request', `messages[${i}].role must be one of ${[...ROLES].join(', ')}`, {
+        pointer: `messages[${i}].role`,
+      });
+    }
+    return {
+      role: role === 'developer' ? 'system' : role,
+      content: contentText((m as { content?: unknown }).content, i),
+    };
+  });
+}
+
+export function renderChat(messages: readonly ChatMessage[], template: ChatTemplate): string {
+  // Function replacements, so that `$&` in a message stays literal text.
+  const lines = messages.map((m) =>
+    template.message.replace('{role}', () => m.role).replace('{content}', () => m.content),
+  );
+  return lines.join(template.separator) + template.generation;
+}
+
+/** The client's stop sequences first, then the template's, up to the limit of 4. */
+export function chatStops(clientStops: readonly string[], template: ChatTemplate): string[] {
+  return [...new Set([...clientStops, ...template.stop])].slice(0, MAX_STOP_SEQUENCES);
+}

@@ -1,0 +1,113 @@
+/**
+ * One text-generation request, split in two steps so a streaming endpoint can fail with a proper
+ * error status before it sends its first byte: `openGeneration` validates everything (sampling
+ * ranges, stop sequences, n, the prompt against the context window), `job.run` generates.
+ *
+ * `n` choices run concurrently (the runner may batch their steps); choice i uses seed + i, so
+ * a seeded request is reproducible and its choices still differ.
+ */
+import { fail } from '../../common/errors';
+import { normalizeStop, resolveMaxTokens } from '../../models/common/generator';
+import { type TokenUsage, textUsage } from '../../models/common/metering';
+import { validateSampling } from '../../models/common/sampling';
+import type { GenerateResult, TextGenerationRuntime } from '../../models/task';
+import type { VersionRecord } from '../../store/ports';
+
+export interface GenerationParams {
+  prompt: string;
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  stop?: string[];
+  seed?: number;
+  /** Choices to generate (1..MAX_CHOICES). Default 1. */
+  n?: number;
+}
+
+export interface GenerationOutcome {
+  choices: GenerateResult[];
+  /** Prompt counted once, completions of all choices added. */
+  usage: TokenUsage;
+}
+
+export interface GenerationJob {
+  model: string;
+  version: number;
+  n: number;
+  promptTokens: number;
+  /** Tokens each choice may generate at most. */
+  maxTokens: number;
+  /** Text deltas arrive through `onDelta(choiceIndex, delta)`; abort `signal` to stop every choice. */
+  run(onDelta?: (index: number, delta: string) => void, signal?: AbortSignal): Promise<GenerationOutcome>;
+}
+
+export const MAX_CHOICES = 8;
+/** Without max_tokens, at most this many (or what is left of the context). */
+export const DEFAULT_MAX_TOKENS = 256;
+const MAX_PROMPT_CHARS = 1_000_000;
+
+export function openGeneration(
+  version: VersionRecord,
+  runtime: TextGenerationRuntime,
+  params: GenerationParams,
+): GenerationJob {
+  if (typeof params.prompt !== 'string' || params.prompt.length > MAX_PROMPT_CHARS)
+    fail('invalid_request', `prompt must be a string of at most ${MAX_PROMPT_CHARS} characters`, {
+      pointer: 'prompt',
+    });
+  validateSampling(params);
+  const stop = normalizeStop(params.stop);
+  const n = params.n ?? 1;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CHOICES)
+    fail('invalid_request', `n must be an integer in [1, ${MAX_CHOICES}]`, { pointer: 'n' });
+  if (params.seed !== undefined && (!Number.isSafeInteger(params.seed) || params.seed < 0))
+    fail('invalid_request', 'seed must be a non-negative integer', { pointer: 'seed' });
+  const promptTokens = runtime.countTokens(params.prompt);
+  const maxTokens = resolveMaxTokens({
+    requested: params.maxTokens,
+    promptTokens,
+    contextLength: runtime.contextLength,
+    defaultMaxTokens: DEFAULT_MAX_TOKENS,
+  });
+  return {
+    model: version.model,
+    version: version.version,
+    n,
+    promptTokens,
+    maxTokens,
+    run: async (onDelta, outer) => {
+      // One failed choice stops its siblings too; the client's abort stops them all.
+      const inner = new AbortController();
+      const stopAll = () => inner.abort();
+      outer?.addEventListener('abort', stopAll, { once: true });
+      if (outer?.aborted) stopAll();
+      const signal = inner.signal;
+      const choices = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          runtime
+            .generate(
+              {
+                prompt: params.prompt,
+                maxTokens,
+                temperature: params.temperature,
+                topP: params.topP,
+                topK: params.topK,
+                stop,
+                seed: params.seed === undefined ? undefined : params.seed + i,
+              },
+              onDelta ? (delta) => onDelta(i, delta) : undefined,
+              signal,
+            )
+            .catch((e: unknown) => {
+              stopAll();
+              throw e;
+            }),
+        ),
+      ).finally(() => outer?.removeEventListener('abort', stopAll));
+      if (outer?.aborted) fail('client_closed', 'the client closed the request');
+      const completion = choices.reduce((sum, c) => sum + c.completionTokens, 0);
+      return { choices, usage: textUsage(choices[0]?.promptTokens ?? promptTokens, completion) };
+    },
+  };
+}

@@ -1,0 +1,305 @@
+/**
+ * The task service: what a model can DO (generate, embed, draw, classify, speak) on top of the
+ * registry and the serving runtime. Given (owner, model, ref) it resolves the version, reads
+ * `metadata.family`, builds that family's runtime (`src/models/runtimes.ts`) with `run` bound to
+ * `InferenceService.infer` for exactly that version (so batching, queues, deadlines and metrics
+ * apply), and caches the runtime per version until the version is removed. Speech is built in:
+ * virtual models (`tts`, ...) over the installed speech engines. Every outcome carries its usage in
+ * metering units (tokens, images, audio seconds).
+ *
+ * API surfaces (native /api/v1, OpenAI /v1) translate their wire formats onto these calls.
+ */
+import { fail, isMaasError } from '../../common/errors';
+import type { Tensor } from '../../engine/runtime/tensor';
+import { MAX_IMAGE_SIDE } from '../../models/common/image';
+import {
+  audioUsage,
+  type ImageUsage,
+  imageUsage,
+  type TokenUsage,
+  textUsage,
+} from '../../models/common/metering';
+import { runtimeFor } from '../../models/runtimes';
+import type { RunModel, RuntimeFactory, TaskName, TaskRuntime } from '../../models/task';
+import { TextToSpeech } from '../../models/tts/speech';
+import type { ModelRecord, VersionRecord } from '../../store/ports';
+import type { Registry } from '../registry/registry';
+import type { InferenceService } from '../serving/inference';
+import { type ChatMessage, chatStops, chatTemplateOf, renderChat } from './chat';
+import { type GenerationJob, type GenerationParams, openGeneration } from './generation';
+import { defaultSpeechModels, type SpeechModels, type SpeechOutcome } from './speech';
+
+export interface TaskTarget {
+  owner: string;
+  model: string;
+  /** A version number or alias; absent = latest. */
+  ref?: string;
+}
+
+/** What a caller may ask of a model: the runtime tasks plus built-in speech. */
+export type ServiceTask = TaskName | 'speech';
+type RuntimeOf<T extends TaskName> = Extract<TaskRuntime, { task: T }>;
+
+export interface TaskServiceDeps {
+  registry: Registry;
+  inference: InferenceService;
+  /** Default: a TextToSpeech over process.env's PATH. */
+  speech?: TextToSpeech;
+  speechModels?: SpeechModels;
+  /** Family → runtime factory. Default: the runtime registry. */
+  runtimes?: (family: string) => RuntimeFactory | undefined;
+}
+
+export interface ListedModel {
+  id: string;
+  createdAt: string;
+  /** 'builtin' for the virtual speech models. */
+  kind: 'registered' | 'builtin';
+}
+
+const LIMITS = { maxInputs: 2048, maxInputChars: 100_000, maxImages: 10, maxClassify: 1024 };
+
+export class TaskService {
+  private readonly cache = new Map<string, Promise<TaskRuntime>>();
+  private readonly registry: Registry;
+  private readonly inference: InferenceService;
+  private speechEngine: TextToSpeech | undefined;
+  readonly speechModels: SpeechModels;
+  private readonly runtimes: (family: string) => RuntimeFactory | undefined;
+
+  constructor(deps: TaskServiceDeps) {
+    this.registry = deps.registry;
+    this.inference = deps.inference;
+    this.speechEngine = deps.speech;
+    this.speechModels = deps.speechModels ?? defaultSpeechModels();
+    this.runtimes = deps.runtimes ?? runtimeFor;
+    this.registry.onVersionRemoved((v) => this.cache.delete(cacheKey(v)));
+  }
+
+  /** Created on first use: most servers never speak. */
+  get speech(): TextToSpeech {
+    this.speechEngine ??= new TextToSpeech();
+    return this.speechEngine;
+  }
+
+  /** The runtime of a model version for `task`; another task → 400 naming what it can do. */
+  async runtime<T extends TaskName>(
+    target: TaskTarget,
+    task: T,
+  ): Promise<{ version: VersionRecord; runtime: RuntimeOf<T> }> {
+    let version: VersionRecord;
+    try {
+      version = await this.registry.resolve(target.owner, target.model, target.ref);
+    } catch (e) {
+      if (isMaasError(e) && e.code === 'not_found' && this.speechModels.get(target.model)) {
+        this.wrongTask(target.model, 'speech', task);
+      }
+      throw e;
+    }
+    const runtime = await this.load(version);
+    if (runtime.task !== task) this.wrongTask(target.model, runtime.task, task);
+    return { version, runtime: runtime as RuntimeOf<T> };
+  }
+
+  /** Tenant's models (latest versions) and the built-in speech models, for `/v1/models`. */
+  async listModels(owner: string): Promise<ListedModel[]> {
+    const own: ModelRecord[] = await this.registry.listModels(owner);
+    const names = new Set(own.map((m) => m.name));
+    return [
+      ...own.map((m) => ({ id: m.name, createdAt: m.createdAt, kind: 'registered' as const })),
+      ...this.speechModels
+        .list()
+        .filter((s) => !names.has(s.id))
+        .map((s) => ({ id: s.id, createdAt: '1970-01-01T00:00:00.000Z', kind: 'builtin' as const })),
+    ];
+  }
+
+  /** Validate and resolve a generation; errors are thrown here, before any byte is streamed. */
+  async generation(target: TaskTarget, params: GenerationParams): Promise<GenerationJob> {
+    const { version, runtime } = await this.runtime(target, 'text-generation');
+    return openGeneration(version, runtime, params);
+  }
+
+  /** Chat: messages rendered by the version's template, then a generation. */
+  async chat(
+    target: TaskTarget,
+    messages: readonly ChatMessage[],
+    params: Omit<GenerationParams, 'prompt'>,
+  ): Promise<GenerationJob> {
+    const { version, runtime } = await this.runtime(target, 'text-generation');
+    const template = chatTemplateOf(version.metadata);
+    return openGeneration(version, runtime, {
+      ...params,
+      prompt: renderChat(messages, template),
+      stop: chatStops(params.stop ?? [], template),
+    });
+  }
+
+  async embed(
+    target: TaskTarget,
+    texts: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<{
+    model: string;
+    version: number;
+    dimensions: number;
+    vectors: Float32Array[];
+    usage: TokenUsage;
+  }> {
+    checkTexts(texts);
+    const { version, runtime } = await this.runtime(target, 'embeddings');
+    const promptTokens = texts.reduce((n, t) => n + runtime.countTokens(t), 0);
+    const vectors = await runtime.embed(texts, signal);
+    return {
+      model: version.model,
+      version: version.version,
+      dimensions: runtime.dimensions,
+      vectors,
+      usage: textUsage(promptTokens),
+    };
+  }
+
+  async imagine(
+    target: TaskTarget,
+    req: {
+      prompt: string;
+      n: number;
+      width: number;
+      height: number;
+      seed?: number;
+      style?: Record<string, unknown>;
+    },
+    signal?: AbortSignal,
+  ): Promise<{ model: string; version: number; images: Uint8Array[]; seed?: number; usage: ImageUsage }> {
+    if (typeof req.prompt !== 'string' || req.prompt.length > LIMITS.maxInputChars)
+      fail('invalid_request', `prompt must be a string of at most ${LIMITS.maxInputChars} characters`);
+    integerIn('n', req.n, 1, LIMITS.maxImages);
+    integerIn('width', req.width, 1, MAX_IMAGE_SIDE);
+    integerIn('height', req.height, 1, MAX_IMAGE_SIDE);
+    if (req.seed !== undefined) integerIn('seed', req.seed, 0, Number.MAX_SAFE_INTEGER);
+    const { version, runtime } = await this.runtime(target, 'image-generation');
+    const images = await runtime.generate(req, signal);
+    return {
+      model: version.model,
+      version: version.version,
+      images,
+      seed: req.seed,
+      usage: imageUsage(images.length, req.width, req.height),
+    };
+  }
+
+  async classify(
+    target: TaskTarget,
+    inputs: readonly unknown[],
+    signal?: AbortSignal,
+  ): Promise<{
+    model: string;
+    version: number;
+    predictions: { label: string; probabilities: Record<string, number> }[];
+  }> {
+    if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > LIMITS.maxClassify)
+      fail('invalid_request', `inputs must be a list of 1 to ${LIMITS.maxClassify} items`, {
+        pointer: 'inputs',
+      });
+    const { version, runtime } = await this.runtime(target, 'classification');
+    const predictions = await runtime.classify(inputs, signal);
+    return { model: version.model, version: version.version, predictions };
+  }
+
+  /** Speech through a built-in speech model (`tts`, `tts-1`, `espeak-ng`, `flite`). */
+  async speak(
+    target: TaskTarget,
+    req: { input: string; voice?: string; speed?: number },
+    signal?: AbortSignal,
+  ): Promise<SpeechOutcome> {
+    const builtin = this.speechModels.get(target.model);
+    if (!builtin) {
+      // A registered model: say what it does instead (or 404 when it does not exist).
+      const version = await this.registry.resolve(target.owner, target.model, target.ref);
+      this.wrongTask(target.model, (await this.load(version)).task, 'speech');
+    }
+    const result = await this.speech.synthesize({
+      text: req.input,
+      voice: req.voice,
+      speed: req.speed,
+      engine: builtin.engine,
+      signal,
+    });
+    return {
+      model: builtin.id,
+      wav: result.wav,
+      durationSeconds: result.durationSeconds,
+      engine: result.engine,
+      voice: result.voice,
+      usage: audioUsage(result.durationSeconds),
+    };
+  }
+
+  private wrongTask(model: string, does: ServiceTask, asked: ServiceTask): never {
+    return fail('invalid_request', `model '${model}' can do ${does}, not ${asked}`, { pointer: 'model' });
+  }
+
+  private load(version: VersionRecord): Promise<TaskRuntime> {
+    const key = cacheKey(version);
+    let runtime = this.cache.get(key);
+    if (!runtime) {
+      runtime = this.build(version);
+      this.cache.set(key, runtime);
+      runtime.catch(() => this.cache.delete(key));
+    }
+    return runtime;
+  }
+
+  private async build(version: VersionRecord): Promise<TaskRuntime> {
+    const family = version.metadata.family;
+    if (typeof family !== 'string') {
+      fail(
+        'invalid_request',
+        `model '${version.model}' has no family in its metadata: it can do tensor inference only (POST /v2/models/${version.model}/infer)`,
+        { pointer: 'model' },
+      );
+    }
+    const factory =
+      this.runtimes(family) ??
+      fail(
+        'invalid_request',
+        `model '${version.model}' is of family '${family.slice(0, 64)}', which has no task runtime on this server: it can do tensor inference only (/v2)`,
+        { pointer: 'model' },
+      );
+    const { owner, model } = version;
+    const ref = String(version.version);
+    const run: RunModel = async (inputs: Record<string, Tensor>, options) =>
+      (
+        await this.inference.infer(owner, model, ref, {
+          inputs,
+          outputs: options?.outputs,
+          signal: options?.signal,
+        })
+      ).outputs;
+    return factory({ run, metadata: version.metadata });
+  }
+}
+
+const cacheKey = (v: VersionRecord) => `${v.owner}\u0000${v.model}\u0000${v.version}`;
+
+function integerIn(name: string, v: unknown, lo: number, hi: number): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
+    fail('invalid_request', `${name} must be an integer in [${lo}, ${hi}]`, { pointer: name });
+}
+
+function checkTexts(texts: readonly string[]): void {
+  if (!Array.isArray(texts) || texts.length === 0 || texts.length > LIMITS.maxInputs)
+    fail('invalid_request', `input must be a string or a list of 1 to ${LIMITS.maxInputs} strings`, {
+      pointer: 'input',
+    });
+  texts.forEach((t, i) => {
+    if (typeof t !== 'string' || t.length === 0 || t.length > LIMITS.maxInputChars)
+      fail(
+        'invalid_request',
+        `input[${i}] must be a non-empty string of at most ${LIMITS.maxInputChars} characters`,
+        {
+          pointer: `input[${i}]`,
+        },
+      );
+  });
+}

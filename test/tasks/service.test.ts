@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TextToSpeech } from '../../src/models/tts/speech';
+import { DEFAULT_TENANT } from '../../src/platform/auth/auth';
+import { TaskService } from '../../src/platform/tasks/service';
+import type { TestServer } from '../helpers/server';
+import { bigramStats } from './fixtures/families';
+import { bigramModel, CORPUS } from './fixtures/models';
+import { pushModel, taskServer } from './fixtures/server';
+
+let server: TestServer;
+const target = (model: string, ref?: string) => ({ owner: DEFAULT_TENANT, model, ref });
+
+beforeAll(async () => {
+  server = await taskServer();
+});
+afterAll(() => server?.close());
+
+describe('task service', () => {
+  it('generates through the real runtime: seeded runs repeat, usage counts tokens', async () => {
+    const tasks = server.platform.tasks;
+    const params = { prompt: 'the ', maxTokens: 30, temperature: 1, seed: 42 };
+    const a = await (await tasks.generation(target('bigram'), params)).run();
+    const b = await (await tasks.generation(target('bigram'), params)).run();
+    expect(a.choices[0].text).toBe(b.choices[0].text);
+    expect(a.choices[0].text.length).toBeGreaterThan(0);
+    expect(a.choices[0].finishReason).toBe('length');
+    expect(a.usage).toEqual({ unit: 'tokens', promptTokens: 4, completionTokens: 30, quantity: 34 });
+    // Every generated character pair is one the corpus contains (the model's probable bigrams).
+    const text = `the ${a.choices[0].text}`;
+    const pairs = new Set(Array.from(CORPUS).map((c, i, s) => s[i - 1] + c));
+    const seen = Array.from(text)
+      .slice(1)
+      .map((c, i) => text[i] + c);
+    expect(seen.filter((p) => pairs.has(p)).length / seen.length).toBeGreaterThan(0.9);
+  });
+
+  it('greedy generation follows the most likely bigram; stop ends before the stop text', async () => {
+    const tasks = server.platform.tasks;
+    const greedy = await (
+      await tasks.generation(target('bigram'), { prompt: 't', maxTokens: 3, temperature: 0 })
+    ).run();
+    // After 't' the corpus's most frequent next char is 'h', then 'e', then ' '.
+    expect(greedy.choices[0].text).toBe('he ');
+    const stopped = await (
+      await tasks.generation(target('bigram'), { prompt: 't', maxTokens: 20, temperature: 0, stop: ['e'] })
+    ).run();
+    expect(stopped.choices[0]).toMatchObject({ text: 'h', finishReason: 'stop' });
+  });
+
+  it('n choices: each seeded differently, usage adds completions once per prompt', async () => {
+    const job = await server.platform.tasks.generation(target('bigram'), {
+      prompt: 'a ',
+      maxTokens: 12,
+      seed: 7,
+      n: 3,
+    });
+    const out = await job.run();
+    expect(out.choices).toHaveLength(3);
+    expect(new Set(out.choices.map((c) => c.text)).size).toBeGreaterThan(1);
+    expect(out.usage).toMatchObject({ promptTokens: 2, completionTokens: 36, quantity: 38 });
+    const again = await job.run();
+    expect(again.choices.map((c) => c.text)).toEqual(out.choices.map((c) => c.text));
+  });
+
+  it('refuses the wrong task naming what the model can do, and invalid parameters', async () => {
+    const tasks = server.platform.tasks;
+    await expect(tasks.embed(target('bigram'), ['x'])).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: "model 'bigram' can do text-generation, not embeddings",
+    });
+    await expect(tasks.generation(target('tts'), { prompt: 'x' })).rejects.toThrow(/can do speech/);
+    await expect(tasks.speak(target('bag'), { input: 'hi' })).rejects.toThrow(
+      /can do embeddings, not speech/,
+    );
+    await expect(tasks.generation(target('nope'), { prompt: 'x' })).rejects.toMatchObject({
+      code: 'not_found',
+    });
+    await expect(tasks.generation(target('bigram'), { prompt: 'x', temperature: 3 })).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+    await expect(tasks.generation(target('bigram'), { prompt: 'x', n: 99 })).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+    // Plain tensor models (no family) and unknown families say they do tensor inference only.
+    const plain = bigramModel();
+    await pushModel(server, 'plain', { onnx: plain.onnx, metadata: {} });
+    await expect(tasks.generation(target('plain'), { prompt: 'x' })).rejects.toThrow(/tensor inference only/);
+    await pushModel(server, 'alien', { onnx: plain.onnx, metadata: { family: 'no-such-family' } });
+    await expect(tasks.generation(target('alien'), { prompt: 'x' })).rejects.toThrow(/no task runtime/);
+  });
+
+  it('caches one runtime per version and drops it when the version is removed', async () => {
+    const tasks = server.platform.tasks;
+    await pushModel(server, 'bg2', bigramModel());
+    const first = await tasks.runtime(target('bg2'), 'text-generation');
+    const second = await tasks.runtime(target('bg2', '1'), 'text-generation');
+    expect(second.runtime).toBe(first.runtime);
+    await pushModel(server, 'bg2', bigramModel(`${CORPUS} zzz`));
+    const v2 = await tasks.runtime(target('bg2'), 'text-generation');
+    expect(v2.version.version).toBe(2);
+    expect(v2.runtime).not.toBe(first.runtime);
+    await server.platform.registry.deleteVersion(DEFAULT_TENANT, 'bg2', '1');
+    await expect(tasks.runtime(target('bg2', '1'), 'text-generation')).rejects.toMatchObject({
+      code: 'not_found',
+    });
+    expect((await tasks.runtime(target('bg2'), 'text-generation')).runtime).toBe(v2.runtime);
+  });
+
+  it('aborting stops generation within a step or two', async () => {
+    const job = await server.platform.tasks.generation(target('bigram'), {
+      prompt: 'the',
+      maxTokens: 50_000,
+    });
+    const controller = new AbortController();
+    const before = bigramStats.steps;
+    const deltas: string[] = [];
+    const running = job.run((_, d) => {
+      deltas.push(d);
+      if (deltas.length === 20) controller.abort();
+    }, controller.signal);
+    await expect(running).rejects.toMatchObject({ code: 'client_closed' });
+    const ran = bigramStats.steps - before;
+    expect(ran).toBeGreaterThanOrEqual(20);
+    expect(ran).toBeLessThan(40);
+  });
+
+  it('embeds, classifies and draws through real runtimes', async () => {
+    const tasks = server.platform.tasks;
+    const e = await tasks.embed(target('bag'), ['the cat', 'the cat', 'zzzz qqq']);
+    expect(e.dimensions).toBe(16);
+    expect(Array.from(e.vectors[0])).toEqual(Array.from(e.vectors[1]));
+    const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i], 0);
+    expect(dot(e.vectors[0], e.vectors[0])).toBeCloseTo(1, 5);
+    expect(dot(e.vectors[0], e.vectors[2])).toBeLessThan(0.99);
+    expect(e.usage).toMatchObject({ unit: 'tokens', promptTokens: 7 + 7 + 8 });
+    const c = await tasks.classify(target('vowels'), ['aeiou ea', 'strk mn']);
+    expect(c.predictions.map((p) => p.label)).toEqual(['vowels', 'consonants']);
+    const img = await tasks.imagine(target('cppn'), { prompt: 'x', n: 2, width: 24, height: 16, seed: 1 });
+    expect(img.images).toHaveLength(2);
+    expect(img.usage).toEqual({ unit: 'images', quantity: 2, pixels: 2 * 24 * 16 });
+    await expect(
+      tasks.imagine(target('cppn'), { prompt: 'x', n: 1, width: 0, height: 16 }),
+    ).rejects.toMatchObject({ code: 'invalid_request' });
+  });
+
+  it('speech without an installed engine is a 503 that says how to install one', async () => {
+    const tasks = new TaskService({
+      registry: server.platform.registry,
+      inference: server.platform.inference,
+      speech: new TextToSpeech({ env: { PATH: '/nonexistent' } }),
+    });
+    await expect(tasks.speak(target('tts'), { input: 'hello' })).rejects.toMatchObject({
+      code: 'engine_unavailable',
+      message: expect.stringMatching(/apt-get install/),
+    });
+  });
+});
