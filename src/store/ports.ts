@@ -9,6 +9,8 @@
  */
 
 /** Serving settings stored with a model; `null` fields fall back to server defaults. */
+import type { DatasetRepository, TrainingRepository } from './training-ports';
+
 export interface ServingSettings {
   /** Largest number of rows stacked into one run (1 = no batching). */
   max_batch_size?: number;
@@ -118,6 +120,8 @@ export interface ModelRepository {
 
 export interface Store {
   readonly models: ModelRepository;
+  readonly datasets: DatasetRepository;
+  readonly trainings: TrainingRepository;
   /** Idempotent. */
   close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { migrations } from '../../src/store/sqlite/migrations';
 import { SqliteStore } from '../../src/store/sqlite/store';
 import { tempDir } from '../helpers/tmp';
 import { describeStoreConformance } from './conformance';
@@ -16,17 +17,17 @@ describe('sqlite adapter', () => {
     try {
       const path = join(tmp.dir, 'maas.db');
       const a = SqliteStore.open({ path });
-      expect(a.info()).toEqual({ journalMode: 'wal', schemaVersion: 1 });
+      expect(a.info()).toEqual({ journalMode: 'wal', schemaVersion: migrations.length });
       await a.models.createModel({ owner: 't', name: 'm' });
       const b = SqliteStore.open({ path, busyTimeoutMs: 2000 });
-      expect(b.info().schemaVersion).toBe(1);
+      expect(b.info().schemaVersion).toBe(migrations.length);
       expect((await b.models.getModel('t', 'm'))?.name).toBe('m');
       await a.close();
       await b.close();
       const raw = new Database(path, { readonly: true });
       const rows = raw.prepare('SELECT version FROM schema_migrations').all();
       raw.close();
-      expect(rows).toEqual([{ version: 1 }]);
+      expect(rows).toEqual(migrations.map((m) => ({ version: m.version })));
     } finally {
       await tmp.remove();
     }

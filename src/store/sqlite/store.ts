@@ -15,7 +15,9 @@ import {
   type Store,
   type VersionRecord,
 } from '../ports';
+import type { DatasetRepository, TrainingRepository } from '../training-ports';
 import { type Migration, migrations } from './migrations';
+import { SqliteDatasets, SqliteTrainings } from './training';
 
 export interface SqliteOptions {
   /** Database file, or `:memory:`. */
@@ -267,10 +269,14 @@ class SqliteModels implements ModelRepository {
 
 export class SqliteStore implements Store {
   readonly models: ModelRepository;
+  readonly datasets: DatasetRepository;
+  readonly trainings: TrainingRepository;
   private closed = false;
 
   private constructor(private readonly db: Database.Database) {
     this.models = new SqliteModels(db);
+    this.datasets = new SqliteDatasets(db);
+    this.trainings = new SqliteTrainings(db);
   }
 
   static open(options: SqliteOptions): SqliteStore {
