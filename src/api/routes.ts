@@ -3,9 +3,19 @@
  * To add a route, add a row to the right group (or a new group here); auth, error rendering,
  * metrics and /docs follow from the row.
  */
+import { datasetRoutes } from './datasets';
 import { kserveRoutes } from './kserve';
 import { nativeRoutes } from './native';
 import { opsRoutes } from './ops';
+import { predictRoutes } from './predict';
 import { defineRoutes } from './route';
+import { trainingRoutes } from './trainings';
 
-export const routeTable = defineRoutes(opsRoutes, kserveRoutes, nativeRoutes);
+export const routeTable = defineRoutes(
+  opsRoutes,
+  kserveRoutes,
+  nativeRoutes,
+  datasetRoutes,
+  trainingRoutes,
+  predictRoutes,
+);

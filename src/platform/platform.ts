@@ -14,6 +14,8 @@ import { type PlatformMetrics, platformMetrics } from './metrics';
 import { Registry } from './registry/registry';
 import { InferenceService } from './serving/inference';
 import { RunnerPool, type SessionLoader } from './serving/pool';
+import { DatasetService } from './training/datasets';
+import { TrainingService } from './training/service';
 
 export interface Platform {
   config: Config;
@@ -24,6 +26,8 @@ export interface Platform {
   inference: InferenceService;
   metrics: PlatformMetrics;
   keys: KeyResolver;
+  datasets: DatasetService;
+  trainings: TrainingService;
   /** Set only on the start that generated the admin key (print it once). */
   generatedAdminKey: string | null;
   /** Idempotent. */
@@ -70,6 +74,20 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
   );
   const inference = new InferenceService(registry, pool, config.requestTimeoutMs);
   const admin = await ensureAdminKey(config.dataDir, config.adminKey);
+  const datasets = new DatasetService(
+    store,
+    await ArtifactStore.open(join(config.dataDir, 'datasets')),
+    config.maxDatasetBytes,
+  );
+  await datasets.collectOrphans();
+  const trainings = new TrainingService(store, datasets, registry, {
+    concurrency: config.trainConcurrency,
+    leaseMs: config.trainLeaseMs,
+    pollMs: Math.min(1000, Math.max(50, Math.floor(config.trainLeaseMs / 4))),
+    threads: config.trainThreads,
+    dir: join(config.dataDir, 'training'),
+  });
+  trainings.start();
   let closed: Promise<void> | null = null;
   return {
     config,
@@ -80,9 +98,14 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     inference,
     metrics,
     keys: deps.keys ?? new AdminKeyResolver(admin.key),
+    datasets,
+    trainings,
     generatedAdminKey: admin.generated ? admin.key : null,
     close: () => {
-      closed ??= pool.close().then(() => store.close());
+      closed ??= trainings
+        .close()
+        .then(() => pool.close())
+        .then(() => store.close());
       return closed;
     },
   };

@@ -96,7 +96,11 @@ export interface TrainingRepository {
    * Move to a terminal status unless already terminal; returns whether this call did it (so a
    * cancel racing a success settles once).
    */
-  finish(id: string, status: JobStatus, fields: { error?: string; result?: Record<string, unknown> }): Promise<boolean>;
+  finish(
+    id: string,
+    status: JobStatus,
+    fields: { error?: string; result?: Record<string, unknown> },
+  ): Promise<boolean>;
   /** Jobs of any owner in `status` (start-up reconciliation). */
   byStatus(status: JobStatus): Promise<JobRecord[]>;
   addEvent(id: string, type: string, data: Record<string, unknown>): Promise<JobEvent>;

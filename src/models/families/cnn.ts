@@ -9,7 +9,14 @@ export const cnnFamily: ModelFamily = {
   task: 'image',
   datasetKinds: ['image'],
   hyperparameters: {
-    channels: { kind: 'ints', min: 1, max: 512, maxLength: 4, default: [16, 32], doc: 'Conv channels per block' },
+    channels: {
+      kind: 'ints',
+      min: 1,
+      max: 512,
+      maxLength: 4,
+      default: [16, 32],
+      doc: 'Conv channels per block',
+    },
     kernel: { kind: 'int', min: 1, max: 7, default: 5, doc: 'Conv kernel size (odd: same padding)' },
     hidden: { kind: 'int', min: 0, max: 4096, default: 64, doc: 'Dense width before the head (0: none)' },
     image_size: { kind: 'int', min: 0, max: 512, default: 0, doc: 'Resize images to N×N (0: as stored)' },
@@ -43,9 +50,13 @@ export const cnnFamily: ModelFamily = {
     }
     layers.push(nn.linear(rng, features, shape.classes));
     const net = nn.sequential(...layers);
-    return withHead(shape, { params: net.params, forward: net }, {
-      x: { dtype: 'float32', shape: [batchSize, c, h, w] },
-      y: targetField(shape, batchSize),
-    });
+    return withHead(
+      shape,
+      { params: net.params, forward: net },
+      {
+        x: { dtype: 'float32', shape: [batchSize, c, h, w] },
+        y: targetField(shape, batchSize),
+      },
+    );
   },
 };

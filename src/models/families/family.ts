@@ -68,14 +68,17 @@ export const commonHyperparameters: Record<string, HyperparameterRule> = {
 };
 
 function checkRule(field: string, rule: HyperparameterRule, v: unknown): number | number[] | string {
-  const bad = (why: string): never =>
-    fail('invalid_request', `${field} ${why}`, { pointer: field });
+  const bad = (why: string): never => fail('invalid_request', `${field} ${why}`, { pointer: field });
   if (rule.kind === 'choice') {
     if (typeof v !== 'string' || !rule.choices.includes(v)) bad(`must be one of ${rule.choices.join(', ')}`);
     return v as string;
   }
   const inRange = (n: unknown, integer: boolean) =>
-    typeof n === 'number' && Number.isFinite(n) && (!integer || Number.isInteger(n)) && n >= rule.min && n <= rule.max;
+    typeof n === 'number' &&
+    Number.isFinite(n) &&
+    (!integer || Number.isInteger(n)) &&
+    n >= rule.min &&
+    n <= rule.max;
   if (rule.kind === 'ints') {
     if (!Array.isArray(v) || v.length === 0 || v.length > rule.maxLength || !v.every((n) => inRange(n, true)))
       bad(`must be a list of 1 to ${rule.maxLength} integers in [${rule.min}, ${rule.max}]`);
@@ -125,9 +128,13 @@ export class FamilyRegistry {
   get(name: string): ModelFamily {
     const f = this.rows.get(name);
     if (!f)
-      fail('invalid_request', `unknown family ${JSON.stringify(String(name).slice(0, 50))}; known: ${this.names().join(', ')}`, {
-        pointer: 'family',
-      });
+      fail(
+        'invalid_request',
+        `unknown family ${JSON.stringify(String(name).slice(0, 50))}; known: ${this.names().join(', ')}`,
+        {
+          pointer: 'family',
+        },
+      );
     return f;
   }
 

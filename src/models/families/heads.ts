@@ -21,7 +21,8 @@ export function withHead(
     batch,
     forward: (b): Values => ({ [out]: body.forward(b.x) }),
     loss: (p, b) => (regression ? nn.mse(p.value, b.y) : nn.crossEntropy(p.logits, b.y)),
-    metrics: (p, b): Values => (regression ? { mse: nn.mse(p.value, b.y) } : { accuracy: nn.accuracy(p.logits, b.y) }),
+    metrics: (p, b): Values =>
+      regression ? { mse: nn.mse(p.value, b.y) } : { accuracy: nn.accuracy(p.logits, b.y) },
     inferenceOutputs: [out],
   };
 }

@@ -23,9 +23,13 @@ export const mlpFamily: ModelFamily = {
     }
     layers.push(nn.linear(rng, prev, shape.classes === 0 ? 1 : shape.classes));
     const net = nn.sequential(...layers);
-    return withHead(shape, { params: net.params, forward: net }, {
-      x: { dtype: 'float32', shape: [batchSize, width] },
-      y: targetField(shape, batchSize),
-    });
+    return withHead(
+      shape,
+      { params: net.params, forward: net },
+      {
+        x: { dtype: 'float32', shape: [batchSize, width] },
+        y: targetField(shape, batchSize),
+      },
+    );
   },
 };

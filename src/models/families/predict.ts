@@ -3,12 +3,16 @@
  * logits → label + class probabilities (softmax); standardised values → values in the target's
  * units.
  */
-import { type ClassTarget, decodeClass, decodeRegression, type FeatureSpec, type TargetSpec } from '../../data/index';
+import {
+  type ClassTarget,
+  decodeClass,
+  decodeRegression,
+  type FeatureSpec,
+  type TargetSpec,
+} from '../../data/index';
 import type { Tensor } from '../../engine/runtime/tensor';
 
-export type Prediction =
-  | { label: string; probabilities: Record<string, number> }
-  | { value: number };
+export type Prediction = { label: string; probabilities: Record<string, number> } | { value: number };
 
 function targetOf(spec: FeatureSpec): TargetSpec | undefined {
   return spec.kind === 'language-model' ? undefined : spec.target;

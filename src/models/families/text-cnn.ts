@@ -33,10 +33,22 @@ export const textCnnFamily: ModelFamily = {
   hyperparameters: {
     embed_dim: { kind: 'int', min: 2, max: 1024, default: 64, doc: 'Embedding width' },
     filters: { kind: 'int', min: 1, max: 1024, default: 64, doc: 'Filters per kernel width' },
-    kernel_sizes: { kind: 'ints', min: 1, max: 16, maxLength: 6, default: [3, 4, 5], doc: 'Kernel widths (tokens)' },
+    kernel_sizes: {
+      kind: 'ints',
+      min: 1,
+      max: 16,
+      maxLength: 6,
+      default: [3, 4, 5],
+      doc: 'Kernel widths (tokens)',
+    },
     max_length: { kind: 'int', min: 4, max: 4096, default: 64, doc: 'Tokens kept per text' },
     vocab_size: { kind: 'int', min: 16, max: 200_000, default: 5000, doc: 'Largest vocabulary' },
-    tokenizer: { kind: 'choice', choices: ['word', 'char', 'bpe'], default: 'word', doc: 'How text is split' },
+    tokenizer: {
+      kind: 'choice',
+      choices: ['word', 'char', 'bpe'],
+      default: 'word',
+      doc: 'How text is split',
+    },
   },
   loadOptions: (hp) => ({
     text: {
@@ -56,7 +68,10 @@ export const textCnnFamily: ModelFamily = {
     const widths = (hp.kernel_sizes as number[]).filter((k) => k <= length);
     const emb = nn.named('embed', nn.embedding(rng, vocab, embed, nn.normal(0.1)));
     const convs = (widths.length ? widths : [1]).map((k, i) => timeConv(rng, k, embed, filters, `conv${i}`));
-    const head = nn.named('fc', nn.linear(rng, filters * convs.length, shape.classes === 0 ? 1 : shape.classes));
+    const head = nn.named(
+      'fc',
+      nn.linear(rng, filters * convs.length, shape.classes === 0 ? 1 : shape.classes),
+    );
     const forward = (ids: Value): Value => {
       const g = ids.graph;
       const e = g.op('Unsqueeze', [emb(ids)], { axes: [1] }); // [N, 1, L, E]

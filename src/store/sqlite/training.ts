@@ -228,7 +228,9 @@ export class SqliteTrainings implements TrainingRepository {
         .get(id) as { next: number };
       const createdAt = now();
       this.db
-        .prepare('INSERT INTO training_events (job_id, seq, type, data_json, created_at) VALUES (?, ?, ?, ?, ?)')
+        .prepare(
+          'INSERT INTO training_events (job_id, seq, type, data_json, created_at) VALUES (?, ?, ?, ?, ?)',
+        )
         .run(id, next, type, JSON.stringify(data), createdAt);
       return { seq: next, type, data, createdAt };
     })();
@@ -240,6 +242,11 @@ export class SqliteTrainings implements TrainingRepository {
         'SELECT seq, type, data_json, created_at FROM training_events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?',
       )
       .all(id, after, limit) as { seq: number; type: string; data_json: string; created_at: string }[];
-    return rows.map((r) => ({ seq: r.seq, type: r.type, data: JSON.parse(r.data_json), createdAt: r.created_at }));
+    return rows.map((r) => ({
+      seq: r.seq,
+      type: r.type,
+      data: JSON.parse(r.data_json),
+      createdAt: r.created_at,
+    }));
   }
 }
