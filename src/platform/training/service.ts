@@ -57,6 +57,10 @@ interface Running {
   child: ChildProcess;
   heartbeat: NodeJS.Timeout;
   settled: boolean;
+  /** Registering the result: the lease is held (heartbeats go on) until it is done. */
+  finalizing: Promise<void> | null;
+  /** Messages are handled one after another, so events keep the order the trainer sent them. */
+  inbox: Promise<void>;
 }
 
 export class TrainingService {
@@ -201,7 +205,7 @@ export class TrainingService {
       env: { PATH: process.env.PATH ?? '' },
     });
     const heartbeat = setInterval(() => void this.beat(job.id), Math.max(50, this.settings.leaseMs / 3));
-    const r: Running = { job, child, heartbeat, settled: false };
+    const r: Running = { job, child, heartbeat, settled: false, finalizing: null, inbox: Promise.resolve() };
     this.running.set(job.id, r);
     await this.event(job.id, 'status', {
       status: 'running',
@@ -217,7 +221,11 @@ export class TrainingService {
       dir,
       threads: this.settings.threads,
     };
-    child.on('message', (m: WorkerMessage) => void this.onMessage(r, m));
+    child.on('message', (m: WorkerMessage) => {
+      r.inbox = r.inbox
+        .then(() => this.onMessage(r, m))
+        .catch((e: unknown) => this.log(`training ${job.id}: ${(e as Error).message}`));
+    });
     child.on('exit', (code, signal) => void this.onExit(r, code, signal));
     child.send({ type: 'start', job: wjob });
   }
@@ -233,25 +241,26 @@ export class TrainingService {
   }
 
   private async onMessage(r: Running, m: WorkerMessage): Promise<void> {
-    try {
-      if (m.type === 'event') await this.event(r.job.id, m.event, m.data);
-      else if (m.type === 'checkpoint') {
-        await this.store.trainings.setCheckpoint(r.job.id, m.step);
-        await this.event(r.job.id, 'checkpoint', { step: m.step });
-      } else if (m.type === 'failed') {
-        r.settled = true;
-        await this.settle(r.job, 'failed', { error: m.message });
-      } else if (m.type === 'done') {
-        r.settled = true;
-        await this.succeed(r.job, m.outcome);
-      }
-    } catch (e) {
+    if (m.type === 'event') await this.event(r.job.id, m.event, m.data);
+    else if (m.type === 'checkpoint') {
+      await this.store.trainings.setCheckpoint(r.job.id, m.step);
+      await this.event(r.job.id, 'checkpoint', { step: m.step });
+    } else if (m.type === 'failed' || m.type === 'done') {
       r.settled = true;
-      await this.settle(r.job, 'failed', { error: `registering the result failed: ${(e as Error).message}` });
+      r.finalizing = (
+        m.type === 'failed'
+          ? this.settle(r.job, 'failed', { error: m.message })
+          : this.succeed(r.job, m.outcome)
+      ).catch((e: unknown) =>
+        this.settle(r.job, 'failed', { error: `registering the result failed: ${(e as Error).message}` }),
+      );
     }
   }
 
   private async onExit(r: Running, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    // The child exits right after reporting; keep the lease until the result is recorded.
+    await r.inbox;
+    if (r.finalizing) await r.finalizing;
     clearInterval(r.heartbeat);
     this.running.delete(r.job.id);
     if (!r.settled && !this.closed) {
