@@ -9,7 +9,8 @@ import type { ParentMessage, WorkerMessage } from './protocol';
 import { runTraining } from './trainer';
 
 function send(m: WorkerMessage): void {
-  if (process.connected) process.send?.(m);
+  // The parent died (kill -9 of the server): the write fails; stop rather than train for no one.
+  if (process.connected) process.send?.(m, undefined, {}, (e) => e && process.exit(3));
 }
 
 process.on('disconnect', () => process.exit(3));
