@@ -17,12 +17,15 @@ import { startServer, stopOnSignals } from '../api/serve';
 import { isMaasError } from '../common/errors';
 import { configSpec, loadConfig } from '../platform/config';
 import { MaasApiError, MaasClient } from '../sdk/client';
+import { datasetsCommand, predictCommand, trainCommand, trainingsCommand } from './train';
 
 export interface CliIO {
   out: (s: string) => void;
   err: (s: string) => void;
   env: Record<string, string | undefined>;
   stdin: () => Promise<string>;
+  /** Rewrites the current terminal line (set only when stdout is a TTY). */
+  progress?: (s: string) => void;
 }
 
 interface Parsed {
@@ -30,13 +33,20 @@ interface Parsed {
   flags: Record<string, string>;
 }
 
-/** `--name value` and `--name=value`; every flag takes a value. */
+/** Flags that take no value. */
+const SWITCHES = new Set(['--follow']);
+
+/** `--name value` and `--name=value`; every flag but the switches takes a value. */
 export function parseArgs(argv: readonly string[]): Parsed {
   const out: Parsed = { positional: [], flags: {} };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (!a.startsWith('--')) {
       out.positional.push(a);
+      continue;
+    }
+    if (SWITCHES.has(a)) {
+      out.flags[a] = 'true';
       continue;
     }
     const eq = a.indexOf('=');
@@ -59,6 +69,11 @@ const USAGE = `usage:
   maas models push NAME FILE [--task T] [--description D] [--max-batch-size N] [--max-delay-ms N]
   maas models rm NAME [--version V]
   maas infer NAME [--version V] [--input FILE]   (KServe v2 JSON request on stdin or in FILE)
+  maas datasets push NAME FILE | ls | show NAME | rm NAME
+  maas train --family mlp|cnn|text-cnn --dataset D --model M [--target T] [--epochs N]
+             [--batch-size N] [--learning-rate X] [--hidden 64,32 ...] [--follow]
+  maas trainings ls | show ID | cancel ID
+  maas predict NAME --input '{"col": 1}' | --input 'some text' | --image FILE
 client options: --url URL (MAAS_URL, default http://127.0.0.1:8080)  --key KEY (MAAS_KEY)`;
 
 async function client(flags: Record<string, string>, io: CliIO): Promise<MaasClient> {
@@ -143,7 +158,17 @@ async function serve(p: Parsed, io: CliIO): Promise<void> {
   stopOnSignals(server);
 }
 
-const commands: Record<string, (p: Parsed, io: CliIO) => Promise<void>> = { serve, models, infer };
+const commands: Record<string, (p: Parsed, io: CliIO) => Promise<void>> = {
+  serve,
+  models,
+  infer,
+  datasets: datasetsCommand,
+  trainings: trainingsCommand,
+  predict: predictCommand,
+  train: async (p, io) => {
+    if (!(await trainCommand(p, io))) throw new Error('the training did not succeed');
+  },
+};
 
 /** Runs one command; returns the exit code. */
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
@@ -184,6 +209,7 @@ if (isEntry) {
     err: (s) => process.stderr.write(`${s}\n`),
     env: process.env,
     stdin: readStdin,
+    progress: process.stdout.isTTY ? (s) => process.stdout.write(`\r${s}\x1b[K`) : undefined,
   };
   main(process.argv.slice(2), io).then((code) => {
     // `serve` keeps running until a signal; other commands exit with their code.

@@ -24,10 +24,14 @@ it('mnist → cnn → ≥ 97% validation accuracy, then labels a digit image', a
   const seconds = (Date.now() - t0) / 1000;
   expect(job.status, job.error ?? '').toBe('succeeded');
   const metrics = job.result!.metrics as { accuracy: number; macroF1: number };
-  console.log(`mnist cnn: validation accuracy ${(metrics.accuracy * 100).toFixed(2)}% in ${seconds.toFixed(1)} s`);
+  console.log(
+    `mnist cnn: validation accuracy ${(metrics.accuracy * 100).toFixed(2)}% in ${seconds.toFixed(1)} s`,
+  );
   expect(metrics.accuracy).toBeGreaterThanOrEqual(0.97);
   expect(metrics.macroF1).toBeGreaterThan(0.96);
-  const v = (await s.app.inject({ method: 'GET', url: '/api/v1/models/digits/versions/1', headers: auth })).json();
+  const v = (
+    await s.app.inject({ method: 'GET', url: '/api/v1/models/digits/versions/1', headers: auth })
+  ).json();
   expect(v.metadata.metrics.confusion).toHaveLength(10);
   expect(v.signature.inputs[0].shape).toEqual(['batch', 1, 28, 28]);
 }, 180_000);

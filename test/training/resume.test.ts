@@ -16,7 +16,18 @@ const auth = { authorization: `Bearer ${KEY}` };
 function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'],
+    [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'serve',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'warn',
+    ],
     {
       cwd: join(import.meta.dirname, '../..'),
       env: { ...process.env, MAAS_ADMIN_KEY: KEY, MAAS_TRAIN_LEASE_MS: '1500', MAAS_TRAIN_THREADS: '1' },
@@ -48,7 +59,11 @@ async function readEvents(
 ): Promise<SseEvent[]> {
   const ac = new AbortController();
   const res = await fetch(url, {
-    headers: { ...auth, accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': String(lastEventId) } : {}) },
+    headers: {
+      ...auth,
+      accept: 'text/event-stream',
+      ...(lastEventId ? { 'last-event-id': String(lastEventId) } : {}),
+    },
     signal: ac.signal,
   });
   expect(res.headers.get('content-type')).toBe('text/event-stream');
@@ -69,7 +84,11 @@ async function readEvents(
             .find((l) => l.startsWith(`${name}: `))
             ?.slice(name.length + 2);
         if (!field('id')) continue;
-        const e = { id: Number(field('id')), event: field('event') ?? '', data: JSON.parse(field('data') ?? '{}') };
+        const e = {
+          id: Number(field('id')),
+          event: field('event') ?? '',
+          data: JSON.parse(field('data') ?? '{}'),
+        };
         got.push(e);
         if (stop(e)) {
           ac.abort();
@@ -116,7 +135,11 @@ it('kill -9 mid-job, restart: resumes from the checkpoint, one version, SSE lose
   const eventsUrl = (u: string) => `${u}/api/v1/trainings/${id}/events`;
 
   // Follow the stream until a checkpoint past step 100, then crash the whole server.
-  const before = await readEvents(eventsUrl(server.url), null, (e) => e.event === 'checkpoint' && Number(e.data.step) >= 100);
+  const before = await readEvents(
+    eventsUrl(server.url),
+    null,
+    (e) => e.event === 'checkpoint' && Number(e.data.step) >= 100,
+  );
   const seen = before.at(-1)!;
   server.child.kill('SIGKILL');
   await new Promise((r) => server.child.once('exit', r));
@@ -138,7 +161,9 @@ it('kill -9 mid-job, restart: resumes from the checkpoint, one version, SSE lose
   };
   expect(job).toMatchObject({ status: 'succeeded', attempts: 2 });
   expect(job.result.metrics.accuracy).toBeGreaterThan(0.9);
-  const versions = (await (await fetch(`${server.url}/api/v1/models/line/versions`, { headers: auth })).json()) as {
+  const versions = (await (
+    await fetch(`${server.url}/api/v1/models/line/versions`, { headers: auth })
+  ).json()) as {
     versions: { version: number; metadata: { lineage: { job: string; resumedFrom: number } } }[];
   };
   expect(versions.versions).toHaveLength(1);

@@ -31,8 +31,9 @@ export interface ResolvedDataset {
   kind: DatasetKind;
   source: DatasetSource;
   digest: string | null;
-  /** Built-ins name their target column. */
   format: string;
+  /** Column names of an upload (null for built-ins, which know their target). */
+  columns: string[] | null;
 }
 
 const builtinKinds: Record<string, DatasetKind> = {
@@ -176,9 +177,17 @@ export class DatasetService {
         source: { path: this.files.pathOf(own.digest) },
         digest: own.digest,
         format: own.format,
+        columns: ((own.description.schema ?? []) as { name: string }[]).map((c) => c.name),
       };
     const b = listBuiltins().find((x) => x.name === name && x.available());
     if (!b) fail('not_found', `dataset '${name}' not found`, { pointer: 'dataset' });
-    return { name, kind: builtinKinds[b.task], source: { builtin: name }, digest: null, format: 'builtin' };
+    return {
+      name,
+      kind: builtinKinds[b.task],
+      source: { builtin: name },
+      digest: null,
+      format: 'builtin',
+      columns: null,
+    };
   }
 }

@@ -46,6 +46,20 @@ export function parseJobId(id: unknown): string {
   return id;
 }
 
+/** The target must be a column; without one, the dataset needs a `label` column. */
+function checkTarget(columns: string[] | null, target: string | undefined): void {
+  if (!columns) return;
+  const shown = columns.slice(0, 20).join(', ');
+  if (target === undefined && !columns.includes('label'))
+    fail('invalid_request', `the dataset has no 'label' column: name the target column (one of ${shown})`, {
+      pointer: 'target',
+    });
+  if (target !== undefined && !columns.includes(target))
+    fail('invalid_request', `target '${target.slice(0, 50)}' is not a column (columns: ${shown})`, {
+      pointer: 'target',
+    });
+}
+
 /** The job as the API shows it. */
 export function jobView(j: JobRecord) {
   const { owner: _owner, leaseUntil: _lease, ...rest } = j;
@@ -107,6 +121,7 @@ export class TrainingService {
         `family ${family.name} trains ${family.datasetKinds.join(' or ')} datasets; '${dataset.name}' is ${dataset.kind}`,
         { pointer: 'dataset' },
       );
+    checkTarget(dataset.columns, b.target as string | undefined);
     const job = await this.store.trainings.create({
       owner,
       id: `trn_${randomBytes(12).toString('hex')}`,
