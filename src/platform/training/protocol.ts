@@ -28,6 +28,8 @@ export interface TrainingOutcome {
   trainSeconds: number;
   /** Step the run resumed from (0: from scratch). */
   resumedFrom: number;
+  /** Seconds in steps (batch gathering included), checkpoints, events, validation; counts. */
+  timing: Record<string, number>;
 }
 
 export type ParentMessage = { type: 'start'; job: WorkerJob };

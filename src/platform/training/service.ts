@@ -323,7 +323,9 @@ export class TrainingService {
       ));
     const metrics = { ...outcome.metrics };
     delete metrics.confusion;
-    await this.settle(job, 'succeeded', { result: { model: job.model, version: version.version, metrics } });
+    await this.settle(job, 'succeeded', {
+      result: { model: job.model, version: version.version, metrics, timing: outcome.timing },
+    });
   }
 
   private metadataOf(job: JobRecord, o: TrainingOutcome): Record<string, unknown> {

@@ -46,7 +46,18 @@ interface Run {
   total: number;
   curves: Curves;
   emit: Emit;
+  timing: Timing;
 }
+
+/** Where this attempt's wall time went (s): the service's overhead is checkpoints + events. */
+export type Timing = {
+  stepSeconds: number;
+  checkpointSeconds: number;
+  eventSeconds: number;
+  validationSeconds: number;
+  checkpoints: number;
+  events: number;
+};
 
 const paths = (dir: string) => ({
   checkpoint: join(dir, 'checkpoint.bin'),
@@ -85,6 +96,7 @@ async function validate(run: Run): Promise<{ loss: number; metric: number; full:
 }
 
 async function saveCheckpoint(run: Run, cursor: BatchCursor, epoch: number): Promise<void> {
+  const t0 = performance.now();
   const state = run.trainer.state();
   const arrays: Record<string, Float32Array | Float64Array> = { params: state.params };
   for (const [k, v] of Object.entries(state.optimizer)) arrays[`opt.${k}`] = v;
@@ -101,6 +113,8 @@ async function saveCheckpoint(run: Run, cursor: BatchCursor, epoch: number): Pro
     curves: run.curves,
   };
   await writeFileAtomic(paths(run.job.dir).checkpoint, encodeCheckpoint(header, arrays));
+  run.timing.checkpointSeconds += (performance.now() - t0) / 1000;
+  run.timing.checkpoints++;
   run.emit({ type: 'checkpoint', step: state.step });
 }
 
@@ -149,7 +163,7 @@ async function prepare(job: WorkerJob, emit: Emit, restored: Restored): Promise<
   });
   if (restored.state) trainer.load(restored.state);
   const perEpoch = Math.floor(data.train.length / batchSize);
-  return {
+  const run: Run = {
     job,
     hp,
     data,
@@ -158,13 +172,29 @@ async function prepare(job: WorkerJob, emit: Emit, restored: Restored): Promise<
     perEpoch,
     total: perEpoch * Number(hp.epochs),
     curves: restored.curves ?? { lossCurve: [], validationCurve: [] },
-    emit,
+    emit: (m) => {
+      const t = performance.now();
+      emit(m);
+      run.timing.eventSeconds += (performance.now() - t) / 1000;
+      run.timing.events++;
+    },
+    timing: {
+      stepSeconds: 0,
+      checkpointSeconds: 0,
+      eventSeconds: 0,
+      validationSeconds: 0,
+      checkpoints: 0,
+      events: 0,
+    },
   };
+  return run;
 }
 
 async function epochEnd(run: Run, step: number, cursor: BatchCursor): Promise<void> {
   const epoch = Math.round(step / run.perEpoch);
+  const t0 = performance.now();
   const v = await validate(run);
+  run.timing.validationSeconds += (performance.now() - t0) / 1000;
   run.curves.validationCurve.push({ epoch, step, loss: v.loss, metric: v.metric });
   const name = classTargetOf(run.data.spec) ? 'accuracy' : 'rmse';
   run.emit({
@@ -191,8 +221,10 @@ async function loop(run: Run, cursor: BatchCursor | undefined): Promise<number> 
   let windowSteps = 0;
   let windowLoss = 0;
   while (trainer.steps < total) {
+    const s0 = performance.now();
     const b = stream.next();
     const r = await trainer.step({ x: b.inputs, y: b.targets }, lr);
+    run.timing.stepSeconds += (performance.now() - s0) / 1000;
     windowSteps++;
     windowLoss += r.loss;
     const step = trainer.steps;
@@ -250,6 +282,7 @@ export async function runTraining(job: WorkerJob, emit: Emit): Promise<TrainingO
       paramCount: run.trainer.paramCount,
       trainSeconds,
       resumedFrom,
+      timing: run.timing,
     };
     await writeFileAtomic(p.result, JSON.stringify(outcome));
     return outcome;
