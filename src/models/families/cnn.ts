@@ -20,6 +20,12 @@ export const cnnFamily: ModelFamily = {
     kernel: { kind: 'int', min: 1, max: 7, default: 5, doc: 'Conv kernel size (odd: same padding)' },
     hidden: { kind: 'int', min: 0, max: 4096, default: 0, doc: 'Dense width before the head (0: none)' },
     learning_rate: { kind: 'number', min: 1e-7, max: 10, default: 2e-3, doc: 'Adam step size' },
+    lr_schedule: {
+      kind: 'choice',
+      choices: ['constant', 'cosine'],
+      default: 'cosine',
+      doc: 'constant, or cosine decay from learning_rate to learning_rate/20 over the run',
+    },
     image_size: { kind: 'int', min: 0, max: 512, default: 0, doc: 'Resize images to N×N (0: as stored)' },
   },
   loadOptions: (hp) => {

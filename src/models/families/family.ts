@@ -58,6 +58,12 @@ export const commonHyperparameters: Record<string, HyperparameterRule> = {
     default: 0.1,
     doc: 'Share of examples held out for validation',
   },
+  lr_schedule: {
+    kind: 'choice',
+    choices: ['constant', 'cosine'],
+    default: 'constant',
+    doc: 'constant, or cosine decay from learning_rate to learning_rate/20 over the run',
+  },
   checkpoint_every: {
     kind: 'int',
     min: 1,

@@ -214,7 +214,9 @@ async function loop(run: Run, cursor: BatchCursor | undefined): Promise<number> 
     dropLast: true,
     cursor,
   });
-  const lr = Number(hp.learning_rate);
+  const base = Number(hp.learning_rate);
+  // Schedules are functions of the step, so a resumed run continues on the same curve.
+  const lr = hp.lr_schedule === 'cosine' ? nn.cosine({ base, total, min: base / 20 }) : nn.constantLr(base);
   const every = Number(hp.checkpoint_every);
   const started = performance.now();
   let windowStart = started;
@@ -223,7 +225,7 @@ async function loop(run: Run, cursor: BatchCursor | undefined): Promise<number> 
   while (trainer.steps < total) {
     const s0 = performance.now();
     const b = stream.next();
-    const r = await trainer.step({ x: b.inputs, y: b.targets }, lr);
+    const r = await trainer.step({ x: b.inputs, y: b.targets }, lr(trainer.steps));
     run.timing.stepSeconds += (performance.now() - s0) / 1000;
     windowSteps++;
     windowLoss += r.loss;
