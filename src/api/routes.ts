@@ -3,13 +3,16 @@
  * To add a route, add a row to the right group (or a new group here); auth, error rendering,
  * metrics and /docs follow from the row.
  */
+import { datasetRoutes } from './datasets';
 import { kserveRoutes } from './kserve';
 import { nativeRoutes } from './native';
 import { openAIRoutes } from './openai/routes';
 import { opsRoutes } from './ops';
+import { predictRoutes } from './predict';
 import { defineRoutes } from './route';
 import { taskRoutes } from './tasks';
 import { tenancyRoutes } from './tenancy-routes';
+import { trainingRoutes } from './trainings';
 
 export const routeTable = defineRoutes(
   opsRoutes,
@@ -18,4 +21,7 @@ export const routeTable = defineRoutes(
   tenancyRoutes,
   taskRoutes,
   openAIRoutes,
+  datasetRoutes,
+  trainingRoutes,
+  predictRoutes,
 );

@@ -141,6 +141,8 @@ function registerRoute(app: FastifyInstance, spec: RouteSpec, shared: Shared): v
             spec.handler(ctx),
           )
         : await spec.handler(ctx);
+      // A streaming route (SSE) answered on the raw socket itself.
+      if (reply.sent) return reply;
       reply.code(spec.status ?? 200);
       return reply.send(spec.status === 204 ? undefined : result);
     },

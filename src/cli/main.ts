@@ -20,6 +20,7 @@ import { MaasApiError } from '../sdk/client';
 import { type CliIO, client, clientFlags, only, type Parsed, parseArgs, UsageError } from './shared';
 import { TASK_USAGE, taskCommands } from './tasks';
 import { TENANCY_USAGE, tenancyCommands } from './tenancy';
+import { datasetsCommand, predictCommand, trainCommand, trainingsCommand } from './train';
 
 export { type CliIO, parseArgs };
 
@@ -32,6 +33,11 @@ const USAGE = `usage:
   maas infer NAME [--version V] [--input FILE]   (KServe v2 JSON request on stdin or in FILE)
 ${TENANCY_USAGE}
 ${TASK_USAGE}
+  maas datasets push NAME FILE | ls | show NAME | rm NAME
+  maas train --family mlp|cnn|text-cnn --dataset D --model M [--target T] [--epochs N]
+             [--batch-size N] [--learning-rate X] [--hidden 64,32 ...] [--follow]
+  maas trainings ls | show ID | cancel ID
+  maas predict NAME --input '{"col": 1}' | --input 'some text' | --image FILE
 client options: --url URL (MAAS_URL, default http://127.0.0.1:8080)  --key KEY (MAAS_KEY)`;
 
 async function models(p: Parsed, io: CliIO): Promise<void> {
@@ -112,6 +118,12 @@ const commands: Record<string, (p: Parsed, io: CliIO) => Promise<void>> = {
   infer,
   ...tenancyCommands,
   ...taskCommands,
+  datasets: datasetsCommand,
+  trainings: trainingsCommand,
+  predict: predictCommand,
+  train: async (p, io) => {
+    if (!(await trainCommand(p, io))) throw new Error('the training did not succeed');
+  },
 };
 
 /** Runs one command; returns the exit code. */
@@ -153,6 +165,7 @@ if (isEntry) {
     err: (s) => process.stderr.write(`${s}\n`),
     env: process.env,
     stdin: readStdin,
+    progress: process.stdout.isTTY ? (s) => process.stdout.write(`\r${s}\x1b[K`) : undefined,
   };
   main(process.argv.slice(2), io).then((code) => {
     // `serve` keeps running until a signal; other commands exit with their code.

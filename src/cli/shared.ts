@@ -8,6 +8,8 @@ export interface CliIO {
   err: (s: string) => void;
   env: Record<string, string | undefined>;
   stdin: () => Promise<string>;
+  /** Rewrites the current terminal line (set only when stdout is a TTY). */
+  progress?: (s: string) => void;
 }
 
 export interface Parsed {
@@ -15,13 +17,20 @@ export interface Parsed {
   flags: Record<string, string>;
 }
 
-/** `--name value` and `--name=value`; every flag takes a value. */
+/** Flags that take no value. */
+const SWITCHES = new Set(['--follow']);
+
+/** `--name value` and `--name=value`; every flag but the switches takes a value. */
 export function parseArgs(argv: readonly string[]): Parsed {
   const out: Parsed = { positional: [], flags: {} };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (!a.startsWith('--')) {
       out.positional.push(a);
+      continue;
+    }
+    if (SWITCHES.has(a)) {
+      out.flags[a] = 'true';
       continue;
     }
     const eq = a.indexOf('=');

@@ -184,6 +184,34 @@ export const configSpec = {
         : fail('invalid_request', `config ${key}: unknown log level ${JSON.stringify(raw)}`),
     doc: 'fatal, error, warn, info, debug, trace or silent',
   },
+  maxDatasetBytes: {
+    env: 'MAAS_MAX_DATASET_BYTES',
+    flag: '--max-dataset-bytes',
+    default: 1024 * MiB,
+    parse: int(1, 2 ** 40),
+    doc: 'Largest dataset upload accepted (bytes)',
+  },
+  trainConcurrency: {
+    env: 'MAAS_TRAIN_CONCURRENCY',
+    flag: '--train-concurrency',
+    default: 1,
+    parse: int(1, 64),
+    doc: 'Training jobs running at once (each in its own child process); others wait queued',
+  },
+  trainLeaseMs: {
+    env: 'MAAS_TRAIN_LEASE_MS',
+    flag: '--train-lease-ms',
+    default: 10_000,
+    parse: int(100, 3_600_000),
+    doc: 'A running job is resumed elsewhere when its server misses heartbeats this long (ms)',
+  },
+  trainThreads: {
+    env: 'MAAS_TRAIN_THREADS',
+    flag: '--train-threads',
+    default: 2,
+    parse: int(1, 256),
+    doc: 'ONNX Runtime threads per training job',
+  },
 } satisfies Record<string, OptionSpec<unknown>>;
 
 type Spec = typeof configSpec;

@@ -24,6 +24,8 @@ import { InferenceService } from './serving/inference';
 import { RunnerPool, type SessionLoader } from './serving/pool';
 import { TaskService } from './tasks/service';
 import { type Clock, createTenancy, type Tenancy } from './tenancy/index';
+import { DatasetService } from './training/datasets';
+import { TrainingService } from './training/service';
 
 export interface Platform {
   config: Config;
@@ -38,6 +40,8 @@ export interface Platform {
   keys: KeyResolver;
   /** Tenants, keys, limits, quotas, usage, audit, idempotency over the store's tenancy ports. */
   tenancy: Tenancy;
+  datasets: DatasetService;
+  trainings: TrainingService;
   /** Set only on the start that generated the admin key (print it once). */
   generatedAdminKey: string | null;
   /** Idempotent. */
@@ -93,6 +97,20 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
   });
   // The bootstrap admin's tenant exists from the first start, so its models have an owner row.
   await tenancy.tenants.ensure(DEFAULT_TENANT);
+  const datasets = new DatasetService(
+    store,
+    await ArtifactStore.open(join(config.dataDir, 'datasets')),
+    config.maxDatasetBytes,
+  );
+  await datasets.collectOrphans();
+  const trainings = new TrainingService(store, datasets, registry, {
+    concurrency: config.trainConcurrency,
+    leaseMs: config.trainLeaseMs,
+    pollMs: Math.min(1000, Math.max(50, Math.floor(config.trainLeaseMs / 4))),
+    threads: config.trainThreads,
+    dir: join(config.dataDir, 'training'),
+  });
+  trainings.start();
   let closed: Promise<void> | null = null;
   return {
     config,
@@ -107,9 +125,14 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
       deps.keys ??
       new ChainedKeyResolver([new AdminKeyResolver(admin.key), keyServiceResolver(tenancy.keys)]),
     tenancy,
+    datasets,
+    trainings,
     generatedAdminKey: admin.generated ? admin.key : null,
     close: () => {
-      closed ??= pool.close().then(() => store.close());
+      closed ??= trainings
+        .close()
+        .then(() => pool.close())
+        .then(() => store.close());
       return closed;
     },
   };

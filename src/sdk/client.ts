@@ -99,12 +99,12 @@ export class MaasClient {
   private readonly base: string;
   private readonly fetchImpl: typeof fetch;
 
-  constructor(private readonly options: ClientOptions) {
+  constructor(protected readonly options: ClientOptions) {
     this.base = options.url.replace(/\/+$/, '');
     this.fetchImpl = options.fetch ?? fetch;
   }
 
-  private async request<T>(
+  protected async request<T>(
     method: string,
     path: string,
     body?: unknown,

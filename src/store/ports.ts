@@ -11,6 +11,8 @@
 import type { TenancyStores } from './tenancy/ports';
 
 /** Serving settings stored with a model; `null` fields fall back to server defaults. */
+import type { DatasetRepository, TrainingRepository } from './training-ports';
+
 export interface ServingSettings {
   /** Largest number of rows stacked into one run (1 = no batching). */
   max_batch_size?: number;
@@ -125,6 +127,8 @@ export interface Store {
   readonly models: ModelRepository;
   /** Tenants, keys, usage, quotas, audit, idempotency (ports in ./tenancy/ports). */
   readonly tenancy: TenancyStores;
+  readonly datasets: DatasetRepository;
+  readonly trainings: TrainingRepository;
   /** Idempotent. */
   close(): Promise<void>;
 }

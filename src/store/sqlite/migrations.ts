@@ -110,6 +110,52 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE models ADD COLUMN public INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 3,
+    name: 'training',
+    sql: `
+      CREATE TABLE datasets (
+        owner TEXT NOT NULL,
+        name TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        format TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        description_json TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (owner, name)
+      );
+      CREATE TABLE training_jobs (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        family TEXT NOT NULL,
+        dataset TEXT NOT NULL,
+        dataset_digest TEXT,
+        target TEXT,
+        model TEXT NOT NULL,
+        hyperparameters_json TEXT NOT NULL,
+        status TEXT NOT NULL,
+        error TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        lease_until INTEGER NOT NULL DEFAULT 0,
+        checkpoint_step INTEGER NOT NULL DEFAULT 0,
+        result_json TEXT,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT
+      );
+      CREATE INDEX training_jobs_owner ON training_jobs (owner, created_at);
+      CREATE INDEX training_jobs_status ON training_jobs (status, created_at);
+      CREATE TABLE training_events (
+        job_id TEXT NOT NULL REFERENCES training_jobs (id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        data_json TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (job_id, seq)
+      );
+    `,
+  },
 ];
 
 /** Registry of migrations by version: rejects duplicates and gaps at import time. */

@@ -16,8 +16,10 @@ import {
   type VersionRecord,
 } from '../ports';
 import type { TenancyStores } from '../tenancy/ports';
+import type { DatasetRepository, TrainingRepository } from '../training-ports';
 import { type Migration, migrations } from './migrations';
 import { sqliteTenancyStores } from './tenancy';
+import { SqliteDatasets, SqliteTrainings } from './training';
 
 export interface SqliteOptions {
   /** Database file, or `:memory:`. */
@@ -280,11 +282,15 @@ class SqliteModels implements ModelRepository {
 export class SqliteStore implements Store {
   readonly models: ModelRepository;
   readonly tenancy: TenancyStores;
+  readonly datasets: DatasetRepository;
+  readonly trainings: TrainingRepository;
   private closed = false;
 
   private constructor(private readonly db: Database.Database) {
     this.models = new SqliteModels(db);
     this.tenancy = sqliteTenancyStores(db);
+    this.datasets = new SqliteDatasets(db);
+    this.trainings = new SqliteTrainings(db);
   }
 
   static open(options: SqliteOptions): SqliteStore {

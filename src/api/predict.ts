@@ -1,0 +1,68 @@
+/**
+ * POST /api/v1/models/{name}/predict: raw rows, texts or images in; labels + probabilities (or
+ * values) out. The version's stored feature spec turns raw input into the exact tensor it was
+ * trained on, and its target spec turns outputs back into labels or values.
+ *
+ *   {"inputs": [{"sepal": 5.1, "petal": 1.4}]}       tabular rows
+ *   {"inputs": ["free text to classify"]}             text
+ *   {"inputs": ["data:image/png;base64,iVBOR..."]}    images (a data URL or bare base64)
+ */
+import { fail } from '../common/errors';
+import { encodeInputs, type FeatureSpec, parseFeatureSpec, rowsFromRecords } from '../data/index';
+import { decodePredictions } from '../models/families/index';
+import { authorizedModel } from './model-ref';
+import type { RouteContext, RouteSpec } from './route';
+
+/** Rows per request: bounds the work one request can ask for. */
+const MAX_INPUTS = 1024;
+
+function recordOf(spec: FeatureSpec, v: unknown, i: number): Record<string, unknown> {
+  if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
+  if (typeof v !== 'string')
+    fail('invalid_request', `inputs[${i}] must be an object or a string`, { pointer: `inputs[${i}]` });
+  if (spec.kind === 'text') return { [spec.column]: v };
+  if (spec.kind === 'image')
+    return { [spec.column]: v.startsWith('data:') ? v : new Uint8Array(Buffer.from(v, 'base64')) };
+  if (spec.kind === 'language-model') return { text: v };
+  return fail('invalid_request', `inputs[${i}]: this model takes rows as objects ({"column": value})`, {
+    pointer: `inputs[${i}]`,
+  });
+}
+
+async function predict(ctx: RouteContext) {
+  const body = ctx.body as { inputs?: unknown } | null;
+  if (typeof body !== 'object' || body === null || Object.keys(body).some((k) => k !== 'inputs'))
+    fail('invalid_request', 'the body must be {"inputs": [...]}');
+  const inputs = body.inputs;
+  if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > MAX_INPUTS)
+    fail('invalid_request', `inputs must be a list of 1 to ${MAX_INPUTS} items`, { pointer: 'inputs' });
+  // `name`, or another tenant's public model as `owner~name`; anything else reads as not found.
+  const ref = await authorizedModel(ctx.platform.registry, ctx.principal, ctx.params.name, 'read');
+  const version = await ctx.platform.registry.resolve(ref.owner, ref.name, ctx.query.version);
+  if (!version.metadata.featureSpec)
+    fail(
+      'unprocessable',
+      'this model has no feature spec (it was not trained here); call /v2/models/{name}/infer with tensors',
+    );
+  const spec = parseFeatureSpec(version.metadata.featureSpec);
+  const x = encodeInputs(spec, rowsFromRecords(inputs.map((v, i) => recordOf(spec, v, i))));
+  const input = version.signature.inputs[0]?.name ?? 'x';
+  const { outputs } = await ctx.platform.inference.infer(ref.owner, ref.name, String(version.version), {
+    inputs: { [input]: x },
+  });
+  return { model: version.model, version: version.version, predictions: decodePredictions(spec, outputs) };
+}
+
+export const predictRoutes: RouteSpec[] = [
+  {
+    surface: 'native',
+    owned: 'name',
+    method: 'POST',
+    path: '/api/v1/models/:name/predict',
+    access: 'infer',
+    body: 'json',
+    summary:
+      'Predict from raw rows / texts / images with a model trained here: labels + probabilities or values',
+    handler: predict,
+  },
+];

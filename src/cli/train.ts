@@ -1,0 +1,229 @@
+/**
+ * CLI commands for training as a service:
+ *
+ *   maas datasets push NAME FILE | ls | show NAME | rm NAME
+ *   maas train --family F --dataset D --model M [--target T] [--epochs N --batch-size N
+ *              --learning-rate X --hidden 64,32 ...] [--follow]
+ *   maas trainings ls | show ID | cancel ID
+ *   maas predict NAME --input '{"x1": 0.3}' | --input 'some text' | --image FILE
+ *
+ * `--follow` draws a live progress bar on a TTY (loss, steps/s, ETA) and prints plain lines
+ * otherwise, then a summary.
+ */
+import { openAsBlob } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { type Training, TrainingClient, type TrainingEvent } from '../sdk/training';
+
+export interface TrainIO {
+  out: (s: string) => void;
+  env: Record<string, string | undefined>;
+  /** Rewrites the current terminal line (TTY only); absent → plain lines. */
+  progress?: (line: string) => void;
+}
+
+export interface TrainArgs {
+  positional: string[];
+  flags: Record<string, string>;
+}
+
+const CLIENT_FLAGS = ['--url', '--key'];
+/** Hyperparameters that are lists (`--hidden 64,32`). */
+const LIST_HYPERPARAMETERS = new Set(['hidden', 'channels', 'kernel_sizes']);
+const TRAIN_FLAGS = [
+  ...CLIENT_FLAGS,
+  '--family',
+  '--dataset',
+  '--model',
+  '--target',
+  '--follow',
+  '--hyperparameters',
+];
+
+async function clientOf(flags: Record<string, string>, io: TrainIO): Promise<TrainingClient> {
+  const url = flags['--url'] ?? io.env.MAAS_URL ?? 'http://127.0.0.1:8080';
+  let key: string | undefined = flags['--key'] ?? io.env.MAAS_KEY;
+  if (!key) {
+    const file = join(io.env.MAAS_DATA_DIR ?? './data', 'admin.key');
+    key = await readFile(file, 'utf8').then(
+      (s) => s.trim(),
+      () => undefined,
+    );
+  }
+  return new TrainingClient({ url, key });
+}
+
+function need(v: string | undefined, usage: string): string {
+  if (!v) throw new Error(`usage: ${usage}`);
+  return v;
+}
+
+export async function datasetsCommand(p: TrainArgs, io: TrainIO): Promise<void> {
+  const [, sub, name, file] = p.positional;
+  const c = await clientOf(p.flags, io);
+  if (sub === 'push') {
+    const d = await c.pushDataset(
+      need(name, 'maas datasets push NAME FILE'),
+      await openAsBlob(need(file, 'maas datasets push NAME FILE')),
+    );
+    io.out(`pushed dataset ${d.name}: ${d.format}, ${d.kind}, ${d.rows} rows (${d.digest})`);
+    const schema = (d.schema ?? []) as { name: string; kind: string }[];
+    io.out(`  columns: ${schema.map((s) => `${s.name} (${s.kind})`).join(', ')}`);
+    if (d.classBalance) io.out(`  classes: ${JSON.stringify(d.classBalance)}`);
+  } else if (sub === 'ls') {
+    for (const d of await c.listDatasets())
+      io.out(
+        `${d.name.padEnd(16)} ${d.kind.padEnd(8)} ${(d.builtin ? 'built-in' : d.format).padEnd(9)} ${d.rows ?? ''}`,
+      );
+  } else if (sub === 'show') {
+    io.out(JSON.stringify(await c.getDataset(need(name, 'maas datasets show NAME')), null, 2));
+  } else if (sub === 'rm') {
+    await c.deleteDataset(need(name, 'maas datasets rm NAME'));
+    io.out(`removed dataset ${name}`);
+  } else throw new Error(`unknown command: datasets ${sub ?? ''} (push, ls, show, rm)`);
+}
+
+/** `--epochs 3 --hidden 64,32` → `{epochs: 3, hidden: [64, 32]}`; other flags pass by name. */
+export function hyperparametersOf(flags: Record<string, string>): Record<string, unknown> {
+  const hp: Record<string, unknown> = flags['--hyperparameters']
+    ? JSON.parse(flags['--hyperparameters'])
+    : {};
+  for (const [flag, raw] of Object.entries(flags)) {
+    if (TRAIN_FLAGS.includes(flag)) continue;
+    const name = flag.replace(/^--/, '').replaceAll('-', '_');
+    const num = (s: string) => (s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : s);
+    hp[name] = LIST_HYPERPARAMETERS.has(name) ? raw.split(',').map(num) : num(raw);
+  }
+  return hp;
+}
+
+const fmt = (n: unknown, digits = 4) => (typeof n === 'number' ? n.toFixed(digits) : '-');
+
+function eta(seconds: unknown): string {
+  const s = Math.max(0, Math.round(Number(seconds) || 0));
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+/** One event → what the user sees: a redrawn bar on a TTY, or a plain line now and then. */
+function show(e: TrainingEvent, io: TrainIO, state: { lastLine: number }): void {
+  const d = e.data;
+  if (e.event === 'progress') {
+    const frac = Number(d.step) / Number(d.totalSteps);
+    const width = 24;
+    const bar = `${'█'.repeat(Math.round(frac * width))}${'░'.repeat(width - Math.round(frac * width))}`;
+    const line = `${bar} ${String(Math.round(frac * 100)).padStart(3)}%  epoch ${d.epoch}/${d.epochs}  step ${d.step}/${d.totalSteps}  loss ${fmt(d.loss)}  ${fmt(d.stepsPerSecond, 1)} steps/s  ETA ${eta(d.etaSeconds)}`;
+    if (io.progress) io.progress(line);
+    else if (Date.now() - state.lastLine > 2000) {
+      state.lastLine = Date.now();
+      io.out(line.slice(width + 1).trim());
+    }
+  } else if (e.event === 'epoch') {
+    const v = d.validation as Record<string, number>;
+    if (io.progress) io.progress('');
+    io.out(
+      `epoch ${d.epoch}/${d.epochs}: validation loss ${fmt(v.loss)}${'accuracy' in v ? `, accuracy ${fmt(v.accuracy * 100, 2)}%` : `, rmse ${fmt(v.rmse)}`}`,
+    );
+  } else if (e.event === 'status' || e.event === 'resumed') {
+    if (io.progress) io.progress('');
+    io.out(
+      e.event === 'resumed'
+        ? `resumed from checkpoint at step ${d.step}`
+        : `status: ${d.status}${d.error ? ` (${d.error})` : ''}`,
+    );
+  }
+}
+
+function summary(t: Training, io: TrainIO): void {
+  if (t.status !== 'succeeded' || !t.result) {
+    io.out(`training ${t.id} ${t.status}${t.error ? `: ${t.error}` : ''}`);
+    return;
+  }
+  const m = t.result.metrics as Record<string, number>;
+  const started = t.startedAt ? Date.parse(t.startedAt) : Date.parse(t.createdAt);
+  const seconds = ((Date.parse(t.finishedAt ?? '') - started) / 1000).toFixed(1);
+  const headline =
+    'accuracy' in m
+      ? `validation accuracy ${(m.accuracy * 100).toFixed(2)}%, macro-F1 ${m.macroF1.toFixed(4)}`
+      : `validation RMSE ${m.rmse.toFixed(4)}, MAE ${m.mae.toFixed(4)}`;
+  io.out(`done in ${seconds} s: ${headline}`);
+  io.out(
+    `registered ${t.result.model} version ${t.result.version}; try: maas predict ${t.result.model} --input '...'`,
+  );
+}
+
+export async function trainCommand(p: TrainArgs, io: TrainIO): Promise<boolean> {
+  const usage = 'maas train --family F --dataset D --model M [--target T] [--epochs N ...] [--follow]';
+  const c = await clientOf(p.flags, io);
+  const job = await c.createTraining({
+    family: need(p.flags['--family'], usage),
+    dataset: need(p.flags['--dataset'], usage),
+    model: need(p.flags['--model'], usage),
+    ...(p.flags['--target'] ? { target: p.flags['--target'] } : {}),
+    hyperparameters: hyperparametersOf(p.flags),
+  });
+  io.out(`training ${job.id} queued: ${job.family} on ${job.dataset} → model ${job.model}`);
+  if (!('--follow' in p.flags)) return true;
+  const state = { lastLine: 0 };
+  for await (const e of c.events(job.id)) show(e, io, state);
+  const final = await c.getTraining(job.id);
+  summary(final, io);
+  return final.status === 'succeeded';
+}
+
+export async function trainingsCommand(p: TrainArgs, io: TrainIO): Promise<void> {
+  const [, sub, id] = p.positional;
+  const c = await clientOf(p.flags, io);
+  if (sub === 'ls') {
+    for (const t of await c.listTrainings())
+      io.out(
+        `${t.id}  ${t.status.padEnd(9)} ${t.family.padEnd(8)} ${t.dataset.padEnd(12)} → ${t.model}${t.result ? ` v${t.result.version}` : ''}`,
+      );
+  } else if (sub === 'show')
+    io.out(JSON.stringify(await c.getTraining(need(id, 'maas trainings show ID')), null, 2));
+  else if (sub === 'cancel')
+    io.out(`training ${id}: ${(await c.cancelTraining(need(id, 'maas trainings cancel ID'))).status}`);
+  else throw new Error(`unknown command: trainings ${sub ?? ''} (ls, show, cancel)`);
+}
+
+const IMAGE_TYPES: Record<string, string> = {
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+};
+
+/** `--input` JSON (a row, a list of rows or texts) or plain text; `--image FILE` → a data URL. */
+async function predictInputs(flags: Record<string, string>): Promise<unknown[]> {
+  if (flags['--image']) {
+    const bytes = await readFile(flags['--image']);
+    const type = IMAGE_TYPES[extname(flags['--image']).toLowerCase()] ?? 'image/png';
+    return [`data:${type};base64,${bytes.toString('base64')}`];
+  }
+  const raw = need(
+    flags['--input'],
+    "maas predict NAME --input '{\"col\": 1}' | --input 'text' | --image FILE",
+  );
+  let parsed: unknown = raw;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    // Not JSON: a text to classify.
+  }
+  return Array.isArray(parsed) ? parsed : [parsed];
+}
+
+export async function predictCommand(p: TrainArgs, io: TrainIO): Promise<void> {
+  const name = need(p.positional[1], 'maas predict NAME --input ...');
+  const c = await clientOf(p.flags, io);
+  const predictions = await c.predict(name, await predictInputs(p.flags), p.flags['--version']);
+  for (const pr of predictions) {
+    if ('value' in pr) io.out(`${pr.value}`);
+    else {
+      const top = Object.entries(pr.probabilities)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 3)
+        .map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`)
+        .join(', ');
+      io.out(`${pr.label}\t(${top})`);
+    }
+  }
+}

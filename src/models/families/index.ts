@@ -1,0 +1,13 @@
+/** THE family table: one row per family. Adding a family = writing its file and adding a row. */
+import { cnnFamily } from './cnn';
+import { FamilyRegistry } from './family';
+import { mlpFamily } from './mlp';
+import { textCnnFamily } from './text-cnn';
+
+export const families = new FamilyRegistry();
+families.register(mlpFamily);
+families.register(cnnFamily);
+families.register(textCnnFamily);
+
+export * from './family';
+export { decodePredictions, type Prediction } from './predict';

@@ -1,0 +1,88 @@
+/**
+ * `text-cnn` (Kim 2014): token ids → embedding [N, L, E] → for each width k a Conv with a [k × E]
+ * kernel over time → ReLU → max over time → concatenated [N, filters·widths] → dense → logits.
+ */
+import { tokenizerFromSpec } from '../../data/index';
+import type { Value } from '../../engine/ir/types';
+import * as nn from '../../nn/index';
+import type { ModelFamily } from './family';
+import { targetField, withHead } from './heads';
+
+/** A Conv over time: weight [filters, 1, k, E] slides along L only; then max over time → [N, filters]. */
+function timeConv(rng: nn.Rng, k: number, embed: number, filters: number, prefix: string): nn.Layer {
+  const fanIn = k * embed;
+  const dims = [filters, 1, k, embed];
+  const weight = nn.parameter(`${prefix}.weight`, dims, nn.kaimingUniform(rng, dims, fanIn, filters * fanIn));
+  const bias = nn.parameter(`${prefix}.bias`, [filters], nn.lecunUniform(rng, [filters], fanIn, 0));
+  return nn.layer(
+    (x) => {
+      const g = x.graph;
+      const y = g.op('Conv', [x, g.param(weight), g.param(bias)], { strides: [1, 1], pads: [0, 0, 0, 0] });
+      // [N, F, L−k+1, 1] → max over time and the unit width → [N, F].
+      return g.op('ReduceMax', [g.op('Relu', [y])], { axes: [2, 3], keepdims: false });
+    },
+    [weight, bias],
+  );
+}
+
+export const textCnnFamily: ModelFamily = {
+  name: 'text-cnn',
+  description: 'Convolutional sentence classifier (embedding, convolutions over time, max-over-time)',
+  task: 'text-classification',
+  datasetKinds: ['text'],
+  hyperparameters: {
+    embed_dim: { kind: 'int', min: 2, max: 1024, default: 64, doc: 'Embedding width' },
+    filters: { kind: 'int', min: 1, max: 1024, default: 64, doc: 'Filters per kernel width' },
+    kernel_sizes: {
+      kind: 'ints',
+      min: 1,
+      max: 16,
+      maxLength: 6,
+      default: [3, 4, 5],
+      doc: 'Kernel widths (tokens)',
+    },
+    max_length: { kind: 'int', min: 4, max: 4096, default: 64, doc: 'Tokens kept per text' },
+    vocab_size: { kind: 'int', min: 16, max: 200_000, default: 5000, doc: 'Largest vocabulary' },
+    tokenizer: {
+      kind: 'choice',
+      choices: ['word', 'char', 'bpe'],
+      default: 'word',
+      doc: 'How text is split',
+    },
+  },
+  loadOptions: (hp) => ({
+    text: {
+      maxLength: Number(hp.max_length),
+      vocabSize: Number(hp.vocab_size),
+      tokenizer: hp.tokenizer as 'word' | 'char' | 'bpe',
+    },
+  }),
+  build(shape, hp, batchSize) {
+    const rng = new nn.Rng(Number(hp.seed) + 1);
+    const spec = shape.spec;
+    if (spec.kind !== 'text') throw new Error('text-cnn needs a text spec');
+    const vocab = tokenizerFromSpec(spec.tokenizer).vocabSize;
+    const [length] = shape.inputDims;
+    const embed = Number(hp.embed_dim);
+    const filters = Number(hp.filters);
+    const widths = (hp.kernel_sizes as number[]).filter((k) => k <= length);
+    const emb = nn.named('embed', nn.embedding(rng, vocab, embed, nn.normal(0.1)));
+    const convs = (widths.length ? widths : [1]).map((k, i) => timeConv(rng, k, embed, filters, `conv${i}`));
+    const head = nn.named(
+      'fc',
+      nn.linear(rng, filters * convs.length, shape.classes === 0 ? 1 : shape.classes),
+    );
+    const forward = (ids: Value): Value => {
+      const g = ids.graph;
+      const e = g.op('Unsqueeze', [emb(ids)], { axes: [1] }); // [N, 1, L, E]
+      const pooled = convs.map((c) => c(e));
+      const joined = pooled.length === 1 ? pooled[0] : g.op('Concat', pooled, { axis: 1 });
+      return head(joined);
+    };
+    return withHead(
+      shape,
+      { params: [...emb.params, ...convs.flatMap((c) => c.params), ...head.params], forward },
+      { x: { dtype: 'int64', shape: [batchSize, length] }, y: targetField(shape, batchSize) },
+    );
+  },
+};

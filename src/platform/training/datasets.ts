@@ -1,0 +1,193 @@
+/**
+ * Datasets as a service: uploads streamed into a content-addressed folder of their own
+ * (`<data>/datasets/artifacts`, so the model registry's orphan sweep never sees them), described
+ * once (`describeDataset`: format from content, schema, rows, class balance, preview) before they
+ * are kept, and built-in public datasets listed and usable by name beside them.
+ */
+import type { Readable } from 'node:stream';
+import { fail } from '../../common/errors';
+import { parseName } from '../../common/names';
+import { type DatasetDescription, type DatasetSource, describeDataset, listBuiltins } from '../../data/index';
+import type { Store } from '../../store/ports';
+import type { DatasetKind, DatasetRecord } from '../../store/training-ports';
+import type { ArtifactStore } from '../artifacts/artifacts';
+
+/** A dataset as the API shows it: an upload or a built-in. */
+export interface DatasetView {
+  name: string;
+  builtin: boolean;
+  kind: DatasetKind;
+  format: string;
+  digest: string | null;
+  sizeBytes: number | null;
+  description?: string;
+  rows?: number;
+  createdAt: string | null;
+}
+
+/** What a trainer needs to read a dataset. */
+export interface ResolvedDataset {
+  name: string;
+  kind: DatasetKind;
+  source: DatasetSource;
+  digest: string | null;
+  format: string;
+  /** Column names of an upload (null for built-ins, which know their target). */
+  columns: string[] | null;
+}
+
+const builtinKinds: Record<string, DatasetKind> = {
+  tabular: 'tabular',
+  image: 'image',
+  'text-classification': 'text',
+  'language-model': 'corpus',
+};
+
+/** What a described dataset can train: images → image, a bare corpus → corpus, free text → text. */
+export function kindOf(d: DatasetDescription): DatasetKind {
+  if (d.schema.some((c) => c.kind === 'image')) return 'image';
+  if (d.format === 'text') return 'corpus';
+  if (d.schema.some((c) => c.kind === 'text' && !c.target)) return 'text';
+  return 'tabular';
+}
+
+export class DatasetService {
+  private readonly builtinCache = new Map<string, Promise<DatasetDescription>>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly files: ArtifactStore,
+    private readonly maxBytes: number,
+  ) {}
+
+  /** Start-up: drop dataset files no row references (a crash between rename and insert). */
+  async collectOrphans(): Promise<string[]> {
+    return this.files.collectOrphans(await this.store.datasets.referencedDigests());
+  }
+
+  async upload(owner: string, name: string, body: Readable, declaredBytes?: number): Promise<DatasetRecord> {
+    parseName(name, 'dataset');
+    if (listBuiltins().some((b) => b.name === name))
+      fail('conflict', `'${name}' is a built-in dataset; choose another name`);
+    if (declaredBytes !== undefined && declaredBytes > this.maxBytes)
+      fail('payload_too_large', `datasets are limited to ${this.maxBytes} bytes`);
+    if (await this.store.datasets.get(owner, name)) fail('conflict', `dataset '${name}' already exists`);
+    const staged = await this.files.stage(body, this.maxBytes);
+    let committed = false;
+    try {
+      if (staged.sizeBytes === 0)
+        fail('invalid_dataset', 'the body is empty: send the dataset file as the body');
+      const description = await describeDataset(staged.tempPath, { previewRows: 5 });
+      await this.files.commit(staged);
+      committed = true;
+      return await this.store.datasets.create({
+        owner,
+        name,
+        digest: staged.digest,
+        sizeBytes: staged.sizeBytes,
+        format: description.format,
+        kind: kindOf(description),
+        description: description as unknown as Record<string, unknown>,
+      });
+    } catch (e) {
+      if (!committed) await this.files.discard(staged);
+      else if (!(await this.store.datasets.referencedDigests()).has(staged.digest))
+        await this.files.remove(staged.digest);
+      throw e;
+    }
+  }
+
+  async list(owner: string): Promise<DatasetView[]> {
+    const builtins: DatasetView[] = listBuiltins()
+      .filter((b) => b.available())
+      .map((b) => ({
+        name: b.name,
+        builtin: true,
+        kind: builtinKinds[b.task],
+        format: 'builtin',
+        digest: null,
+        sizeBytes: null,
+        description: b.description,
+        createdAt: null,
+      }));
+    const own = (await this.store.datasets.list(owner)).map(
+      (d): DatasetView => ({
+        name: d.name,
+        builtin: false,
+        kind: d.kind,
+        format: d.format,
+        digest: d.digest,
+        sizeBytes: d.sizeBytes,
+        rows: Number(d.description.rows),
+        createdAt: d.createdAt,
+      }),
+    );
+    return [...own, ...builtins];
+  }
+
+  /** One dataset with its schema, rows, class balance and preview. */
+  async get(owner: string, name: string): Promise<DatasetView & Record<string, unknown>> {
+    parseName(name, 'dataset');
+    const own = await this.store.datasets.get(owner, name);
+    if (own) {
+      const { owner: _o, description, ...rest } = own;
+      return { ...rest, builtin: false, ...description } as DatasetView & Record<string, unknown>;
+    }
+    const b = listBuiltins().find((x) => x.name === name && x.available());
+    if (!b) fail('not_found', `dataset '${name}' not found`);
+    let described = this.builtinCache.get(name);
+    if (!described) {
+      described = describeDataset({ builtin: name }, { previewRows: 3 });
+      this.builtinCache.set(name, described);
+      described.catch(() => this.builtinCache.delete(name));
+    }
+    return {
+      name,
+      builtin: true,
+      kind: builtinKinds[b.task],
+      digest: null,
+      sizeBytes: null,
+      description: b.description,
+      createdAt: null,
+      ...(await described),
+      format: 'builtin',
+    };
+  }
+
+  async delete(owner: string, name: string): Promise<void> {
+    parseName(name, 'dataset');
+    const removed = await this.store.datasets.delete(owner, name);
+    if (!removed) {
+      if (listBuiltins().some((b) => b.name === name))
+        fail('invalid_request', 'built-in datasets cannot be deleted');
+      fail('not_found', `dataset '${name}' not found`);
+    }
+    if (!(await this.store.datasets.referencedDigests()).has(removed.digest))
+      await this.files.remove(removed.digest);
+  }
+
+  /** The owner's dataset of that name, else the built-in; `not_found` otherwise. */
+  async resolve(owner: string, name: string): Promise<ResolvedDataset> {
+    parseName(name, 'dataset');
+    const own = await this.store.datasets.get(owner, name);
+    if (own)
+      return {
+        name,
+        kind: own.kind,
+        source: { path: this.files.pathOf(own.digest) },
+        digest: own.digest,
+        format: own.format,
+        columns: ((own.description.schema ?? []) as { name: string }[]).map((c) => c.name),
+      };
+    const b = listBuiltins().find((x) => x.name === name && x.available());
+    if (!b) fail('not_found', `dataset '${name}' not found`, { pointer: 'dataset' });
+    return {
+      name,
+      kind: builtinKinds[b.task],
+      source: { builtin: name },
+      digest: null,
+      format: 'builtin',
+      columns: null,
+    };
+  }
+}

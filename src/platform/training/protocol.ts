@@ -1,0 +1,41 @@
+/** Messages between the training service (parent) and a trainer child process, over Node IPC. */
+import type { DatasetSource, FeatureSpec } from '../../data/index';
+import type { Hyperparameters } from '../../models/families/index';
+
+export interface WorkerJob {
+  id: string;
+  family: string;
+  source: DatasetSource;
+  target: string | null;
+  hyperparameters: Hyperparameters;
+  /** The job's own folder (checkpoint, exported model, result). */
+  dir: string;
+  /** ORT threads inside one op. */
+  threads: number;
+}
+
+export interface TrainingOutcome {
+  /** The exported inference ONNX, inside the job folder. */
+  onnxFile: string;
+  spec: FeatureSpec;
+  task: 'classification' | 'regression';
+  metrics: Record<string, unknown>;
+  lossCurve: { step: number; loss: number }[];
+  validationCurve: { epoch: number; step: number; loss: number; metric: number }[];
+  steps: number;
+  epochs: number;
+  paramCount: number;
+  trainSeconds: number;
+  /** Step the run resumed from (0: from scratch). */
+  resumedFrom: number;
+  /** Seconds in steps (batch gathering included), checkpoints, events, validation; counts. */
+  timing: Record<string, number>;
+}
+
+export type ParentMessage = { type: 'start'; job: WorkerJob };
+
+export type WorkerMessage =
+  | { type: 'event'; event: string; data: Record<string, unknown> }
+  | { type: 'checkpoint'; step: number }
+  | { type: 'done'; outcome: TrainingOutcome }
+  | { type: 'failed'; code: string; message: string };

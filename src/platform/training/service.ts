@@ -1,0 +1,384 @@
+/**
+ * Training jobs as a service. A job is a durable row (queued → running → succeeded | failed |
+ * cancelled). A scheduler claims jobs up to `concurrency` (queued ones, or running ones whose
+ * lease expired because their server died), runs each in a CHILD process (never on the API's
+ * event loop), extends the lease by heartbeat while it runs, stores the events it emits, and on
+ * success registers the exported model as a new version — exactly once, even when a crash
+ * happens between registration and the status update (the version's lineage names the job).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { createReadStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fail } from '../../common/errors';
+import { parseName } from '../../common/names';
+import { families, validateHyperparameters } from '../../models/families/index';
+import type { Store } from '../../store/ports';
+import type { JobEvent, JobRecord, JobStatus } from '../../store/training-ports';
+import { TERMINAL_STATUSES } from '../../store/training-ports';
+import type { Registry } from '../registry/registry';
+import type { DatasetService } from './datasets';
+import type { TrainingOutcome, WorkerJob, WorkerMessage } from './protocol';
+
+export interface TrainingSettings {
+  /** Jobs running at once (2 cores: 1). */
+  concurrency: number;
+  /** How long a claim holds without a heartbeat (ms); a dead server's jobs resume after it. */
+  leaseMs: number;
+  /** How often the scheduler looks for claimable jobs (ms). */
+  pollMs: number;
+  /** ORT threads per trainer. */
+  threads: number;
+  /** Where job folders (checkpoints) live. */
+  dir: string;
+}
+
+const JOB_ID = /^trn_[0-9a-f]{24}$/;
+const workerPath = fileURLToPath(new URL('./worker.ts', import.meta.url));
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const CREATE_KEYS = ['family', 'dataset', 'target', 'model', 'hyperparameters'];
+
+export function parseJobId(id: unknown): string {
+  if (typeof id !== 'string' || !JOB_ID.test(id)) fail('not_found', 'training not found');
+  return id;
+}
+
+/** The target must be a column; without one, the dataset needs a `label` column. */
+function checkTarget(columns: string[] | null, target: string | undefined): void {
+  if (!columns) return;
+  const shown = columns.slice(0, 20).join(', ');
+  if (target === undefined && !columns.includes('label'))
+    fail('invalid_request', `the dataset has no 'label' column: name the target column (one of ${shown})`, {
+      pointer: 'target',
+    });
+  if (target !== undefined && !columns.includes(target))
+    fail('invalid_request', `target '${target.slice(0, 50)}' is not a column (columns: ${shown})`, {
+      pointer: 'target',
+    });
+}
+
+/** The job as the API shows it. */
+export function jobView(j: JobRecord) {
+  const { owner: _owner, leaseUntil: _lease, ...rest } = j;
+  return rest;
+}
+
+interface Running {
+  job: JobRecord;
+  child: ChildProcess;
+  heartbeat: NodeJS.Timeout;
+  settled: boolean;
+  /** Registering the result: the lease is held (heartbeats go on) until it is done. */
+  finalizing: Promise<void> | null;
+  /** Messages are handled one after another, so events keep the order the trainer sent them. */
+  inbox: Promise<void>;
+}
+
+export class TrainingService {
+  private readonly running = new Map<string, Running>();
+  private readonly bus = new EventEmitter();
+  private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
+  private closed = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly datasets: DatasetService,
+    private readonly registry: Registry,
+    private readonly settings: TrainingSettings,
+    private readonly log: (msg: string) => void = () => {},
+  ) {
+    this.bus.setMaxListeners(0);
+  }
+
+  /** Start the scheduler (call once the server is up). */
+  start(): void {
+    if (this.timer || this.closed) return;
+    this.timer = setInterval(() => void this.tick(), this.settings.pollMs);
+    this.timer.unref();
+    void this.tick();
+  }
+
+  async create(owner: string, body: unknown): Promise<JobRecord> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      fail('invalid_request', 'the body must be a JSON object');
+    const b = body as Record<string, unknown>;
+    for (const k of Object.keys(b))
+      if (!CREATE_KEYS.includes(k))
+        fail('invalid_request', `unknown property '${k.slice(0, 50)}'`, { pointer: k.slice(0, 50) });
+    const family = families.get(String(b.family ?? ''));
+    const model = parseName(b.model, 'model');
+    if (b.target !== undefined && (typeof b.target !== 'string' || b.target.length > 200))
+      fail('invalid_request', 'target must be a column name', { pointer: 'target' });
+    const hyperparameters = validateHyperparameters(family, b.hyperparameters);
+    const dataset = await this.datasets.resolve(owner, String(b.dataset ?? ''));
+    if (!family.datasetKinds.includes(dataset.kind))
+      fail(
+        'unprocessable',
+        `family ${family.name} trains ${family.datasetKinds.join(' or ')} datasets; '${dataset.name}' is ${dataset.kind}`,
+        { pointer: 'dataset' },
+      );
+    checkTarget(dataset.columns, b.target as string | undefined);
+    const job = await this.store.trainings.create({
+      owner,
+      id: `trn_${randomBytes(12).toString('hex')}`,
+      family: family.name,
+      dataset: dataset.name,
+      datasetDigest: dataset.digest,
+      target: (b.target as string | undefined) ?? null,
+      model,
+      hyperparameters,
+    });
+    await this.event(job.id, 'status', { status: 'queued' });
+    void this.tick();
+    return job;
+  }
+
+  async get(owner: string, id: string): Promise<JobRecord> {
+    return (await this.store.trainings.get(owner, parseJobId(id))) ?? fail('not_found', 'training not found');
+  }
+
+  list(owner: string): Promise<JobRecord[]> {
+    return this.store.trainings.list(owner);
+  }
+
+  /** Stop a job: a queued one never starts; a running one's trainer is killed at once. */
+  async cancel(owner: string, id: string): Promise<JobRecord> {
+    const job = await this.get(owner, id);
+    if (TERMINAL_STATUSES.includes(job.status)) fail('conflict', `the training is already ${job.status}`);
+    if (await this.store.trainings.finish(job.id, 'cancelled', {})) {
+      const r = this.running.get(job.id);
+      if (r) this.stop(r);
+      await this.event(job.id, 'status', { status: 'cancelled' });
+    }
+    return this.get(owner, id);
+  }
+
+  /** Events after `after`, in order (the job must be the owner's). */
+  async events(owner: string, id: string, after: number): Promise<JobEvent[]> {
+    const job = await this.get(owner, id);
+    return this.store.trainings.events(job.id, after);
+  }
+
+  /** Resolves at the job's next event, or after `ms`, whichever comes first. */
+  waitForEvent(id: string, ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        this.bus.off(id, done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.bus.once(id, done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private async event(id: string, type: string, data: Record<string, unknown>): Promise<void> {
+    await this.store.trainings.addEvent(id, type, data);
+    this.bus.emit(id);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking || this.closed) return;
+    this.ticking = true;
+    try {
+      while (!this.closed && this.running.size < this.settings.concurrency) {
+        const now = Date.now();
+        const job = await this.store.trainings.claimNext(now, now + this.settings.leaseMs, [
+          ...this.running.keys(),
+        ]);
+        if (!job) break;
+        await this.launch(job);
+      }
+    } catch (e) {
+      this.log(`training scheduler: ${(e as Error).message}`);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private jobDir(id: string): string {
+    return join(this.settings.dir, parseJobId(id));
+  }
+
+  private async launch(job: JobRecord): Promise<void> {
+    const dir = this.jobDir(job.id);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const dataset = await this.datasets.resolve(job.owner, job.dataset).catch(() => null);
+    if (!dataset || dataset.digest !== job.datasetDigest) {
+      await this.settle(job, 'failed', { error: `dataset '${job.dataset}' is gone or was replaced` });
+      return;
+    }
+    const child = spawn(process.execPath, ['--import', 'tsx', workerPath], {
+      cwd: root,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { PATH: process.env.PATH ?? '' },
+    });
+    const heartbeat = setInterval(() => void this.beat(job.id), Math.max(50, this.settings.leaseMs / 3));
+    const r: Running = { job, child, heartbeat, settled: false, finalizing: null, inbox: Promise.resolve() };
+    this.running.set(job.id, r);
+    await this.event(job.id, 'status', {
+      status: 'running',
+      attempt: job.attempts,
+      fromStep: job.checkpointStep,
+    });
+    const wjob: WorkerJob = {
+      id: job.id,
+      family: job.family,
+      source: dataset.source,
+      target: job.target,
+      hyperparameters: job.hyperparameters as WorkerJob['hyperparameters'],
+      dir,
+      threads: this.settings.threads,
+    };
+    child.on('message', (m: WorkerMessage) => {
+      r.inbox = r.inbox
+        .then(() => this.onMessage(r, m))
+        .catch((e: unknown) => this.log(`training ${job.id}: ${(e as Error).message}`));
+    });
+    child.on('exit', (code, signal) => void this.onExit(r, code, signal));
+    child.send({ type: 'start', job: wjob });
+  }
+
+  private async beat(id: string): Promise<void> {
+    const r = this.running.get(id);
+    if (!r || this.closed) return;
+    const held = await this.store.trainings
+      .heartbeat(id, Date.now() + this.settings.leaseMs)
+      .catch(() => true);
+    // Cancelled (or finished) elsewhere: stop the trainer.
+    if (!held) this.stop(r);
+  }
+
+  private async onMessage(r: Running, m: WorkerMessage): Promise<void> {
+    if (m.type === 'event') await this.event(r.job.id, m.event, m.data);
+    else if (m.type === 'checkpoint') {
+      await this.store.trainings.setCheckpoint(r.job.id, m.step);
+      await this.event(r.job.id, 'checkpoint', { step: m.step });
+    } else if (m.type === 'failed' || m.type === 'done') {
+      r.settled = true;
+      r.finalizing = (
+        m.type === 'failed'
+          ? this.settle(r.job, 'failed', { error: m.message })
+          : this.succeed(r.job, m.outcome)
+      ).catch((e: unknown) =>
+        this.settle(r.job, 'failed', { error: `registering the result failed: ${(e as Error).message}` }),
+      );
+    }
+  }
+
+  private async onExit(r: Running, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    // The child exits right after reporting; keep the lease until the result is recorded.
+    await r.inbox;
+    if (r.finalizing) await r.finalizing;
+    clearInterval(r.heartbeat);
+    this.running.delete(r.job.id);
+    if (!r.settled && !this.closed) {
+      const current = await this.store.trainings.get(r.job.owner, r.job.id);
+      if (current?.status === 'running')
+        await this.settle(r.job, 'failed', {
+          error: `the trainer exited unexpectedly (${signal ?? `code ${code}`})`,
+        });
+    }
+    if (!this.closed) void this.tick();
+  }
+
+  private async settle(
+    job: JobRecord,
+    status: JobStatus,
+    fields: { error?: string; result?: Record<string, unknown> },
+  ): Promise<void> {
+    if (await this.store.trainings.finish(job.id, status, fields))
+      await this.event(job.id, 'status', {
+        status,
+        ...(fields.error ? { error: fields.error } : {}),
+        ...(fields.result ?? {}),
+      });
+    await rm(this.jobDir(job.id), { recursive: true, force: true });
+  }
+
+  /** Register the model once: a version whose lineage names this job is reused, not duplicated. */
+  private async succeed(job: JobRecord, outcome: TrainingOutcome): Promise<void> {
+    const existing = await this.registry
+      .getModel(job.owner, job.model)
+      .then((m) =>
+        m.versions.find((v) => (v.metadata.lineage as { job?: string } | undefined)?.job === job.id),
+      )
+      .catch(() => undefined);
+    const version =
+      existing ??
+      (await this.registry.upload(
+        job.owner,
+        job.model,
+        createReadStream(join(this.jobDir(job.id), 'model.onnx')),
+        {
+          task: outcome.task,
+          metadata: this.metadataOf(job, outcome),
+        },
+      ));
+    const metrics = { ...outcome.metrics };
+    delete metrics.confusion;
+    await this.settle(job, 'succeeded', {
+      result: { model: job.model, version: version.version, metrics, timing: outcome.timing },
+    });
+  }
+
+  private metadataOf(job: JobRecord, o: TrainingOutcome): Record<string, unknown> {
+    const family = families.get(job.family);
+    return {
+      family: job.family,
+      task: o.task,
+      featureSpec: o.spec,
+      metrics: { ...o.metrics, lossCurve: o.lossCurve, validationCurve: o.validationCurve },
+      lineage: {
+        job: job.id,
+        dataset: job.dataset,
+        datasetDigest: job.datasetDigest,
+        hyperparameters: job.hyperparameters,
+        seed: job.hyperparameters.seed,
+        steps: o.steps,
+        resumedFrom: o.resumedFrom,
+      },
+      card: {
+        summary: `${family.description}, trained by maas on '${job.dataset}'`,
+        family: job.family,
+        parameters: o.paramCount,
+        epochs: o.epochs,
+        trainSeconds: o.trainSeconds,
+        intendedUse:
+          'Predictions on data drawn like the training dataset; check the validation metrics first.',
+        limitations: 'Validated on a held-out split of the same dataset only.',
+      },
+    };
+  }
+
+  private stop(r: Running): void {
+    r.settled = true;
+    clearInterval(r.heartbeat);
+    r.child.kill('SIGKILL');
+  }
+
+  /** Stop the scheduler and trainers; their jobs stay `running` and resume on the next start. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    const all = [...this.running.values()];
+    const exits = all.map(
+      (r) =>
+        new Promise<void>((resolve) => {
+          if (r.child.exitCode !== null || r.child.signalCode !== null) resolve();
+          else r.child.once('exit', () => resolve());
+          this.stop(r);
+        }),
+    );
+    // Release the leases so the next start resumes at once rather than after the lease.
+    for (const r of all) await this.store.trainings.heartbeat(r.job.id, 0).catch(() => {});
+    await Promise.all(exits);
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * The real thing: `maas serve` as a child process on a real socket, a trainer child under it,
+ * SIGKILL of the server mid-job, a restart on the same data folder → the job resumes from its
+ * checkpoint and finishes once, with one model version. The SSE stream, reconnected with
+ * Last-Event-ID across the crash, loses no event and repeats none.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { tempDir } from '../helpers/tmp';
+import { lineCsv } from './helpers';
+
+const KEY = 'resume-admin-key-0123456789';
+const auth = { authorization: `Bearer ${KEY}` };
+
+function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'serve',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'warn',
+    ],
+    {
+      cwd: join(import.meta.dirname, '../..'),
+      env: { ...process.env, MAAS_ADMIN_KEY: KEY, MAAS_TRAIN_LEASE_MS: '1500', MAAS_TRAIN_THREADS: '1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let out = '';
+  return new Promise((resolve, reject) => {
+    child.stdout?.on('data', (d) => {
+      out += d;
+      const m = /maas listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ child, url: m[1] });
+    });
+    child.on('exit', (code) => reject(new Error(`server exited early (${code}): ${out}`)));
+  });
+}
+
+interface SseEvent {
+  id: number;
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/** Read SSE events until `stop` says so (or the stream ends); returns what was read. */
+async function readEvents(
+  url: string,
+  lastEventId: number | null,
+  stop: (e: SseEvent) => boolean,
+): Promise<SseEvent[]> {
+  const ac = new AbortController();
+  const res = await fetch(url, {
+    headers: {
+      ...auth,
+      accept: 'text/event-stream',
+      ...(lastEventId ? { 'last-event-id': String(lastEventId) } : {}),
+    },
+    signal: ac.signal,
+  });
+  expect(res.headers.get('content-type')).toBe('text/event-stream');
+  const got: SseEvent[] = [];
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let cut = buffer.indexOf('\n\n');
+      while (cut >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        cut = buffer.indexOf('\n\n');
+        const field = (name: string) =>
+          block
+            .split('\n')
+            .find((l) => l.startsWith(`${name}: `))
+            ?.slice(name.length + 2);
+        if (!field('id')) continue;
+        const e = {
+          id: Number(field('id')),
+          event: field('event') ?? '',
+          data: JSON.parse(field('data') ?? '{}'),
+        };
+        got.push(e);
+        if (stop(e)) {
+          ac.abort();
+          return got;
+        }
+      }
+    }
+  } catch (e) {
+    if ((e as Error).name !== 'AbortError') throw e;
+  }
+  return got;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+it('kill -9 mid-job, restart: resumes from the checkpoint, one version, SSE loses no event', async () => {
+  const tmp = await tempDir();
+  cleanups.push(tmp.remove);
+  let server = await startServer(tmp.dir);
+  cleanups.push(async () => {
+    server.child.kill('SIGKILL');
+  });
+  const up = await fetch(`${server.url}/api/v1/datasets?name=line`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/octet-stream' },
+    body: lineCsv(2000),
+  });
+  expect(up.status).toBe(201);
+  const created = await fetch(`${server.url}/api/v1/trainings`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      family: 'mlp',
+      dataset: 'line',
+      model: 'line',
+      hyperparameters: { epochs: 6, batch_size: 8, checkpoint_every: 40, hidden: [32] },
+    }),
+  });
+  expect(created.status).toBe(201);
+  const { id } = (await created.json()) as { id: string };
+  const eventsUrl = (u: string) => `${u}/api/v1/trainings/${id}/events`;
+
+  // Follow the stream until a checkpoint past step 100, then crash the whole server.
+  const before = await readEvents(
+    eventsUrl(server.url),
+    null,
+    (e) => e.event === 'checkpoint' && Number(e.data.step) >= 100,
+  );
+  const seen = before.at(-1)!;
+  server.child.kill('SIGKILL');
+  await new Promise((r) => server.child.once('exit', r));
+
+  server = await startServer(tmp.dir);
+  const after = await readEvents(eventsUrl(server.url), seen.id, () => false);
+  const all = [...before, ...after];
+  // Every event exactly once, in order: ids 1..N without a gap or a repeat.
+  expect(all.map((e) => e.id)).toEqual(all.map((_, i) => i + 1));
+  const resumed = after.find((e) => e.event === 'resumed');
+  expect(resumed, JSON.stringify(after.map((e) => e.event))).toBeDefined();
+  expect(Number(resumed!.data.step)).toBeGreaterThanOrEqual(Number(seen.data.step));
+  expect(all.at(-1)).toMatchObject({ event: 'status', data: { status: 'succeeded' } });
+
+  const job = (await (await fetch(`${server.url}/api/v1/trainings/${id}`, { headers: auth })).json()) as {
+    status: string;
+    attempts: number;
+    result: { version: number; metrics: { accuracy: number } };
+  };
+  expect(job).toMatchObject({ status: 'succeeded', attempts: 2 });
+  expect(job.result.metrics.accuracy).toBeGreaterThan(0.9);
+  const versions = (await (
+    await fetch(`${server.url}/api/v1/models/line/versions`, { headers: auth })
+  ).json()) as {
+    versions: { version: number; metadata: { lineage: { job: string; resumedFrom: number } } }[];
+  };
+  expect(versions.versions).toHaveLength(1);
+  expect(versions.versions[0].metadata.lineage).toMatchObject({ job: id });
+  expect(versions.versions[0].metadata.lineage.resumedFrom).toBeGreaterThan(0);
+  server.child.kill('SIGTERM');
+  await new Promise((r) => server.child.once('exit', r));
+}, 120_000);
