@@ -1,9 +1,10 @@
 /** `npm run example -- <name>`: runs one example from the table. */
 import { main as mnist, mainCnn as mnistCnn } from './mnist';
 import { main as speed } from './speed';
+import { main as vision } from './vision';
 import { main as xor } from './xor';
 
-const examples: Record<string, () => Promise<void>> = { xor, mnist, 'mnist-cnn': mnistCnn, speed };
+const examples: Record<string, () => Promise<void>> = { xor, mnist, 'mnist-cnn': mnistCnn, speed, vision };
 
 const name = process.argv[2] ?? '';
 const run = examples[name];

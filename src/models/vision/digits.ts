@@ -17,6 +17,8 @@ import { buildSaliencyModel } from './saliency';
 
 export const DIGIT_SIDE = 28;
 export const DIGIT_PIXELS = DIGIT_SIDE * DIGIT_SIDE;
+/** SmoothGrad for the digit CNN's explanations: 16 copies, σ = 0.15 (15 % of the pixel range). */
+export const DIGIT_SMOOTHING = { samples: 16, sigma: 0.15 } as const;
 
 export interface DigitData {
   /** [n, 784] pixel values in [0, 1], row-major 28×28. */
@@ -143,7 +145,7 @@ export async function trainDigitClassifier(o: ClassifierTrainOptions): Promise<T
     return {
       definition: def,
       onnx,
-      saliencyOnnx: buildSaliencyModel(def),
+      saliencyOnnx: buildSaliencyModel(def, { samples: DIGIT_SMOOTHING.samples }),
       accuracy: metrics.accuracy,
       metadata: {
         family: 'cnn',
@@ -151,6 +153,7 @@ export async function trainDigitClassifier(o: ClassifierTrainOptions): Promise<T
         labels: o.data.classes,
         input: { name: 'x', shape: [1, DIGIT_SIDE, DIGIT_SIDE], range: [0, 1] },
         accuracy: metrics.accuracy,
+        saliency: { role: 'saliency', ...DIGIT_SMOOTHING },
         seed,
         epochs,
       },

@@ -8,7 +8,7 @@
  *   const { label, scores, overlayPng } = await explainer.explain(image);
  *
  * ONNX signature: inputs `x` float32 [B, C, H, W] and `target` int64 [B] (the class to explain,
- * −1 = the predicted class); outputs `logits` [B, K], `probabilities` [B, K], `target_class` int64
+ * −1 = the predicted class), plus `noise` [S, C, H, W] for SmoothGrad graphs; outputs `logits` [B, K], `probabilities` [B, K], `target_class` int64
  * [B], `gradient` [B, C, H, W] and `saliency` [B, H, W] = max over channels of |gradient|.
  */
 import { fail } from '../../common/errors';
@@ -26,6 +26,7 @@ import {
   saliencyOverlay,
   toChannels,
 } from '../common/image';
+import { Rng } from '../common/prng';
 import type { RunModel } from '../task';
 import { visionRegistry } from './ops';
 
@@ -57,8 +58,28 @@ export function selectedLogitSum(logits: Value, classes: Value, k: number): Valu
   return g.op('ReduceSum', [g.op('Mul', [logits, oneHot])], { keepdims: false });
 }
 
-/** Saliency ONNX for `def` (batch fixed at `batch`: the gradient rules need static shapes). */
-export function buildSaliencyModel(def: ImageClassifierDefinition, batch = 1): Uint8Array {
+export interface SaliencyOptions {
+  /** Images per run (static: the gradient rules need static shapes). Default 1. */
+  batch?: number;
+  /**
+   * SmoothGrad: average the gradient over this many noisy copies x + n_s (n_s fed as input
+   * `noise` [S, C, H, W]); plain gradients of ReLU nets are speckled. 0 = plain. Needs batch 1.
+   */
+  samples?: number;
+}
+
+/**
+ * Saliency ONNX for `def`. With `samples` S > 0 it has a third input `noise` [S, C, H, W]; the class
+ * is chosen on the clean image and `gradient` is (1/S) Σ_s ∂ logit_c(x + n_s) / ∂ x.
+ */
+export function buildSaliencyModel(
+  def: ImageClassifierDefinition,
+  options: SaliencyOptions = {},
+): Uint8Array {
+  const batch = options.batch ?? 1;
+  const samples = options.samples ?? 0;
+  if (samples > 0 && batch !== 1)
+    fail('invalid_request', 'SmoothGrad saliency graphs take one image per run');
   const g = new Graph({ registry: visionRegistry() });
   const [c, h, w] = def.inputShape;
   const x = g.input('x', 'float32', [batch, c, h, w]);
@@ -67,7 +88,14 @@ export function buildSaliencyModel(def: ImageClassifierDefinition, batch = 1): U
   if (logits.shape.length !== 2 || logits.shape[1] !== def.classes)
     fail('invalid_request', `the classifier must output [B, ${def.classes}] logits, got [${logits.shape}]`);
   const cls = chosenClass(logits, target);
-  const [grad] = gradients(g, selectedLogitSum(logits, cls, def.classes), [x]);
+  let objective = selectedLogitSum(logits, cls, def.classes);
+  if (samples > 0) {
+    const noise = g.input('noise', 'float32', [samples, c, h, w]);
+    // x is broadcast over the S copies, so ∂/∂x sums the S per-copy gradients.
+    const noisy = def.forward(g.op('Add', [x, noise]));
+    objective = g.op('Mul', [selectedLogitSum(noisy, cls, def.classes), g.scalar(1 / samples, 'float32')]);
+  }
+  const [grad] = gradients(g, objective, [x]);
   if (!grad) fail('invalid_request', 'the logits do not depend on the input');
   g.output('logits', logits);
   g.output('probabilities', g.op('Softmax', [logits], { axis: -1 }));
@@ -93,6 +121,8 @@ export interface ImageExplainerOptions {
   /** Model input [C, H, W]; default [1, 28, 28]. */
   inputShape?: readonly [number, number, number];
   colormap?: string;
+  /** Must match the graph: SmoothGrad copies and the noise σ (in pixel units, 0..1 images). */
+  smoothing?: { samples: number; sigma: number };
 }
 
 /** Image → the model's input tensor [1, C, H, W] (channels converted, resized bilinearly). */
@@ -103,6 +133,16 @@ export function modelInput(img: Image, [c, h, w]: readonly [number, number, numb
   return imageToTensor(v);
 }
 
+/** N(0, σ²) noise [S, C, H, W] from a fixed seed: the same image always gets the same explanation. */
+export function smoothingNoise(samples: number, [c, h, w]: readonly number[], sigma: number): Tensor {
+  const rng = new Rng(0x5a11);
+  const data = new Float32Array(samples * c * h * w);
+  for (let i = 0; i < data.length; i++) {
+    data[i] = sigma * Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
+  }
+  return { dtype: 'float32', dims: [samples, c, h, w], data };
+}
+
 /** Explanations through a saliency graph run by `run` (batch 1). */
 export function imageExplainer(run: RunModel, o: ImageExplainerOptions) {
   const shape = o.inputShape ?? [1, 28, 28];
@@ -111,10 +151,15 @@ export function imageExplainer(run: RunModel, o: ImageExplainerOptions) {
       const k = options.classIndex ?? -1;
       if (!Number.isInteger(k) || k < -1 || k >= o.labels.length)
         fail('invalid_request', `class index must be in [0, ${o.labels.length - 1}]`);
-      const out = await run(
-        { x: modelInput(img, shape), target: tensorFrom('int64', [1], [k]) },
-        { outputs: ['probabilities', 'target_class', 'saliency'], signal: options.signal },
-      );
+      const feeds: Record<string, Tensor> = {
+        x: modelInput(img, shape),
+        target: tensorFrom('int64', [1], [k]),
+      };
+      if (o.smoothing) feeds.noise = smoothingNoise(o.smoothing.samples, shape, o.smoothing.sigma);
+      const out = await run(feeds, {
+        outputs: ['probabilities', 'target_class', 'saliency'],
+        signal: options.signal,
+      });
       const classIndex = Number((out.target_class.data as BigInt64Array)[0]);
       const probs = out.probabilities.data as Float32Array;
       const scores: ScoreMap = { width: shape[2], height: shape[1], data: out.saliency.data as Float32Array };
