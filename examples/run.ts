@@ -4,6 +4,7 @@ import { main as embeddings } from './embeddings';
 import { main as mnist, mainCnn as mnistCnn } from './mnist';
 import { main as seqSpeed } from './seq-speed';
 import { main as speed } from './speed';
+import { main as vision } from './vision';
 import { main as xor } from './xor';
 
 const examples: Record<string, () => Promise<void>> = {
@@ -14,6 +15,7 @@ const examples: Record<string, () => Promise<void>> = {
   'seq-speed': seqSpeed,
   edge,
   embeddings,
+  vision,
 };
 
 const name = process.argv[2] ?? '';
