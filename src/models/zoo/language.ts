@@ -22,12 +22,12 @@ type LmTrain = { steps: number; batch: number; lr: number; warmup: number };
 export const LANGUAGE_ZOO_SIZES = {
   full: {
     gpt: {
-      model: { context: 128, layers: 4, dim: 128, heads: 4 },
-      train: { steps: 400, batch: 16, lr: 3e-3, warmup: 40 },
+      model: { context: 64, layers: 2, dim: 128, heads: 4 },
+      train: { steps: 500, batch: 32, lr: 4e-3, warmup: 40 },
     },
     lstm: {
-      model: { embed: 64, hidden: 256, layers: 1, seq: 128 },
-      train: { steps: 400, batch: 16, lr: 3e-3, warmup: 40 },
+      model: { embed: 64, hidden: 256, layers: 1, seq: 64 },
+      train: { steps: 500, batch: 32, lr: 4e-3, warmup: 40 },
     },
     word2vec: { dim: 64, vocab: 3000, steps: 1500, batch: 2048 },
   },
