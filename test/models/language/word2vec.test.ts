@@ -48,9 +48,14 @@ describe('word2vec family', () => {
     const row = (word: string) =>
       v.vectors.subarray(v.words.indexOf(word) * 24, (v.words.indexOf(word) + 1) * 24);
     const mean = new Float32Array(24);
-    for (const word of ['the', 'whale', 'and', 'the', 'sea']) row(word).forEach((x, k) => (mean[k] += x));
+    for (const word of ['the', 'whale', 'and', 'the', 'sea'])
+      row(word).forEach((x, k) => {
+        mean[k] += x;
+      });
     const n = Math.hypot(...mean);
-    s.forEach((x, k) => expect(x).toBeCloseTo(mean[k] / n, 5));
+    s.forEach((x, k) => {
+      expect(x).toBeCloseTo(mean[k] / n, 5);
+    });
     expect(dot(w, row('whale'))).toBeCloseTo(1, 5);
     expect(Array.from(empty)).toEqual(new Array(24).fill(0));
     expect(runtime.countTokens("Ahab's whale")).toBe(2);
@@ -60,7 +65,9 @@ describe('word2vec family', () => {
     const got = await runtime.neighbours!('whale', 5);
     const want = nearestWords(trained.vectors, 'whale', 5);
     expect(got.map((g) => g.item)).toEqual(want.map((w) => w.item));
-    got.forEach((g, i) => expect(g.score).toBeCloseTo(want[i].score, 5));
+    got.forEach((g, i) => {
+      expect(g.score).toBeCloseTo(want[i].score, 5);
+    });
     expect(got.map((g) => g.item)).not.toContain('whale');
     for (let i = 1; i < got.length; i++) expect(got[i].score).toBeLessThanOrEqual(got[i - 1].score);
     await expect(runtime.neighbours!('whale', 0)).rejects.toMatchObject({ code: 'invalid_request' });
