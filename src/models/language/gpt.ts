@@ -9,7 +9,7 @@
  */
 import { exportGpt, gptModel } from '../../nn/index';
 import type { RuntimeContext, TextGenerationRuntime } from '../task';
-import { charTokenizer, type ProseSplit, unigramBitsPerChar } from './corpus';
+import { charTokenizer, type ProseSplit } from './corpus';
 import { fullRerunDecoder, kvCacheDecoder } from './decoders';
 import { textGenerationRuntime } from './generate';
 import { type LmTrainOptions, type LmTrainResult, trainLanguageModel } from './lm-train';
@@ -59,7 +59,7 @@ export async function trainGpt(
       startText: '\n',
     },
     result,
-    unigramBitsPerChar: unigramBitsPerChar(split.train, split.validation),
+    unigramBitsPerChar: result.unigramBitsPerChar,
   };
 }
 

@@ -6,7 +6,7 @@
 import type { Tokenizer } from '../../data/index';
 import { compileTrainStep } from '../../engine/train/compile';
 import * as nn from '../../nn/index';
-import { bitsPerChar, type ProseSplit, validationBatches, WindowSampler } from './corpus';
+import { bitsPerChar, type ProseSplit, unigramBitsPerChar, validationBatches, WindowSampler } from './corpus';
 
 export interface LmTrainOptions {
   steps: number;
@@ -28,6 +28,8 @@ export interface LmTrainResult {
   /** Mean held-out loss in bits per character (nats/token ÷ ln 2 ÷ chars/token). */
   validationBitsPerChar: number;
   validationTokens: number;
+  /** The unigram baseline (training-split character frequencies) on exactly the scored characters. */
+  unigramBitsPerChar: number;
   finalTrainLoss: number;
   trainMs: number;
   steps: number;
@@ -85,9 +87,12 @@ export async function trainLanguageModel(
     }
     // Characters covered by the scored tokens: exact for char-level tokenizers (1 char/token).
     const charsPerToken = split.validation.length / Math.max(1, validIds.length);
+    // The scored targets are tokens 1 … `tokens` of the held-out split (windows are consecutive).
+    const scored = tokenizer.decode(Array.from(validIds.subarray(1, 1 + tokens)));
     return {
       validationBitsPerChar: bitsPerChar(nats / tokens, charsPerToken),
       validationTokens: tokens,
+      unigramBitsPerChar: unigramBitsPerChar(split.train, scored),
       finalTrainLoss: last,
       trainMs,
       steps: o.steps,

@@ -4,7 +4,7 @@
  */
 import { exportLstmLm, lstmLm } from '../../nn/index';
 import type { RuntimeContext, TextGenerationRuntime } from '../task';
-import { charTokenizer, type ProseSplit, unigramBitsPerChar } from './corpus';
+import { charTokenizer, type ProseSplit } from './corpus';
 import { recurrentDecoder } from './decoders';
 import { textGenerationRuntime } from './generate';
 import type { TrainedLanguageModel } from './gpt';
@@ -54,7 +54,7 @@ export async function trainLstmLm(
       startText: '\n',
     },
     result,
-    unigramBitsPerChar: unigramBitsPerChar(split.train, split.validation),
+    unigramBitsPerChar: result.unigramBitsPerChar,
   };
 }
 
