@@ -1,0 +1,13 @@
+/** Every zoo row. Each family's module registers its rows on import. */
+import './language';
+
+export {
+  meetsTarget,
+  registerZooEntry,
+  type ZooArtifact,
+  type ZooEntry,
+  type ZooQuality,
+  type ZooTrainContext,
+  zooEntries,
+  zooEntry,
+} from './manifest';

@@ -1,0 +1,163 @@
+/**
+ * Zoo rows of the language families: `gpt`, `lstm-lm` (character-level, Moby Dick, last 10% held
+ * out) and `word2vec` (skip-gram on the same book). Sizes are chosen so each trains in about 5
+ * minutes on 2 cores; `quick` sizes train in seconds for smoke tests.
+ */
+import {
+  type GptFamilyConfig,
+  type LstmFamilyConfig,
+  loadProse,
+  type SkipGramOptions,
+  splitProse,
+  type TrainedLanguageModel,
+  trainGpt,
+  trainLstmLm,
+  trainWord2vec,
+} from '../language/index';
+import { nearestWords } from '../language/word2vec';
+import { registerZooEntry, type ZooArtifact, type ZooTrainContext } from './manifest';
+
+type LmTrain = { steps: number; batch: number; lr: number; warmup: number };
+
+export const LANGUAGE_ZOO_SIZES = {
+  full: {
+    gpt: {
+      model: { context: 64, layers: 2, dim: 128, heads: 4 },
+      train: { steps: 900, batch: 32, lr: 4e-3, warmup: 40 },
+    },
+    lstm: {
+      model: { embed: 64, hidden: 256, layers: 1, seq: 64 },
+      train: { steps: 500, batch: 32, lr: 4e-3, warmup: 40 },
+    },
+    word2vec: { dim: 64, vocab: 3000, steps: 1500, batch: 2048 },
+  },
+  quick: {
+    gpt: {
+      model: { context: 32, layers: 1, dim: 32, heads: 2 },
+      train: { steps: 60, batch: 8, lr: 3e-3, warmup: 10 },
+    },
+    lstm: {
+      model: { embed: 16, hidden: 32, layers: 1, seq: 32 },
+      train: { steps: 60, batch: 8, lr: 3e-3, warmup: 10 },
+    },
+    word2vec: { dim: 16, vocab: 500, steps: 60, batch: 512 },
+  },
+} satisfies Record<
+  'full' | 'quick',
+  {
+    gpt: { model: GptFamilyConfig; train: LmTrain };
+    lstm: { model: LstmFamilyConfig; train: LmTrain };
+    word2vec: Omit<SkipGramOptions, 'seed'>;
+  }
+>;
+
+/** The words whose neighbours the zoo prints (and the README shows). */
+export const NEIGHBOUR_WORDS = ['whale', 'ship', 'sea', 'captain', 'boat', 'man', 'three'] as const;
+
+/** Quick runs score a slice of the held-out text (64 windows) so they stay fast. */
+const QUICK_VALIDATION_WINDOWS = 64;
+
+function progress(ctx: ZooTrainContext, name: string) {
+  return (p: { step: number; steps: number; loss: number; elapsedMs: number }) =>
+    ctx.log(
+      `${name}: step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)} ` +
+        `(${((p.step / p.elapsedMs) * 1000).toFixed(2)} steps/s, ${(p.elapsedMs / 1000).toFixed(0)} s)`,
+    );
+}
+
+function lmArtifact(t: TrainedLanguageModel): ZooArtifact {
+  return {
+    onnx: t.onnx,
+    metadata: { ...t.metadata, validationBitsPerChar: t.result.validationBitsPerChar },
+    quality: {
+      metric: 'validation_bits_per_char',
+      value: t.result.validationBitsPerChar,
+      // Any language model must beat the unigram baseline on the same held-out characters.
+      target: t.unigramBitsPerChar,
+      higherIsBetter: false,
+      details: {
+        unigramBitsPerChar: t.unigramBitsPerChar,
+        validationTokens: t.result.validationTokens,
+        trainSeconds: t.result.trainMs / 1000,
+        steps: t.result.steps,
+      },
+    },
+  };
+}
+
+registerZooEntry({
+  name: 'gpt',
+  family: 'gpt',
+  task: 'text-generation',
+  seed: 1,
+  description: 'character-level GPT (decoder-only transformer, KV cache) trained on Moby Dick',
+  async train(ctx) {
+    const size = LANGUAGE_ZOO_SIZES[ctx.scale].gpt;
+    const split = splitProse(await loadProse());
+    const t = await trainGpt(split, size.model, {
+      ...size.train,
+      seed: ctx.seed,
+      onProgress: progress(ctx, 'gpt'),
+      maxValidationWindows: ctx.scale === 'quick' ? QUICK_VALIDATION_WINDOWS : undefined,
+    });
+    return lmArtifact(t);
+  },
+});
+
+registerZooEntry({
+  name: 'lstm-lm',
+  family: 'lstm-lm',
+  task: 'text-generation',
+  seed: 1,
+  description: 'character-level LSTM language model (the sequence baseline) trained on Moby Dick',
+  async train(ctx) {
+    const size = LANGUAGE_ZOO_SIZES[ctx.scale].lstm;
+    const split = splitProse(await loadProse());
+    const t = await trainLstmLm(split, size.model, {
+      ...size.train,
+      seed: ctx.seed,
+      onProgress: progress(ctx, 'lstm-lm'),
+      // Same held-out windows as gpt: windows of gpt's context length.
+      maxValidationWindows: ctx.scale === 'quick' ? QUICK_VALIDATION_WINDOWS : undefined,
+    });
+    return lmArtifact(t);
+  },
+});
+
+registerZooEntry({
+  name: 'word2vec',
+  family: 'word2vec',
+  task: 'embeddings',
+  seed: 1,
+  description: 'skip-gram word vectors (negative sampling) trained on Moby Dick',
+  async train(ctx) {
+    const size = LANGUAGE_ZOO_SIZES[ctx.scale].word2vec;
+    const t = await trainWord2vec(await loadProse(), {
+      ...size,
+      seed: ctx.seed,
+      onProgress: progress(ctx, 'word2vec'),
+      progressEvery: 250,
+    });
+    const neighbours = Object.fromEntries(
+      NEIGHBOUR_WORDS.map((w) => [
+        w,
+        nearestWords(t.vectors, w, 5).map((n) => `${n.item} ${n.score.toFixed(2)}`),
+      ]),
+    );
+    return {
+      onnx: t.onnx,
+      metadata: t.metadata,
+      quality: {
+        metric: 'skipgram_loss',
+        value: t.vectors.loss,
+        higherIsBetter: false,
+        details: {
+          neighbours,
+          words: t.vectors.words.length,
+          pairs: t.vectors.pairs,
+          trainSeconds: t.vectors.trainMs / 1000,
+        },
+      },
+    };
+  },
+});

@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EngineSession } from '../../../src/engine/runtime/session';
+import { loadProse, splitProse } from '../../../src/models/language/corpus';
+import { gptRuntime, type TrainedLanguageModel, trainGpt } from '../../../src/models/language/gpt';
+import type { RuntimeContext, Tensor, TextGenerationRuntime } from './helpers';
+import { countingRun } from './helpers';
+
+// A tiny GPT on the first 60,000 characters: enough training that logits are not near-ties, so
+// the cached and the re-run paths must agree on every argmax.
+const CONTEXT = 24;
+let trained: TrainedLanguageModel;
+let kvSession: EngineSession;
+let plainSession: EngineSession;
+let kvRuns: { calls: Record<string, Tensor>[] };
+
+function runtimeOf(
+  session: EngineSession,
+  metadata: Record<string, unknown>,
+  log?: Record<string, Tensor>[],
+) {
+  const ctx: RuntimeContext = { run: countingRun(session, log), metadata };
+  return gptRuntime(ctx) as TextGenerationRuntime;
+}
+
+beforeAll(async () => {
+  const split = splitProse((await loadProse()).slice(0, 60_000));
+  trained = await trainGpt(
+    split,
+    { context: CONTEXT, layers: 2, dim: 32, heads: 4 },
+    { steps: 120, batch: 16, lr: 5e-3, warmup: 10, seed: 3, maxValidationWindows: 32 },
+  );
+  kvSession = await EngineSession.create(trained.onnx);
+  plainSession = await EngineSession.create(trained.plainOnnx!);
+  kvRuns = { calls: [] };
+});
+afterAll(async () => {
+  await kvSession?.release();
+  await plainSession?.release();
+});
+
+describe('gpt text-generation runtime', () => {
+  it('KV-cache generation yields exactly the tokens of full re-runs at temperature 0, past the context', async () => {
+    const kv = runtimeOf(kvSession, trained.metadata, kvRuns.calls);
+    const plain = runtimeOf(plainSession, { ...trained.metadata, kvCache: false });
+    // A prompt longer than the context (truncated to its last 24 tokens), then 60 tokens: the
+    // window slides (re-prefill) twice or more.
+    const req = {
+      prompt: 'Call me Ishmael. Some years ago, never mind how long',
+      maxTokens: 60,
+      temperature: 0,
+    };
+    const a = await kv.generate(req);
+    const b = await plain.generate(req);
+    expect(a.completionTokens).toBe(60);
+    expect(a.text).toBe(b.text);
+    expect(a.text.length).toBe(60);
+    expect(a.promptTokens).toBe(52);
+    expect(a.finishReason).toBe('length');
+    // One run per token: the prefill runs the 24-token window at once; from then on the window is
+    // full, so the runs alternate a re-prefill of the last 23 tokens and one cached step.
+    const lengths = kvRuns.calls.map((f) => f.input_ids.dims[1]);
+    expect(lengths.length).toBe(60);
+    expect(lengths[0]).toBe(CONTEXT);
+    expect(lengths.slice(1, 7)).toEqual([CONTEXT - 1, 1, CONTEXT - 1, 1, CONTEXT - 1, 1]);
+    for (const f of kvRuns.calls)
+      expect(f.input_ids.dims[1] + f.past_key_0.dims[2]).toBeLessThanOrEqual(CONTEXT);
+  });
+
+  it('streams deltas that add up to the text; stop sequences end it; seeds replay', async () => {
+    const kv = runtimeOf(kvSession, trained.metadata);
+    const deltas: string[] = [];
+    const req = { prompt: 'The whale', maxTokens: 80, temperature: 0.9, topK: 10, topP: 0.95, seed: 42 };
+    const r = await kv.generate(req, (d) => deltas.push(d));
+    expect(deltas.join('')).toBe(r.text);
+    expect(deltas.length).toBeGreaterThan(10);
+    expect((await kv.generate(req)).text).toBe(r.text);
+    expect((await kv.generate({ ...req, seed: 43 })).text).not.toBe(r.text);
+    // Stop at the first space the same sampler produces: nothing from the stop on is returned.
+    const cut = r.text.indexOf(' ', 1);
+    expect(cut).toBeGreaterThan(0);
+    const stopped = await kv.generate({ ...req, stop: [' '] });
+    expect(stopped.finishReason).toBe('stop');
+    expect(stopped.text).toBe(r.text.slice(0, cut));
+    expect(kv.countTokens('whale')).toBe(5);
+    expect(kv.contextLength).toBe(CONTEXT);
+  });
+
+  it('stops between tokens when the signal aborts', async () => {
+    const kv = runtimeOf(kvSession, trained.metadata);
+    const controller = new AbortController();
+    let deltas = 0;
+    const pending = kv.generate(
+      { prompt: 'a', maxTokens: 500, temperature: 0 },
+      () => {
+        deltas++;
+        if (deltas === 5) controller.abort();
+      },
+      controller.signal,
+    );
+    await expect(pending).rejects.toMatchObject({ code: 'client_closed' });
+    expect(deltas).toBe(5);
+  });
+
+  it('refuses out-of-range sampling options as invalid_request', async () => {
+    const kv = runtimeOf(kvSession, trained.metadata);
+    await expect(kv.generate({ prompt: 'a', temperature: 3 })).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+    await expect(kv.generate({ prompt: 'a', maxTokens: 0 })).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+  });
+});
