@@ -19,7 +19,7 @@ import {
   type TokenUsage,
   textUsage,
 } from '../../models/common/metering';
-import { runtimeFor } from '../../models/runtimes';
+import { runtimeFor } from '../../models/index';
 import type { RunModel, RuntimeFactory, TaskName, TaskRuntime } from '../../models/task';
 import { TextToSpeech } from '../../models/tts/speech';
 import type { ModelRecord, VersionRecord } from '../../store/ports';

@@ -1,0 +1,8 @@
+/**
+ * Every family's task runtime, registered. The platform takes `runtimeFor` from HERE (not from
+ * ./runtimes directly) so that the registrations below have run before the first lookup.
+ */
+import './language/index';
+import './vision/index';
+
+export { runtimeFamilies, runtimeFor } from './runtimes';
