@@ -66,6 +66,7 @@ export const trainingRoutes: RouteSpec[] = [
     access: 'manage',
     body: 'json',
     status: 201,
+    audit: 'training.create',
     summary: 'Start a training: {family, dataset, model, target?, hyperparameters?}',
     handler: async (ctx) => {
       const job = await ctx.platform.trainings.create(owner(ctx), ctx.body);
@@ -95,6 +96,7 @@ export const trainingRoutes: RouteSpec[] = [
     method: 'POST',
     path: '/api/v1/trainings/:id/cancel',
     access: 'manage',
+    audit: 'training.cancel',
     summary: 'Cancel a queued or running training (the trainer stops at once)',
     handler: async (ctx) => jobView(await ctx.platform.trainings.cancel(owner(ctx), ctx.params.id)),
   },
