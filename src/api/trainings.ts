@@ -6,6 +6,7 @@ import { fail } from '../common/errors';
 import { jobView } from '../platform/training/service';
 import type { JobEvent } from '../store/training-ports';
 import { TERMINAL_STATUSES } from '../store/training-ports';
+import { idempotent } from './idempotent';
 import type { RouteContext, RouteSpec } from './route';
 
 const owner = (ctx: RouteContext) => ctx.principal.tenantId;
@@ -68,11 +69,13 @@ export const trainingRoutes: RouteSpec[] = [
     status: 201,
     audit: 'training.create',
     summary: 'Start a training: {family, dataset, model, target?, hyperparameters?}',
-    handler: async (ctx) => {
-      const job = await ctx.platform.trainings.create(owner(ctx), ctx.body);
-      ctx.reply.header('location', `/api/v1/trainings/${job.id}`);
-      return jobView(job);
-    },
+    // A retried create (same Idempotency-Key and body) is the same job, never a second one.
+    handler: (ctx) =>
+      idempotent(ctx, async () => {
+        const job = await ctx.platform.trainings.create(owner(ctx), ctx.body);
+        ctx.reply.header('location', `/api/v1/trainings/${job.id}`);
+        return jobView(job);
+      }),
   },
   {
     ...base,

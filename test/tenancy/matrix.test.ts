@@ -263,6 +263,38 @@ describe('tenancy over the route table', () => {
     expect(patch.statusCode).toBe(404);
   });
 
+  it('Idempotency-Key on POST /api/v1/trainings: a replay is the first job, another body → 422', async () => {
+    const body = { family: 'mlp', dataset: 'data-a', model: 'idem-a', target: 'label' };
+    const send = (payload: object) =>
+      w.s.app.inject({
+        method: 'POST',
+        url: '/api/v1/trainings',
+        headers: { ...bearer(w.keyA), 'idempotency-key': 'train-1' },
+        payload,
+      });
+    const first = await send(body);
+    expect(first.statusCode, first.body).toBe(201);
+    const again = await send(body);
+    expect(again.statusCode).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.headers.location).toBe(`/api/v1/trainings/${first.json().id}`);
+    expect(again.json().id).toBe(first.json().id);
+    const other = await send({ ...body, model: 'idem-b' });
+    expect(other.statusCode).toBe(422);
+    const list = await w.s.app.inject({ url: '/api/v1/trainings', headers: bearer(w.keyA) });
+    const made = list.json().trainings.filter((j: { model: string }) => j.model.startsWith('idem-'));
+    expect(made).toHaveLength(1);
+    // The same key is another tenant's own namespace: B's request is not A's replay.
+    const b = await w.s.app.inject({
+      method: 'POST',
+      url: '/api/v1/trainings',
+      headers: { ...bearer(w.keyB), 'idempotency-key': 'train-1' },
+      payload: body,
+    });
+    expect(b.statusCode).toBe(404);
+    expect(b.body).not.toContain(first.json().id);
+  });
+
   it('unknown body properties → 400 on every JSON create/patch', async () => {
     const cases: Array<[string, string, unknown, string]> = [
       ['POST', '/api/v1/tenants', { name: 'x1', role: 'admin' }, ADMIN],
