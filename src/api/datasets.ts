@@ -14,6 +14,7 @@ export const datasetRoutes: RouteSpec[] = [
     access: 'manage',
     body: 'binary',
     status: 201,
+    audit: 'dataset.upload',
     summary:
       'Upload a dataset (?name=): CSV/TSV with a header, JSONL, text, IDX, or a zip/tar.gz of one folder per label, as application/octet-stream',
     handler: async (ctx) => {
@@ -51,6 +52,7 @@ export const datasetRoutes: RouteSpec[] = [
     path: '/api/v1/datasets/:name',
     access: 'manage',
     status: 204,
+    audit: 'dataset.delete',
     summary: 'Delete an uploaded dataset',
     handler: async (ctx) => {
       await ctx.platform.datasets.delete(owner(ctx), ctx.params.name);

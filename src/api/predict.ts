@@ -10,6 +10,8 @@
 import { fail } from '../common/errors';
 import { encodeInputs, type FeatureSpec, parseFeatureSpec, rowsFromRecords } from '../data/index';
 import { decodePredictions } from '../models/families/index';
+import { disconnectSignal } from './kserve';
+import { metered } from './metered';
 import { authorizedModel } from './model-ref';
 import type { RouteContext, RouteSpec } from './route';
 
@@ -47,9 +49,18 @@ async function predict(ctx: RouteContext) {
   const spec = parseFeatureSpec(version.metadata.featureSpec);
   const x = encodeInputs(spec, rowsFromRecords(inputs.map((v, i) => recordOf(spec, v, i))));
   const input = version.signature.inputs[0]?.name ?? 'x';
-  const { outputs } = await ctx.platform.inference.infer(ref.owner, ref.name, String(version.version), {
-    inputs: { [input]: x },
-  });
+  // Billed per input row; the version is already resolved, so the reservation is exact.
+  const { outputs } = await metered(
+    ctx,
+    { owner: ref.owner, model: ref.name },
+    inputs.length,
+    () =>
+      ctx.platform.inference.infer(ref.owner, ref.name, String(version.version), {
+        inputs: { [input]: x },
+        signal: disconnectSignal(ctx),
+      }),
+    () => ({ units: inputs.length, version: version.version }),
+  );
   return { model: version.model, version: version.version, predictions: decodePredictions(spec, outputs) };
 }
 

@@ -149,9 +149,21 @@ function registerRoute(app: FastifyInstance, spec: RouteSpec, shared: Shared): v
   });
 }
 
-/** The audited object: `model:<name param>` when it looks like a model reference, never raw junk. */
-function auditEvent(action: string, ctx: { principal: Principal; params: Record<string, string> }) {
-  const name = ctx.params.name;
-  const shown = typeof name === 'string' && /^[a-z0-9._~/-]{1,130}$/.test(name) ? name : 'invalid';
-  return { action, target: `model:${shown}`, targetTenantId: ctx.principal.tenantId };
+/**
+ * The audited object, `kind:id`: `dataset:<name>` and `training:<id>` for those actions' routes,
+ * `model:<name param>` for the rest; the id is shown only when it looks like one, never raw junk.
+ * A create that has no id yet (`POST /api/v1/trainings`) is `training:new`.
+ */
+function auditEvent(
+  action: string,
+  ctx: { principal: Principal; params: Record<string, string>; query: Record<string, string> },
+) {
+  const kind = action.startsWith('dataset.')
+    ? 'dataset'
+    : action.startsWith('training.')
+      ? 'training'
+      : 'model';
+  const raw = kind === 'training' ? (ctx.params.id ?? 'new') : (ctx.params.name ?? ctx.query.name);
+  const shown = typeof raw === 'string' && /^[a-z0-9_.~/-]{1,130}$/i.test(raw) ? raw : 'invalid';
+  return { action, target: `${kind}:${shown}`, targetTenantId: ctx.principal.tenantId };
 }

@@ -13,6 +13,7 @@ import type { TokenUsage } from '../models/common/metering';
 import type { TaskTarget } from '../platform/tasks/service';
 import { problemBody, toMaasError } from './errors';
 import { disconnectSignal } from './kserve';
+import { admitServing, audioUnits, metered, speechBound, tokenBound } from './metered';
 import { authorizedModel } from './model-ref';
 import { SseStream } from './openai/sse';
 import type { RouteContext, RouteSpec } from './route';
@@ -85,7 +86,8 @@ const GENERATE_KEYS = [
 async function generate(ctx: RouteContext) {
   const body = strictBody(ctx.body, GENERATE_KEYS);
   const stop = body.stop;
-  const job = await ctx.platform.tasks.generation(await target(ctx, body), {
+  const model = await target(ctx, body);
+  const job = await ctx.platform.tasks.generation(model, {
     prompt: str(body, 'prompt', 1_000_000, true) as string,
     maxTokens: num(body, 'max_tokens', true),
     temperature: num(body, 'temperature'),
@@ -103,8 +105,14 @@ async function generate(ctx: RouteContext) {
   if (body.stream !== undefined && typeof body.stream !== 'boolean')
     fail('invalid_request', 'stream must be a boolean', { pointer: 'stream' });
   const signal = disconnectSignal(ctx);
+  // Reserve the most this can cost: the prompt plus every choice's token budget.
+  const charge = await admitServing(ctx, model, job.promptTokens + job.n * job.maxTokens);
   if (body.stream !== true) {
-    const out = await job.run(undefined, signal);
+    const out = await job.run(undefined, signal).catch(async (e: unknown) => {
+      await charge.failed(e, job.version);
+      throw e;
+    });
+    await charge.done(out.usage.quantity, job.version);
     return {
       model: job.model,
       version: job.version,
@@ -118,12 +126,14 @@ async function generate(ctx: RouteContext) {
     .run((index, text) => {
       if (text) sse.send({ index, text }, 'delta');
     }, signal)
-    .then((out) => {
+    .then(async (out) => {
+      await charge.done(out.usage.quantity, job.version);
       const choices = out.choices.map((c, index) => ({ index, finish_reason: c.finishReason }));
       sse.send({ model: job.model, version: job.version, choices, usage: usage(out.usage) }, 'done');
       sse.end();
     })
-    .catch((e: unknown) => {
+    .catch(async (e: unknown) => {
+      await charge.failed(e, job.version).catch(() => undefined);
       sse.send(problemBody(toMaasError(e)), 'error');
       sse.end();
     });
@@ -135,10 +145,14 @@ async function embed(ctx: RouteContext) {
   const input = typeof body.input === 'string' ? [body.input] : body.input;
   if (!Array.isArray(input))
     fail('invalid_request', 'input must be a string or a list of strings', { pointer: 'input' });
-  const out = await ctx.platform.tasks.embed(
-    await target(ctx, body),
-    input as string[],
-    disconnectSignal(ctx),
+  const model = await target(ctx, body);
+  const texts = input as string[];
+  const out = await metered(
+    ctx,
+    model,
+    tokenBound(texts.filter((t) => typeof t === 'string')),
+    () => ctx.platform.tasks.embed(model, texts, disconnectSignal(ctx)),
+    (r) => ({ units: r.usage.quantity, version: r.version }),
   );
   return {
     model: out.model,
@@ -154,17 +168,21 @@ async function imagine(ctx: RouteContext) {
   const style = body.style;
   if (style !== undefined && (typeof style !== 'object' || style === null || Array.isArray(style)))
     fail('invalid_request', 'style must be an object', { pointer: 'style' });
-  const out = await ctx.platform.tasks.imagine(
-    await target(ctx, body),
-    {
-      prompt: str(body, 'prompt', 32_000) ?? '',
-      n: num(body, 'n', true) ?? 1,
-      width: num(body, 'width', true) ?? 256,
-      height: num(body, 'height', true) ?? 256,
-      seed: num(body, 'seed', true),
-      style: style as Record<string, unknown> | undefined,
-    },
-    disconnectSignal(ctx),
+  const model = await target(ctx, body);
+  const req = {
+    prompt: str(body, 'prompt', 32_000) ?? '',
+    n: num(body, 'n', true) ?? 1,
+    width: num(body, 'width', true) ?? 256,
+    height: num(body, 'height', true) ?? 256,
+    seed: num(body, 'seed', true),
+    style: style as Record<string, unknown> | undefined,
+  };
+  const out = await metered(
+    ctx,
+    model,
+    Math.max(1, req.n),
+    () => ctx.platform.tasks.imagine(model, req, disconnectSignal(ctx)),
+    (r) => ({ units: r.usage.quantity, version: r.version }),
   );
   return {
     model: out.model,
@@ -176,14 +194,18 @@ async function imagine(ctx: RouteContext) {
 
 async function speak(ctx: RouteContext) {
   const body = strictBody(ctx.body, ['input', 'voice', 'speed']);
-  const out = await ctx.platform.tasks.speak(
-    await target(ctx, body),
-    {
-      input: str(body, 'input', 100_000, true) as string,
-      voice: str(body, 'voice', 200),
-      speed: num(body, 'speed'),
-    },
-    disconnectSignal(ctx),
+  const model = await target(ctx, body);
+  const req = {
+    input: str(body, 'input', 100_000, true) as string,
+    voice: str(body, 'voice', 200),
+    speed: num(body, 'speed'),
+  };
+  const out = await metered(
+    ctx,
+    model,
+    speechBound(req.input, req.speed),
+    () => ctx.platform.tasks.speak(model, req, disconnectSignal(ctx)),
+    (r) => ({ units: audioUnits(r.usage.quantity), version: `${r.engine}/${r.voice}` }),
   );
   ctx.reply.header('content-type', 'audio/wav');
   ctx.reply.header('x-maas-audio-seconds', String(out.usage.quantity));
@@ -194,7 +216,15 @@ async function speak(ctx: RouteContext) {
 async function classify(ctx: RouteContext) {
   const body = strictBody(ctx.body, ['inputs', 'version']);
   if (!Array.isArray(body.inputs)) fail('invalid_request', 'inputs must be a list', { pointer: 'inputs' });
-  return ctx.platform.tasks.classify(await target(ctx, body), body.inputs, disconnectSignal(ctx));
+  const model = await target(ctx, body);
+  const inputs = body.inputs;
+  return metered(
+    ctx,
+    model,
+    inputs.length,
+    () => ctx.platform.tasks.classify(model, inputs, disconnectSignal(ctx)),
+    (r) => ({ units: inputs.length, version: r.version }),
+  );
 }
 
 const base = { surface: 'native' as const, access: 'infer' as const, owned: 'name', body: 'json' as const };

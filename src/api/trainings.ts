@@ -6,6 +6,7 @@ import { fail } from '../common/errors';
 import { jobView } from '../platform/training/service';
 import type { JobEvent } from '../store/training-ports';
 import { TERMINAL_STATUSES } from '../store/training-ports';
+import { idempotent } from './idempotent';
 import type { RouteContext, RouteSpec } from './route';
 
 const owner = (ctx: RouteContext) => ctx.principal.tenantId;
@@ -66,12 +67,15 @@ export const trainingRoutes: RouteSpec[] = [
     access: 'manage',
     body: 'json',
     status: 201,
+    audit: 'training.create',
     summary: 'Start a training: {family, dataset, model, target?, hyperparameters?}',
-    handler: async (ctx) => {
-      const job = await ctx.platform.trainings.create(owner(ctx), ctx.body);
-      ctx.reply.header('location', `/api/v1/trainings/${job.id}`);
-      return jobView(job);
-    },
+    // A retried create (same Idempotency-Key and body) is the same job, never a second one.
+    handler: (ctx) =>
+      idempotent(ctx, async () => {
+        const job = await ctx.platform.trainings.create(owner(ctx), ctx.body);
+        ctx.reply.header('location', `/api/v1/trainings/${job.id}`);
+        return jobView(job);
+      }),
   },
   {
     ...base,
@@ -95,6 +99,7 @@ export const trainingRoutes: RouteSpec[] = [
     method: 'POST',
     path: '/api/v1/trainings/:id/cancel',
     access: 'manage',
+    audit: 'training.cancel',
     summary: 'Cancel a queued or running training (the trainer stops at once)',
     handler: async (ctx) => jobView(await ctx.platform.trainings.cancel(owner(ctx), ctx.params.id)),
   },

@@ -9,10 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeTable } from '../../src/api/routes';
 import { linearModel } from '../helpers/onnx-fixtures';
 import { auth } from '../helpers/server';
+import { lineCsv } from '../training/helpers';
 import { bearer, INFER_BODY, type TenantWorld, tenantWorld } from './platform-fixture';
 
 interface Sample {
-  url: (w: TenantWorld) => string;
+  url: (w: TenantWorld & Owned) => string;
   payload?: unknown;
   contentType?: string;
 }
@@ -46,15 +47,68 @@ const ownedSamples: Record<string, Sample> = {
   },
   'DELETE /api/v1/models/:name/aliases/:alias': { url: () => '/api/v1/models/priv/aliases/prod' },
   'DELETE /api/v1/keys/:id': { url: (w) => `/api/v1/keys/${w.keyAId}` },
+  'GET /api/v1/datasets/:name': { url: () => '/api/v1/datasets/data-a' },
+  'DELETE /api/v1/datasets/:name': { url: () => '/api/v1/datasets/data-a' },
+  'GET /api/v1/trainings/:id': { url: (w) => `/api/v1/trainings/${w.jobA}` },
+  'POST /api/v1/trainings/:id/cancel': { url: (w) => `/api/v1/trainings/${w.jobA}/cancel` },
+  'GET /api/v1/trainings/:id/events': { url: (w) => `/api/v1/trainings/${w.jobA}/events` },
+  'POST /api/v1/models/:name/predict': {
+    url: () => '/api/v1/models/priv/predict',
+    payload: { inputs: [{ x: 1 }] },
+  },
+  'POST /api/v1/models/:name/generate': {
+    url: () => '/api/v1/models/priv/generate',
+    payload: { prompt: 'the', max_tokens: 2 },
+  },
+  'POST /api/v1/models/:name/embed': { url: () => '/api/v1/models/priv/embed', payload: { input: 'x' } },
+  'POST /api/v1/models/:name/imagine': { url: () => '/api/v1/models/priv/imagine', payload: { prompt: 'x' } },
+  'POST /api/v1/models/:name/speak': { url: () => '/api/v1/models/priv/speak', payload: { input: 'x' } },
+  'POST /api/v1/models/:name/classify': {
+    url: () => '/api/v1/models/priv/classify',
+    payload: { inputs: ['x'] },
+  },
+  'GET /v1/models/:model': { url: () => '/v1/models/tenant-a~priv' },
+};
+
+/** What tenant A owns besides its models: a dataset and a training job (made in beforeAll). */
+interface Owned {
+  jobA: string;
+}
+
+/**
+ * Routes that name the model in the BODY (OpenAI's `model` field): another tenant's private model
+ * there → 404 in OpenAI's error shape. Every POST route of the OpenAI surface must have a row.
+ */
+const bodyModelSamples: Record<string, Record<string, unknown>> = {
+  'POST /v1/chat/completions': { messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 },
+  'POST /v1/completions': { prompt: 'the', max_tokens: 2 },
+  'POST /v1/embeddings': { input: 'x' },
+  'POST /v1/images/generations': { prompt: 'x' },
+  'POST /v1/audio/speech': { input: 'x' },
 };
 
 const routeKey = (r: { method: string; path: string }) => `${r.method} ${r.path}`;
 const fill = (path: string) => path.replace(/:([a-z_]+)/g, (_, p) => (p === 'version' ? '1' : `x${p}`));
 
 describe('tenancy over the route table', () => {
-  let w: TenantWorld;
+  let w: TenantWorld & Owned;
   beforeAll(async () => {
-    w = await tenantWorld();
+    const world = await tenantWorld();
+    const data = await world.s.app.inject({
+      method: 'POST',
+      url: '/api/v1/datasets?name=data-a',
+      headers: { ...bearer(world.keyA), 'content-type': 'application/octet-stream' },
+      payload: lineCsv(40),
+    });
+    expect(data.statusCode, data.body).toBe(201);
+    const job = await world.s.app.inject({
+      method: 'POST',
+      url: '/api/v1/trainings',
+      headers: bearer(world.keyA),
+      payload: { family: 'mlp', dataset: 'data-a', model: 'trained-a', target: 'label' },
+    });
+    expect(job.statusCode, job.body).toBe(201);
+    w = { ...world, jobA: job.json().id };
   });
   afterAll(async () => {
     await w.s.close();
@@ -85,6 +139,38 @@ describe('tenancy over the route table', () => {
     expect(mine.json()).toMatchObject({ name: 'priv', public: false, aliases: { latest: 1, prod: 1 } });
     const keys = await w.s.app.inject({ url: '/api/v1/keys', headers: bearer(w.keyA) });
     expect(keys.json().keys.find((k: { id: string }) => k.id === w.keyAId).revokedAt).toBeNull();
+    const data = await w.s.app.inject({ url: '/api/v1/datasets/data-a', headers: bearer(w.keyA) });
+    expect(data.statusCode).toBe(200);
+    const job = await w.s.app.inject({ url: `/api/v1/trainings/${w.jobA}`, headers: bearer(w.keyA) });
+    expect(job.json().status).not.toBe('cancelled');
+  });
+
+  it("another tenant's private model named in the body of every OpenAI route → 404 in OpenAI's shape", async () => {
+    const routes = routeTable.filter((r) => r.surface === 'openai' && r.method === 'POST').map(routeKey);
+    expect(routes.filter((k) => !(k in bodyModelSamples))).toEqual([]);
+    expect(Object.keys(bodyModelSamples).filter((k) => !routes.includes(k))).toEqual([]);
+    for (const [key, body] of Object.entries(bodyModelSamples)) {
+      for (const model of ['tenant-a~priv', 'tenant-a/priv', 'tenant-a~priv:1']) {
+        const res = await w.s.app.inject({
+          method: 'POST',
+          url: key.slice(5),
+          headers: bearer(w.keyB),
+          payload: { ...body, model },
+        });
+        expect(res.statusCode, `${key} ${model}: ${res.body}`).toBe(404);
+        expect(res.json().error).toMatchObject({ type: 'invalid_request_error', code: 'not_found' });
+        for (const secret of ['tenant-a', w.keyAId, w.digestA.slice(7), 'a-ops'])
+          expect(res.body, key).not.toContain(secret);
+      }
+    }
+    // The public model is callable the same way (the 404 above is tenancy, not a bad body).
+    const pub = await w.s.app.inject({
+      method: 'POST',
+      url: '/v1/embeddings',
+      headers: bearer(w.keyB),
+      payload: { model: 'tenant-a~pub', input: 'x' },
+    });
+    expect(pub.json().error.code).not.toBe('not_found');
   });
 
   it('every management route is audited; the denied cross-tenant attempts are on record', async () => {
@@ -105,6 +191,20 @@ describe('tenancy over the route table', () => {
         detail: 'not_found',
       }),
     );
+    for (const [action, target] of [
+      ['dataset.delete', 'dataset:data-a'],
+      ['training.cancel', `training:${w.jobA}`],
+    ]) {
+      const denied = await w.s.app.inject({ url: `/api/v1/audit?action=${action}`, headers: auth });
+      expect(denied.json().entries).toContainEqual(
+        expect.objectContaining({ actorKeyId: w.keyBId, target, outcome: 'denied', detail: 'not_found' }),
+      );
+    }
+    const made = await w.s.app.inject({
+      url: '/api/v1/audit?action=training.create',
+      headers: bearer(w.keyA),
+    });
+    expect(made.json().entries[0]).toMatchObject({ target: 'training:new', outcome: 'success' });
     const mine = await w.s.app.inject({ url: '/api/v1/audit', headers: bearer(w.keyB) });
     for (const e of mine.json().entries) expect([e.actorTenantId, e.targetTenantId]).toContain('tenant-b');
   });
@@ -161,6 +261,38 @@ describe('tenancy over the route table', () => {
       payload: { public: false },
     });
     expect(patch.statusCode).toBe(404);
+  });
+
+  it('Idempotency-Key on POST /api/v1/trainings: a replay is the first job, another body → 422', async () => {
+    const body = { family: 'mlp', dataset: 'data-a', model: 'idem-a', target: 'label' };
+    const send = (payload: object) =>
+      w.s.app.inject({
+        method: 'POST',
+        url: '/api/v1/trainings',
+        headers: { ...bearer(w.keyA), 'idempotency-key': 'train-1' },
+        payload,
+      });
+    const first = await send(body);
+    expect(first.statusCode, first.body).toBe(201);
+    const again = await send(body);
+    expect(again.statusCode).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.headers.location).toBe(`/api/v1/trainings/${first.json().id}`);
+    expect(again.json().id).toBe(first.json().id);
+    const other = await send({ ...body, model: 'idem-b' });
+    expect(other.statusCode).toBe(422);
+    const list = await w.s.app.inject({ url: '/api/v1/trainings', headers: bearer(w.keyA) });
+    const made = list.json().trainings.filter((j: { model: string }) => j.model.startsWith('idem-'));
+    expect(made).toHaveLength(1);
+    // The same key is another tenant's own namespace: B's request is not A's replay.
+    const b = await w.s.app.inject({
+      method: 'POST',
+      url: '/api/v1/trainings',
+      headers: { ...bearer(w.keyB), 'idempotency-key': 'train-1' },
+      payload: body,
+    });
+    expect(b.statusCode).toBe(404);
+    expect(b.body).not.toContain(first.json().id);
   });
 
   it('unknown body properties → 400 on every JSON create/patch', async () => {

@@ -45,6 +45,11 @@ describe('training jobs (real trainer child processes)', () => {
     const preds = p.json().predictions as { label: string; probabilities: Record<string, number> }[];
     expect(preds.map((x) => x.label)).toEqual(['pos', 'neg', 'pos', 'neg']);
     for (const x of preds) expect(x.probabilities.pos + x.probabilities.neg).toBeCloseTo(1, 4);
+    // Predict is admitted and metered like /v2: one request, billed per input row.
+    const usage = await s.app.inject({ url: '/api/v1/usage?group_by=model', headers: auth });
+    expect(usage.json().usage).toContainEqual(
+      expect.objectContaining({ model: 'line-model', requests: 1, units: fresh.length }),
+    );
 
     const v = (
       await s.app.inject({ method: 'GET', url: '/api/v1/models/line-model/versions/1', headers: auth })

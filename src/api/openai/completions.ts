@@ -9,8 +9,10 @@ import { fail } from '../../common/errors';
 import type { TokenUsage } from '../../models/common/metering';
 import { parseMessages } from '../../platform/tasks/chat';
 import type { GenerationJob } from '../../platform/tasks/generation';
+import type { TaskTarget } from '../../platform/tasks/service';
 import { toMaasError } from '../errors';
 import { disconnectSignal } from '../kserve';
+import { admitServing, type Charge } from '../metered';
 import type { RouteContext } from '../route';
 import { openAIErrorBody } from './errors';
 import { type Body, generationParams, objectBody, streamOptions, targetOf } from './parse';
@@ -29,8 +31,10 @@ function choice(kind: Kind, index: number, text: string | null, finish: string |
   return { index, delta, logprobs: null, finish_reason: finish };
 }
 
-async function answer(ctx: RouteContext, body: Body, kind: Kind, job: GenerationJob) {
+async function answer(ctx: RouteContext, body: Body, kind: Kind, target: TaskTarget, job: GenerationJob) {
   const { stream, includeUsage } = streamOptions(body);
+  // Reserve the most this can cost (prompt + every choice's budget); headers go out before any byte.
+  const charge = await admitServing(ctx, target, job.promptTokens + job.n * job.maxTokens);
   const head = {
     id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`,
     object: kind === 'chat' ? 'chat.completion' : 'text_completion',
@@ -38,8 +42,12 @@ async function answer(ctx: RouteContext, body: Body, kind: Kind, job: Generation
     model: body.model as string,
   };
   const signal = disconnectSignal(ctx);
-  if (stream) return streamAnswer(ctx, kind, job, head, includeUsage, signal);
-  const out = await job.run(undefined, signal);
+  if (stream) return streamAnswer(ctx, kind, job, head, includeUsage, signal, charge);
+  const out = await job.run(undefined, signal).catch(async (e: unknown) => {
+    await charge.failed(e, job.version);
+    throw e;
+  });
+  await charge.done(out.usage.quantity, job.version);
   return {
     ...head,
     choices: out.choices.map((c, i) =>
@@ -63,6 +71,7 @@ function streamAnswer(
   head: { id: string; object: string; created: number; model: string },
   includeUsage: boolean,
   signal: AbortSignal,
+  charge: Charge,
 ) {
   const sse = new SseStream(ctx.reply);
   const chunkHead = { ...head, object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion' };
@@ -73,7 +82,8 @@ function streamAnswer(
     .run((i, delta) => {
       if (delta) send([choice(kind, i, delta, null)]);
     }, signal)
-    .then((out) => {
+    .then(async (out) => {
+      await charge.done(out.usage.quantity, job.version);
       out.choices.forEach((c, i) => {
         send([choice(kind, i, kind === 'chat' ? null : '', c.finishReason)]);
       });
@@ -81,7 +91,8 @@ function streamAnswer(
       sse.send('[DONE]');
       sse.end();
     })
-    .catch((e: unknown) => {
+    .catch(async (e: unknown) => {
+      await charge.failed(e, job.version).catch(() => undefined);
       const err = toMaasError(e);
       if (err.code === 'internal') ctx.request.log.error({ err: e }, 'generation failed mid-stream');
       // The status line is gone already: OpenAI clients read an `error` object in a data event.
@@ -96,7 +107,7 @@ export async function chatCompletions(ctx: RouteContext) {
   const target = await targetOf(ctx, body.model);
   const messages = parseMessages(body.messages);
   const job = await ctx.platform.tasks.chat(target, messages, generationParams(body));
-  return answer(ctx, body, 'chat', job);
+  return answer(ctx, body, 'chat', target, job);
 }
 
 export async function completions(ctx: RouteContext) {
@@ -113,5 +124,5 @@ export async function completions(ctx: RouteContext) {
       },
     );
   const job = await ctx.platform.tasks.generation(target, { ...generationParams(body), prompt });
-  return answer(ctx, body, 'text', job);
+  return answer(ctx, body, 'text', target, job);
 }

@@ -6,6 +6,7 @@
  */
 import { fail } from '../../common/errors';
 import { disconnectSignal } from '../kserve';
+import { audioUnits, metered, speechBound, tokenBound } from '../metered';
 import type { RouteContext, RouteSpec } from '../route';
 import { chatCompletions, completions } from './completions';
 import {
@@ -56,7 +57,14 @@ async function embeddings(ctx: RouteContext) {
     fail('invalid_request', 'input must be a string or a list of strings (token ids are not supported)', {
       pointer: 'input',
     });
-  const out = await ctx.platform.tasks.embed(target, input as string[], disconnectSignal(ctx));
+  const texts = input as string[];
+  const out = await metered(
+    ctx,
+    target,
+    tokenBound(texts),
+    () => ctx.platform.tasks.embed(target, texts, disconnectSignal(ctx)),
+    (r) => ({ units: r.usage.quantity, version: r.version }),
+  );
   const dimensions = optionalInteger(body, 'dimensions');
   if (dimensions !== undefined && dimensions !== out.dimensions)
     fail('invalid_request', `this model's embeddings have ${out.dimensions} dimensions`, {
@@ -87,16 +95,19 @@ async function images(ctx: RouteContext) {
       pointer: 'response_format',
     });
   const { width, height } = parseSize(body.size, '256x256');
-  const out = await ctx.platform.tasks.imagine(
+  const req = {
+    prompt: requiredString(body, 'prompt', 32_000),
+    n: optionalInteger(body, 'n') ?? 1,
+    width,
+    height,
+    seed: optionalInteger(body, 'seed'),
+  };
+  const out = await metered(
+    ctx,
     target,
-    {
-      prompt: requiredString(body, 'prompt', 32_000),
-      n: optionalInteger(body, 'n') ?? 1,
-      width,
-      height,
-      seed: optionalInteger(body, 'seed'),
-    },
-    disconnectSignal(ctx),
+    Math.max(1, req.n),
+    () => ctx.platform.tasks.imagine(target, req, disconnectSignal(ctx)),
+    (r) => ({ units: r.usage.quantity, version: r.version }),
   );
   return {
     created: Math.floor(Date.now() / 1000),
@@ -111,14 +122,17 @@ async function speech(ctx: RouteContext) {
   const format = optionalString(body, 'response_format') ?? 'wav';
   if (format !== 'wav')
     fail('invalid_request', "response_format must be 'wav'", { pointer: 'response_format' });
-  const out = await ctx.platform.tasks.speak(
+  const req = {
+    input: requiredString(body, 'input', 100_000),
+    voice: optionalString(body, 'voice', 200),
+    speed: optionalNumber(body, 'speed'),
+  };
+  const out = await metered(
+    ctx,
     target,
-    {
-      input: requiredString(body, 'input', 100_000),
-      voice: optionalString(body, 'voice', 200),
-      speed: optionalNumber(body, 'speed'),
-    },
-    disconnectSignal(ctx),
+    speechBound(req.input, req.speed),
+    () => ctx.platform.tasks.speak(target, req, disconnectSignal(ctx)),
+    (r) => ({ units: audioUnits(r.usage.quantity), version: `${r.engine}/${r.voice}` }),
   );
   ctx.reply.header('content-type', 'audio/wav');
   ctx.reply.header('x-maas-audio-seconds', String(out.usage.quantity));
