@@ -71,6 +71,8 @@ interface Running {
   child: ChildProcess;
   heartbeat: NodeJS.Timeout;
   settled: boolean;
+  /** Killed by cancel or a lost lease: messages it sent before dying are dropped, not recorded. */
+  stopped: boolean;
   /** Registering the result: the lease is held (heartbeats go on) until it is done. */
   finalizing: Promise<void> | null;
   /** Messages are handled one after another, so events keep the order the trainer sent them. */
@@ -220,7 +222,15 @@ export class TrainingService {
       env: { PATH: process.env.PATH ?? '' },
     });
     const heartbeat = setInterval(() => void this.beat(job.id), Math.max(50, this.settings.leaseMs / 3));
-    const r: Running = { job, child, heartbeat, settled: false, finalizing: null, inbox: Promise.resolve() };
+    const r: Running = {
+      job,
+      child,
+      heartbeat,
+      settled: false,
+      stopped: false,
+      finalizing: null,
+      inbox: Promise.resolve(),
+    };
     this.running.set(job.id, r);
     await this.event(job.id, 'status', {
       status: 'running',
@@ -256,6 +266,9 @@ export class TrainingService {
   }
 
   private async onMessage(r: Running, m: WorkerMessage): Promise<void> {
+    // A cancelled job's story ends with its 'cancelled' status: late progress from the dying
+    // trainer (already in the IPC pipe when it was killed) must not follow it.
+    if (r.stopped) return;
     if (m.type === 'event') await this.event(r.job.id, m.event, m.data);
     else if (m.type === 'checkpoint') {
       await this.store.trainings.setCheckpoint(r.job.id, m.step);
@@ -359,6 +372,7 @@ export class TrainingService {
 
   private stop(r: Running): void {
     r.settled = true;
+    r.stopped = true;
     clearInterval(r.heartbeat);
     r.child.kill('SIGKILL');
   }
