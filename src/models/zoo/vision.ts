@@ -24,11 +24,11 @@ export const VISION_ZOO_SIZES = {
     gen: { epochs: 30, hidden: 256 },
     judge: { perClass: 100 },
   },
-  // Quick: a 2,000-digit slice, seconds per model; the figures are smoke-test figures only.
+  // Quick: one epoch of the CNN, a short small VAE; seconds per model, smoke-test figures only.
   quick: {
-    cnn: { epochs: 1, limit: 2000 },
-    gen: { epochs: 2, hidden: 64, limit: 2000, batchSize: 128, lr: 3e-3 },
-    judge: { perClass: 20 },
+    cnn: { epochs: 1 },
+    gen: { epochs: 4, hidden: 128, batchSize: 128, lr: 3e-3 },
+    judge: { perClass: 30 },
   },
 } as const;
 
