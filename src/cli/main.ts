@@ -21,6 +21,7 @@ import { type CliIO, client, clientFlags, only, type Parsed, parseArgs, UsageErr
 import { TASK_USAGE, taskCommands } from './tasks';
 import { TENANCY_USAGE, tenancyCommands } from './tenancy';
 import { datasetsCommand, predictCommand, trainCommand, trainingsCommand } from './train';
+import { ZOO_USAGE, zooCommand } from './zoo';
 
 export { type CliIO, parseArgs };
 
@@ -38,6 +39,7 @@ ${TASK_USAGE}
              [--batch-size N] [--learning-rate X] [--hidden 64,32 ...] [--follow]
   maas trainings ls | show ID | cancel ID
   maas predict NAME --input '{"col": 1}' | --input 'some text' | --image FILE
+${ZOO_USAGE}
 client options: --url URL (MAAS_URL, default http://127.0.0.1:8080)  --key KEY (MAAS_KEY)`;
 
 async function models(p: Parsed, io: CliIO): Promise<void> {
@@ -121,6 +123,7 @@ const commands: Record<string, (p: Parsed, io: CliIO) => Promise<void>> = {
   datasets: datasetsCommand,
   trainings: trainingsCommand,
   predict: predictCommand,
+  zoo: zooCommand,
   train: async (p, io) => {
     if (!(await trainCommand(p, io))) throw new Error('the training did not succeed');
   },

@@ -18,7 +18,7 @@ export interface Parsed {
 }
 
 /** Flags that take no value. */
-const SWITCHES = new Set(['--follow']);
+const SWITCHES = new Set(['--follow', '--quick']);
 
 /** `--name value` and `--name=value`; every flag but the switches takes a value. */
 export function parseArgs(argv: readonly string[]): Parsed {

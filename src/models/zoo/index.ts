@@ -1,5 +1,6 @@
 /** Every zoo row. Each family's module registers its rows on import. */
 import './language';
+import './vision';
 
 export {
   meetsTarget,

@@ -1,0 +1,103 @@
+/**
+ * `maas zoo train|ls`: train the zoo in-process against the data folder (like `maas serve`, the
+ * platform is opened directly; no server needs to run) and register each model as public model
+ * `zoo~<name>`; list what is installed with its quality.
+ *
+ *   maas zoo train --only cppn,mnist-cnn --data-dir ./data [--quick]
+ *   maas zoo ls --data-dir ./data
+ */
+import { zooEntries, zooEntry } from '../models/zoo/index';
+import { loadConfig } from '../platform/config';
+import { openPlatform, type Platform } from '../platform/platform';
+import { installZooModel, ZOO_TENANT, type ZooStatusRow, zooStatus } from '../platform/zoo';
+import { type CliIO, only, type Parsed, UsageError } from './shared';
+
+export const ZOO_USAGE = `  maas zoo train [--only NAME,NAME] [--quick] [--seed N] [--data-dir D]   (in-process; public as zoo~NAME)
+  maas zoo ls [--data-dir D]`;
+
+async function withPlatform<T>(p: Parsed, io: CliIO, fn: (platform: Platform) => Promise<T>): Promise<T> {
+  const flags: Record<string, string> = {};
+  if (p.flags['--data-dir'] !== undefined) flags['--data-dir'] = p.flags['--data-dir'];
+  const platform = await openPlatform(loadConfig(io.env, flags));
+  try {
+    if (platform.generatedAdminKey) {
+      io.out(
+        `Generated an admin key (shown once; saved with mode 0600 in ${platform.config.dataDir}/admin.key):`,
+      );
+      io.out(`  ${platform.generatedAdminKey}`);
+    }
+    return await fn(platform);
+  } finally {
+    await platform.close();
+  }
+}
+
+const fmt = (v: number) => (Math.abs(v) >= 1000 ? v.toFixed(0) : v.toFixed(4));
+
+/** One table for both verbs: `zoo ls` rows, or the rows a `zoo train` just installed. */
+export function zooTable(rows: ZooStatusRow[]): string[] {
+  const lines = ['model\tfamily\tversion\tmetric\tvalue\ttarget\tok'];
+  for (const r of rows) {
+    const q = r.quality;
+    const target = q?.target === undefined ? '-' : `${q.higherIsBetter ? '>=' : '<'} ${fmt(q.target)}`;
+    // No target (cppn: nothing is learned) → nothing to meet.
+    const ok = r.meetsTarget === null || q?.target === undefined ? '-' : r.meetsTarget ? 'yes' : 'NO';
+    lines.push(
+      [
+        r.name,
+        r.family,
+        r.version === null ? 'not installed' : String(r.version),
+        q?.metric ?? '-',
+        q ? fmt(q.value) : '-',
+        q ? target : '-',
+        ok,
+      ].join('\t'),
+    );
+  }
+  return lines;
+}
+
+async function train(p: Parsed, io: CliIO): Promise<void> {
+  only(p.flags, ['--only', '--quick', '--seed', '--data-dir']);
+  const entries = p.flags['--only']
+    ? p.flags['--only'].split(',').map((n) => zooEntry(n.trim()))
+    : zooEntries();
+  const seedFlag = p.flags['--seed'];
+  if (seedFlag !== undefined && !/^[0-9]{1,9}$/.test(seedFlag))
+    throw new UsageError('--seed must be an integer');
+  await withPlatform(p, io, async (platform) => {
+    for (const e of entries) {
+      const seed = seedFlag === undefined ? e.seed : Number(seedFlag);
+      io.out(`== ${e.name} (${e.family}, seed ${seed}): ${e.description}`);
+      const t0 = performance.now();
+      const artifact = await e.train({
+        seed,
+        scale: '--quick' in p.flags ? 'quick' : 'full',
+        log: (line) => io.out(`  ${line}`),
+      });
+      const seconds = (performance.now() - t0) / 1000;
+      const { version, created } = await installZooModel(platform, e.name, { artifact, seed, seconds });
+      io.out(
+        `  ${created ? 'installed' : 'unchanged:'} ${ZOO_TENANT}~${e.name} version ${version.version}` +
+          ` (${artifact.quality.metric} ${fmt(artifact.quality.value)}, ${seconds.toFixed(1)} s)`,
+      );
+    }
+    const names = new Set(entries.map((e) => e.name));
+    io.out('');
+    for (const line of zooTable((await zooStatus(platform)).filter((r) => names.has(r.name)))) io.out(line);
+  });
+}
+
+async function ls(p: Parsed, io: CliIO): Promise<void> {
+  only(p.flags, ['--data-dir']);
+  await withPlatform(p, io, async (platform) => {
+    for (const line of zooTable(await zooStatus(platform))) io.out(line);
+  });
+}
+
+export async function zooCommand(p: Parsed, io: CliIO): Promise<void> {
+  const sub = p.positional[1];
+  if (sub === 'train') await train(p, io);
+  else if (sub === 'ls') await ls(p, io);
+  else throw new UsageError(`unknown command: zoo ${sub ?? ''}`);
+}

@@ -1,0 +1,117 @@
+/**
+ * The zoo as public models: each trained zoo artifact becomes a version of model `<name>` owned by
+ * tenant `zoo`, marked public, so every tenant calls it as `zoo~<name>` (src/api/model-ref.ts).
+ * The version's metadata carries the family (which task runtime serves it), the zoo seed and the
+ * quality figure, so `zooStatus` reads everything back from the registry alone.
+ */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { isMaasError } from '../common/errors';
+import { meetsTarget, type ZooArtifact, type ZooQuality, zooEntries, zooEntry } from '../models/zoo/index';
+import type { VersionRecord } from '../store/ports';
+import type { Platform } from './platform';
+
+/** The tenant that owns every zoo model. */
+export const ZOO_TENANT = 'zoo';
+
+export interface ZooInstall {
+  version: VersionRecord;
+  /** false when the latest version already held these exact bytes (a seeded re-run). */
+  created: boolean;
+}
+
+export interface ZooTrained {
+  artifact: ZooArtifact;
+  seed: number;
+  /** Wall time of the training, seconds. */
+  seconds: number;
+}
+
+const digestOf = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+/**
+ * Register `trained` as the newest version of public model `zoo/<name>`. Re-installing the same
+ * bytes (cppn, or any seeded run that reproduced itself) keeps the existing version.
+ */
+export async function installZooModel(
+  platform: Platform,
+  name: string,
+  trained: ZooTrained,
+): Promise<ZooInstall> {
+  const entry = zooEntry(name);
+  await platform.tenancy.tenants.ensure(ZOO_TENANT);
+  const latest = await platform.registry.resolve(ZOO_TENANT, name).catch((e: unknown) => {
+    if (isMaasError(e) && e.code === 'not_found') return null;
+    throw e;
+  });
+  if (latest && latest.digest === digestOf(trained.artifact.onnx)) {
+    await platform.registry.updateModel(ZOO_TENANT, name, { public: true });
+    return { version: latest, created: false };
+  }
+  const version = await platform.registry.upload(
+    ZOO_TENANT,
+    name,
+    Readable.from([Buffer.from(trained.artifact.onnx)]),
+    {
+      task: entry.task,
+      description: entry.description,
+      metadata: {
+        ...trained.artifact.metadata,
+        family: entry.family,
+        task: entry.task,
+        zoo: { seed: trained.seed, trainSeconds: trained.seconds },
+        quality: trained.artifact.quality,
+      },
+    },
+  );
+  await platform.registry.updateModel(ZOO_TENANT, name, { public: true });
+  return { version, created: true };
+}
+
+export interface ZooStatusRow {
+  name: string;
+  family: string;
+  task: string;
+  description: string;
+  /** Latest installed version, null when never installed. */
+  version: number | null;
+  quality: ZooQuality | null;
+  /** null when not installed. */
+  meetsTarget: boolean | null;
+  public: boolean;
+}
+
+function qualityOf(metadata: Record<string, unknown>): ZooQuality | null {
+  const q = metadata.quality as Partial<ZooQuality> | undefined;
+  if (
+    !q ||
+    typeof q.metric !== 'string' ||
+    typeof q.value !== 'number' ||
+    typeof q.higherIsBetter !== 'boolean'
+  )
+    return null;
+  return q as ZooQuality;
+}
+
+/** Every manifest entry with what the registry holds for it. */
+export async function zooStatus(platform: Platform): Promise<ZooStatusRow[]> {
+  const rows: ZooStatusRow[] = [];
+  for (const e of zooEntries()) {
+    const base = { name: e.name, family: e.family, task: e.task, description: e.description };
+    const model = await platform.registry.modelRecord(ZOO_TENANT, e.name).catch(() => null);
+    const latest = model ? await platform.registry.resolve(ZOO_TENANT, e.name).catch(() => null) : null;
+    if (!model || !latest) {
+      rows.push({ ...base, version: null, quality: null, meetsTarget: null, public: false });
+      continue;
+    }
+    const quality = qualityOf(latest.metadata);
+    rows.push({
+      ...base,
+      version: latest.version,
+      quality,
+      meetsTarget: quality ? meetsTarget(quality) : null,
+      public: model.public,
+    });
+  }
+  return rows;
+}
