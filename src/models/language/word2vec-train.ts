@@ -1,7 +1,7 @@
 /**
  * Skip-gram with negative sampling (word2vec) as a reusable trainer: each word's input vector is
  * trained to score the words within ±window above `negatives` words drawn from the unigram^¾
- * distribution. Adapted from examples/embeddings.ts (same maths), with options and progress.
+ * distribution. `npm run example -- embeddings` runs this trainer on Moby Dick.
  */
 
 import type { Value } from '../../engine/ir/types';
