@@ -205,6 +205,13 @@ export const configSpec = {
     parse: int(100, 3_600_000),
     doc: 'A running job is resumed elsewhere when its server misses heartbeats this long (ms)',
   },
+  trainMaxRetries: {
+    env: 'MAAS_TRAIN_MAX_RETRIES',
+    flag: '--train-max-retries',
+    default: 2,
+    parse: int(0, 100),
+    doc: 'Times a job whose trainer process crashed (killed, out of memory) is retried from its last checkpoint before it fails',
+  },
   trainThreads: {
     env: 'MAAS_TRAIN_THREADS',
     flag: '--train-threads',

@@ -106,6 +106,7 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
   const trainings = new TrainingService(store, datasets, registry, {
     concurrency: config.trainConcurrency,
     leaseMs: config.trainLeaseMs,
+    maxRetries: config.trainMaxRetries,
     pollMs: Math.min(1000, Math.max(50, Math.floor(config.trainLeaseMs / 4))),
     threads: config.trainThreads,
     dir: join(config.dataDir, 'training'),

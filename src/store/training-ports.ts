@@ -104,6 +104,8 @@ export interface TrainingRepository {
   /** Jobs of any owner in `status` (start-up reconciliation). */
   byStatus(status: JobStatus): Promise<JobRecord[]>;
   addEvent(id: string, type: string, data: Record<string, unknown>): Promise<JobEvent>;
+  /** How many events of `type` the job has (e.g. its `retrying` events: the trainer crashes so far). */
+  countEvents(id: string, type: string): Promise<number>;
   /** Events with seq > `after`, in order, at most `limit`. */
   events(id: string, after: number, limit?: number): Promise<JobEvent[]>;
 }

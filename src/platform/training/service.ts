@@ -9,7 +9,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +21,7 @@ import { TERMINAL_STATUSES } from '../../store/training-ports';
 import type { Registry } from '../registry/registry';
 import type { DatasetService } from './datasets';
 import type { TrainingOutcome, WorkerJob, WorkerMessage } from './protocol';
+import { registerOnce } from './results';
 
 export interface TrainingSettings {
   /** Jobs running at once (2 cores: 1). */
@@ -30,6 +30,12 @@ export interface TrainingSettings {
   leaseMs: number;
   /** How often the scheduler looks for claimable jobs (ms). */
   pollMs: number;
+  /**
+   * Times a job is retried from its last checkpoint after its trainer process died without
+   * reporting (SIGKILL, out of memory); the next crash fails it. Errors the trainer reports
+   * (a bad dataset, bad hyperparameters) fail the job at once: retrying would fail the same way.
+   */
+  maxRetries: number;
   /** ORT threads per trainer. */
   threads: number;
   /** Where job folders (checkpoints) live. */
@@ -165,6 +171,11 @@ export class TrainingService {
     return this.store.trainings.events(job.id, after);
   }
 
+  /** Process id of the job's trainer while one runs here (null otherwise): for operators and tests. */
+  trainerPid(id: string): number | null {
+    return this.running.get(id)?.child.pid ?? null;
+  }
+
   /** Resolves at the job's next event, or after `ms`, whichever comes first. */
   waitForEvent(id: string, ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
@@ -291,14 +302,35 @@ export class TrainingService {
     if (r.finalizing) await r.finalizing;
     clearInterval(r.heartbeat);
     this.running.delete(r.job.id);
-    if (!r.settled && !this.closed) {
-      const current = await this.store.trainings.get(r.job.owner, r.job.id);
-      if (current?.status === 'running')
-        await this.settle(r.job, 'failed', {
-          error: `the trainer exited unexpectedly (${signal ?? `code ${code}`})`,
-        });
-    }
+    if (!r.settled && !this.closed) await this.crashed(r.job, signal ?? `exit code ${code}`);
     if (!this.closed) void this.tick();
+  }
+
+  /**
+   * The trainer died without a word. Like a lease-based queue's stalled job: give the job back
+   * (lease 0) so the next claim resumes it from its checkpoint, up to `maxRetries` times. The
+   * `retrying` events are the durable count, so a server restart does not reset it.
+   */
+  private async crashed(job: JobRecord, how: string): Promise<void> {
+    const current = await this.store.trainings.get(job.owner, job.id);
+    if (current?.status !== 'running') return;
+    const reason = `the trainer process exited unexpectedly (${how})`;
+    const retries = await this.store.trainings.countEvents(job.id, 'retrying');
+    if (retries >= this.settings.maxRetries) {
+      const tries = retries + 1;
+      await this.settle(job, 'failed', {
+        error: `${reason}; gave up after ${tries} attempt${tries === 1 ? '' : 's'} (${this.settings.maxRetries} retries allowed)`,
+      });
+      return;
+    }
+    this.log(`training ${job.id}: ${reason}; retrying from step ${current.checkpointStep}`);
+    await this.event(job.id, 'retrying', {
+      attempt: retries + 1,
+      maxRetries: this.settings.maxRetries,
+      reason,
+      fromStep: current.checkpointStep,
+    });
+    await this.store.trainings.heartbeat(job.id, 0);
   }
 
   private async settle(
@@ -315,59 +347,13 @@ export class TrainingService {
     await rm(this.jobDir(job.id), { recursive: true, force: true });
   }
 
-  /** Register the model once: a version whose lineage names this job is reused, not duplicated. */
   private async succeed(job: JobRecord, outcome: TrainingOutcome): Promise<void> {
-    const existing = await this.registry
-      .getModel(job.owner, job.model)
-      .then((m) =>
-        m.versions.find((v) => (v.metadata.lineage as { job?: string } | undefined)?.job === job.id),
-      )
-      .catch(() => undefined);
-    const version =
-      existing ??
-      (await this.registry.upload(
-        job.owner,
-        job.model,
-        createReadStream(join(this.jobDir(job.id), 'model.onnx')),
-        {
-          task: outcome.task,
-          metadata: this.metadataOf(job, outcome),
-        },
-      ));
+    const version = await registerOnce(this.registry, job, this.jobDir(job.id), outcome);
     const metrics = { ...outcome.metrics };
     delete metrics.confusion;
     await this.settle(job, 'succeeded', {
-      result: { model: job.model, version: version.version, metrics, timing: outcome.timing },
+      result: { model: job.model, version, metrics, timing: outcome.timing },
     });
-  }
-
-  private metadataOf(job: JobRecord, o: TrainingOutcome): Record<string, unknown> {
-    const family = families.get(job.family);
-    return {
-      family: job.family,
-      task: o.task,
-      featureSpec: o.spec,
-      metrics: { ...o.metrics, lossCurve: o.lossCurve, validationCurve: o.validationCurve },
-      lineage: {
-        job: job.id,
-        dataset: job.dataset,
-        datasetDigest: job.datasetDigest,
-        hyperparameters: job.hyperparameters,
-        seed: job.hyperparameters.seed,
-        steps: o.steps,
-        resumedFrom: o.resumedFrom,
-      },
-      card: {
-        summary: `${family.description}, trained by maas on '${job.dataset}'`,
-        family: job.family,
-        parameters: o.paramCount,
-        epochs: o.epochs,
-        trainSeconds: o.trainSeconds,
-        intendedUse:
-          'Predictions on data drawn like the training dataset; check the validation metrics first.',
-        limitations: 'Validated on a held-out split of the same dataset only.',
-      },
-    };
   }
 
   private stop(r: Running): void {

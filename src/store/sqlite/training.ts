@@ -236,6 +236,13 @@ export class SqliteTrainings implements TrainingRepository {
     })();
   }
 
+  async countEvents(id: string, type: string): Promise<number> {
+    const r = this.db
+      .prepare('SELECT COUNT(*) AS n FROM training_events WHERE job_id = ? AND type = ?')
+      .get(id, type) as { n: number };
+    return r.n;
+  }
+
   async events(id: string, after: number, limit = 10_000): Promise<JobEvent[]> {
     const rows = this.db
       .prepare(

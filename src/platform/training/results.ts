@@ -1,0 +1,61 @@
+/**
+ * What a succeeded job leaves behind: the model version's metadata (metrics, lineage, card) and
+ * the registration itself, done once per job even when a crash lands between registering the
+ * version and recording the job's success (the version's lineage names the job, so a retry finds it).
+ */
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { families } from '../../models/families/index';
+import type { JobRecord } from '../../store/training-ports';
+import type { Registry } from '../registry/registry';
+import type { TrainingOutcome } from './protocol';
+
+export function versionMetadata(job: JobRecord, o: TrainingOutcome): Record<string, unknown> {
+  const family = families.get(job.family);
+  return {
+    family: job.family,
+    task: o.task,
+    featureSpec: o.spec,
+    metrics: { ...o.metrics, lossCurve: o.lossCurve, validationCurve: o.validationCurve },
+    lineage: {
+      job: job.id,
+      dataset: job.dataset,
+      datasetDigest: job.datasetDigest,
+      hyperparameters: job.hyperparameters,
+      seed: job.hyperparameters.seed,
+      steps: o.steps,
+      resumedFrom: o.resumedFrom,
+    },
+    card: {
+      summary: `${family.description}, trained by maas on '${job.dataset}'`,
+      family: job.family,
+      parameters: o.paramCount,
+      epochs: o.epochs,
+      trainSeconds: o.trainSeconds,
+      intendedUse: 'Predictions on data drawn like the training dataset; check the validation metrics first.',
+      limitations: 'Validated on a held-out split of the same dataset only.',
+    },
+  };
+}
+
+/**
+ * Register the job's exported model (`model.onnx` in `jobDir`) as a version of `job.model`,
+ * unless a version whose lineage names this job exists already. Returns the version number.
+ */
+export async function registerOnce(
+  registry: Registry,
+  job: JobRecord,
+  jobDir: string,
+  outcome: TrainingOutcome,
+): Promise<number> {
+  const existing = await registry
+    .getModel(job.owner, job.model)
+    .then((m) => m.versions.find((v) => (v.metadata.lineage as { job?: string } | undefined)?.job === job.id))
+    .catch(() => undefined);
+  if (existing) return existing.version;
+  const version = await registry.upload(job.owner, job.model, createReadStream(join(jobDir, 'model.onnx')), {
+    task: outcome.task,
+    metadata: versionMetadata(job, outcome),
+  });
+  return version.version;
+}
