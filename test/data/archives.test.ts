@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -121,6 +123,61 @@ describe('image archives', () => {
       makeZip([{ name: 'a/x.png', data: red().subarray(0, 40) }]),
     );
     expect((await datasetError(() => describeDataset(broken))).pointer).toBe('entry "a/x.png"');
+  });
+});
+
+describe('archives made from inside the folder (entries start with ./)', () => {
+  let src: string;
+  beforeAll(async () => {
+    // A separate folder: the image tree that real tar and zip pack, and their archives.
+    src = await mkdtemp(join(tmpdir(), 'maas-tar-'));
+    for (const [label, png] of [
+      ['red', red],
+      ['blue', blue],
+    ] as const) {
+      await mkdir(join(src, 'tree', label), { recursive: true });
+      for (let i = 0; i < 3; i++) await writeFile(join(src, 'tree', label, `${i}.png`), png());
+    }
+    await writeFile(join(src, 'tree', '.DS_Store'), 'junk');
+  });
+  afterAll(() => rm(src, { recursive: true, force: true }));
+
+  it('reads `tar -C dir -czf x.tgz .` and `cd dir && tar czf x.tgz .` (real tar)', async () => {
+    const tree = join(src, 'tree');
+    const a = join(src, 'a.tgz');
+    const b = join(src, 'b.tar');
+    execFileSync('tar', ['-C', tree, '-czf', a, '.']);
+    execFileSync('tar', ['cf', b, '.'], { cwd: tree });
+    expect(execFileSync('tar', ['tzf', a]).toString()).toContain('./red/0.png');
+    for (const path of [a, b]) {
+      const d = await describeDataset(path);
+      expect(d.rows, path).toBe(6);
+      expect(d.classBalance, path).toEqual({ red: 3, blue: 3 });
+    }
+  });
+
+  it('reads a zip whose entry names start with ./ (zip tools other than Info-ZIP write them)', async () => {
+    const zip = makeZip([
+      { name: './', data: new Uint8Array(0), mode: 0o040755 },
+      { name: './red/', data: new Uint8Array(0), mode: 0o040755 },
+      { name: './red/1.png', data: red() },
+      { name: './blue/./1.png', data: blue() },
+      { name: './/blue//2.png', data: blue() },
+      { name: './.hidden/red/1.png', data: red() },
+    ]);
+    const d = await describeDataset(await writeFixture(dir, 'dotslash.zip', zip));
+    expect(d.classBalance).toEqual({ red: 1, blue: 2 });
+  });
+
+  it('still refuses ./../ and ./ followed by an escape', async () => {
+    for (const name of ['./../evil.png', './red/../../evil.png', '././../evil.png']) {
+      const zip = makeZip([{ name, data: red() }]);
+      const z = await datasetError(async () => describeDataset(await writeFixture(dir, 'dotslip.zip', zip)));
+      expect(z.message, name).toContain("escapes the archive with '..'");
+      const tgz = await makeTarGz([{ name, data: red() }]);
+      const t = await datasetError(async () => describeDataset(await writeFixture(dir, 'dotslip.tgz', tgz)));
+      expect(t.message, name).toContain("escapes the archive with '..'");
+    }
   });
 });
 

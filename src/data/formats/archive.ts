@@ -41,15 +41,26 @@ export interface ArchiveEntry {
   data: Buffer;
 }
 
-/** Refuse names that could point outside a folder if they were ever extracted. */
+/**
+ * Refuse names that could point outside a folder if they were ever extracted, then normalise the
+ * rest: `.` and empty segments go, so `./cat/1.png` (what `tar -czf x.tgz .` writes) and
+ * `cat//1.png` both read as `cat/1.png`. A folder keeps its trailing `/`; the archive's own root
+ * (`./`) becomes the empty name, which callers skip as a folder.
+ */
 export function checkEntryName(name: string): string {
   const where = atEntry(name);
   if (name.includes('\0')) badData(where, 'name contains a NUL byte');
   const unified = name.replace(/\\/g, '/');
   if (unified.startsWith('/') || /^[a-zA-Z]:/.test(unified)) badData(where, 'absolute path');
-  if (unified.split('/').includes('..')) badData(where, "path escapes the archive with '..'");
-  return unified;
+  const parts = unified.split('/');
+  if (parts.includes('..')) badData(where, "path escapes the archive with '..'");
+  const kept = parts.filter((p) => p !== '' && p !== '.');
+  const folder = unified.endsWith('/') || parts.at(-1) === '.';
+  return kept.length === 0 ? '' : `${kept.join('/')}${folder ? '/' : ''}`;
 }
+
+/** A folder entry, or the archive root (`./`), which holds no data of its own. */
+const isFolderName = (name: string): boolean => name === '' || name.endsWith('/');
 
 function ratioExceeded(uncompressed: number, compressed: number, limits: ArchiveLimits): boolean {
   return uncompressed > limits.ratioGraceBytes && uncompressed > limits.maxRatio * Math.max(compressed, 1);
@@ -109,7 +120,7 @@ export async function* zipEntries(
       const name = checkEntryName(raw);
       const where = atEntry(name);
       const type = (entry.externalFileAttributes >>> 16) & S_IFMT;
-      if (name.endsWith('/') || type === S_IFDIR) continue;
+      if (isFolderName(name) || type === S_IFDIR) continue;
       if (type !== 0 && type !== S_IFREG) badData(where, 'links and special files are not allowed');
       if (entry.isEncrypted()) badData(where, 'encrypted entries are not supported');
       total += entry.uncompressedSize;
@@ -189,6 +200,7 @@ export async function* tarEntries(
       }
       if (!tarFileTypes.has(type))
         badData(current, `${type} entries are not allowed (only files and folders)`);
+      if (isFolderName(name)) badData(current, 'a file entry named like a folder');
       if ((entry.header.size ?? 0) > limits.maxEntryBytes)
         badData(current, `entry larger than ${limits.maxEntryBytes} bytes`);
       const data = await readCapped(entry, limits.maxEntryBytes, current);
