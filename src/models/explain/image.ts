@@ -14,7 +14,10 @@ import { buildSaliencyModel, smoothingNoise } from '../vision/saliency';
 import { classifierShape, loadWeights, type Metadata } from './rebuild';
 import { type ExplainerRow, type ImageExplanation, labelled, saliencyRunner, targetIndex } from './types';
 
-/** SmoothGrad defaults: 16 noisy copies, σ = 0.15 of the 0..1 pixel range (as the zoo's digit CNN). */
+/**
+ * SmoothGrad defaults: 16 noisy copies, σ = 0.15 of the 0..1 pixel range (as the zoo's digit CNN).
+ * A version's `metadata.saliency` may set its own; `samples: 0` means the plain gradient.
+ */
 const SMOOTHING = { samples: 16, sigma: 0.15 };
 /** Largest grid returned as numbers (cells); bigger maps come as the PNG only. */
 const MAX_GRID_CELLS = 16_384;
@@ -23,6 +26,7 @@ function smoothingOf(metadata: Metadata): { samples: number; sigma: number } {
   const s = metadata.saliency as { samples?: unknown; sigma?: unknown } | undefined;
   const samples = Number(s?.samples);
   const sigma = Number(s?.sigma);
+  if (samples === 0) return { samples: 0, sigma: 0 };
   return Number.isInteger(samples) && samples > 0 && samples <= 64 && sigma > 0 && sigma < 1
     ? { samples, sigma }
     : SMOOTHING;
@@ -109,11 +113,9 @@ export const imageExplainerRow: ExplainerRow = {
     const { spec, labels } = imageSpecOf(ctx.metadata);
     const smoothing = smoothingOf(ctx.metadata);
     const run = saliencyRunner(ctx);
-    const noise = smoothingNoise(
-      smoothing.samples,
-      [spec.channels, spec.height, spec.width],
-      smoothing.sigma,
-    );
+    const dims = [spec.channels, spec.height, spec.width];
+    const noise: Record<string, Tensor> =
+      smoothing.samples > 0 ? { noise: smoothingNoise(smoothing.samples, dims, smoothing.sigma) } : {};
     return {
       kind: 'image',
       async explain(req): Promise<ImageExplanation> {
@@ -122,7 +124,7 @@ export const imageExplainerRow: ExplainerRow = {
         // Exactly /predict's preprocessing: the feature spec's own encoder.
         const x: Tensor = encodeInputs(spec, [{ where: 'input', values: { [spec.column]: cell } }]);
         const out = await run(
-          { x, target: tensorFrom('int64', [1], [k]), noise },
+          { x, target: tensorFrom('int64', [1], [k]), ...noise },
           { outputs: ['probabilities', 'target_class', 'saliency'], signal: req.signal },
         );
         const classIndex = Number((out.target_class.data as BigInt64Array)[0]);
