@@ -6,12 +6,15 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { isMaasError } from '../../src/common/errors';
 import type { ImageSpec, TabularSpec } from '../../src/data/index';
+import { Graph } from '../../src/engine/ir/graph';
 import { encodeModel } from '../../src/engine/onnx/encode';
 import { EngineSession } from '../../src/engine/runtime/session';
 import { type Tensor, tensorFrom } from '../../src/engine/runtime/tensor';
 import { buildInferenceGraph } from '../../src/engine/train/graphs';
 import { explainerFor } from '../../src/models/explain/index';
 import { families, type ModelFamily, validateHyperparameters } from '../../src/models/families/index';
+import { DIGIT_SMOOTHING, digitCnn } from '../../src/models/vision/digits';
+import { buildSaliencyModel, smoothingNoise } from '../../src/models/vision/saliency';
 
 const sessions: EngineSession[] = [];
 afterAll(async () => {
@@ -148,5 +151,39 @@ describe('image (cnn) explanations', () => {
     expect(code(() => explainerFor('cnn')!.buildSaliency({ family: 'cnn' }, small.onnx))).toMatch(
       /^not_explainable: .*no feature spec/,
     );
+  });
+});
+
+describe('the zoo digit CNN (metadata without a feature spec)', () => {
+  it('is rebuilt as the cnn recipe with default hyperparameters: same saliency as its own definition', async () => {
+    const def = digitCnn(7);
+    const g = new Graph();
+    g.output('logits', def.forward(g.input('x', 'float32', ['batch', 1, 28, 28])));
+    const onnx = encodeModel(g, { name: 'zoo' });
+    // What the zoo registers for mnist-cnn (src/models/vision/digits.ts).
+    const metadata = {
+      family: 'cnn',
+      task: 'classification',
+      labels: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+      input: { name: 'x', shape: [1, 28, 28], range: [0, 1] },
+      saliency: { role: 'saliency', ...DIGIT_SMOOTHING },
+    };
+    const rebuilt = await open(explainerFor('cnn')!.buildSaliency(metadata, onnx));
+    const own = await open(buildSaliencyModel(def, { samples: DIGIT_SMOOTHING.samples }));
+    const x = tensorFrom(
+      'float32',
+      [1, 1, 28, 28],
+      Array.from({ length: 784 }, (_, i) => ((i * 37) % 101) / 100),
+    );
+    const feeds = {
+      x,
+      target: tensorFrom('int64', [1], [-1]),
+      noise: smoothingNoise(DIGIT_SMOOTHING.samples, [1, 28, 28], DIGIT_SMOOTHING.sigma),
+    };
+    const [a, b] = [await rebuilt.run(feeds), await own.run(feeds)];
+    expect(a.target_class.data).toEqual(b.target_class.data);
+    const [sa, sb] = [a.saliency.data as Float32Array, b.saliency.data as Float32Array];
+    expect(Math.max(...sb)).toBeGreaterThan(0);
+    for (let i = 0; i < 784; i += 7) expect(sa[i]).toBeCloseTo(sb[i], 5);
   });
 });
