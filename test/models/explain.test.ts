@@ -127,7 +127,9 @@ describe('image (cnn) explanations', () => {
     for (let i = 0; i < 36; i++) expect(Math.abs(grad[i] - fd[i])).toBeLessThan(2e-2 * scale + 1e-5);
     // `saliency` is max over channels of |gradient| (one channel here).
     const sal = Array.from(out.saliency.data as Float32Array);
-    sal.forEach((v, i) => expect(v).toBeCloseTo(Math.abs(grad[i]), 6));
+    sal.forEach((v, i) => {
+      expect(v).toBeCloseTo(Math.abs(grad[i]), 6);
+    });
   });
 
   it('refuses weights that are not the recipe’s, and models that are not classifiers', () => {

@@ -311,7 +311,10 @@ export function decodeTensorProto(bytes: Uint8Array): DecodedTensor {
  * maas exports under their parameter names), optionally only those `wanted`. Subgraph and
  * external tensors are not read.
  */
-export function readInitializers(bytes: Uint8Array, wanted?: ReadonlySet<string>): Map<string, DecodedTensor> {
+export function readInitializers(
+  bytes: Uint8Array,
+  wanted?: ReadonlySet<string>,
+): Map<string, DecodedTensor> {
   const out = new Map<string, DecodedTensor>();
   try {
     for (const f of readFields(bytes)) {
