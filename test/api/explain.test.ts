@@ -221,6 +221,21 @@ describe('POST /api/v1/models/{name}/explain', () => {
   });
 });
 
+describe('the saliency graph', () => {
+  it('is stored content-addressed, served by the pool beside the model, and unloaded with its version', async () => {
+    const loaded = s.platform.pool.loaded;
+    expect(loaded).toContain('default/line@1#saliency');
+    const del = await s.app.inject({
+      method: 'DELETE',
+      url: '/api/v1/models/line/versions/1',
+      headers: auth,
+    });
+    expect(del.statusCode).toBe(204);
+    expect(s.platform.pool.loaded.filter((k) => k.startsWith('default/line@1'))).toEqual([]);
+    expect((await post('line', { input: { x1: 1, x2: 0, colour: 'red' } })).status).toBe(404);
+  });
+});
+
 describe('maas explain', () => {
   it('writes the heat map for an image and prints the top tokens for a text', async () => {
     const input = join(files.dir, 'in.png');
