@@ -4,6 +4,7 @@
  * metrics and /docs follow from the row.
  */
 import { datasetRoutes } from './datasets';
+import { explainRoutes } from './explain';
 import { kserveRoutes } from './kserve';
 import { nativeRoutes } from './native';
 import { openAIRoutes } from './openai/routes';
@@ -24,4 +25,5 @@ export const routeTable = defineRoutes(
   datasetRoutes,
   trainingRoutes,
   predictRoutes,
+  explainRoutes,
 );

@@ -6,6 +6,8 @@
  *   maas imagine NAME PROMPT --out FILE.png [--n N] [--width W] [--height H] [--seed S]
  *   maas speak TEXT --out FILE.wav [--model tts] [--voice V] [--speed X]
  *   maas classify NAME INPUT...                     label and probabilities per input
+ *   maas explain NAME --image X.png --out HEAT.png | --text TEXT | --row JSON [--target LABEL] [--top N]
+ *                                                   why the classifier chose a class (saliency)
  *
  * Every verb takes --url/--key (MAAS_URL/MAAS_KEY, else the admin key saved in $MAAS_DATA_DIR) and
  * --version V.
@@ -32,6 +34,7 @@ export const TASK_USAGE = `  maas generate NAME PROMPT [--max-tokens N] [--tempe
   maas imagine NAME PROMPT --out FILE.png [--n N] [--width W] [--height H] [--seed S]
   maas speak TEXT --out FILE.wav [--model tts] [--voice V] [--speed X]
   maas classify NAME INPUT...
+  maas explain NAME --image X.png --out HEAT.png | --text TEXT | --row JSON [--target LABEL] [--top N]
   (task verbs also take --version V)`;
 
 function only(flags: Record<string, string>, allowed: readonly string[]): void {
@@ -160,10 +163,66 @@ async function classify(p: Args, io: TaskIO): Promise<void> {
   }
 }
 
+interface Scored {
+  score: number;
+}
+
+/** The `top` entries by |score|, as `name<TAB>score` lines. */
+function topLines<T extends Scored>(items: readonly T[], top: number, name: (t: T) => string): string[] {
+  return [...items]
+    .sort((a, b) => Math.abs(b.score) - Math.abs(a.score))
+    .slice(0, top)
+    .map((t) => `${name(t)}\t${t.score.toPrecision(4)}`);
+}
+
+/** The request body for the one input given (--image, --text or --row). */
+async function explainInput(flags: Record<string, string>): Promise<unknown> {
+  const given = ['--image', '--text', '--row'].filter((f) => flags[f] !== undefined);
+  if (given.length !== 1)
+    throw new Error('maas explain needs exactly one of --image FILE, --text TEXT, --row JSON');
+  if (flags['--image'] !== undefined) {
+    if (flags['--out'] === undefined) throw new Error('--image needs --out FILE.png for the heat map');
+    return (await readFile(flags['--image'])).toString('base64');
+  }
+  if (flags['--text'] !== undefined) return flags['--text'];
+  try {
+    return JSON.parse(flags['--row']);
+  } catch {
+    throw new Error('--row needs a JSON object, e.g. \'{"x1": 0.5, "colour": "red"}\'');
+  }
+}
+
+async function explain(p: Args, io: TaskIO): Promise<void> {
+  only(p.flags, ['--image', '--text', '--row', '--target', '--out', '--top']);
+  const [, name] = p.positional;
+  if (!name || p.positional.length !== 2)
+    throw new Error('usage: maas explain NAME --image FILE | --text TEXT | --row JSON');
+  const top = numberFlag(p.flags, '--top') ?? 10;
+  const target = p.flags['--target'];
+  const out = await call(p, io, name, 'explain', {
+    input: await explainInput(p.flags),
+    ...(target === undefined ? {} : { target }),
+  });
+  const probability = (out.probabilities as Record<string, number>)[out.label as string];
+  io.out(`explained ${out.label} (p=${probability.toFixed(3)}; predicted ${out.predicted})`);
+  if (out.kind === 'image') {
+    const png = Buffer.from(out.heatmap_png as string, 'base64');
+    await writeFile(p.flags['--out'], png);
+    io.out(`wrote ${p.flags['--out']} (${out.width}×${out.height} heat map, ${png.byteLength} bytes)`);
+  } else if (out.kind === 'text') {
+    for (const line of topLines(out.tokens as (Scored & { token: string })[], top, (t) => t.token))
+      io.out(line);
+  } else {
+    const features = (out.features as (Scored & { feature: string })[]) ?? [];
+    for (const line of topLines(features, top, (f) => f.feature)) io.out(line);
+  }
+}
+
 export const taskCommands: Record<string, (p: Args, io: TaskIO) => Promise<void>> = {
   generate,
   embed,
   imagine,
   speak,
   classify,
+  explain,
 };

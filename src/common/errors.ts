@@ -10,6 +10,7 @@ export const errorCatalog = {
   invalid_tensor: { status: 400, title: 'Invalid tensor' },
   invalid_model: { status: 400, title: 'Invalid model file' },
   unsupported_model: { status: 422, title: 'Unsupported model' },
+  not_explainable: { status: 422, title: 'Model cannot be explained' },
   invalid_dataset: { status: 400, title: 'Invalid dataset' },
   unauthorized: { status: 401, title: 'Missing or invalid API key' },
   forbidden: { status: 403, title: 'Key lacks the scope for this action' },

@@ -5,4 +5,12 @@
 import './language/index';
 import './vision/index';
 
+export {
+  derivedArtifactBuilder,
+  type Explainer,
+  type ExplainRequest,
+  type Explanation,
+  explainableFamilies,
+  explainerFor,
+} from './explain/index';
 export { runtimeFamilies, runtimeFor } from './runtimes';

@@ -19,7 +19,11 @@ export interface RuntimeContext {
   run: RunModel;
   /** The version's free-form metadata as registered (tokenizer spec, labels, feature spec, ...). */
   metadata: Readonly<Record<string, unknown>>;
-  /** Extra ONNX artifacts a family registered beside the main one, by role (e.g. `decoder`). */
+  /**
+   * Run an ONNX file derived from this version by its family, by role (e.g. `saliency`: see
+   * `derivedArtifactBuilder` in ./explain); built and stored on first use by the platform, served
+   * by the same runner pool. Absent where the platform cannot store derived files.
+   */
   runArtifact?: (role: string) => RunModel;
 }
 

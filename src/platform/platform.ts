@@ -120,7 +120,7 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     registry,
     pool,
     inference,
-    tasks: new TaskService({ registry, inference }),
+    tasks: new TaskService({ registry, inference, artifacts }),
     metrics,
     keys:
       deps.keys ??

@@ -34,6 +34,9 @@ export const gradCases: Record<string, OpCheck> = {
   Log: { cases: [{ inputs: [{ shape: [2, 2], range: [0.2, 3] }] }] },
   Sqrt: { cases: [{ inputs: [{ shape: [2, 2], range: [0.2, 3] }] }] },
   Abs: { cases: [{ inputs: [{ shape: [4], values: [-2, -0.5, 0.3, 1.2] }] }] },
+  // Several periods, so the check crosses sin's and cos's sign changes.
+  Sin: { cases: [{ inputs: [{ shape: [2, 3], range: [-7, 7] }] }] },
+  Cos: { cases: [{ inputs: [{ shape: [2, 3], range: [-7, 7] }] }] },
   Sign: { cases: [{ inputs: [{ shape: [3], values: [-2, 0.5, 1] }] }] },
   // Erf has no float64 kernel in ORT (emitted through float32): checked in float32.
   Erf: { cases: [{ inputs: [{ shape: [5], range: [-2, 2] }], dtype: 'float32' }] },

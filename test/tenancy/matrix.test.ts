@@ -67,6 +67,7 @@ const ownedSamples: Record<string, Sample> = {
     url: () => '/api/v1/models/priv/classify',
     payload: { inputs: ['x'] },
   },
+  'POST /api/v1/models/:name/explain': { url: () => '/api/v1/models/priv/explain', payload: { input: 'x' } },
   'GET /v1/models/:model': { url: () => '/v1/models/tenant-a~priv' },
 };
 

@@ -305,3 +305,29 @@ export function decodeTensorProto(bytes: Uint8Array): DecodedTensor {
     throw new OnnxDecodeError(`tensor holds ${t.values.length} values, dims need ${want}`);
   return t;
 }
+
+/**
+ * The top-level graph's initializers with their values (e.g. a trained model's weights, which
+ * maas exports under their parameter names), optionally only those `wanted`. Subgraph and
+ * external tensors are not read.
+ */
+export function readInitializers(
+  bytes: Uint8Array,
+  wanted?: ReadonlySet<string>,
+): Map<string, DecodedTensor> {
+  const out = new Map<string, DecodedTensor>();
+  try {
+    for (const f of readFields(bytes)) {
+      if (f.field !== 7 || f.wire !== WireType.bytes) continue;
+      for (const g of readFields(f.bytes)) {
+        if (g.field !== 5 || g.wire !== WireType.bytes) continue;
+        const t = decodeTensorProto(g.bytes);
+        if (!wanted || wanted.has(t.name)) out.set(t.name, t);
+      }
+    }
+  } catch (e) {
+    if (e instanceof ProtoError) throw new OnnxDecodeError(`not a valid ONNX protobuf: ${e.message}`);
+    throw e;
+  }
+  return out;
+}

@@ -68,6 +68,9 @@ export const elementwiseOps: OpSpec[] = [
   unary('Log', (c, x, _y, dy) => c.g.op('Div', [dy, x])),
   unary('Sqrt', (c, _x, y, dy) => c.g.op('Div', [dy, c.g.op('Mul', [y, c.g.scalar(2, y.dtype)])])),
   unary('Abs', (c, x, _y, dy) => c.g.op('Mul', [dy, c.g.op('Sign', [x])])),
+  // Periodic activations (CPPN art, positional features): d sin = cos, d cos = −sin.
+  unary('Sin', (c, x, _y, dy) => c.g.op('Mul', [dy, c.g.op('Cos', [x])])),
+  unary('Cos', (c, x, _y, dy) => c.g.op('Neg', [c.g.op('Mul', [dy, c.g.op('Sin', [x])])])),
   {
     name: 'Sign',
     infer: (inputs) => [{ dtype: inputs[0].dtype, shape: inputs[0].shape }],

@@ -5,7 +5,7 @@
 import { tokenizerFromSpec } from '../../data/index';
 import type { Value } from '../../engine/ir/types';
 import * as nn from '../../nn/index';
-import type { ModelFamily } from './family';
+import type { DataShape, Hyperparameters, ModelFamily } from './family';
 import { targetField, withHead } from './heads';
 
 /** A Conv over time: weight [filters, 1, k, E] slides along L only; then max over time → [N, filters]. */
@@ -23,6 +23,39 @@ function timeConv(rng: nn.Rng, k: number, embed: number, filters: number, prefix
     },
     [weight, bias],
   );
+}
+
+/**
+ * The network split at its embedding (ids → vectors → logits), so that explanations can take the
+ * gradient with respect to the token vectors (src/models/explain).
+ */
+export function textCnnBody(shape: DataShape, hp: Hyperparameters) {
+  const rng = new nn.Rng(Number(hp.seed) + 1);
+  const spec = shape.spec;
+  if (spec.kind !== 'text') throw new Error('text-cnn needs a text spec');
+  const vocab = tokenizerFromSpec(spec.tokenizer).vocabSize;
+  const [length] = shape.inputDims;
+  const embed = Number(hp.embed_dim);
+  const filters = Number(hp.filters);
+  const widths = (hp.kernel_sizes as number[]).filter((k) => k <= length);
+  const emb = nn.named('embed', nn.embedding(rng, vocab, embed, nn.normal(0.1)));
+  const convs = (widths.length ? widths : [1]).map((k, i) => timeConv(rng, k, embed, filters, `conv${i}`));
+  const head = nn.named(
+    'fc',
+    nn.linear(rng, filters * convs.length, shape.classes === 0 ? 1 : shape.classes),
+  );
+  return {
+    params: [...emb.params, ...convs.flatMap((c) => c.params), ...head.params],
+    /** ids [N, L] → vectors [N, L, E]. */
+    embed: (ids: Value): Value => emb(ids),
+    /** vectors [N, L, E] → logits [N, classes]. */
+    classify(vectors: Value): Value {
+      const g = vectors.graph;
+      const e = g.op('Unsqueeze', [vectors], { axes: [1] }); // [N, 1, L, E]
+      const pooled = convs.map((c) => c(e));
+      return head(pooled.length === 1 ? pooled[0] : g.op('Concat', pooled, { axis: 1 }));
+    },
+  };
 }
 
 export const textCnnFamily: ModelFamily = {
@@ -58,30 +91,11 @@ export const textCnnFamily: ModelFamily = {
     },
   }),
   build(shape, hp, batchSize) {
-    const rng = new nn.Rng(Number(hp.seed) + 1);
-    const spec = shape.spec;
-    if (spec.kind !== 'text') throw new Error('text-cnn needs a text spec');
-    const vocab = tokenizerFromSpec(spec.tokenizer).vocabSize;
     const [length] = shape.inputDims;
-    const embed = Number(hp.embed_dim);
-    const filters = Number(hp.filters);
-    const widths = (hp.kernel_sizes as number[]).filter((k) => k <= length);
-    const emb = nn.named('embed', nn.embedding(rng, vocab, embed, nn.normal(0.1)));
-    const convs = (widths.length ? widths : [1]).map((k, i) => timeConv(rng, k, embed, filters, `conv${i}`));
-    const head = nn.named(
-      'fc',
-      nn.linear(rng, filters * convs.length, shape.classes === 0 ? 1 : shape.classes),
-    );
-    const forward = (ids: Value): Value => {
-      const g = ids.graph;
-      const e = g.op('Unsqueeze', [emb(ids)], { axes: [1] }); // [N, 1, L, E]
-      const pooled = convs.map((c) => c(e));
-      const joined = pooled.length === 1 ? pooled[0] : g.op('Concat', pooled, { axis: 1 });
-      return head(joined);
-    };
+    const body = textCnnBody(shape, hp);
     return withHead(
       shape,
-      { params: [...emb.params, ...convs.flatMap((c) => c.params), ...head.params], forward },
+      { params: body.params, forward: (ids) => body.classify(body.embed(ids)) },
       { x: { dtype: 'int64', shape: [batchSize, length] }, y: targetField(shape, batchSize) },
     );
   },

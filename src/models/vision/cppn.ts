@@ -15,7 +15,6 @@ import { Graph } from '../../engine/ir/graph';
 import type { Parameter, Value } from '../../engine/ir/types';
 import { encodeModel } from '../../engine/onnx/encode';
 import * as nn from '../../nn/index';
-import { visionRegistry } from './ops';
 
 /** Pre-activation → activation; rows of a table, so adding one is adding a row. */
 type Activation = (h: Value) => Value;
@@ -108,7 +107,7 @@ export function resolveCppnOptions(
 export function buildCppnGraph(options: CppnOptions = {}): { graph: Graph; metadata: CppnMetadata } {
   const o = resolveCppnOptions(options);
   const rng = new nn.Rng(o.seed);
-  const g = new Graph({ registry: visionRegistry() });
+  const g = new Graph();
   const weight = (name: string, fanIn: number, fanOut: number, std: number): Parameter =>
     nn.parameter(name, [fanIn, fanOut], nn.normal(std)(rng, [fanIn, fanOut], fanIn, fanOut));
   const dense = (x: Value, name: string, fanIn: number, fanOut: number, std: number): Value =>

@@ -28,7 +28,6 @@ import {
 } from '../common/image';
 import { Rng } from '../common/prng';
 import type { RunModel } from '../task';
-import { visionRegistry } from './ops';
 
 /** What a saliency graph needs of an image classifier: its input shape and forward pass. */
 export interface ImageClassifierDefinition {
@@ -80,7 +79,7 @@ export function buildSaliencyModel(
   const samples = options.samples ?? 0;
   if (samples > 0 && batch !== 1)
     fail('invalid_request', 'SmoothGrad saliency graphs take one image per run');
-  const g = new Graph({ registry: visionRegistry() });
+  const g = new Graph();
   const [c, h, w] = def.inputShape;
   const x = g.input('x', 'float32', [batch, c, h, w]);
   const target = g.input('target', 'int64', [batch]);

@@ -15,7 +15,6 @@ import type { Parameter, Value } from '../../engine/ir/types';
 import { encodeModel } from '../../engine/onnx/encode';
 import { tensorFrom } from '../../engine/runtime/tensor';
 import type { RunModel } from '../task';
-import { visionRegistry } from './ops';
 import { chosenClass, selectedLogitSum } from './saliency';
 
 /** A text classifier split at its embedding: ids → vectors → logits. */
@@ -31,7 +30,7 @@ export interface TextClassifierDefinition {
 }
 
 export function buildTextSaliencyModel(def: TextClassifierDefinition, batch = 1): Uint8Array {
-  const g = new Graph({ registry: visionRegistry() });
+  const g = new Graph();
   const ids = g.input('ids', 'int64', [batch, def.sequenceLength]);
   const target = g.input('target', 'int64', [batch]);
   const embedded = def.embed(ids);

@@ -4,7 +4,7 @@
  * wire formats at the edge and call this.
  */
 import type { Tensor } from '../../engine/runtime/tensor';
-import type { VersionRecord } from '../../store/ports';
+import type { ModelSignature, VersionRecord } from '../../store/ports';
 import type { Registry } from '../registry/registry';
 import type { RunnerPool } from './pool';
 
@@ -14,6 +14,16 @@ export interface InferCall {
   /** A tighter deadline than the model's/server's (ms). */
   timeoutMs?: number;
   signal?: AbortSignal;
+}
+
+/** An ONNX file derived from a version (e.g. its saliency graph), stored content-addressed. */
+export interface DerivedModel {
+  role: string;
+  digest: string;
+  /** Absolute path of the stored file. */
+  path: string;
+  sizeBytes: number;
+  signature: ModelSignature;
 }
 
 export class InferenceService {
@@ -46,5 +56,35 @@ export class InferenceService {
       signal: call.signal,
     });
     return { version, outputs };
+  }
+
+  /**
+   * Run a file derived from `version` under the model's serving settings (queue, deadline,
+   * metrics); its runner is loaded, evicted and unloaded like the version's own.
+   */
+  async inferDerived(
+    version: VersionRecord,
+    derived: DerivedModel,
+    call: InferCall,
+  ): Promise<Record<string, Tensor>> {
+    const started = Date.now();
+    const detail = await this.registry.modelRecord(version.owner, version.model);
+    const limit = Math.min(
+      detail.serving.timeout_ms ?? this.defaultTimeoutMs,
+      call.timeoutMs ?? Number.POSITIVE_INFINITY,
+    );
+    const record = {
+      ...version,
+      digest: derived.digest,
+      sizeBytes: derived.sizeBytes,
+      signature: derived.signature,
+    };
+    const runner = await this.pool.acquire(record, derived.path, detail.serving, derived.role);
+    return runner.infer({
+      inputs: call.inputs,
+      outputs: call.outputs,
+      deadline: started + limit,
+      signal: call.signal,
+    });
   }
 }

@@ -70,10 +70,14 @@ export class RunnerPool {
     return n;
   }
 
-  /** The runner for a version, loading it if needed; `serving` settings apply on every call. */
-  async acquire(v: VersionRecord, path: string, serving: ServingSettings): Promise<Runner> {
+  /**
+   * The runner for a version, loading it if needed; `serving` settings apply on every call. With a
+   * `role`, the runner of an ONNX file derived from the version (e.g. its saliency graph: `v` then
+   * carries that file's digest, size and signature); it shares the version's lifetime.
+   */
+  async acquire(v: VersionRecord, path: string, serving: ServingSettings, role?: string): Promise<Runner> {
     if (this.closed) fail('not_ready', 'the server is shutting down');
-    const key = versionKey(v);
+    const key = role ? `${versionKey(v)}#${role}` : versionKey(v);
     const settings = runnerSettings(serving, this.settings.defaults);
     const ready = this.runners.get(key);
     if (ready) {
@@ -82,13 +86,19 @@ export class RunnerPool {
     }
     let pending = this.loading.get(key);
     if (!pending) {
-      pending = this.loadRunner(v, path, settings).finally(() => this.loading.delete(key));
+      pending = this.loadRunner(key, v, path, settings, role).finally(() => this.loading.delete(key));
       this.loading.set(key, pending);
     }
     return pending;
   }
 
-  private async loadRunner(v: VersionRecord, path: string, settings: RunnerSettings): Promise<Runner> {
+  private async loadRunner(
+    key: string,
+    v: VersionRecord,
+    path: string,
+    settings: RunnerSettings,
+    role?: string,
+  ): Promise<Runner> {
     const need = estimateMemory(v);
     if (need > this.settings.memoryBudgetBytes) {
       fail('engine_unavailable', `model needs ~${need} bytes, over the memory budget`, {
@@ -97,8 +107,8 @@ export class RunnerPool {
     }
     this.makeRoom(need);
     const session = await this.load(path, this.settings.session);
-    const labels = { model: v.model, version: String(v.version) };
-    const runner = new Runner(versionKey(v), session, v.signature, settings, need, this.metrics, labels);
+    const labels = { model: v.model, version: role ? `${v.version}#${role}` : String(v.version) };
+    const runner = new Runner(key, session, v.signature, settings, need, this.metrics, labels);
     this.runners.set(runner.id, runner);
     this.metrics.loads.inc(labels);
     return runner;
@@ -126,10 +136,11 @@ export class RunnerPool {
     await r.close();
   }
 
-  /** Unload one version (deleted from the registry). */
+  /** Unload one version (deleted from the registry) and the runners of its derived files. */
   async unload(v: Pick<VersionRecord, 'owner' | 'model' | 'version'>): Promise<void> {
-    const r = this.runners.get(versionKey(v));
-    if (r) await this.unloadRunner(r, 'deleted');
+    const key = versionKey(v);
+    const mine = [...this.runners.values()].filter((r) => r.id === key || r.id.startsWith(`${key}#`));
+    await Promise.all(mine.map((r) => this.unloadRunner(r, 'deleted')));
   }
 
   /** Idempotent: stop sweeping and release every session. */

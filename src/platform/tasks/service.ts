@@ -19,13 +19,22 @@ import {
   type TokenUsage,
   textUsage,
 } from '../../models/common/metering';
-import { runtimeFor } from '../../models/index';
-import type { RunModel, RuntimeFactory, TaskName, TaskRuntime } from '../../models/task';
+import {
+  derivedArtifactBuilder,
+  type Explainer,
+  type ExplainRequest,
+  type Explanation,
+  explainerFor,
+  runtimeFor,
+} from '../../models/index';
+import type { RunModel, RuntimeContext, RuntimeFactory, TaskName, TaskRuntime } from '../../models/task';
 import { TextToSpeech } from '../../models/tts/speech';
 import type { ModelRecord, VersionRecord } from '../../store/ports';
+import type { ArtifactStore } from '../artifacts/artifacts';
 import type { Registry } from '../registry/registry';
 import type { InferenceService } from '../serving/inference';
 import { type ChatMessage, chatStops, chatTemplateOf, renderChat } from './chat';
+import { type DerivedBuilders, DerivedModels } from './derived';
 import { type GenerationJob, type GenerationParams, openGeneration } from './generation';
 import { defaultSpeechModels, type SpeechModels, type SpeechOutcome } from './speech';
 
@@ -48,6 +57,10 @@ export interface TaskServiceDeps {
   speechModels?: SpeechModels;
   /** Family → runtime factory. Default: the runtime registry. */
   runtimes?: (family: string) => RuntimeFactory | undefined;
+  /** Where derived files (saliency graphs) are stored; without it `runArtifact` is unavailable. */
+  artifacts?: ArtifactStore;
+  /** (family, role) → derived-file builder. Default: the models layer's table. */
+  derivedBuilders?: DerivedBuilders;
 }
 
 export interface ListedModel {
@@ -66,6 +79,8 @@ export class TaskService {
   private speechEngine: TextToSpeech | undefined;
   readonly speechModels: SpeechModels;
   private readonly runtimes: (family: string) => RuntimeFactory | undefined;
+  private readonly derived: DerivedModels | null;
+  private readonly explainers = new Map<string, Explainer>();
 
   constructor(deps: TaskServiceDeps) {
     this.registry = deps.registry;
@@ -73,7 +88,13 @@ export class TaskService {
     this.speechEngine = deps.speech;
     this.speechModels = deps.speechModels ?? defaultSpeechModels();
     this.runtimes = deps.runtimes ?? runtimeFor;
-    this.registry.onVersionRemoved((v) => this.cache.delete(cacheKey(v)));
+    this.derived = deps.artifacts
+      ? new DerivedModels(deps.registry, deps.artifacts, deps.derivedBuilders ?? derivedArtifactBuilder)
+      : null;
+    this.registry.onVersionRemoved((v) => {
+      this.cache.delete(cacheKey(v));
+      this.explainers.delete(cacheKey(v));
+    });
   }
 
   /** Created on first use: most servers never speak. */
@@ -266,6 +287,43 @@ export class TaskService {
         `model '${version.model}' is of family '${family.slice(0, 64)}', which has no task runtime on this server: it can do tensor inference only (/v2)`,
         { pointer: 'model' },
       );
+    return factory(this.contextOf(version));
+  }
+
+  /**
+   * Input-gradient saliency of a classifier (image heat map, token or feature scores) through its
+   * family's explainer; a family without one, or a model that is not a classifier → 422.
+   */
+  async explain(
+    target: TaskTarget,
+    req: ExplainRequest,
+  ): Promise<{ model: string; version: number; explanation: Explanation }> {
+    const version = await this.registry.resolve(target.owner, target.model, target.ref);
+    const explanation = await this.explainerOf(version).explain(req);
+    return { model: version.model, version: version.version, explanation };
+  }
+
+  private explainerOf(version: VersionRecord): Explainer {
+    const key = cacheKey(version);
+    const known = this.explainers.get(key);
+    if (known) return known;
+    const family = version.metadata.family;
+    const row = typeof family === 'string' ? explainerFor(family) : undefined;
+    if (!row)
+      fail(
+        'not_explainable',
+        typeof family === 'string'
+          ? `model '${version.model}' is of family '${family.slice(0, 64)}', which has no explanations (image, text and tabular classifiers do)`
+          : `model '${version.model}' was not trained by maas: explanations need its family's recipe`,
+        { pointer: 'model' },
+      );
+    const explainer = row.create(this.contextOf(version));
+    this.explainers.set(key, explainer);
+    return explainer;
+  }
+
+  /** `run` and `runArtifact` bound to the inference service for exactly this version. */
+  private contextOf(version: VersionRecord): RuntimeContext {
     const { owner, model } = version;
     const ref = String(version.version);
     const run: RunModel = async (inputs: Record<string, Tensor>, options) =>
@@ -276,7 +334,17 @@ export class TaskService {
           signal: options?.signal,
         })
       ).outputs;
-    return factory({ run, metadata: version.metadata });
+    const derived = this.derived;
+    const runArtifact = derived
+      ? (role: string): RunModel =>
+          async (inputs, options) =>
+            this.inference.inferDerived(version, await derived.get(version, role), {
+              inputs,
+              outputs: options?.outputs,
+              signal: options?.signal,
+            })
+      : undefined;
+    return { run, metadata: version.metadata, runArtifact };
   }
 }
 

@@ -16,7 +16,6 @@ import {
   renderCppn,
 } from '../../../src/models/vision/cppn-runtime';
 import '../../../src/models/vision/index';
-import { visionRegistry } from '../../../src/models/vision/ops';
 import { paletteFor } from '../../../src/models/vision/palettes';
 import { type Loaded, load } from './session';
 
@@ -31,7 +30,7 @@ const code = (f: () => unknown): string => {
 
 describe('the Sin op row', () => {
   it('computes sin and its gradient cos through ONNX Runtime', async () => {
-    const g = new Graph({ registry: visionRegistry() });
+    const g = new Graph();
     const x = g.input('x', 'float32', [5]);
     const y = g.op('Sin', [x]);
     const [dx] = gradients(g, g.op('ReduceSum', [y], { keepdims: false }), [x]);

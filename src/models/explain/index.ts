@@ -1,0 +1,54 @@
+/**
+ * Explanations of classifiers: THE table of explainable families (one row each: how to build a
+ * version's saliency graph from its stored weights, and how to run it). The platform looks a
+ * version's `metadata.family` up here; a family without a row cannot be explained.
+ *
+ *   const row = explainerFor('cnn');
+ *   const onnx = row.buildSaliency(version.metadata, modelBytes);     // role 'saliency'
+ *   const e = await row.create({ run, metadata, runArtifact }).explain({ input: dataUrl });
+ */
+import { imageExplainerRow } from './image';
+import { tabularExplainerRow } from './tabular';
+import { textExplainerRow } from './text';
+import type { ExplainerRow } from './types';
+
+const rows = new Map<string, ExplainerRow>();
+
+export function registerExplainer(row: ExplainerRow): void {
+  if (rows.has(row.family)) throw new Error(`an explainer for family '${row.family}' is already registered`);
+  rows.set(row.family, row);
+}
+
+export function explainerFor(family: string): ExplainerRow | undefined {
+  return rows.get(family);
+}
+
+export function explainableFamilies(): string[] {
+  return [...rows.keys()].sort();
+}
+
+/**
+ * Builders of a version's derived ONNX artifacts, by family and role (`saliency`): what the task
+ * service's `runArtifact(role)` runs.
+ */
+export function derivedArtifactBuilder(
+  family: string,
+  role: string,
+): ((metadata: Readonly<Record<string, unknown>>, onnx: Uint8Array) => Uint8Array) | undefined {
+  return role === 'saliency' ? rows.get(family)?.buildSaliency : undefined;
+}
+
+registerExplainer(imageExplainerRow);
+registerExplainer(textExplainerRow);
+registerExplainer(tabularExplainerRow);
+
+export { parseImage } from './image';
+export type {
+  Explainer,
+  ExplainerRow,
+  ExplainRequest,
+  Explanation,
+  ImageExplanation,
+  TabularExplanation,
+  TextExplanation,
+} from './types';
