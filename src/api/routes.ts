@@ -6,6 +6,8 @@
 import { datasetRoutes } from './datasets';
 import { kserveRoutes } from './kserve';
 import { nativeRoutes } from './native';
+import { fileRoutes } from './openai/files';
+import { fineTuningRoutes } from './openai/fine-tuning';
 import { openAIRoutes } from './openai/routes';
 import { opsRoutes } from './ops';
 import { predictRoutes } from './predict';
@@ -21,6 +23,8 @@ export const routeTable = defineRoutes(
   tenancyRoutes,
   taskRoutes,
   openAIRoutes,
+  fileRoutes,
+  fineTuningRoutes,
   datasetRoutes,
   trainingRoutes,
   predictRoutes,
