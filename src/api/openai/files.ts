@@ -75,10 +75,11 @@ async function createFile(ctx: RouteContext) {
 async function listFiles(ctx: RouteContext) {
   const q = listQuery(ctx.query, 10_000, 10_000);
   const purpose = ctx.query.purpose;
+  // Newest first by the creation time in ms (`created_at` is whole seconds: uploads tie).
   const files = (await ctx.platform.datasets.list(owner(ctx)))
     .filter((d) => !d.builtin && (purpose === undefined || purpose === FILE_PURPOSE))
-    .map(fileObject)
-    .sort((a, b) => b.created_at - a.created_at || (a.id < b.id ? 1 : -1));
+    .sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)))
+    .map(fileObject);
   if (q.order === 'asc') files.reverse();
   return cursorPage(files, q);
 }
