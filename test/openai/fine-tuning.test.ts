@@ -55,7 +55,7 @@ afterAll(() => server?.close());
 const upload = async (body: string, filename: string) =>
   client.files.create({ file: await toFile(Buffer.from(body), filename), purpose: 'fine-tune' });
 
-async function until(id: string, done: (j: OpenAI.FineTuning.FineTuningJob) => boolean, ms = 60_000) {
+async function until(id: string, done: (j: OpenAI.FineTuning.FineTuningJob) => boolean, ms = 100_000) {
   const deadline = Date.now() + ms;
   for (;;) {
     const job = await client.fineTuning.jobs.retrieve(id);
@@ -199,9 +199,37 @@ describe('/v1/fine_tuning/jobs with the official client', () => {
     const out = (await res.json()) as { predictions: { label: string }[] };
     expect(out.predictions.map((p) => p.label)).toEqual(['good', 'bad', 'good', 'bad']);
 
+    // ... and through OpenAI's chat, like a fine-tuned model: the reply is the label.
+    const model = done.fine_tuned_model as string;
+    const ask = (content: string) =>
+      client.chat.completions.create({
+        model,
+        messages: [
+          { role: 'system', content: 'Is this weather good or bad?' },
+          { role: 'user', content },
+        ],
+      });
+    const sunny = await ask('so bright here today');
+    expect(sunny.choices[0]).toMatchObject({
+      message: { role: 'assistant', content: 'good' },
+      finish_reason: 'stop',
+    });
+    expect(sunny.usage).toEqual({ prompt_tokens: 1, completion_tokens: 0, total_tokens: 1 });
+    expect((await ask('the sky is sleet')).choices[0].message.content).toBe('bad');
+    const stream = await client.chat.completions.create({
+      model,
+      messages: [{ role: 'user', content: 'morning storm and outside' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let streamed = '';
+    for await (const chunk of stream) streamed += chunk.choices[0]?.delta.content ?? '';
+    expect(streamed).toBe('bad');
+
     const listed = await client.fineTuning.jobs.list({ limit: 5 });
     expect(listed.data.map((j) => j.id)).toContain(created.id);
-  });
+    // ~10 s alone; a trainer child on a loaded 2-core machine can take several times that.
+  }, 120_000);
 
   it('cancel stops a job; a finished job cannot be cancelled again', async () => {
     const file = await upload(chatJsonl(40, 7), 'long.jsonl');
