@@ -3,7 +3,10 @@
  * real maas datasets and trainings (child-process trainer, real ONNX Runtime): upload OpenAI's
  * chat JSONL, fine-tune a text classifier in a few seconds, read its events, ask the model.
  */
-import type { AddressInfo } from 'node:net';
+import { readdir } from 'node:fs/promises';
+import { type AddressInfo, connect } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, type TestServer, testServer } from '../helpers/server';
@@ -132,6 +135,50 @@ describe('/v1/files with the official client', () => {
     });
     expect(json.status).toBe(415);
     expect(((await json.json()) as { error: { type: string } }).error.type).toBe('invalid_request_error');
+  });
+});
+
+describe('/v1/files upload edge cases', () => {
+  it('a client that hangs up mid-upload leaves no file, no dataset and no temp file', async () => {
+    const tmp = join(server.dataDir, 'datasets', 'artifacts', 'tmp');
+    const before = (await client.files.list()).data.length;
+    const boundary = 'maasboundary7';
+    const head = [
+      `--${boundary}`,
+      'Content-Disposition: form-data; name="purpose"',
+      '',
+      'fine-tune',
+      `--${boundary}`,
+      'Content-Disposition: form-data; name="file"; filename="cut.jsonl"',
+      'Content-Type: application/octet-stream',
+      '',
+      chatJsonl(200),
+    ].join('\r\n');
+    const { port } = server.app.server.address() as AddressInfo;
+    const socket = connect(port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(
+      `POST /v1/files HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_KEY}\r\n` +
+        `Content-Type: multipart/form-data; boundary=${boundary}\r\n` +
+        `Content-Length: ${Buffer.byteLength(head) + 100_000}\r\n\r\n${head}`,
+    );
+    // The server has started staging the file: then the client is gone.
+    const deadline = Date.now() + 20_000;
+    let staging: string[] = [];
+    try {
+      while (staging.length === 0 && Date.now() < deadline) {
+        await sleep(20);
+        staging = await readdir(tmp);
+      }
+    } finally {
+      socket.destroy();
+    }
+    expect(staging).toHaveLength(1);
+    while ((await readdir(tmp)).length > 0 && Date.now() < deadline) await sleep(50);
+    expect(await readdir(tmp)).toEqual([]);
+    expect((await client.files.list()).data).toHaveLength(before);
+    // The server is fine: the next upload works.
+    expect((await upload(chatJsonl(4), 'after.jsonl')).status).toBe('processed');
   });
 });
 
