@@ -56,16 +56,16 @@ export async function classifierChat(
     (r) => ({ units: 1, version: r.version }),
   );
   const label = out.predictions[0].label;
-  const head = {
-    id: `chatcmpl-${randomUUID()}`,
-    created: Math.floor(Date.now() / 1000),
-    model: body.model as string,
-  };
+  const id = `chatcmpl-${randomUUID()}`;
+  const created = Math.floor(Date.now() / 1000);
+  const model = body.model as string;
   const indexes = Array.from({ length: n }, (_, i) => i);
   if (!stream)
     return {
-      ...head,
+      id,
       object: 'chat.completion',
+      created,
+      model,
       choices: indexes.map((index) => ({
         index,
         message: { role: 'assistant', content: label },
@@ -75,7 +75,13 @@ export async function classifierChat(
       usage: USAGE,
     };
   const sse = new SseStream(ctx.reply);
-  const chunk = { ...head, object: 'chat.completion.chunk', ...(includeUsage ? { usage: null } : {}) };
+  const chunk = {
+    id,
+    object: 'chat.completion.chunk',
+    created,
+    model,
+    ...(includeUsage ? { usage: null } : {}),
+  };
   for (const index of indexes) {
     const delta = { role: 'assistant', content: label };
     sse.send({ ...chunk, choices: [{ index, delta, logprobs: null, finish_reason: null }] });
