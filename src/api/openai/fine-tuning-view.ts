@@ -44,7 +44,8 @@ export function openAIHyperparameters(job: Pick<JobRecord, 'family' | 'hyperpara
   return {
     n_epochs: Number(hp.epochs),
     batch_size: Number(hp.batch_size),
-    learning_rate_multiplier: Number(hp.learning_rate) / defaultRate,
+    // 6 significant digits: 3e-3 / 1e-3 reads 3, not 2.9999999999999996.
+    learning_rate_multiplier: Number((Number(hp.learning_rate) / defaultRate).toPrecision(6)),
   };
 }
 
