@@ -126,6 +126,14 @@ describe('/v1/files with the official client', () => {
     expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
     expect(bad).toMatchObject({ code: 'invalid_dataset', param: 'line 3' });
     expect((bad as Error).message).toMatch(/needs an assistant message/);
+    const expiring = await client.files
+      .create({
+        file: await toFile(Buffer.from(chatJsonl(4)), 'c.jsonl'),
+        purpose: 'fine-tune',
+        expires_after: { anchor: 'created_at', seconds: 3600 },
+      })
+      .catch((e: unknown) => e);
+    expect(expiring).toMatchObject({ status: 400, param: 'expires_after[anchor]' });
     expect((await client.files.list()).data).toHaveLength(before);
     // A JSON body is not an upload.
     const json = await fetch(`${base}/v1/files`, {

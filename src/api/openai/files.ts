@@ -57,8 +57,14 @@ async function createFile(ctx: RouteContext) {
     ctx.platform.datasets.upload(owner(ctx), id, part.stream, undefined, { filename: part.filename }),
   );
   const purpose = form.fields.purpose;
-  if (purpose !== FILE_PURPOSE) {
+  const unknown = Object.keys(form.fields).find((k) => k !== 'purpose');
+  if (purpose !== FILE_PURPOSE || unknown !== undefined) {
     if (form.file) await ctx.platform.datasets.delete(owner(ctx), id);
+    // expires_after and the like: maas keeps files until they are deleted, and says so.
+    if (unknown !== undefined)
+      fail('invalid_request', `unknown form field '${unknown.slice(0, 50)}'`, {
+        pointer: unknown.slice(0, 50),
+      });
     fail(
       'invalid_request',
       purpose === undefined
