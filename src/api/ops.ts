@@ -31,7 +31,24 @@ export function openApi(routes: readonly RouteSpec[]) {
                 content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
               },
             }
-          : {}),
+          : r.body === 'multipart'
+            ? {
+                requestBody: {
+                  required: true,
+                  content: {
+                    'multipart/form-data': {
+                      schema: {
+                        type: 'object',
+                        properties: {
+                          file: { type: 'string', format: 'binary' },
+                          purpose: { type: 'string' },
+                        },
+                      },
+                    },
+                  },
+                },
+              }
+            : {}),
       responses: {
         [String(r.status ?? 200)]: { description: 'OK' },
         default: { description: 'Error (problem+json or {error})' },

@@ -7,6 +7,8 @@ import { datasetRoutes } from './datasets';
 import { explainRoutes } from './explain';
 import { kserveRoutes } from './kserve';
 import { nativeRoutes } from './native';
+import { fileRoutes } from './openai/files';
+import { fineTuningRoutes } from './openai/fine-tuning';
 import { openAIRoutes } from './openai/routes';
 import { opsRoutes } from './ops';
 import { predictRoutes } from './predict';
@@ -22,6 +24,8 @@ export const routeTable = defineRoutes(
   tenancyRoutes,
   taskRoutes,
   openAIRoutes,
+  fileRoutes,
+  fineTuningRoutes,
   datasetRoutes,
   trainingRoutes,
   predictRoutes,

@@ -56,6 +56,8 @@ export function buildServer(platform: Platform, routes: readonly RouteSpec[] = r
 
   // Uploads: hand the raw stream to the route (the registry streams it to disk while hashing).
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+  // OpenAI's file upload: the route parses the form as it streams (src/api/openai/multipart.ts).
+  app.addContentTypeParser('multipart/form-data', (_req, payload, done) => done(null, payload));
 
   app.setErrorHandler((err, req, reply) => {
     const e = toMaasError(err);
@@ -98,6 +100,18 @@ export function buildServer(platform: Platform, routes: readonly RouteSpec[] = r
   return { app, state };
 }
 
+/** Streamed bodies go only to the routes that read streams, each in the one type it reads. */
+function checkBodyType(spec: RouteSpec, req: FastifyRequest): void {
+  const streamed = req.body instanceof Readable;
+  const multipart = String(req.headers['content-type'] ?? '').startsWith('multipart/');
+  if (spec.body === 'binary' && (!streamed || multipart))
+    fail('unsupported_media_type', 'send the file as Content-Type: application/octet-stream');
+  if (spec.body === 'multipart' && (!streamed || !multipart))
+    fail('unsupported_media_type', 'send the file as Content-Type: multipart/form-data');
+  if (spec.body === 'json' && streamed)
+    fail('unsupported_media_type', 'send the body as Content-Type: application/json');
+}
+
 interface Shared {
   platform: Platform;
   state: ServerState;
@@ -122,9 +136,7 @@ function registerRoute(app: FastifyInstance, spec: RouteSpec, shared: Shared): v
       principals.set(req, principal);
     },
     handler: async (req: FastifyRequest, reply: FastifyReply) => {
-      if (spec.body === 'binary' && !(req.body instanceof Readable)) {
-        fail('unsupported_media_type', 'send the file as Content-Type: application/octet-stream');
-      }
+      checkBodyType(spec, req);
       const ctx = {
         platform,
         state: shared.state,
@@ -150,20 +162,27 @@ function registerRoute(app: FastifyInstance, spec: RouteSpec, shared: Shared): v
 }
 
 /**
- * The audited object, `kind:id`: `dataset:<name>` and `training:<id>` for those actions' routes,
- * `model:<name param>` for the rest; the id is shown only when it looks like one, never raw junk.
- * A create that has no id yet (`POST /api/v1/trainings`) is `training:new`.
+ * Audited object kinds by action prefix (`dataset.delete` → dataset): the id comes from the
+ * path parameter `param`, else the `?name=` query (uploads), else `new` (a create with no id yet).
+ */
+const auditTargets: Record<string, { kind: string; param: string; create: 'query' | 'new' }> = {
+  model: { kind: 'model', param: 'name', create: 'query' },
+  dataset: { kind: 'dataset', param: 'name', create: 'query' },
+  training: { kind: 'training', param: 'id', create: 'new' },
+  file: { kind: 'file', param: 'file_id', create: 'new' },
+  fine_tuning: { kind: 'fine_tuning.job', param: 'job_id', create: 'new' },
+};
+
+/**
+ * The audited object, `kind:id`, e.g. `dataset:<name>`, `training:<id>`, `file:<id>`; the id is
+ * shown only when it looks like one, never raw junk. A create with no id yet is `training:new`.
  */
 function auditEvent(
   action: string,
   ctx: { principal: Principal; params: Record<string, string>; query: Record<string, string> },
 ) {
-  const kind = action.startsWith('dataset.')
-    ? 'dataset'
-    : action.startsWith('training.')
-      ? 'training'
-      : 'model';
-  const raw = kind === 'training' ? (ctx.params.id ?? 'new') : (ctx.params.name ?? ctx.query.name);
+  const t = auditTargets[action.slice(0, action.indexOf('.'))] ?? auditTargets.model;
+  const raw = ctx.params[t.param] ?? (t.create === 'new' ? 'new' : ctx.query.name);
   const shown = typeof raw === 'string' && /^[a-z0-9_.~/-]{1,130}$/i.test(raw) ? raw : 'invalid';
-  return { action, target: `${kind}:${shown}`, targetTenantId: ctx.principal.tenantId };
+  return { action, target: `${t.kind}:${shown}`, targetTenantId: ctx.principal.tenantId };
 }

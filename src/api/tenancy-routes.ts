@@ -55,7 +55,7 @@ function auditQuery(ctx: RouteContext) {
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000)) {
     fail('invalid_request', 'limit must be an integer from 1 to 1000', { pointer: 'limit' });
   }
-  if (q.action !== undefined && !/^[a-z.]{1,40}$/.test(q.action)) {
+  if (q.action !== undefined && !/^[a-z_.]{1,40}$/.test(q.action)) {
     fail('invalid_request', 'action must look like key.create', { pointer: 'action' });
   }
   return {

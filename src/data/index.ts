@@ -32,6 +32,7 @@ export {
 export { type ArchiveLimits, defaultArchiveLimits } from './formats/archive';
 export { type IdxArray, parseIdx, readIdx } from './formats/idx';
 export { decodeImage, encodePng } from './formats/image';
+export { type ChatTurn, chatExampleText, contentText } from './formats/openai-finetune';
 export { detectFormat, listFormats, type ReadOptions, registerFormat } from './formats/registry';
 export { Rng, type RngState } from './rng';
 export { type ColumnKind, type ColumnSummary, SchemaBuilder } from './schema';

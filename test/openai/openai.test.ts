@@ -93,6 +93,45 @@ describe('OpenAI-compatible API with the official client', () => {
     expect(usage).toEqual(whole.usage);
   });
 
+  it('streams n choices with stop and seed: each index adds up to the same non-streamed choice', async () => {
+    const request = {
+      model: 'bigram',
+      messages: [{ role: 'user' as const, content: 'the sun' }],
+      max_tokens: 40,
+      seed: 9,
+      n: 3,
+      temperature: 1,
+      stop: ['e', 'zz'],
+    };
+    const whole = await client.chat.completions.create(request);
+    const stream = await client.chat.completions.create({
+      ...request,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const texts = ['', '', ''];
+    const finish: (string | null)[] = [null, null, null];
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    for await (const chunk of stream) {
+      if (chunk.usage) {
+        // include_usage: the usage chunk comes last, with no choices.
+        expect(chunk.choices).toEqual([]);
+        usage = chunk.usage;
+      }
+      for (const c of chunk.choices) {
+        texts[c.index] += c.delta.content ?? '';
+        finish[c.index] = c.finish_reason ?? finish[c.index];
+      }
+    }
+    expect(texts).toEqual(whole.choices.map((c) => c.message.content));
+    expect(finish).toEqual(whole.choices.map((c) => c.finish_reason));
+    expect(usage).toEqual(whole.usage);
+    // The stop sequence ends a choice and is not part of it; seeded choices still differ.
+    expect(finish).toContain('stop');
+    for (const t of texts) expect(t).not.toContain('e');
+    expect(new Set(texts).size).toBeGreaterThan(1);
+  });
+
   it('completions honour stop and max_tokens; the raw stream ends with data: [DONE]', async () => {
     const greedy = await client.completions.create({
       model: 'bigram',

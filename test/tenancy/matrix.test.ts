@@ -69,7 +69,17 @@ const ownedSamples: Record<string, Sample> = {
   },
   'POST /api/v1/models/:name/explain': { url: () => '/api/v1/models/priv/explain', payload: { input: 'x' } },
   'GET /v1/models/:model': { url: () => '/v1/models/tenant-a~priv' },
+  // OpenAI's files are datasets and its fine-tuning jobs trainings: A's dataset and job, by those ids.
+  'GET /v1/files/:file_id': { url: () => '/v1/files/data-a' },
+  'DELETE /v1/files/:file_id': { url: () => '/v1/files/data-a' },
+  'GET /v1/files/:file_id/content': { url: () => '/v1/files/data-a/content' },
+  'GET /v1/fine_tuning/jobs/:job_id': { url: (w) => `/v1/fine_tuning/jobs/${ftjob(w.jobA)}` },
+  'POST /v1/fine_tuning/jobs/:job_id/cancel': { url: (w) => `/v1/fine_tuning/jobs/${ftjob(w.jobA)}/cancel` },
+  'GET /v1/fine_tuning/jobs/:job_id/events': { url: (w) => `/v1/fine_tuning/jobs/${ftjob(w.jobA)}/events` },
 };
+
+/** A training's id as an OpenAI fine-tuning job id. */
+const ftjob = (trainingId: string) => `ftjob-${trainingId.slice(4)}`;
 
 /** What tenant A owns besides its models: a dataset and a training job (made in beforeAll). */
 interface Owned {
@@ -87,6 +97,16 @@ const bodyModelSamples: Record<string, Record<string, unknown>> = {
   'POST /v1/images/generations': { prompt: 'x' },
   'POST /v1/audio/speech': { input: 'x' },
 };
+
+/**
+ * OpenAI routes that name a FILE in the body: another tenant's file → the same 400 as a file that
+ * does not exist (OpenAI answers an unknown `training_file` with 400).
+ */
+const bodyFileSamples: Record<string, (file: string) => Record<string, unknown>> = {
+  'POST /v1/fine_tuning/jobs': (file) => ({ model: 'mlp', training_file: file }),
+};
+/** OpenAI POST routes whose body names nothing of anyone's: the multipart upload. */
+const bodyNamesNothing = ['POST /v1/files'];
 
 const routeKey = (r: { method: string; path: string }) => `${r.method} ${r.path}`;
 const fill = (path: string) => path.replace(/:([a-z_]+)/g, (_, p) => (p === 'version' ? '1' : `x${p}`));
@@ -147,9 +167,12 @@ describe('tenancy over the route table', () => {
   });
 
   it("another tenant's private model named in the body of every OpenAI route → 404 in OpenAI's shape", async () => {
-    const routes = routeTable.filter((r) => r.surface === 'openai' && r.method === 'POST').map(routeKey);
-    expect(routes.filter((k) => !(k in bodyModelSamples))).toEqual([]);
-    expect(Object.keys(bodyModelSamples).filter((k) => !routes.includes(k))).toEqual([]);
+    const routes = routeTable
+      .filter((r) => r.surface === 'openai' && r.method === 'POST' && r.owned === null)
+      .map(routeKey);
+    const covered = [...Object.keys(bodyModelSamples), ...Object.keys(bodyFileSamples), ...bodyNamesNothing];
+    expect(routes.filter((k) => !covered.includes(k))).toEqual([]);
+    expect(covered.filter((k) => !routes.includes(k))).toEqual([]);
     for (const [key, body] of Object.entries(bodyModelSamples)) {
       for (const model of ['tenant-a~priv', 'tenant-a/priv', 'tenant-a~priv:1']) {
         const res = await w.s.app.inject({
@@ -174,6 +197,20 @@ describe('tenancy over the route table', () => {
     expect(pub.json().error.code).not.toBe('not_found');
   });
 
+  it("another tenant's file named in the body → the same 400 as a file that does not exist", async () => {
+    for (const [key, body] of Object.entries(bodyFileSamples)) {
+      const ask = (file: string) =>
+        w.s.app.inject({ method: 'POST', url: key.slice(5), headers: bearer(w.keyB), payload: body(file) });
+      const theirs = await ask('data-a');
+      const none = await ask('data-z');
+      expect(theirs.statusCode, `${key}: ${theirs.body}`).toBe(400);
+      expect(theirs.json().error.param).toBe('training_file');
+      expect(theirs.body.replaceAll('data-a', 'data-z')).toBe(none.body);
+      for (const secret of ['tenant-a', w.keyAId, w.digestA.slice(7), 'a-ops'])
+        expect(theirs.body, key).not.toContain(secret);
+    }
+  });
+
   it('every management route is audited; the denied cross-tenant attempts are on record', async () => {
     const selfAudited = ['/api/v1/keys', '/api/v1/tenants'];
     const mutating = routeTable.filter(
@@ -195,6 +232,8 @@ describe('tenancy over the route table', () => {
     for (const [action, target] of [
       ['dataset.delete', 'dataset:data-a'],
       ['training.cancel', `training:${w.jobA}`],
+      ['file.delete', 'file:data-a'],
+      ['fine_tuning.cancel', `fine_tuning.job:${ftjob(w.jobA)}`],
     ]) {
       const denied = await w.s.app.inject({ url: `/api/v1/audit?action=${action}`, headers: auth });
       expect(denied.json().entries).toContainEqual(

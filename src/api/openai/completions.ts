@@ -14,6 +14,7 @@ import { toMaasError } from '../errors';
 import { disconnectSignal } from '../kserve';
 import { admitServing, type Charge } from '../metered';
 import type { RouteContext } from '../route';
+import { classifierChat, isClassifier } from './classifier-chat';
 import { openAIErrorBody } from './errors';
 import { type Body, generationParams, objectBody, streamOptions, targetOf } from './parse';
 import { SseStream } from './sse';
@@ -106,6 +107,7 @@ export async function chatCompletions(ctx: RouteContext) {
   const body = objectBody(ctx.body);
   const target = await targetOf(ctx, body.model);
   const messages = parseMessages(body.messages);
+  if (await isClassifier(ctx, target)) return classifierChat(ctx, body, target, messages);
   const job = await ctx.platform.tasks.chat(target, messages, generationParams(body));
   return answer(ctx, body, 'chat', target, job);
 }

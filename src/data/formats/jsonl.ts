@@ -17,7 +17,7 @@ export async function* readJsonl(path: string, options: JsonlOptions = {}): Asyn
   let count = 0;
   for await (const { line, text } of readLines(path)) {
     if (text.trim() === '') continue;
-    const parsed = parseLine(text, line);
+    const parsed = parseJsonLine(text, line);
     checkRowCap(++count, maxRows, atLine(line));
     const values: Record<string, Cell> = {};
     for (const [key, v] of Object.entries(parsed)) values[key] = toCell(v);
@@ -25,7 +25,8 @@ export async function* readJsonl(path: string, options: JsonlOptions = {}): Asyn
   }
 }
 
-function parseLine(text: string, line: number): Record<string, unknown> {
+/** One line's JSON object, or a data error naming the line and column. */
+export function parseJsonLine(text: string, line: number): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -5,6 +5,7 @@ import { parseDelimited, readDelimited } from './csv';
 import { idxRows, looksLikeIdx, readIdx } from './idx';
 import { readImageArchive } from './image-archive';
 import { readJsonl } from './jsonl';
+import { isFineTuneExample, readFineTune } from './openai-finetune';
 import { isGzip, readContentHead, readHead } from './source';
 import { readTextLines } from './text';
 
@@ -95,6 +96,16 @@ async function looksDelimited(head: Buffer, delimiter: string): Promise<boolean>
   return rest.filter((c) => c === header).length * 2 >= rest.length;
 }
 
+function firstLineIsFineTune(head: Buffer): boolean {
+  try {
+    const v: unknown = JSON.parse(firstNonBlankLine(head));
+    return typeof v === 'object' && v !== null && isFineTuneExample(v as Record<string, unknown>);
+  } catch {
+    // Not one whole JSON line (or cut by the end of the head): plain JSONL decides.
+    return false;
+  }
+}
+
 function isBinary(head: Buffer): boolean {
   return head.subarray(0, 8192).includes(0);
 }
@@ -140,6 +151,14 @@ registerFormat({
   description: 'IDX (the MNIST format), raw or gzipped; images [n,h,w] with an optional labels file',
   sniff: (head) => looksLikeIdx(head),
   rows: idxDatasetRows,
+});
+// Before plain JSONL: OpenAI's fine-tuning lines are JSONL too, read as {text, label}.
+registerFormat({
+  name: 'openai-finetune',
+  description:
+    'OpenAI fine-tuning JSONL ({"messages": [...]} or {"prompt", "completion"}), read as text + label',
+  sniff: (head) => !isBinary(head) && firstLineIsFineTune(head),
+  rows: (path, o) => readFineTune(path, o.maxRows),
 });
 registerFormat({
   name: 'jsonl',

@@ -4,6 +4,7 @@
  * once (`describeDataset`: format from content, schema, rows, class balance, preview) before they
  * are kept, and built-in public datasets listed and usable by name beside them.
  */
+import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { fail } from '../../common/errors';
 import { parseName } from '../../common/names';
@@ -22,6 +23,8 @@ export interface DatasetView {
   sizeBytes: number | null;
   description?: string;
   rows?: number;
+  /** The client's file name, when it was uploaded as a file (OpenAI's /v1/files). */
+  filename?: string;
   createdAt: string | null;
 }
 
@@ -47,6 +50,8 @@ const builtinKinds: Record<string, DatasetKind> = {
 export function kindOf(d: DatasetDescription): DatasetKind {
   if (d.schema.some((c) => c.kind === 'image')) return 'image';
   if (d.format === 'text') return 'corpus';
+  // OpenAI fine-tuning files are {text, label} by construction, even when the texts are few.
+  if (d.format === 'openai-finetune') return 'text';
   if (d.schema.some((c) => c.kind === 'text' && !c.target)) return 'text';
   return 'tabular';
 }
@@ -65,7 +70,14 @@ export class DatasetService {
     return this.files.collectOrphans(await this.store.datasets.referencedDigests());
   }
 
-  async upload(owner: string, name: string, body: Readable, declaredBytes?: number): Promise<DatasetRecord> {
+  /** `filename`: the client's name for the file (OpenAI's file uploads), kept for display only. */
+  async upload(
+    owner: string,
+    name: string,
+    body: Readable,
+    declaredBytes?: number,
+    options: { filename?: string } = {},
+  ): Promise<DatasetRecord> {
     parseName(name, 'dataset');
     if (listBuiltins().some((b) => b.name === name))
       fail('conflict', `'${name}' is a built-in dataset; choose another name`);
@@ -87,7 +99,10 @@ export class DatasetService {
         sizeBytes: staged.sizeBytes,
         format: description.format,
         kind: kindOf(description),
-        description: description as unknown as Record<string, unknown>,
+        description: {
+          ...(description as unknown as Record<string, unknown>),
+          ...(options.filename !== undefined ? { filename: options.filename } : {}),
+        },
       });
     } catch (e) {
       if (!committed) await this.files.discard(staged);
@@ -119,6 +134,7 @@ export class DatasetService {
         digest: d.digest,
         sizeBytes: d.sizeBytes,
         rows: Number(d.description.rows),
+        ...(typeof d.description.filename === 'string' ? { filename: d.description.filename } : {}),
         createdAt: d.createdAt,
       }),
     );
@@ -164,6 +180,14 @@ export class DatasetService {
     }
     if (!(await this.store.datasets.referencedDigests()).has(removed.digest))
       await this.files.remove(removed.digest);
+  }
+
+  /** The bytes of an uploaded dataset, as they were uploaded (built-ins have no file). */
+  async open(owner: string, name: string): Promise<{ stream: Readable; sizeBytes: number }> {
+    parseName(name, 'dataset');
+    const own = await this.store.datasets.get(owner, name);
+    if (!own) fail('not_found', `dataset '${name}' not found`);
+    return { stream: createReadStream(this.files.pathOf(own.digest)), sizeBytes: own.sizeBytes };
   }
 
   /** The owner's dataset of that name, else the built-in; `not_found` otherwise. */
