@@ -8,8 +8,8 @@
  *   {"inputs": ["data:image/png;base64,iVBOR..."]}    images (a data URL or bare base64)
  */
 import { fail } from '../common/errors';
-import { encodeInputs, type FeatureSpec, parseFeatureSpec, rowsFromRecords } from '../data/index';
-import { decodePredictions } from '../models/families/index';
+import { encodeInputs, parseFeatureSpec, rowsFromRecords } from '../data/index';
+import { decodePredictions, recordsFromInputs } from '../models/families/index';
 import { disconnectSignal } from './kserve';
 import { metered } from './metered';
 import { authorizedModel } from './model-ref';
@@ -17,19 +17,6 @@ import type { RouteContext, RouteSpec } from './route';
 
 /** Rows per request: bounds the work one request can ask for. */
 const MAX_INPUTS = 1024;
-
-function recordOf(spec: FeatureSpec, v: unknown, i: number): Record<string, unknown> {
-  if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
-  if (typeof v !== 'string')
-    fail('invalid_request', `inputs[${i}] must be an object or a string`, { pointer: `inputs[${i}]` });
-  if (spec.kind === 'text') return { [spec.column]: v };
-  if (spec.kind === 'image')
-    return { [spec.column]: v.startsWith('data:') ? v : new Uint8Array(Buffer.from(v, 'base64')) };
-  if (spec.kind === 'language-model') return { text: v };
-  return fail('invalid_request', `inputs[${i}]: this model takes rows as objects ({"column": value})`, {
-    pointer: `inputs[${i}]`,
-  });
-}
 
 async function predict(ctx: RouteContext) {
   const body = ctx.body as { inputs?: unknown } | null;
@@ -47,7 +34,7 @@ async function predict(ctx: RouteContext) {
       'this model has no feature spec (it was not trained here); call /v2/models/{name}/infer with tensors',
     );
   const spec = parseFeatureSpec(version.metadata.featureSpec);
-  const x = encodeInputs(spec, rowsFromRecords(inputs.map((v, i) => recordOf(spec, v, i))));
+  const x = encodeInputs(spec, rowsFromRecords(recordsFromInputs(spec, inputs)));
   const input = version.signature.inputs[0]?.name ?? 'x';
   // Billed per input row; the version is already resolved, so the reservation is exact.
   const { outputs } = await metered(
