@@ -23,7 +23,7 @@ export const LANGUAGE_ZOO_SIZES = {
   full: {
     gpt: {
       model: { context: 64, layers: 2, dim: 128, heads: 4 },
-      train: { steps: 900, batch: 32, lr: 4e-3, warmup: 40 },
+      train: { steps: 1500, batch: 32, lr: 4e-3, warmup: 60 },
     },
     lstm: {
       model: { embed: 64, hidden: 256, layers: 1, seq: 64 },
