@@ -58,7 +58,7 @@ export function loadDigits(seed = 0): Promise<DigitData> {
 /** Random translation of training images: each is moved by up to `pixels` in x and y (zero fill). */
 export interface ShiftAugmentation {
   pixels: number;
-  rng: nn.Rng;
+  rng: Pick<nn.Rng, 'int'>;
 }
 
 /** Copy image `src` into `dst` moved by (dx, dy) pixels; what moves out is lost, what moves in is 0. */
