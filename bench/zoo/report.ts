@@ -1,18 +1,23 @@
 /**
  * The zoo's training-time benchmark, read back from a data folder that `maas zoo train` filled:
  * one row per zoo model (metric, value, target, met?, train seconds), written as
- * bench/results/zoo-train.json and .md. Training itself is the real CLI, not this script:
+ * bench/results/zoo-train.json and .md, with word2vec's neighbours; `--grid FILE` also draws the
+ * installed `image-gen`'s sample grid (one row per digit). Training itself is the real CLI:
  *
  *   node bin/maas.js zoo train --data-dir /tmp/zoo-data
  *   node --import tsx bench/zoo/report.ts --data-dir /tmp/zoo-data [--out bench/results] [--note "..."]
+ *     [--grid docs/images/image-gen-grid.png]
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { EngineSession } from '../../src/engine/runtime/session';
+import { encodePng } from '../../src/models/common/image';
+import { sampleGrid } from '../../src/models/vision/index';
 import { loadConfig } from '../../src/platform/config';
-import { openPlatform } from '../../src/platform/platform';
-import { type ZooStatusRow, zooStatus } from '../../src/platform/zoo';
+import { openPlatform, type Platform } from '../../src/platform/platform';
+import { ZOO_TENANT, type ZooStatusRow, zooStatus } from '../../src/platform/zoo';
 
 interface ZooResultRow {
   model: string;
@@ -62,12 +67,39 @@ function markdown(rows: ZooResultRow[], header: string[]): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Neighbour lines of the word2vec row (`whale → sperm 0.87, …`), as the zoo measured them. */
+function neighbourLines(rows: ZooResultRow[]): string[] {
+  const n = rows.find((r) => r.model === 'word2vec')?.details.neighbours as
+    | Record<string, string[]>
+    | undefined;
+  return n ? Object.entries(n).map(([w, near]) => `${w.padEnd(8)} → ${near.join(', ')}`) : [];
+}
+
+/** The installed image-gen's samples: 10 per digit (seed 7, the model's own temperature). */
+async function drawGrid(platform: Platform, file: string): Promise<void> {
+  const version = await platform.registry.resolve(ZOO_TENANT, 'image-gen');
+  const session = await EngineSession.create(await readFile(platform.artifacts.pathOf(version.digest)));
+  try {
+    const grid = await sampleGrid((inputs, o) => session.run(inputs, o?.outputs), {
+      latentDim: Number(version.metadata.latentDim),
+      classes: 10,
+      columns: 10,
+      seed: 7,
+      temperature: Number(version.metadata.temperature),
+    });
+    await writeFile(file, encodePng(grid));
+  } finally {
+    await session.release();
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       'data-dir': { type: 'string' },
       out: { type: 'string', default: 'bench/results' },
       note: { type: 'string', default: '' },
+      grid: { type: 'string' },
     },
   });
   const dataDir = values['data-dir'];
@@ -76,6 +108,7 @@ async function main(): Promise<void> {
   let rows: ZooResultRow[];
   try {
     rows = (await zooStatus(platform)).map(resultRow);
+    if (values.grid) await drawGrid(platform, values.grid);
   } finally {
     await platform.close();
   }
@@ -96,7 +129,8 @@ async function main(): Promise<void> {
     `Command: \`${command}\` (seeded, full scale); ${machine.logicalCores} × ${machine.cpu}, Node ${machine.node}.`,
     ...(values.note ? ['', values.note] : []),
   ];
-  const md = markdown(rows, header);
+  const near = neighbourLines(rows);
+  const md = `${markdown(rows, header)}${near.length ? `\nword2vec nearest neighbours (cosine):\n\n\`\`\`\n${near.join('\n')}\n\`\`\`\n` : ''}`;
   await writeFile(join(values.out, 'zoo-train.md'), md);
   process.stdout.write(md);
 }
