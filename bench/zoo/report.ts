@@ -39,7 +39,7 @@ function resultRow(r: ZooStatusRow): ZooResultRow {
     version: r.version,
     metric: q?.metric ?? null,
     value: q?.value ?? null,
-    target: q?.target === undefined ? null : `${q.higherIsBetter ? '>=' : '<'} ${q.target}`,
+    target: q?.target === undefined ? null : `${q.higherIsBetter ? '>=' : '<'} ${q.target.toFixed(3)}`,
     // No target (cppn: nothing is learned) → nothing to meet.
     met: q?.target === undefined ? null : r.meetsTarget,
     trainSeconds: r.trainSeconds,
