@@ -9,8 +9,7 @@
  */
 import { fail } from '../common/errors';
 import { encodeInputs, parseFeatureSpec, rowsFromRecords } from '../data/index';
-import { inputRecord } from '../models/families/classifier';
-import { decodePredictions } from '../models/families/index';
+import { decodePredictions, recordsFromInputs } from '../models/families/index';
 import { disconnectSignal } from './kserve';
 import { metered } from './metered';
 import { authorizedModel } from './model-ref';
@@ -35,7 +34,7 @@ async function predict(ctx: RouteContext) {
       'this model has no feature spec (it was not trained here); call /v2/models/{name}/infer with tensors',
     );
   const spec = parseFeatureSpec(version.metadata.featureSpec);
-  const x = encodeInputs(spec, rowsFromRecords(inputs.map((v, i) => inputRecord(spec, v, i))));
+  const x = encodeInputs(spec, rowsFromRecords(recordsFromInputs(spec, inputs)));
   const input = version.signature.inputs[0]?.name ?? 'x';
   // Billed per input row; the version is already resolved, so the reservation is exact.
   const { outputs } = await metered(

@@ -36,7 +36,7 @@ const fmt = (v: number) => (Math.abs(v) >= 1000 ? v.toFixed(0) : v.toFixed(4));
 
 /** One table for both verbs: `zoo ls` rows, or the rows a `zoo train` just installed. */
 export function zooTable(rows: ZooStatusRow[]): string[] {
-  const lines = ['model\tfamily\tversion\tmetric\tvalue\ttarget\tok'];
+  const lines = ['model\tfamily\tversion\tmetric\tvalue\ttarget\tok\ttrain_s'];
   for (const r of rows) {
     const q = r.quality;
     const target = q?.target === undefined ? '-' : `${q.higherIsBetter ? '>=' : '<'} ${fmt(q.target)}`;
@@ -51,6 +51,7 @@ export function zooTable(rows: ZooStatusRow[]): string[] {
         q ? fmt(q.value) : '-',
         q ? target : '-',
         ok,
+        r.trainSeconds === null ? '-' : r.trainSeconds.toFixed(1),
       ].join('\t'),
     );
   }

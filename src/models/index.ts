@@ -2,7 +2,7 @@
  * Every family's task runtime, registered. The platform takes `runtimeFor` from HERE (not from
  * ./runtimes directly) so that the registrations below have run before the first lookup.
  */
-import './families/classifier';
+import './families/runtime';
 import './language/index';
 import './vision/index';
 

@@ -79,6 +79,8 @@ export interface ZooStatusRow {
   /** null when not installed. */
   meetsTarget: boolean | null;
   public: boolean;
+  /** Wall time of the installed version's training (s), null when unknown. */
+  trainSeconds: number | null;
 }
 
 function qualityOf(metadata: Record<string, unknown>): ZooQuality | null {
@@ -101,16 +103,25 @@ export async function zooStatus(platform: Platform): Promise<ZooStatusRow[]> {
     const model = await platform.registry.modelRecord(ZOO_TENANT, e.name).catch(() => null);
     const latest = model ? await platform.registry.resolve(ZOO_TENANT, e.name).catch(() => null) : null;
     if (!model || !latest) {
-      rows.push({ ...base, version: null, quality: null, meetsTarget: null, public: false });
+      rows.push({
+        ...base,
+        version: null,
+        quality: null,
+        meetsTarget: null,
+        public: false,
+        trainSeconds: null,
+      });
       continue;
     }
     const quality = qualityOf(latest.metadata);
+    const seconds = (latest.metadata.zoo as { trainSeconds?: unknown } | undefined)?.trainSeconds;
     rows.push({
       ...base,
       version: latest.version,
       quality,
       meetsTarget: quality ? meetsTarget(quality) : null,
       public: model.public,
+      trainSeconds: typeof seconds === 'number' ? seconds : null,
     });
   }
   return rows;

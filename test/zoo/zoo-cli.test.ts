@@ -51,7 +51,7 @@ describe('maas zoo', () => {
     expect(trained.err).toBe('');
     expect(trained.code).toBe(0);
     expect(trained.out).toContain('installed zoo~cppn version 1');
-    expect(trained.out).toMatch(/^cppn\tcppn\t1\tonnx_bytes\t\d+\t-\t-$/m);
+    expect(trained.out).toMatch(/^cppn\tcppn\t1\tonnx_bytes\t\d+\t-\t-\t\d+\.\d$/m);
     // Seeded: a second run reproduces the same bytes and keeps version 1.
     const again = await cli(['zoo', 'train', '--only', 'cppn'], dataDir);
     expect(again.out).toContain('unchanged: zoo~cppn version 1');
@@ -92,7 +92,7 @@ describe('maas zoo', () => {
 
     const listed = await cli(['zoo', 'ls'], dataDir);
     expect(listed.code).toBe(0);
-    expect(listed.out).toMatch(/^cppn\tcppn\t1\tonnx_bytes\t\d+\t-\t-$/m);
+    expect(listed.out).toMatch(/^cppn\tcppn\t1\tonnx_bytes\t\d+\t-\t-\t\d+\.\d$/m);
     expect(listed.out).toMatch(/^mnist-cnn\tcnn\tnot installed/m);
     expect(listed.out).toMatch(/^image-gen\timage-gen\tnot installed/m);
   }, 30_000);

@@ -10,4 +10,5 @@ families.register(cnnFamily);
 families.register(textCnnFamily);
 
 export * from './family';
-export { decodePredictions, type Prediction } from './predict';
+export { type FitOptions, type FitResult, fitFamily } from './fit';
+export { decodePredictions, type Prediction, recordsFromInputs } from './predict';

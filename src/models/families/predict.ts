@@ -3,6 +3,7 @@
  * logits → label + class probabilities (softmax); standardised values → values in the target's
  * units.
  */
+import { fail } from '../../common/errors';
 import {
   type ClassTarget,
   decodeClass,
@@ -49,4 +50,26 @@ export function decodePredictions(spec: FeatureSpec, outputs: Record<string, Ten
   }
   if (target?.kind === 'class' && outputs.logits) return decodeClasses(target, outputs.logits);
   throw new Error('the model outputs do not match its feature spec');
+}
+
+/** One raw input (a JSON value from a request) → the record `rowsFromRecords` reads. */
+function recordOf(spec: FeatureSpec, v: unknown, i: number): Record<string, unknown> {
+  if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
+  if (typeof v !== 'string')
+    fail('invalid_request', `inputs[${i}] must be an object or a string`, { pointer: `inputs[${i}]` });
+  if (spec.kind === 'text') return { [spec.column]: v };
+  if (spec.kind === 'image')
+    return { [spec.column]: v.startsWith('data:') ? v : new Uint8Array(Buffer.from(v, 'base64')) };
+  if (spec.kind === 'language-model') return { text: v };
+  return fail('invalid_request', `inputs[${i}]: this model takes rows as objects ({"column": value})`, {
+    pointer: `inputs[${i}]`,
+  });
+}
+
+/**
+ * Raw inputs → records: an object is a row as it is; a string is the text of a text model, or an
+ * image (a `data:image/png;base64,` URL or bare base64) of an image model.
+ */
+export function recordsFromInputs(spec: FeatureSpec, inputs: readonly unknown[]): Record<string, unknown>[] {
+  return inputs.map((v, i) => recordOf(spec, v, i));
 }

@@ -7,7 +7,7 @@
  *   const clf = await trainDigitClassifier({ data, seed: 1, epochs: 6 });   // clf.accuracy ≈ 0.985
  */
 
-import { loadForTraining } from '../../data/index';
+import { type FeatureSpec, loadForTraining } from '../../data/index';
 import type { Value } from '../../engine/ir/types';
 import type { Tensor } from '../../engine/runtime/tensor';
 import { compileTrainStep } from '../../engine/train/compile';
@@ -29,6 +29,8 @@ export interface DigitData {
   validation: Int32Array;
   /** Class names by id ('0' … '9'). */
   classes: string[];
+  /** How a raw image becomes `x` (stored as the model's `featureSpec`, read by predict/classify). */
+  spec: FeatureSpec;
 }
 
 const cache = new Map<number, Promise<DigitData>>();
@@ -45,6 +47,7 @@ export function loadDigits(seed = 0): Promise<DigitData> {
         train: d.train,
         validation: d.validation,
         classes: target?.kind === 'class' ? target.classes : [],
+        spec: d.spec,
       };
     });
     cache.set(seed, p);
@@ -52,14 +55,41 @@ export function loadDigits(seed = 0): Promise<DigitData> {
   return p;
 }
 
-/** Rows `indices` as x [n, 1, 28, 28] and y [n]. */
-export function digitBatch(d: DigitData, indices: ArrayLike<number>): { x: Tensor; y: Tensor } {
+/** Random translation of training images: each is moved by up to `pixels` in x and y (zero fill). */
+export interface ShiftAugmentation {
+  pixels: number;
+  rng: Pick<nn.Rng, 'int'>;
+}
+
+/** Copy image `src` into `dst` moved by (dx, dy) pixels; what moves out is lost, what moves in is 0. */
+function shiftInto(dst: Float32Array, at: number, src: Float32Array, from: number, dx: number, dy: number) {
+  for (let r = 0; r < DIGIT_SIDE; r++) {
+    const sr = r - dy;
+    if (sr < 0 || sr >= DIGIT_SIDE) continue;
+    const c0 = Math.max(0, dx);
+    const c1 = Math.min(DIGIT_SIDE, DIGIT_SIDE + dx);
+    const srcRow = from + sr * DIGIT_SIDE - dx;
+    dst.set(src.subarray(srcRow + c0, srcRow + c1), at + r * DIGIT_SIDE + c0);
+  }
+}
+
+/** Rows `indices` as x [n, 1, 28, 28] and y [n]; `shift` moves each image at random (training only). */
+export function digitBatch(
+  d: DigitData,
+  indices: ArrayLike<number>,
+  shift?: ShiftAugmentation,
+): { x: Tensor; y: Tensor } {
   const n = indices.length;
   const x = new Float32Array(n * DIGIT_PIXELS);
   const y = new BigInt64Array(n);
+  const span = shift ? 2 * shift.pixels + 1 : 1;
   for (let i = 0; i < n; i++) {
     const k = indices[i];
-    x.set(d.images.subarray(k * DIGIT_PIXELS, (k + 1) * DIGIT_PIXELS), i * DIGIT_PIXELS);
+    if (shift && shift.pixels > 0) {
+      const dx = shift.rng.int(span) - shift.pixels;
+      const dy = shift.rng.int(span) - shift.pixels;
+      shiftInto(x, i * DIGIT_PIXELS, d.images, k * DIGIT_PIXELS, dx, dy);
+    } else x.set(d.images.subarray(k * DIGIT_PIXELS, (k + 1) * DIGIT_PIXELS), i * DIGIT_PIXELS);
     y[i] = d.labels[k];
   }
   return {
@@ -68,18 +98,25 @@ export function digitBatch(d: DigitData, indices: ArrayLike<number>): { x: Tenso
   };
 }
 
-/** A CNN over [N, 1, 28, 28]: conv5(16)-pool-conv5(32)-pool-fc(10), ≈ 29 k parameters. */
-export function digitCnn(seed: number): ImageClassifierDefinition {
+/**
+ * A CNN over [N, 1, 28, 28]: conv5(c1)-pool-conv5(c2)-pool-fc(10); the default [16, 32] has
+ * ≈ 29 k parameters.
+ */
+export function digitCnn(
+  seed: number,
+  channels: readonly [number, number] = [16, 32],
+): ImageClassifierDefinition {
   const rng = new nn.Rng(seed);
+  const [c1, c2] = channels;
   const net = nn.sequential(
-    nn.conv2d(rng, 1, 16, 5, { padding: 'same' }),
+    nn.conv2d(rng, 1, c1, 5, { padding: 'same' }),
     nn.relu(),
     nn.maxPool2d(2),
-    nn.conv2d(rng, 16, 32, 5, { padding: 'same' }),
+    nn.conv2d(rng, c1, c2, 5, { padding: 'same' }),
     nn.relu(),
     nn.maxPool2d(2),
     nn.flatten(),
-    nn.linear(rng, 32 * 7 * 7, 10),
+    nn.linear(rng, c2 * 7 * 7, 10),
   );
   return { inputShape: [1, DIGIT_SIDE, DIGIT_SIDE], classes: 10, params: net.params, forward: (x) => net(x) };
 }
@@ -94,6 +131,10 @@ export interface ClassifierTrainOptions {
   lr?: number;
   /** Use only the first `limit` training examples (fast tests). */
   limit?: number;
+  /** Channels of the two conv layers. Default [16, 32]. */
+  channels?: readonly [number, number];
+  /** Random translation of training images by up to this many pixels (0 = none, the default). */
+  shiftPixels?: number;
 }
 
 export interface TrainedClassifier {
@@ -113,7 +154,8 @@ export async function trainDigitClassifier(o: ClassifierTrainOptions): Promise<T
   const seed = o.seed ?? 1;
   const batchSize = o.batchSize ?? 32;
   const epochs = o.epochs ?? 6;
-  const def = digitCnn(seed);
+  const channels = o.channels ?? [16, 32];
+  const def = digitCnn(seed, channels);
   const trainer = await compileTrainStep({
     model: {
       params: def.params,
@@ -132,11 +174,12 @@ export async function trainDigitClassifier(o: ClassifierTrainOptions): Promise<T
   const perEpoch = Math.floor(order.length / batchSize);
   const schedule = nn.cosine({ base: o.lr ?? 3e-3, total: perEpoch * epochs, min: 1e-4 });
   const rng = new nn.Rng(seed);
+  const shift = { pixels: o.shiftPixels ?? 0, rng: new nn.Rng(seed + 1) };
   try {
     for (let e = 0; e < epochs; e++) {
       rng.shuffle(order);
       for (let s = 0; s < perEpoch; s++) {
-        const batch = digitBatch(o.data, order.slice(s * batchSize, (s + 1) * batchSize));
+        const batch = digitBatch(o.data, order.slice(s * batchSize, (s + 1) * batchSize), shift);
         await trainer.step(batch, schedule(trainer.steps));
       }
     }
@@ -151,11 +194,14 @@ export async function trainDigitClassifier(o: ClassifierTrainOptions): Promise<T
         family: 'cnn',
         task: 'classification',
         labels: o.data.classes,
+        featureSpec: o.data.spec,
         input: { name: 'x', shape: [1, DIGIT_SIDE, DIGIT_SIDE], range: [0, 1] },
         accuracy: metrics.accuracy,
         saliency: { role: 'saliency', ...DIGIT_SMOOTHING },
         seed,
         epochs,
+        channels,
+        shiftPixels: shift.pixels,
       },
       seconds: (performance.now() - t0) / 1000,
     };

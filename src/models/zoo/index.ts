@@ -1,6 +1,7 @@
 /** Every zoo row. Each family's module registers its rows on import. */
 import './language';
 import './vision';
+import './classifiers';
 
 export {
   meetsTarget,

@@ -19,9 +19,11 @@ import { registerZooEntry, type ZooTrainContext } from './manifest';
 
 export const VISION_ZOO_SIZES = {
   // Full CNN: measured on the 1,000 held-out digits, 6 or 12 epochs of batch 32 at 3e-3 → 98.2 %,
-  // 12 epochs at 1.5e-3 → 98.1 %; 16 epochs of batch 64 at 4e-3 → 98.5 % (136 s, two runs sharing 2 cores).
+  // 12 epochs at 1.5e-3 → 98.1 %; 16 epochs of batch 64 at 4e-3 → 98.5 % (136 s, two runs sharing
+  // 2 cores); the same with each training image shifted by up to ±2 pixels → 99.3 % (the bar is
+  // then met with 8 errors to spare).
   full: {
-    cnn: { epochs: 16, batchSize: 64, lr: 4e-3 },
+    cnn: { epochs: 16, batchSize: 64, lr: 4e-3, shiftPixels: 2 },
     gen: { epochs: 30, hidden: 256 },
     judge: { perClass: 100 },
   },

@@ -4,8 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isMaasError } from '../../../src/common/errors';
+import { encodePng } from '../../../src/data/index';
 import { type Tensor, tensorFrom } from '../../../src/engine/runtime/tensor';
 import { decodePng, imageFromTensor } from '../../../src/models/common/image';
+import { featureSpecClassifier } from '../../../src/models/families/runtime';
 import { runtimeFor } from '../../../src/models/runtimes';
 import type { ImageGenerationRuntime } from '../../../src/models/task';
 import {
@@ -52,6 +54,44 @@ describe('digit classifier (CNN, engine-trained)', () => {
     expect(data.classes).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
     expect(clf.accuracy).toBeGreaterThan(0.9);
     expect(classifier.session.inputs[0]).toMatchObject({ name: 'x', shape: ['batch', 1, 28, 28] });
+  });
+
+  it('classifies PNG digits through its stored feature spec, as the classify task serves it', async () => {
+    const picks = [data.validation[0], data.validation[1], data.validation[2]];
+    const { x } = digitBatch(data, picks);
+    const logits = (await classifier.run({ x })).logits.data as Float32Array;
+    const argmax = picks.map((_, i) => {
+      const row = Array.from(logits.subarray(i * 10, i * 10 + 10));
+      return String(row.indexOf(Math.max(...row)));
+    });
+    const pngs = picks.map((k) => {
+      const pixels = Uint8Array.from(data.images.subarray(k * 784, (k + 1) * 784), (v) =>
+        Math.round(v * 255),
+      );
+      const png = encodePng({ kind: 'image', width: 28, height: 28, channels: 1, pixels });
+      return `data:image/png;base64,${png.toString('base64')}`;
+    });
+    const runtime = featureSpecClassifier({ run: classifier.run, metadata: clf.metadata });
+    const predictions = await runtime.classify(pngs);
+    expect(predictions.map((p) => p.label)).toEqual(argmax);
+    for (const p of predictions) expect(Object.keys(p.probabilities)).toHaveLength(10);
+    // A model without a feature spec, or with numbers for a text, is refused with a 400-class error.
+    expect(() => featureSpecClassifier({ run: classifier.run, metadata: {} })).toThrow(
+      expect.objectContaining({ code: 'invalid_request' }),
+    );
+    await expect(runtime.classify([42])).rejects.toMatchObject({ code: 'invalid_request' });
+  });
+
+  it('shift augmentation moves each training image by at most the given pixels, zero-filled', () => {
+    const k = data.train[0];
+    const rng = { int: (n: number) => n - 1 }; // always the largest shift: +2 px right and down
+    const { x } = digitBatch(data, [k], { pixels: 2, rng });
+    const moved = x.data as Float32Array;
+    for (let r = 0; r < 28; r++)
+      for (let c = 0; c < 28; c++) {
+        const want = r < 2 || c < 2 ? 0 : data.images[k * 784 + (r - 2) * 28 + (c - 2)];
+        expect(moved[r * 28 + c]).toBe(want);
+      }
   });
 });
 
