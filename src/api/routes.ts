@@ -13,6 +13,7 @@ import { defineRoutes } from './route';
 import { taskRoutes } from './tasks';
 import { tenancyRoutes } from './tenancy-routes';
 import { trainingRoutes } from './trainings';
+import { zooRoutes } from './zoo';
 
 export const routeTable = defineRoutes(
   opsRoutes,
@@ -24,4 +25,5 @@ export const routeTable = defineRoutes(
   datasetRoutes,
   trainingRoutes,
   predictRoutes,
+  zooRoutes,
 );

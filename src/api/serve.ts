@@ -1,5 +1,6 @@
 /**
- * Start the server for real: open the platform, listen, and drain on SIGTERM/SIGINT
+ * Start the server for real: open the platform, listen, start the zoo's background training of
+ * missing zoo models (MAAS_ZOO), and drain on SIGTERM/SIGINT
  * (readiness 503 → wait `shutdownGraceMs` → stop accepting → in-flight requests finish, bounded
  * by `drainTimeoutMs` → release models and the store → resolve).
  */
@@ -31,6 +32,9 @@ export async function startServer(
     print(`  ${platform.generatedAdminKey}`);
   }
   print(`maas listening on ${url}`);
+  // Zoo models missing from the registry train in a niced child process (MAAS_ZOO); the server
+  // log shows their progress, GET /api/v1/zoo their state.
+  await platform.zoo.start((line) => app.log.info(line));
 
   let stopping: Promise<void> | null = null;
   const stop = () => {
