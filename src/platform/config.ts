@@ -227,6 +227,13 @@ export const configSpec = {
     parse: zooMode,
     doc: 'Zoo models missing at start: `auto` trains them at full size in the background (niced child process, one at a time); `quick` trains tiny versions in seconds (demos, tests); `off` never trains',
   },
+  zooNice: {
+    env: 'MAAS_ZOO_NICE',
+    flag: '--zoo-nice',
+    default: 10,
+    parse: int(0, 19),
+    doc: 'CPU priority of the zoo trainer (nice, 0 normal … 19 lowest): 10 gives it about a tenth of a core against busy API or user training work, all idle cores otherwise',
+  },
 } satisfies Record<string, OptionSpec<unknown>>;
 
 type Spec = typeof configSpec;

@@ -51,12 +51,6 @@ export interface Platform {
   close(): Promise<void>;
 }
 
-/**
- * Nice value of the zoo's trainer child: CFS then gives it about a tenth of a core's share
- * against a nice-0 API or user trainer (weights 110 vs 1024), all of the cores when idle.
- */
-const ZOO_NICE = 10;
-
 export interface PlatformDeps {
   store?: Store;
   keys?: KeyResolver;
@@ -123,7 +117,7 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
   const zoo = new ZooService({ registry, tenancy }, () => trainings.activeJobs(), {
     mode: config.zoo,
     dir: join(config.dataDir, 'zoo-training'),
-    nice: ZOO_NICE,
+    nice: config.zooNice,
     logEveryMs: 5000,
     pollMs: 1000,
   });

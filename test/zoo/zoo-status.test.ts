@@ -8,6 +8,7 @@ import { zooEntry } from '../../src/models/zoo/index';
 import { loadConfig } from '../../src/platform/config';
 import { installZooModel } from '../../src/platform/zoo';
 import { formatSeconds, ProgressTracker, parseCounter } from '../../src/platform/zoo-training/progress';
+import { publicError } from '../../src/platform/zoo-training/service';
 import { auth, type TestServer, testServer } from '../helpers/server';
 import { bearer, mintKey } from '../tenancy/platform-fixture';
 
@@ -42,6 +43,19 @@ describe('zoo progress', () => {
       '1 min 15 s',
       '2 min',
     ]);
+  });
+});
+
+describe('zoo trainer errors', () => {
+  it('reach API readers without file paths', () => {
+    expect(publicError("ENOENT: no such file or directory, open '/usr/share/datasets/x.gz'")).toBe(
+      "ENOENT: no such file or directory, open '<path>'",
+    );
+    expect(publicError('cannot read C:\\Users\\me\\data.bin (code 3)')).toBe('cannot read <path> (code 3)');
+    expect(publicError('the zoo trainer exited unexpectedly (SIGKILL) at 1.9 steps/s')).toBe(
+      'the zoo trainer exited unexpectedly (SIGKILL) at 1.9 steps/s',
+    );
+    expect(publicError('x'.repeat(1000))).toHaveLength(300);
   });
 });
 

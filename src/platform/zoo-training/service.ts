@@ -75,6 +75,13 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 /** Until a row has progress: a guess for Retry-After (s). */
 const UNKNOWN_WAIT_S = 30;
 
+/**
+ * A trainer's error as every key may read it (GET /api/v1/zoo): file paths replaced, length
+ * bounded. The server log keeps the whole message.
+ */
+export const publicError = (message: string): string =>
+  message.replace(/(^|[\s'"(=])(?:[A-Za-z]:)?[\\/][^\s'"),]*/g, '$1<path>').slice(0, 300);
+
 const expected = (e: ZooEntry, scale: ZooScale): number | null => e.expectedSeconds?.[scale] ?? null;
 
 export class ZooService {
@@ -236,9 +243,10 @@ export class ZooService {
       );
     } catch (e) {
       if (this.closed) return;
+      const message = (e as Error).message ?? String(e);
       l.state = 'failed';
-      l.error = (e as Error).message;
-      this.log(`zoo ${entry.name}: failed: ${l.error} (the next start tries again)`);
+      l.error = publicError(message);
+      this.log(`zoo ${entry.name}: failed: ${message} (the next start tries again)`);
     }
   }
 
