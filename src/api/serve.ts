@@ -31,10 +31,11 @@ export async function startServer(
     print(`Generated an admin key (shown once; saved with mode 0600 in ${config.dataDir}/admin.key):`);
     print(`  ${platform.generatedAdminKey}`);
   }
-  print(`maas listening on ${url}`);
   // Zoo models missing from the registry train in a niced child process (MAAS_ZOO); the server
-  // log shows their progress, GET /api/v1/zoo their state.
+  // log shows their progress, GET /api/v1/zoo their state. Queued (not trained) before the
+  // listening line, so a client that waits for it sees every missing row as queued.
   await platform.zoo.start((line) => app.log.info(line));
+  print(`maas listening on ${url}`);
 
   let stopping: Promise<void> | null = null;
   const stop = () => {
