@@ -1,9 +1,9 @@
 /**
  * The zoo on first start, for real: `maas serve` with MAAS_ZOO=quick on an empty data folder
- * trains every zoo row in a niced child process (MAAS_ZOO_NICE) while the API answers. GET /api/v1/zoo shows
- * progress; a zoo model still queued answers 503 + Retry-After; a trainer child killed mid-row
- * fails that row only; SIGTERM mid-training leaves no orphan; the next start trains only what is
- * missing and serves every row; a third start trains nothing.
+ * trains every zoo row in a niced child process (MAAS_ZOO_NICE) while the API answers.
+ * GET /api/v1/zoo shows progress; a zoo model still queued answers 503 + Retry-After; a trainer
+ * child killed mid-row fails that row only; SIGTERM mid-training leaves no orphan; the next start
+ * trains only what is missing and serves every row; a third start trains nothing.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
