@@ -180,6 +180,8 @@ describe.skipIf(process.platform !== 'linux')('the zoo on first start (MAAS_ZOO=
     }
     expect(s.output()).toMatch(/zoo: \d+ model\(s\) to train at quick scale/);
     expect(s.output()).toMatch(/"msg":"zoo [a-z0-9-]+: (step|epoch) \d+\/\d+/);
+    // The last row turns ready a moment before the queue logs its end.
+    for (let i = 0; i < 100 && !/zoo: background training done/.test(s.output()); i++) await sleep(100);
     expect(s.output()).toMatch(/zoo: background training done/);
     // Rows installed before the restart were not trained again.
     for (const r of kept) expect(s.output()).not.toContain(`zoo ${r.name}: training`);
