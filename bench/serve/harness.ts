@@ -2,11 +2,11 @@
  * Shared pieces of the serving benchmarks: start `maas serve` as a child process (so client and
  * server do not share an event loop), upload a model, summarise samples, write results.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnServe } from '../../test/helpers/serve';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const KEY = 'bench-admin-key-0123456789';
@@ -18,38 +18,12 @@ export interface BenchServer {
 
 export async function startServer(extraFlags: string[] = []): Promise<BenchServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'maas-bench-'));
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
-      'serve',
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'warn',
-      ...extraFlags,
-    ],
-    { cwd: ROOT, env: { ...process.env, MAAS_ADMIN_KEY: KEY }, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (d) => {
-      out += d;
-      const m = /maas listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`server exited (${code}): ${out}`)));
-  });
+  // The zoo's background training stays off: it would compete with what is measured.
+  const server = await spawnServe({ dataDir, adminKey: KEY, flags: extraFlags, zoo: 'off' });
   return {
-    url,
+    url: server.url,
     stop: async () => {
-      const exited = new Promise((r) => child.on('exit', r));
-      child.kill('SIGTERM');
-      await exited;
+      await server.stop('SIGTERM');
       await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -7,7 +7,7 @@
  * Reading/calling another tenant's model needs it public (or an admin key); managing it needs an
  * admin key. Anything else is 404 — the same answer as for a model that does not exist.
  */
-import { fail } from '../common/errors';
+import { fail, isMaasError } from '../common/errors';
 import { parseName } from '../common/names';
 import { hasScope, type Principal } from '../platform/auth/auth';
 import type { Registry } from '../platform/registry/registry';
@@ -39,7 +39,11 @@ export async function authorizedModel(
   const ref = parseModelRef(raw, principal);
   if (!ref.foreign || hasScope(principal.scopes, 'admin')) return ref;
   if (intent === 'read') {
-    const model = await registry.modelRecord(ref.owner, ref.name).catch(() => null);
+    // Only a plain 404 reads as "not yours"; a zoo model still training says so (503).
+    const model = await registry.modelRecord(ref.owner, ref.name).catch((e: unknown) => {
+      if (isMaasError(e) && e.code !== 'not_found') throw e;
+      return null;
+    });
     if (model?.public === true) return ref;
   }
   fail('not_found', `model '${ref.name}' not found`);

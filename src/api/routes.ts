@@ -16,6 +16,7 @@ import { defineRoutes } from './route';
 import { taskRoutes } from './tasks';
 import { tenancyRoutes } from './tenancy-routes';
 import { trainingRoutes } from './trainings';
+import { zooRoutes } from './zoo';
 
 export const routeTable = defineRoutes(
   opsRoutes,
@@ -30,4 +31,5 @@ export const routeTable = defineRoutes(
   trainingRoutes,
   predictRoutes,
   explainRoutes,
+  zooRoutes,
 );

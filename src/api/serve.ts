@@ -1,5 +1,6 @@
 /**
- * Start the server for real: open the platform, listen, and drain on SIGTERM/SIGINT
+ * Start the server for real: open the platform, listen, start the zoo's background training of
+ * missing zoo models (MAAS_ZOO), and drain on SIGTERM/SIGINT
  * (readiness 503 → wait `shutdownGraceMs` → stop accepting → in-flight requests finish, bounded
  * by `drainTimeoutMs` → release models and the store → resolve).
  */
@@ -30,6 +31,10 @@ export async function startServer(
     print(`Generated an admin key (shown once; saved with mode 0600 in ${config.dataDir}/admin.key):`);
     print(`  ${platform.generatedAdminKey}`);
   }
+  // Zoo models missing from the registry train in a niced child process (MAAS_ZOO); the server
+  // log shows their progress, GET /api/v1/zoo their state. Queued (not trained) before the
+  // listening line, so a client that waits for it sees every missing row as queued.
+  await platform.zoo.start((line) => app.log.info(line));
   print(`maas listening on ${url}`);
 
   let stopping: Promise<void> | null = null;

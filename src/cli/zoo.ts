@@ -4,16 +4,21 @@
  * `zoo~<name>`; list what is installed with its quality.
  *
  *   maas zoo train --only cppn,mnist-cnn --data-dir ./data [--quick]
- *   maas zoo ls --data-dir ./data
+ *   maas zoo ls [--url U] [--data-dir ./data]
+ *
+ * `zoo ls` asks the running server first (GET /api/v1/zoo: it alone knows what its background
+ * training is doing, with progress and ETA); with no server at the URL it reads the data folder's
+ * registry (installed or not).
  */
 import { zooEntries, zooEntry } from '../models/zoo/index';
 import { loadConfig } from '../platform/config';
 import { openPlatform, type Platform } from '../platform/platform';
 import { installZooModel, ZOO_TENANT, type ZooStatusRow, zooStatus } from '../platform/zoo';
-import { type CliIO, only, type Parsed, UsageError } from './shared';
+import { MaasApiError, type ZooModel } from '../sdk/client';
+import { type CliIO, client, clientFlags, only, type Parsed, UsageError } from './shared';
 
 export const ZOO_USAGE = `  maas zoo train [--only NAME,NAME] [--quick] [--seed N] [--data-dir D]   (in-process; public as zoo~NAME)
-  maas zoo ls [--data-dir D]`;
+  maas zoo ls [--url U] [--data-dir D]   (the running server's state and progress, else the data folder's)`;
 
 async function withPlatform<T>(p: Parsed, io: CliIO, fn: (platform: Platform) => Promise<T>): Promise<T> {
   const flags: Record<string, string> = {};
@@ -34,9 +39,26 @@ async function withPlatform<T>(p: Parsed, io: CliIO, fn: (platform: Platform) =>
 
 const fmt = (v: number) => (Math.abs(v) >= 1000 ? v.toFixed(0) : v.toFixed(4));
 
+/** A row of the table: the server's view (state, progress) or the registry's alone. */
+type TableRow = Pick<
+  ZooStatusRow,
+  'name' | 'family' | 'version' | 'quality' | 'meetsTarget' | 'scale' | 'trainSeconds'
+> &
+  Partial<Pick<ZooModel, 'state' | 'progress' | 'error'>>;
+
+function note(r: TableRow): string {
+  const p = r.progress;
+  if (r.error) return r.error.slice(0, 120);
+  if (p) {
+    const at = p.step !== null ? `step ${p.step}/${p.steps}` : (p.line ?? 'waiting');
+    return p.etaSeconds === null ? at : `${at}, about ${Math.round(p.etaSeconds)} s left`;
+  }
+  return r.scale === 'quick' ? 'quick scale' : '-';
+}
+
 /** One table for both verbs: `zoo ls` rows, or the rows a `zoo train` just installed. */
-export function zooTable(rows: ZooStatusRow[]): string[] {
-  const lines = ['model\tfamily\tversion\tmetric\tvalue\ttarget\tok\ttrain_s'];
+export function zooTable(rows: TableRow[]): string[] {
+  const lines = ['model\tfamily\tstate\tversion\tmetric\tvalue\ttarget\tok\ttrain_s\tnote'];
   for (const r of rows) {
     const q = r.quality;
     const target = q?.target === undefined ? '-' : `${q.higherIsBetter ? '>=' : '<'} ${fmt(q.target)}`;
@@ -46,12 +68,14 @@ export function zooTable(rows: ZooStatusRow[]): string[] {
       [
         r.name,
         r.family,
-        r.version === null ? 'not installed' : String(r.version),
+        r.state ?? (r.version === null ? 'missing' : 'ready'),
+        r.version === null ? '-' : String(r.version),
         q?.metric ?? '-',
         q ? fmt(q.value) : '-',
         q ? target : '-',
         ok,
         r.trainSeconds === null ? '-' : r.trainSeconds.toFixed(1),
+        note(r),
       ].join('\t'),
     );
   }
@@ -77,7 +101,13 @@ async function train(p: Parsed, io: CliIO): Promise<void> {
         log: (line) => io.out(`  ${line}`),
       });
       const seconds = (performance.now() - t0) / 1000;
-      const { version, created } = await installZooModel(platform, e.name, { artifact, seed, seconds });
+      const scale = '--quick' in p.flags ? 'quick' : 'full';
+      const { version, created } = await installZooModel(platform, e.name, {
+        artifact,
+        seed,
+        seconds,
+        scale,
+      });
       io.out(
         `  ${created ? 'installed' : 'unchanged:'} ${ZOO_TENANT}~${e.name} version ${version.version}` +
           ` (${artifact.quality.metric} ${fmt(artifact.quality.value)}, ${seconds.toFixed(1)} s)`,
@@ -90,8 +120,21 @@ async function train(p: Parsed, io: CliIO): Promise<void> {
 }
 
 async function ls(p: Parsed, io: CliIO): Promise<void> {
-  only(p.flags, ['--data-dir']);
+  only(p.flags, [...clientFlags, '--data-dir']);
+  const dataDir = p.flags['--data-dir'];
+  // The key of a local server is read from ITS data folder (admin.key), as other client verbs do.
+  const env = dataDir === undefined ? io.env : { ...io.env, MAAS_DATA_DIR: dataDir };
+  const listing = await (await client(p.flags, { ...io, env })).zoo().catch((e: unknown) => {
+    if (e instanceof MaasApiError && e.status === 0) return null;
+    throw e;
+  });
+  if (listing) {
+    io.out(`(from the server; MAAS_ZOO=${listing.mode})`);
+    for (const line of zooTable(listing.models)) io.out(line);
+    return;
+  }
   await withPlatform(p, io, async (platform) => {
+    io.out('(no server answers: read from the data folder)');
     for (const line of zooTable(await zooStatus(platform))) io.out(line);
   });
 }

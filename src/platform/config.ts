@@ -38,6 +38,14 @@ const optionalSecret: Parser<string | null> = (raw, key) => {
 
 const MiB = 1024 * 1024;
 
+/** What `maas serve` does about zoo models that are not installed (see src/platform/zoo-training/). */
+export const ZOO_MODES = ['auto', 'off', 'quick'] as const;
+export type ZooMode = (typeof ZOO_MODES)[number];
+const zooMode: Parser<ZooMode> = (raw, key) =>
+  (ZOO_MODES as readonly string[]).includes(raw)
+    ? (raw as ZooMode)
+    : fail('invalid_request', `config ${key}: ${JSON.stringify(raw)} is not one of ${ZOO_MODES.join(', ')}`);
+
 /** Every option, in the order the README's configuration table shows them. */
 export const configSpec = {
   host: {
@@ -218,6 +226,20 @@ export const configSpec = {
     default: 2,
     parse: int(1, 256),
     doc: 'ONNX Runtime threads per training job',
+  },
+  zoo: {
+    env: 'MAAS_ZOO',
+    flag: '--zoo',
+    default: 'auto' as ZooMode,
+    parse: zooMode,
+    doc: 'Zoo models missing at start: `auto` trains them at full size in the background (niced child process, one at a time); `quick` trains tiny versions in seconds (demos, tests); `off` never trains',
+  },
+  zooNice: {
+    env: 'MAAS_ZOO_NICE',
+    flag: '--zoo-nice',
+    default: 10,
+    parse: int(0, 19),
+    doc: 'CPU priority of the zoo trainer (nice, 0 normal … 19 lowest): 10 gives it about a tenth of a core against busy API or user training work, all idle cores otherwise',
   },
 } satisfies Record<string, OptionSpec<unknown>>;
 

@@ -26,6 +26,7 @@ import { TaskService } from './tasks/service';
 import { type Clock, createTenancy, type Tenancy } from './tenancy/index';
 import { DatasetService } from './training/datasets';
 import { TrainingService } from './training/service';
+import { ZooService } from './zoo-training/service';
 
 export interface Platform {
   config: Config;
@@ -42,6 +43,8 @@ export interface Platform {
   tenancy: Tenancy;
   datasets: DatasetService;
   trainings: TrainingService;
+  /** The zoo's background training (`maas serve` starts it; idle otherwise). */
+  zoo: ZooService;
   /** Set only on the start that generated the admin key (print it once). */
   generatedAdminKey: string | null;
   /** Idempotent. */
@@ -112,6 +115,13 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     dir: join(config.dataDir, 'training'),
   });
   trainings.start();
+  const zoo = new ZooService({ registry, tenancy }, () => trainings.activeJobs(), {
+    mode: config.zoo,
+    dir: join(config.dataDir, 'zoo-training'),
+    nice: config.zooNice,
+    logEveryMs: 5000,
+    pollMs: 1000,
+  });
   let closed: Promise<void> | null = null;
   return {
     config,
@@ -128,10 +138,12 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     tenancy,
     datasets,
     trainings,
+    zoo,
     generatedAdminKey: admin.generated ? admin.key : null,
     close: () => {
-      closed ??= trainings
+      closed ??= zoo
         .close()
+        .then(() => trainings.close())
         .then(() => pool.close())
         .then(() => store.close());
       return closed;

@@ -9,10 +9,20 @@ import { Readable } from 'node:stream';
 import { isMaasError } from '../common/errors';
 import { meetsTarget, type ZooArtifact, type ZooQuality, zooEntries, zooEntry } from '../models/zoo/index';
 import type { VersionRecord } from '../store/ports';
-import type { Platform } from './platform';
+import type { Registry } from './registry/registry';
+import type { Tenancy } from './tenancy/index';
 
 /** The tenant that owns every zoo model. */
 export const ZOO_TENANT = 'zoo';
+
+/** What installing and listing zoo models needs of the platform (a `Platform` is one). */
+export interface ZooHost {
+  registry: Registry;
+  tenancy: Pick<Tenancy, 'tenants'>;
+}
+
+/** `quick` models are tiny smoke-test versions; `full` is the zoo's real size. */
+export type ZooScale = 'full' | 'quick';
 
 export interface ZooInstall {
   version: VersionRecord;
@@ -25,6 +35,7 @@ export interface ZooTrained {
   seed: number;
   /** Wall time of the training, seconds. */
   seconds: number;
+  scale: ZooScale;
 }
 
 const digestOf = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
@@ -34,14 +45,15 @@ const digestOf = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(by
  * bytes (cppn, or any seeded run that reproduced itself) keeps the existing version.
  */
 export async function installZooModel(
-  platform: Platform,
+  platform: ZooHost,
   name: string,
   trained: ZooTrained,
 ): Promise<ZooInstall> {
   const entry = zooEntry(name);
   await platform.tenancy.tenants.ensure(ZOO_TENANT);
   const latest = await platform.registry.resolve(ZOO_TENANT, name).catch((e: unknown) => {
-    if (isMaasError(e) && e.code === 'not_found') return null;
+    // `not_ready`: the registry's explanation of a missing zoo model that is training (this one).
+    if (isMaasError(e) && (e.code === 'not_found' || e.code === 'not_ready')) return null;
     throw e;
   });
   if (latest && latest.digest === digestOf(trained.artifact.onnx)) {
@@ -59,7 +71,7 @@ export async function installZooModel(
         ...trained.artifact.metadata,
         family: entry.family,
         task: entry.task,
-        zoo: { seed: trained.seed, trainSeconds: trained.seconds },
+        zoo: { seed: trained.seed, trainSeconds: trained.seconds, scale: trained.scale },
         quality: trained.artifact.quality,
       },
     },
@@ -81,7 +93,12 @@ export interface ZooStatusRow {
   public: boolean;
   /** Wall time of the installed version's training (s), null when unknown. */
   trainSeconds: number | null;
+  /** Scale of the installed version (null when not installed). */
+  scale: ZooScale | null;
 }
+
+const scaleOf = (metadata: Record<string, unknown>): ZooScale =>
+  (metadata.zoo as { scale?: unknown } | undefined)?.scale === 'quick' ? 'quick' : 'full';
 
 function qualityOf(metadata: Record<string, unknown>): ZooQuality | null {
   const q = metadata.quality as Partial<ZooQuality> | undefined;
@@ -96,7 +113,7 @@ function qualityOf(metadata: Record<string, unknown>): ZooQuality | null {
 }
 
 /** Every manifest entry with what the registry holds for it. */
-export async function zooStatus(platform: Platform): Promise<ZooStatusRow[]> {
+export async function zooStatus(platform: ZooHost): Promise<ZooStatusRow[]> {
   const rows: ZooStatusRow[] = [];
   for (const e of zooEntries()) {
     const base = { name: e.name, family: e.family, task: e.task, description: e.description };
@@ -110,6 +127,7 @@ export async function zooStatus(platform: Platform): Promise<ZooStatusRow[]> {
         meetsTarget: null,
         public: false,
         trainSeconds: null,
+        scale: null,
       });
       continue;
     }
@@ -122,6 +140,7 @@ export async function zooStatus(platform: Platform): Promise<ZooStatusRow[]> {
       meetsTarget: quality ? meetsTarget(quality) : null,
       public: model.public,
       trainSeconds: typeof seconds === 'number' ? seconds : null,
+      scale: scaleOf(latest.metadata),
     });
   }
   return rows;

@@ -202,6 +202,11 @@ export class MaasClient {
     );
   }
 
+  /** The zoo's public models (`zoo~NAME`): background training state, progress, quality. */
+  zoo(): Promise<ZooListing> {
+    return this.request('GET', '/api/v1/zoo');
+  }
+
   /** KServe v2 inference; `version` is a number or an alias (default: latest). */
   infer(name: string, request: V2InferRequest, version?: string): Promise<V2InferResponse> {
     const v = version === undefined ? '' : `/versions/${encodeURIComponent(version)}`;
@@ -246,6 +251,42 @@ export class MaasTenancyClient {
     const qs = q.size ? `?${q}` : '';
     return (await this.request<{ usage: UsageRow[] }>('GET', `/api/v1/usage${qs}`)).usage;
   }
+}
+
+export interface ZooListing {
+  /** The server's MAAS_ZOO: `auto`, `quick` or `off`. */
+  mode: string;
+  models: ZooModel[];
+}
+export interface ZooModel {
+  name: string;
+  /** How to call it: `zoo~NAME`. */
+  model: string;
+  family: string;
+  task: string;
+  description: string;
+  state: 'missing' | 'queued' | 'training' | 'ready' | 'failed';
+  version: number | null;
+  scale: 'full' | 'quick' | null;
+  /** Wall time of the installed version's training (s), null when unknown. */
+  trainSeconds: number | null;
+  progress: {
+    line: string | null;
+    step: number | null;
+    steps: number | null;
+    elapsedSeconds: number;
+    etaSeconds: number | null;
+  } | null;
+  quality: {
+    metric: string;
+    value: number;
+    target?: number;
+    higherIsBetter: boolean;
+    details?: Record<string, unknown>;
+  } | null;
+  meetsTarget: boolean | null;
+  public: boolean;
+  error: string | null;
 }
 
 export interface Limits {

@@ -2,55 +2,21 @@
  * The real thing: `maas serve` in a child process on a real socket; the CLI against it; a client
  * that hangs up; SIGTERM draining.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliIO, main } from '../../src/cli/main';
 import { linearModel, slowModel } from '../helpers/onnx-fixtures';
+import { spawnServe } from '../helpers/serve';
 import { tempDir } from '../helpers/tmp';
 
 const KEY = 'lifecycle-admin-key-0123456789';
 const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
-      'serve',
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'warn',
-      '--shutdown-grace-ms',
-      '3000',
-    ],
-    {
-      cwd: join(import.meta.dirname, '../..'),
-      env: { ...process.env, MAAS_ADMIN_KEY: KEY },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  child.stderr?.on('data', (d) => {
-    out += d;
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout?.on('data', (d) => {
-      out += d;
-      const m = /maas listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1], output: () => out });
-    });
-    child.on('exit', (code) => reject(new Error(`server exited early (${code}): ${out}`)));
-  });
-}
+const startServer = (dataDir: string) =>
+  spawnServe({ dataDir, adminKey: KEY, flags: ['--shutdown-grace-ms', '3000'] });
 
 function cli(args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
   let out = '';

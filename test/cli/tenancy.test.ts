@@ -3,50 +3,17 @@
  * a limited key's burst, revocation, usage tables. Afterwards no raw key secret is in the server's
  * logs or its SQLite files.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main';
 import { linearModel } from '../helpers/onnx-fixtures';
+import { spawnServe } from '../helpers/serve';
 import { tempDir } from '../helpers/tmp';
 
 const ADMIN = 'tenancy-cli-admin-key-0123456789';
 
-function serve(dataDir: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
-      'serve',
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'debug',
-    ],
-    {
-      cwd: join(import.meta.dirname, '../..'),
-      env: { ...process.env, MAAS_ADMIN_KEY: ADMIN },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  child.stderr?.on('data', (d) => {
-    out += d;
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout?.on('data', (d) => {
-      out += d;
-      const m = /maas listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1], output: () => out });
-    });
-    child.on('exit', (code) => reject(new Error(`server exited early (${code}): ${out}`)));
-  });
-}
+const serve = (dataDir: string) => spawnServe({ dataDir, adminKey: ADMIN, logLevel: 'debug' });
 
 describe('tenancy CLI against maas serve', () => {
   let tmp: { dir: string; remove: () => Promise<void> };

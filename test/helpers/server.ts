@@ -28,6 +28,8 @@ export async function testServer(overrides: Partial<Record<ConfigKey, unknown>> 
       port: 0,
       validateTimeoutMs: 20_000,
       validateMemoryMb: 256,
+      // Never train the zoo by accident (only `maas serve` starts it, but say so here too).
+      zoo: 'off',
       ...overrides,
     },
   );

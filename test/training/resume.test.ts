@@ -4,46 +4,20 @@
  * checkpoint and finishes once, with one model version. The SSE stream, reconnected with
  * Last-Event-ID across the crash, loses no event and repeats none.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { spawnServe } from '../helpers/serve';
 import { tempDir } from '../helpers/tmp';
 import { lineCsv } from './helpers';
 
 const KEY = 'resume-admin-key-0123456789';
 const auth = { authorization: `Bearer ${KEY}` };
 
-function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
-      'serve',
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'warn',
-    ],
-    {
-      cwd: join(import.meta.dirname, '../..'),
-      env: { ...process.env, MAAS_ADMIN_KEY: KEY, MAAS_TRAIN_LEASE_MS: '1500', MAAS_TRAIN_THREADS: '1' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  let out = '';
-  return new Promise((resolve, reject) => {
-    child.stdout?.on('data', (d) => {
-      out += d;
-      const m = /maas listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1] });
-    });
-    child.on('exit', (code) => reject(new Error(`server exited early (${code}): ${out}`)));
+const startServer = (dataDir: string) =>
+  spawnServe({
+    dataDir,
+    adminKey: KEY,
+    env: { MAAS_TRAIN_LEASE_MS: '1500', MAAS_TRAIN_THREADS: '1' },
   });
-}
 
 interface SseEvent {
   id: number;

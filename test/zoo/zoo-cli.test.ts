@@ -16,7 +16,9 @@ const ADMIN = 'zoo-cli-admin-key-0123456789';
 async function cli(args: string[], dataDir: string) {
   let out = '';
   let err = '';
-  const code = await main([...args, '--data-dir', dataDir], {
+  // Port 1: no server answers there, so `zoo ls` reads the data folder.
+  const url = args[1] === 'ls' ? ['--url', 'http://127.0.0.1:1'] : [];
+  const code = await main([...args, ...url, '--data-dir', dataDir], {
     out: (s) => {
       out += `${s}\n`;
     },
@@ -45,19 +47,23 @@ describe('maas zoo', () => {
   it('trains cppn into the data folder; a server then draws zoo~cppn for another tenant', async () => {
     const before = await cli(['zoo', 'ls'], dataDir);
     expect(before.code).toBe(0);
-    expect(before.out).toMatch(/^cppn\tcppn\tnot installed/m);
+    expect(before.out).toMatch(/^cppn\tcppn\tmissing\t-\t/m);
 
     const trained = await cli(['zoo', 'train', '--only', 'cppn'], dataDir);
     expect(trained.err).toBe('');
     expect(trained.code).toBe(0);
     expect(trained.out).toContain('installed zoo~cppn version 1');
-    expect(trained.out).toMatch(/^cppn\tcppn\t1\tonnx_bytes\t\d+\t-\t-\t\d+\.\d$/m);
+    expect(trained.out).toMatch(/^cppn\tcppn\tready\t1\tonnx_bytes\t\d+\t-\t-\t\d+\.\d\t-$/m);
     // Seeded: a second run reproduces the same bytes and keeps version 1.
     const again = await cli(['zoo', 'train', '--only', 'cppn'], dataDir);
     expect(again.out).toContain('unchanged: zoo~cppn version 1');
 
     server = await startServer(
-      loadConfig({}, {}, { dataDir, adminKey: ADMIN, port: 0, host: '127.0.0.1', logLevel: 'silent' }),
+      loadConfig(
+        {},
+        {},
+        { dataDir, adminKey: ADMIN, port: 0, host: '127.0.0.1', logLevel: 'silent', zoo: 'off' },
+      ),
       () => {},
     );
     const api = (path: string, key: string, body: unknown) =>
@@ -92,8 +98,8 @@ describe('maas zoo', () => {
 
     const listed = await cli(['zoo', 'ls'], dataDir);
     expect(listed.code).toBe(0);
-    expect(listed.out).toMatch(/^cppn\tcppn\t1\tonnx_bytes\t\d+\t-\t-\t\d+\.\d$/m);
-    expect(listed.out).toMatch(/^mnist-cnn\tcnn\tnot installed/m);
-    expect(listed.out).toMatch(/^image-gen\timage-gen\tnot installed/m);
+    expect(listed.out).toMatch(/^cppn\tcppn\tready\t1\tonnx_bytes\t\d+\t-\t-\t\d+\.\d\t-$/m);
+    expect(listed.out).toMatch(/^mnist-cnn\tcnn\tmissing\t-\t/m);
+    expect(listed.out).toMatch(/^image-gen\timage-gen\tmissing\t-\t/m);
   }, 30_000);
 });

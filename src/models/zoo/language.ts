@@ -92,6 +92,7 @@ registerZooEntry({
   task: 'text-generation',
   seed: 1,
   description: 'character-level GPT (decoder-only transformer, KV cache) trained on Moby Dick',
+  expectedSeconds: { full: 460, quick: 3 },
   async train(ctx) {
     const size = LANGUAGE_ZOO_SIZES[ctx.scale].gpt;
     const split = splitProse(await loadProse());
@@ -111,6 +112,7 @@ registerZooEntry({
   task: 'text-generation',
   seed: 1,
   description: 'character-level LSTM language model (the sequence baseline) trained on Moby Dick',
+  expectedSeconds: { full: 575, quick: 4 },
   async train(ctx) {
     const size = LANGUAGE_ZOO_SIZES[ctx.scale].lstm;
     const split = splitProse(await loadProse());
@@ -131,6 +133,7 @@ registerZooEntry({
   task: 'embeddings',
   seed: 1,
   description: 'skip-gram word vectors (negative sampling) trained on Moby Dick',
+  expectedSeconds: { full: 138, quick: 3 },
   async train(ctx) {
     const size = LANGUAGE_ZOO_SIZES[ctx.scale].word2vec;
     const t = await trainWord2vec(await loadProse(), {

@@ -40,6 +40,11 @@ export interface ZooEntry {
   task: string;
   seed: number;
   description: string;
+  /**
+   * Rough training time on the 2-core machine (seconds) at each scale: the server's first-start
+   * queue trains cheap rows first and shows an ETA before the first progress line.
+   */
+  expectedSeconds?: Record<ZooTrainContext['scale'], number>;
   train(ctx: ZooTrainContext): Promise<ZooArtifact>;
 }
 

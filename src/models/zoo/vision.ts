@@ -73,6 +73,7 @@ registerZooEntry({
   task: 'image-generation',
   seed: 7,
   description: 'generative art: a seeded random coordinate network (x, y, r → colour), any size',
+  expectedSeconds: { full: 1, quick: 1 },
   async train(ctx) {
     const { onnx, metadata } = createCppnModel({ seed: ctx.seed });
     ctx.log(`cppn: seed ${ctx.seed}, ${metadata.depth} layers × ${metadata.width} (no training)`);
@@ -91,6 +92,7 @@ registerZooEntry({
   task: 'classification',
   seed: CNN_SEED,
   description: 'digit classifier (conv5-pool-conv5-pool-fc, ≈ 29 k parameters) on MNIST',
+  expectedSeconds: { full: 140, quick: 15 },
   async train(ctx) {
     const clf = await digitClassifier(ctx);
     ctx.log(
@@ -116,6 +118,7 @@ registerZooEntry({
   task: 'image-generation',
   seed: 1,
   description: 'class-conditional VAE drawing MNIST digits from a prompt ("a handwritten 7")',
+  expectedSeconds: { full: 150, quick: 16 },
   async train(ctx) {
     const size = VISION_ZOO_SIZES[ctx.scale];
     const data = await loadDigits();

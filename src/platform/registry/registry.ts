@@ -38,6 +38,12 @@ export interface ModelDetail extends ModelRecord {
 export type VersionListener = (v: VersionRecord) => void;
 
 /**
+ * Asked when a model does not exist: an error that says why better than 404 (a zoo model still
+ * training → 503 with Retry-After), or null for the plain 404.
+ */
+export type MissingModelExplainer = (owner: string, name: string) => Error | null;
+
+/**
  * Model checks running at once. Each is a child process loading a model with ORT; more than the
  * machine's 2 cores only makes every upload slower (and a flood of uploads a memory risk).
  */
@@ -45,6 +51,7 @@ const MAX_CONCURRENT_CHECKS = 2;
 
 export class Registry {
   private readonly listeners: VersionListener[] = [];
+  private explainers: MissingModelExplainer[] = [];
   private checksRunning = 0;
   private readonly checkWaiters: (() => void)[] = [];
 
@@ -56,6 +63,19 @@ export class Registry {
 
   onVersionRemoved(listener: VersionListener): void {
     this.listeners.push(listener);
+  }
+
+  /** Register an explainer of missing models (every lookup that would answer 404 asks it). */
+  explainMissing(explainer: MissingModelExplainer): void {
+    this.explainers.push(explainer);
+  }
+
+  private missing(owner: string, name: string, detail: string): never {
+    for (const explain of this.explainers) {
+      const e = explain(owner, name);
+      if (e) throw e;
+    }
+    fail('not_found', detail);
   }
 
   /** Start-up reconciliation: drop artifact files no version references (crash leftovers). */
@@ -116,7 +136,8 @@ export class Registry {
   async getModel(owner: string, name: string): Promise<ModelDetail> {
     parseName(name, 'model');
     const model =
-      (await this.store.models.getModel(owner, name)) ?? fail('not_found', `model '${name}' not found`);
+      (await this.store.models.getModel(owner, name)) ??
+      this.missing(owner, name, `model '${name}' not found`);
     return {
       ...model,
       versions: await this.store.models.listVersions(owner, name),
@@ -127,7 +148,10 @@ export class Registry {
   /** The model row alone (serving settings), without its versions: the per-request lookup. */
   async modelRecord(owner: string, name: string): Promise<ModelRecord> {
     parseName(name, 'model');
-    return (await this.store.models.getModel(owner, name)) ?? fail('not_found', `model '${name}' not found`);
+    return (
+      (await this.store.models.getModel(owner, name)) ??
+      this.missing(owner, name, `model '${name}' not found`)
+    );
   }
 
   async updateModel(owner: string, name: string, patch: ModelPatch): Promise<ModelRecord> {
@@ -147,7 +171,7 @@ export class Registry {
     if (/^[0-9]{1,9}$/.test(ref)) return Number(ref);
     parseName(ref, 'version');
     const v = await this.store.models.resolveAlias(owner, name, ref);
-    return v ?? fail('not_found', `model '${name}' has no version or alias '${ref}'`);
+    return v ?? this.missing(owner, name, `model '${name}' has no version or alias '${ref}'`);
   }
 
   async setAlias(owner: string, name: string, alias: string, ref: string): Promise<number> {

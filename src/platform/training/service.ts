@@ -149,6 +149,11 @@ export class TrainingService {
     return (await this.store.trainings.get(owner, parseJobId(id))) ?? fail('not_found', 'training not found');
   }
 
+  /** Trainers running in this process now (the zoo's background training waits for 0). */
+  activeJobs(): number {
+    return this.running.size;
+  }
+
   list(owner: string): Promise<JobRecord[]> {
     return this.store.trainings.list(owner);
   }

@@ -1,0 +1,322 @@
+/**
+ * The zoo on first start: `maas serve` queues every zoo row that has no installed version and
+ * trains them in the background, one at a time, cheapest first, in ONE child process (never on the
+ * API's event loop; one process so `image-gen` reuses the digit CNN `mnist-cnn` trained), and
+ * registers each result with `installZooModel` as public model `zoo~NAME`.
+ *
+ * Sharing the CPU: the child runs at nice 10 (every thread, see worker.ts), so API requests and
+ * user training jobs (nice 0) take the cores whenever they want them; and the zoo starts its next
+ * row only when no user training job is running (it yields between rows, it does not pause
+ * mid-row).
+ *
+ * Crash safety: nothing is written to the registry until a row is fully trained, and the registry
+ * commits a version atomically. State lives in memory only: a crash or restart mid-training leaves
+ * no version and no row, so the next start queues what is still missing.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { setPriority } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { MaasError } from '../../common/errors';
+import { type ZooEntry, zooEntries } from '../../models/zoo/index';
+import type { ZooMode } from '../config';
+import {
+  installZooModel,
+  ZOO_TENANT,
+  type ZooHost,
+  type ZooScale,
+  type ZooStatusRow,
+  zooStatus,
+} from '../zoo';
+import { formatSeconds, ProgressTracker, type ZooProgress } from './progress';
+import type { ZooTrainRequest, ZooWorkerMessage } from './protocol';
+
+export interface ZooServiceSettings {
+  mode: ZooMode;
+  /** Scratch folder for trained files before they are installed (emptied at start). */
+  dir: string;
+  /** Nice value of the trainer child (0 normal … 19 lowest). */
+  nice: number;
+  /** Least time between two progress lines in the server log (ms). */
+  logEveryMs: number;
+  /** How often a waiting zoo looks again for running user training jobs (ms). */
+  pollMs: number;
+}
+
+export type ZooState = 'missing' | 'queued' | 'training' | 'ready' | 'failed';
+
+/** One zoo row as `GET /api/v1/zoo` shows it. */
+export interface ZooRowView extends ZooStatusRow {
+  /** How every tenant calls it: `zoo~NAME`. */
+  model: string;
+  state: ZooState;
+  /** While queued or training. */
+  progress: ZooProgress | null;
+  /** Why the last background training failed (null otherwise). */
+  error: string | null;
+}
+
+interface Live {
+  entry: ZooEntry;
+  state: 'queued' | 'training' | 'failed';
+  tracker: ProgressTracker | null;
+  error: string | null;
+}
+
+interface Pending {
+  name: string;
+  resolve: (m: Extract<ZooWorkerMessage, { type: 'trained' }>) => void;
+  reject: (e: Error) => void;
+}
+
+const workerPath = fileURLToPath(new URL('./worker.ts', import.meta.url));
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+/** Until a row has progress: a guess for Retry-After (s). */
+const UNKNOWN_WAIT_S = 30;
+
+/**
+ * A trainer's error as every key may read it (GET /api/v1/zoo): file paths replaced, length
+ * bounded. The server log keeps the whole message.
+ */
+export const publicError = (message: string): string =>
+  message.replace(/(^|[\s'"(=])(?:[A-Za-z]:)?[\\/][^\s'"),]*/g, '$1<path>').slice(0, 300);
+
+const expected = (e: ZooEntry, scale: ZooScale): number | null => e.expectedSeconds?.[scale] ?? null;
+
+export class ZooService {
+  private readonly live = new Map<string, Live>();
+  private scale: ZooScale = 'full';
+  private child: { process: ChildProcess; exited: Promise<void> } | null = null;
+  private pending: Pending | null = null;
+  private loop: Promise<void> | null = null;
+  private closed = false;
+  private readonly abort = new AbortController();
+  private log: (line: string) => void = () => {};
+  private lastLogAt = 0;
+
+  constructor(
+    private readonly host: ZooHost,
+    /** User training jobs running now (the zoo waits for 0 before each row). */
+    private readonly userJobs: () => number,
+    private readonly settings: ZooServiceSettings,
+  ) {
+    host.registry.explainMissing((owner, name) => this.explainMissing(owner, name));
+  }
+
+  get mode(): ZooMode {
+    return this.settings.mode;
+  }
+
+  /**
+   * Queue every row without an installed version (in `auto`, also rows installed at quick scale:
+   * they are replaced by full ones) and train them in the background. Returns once queued.
+   */
+  async start(log: (line: string) => void): Promise<void> {
+    if (this.loop || this.closed || this.settings.mode === 'off') return;
+    this.log = log;
+    this.scale = this.settings.mode === 'quick' ? 'quick' : 'full';
+    await rm(this.settings.dir, { recursive: true, force: true });
+    await mkdir(this.settings.dir, { recursive: true, mode: 0o700 });
+    const installed = new Map((await zooStatus(this.host)).map((r) => [r.name, r]));
+    const todo = zooEntries()
+      .filter((e) => {
+        const r = installed.get(e.name);
+        return !r || r.version === null || (this.scale === 'full' && r.scale === 'quick');
+      })
+      .sort((a, b) => (expected(a, this.scale) ?? Infinity) - (expected(b, this.scale) ?? Infinity));
+    for (const entry of todo)
+      this.live.set(entry.name, { entry, state: 'queued', tracker: null, error: null });
+    if (todo.length === 0) return;
+    log(
+      `zoo: ${todo.length} model(s) to train at ${this.scale} scale in the background, cheapest first: ` +
+        `${todo.map((e) => e.name).join(', ')} (GET /api/v1/zoo shows progress)`,
+    );
+    this.loop = this.run(todo).catch((e: unknown) => log(`zoo: stopped: ${(e as Error).message}`));
+  }
+
+  /** Every zoo row: what the registry holds, overlaid with the background training's state. */
+  async status(): Promise<ZooRowView[]> {
+    const now = Date.now();
+    return (await zooStatus(this.host)).map((r) => {
+      const l = this.live.get(r.name);
+      const installed = r.version !== null;
+      const state: ZooState =
+        l && l.state !== 'failed' ? l.state : installed ? 'ready' : l ? 'failed' : 'missing';
+      return {
+        ...r,
+        model: `${ZOO_TENANT}~${r.name}`,
+        state,
+        progress: l && l.state !== 'failed' ? this.progressOf(l, now) : null,
+        error: l?.error ?? null,
+      };
+    });
+  }
+
+  private progressOf(l: Live, now: number): ZooProgress {
+    if (l.tracker) return l.tracker.view(now);
+    const wait = this.secondsUntilReady(l.entry.name, now);
+    return { line: null, step: null, steps: null, elapsedSeconds: 0, etaSeconds: wait };
+  }
+
+  /** Seconds until `name` is trained: what is left of the current row plus every row up to it. */
+  private secondsUntilReady(name: string, now: number): number | null {
+    let total = 0;
+    for (const l of this.live.values()) {
+      if (l.state === 'failed') continue;
+      const left =
+        l.state === 'training' && l.tracker ? l.tracker.view(now).etaSeconds : expected(l.entry, this.scale);
+      if (left === null) return null;
+      total += left;
+      if (l.entry.name === name) return total;
+    }
+    return null;
+  }
+
+  /** A call on a zoo model still queued or training: 503 + Retry-After instead of 404. */
+  private explainMissing(owner: string, name: string): Error | null {
+    const l = owner === ZOO_TENANT ? this.live.get(name) : undefined;
+    if (!l || l.state === 'failed') return null;
+    const now = Date.now();
+    const wait = this.secondsUntilReady(name, now);
+    const p = l.tracker?.view(now);
+    const where = p?.step != null ? ` (step ${p.step}/${p.steps})` : '';
+    const doing = l.state === 'training' ? `still training${where}` : 'queued for training';
+    const eta = wait === null ? '' : `, ready in about ${formatSeconds(wait)}`;
+    return new MaasError(
+      'not_ready',
+      `zoo model '${name}' is ${doing}${eta}; GET /api/v1/zoo shows progress`,
+      {
+        retryAfterSeconds: Math.min(600, Math.max(1, Math.ceil(wait ?? UNKNOWN_WAIT_S))),
+        headers: { 'x-maas-zoo-state': l.state },
+      },
+    );
+  }
+
+  private async run(todo: ZooEntry[]): Promise<void> {
+    const t0 = Date.now();
+    for (const entry of todo) {
+      await this.yieldToUserJobs();
+      if (this.closed) return;
+      await this.trainOne(entry);
+    }
+    this.child?.process.disconnect();
+    if (!this.closed) this.log(`zoo: background training done in ${formatSeconds((Date.now() - t0) / 1000)}`);
+  }
+
+  private async yieldToUserJobs(): Promise<void> {
+    let told = false;
+    while (!this.closed && this.userJobs() > 0) {
+      if (!told) this.log('zoo: waiting for user training jobs to finish');
+      told = true;
+      await sleep(this.settings.pollMs, undefined, { signal: this.abort.signal }).catch(() => {});
+    }
+  }
+
+  private async trainOne(entry: ZooEntry): Promise<void> {
+    const l = this.live.get(entry.name) as Live;
+    l.state = 'training';
+    l.tracker = new ProgressTracker(Date.now(), expected(entry, this.scale));
+    const guess = expected(entry, this.scale);
+    this.log(
+      `zoo ${entry.name}: training (${this.scale}${guess === null ? '' : `, about ${formatSeconds(guess)}`})`,
+    );
+    try {
+      const done = await this.ask({
+        type: 'train',
+        name: entry.name,
+        seed: entry.seed,
+        scale: this.scale,
+        dir: this.settings.dir,
+        nice: this.settings.nice,
+      });
+      const onnx = await readFile(done.onnxFile);
+      const artifact = { onnx, metadata: done.metadata, quality: done.quality };
+      const trained = { artifact, seed: entry.seed, seconds: done.seconds, scale: this.scale };
+      const { version } = await installZooModel(this.host, entry.name, trained);
+      await rm(done.onnxFile, { force: true });
+      this.live.delete(entry.name);
+      const q = done.quality;
+      this.log(
+        `zoo ${entry.name}: ready as ${ZOO_TENANT}~${entry.name} version ${version.version} ` +
+          `(${q.metric} ${q.value.toFixed(4)}, ${formatSeconds(done.seconds)})`,
+      );
+    } catch (e) {
+      if (this.closed) return;
+      const message = (e as Error).message ?? String(e);
+      l.state = 'failed';
+      l.error = publicError(message);
+      this.log(`zoo ${entry.name}: failed: ${message} (the next start tries again)`);
+    }
+  }
+
+  /** Send one row to the trainer child (started on demand) and wait for its model. */
+  private ask(req: ZooTrainRequest): Promise<Extract<ZooWorkerMessage, { type: 'trained' }>> {
+    const child = this.child ?? this.spawnChild();
+    return new Promise((resolve, reject) => {
+      this.pending = { name: req.name, resolve, reject };
+      child.process.send(req);
+    });
+  }
+
+  private spawnChild(): NonNullable<ZooService['child']> {
+    const proc = spawn(process.execPath, ['--import', 'tsx', workerPath], {
+      cwd: root,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { PATH: process.env.PATH ?? '' },
+    });
+    // The main thread at once (threads it starts inherit it); the worker renices the rest.
+    if (proc.pid !== undefined) {
+      try {
+        setPriority(proc.pid, this.settings.nice);
+      } catch {
+        // Already gone: its exit handler reports it.
+      }
+    }
+    const exited = new Promise<void>((resolve) =>
+      proc.once('exit', (code, signal) => {
+        if (this.child?.process === proc) this.child = null;
+        const p = this.pending;
+        this.pending = null;
+        p?.reject(new Error(`the zoo trainer exited unexpectedly (${signal ?? `code ${code}`})`));
+        resolve();
+      }),
+    );
+    proc.on('message', (m: ZooWorkerMessage) => this.onMessage(m));
+    this.child = { process: proc, exited };
+    return this.child;
+  }
+
+  private onMessage(m: ZooWorkerMessage): void {
+    const p = this.pending;
+    if (!p || m.name !== p.name) return;
+    if (m.type === 'progress') {
+      const l = this.live.get(m.name);
+      l?.tracker?.update(m.line);
+      const now = Date.now();
+      if (l?.tracker && now - this.lastLogAt >= this.settings.logEveryMs) {
+        this.lastLogAt = now;
+        const eta = l.tracker.view(now).etaSeconds;
+        this.log(`zoo ${m.line}${eta === null ? '' : ` (about ${formatSeconds(eta)} left)`}`);
+      }
+      return;
+    }
+    this.pending = null;
+    if (m.type === 'trained') p.resolve(m);
+    else p.reject(new Error(m.message));
+  }
+
+  /** Stop the trainer child (killed: it holds nothing worth saving) and wait for it. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.abort.abort();
+    const child = this.child;
+    if (child) {
+      child.process.kill('SIGKILL');
+      await child.exited;
+    }
+    await this.loop;
+    if (this.loop) await rm(this.settings.dir, { recursive: true, force: true });
+  }
+}
