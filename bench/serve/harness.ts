@@ -16,8 +16,10 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(extraFlags: string[] = []): Promise<BenchServer> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'maas-bench-'));
+/** Starts `maas serve` on a fresh temp data folder, or on `dataDir` when given (a folder prepared
+ * with models already registered); either folder is removed by stop(). */
+export async function startServer(extraFlags: string[] = [], prepared?: string): Promise<BenchServer> {
+  const dataDir = prepared ?? (await mkdtemp(join(tmpdir(), 'maas-bench-')));
   const child: ChildProcess = spawn(
     process.execPath,
     [
