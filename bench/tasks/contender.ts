@@ -41,22 +41,30 @@ async function openPath(
   model: BenchModel,
   path: string,
   args: ShapeArgs,
-): Promise<{ step: Step; close: () => Promise<void> }> {
+): Promise<{ step: Step; close: () => Promise<Record<string, unknown>> }> {
   if (path === 'served') {
     const server = await serveModel(model, recipe.task);
     const client = new BenchClient(server.url);
     return {
       step: await recipe.served(client, args),
       close: async () => {
+        const serverMs = await client.serverMeanMs(recipe.route).catch(() => Number.NaN);
         client.close();
         await server.stop();
+        return { server_ms_mean: serverMs };
       },
     };
   }
   const { runtime, close } = await inProcess(model, args);
   const make = path === 'runtime' ? recipe.runtime : recipe.extra?.[path];
   if (!make) throw new Error(`recipe ${recipe.name} has no path "${path}"`);
-  return { step: await make(runtime, args), close };
+  return {
+    step: await make(runtime, args),
+    close: async () => {
+      await close();
+      return {};
+    },
+  };
 }
 
 /** Checks the last images decode as PNGs of the requested size (a served reply could be anything). */
@@ -82,13 +90,14 @@ export async function run(args: ShapeArgs): Promise<ContenderOutput> {
   const outcomes: StepOutcome[] = [];
   let index = 0;
   let timing: Awaited<ReturnType<typeof measureSteps>>;
+  let closing: Record<string, unknown> = {};
   try {
     timing = await measureSteps(async () => {
       outcomes.push(await opened.step(index++));
       return 0;
     }, timingOptions(args));
   } finally {
-    await opened.close();
+    closing = await opened.close();
   }
   // The timed steps are the last `timing.steps` outcomes (the warm-up ones came first).
   const timed = outcomes.slice(-timing.steps);
@@ -114,6 +123,7 @@ export async function run(args: ShapeArgs): Promise<ContenderOutput> {
     ...(last.text !== undefined ? { text_digest: digest16(last.text) } : {}),
     ...(ttft.length > 0 ? { first_token_ms_median: ttft.sort((a, b) => a - b)[ttft.length >> 1] } : {}),
     ...pngCheck(last, args),
+    ...closing,
     ...(recipe.describe ? await recipe.describe(args, model) : {}),
   };
 }

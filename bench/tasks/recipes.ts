@@ -49,6 +49,8 @@ export interface TaskRecipe {
   name: string;
   /** The version's task (the family runtime must answer it). */
   task: TaskRuntime['task'];
+  /** The OpenAI-compatible route the served path calls. */
+  route: string;
   build(args: ShapeArgs): Promise<BenchModel>;
   /** FLOPs of one step, or 0 when there is no meaningful count (a table lookup). */
   flops(args: ShapeArgs): number;
@@ -79,6 +81,7 @@ async function sentenceBatches(args: ShapeArgs): Promise<(k: number) => string[]
 const embedRecipe: TaskRecipe = {
   name: 'embed-word2vec',
   task: 'embeddings',
+  route: '/v1/embeddings',
   build: word2vecModel,
   flops: () => 0,
   async runtime(rt, args) {
@@ -126,6 +129,7 @@ function imageRecipe(
   return {
     name,
     task: 'image-generation',
+    route: '/v1/images/generations',
     build,
     flops: (args) => num(args, 'n', 1) * flopsPerImage(args),
     async runtime(rt, args) {
@@ -178,6 +182,7 @@ function completionRequest(args: ShapeArgs) {
 const generateRecipe: TaskRecipe = {
   name: 'gpt-text',
   task: 'text-generation',
+  route: '/v1/completions',
   build: gptModel,
   flops: (args) =>
     gptGenerateFlops({

@@ -90,6 +90,26 @@ export class BenchClient {
     return JSON.parse(reply.body) as T;
   }
 
+  /**
+   * Mean time the server spent per 200 answer on `route` (fastify's elapsed time, request parsed →
+   * reply sent, from /metrics; warm-up calls included), ms: the rest of a call's time is the
+   * client, the socket and the wait for the first byte of a streamed reply.
+   */
+  async serverMeanMs(route: string): Promise<number> {
+    const res = await fetch(`${this.url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } });
+    const text = await res.text();
+    const sum = (what: 'sum' | 'count') => {
+      let total = 0;
+      for (const line of text.split('\n')) {
+        if (!line.startsWith(`maas_request_duration_seconds_${what}{`)) continue;
+        if (!line.includes(`route="${route}"`) || !line.includes('status="200"')) continue;
+        total += Number(line.slice(line.lastIndexOf(' ') + 1));
+      }
+      return total;
+    };
+    return (1000 * sum('sum')) / sum('count');
+  }
+
   close(): void {
     this.agent.destroy();
   }
