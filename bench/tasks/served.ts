@@ -91,23 +91,23 @@ export class BenchClient {
   }
 
   /**
-   * Mean time the server spent per 200 answer on `route` (fastify's elapsed time, request parsed →
-   * reply sent, from /metrics; warm-up calls included), ms: the rest of a call's time is the
-   * client, the socket and the wait for the first byte of a streamed reply.
+   * The server's own time on `route` so far: fastify's elapsed time (request parsed → reply sent)
+   * summed over its 200 answers, from /metrics. Two readings around the timed calls give the
+   * server's mean per call; the rest of a call's time is the client, the socket and HTTP framing.
    */
-  async serverMeanMs(route: string): Promise<number> {
+  async serverTotals(route: string): Promise<{ seconds: number; count: number }> {
     const res = await fetch(`${this.url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } });
     const text = await res.text();
-    const sum = (what: 'sum' | 'count') => {
-      let total = 0;
+    const total = (what: 'sum' | 'count') => {
+      let sum = 0;
       for (const line of text.split('\n')) {
         if (!line.startsWith(`maas_request_duration_seconds_${what}{`)) continue;
         if (!line.includes(`route="${route}"`) || !line.includes('status="200"')) continue;
-        total += Number(line.slice(line.lastIndexOf(' ') + 1));
+        sum += Number(line.slice(line.lastIndexOf(' ') + 1));
       }
-      return total;
+      return sum;
     };
-    return (1000 * sum('sum')) / sum('count');
+    return { seconds: total('sum'), count: total('count') };
   }
 
   close(): void {
