@@ -3,7 +3,7 @@
  * route (the served path), and what it produced. One step is one call: an embeddings request, an
  * image request of `n` images, one whole text generation. */
 
-import { decodePng, encodePng, type Image } from '../../src/models/common/image';
+import { type Channels, decodePng, encodePng, type Image, toChannels } from '../../src/models/common/image';
 import { words } from '../../src/models/language/word2vec-train';
 import type {
   EmbeddingRuntime,
@@ -120,6 +120,8 @@ function imageRecipe(
   name: string,
   build: (args: ShapeArgs) => Promise<BenchModel>,
   prompt: string,
+  /** Channels of the images the runtime encodes (decodePng gives RGBA back). */
+  channels: Channels,
   flopsPerImage: (args: ShapeArgs) => number,
 ): TaskRecipe {
   const request = (args: ShapeArgs, k: number) => {
@@ -155,19 +157,19 @@ function imageRecipe(
       // encodePng costs per image, to set against the whole runtime path.
       async png(rt, args) {
         const drawn = await as(rt, 'image-generation').generate(request(args, 0));
-        const images: Image[] = drawn.map((png) => decodePng(png));
+        const images: Image[] = drawn.map((png) => toChannels(decodePng(png), channels));
         return async () => ({ items: images.map((img) => encodePng(img)).length });
       },
     },
   };
 }
 
-const cppnRecipe = imageRecipe('image-cppn', cppnModel, 'an abstract pattern', (args) => {
+const cppnRecipe = imageRecipe('image-cppn', cppnModel, 'an abstract pattern', 3, (args) => {
   const side = num(args, 'size', 256);
   return side * side * cppnPixelFlops(4, 32);
 });
 
-const digitsRecipe = imageRecipe('image-digits', digitsModel, 'a handwritten 7', (args) =>
+const digitsRecipe = imageRecipe('image-digits', digitsModel, 'a handwritten 7', 1, (args) =>
   digitsSampleFlops(8, num(args, 'hidden', 256)),
 );
 
