@@ -14,7 +14,14 @@ import {
 import { CEILING_GFLOPS } from './flops';
 import { pairedRatios, ratio, type Summary, summarize } from './stats';
 
-export type Metric = 'steps_per_s' | 'tokens_per_s';
+export type Metric = 'steps_per_s' | 'tokens_per_s' | 'samples_per_s';
+
+/** What one step and one sample are, for the column headers: a train step over a batch of
+ * samples by default; an HTTP request producing texts or images for the serving benchmarks. */
+export interface Units {
+  step: string;
+  sample: string;
+}
 
 export interface Benchmark {
   name: string;
@@ -23,6 +30,8 @@ export interface Benchmark {
   notes: string[];
   /** The figure the contenders are ranked by. */
   metric: Metric;
+  /** Default: `{ step: 'step', sample: 'sample' }`. */
+  units?: Units;
   /** Shape and hyperparameters every contender receives (a contender's own args override). */
   shape: ShapeArgs;
   /** Our own FLOP count of one step for the merged args (bench/lib/flops.ts). */
@@ -75,6 +84,7 @@ export interface BenchReport {
   name: string;
   title: string;
   metric: Metric;
+  units: Units;
   shape: ShapeArgs;
   baseline: string;
   reps: number;
@@ -185,6 +195,7 @@ function finish(bench: Benchmark, rows: ContenderReport[], options: RunOptions):
     name: bench.name,
     title: bench.title,
     metric: bench.metric,
+    units: bench.units ?? { step: 'step', sample: 'sample' },
     shape: bench.shape,
     baseline: bench.baseline,
     reps: options.reps,

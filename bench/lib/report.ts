@@ -15,7 +15,16 @@ function versionOf(row: ContenderReport): string {
   return typeof v === 'string' ? v : '';
 }
 
-function rowLine(row: ContenderReport, baseline: string): string {
+/** The metric column, then the other rate: samples/s, or steps (requests)/s when the metric is samples/s. */
+function rates(report: BenchReport): { metric: string; other: string } {
+  const { step, sample } = report.units;
+  if (report.metric === 'samples_per_s') return { metric: `${sample}s/s`, other: `${step}s/s` };
+  const metric = report.metric === 'steps_per_s' ? `${step}s/s` : 'tokens/s';
+  return { metric, other: `${sample}s/s` };
+}
+
+function rowLine(row: ContenderReport, report: BenchReport): string {
+  const baseline = report.baseline;
   if (row.status !== 'ok' || !row.metric) {
     const what = row.status === 'unsupported' ? 'unsupported' : 'FAILED';
     const reason = (row.reason ?? '').split('\n')[0].slice(0, 160);
@@ -27,17 +36,22 @@ function rowLine(row: ContenderReport, baseline: string): string {
       : row.ratio !== undefined
         ? `${row.ratio.toFixed(2)}× (${row.pairedRatio!.min.toFixed(2)}–${row.pairedRatio!.max.toFixed(2)})`
         : '';
+  // Serving rows with no FLOP count (a table lookup, a PNG) show a dash rather than 0.
   const gflops =
-    row.gflops !== undefined ? `${f(row.gflops)} (${(100 * row.ceilingShare!).toFixed(1)}%)` : '';
+    row.gflops !== undefined && row.flopsPerStep > 0
+      ? `${f(row.gflops)} (${(100 * row.ceilingShare!).toFixed(1)}%)`
+      : '—';
+  const other =
+    report.metric === 'samples_per_s' ? spread(summarize(row.stepsPerS)) : spread(row.samplesPerS!);
   // Generation peers train nothing and report 0 → 0: show a dash rather than a loss.
   const trained = row.last && (row.last.loss_first !== 0 || row.last.loss_last !== 0);
   const loss = trained ? `${row.last!.loss_first.toFixed(3)} → ${row.last!.loss_last.toFixed(3)}` : '—';
   const load = row.loadAverage.length > 0 ? spread(summarize(row.loadAverage)) : '';
-  return `| ${row.label} | ${spread(row.metric)} | ${spread(row.samplesPerS!)} | ${ratioCell} | ${gflops} | ${loss} | ${load} | ${versionOf(row)} |`;
+  return `| ${row.label} | ${spread(row.metric)} | ${other} | ${ratioCell} | ${gflops} | ${loss} | ${load} | ${versionOf(row)} |`;
 }
 
 export function toMarkdown(report: BenchReport, machine: MachineInfo, command: string): string {
-  const metric = report.metric.replaceAll('_', ' ').replace(' per s', '/s');
+  const rate = rates(report);
   const lines = [
     `# ${report.title}`,
     '',
@@ -50,9 +64,9 @@ export function toMarkdown(report: BenchReport, machine: MachineInfo, command: s
       .map(([k, v]) => `${k}=${v}`)
       .join(', ')}`,
     '',
-    `| contender | ${metric} | samples/s | × ${report.baseline} | GFLOP/s (% of 230) | loss first → last | load 1 min | version |`,
+    `| contender | ${rate.metric} | ${rate.other} | × ${report.baseline} | GFLOP/s (% of 230) | loss first → last | load 1 min | version |`,
     '|---|---|---|---|---|---|---|---|',
-    ...report.contenders.map((row) => rowLine(row, report.baseline)),
+    ...report.contenders.map((row) => rowLine(row, report)),
     '',
     ...report.notes.map((n) => `- ${n}`),
     '',

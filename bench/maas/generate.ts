@@ -2,9 +2,12 @@
  * `nn.exportGpt` with (`cache` 1) or without (`cache` 0) the KV cache and run by ONNX Runtime, the
  * same loop as bench/peers/torch_gpt_generate.py. One step = one whole generation of `new_tokens`
  * tokens after a `prompt`-token prompt. The tokens are hashed as the peer does (sha256 of Python's
- * list repr, 16 hex digits) so cache and no-cache runs can be checked equal. */
+ * list repr, 16 hex digits) so cache and no-cache runs can be checked equal; their text under
+ * `benchTokenizer` is hashed too (`text_digest`), so the same model served by the `gpt` family's
+ * runtime (bench/tasks/) can be checked to produce the same greedy text. */
 
 import { createHash } from 'node:crypto';
+import { CharTokenizer } from '../../src/data/text/char';
 import { EngineSession } from '../../src/engine/runtime/session';
 import { type Tensor, tensorFrom, zeros } from '../../src/engine/runtime/tensor';
 import * as nn from '../../src/nn/index';
@@ -62,14 +65,37 @@ function fullGenerator(session: EngineSession) {
   };
 }
 
-async function run(args: ShapeArgs): Promise<ContenderOutput> {
-  const s = gptShape(args);
-  const cache = num(args, 'cache', 1) === 1;
+/** Symbols 2.. of the bench's character vocabulary: 63 printable characters, so that with
+ * `<pad>` and `<unk>` the vocabulary is the benchmark's 65 and every prompt token is a character. */
+const SYMBOLS = ` \n${'abcdefghijklmnopqrstuvwxyz'}${'ABCDEFGHIJKLMNOPQRSTUVWXYZ'}.,;:!?'-"`;
+
+/** A character tokenizer of exactly `vocab` ids for the generation benchmarks' random GPT. */
+export function benchTokenizer(vocab: number): CharTokenizer {
+  const chars = Array.from(SYMBOLS).slice(0, vocab - 2);
+  if (chars.length !== vocab - 2)
+    throw new Error(`the bench tokenizer has at most ${SYMBOLS.length + 2} ids`);
+  return new CharTokenizer({ type: 'char', chars: ['<pad>', '<unk>', ...chars] });
+}
+
+export const digest16 = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+
+/** The model and prompt every maas generation contender uses for the same args: seeded GPT-2-init
+ * weights, then `prompt` tokens drawn from the characters (ids ≥ 2, so the prompt is text). */
+export function generationSetup(args: ShapeArgs) {
+  const shape = gptShape(args);
   const prompt = num(args, 'prompt', 8);
   const newTokens = num(args, 'new_tokens', 56);
-  if (prompt + newTokens > s.context) throw new Error('prompt + new_tokens must fit the context');
+  if (prompt + newTokens > shape.context) throw new Error('prompt + new_tokens must fit the context');
   const rng = new nn.Rng(num(args, 'seed', 0) + 1);
   const model = buildGpt(args, rng);
+  const promptTokens = Array.from({ length: prompt }, () => 2 + rng.int(shape.vocab - 2));
+  return { shape, model, promptTokens, newTokens, tokenizer: benchTokenizer(shape.vocab) };
+}
+
+async function run(args: ShapeArgs): Promise<ContenderOutput> {
+  const cache = num(args, 'cache', 1) === 1;
+  const { shape: s, model, promptTokens, newTokens, tokenizer } = generationSetup(args);
+  const prompt = promptTokens.length;
   // Inference graphs take `all` (ENGINE-NOTES: NCHWc/fusions suit initializer weights).
   const session = await EngineSession.create(nn.exportGpt(model, { kvCache: cache }), {
     graphOptimization: 'all',
@@ -78,7 +104,6 @@ async function run(args: ShapeArgs): Promise<ContenderOutput> {
   const generate = cache
     ? cachedGenerator(session, s.layers, [1, s.heads, 0, s.d / s.heads])
     : fullGenerator(session);
-  const promptTokens = Array.from({ length: prompt }, () => rng.int(s.vocab));
   let generated: number[] = [];
   const timing = await measureSteps(async () => {
     generated = await generate(promptTokens, newTokens);
@@ -91,10 +116,8 @@ async function run(args: ShapeArgs): Promise<ContenderOutput> {
     version: VERSION,
     model: 'gpt-generate',
     cache,
-    tokens_digest: createHash('sha256')
-      .update(`[${generated.join(', ')}]`)
-      .digest('hex')
-      .slice(0, 16),
+    tokens_digest: digest16(`[${generated.join(', ')}]`),
+    text_digest: digest16(tokenizer.decode(generated.slice(prompt))),
   });
   result.tokens_per_s = result.steps_per_s * newTokens;
   return result;

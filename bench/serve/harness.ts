@@ -16,8 +16,10 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(extraFlags: string[] = []): Promise<BenchServer> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'maas-bench-'));
+/** Starts `maas serve` on a fresh temp data folder, or on `prepared` when given (a folder prepared
+ * with models already registered); either folder is removed by stop(). */
+export async function startServer(extraFlags: string[] = [], prepared?: string): Promise<BenchServer> {
+  const dataDir = prepared ?? (await mkdtemp(join(tmpdir(), 'maas-bench-')));
   // The zoo's background training stays off: it would compete with what is measured.
   const server = await spawnServe({ dataDir, adminKey: KEY, flags: extraFlags, zoo: 'off' });
   return {

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { type Contender, parseOutput } from '../../bench/lib/contender';
 import { cnnTrainFlops, gptTrainFlops, lstmTrainFlops, mlpTrainFlops } from '../../bench/lib/flops';
 import { runBenchmark } from '../../bench/lib/harness';
+import { closeMachineInfo, machineInfo } from '../../bench/lib/machine';
+import { toMarkdown } from '../../bench/lib/report';
 import { runProcess } from '../../bench/lib/spawn';
 import { median, pairedRatios, summarize } from '../../bench/lib/stats';
 
@@ -96,5 +98,44 @@ describe('runBenchmark', () => {
     expect(log.findIndex((l) => l.startsWith('  rep 1 fast'))).toBeLessThan(
       log.findIndex((l) => l.startsWith('  rep 1 base')),
     );
+  });
+});
+
+describe('task benchmark reports', () => {
+  it('name the rates by their units and show no GFLOP/s for rows without a FLOP count', async () => {
+    const report = await runBenchmark(
+      {
+        name: 'served-toy',
+        title: 'served toy',
+        notes: [],
+        metric: 'samples_per_s',
+        units: { step: 'call', sample: 'text' },
+        shape: {},
+        flops: () => 0,
+        baseline: 'runtime',
+        contenders: [
+          echoContender('runtime', {
+            steps_per_s: 100,
+            samples_per_s: 3200,
+            loss_first: 0,
+            loss_last: 0,
+            flops_per_step: 0,
+          }),
+          echoContender('served', {
+            steps_per_s: 20,
+            samples_per_s: 640,
+            loss_first: 0,
+            loss_last: 0,
+            flops_per_step: 0,
+          }),
+        ],
+      },
+      { reps: 1, warmupRounds: 0, minSeconds: 0.1, timeoutMs: 20_000, runProcess, log: () => {} },
+    );
+    const machine = machineInfo();
+    const md = toMarkdown(report, closeMachineInfo(machine), 'npm run bench -- served-toy');
+    expect(md).toContain('| contender | texts/s | calls/s | × runtime |');
+    // texts/s first, then calls/s; ratio of the texts/s medians; a dash for GFLOP/s and loss.
+    expect(md).toContain('| served | 640 (640–640) | 20.0 (20.0–20.0) | 0.20× (0.20–0.20) | — | — |');
   });
 });
