@@ -50,10 +50,10 @@ describe('zoo spam-cnn', () => {
     expect(trained.code).toBe(0);
     expect(trained.out).toContain('  spam-cnn: 4837 training emails, 1209 held out');
     const row = trained.out.find((l) => l.startsWith('spam-cnn\t'))?.split('\t');
-    expect(row?.slice(0, 4)).toEqual(['spam-cnn', 'text-cnn', '1', 'heldout_accuracy']);
+    expect(row?.slice(0, 5)).toEqual(['spam-cnn', 'text-cnn', 'ready', '1', 'heldout_accuracy']);
     // One quick epoch already separates most emails (the full row reaches ≈ 98 %).
-    expect(Number(row?.[4])).toBeGreaterThan(0.85);
-    expect(row?.[5]).toBe('>= 0.9700');
+    expect(Number(row?.[5])).toBeGreaterThan(0.85);
+    expect(row?.[6]).toBe('>= 0.9700');
 
     server = await startServer(
       loadConfig({}, {}, { dataDir, adminKey: ADMIN, port: 0, host: '127.0.0.1', logLevel: 'silent' }),
