@@ -13,7 +13,12 @@
  * maas pieces per step (ms): `batch` (stream.next: gather rows into tensors), `run` (trainer.step:
  * feeds, session.run, outputs kept as next inputs, loss read back), plus once per measurement the
  * cost of the service's per-checkpoint work (trainer.state(): copies of params + Adam state) and of
- * one validation pass.
+ * one validation pass. `CPU ms/step` (process CPU time, all threads, per step) is the figure to
+ * compare on this machine: cores are shared equally between login sessions (sched_autogroup), so
+ * steps/s follows the session's share of the moment while CPU time per step stays put.
+ *
+ * Measured 2026-11-28, load 20–25, service variant: maas 15.5–18.1 steps/s vs PyTorch 9.2–12.8,
+ * 18–20 vs 33–40 CPU ms/step (README "Training as a service" has the analysis).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
