@@ -1,7 +1,8 @@
 /**
  * 2-D vision ops (NCHW): Conv, ConvTranspose, MaxPool (with Indices), AveragePool. Gradients use
  * the formulations measured fastest in ENGINE-NOTES.md: dX by a flipped-kernel Conv (stride 1) or
- * ConvTranspose (stride > 1); dW by im2col (a Conv with a one-hot kernel bank) + batched MatMul;
+ * ConvTranspose (stride > 1); dW at stride 1 by one Conv of the batch/channel-swapped tensors, at
+ * stride > 1 by im2col (a Conv with a one-hot kernel bank) + batched MatMul;
  * max-pool backward by MaxUnpool at the forward's Indices (ScatterND-add where windows overlap).
  * ORT has float32 kernels only for Conv, ConvTranspose and MaxUnpool.
  */
@@ -57,7 +58,7 @@ function patchBank(x: Value, w: Window): Value {
 }
 
 /**
- * dW of Y = conv(X, W): im2col(X) [N, C·k², L] against dY [N, M, L], summed over N.
+ * dW of Y = conv(X, W). Stride > 1: im2col(X) [N, C·k², L] against dY [N, M, L], summed over N.
  * Also serves ConvTranspose (with X and dY swapped), as convT is conv's adjoint.
  */
 export function convWeightGrad(x: Value, dy: Value, w: Window, weightShape: readonly number[]): Value {
