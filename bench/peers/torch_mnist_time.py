@@ -80,12 +80,13 @@ def validate():
 
 
 gen = torch.Generator().manual_seed(args.seed)
-step, step_seconds, eval_seconds = 0, 0.0, 0.0
+step, step_seconds, step_cpu_seconds, eval_seconds = 0, 0.0, 0.0, 0.0
 setup_seconds = time.perf_counter() - T0
 for epoch in range(1, args.epochs + 1):
     order = train[torch.randperm(len(train), generator=gen)]
     for i in range(per_epoch):
         s0 = time.perf_counter()
+        c0 = time.process_time()
         idx = order[i * args.batch : (i + 1) * args.batch]
         for group in opt.param_groups:
             group["lr"] = lr_at(step)
@@ -96,6 +97,7 @@ for epoch in range(1, args.epochs + 1):
         loss.item()
         step += 1
         step_seconds += time.perf_counter() - s0
+        step_cpu_seconds += time.process_time() - c0
     e0 = time.perf_counter()
     accuracy, val_loss = validate()
     eval_seconds += time.perf_counter() - e0
@@ -106,7 +108,7 @@ for epoch in range(1, args.epochs + 1):
 
 sys.stdout.write(json.dumps({
     "done": True, "steps": step, "setup_seconds": setup_seconds, "step_seconds": step_seconds,
-    "eval_seconds": eval_seconds, "threads": torch.get_num_threads(),
+    "step_cpu_seconds": step_cpu_seconds, "eval_seconds": eval_seconds, "threads": torch.get_num_threads(),
     "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
     "version": "torch " + torch.__version__,
 }) + "\n")

@@ -32,6 +32,8 @@ export interface Rep extends Progress {
   finalAccuracy: number;
   /** Seconds inside train steps (batch gathering included). */
   stepSeconds: number;
+  /** CPU seconds (all threads of the process) inside train steps: less load-dependent than wall. */
+  stepCpuSeconds: number;
   steps: number;
   /** The service's own work around the engine (null for the peer). */
   overhead: Overhead | null;
@@ -83,6 +85,7 @@ export function report(runs: Record<Contender, Rep[]>, s: Setup, env: Record<str
   };
   const tt = (r: Rep) => r.secondsToTarget;
   const sps = (r: Rep) => r.steps / r.stepSeconds;
+  const cpuMs = (r: Rep) => (1000 * r.stepCpuSeconds) / r.steps;
   const row = (name: string, cells: string[], last = '') => `| ${name} | ${cells.join(' | ')} | ${last} |`;
   const o = (f: (x: Overhead) => number, d = 2) =>
     spread(
@@ -110,6 +113,7 @@ export function report(runs: Record<Contender, Rep[]>, s: Setup, env: Record<str
       ratio((r) => r.totalSeconds),
     ),
     row('train steps/s', col(sps), ratio(sps)),
+    row('CPU time per train step (ms, all threads)', col(cpuMs), ratio(cpuMs)),
     row(
       'final validation accuracy',
       col((r) => r.finalAccuracy, 3),

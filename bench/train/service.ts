@@ -58,6 +58,7 @@ async function viaService(client: TrainingClient, model: string): Promise<Rep> {
     totalSeconds: seconds(t0),
     finalAccuracy: Number(done.result.metrics.accuracy),
     stepSeconds: t.stepSeconds,
+    stepCpuSeconds: t.stepCpuSeconds,
     steps,
     overhead: {
       checkpointSeconds: t.checkpointSeconds,
@@ -100,6 +101,7 @@ async function viaTorch(dataDir: string): Promise<Rep> {
     totalSeconds: seconds(t0),
     finalAccuracy: rep.curve.at(-1)?.accuracy ?? Number.NaN,
     stepSeconds: summary.step_seconds,
+    stepCpuSeconds: summary.step_cpu_seconds,
     steps: summary.steps,
     overhead: null,
     loadAverage: loadavg()[0],

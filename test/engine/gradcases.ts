@@ -118,6 +118,12 @@ export const gradCases: Record<string, OpCheck> = {
         inputs: [{ shape: [1, 2, 6, 5] }, { shape: [2, 2, 3, 2] }],
         attrs: { strides: [2, 2], pads: [1, 0, 0, 1] },
       },
+      // Stride 1 takes the conv-of-transposed-tensors dW: a 5×5 kernel with uneven pads.
+      {
+        dtype: 'float32',
+        inputs: [{ shape: [3, 2, 6, 7] }, { shape: [2, 2, 5, 5] }, { shape: [2] }],
+        attrs: { pads: [2, 1, 0, 2] },
+      },
     ],
   },
   ConvTranspose: {
@@ -126,6 +132,11 @@ export const gradCases: Record<string, OpCheck> = {
         dtype: 'float32',
         inputs: [{ shape: [2, 3, 3, 3] }, { shape: [3, 2, 3, 3] }, { shape: [2] }],
         attrs: { strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] },
+      },
+      {
+        dtype: 'float32',
+        inputs: [{ shape: [2, 3, 4, 3] }, { shape: [3, 2, 3, 3] }],
+        attrs: { pads: [1, 0, 1, 1] },
       },
     ],
   },

@@ -16,6 +16,7 @@ import {
   loadForTraining,
   type TrainingData,
 } from '../../data/index';
+import type { SessionOptions } from '../../engine/runtime/session';
 import type { TrainState, TrainStep } from '../../engine/train/compile';
 import { compileTrainStep } from '../../engine/train/compile';
 import { families, type Hyperparameters } from '../../models/families/index';
@@ -30,6 +31,11 @@ const PROGRESS_EVERY_MS = 250;
 const EVAL_BATCH = 512;
 
 type Emit = (m: WorkerMessage) => void;
+
+/** ORT options of a trainer's train-step session (bench/train/step-profile.ts times the same). */
+export function trainerSessionOptions(threads: number): SessionOptions {
+  return { intraOpThreads: threads, interOpThreads: 1 };
+}
 
 interface Curves {
   lossCurve: TrainingOutcome['lossCurve'];
@@ -52,6 +58,9 @@ interface Run {
 /** Where this attempt's wall time went (s): the service's overhead is checkpoints + events. */
 export type Timing = {
   stepSeconds: number;
+  /** CPU time of the whole process (all threads) inside train steps: on a shared machine the
+   * wall time of a step depends on the load, its CPU time much less. */
+  stepCpuSeconds: number;
   checkpointSeconds: number;
   eventSeconds: number;
   validationSeconds: number;
@@ -159,7 +168,7 @@ async function prepare(job: WorkerJob, emit: Emit, restored: Restored): Promise<
   const trainer = await compileTrainStep({
     model,
     optimizer: nn.adam(),
-    session: { intraOpThreads: job.threads, interOpThreads: 1 },
+    session: trainerSessionOptions(job.threads),
   });
   if (restored.state) trainer.load(restored.state);
   const perEpoch = Math.floor(data.train.length / batchSize);
@@ -180,6 +189,7 @@ async function prepare(job: WorkerJob, emit: Emit, restored: Restored): Promise<
     },
     timing: {
       stepSeconds: 0,
+      stepCpuSeconds: 0,
       checkpointSeconds: 0,
       eventSeconds: 0,
       validationSeconds: 0,
@@ -224,9 +234,12 @@ async function loop(run: Run, cursor: BatchCursor | undefined): Promise<number> 
   let windowLoss = 0;
   while (trainer.steps < total) {
     const s0 = performance.now();
+    const c0 = process.cpuUsage();
     const b = stream.next();
     const r = await trainer.step({ x: b.inputs, y: b.targets }, lr(trainer.steps));
+    const c = process.cpuUsage(c0);
     run.timing.stepSeconds += (performance.now() - s0) / 1000;
+    run.timing.stepCpuSeconds += (c.user + c.system) / 1e6;
     windowSteps++;
     windowLoss += r.loss;
     const step = trainer.steps;
