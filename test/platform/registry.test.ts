@@ -59,6 +59,33 @@ describe('registry', () => {
     expect(await artifacts.has(v.digest)).toBe(false);
   });
 
+  it('serves resolved versions from memory, and never one that was deleted', async () => {
+    const { bytes } = linearModel(4, 3);
+    await registry.upload('t', 'cached', body(bytes), { metadata: { round: 1 } });
+    // A first read still in flight while the model is deleted must not be cached as live.
+    // It may finish before or after the delete; either answer is right, a cached ghost is not.
+    const inFlight = registry.resolve('t', 'cached', '1').then(
+      (v) => v.metadata.round,
+      (e: MaasError) => e.code,
+    );
+    await registry.deleteModel('t', 'cached');
+    expect([1, 'not_found']).toContain(await inFlight);
+    expect((await refused(registry.resolve('t', 'cached', '1'))).code).toBe('not_found');
+    await registry.upload('t', 'cached', body(bytes), { metadata: { round: 2 } });
+    const first = await registry.resolve('t', 'cached', '1');
+    expect(first.metadata.round).toBe(2);
+    // The same parsed record, not a fresh parse of the row.
+    expect(await registry.resolve('t', 'cached')).toBe(first);
+    // Re-created after deletion: version 1 is a new record with the new metadata.
+    await registry.deleteModel('t', 'cached');
+    await registry.upload('t', 'cached', body(bytes), { metadata: { round: 3 } });
+    const again = await registry.resolve('t', 'cached', '1');
+    expect(again).not.toBe(first);
+    expect(again.metadata.round).toBe(3);
+    await registry.deleteVersion('t', 'cached', '1');
+    expect((await refused(registry.resolve('t', 'cached', '1'))).code).toBe('not_found');
+  });
+
   it.each([
     [
       'random bytes',

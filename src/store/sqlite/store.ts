@@ -18,6 +18,7 @@ import {
 import type { TenancyStores } from '../tenancy/ports';
 import type { DatasetRepository, TrainingRepository } from '../training-ports';
 import { type Migration, migrations } from './migrations';
+import { prepared } from './prepared';
 import { sqliteTenancyStores } from './tenancy';
 import { SqliteDatasets, SqliteTrainings } from './training';
 
@@ -102,11 +103,10 @@ class SqliteModels implements ModelRepository {
   private insertModel(m: NewModel): ModelRecord {
     const t = now();
     try {
-      this.db
-        .prepare(
-          'INSERT INTO models (owner, name, task, description, serving_json, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        )
-        .run(m.owner, m.name, m.task ?? null, m.description ?? null, JSON.stringify(m.serving ?? {}), t, t);
+      prepared(
+        this.db,
+        'INSERT INTO models (owner, name, task, description, serving_json, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ).run(m.owner, m.name, m.task ?? null, m.description ?? null, JSON.stringify(m.serving ?? {}), t, t);
     } catch (e) {
       if (String((e as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) {
         fail('conflict', `model '${m.name}' already exists`);
@@ -117,7 +117,7 @@ class SqliteModels implements ModelRepository {
   }
 
   private modelRow(owner: string, name: string): ModelRecord | null {
-    const row = this.db.prepare('SELECT * FROM models WHERE owner = ? AND name = ?').get(owner, name) as
+    const row = prepared(this.db, 'SELECT * FROM models WHERE owner = ? AND name = ?').get(owner, name) as
       | ModelRow
       | undefined;
     return row ? toModel(row) : null;
@@ -132,28 +132,19 @@ class SqliteModels implements ModelRepository {
   }
 
   async listModels(owner: string): Promise<ModelRecord[]> {
-    const rows = this.db
-      .prepare('SELECT * FROM models WHERE owner = ? ORDER BY name')
-      .all(owner) as ModelRow[];
+    const rows = prepared(this.db, 'SELECT * FROM models WHERE owner = ? ORDER BY name').all(
+      owner,
+    ) as ModelRow[];
     return rows.map(toModel);
   }
 
   async updateModel(owner: string, name: string, patch: ModelPatch): Promise<ModelRecord> {
     const current = this.modelRow(owner, name) ?? fail('not_found', `model '${name}' not found`);
     const next = { ...current, ...patch };
-    this.db
-      .prepare(
-        'UPDATE models SET task = ?, description = ?, serving_json = ?, public = ?, updated_at = ? WHERE owner = ? AND name = ?',
-      )
-      .run(
-        next.task,
-        next.description,
-        JSON.stringify(next.serving),
-        next.public ? 1 : 0,
-        now(),
-        owner,
-        name,
-      );
+    prepared(
+      this.db,
+      'UPDATE models SET task = ?, description = ?, serving_json = ?, public = ?, updated_at = ? WHERE owner = ? AND name = ?',
+    ).run(next.task, next.description, JSON.stringify(next.serving), next.public ? 1 : 0, now(), owner, name);
     return this.modelRow(owner, name)!;
   }
 
@@ -161,28 +152,30 @@ class SqliteModels implements ModelRepository {
     return this.db.transaction(() => {
       if (!this.modelRow(owner, name)) return null;
       const versions = this.versionRows(owner, name);
-      this.db.prepare('DELETE FROM models WHERE owner = ? AND name = ?').run(owner, name);
+      prepared(this.db, 'DELETE FROM models WHERE owner = ? AND name = ?').run(owner, name);
       return versions;
     })();
   }
 
   private versionRows(owner: string, model: string): VersionRecord[] {
-    const rows = this.db
-      .prepare('SELECT * FROM versions WHERE owner = ? AND model = ? ORDER BY version')
-      .all(owner, model) as VersionRow[];
+    const rows = prepared(
+      this.db,
+      'SELECT * FROM versions WHERE owner = ? AND model = ? ORDER BY version',
+    ).all(owner, model) as VersionRow[];
     return rows.map(toVersion);
   }
 
   private moveLatest(owner: string, model: string): void {
-    this.db
-      .prepare('DELETE FROM aliases WHERE owner = ? AND model = ? AND alias = ?')
-      .run(owner, model, LATEST_ALIAS);
-    this.db
-      .prepare(
-        `INSERT INTO aliases (owner, model, alias, version)
+    prepared(this.db, 'DELETE FROM aliases WHERE owner = ? AND model = ? AND alias = ?').run(
+      owner,
+      model,
+      LATEST_ALIAS,
+    );
+    prepared(
+      this.db,
+      `INSERT INTO aliases (owner, model, alias, version)
          SELECT owner, model, ?, MAX(version) FROM versions WHERE owner = ? AND model = ? GROUP BY owner, model`,
-      )
-      .run(LATEST_ALIAS, owner, model);
+    ).run(LATEST_ALIAS, owner, model);
   }
 
   async addVersion(v: NewVersion, createModel?: NewModel): Promise<VersionRecord> {
@@ -191,36 +184,39 @@ class SqliteModels implements ModelRepository {
         if (!createModel) fail('not_found', `model '${v.model}' not found`);
         this.insertModel(createModel);
       }
-      const { next_version: version } = this.db
-        .prepare('SELECT next_version FROM models WHERE owner = ? AND name = ?')
-        .get(v.owner, v.model) as { next_version: number };
-      this.db
-        .prepare(
-          `INSERT INTO versions (owner, model, version, digest, size_bytes, signature_json, metadata_json, created_at)
+      const { next_version: version } = prepared(
+        this.db,
+        'SELECT next_version FROM models WHERE owner = ? AND name = ?',
+      ).get(v.owner, v.model) as { next_version: number };
+      prepared(
+        this.db,
+        `INSERT INTO versions (owner, model, version, digest, size_bytes, signature_json, metadata_json, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          v.owner,
-          v.model,
-          version,
-          v.digest,
-          v.sizeBytes,
-          JSON.stringify(v.signature),
-          JSON.stringify(v.metadata ?? {}),
-          now(),
-        );
-      this.db
-        .prepare('UPDATE models SET next_version = ?, updated_at = ? WHERE owner = ? AND name = ?')
-        .run(version + 1, now(), v.owner, v.model);
+      ).run(
+        v.owner,
+        v.model,
+        version,
+        v.digest,
+        v.sizeBytes,
+        JSON.stringify(v.signature),
+        JSON.stringify(v.metadata ?? {}),
+        now(),
+      );
+      prepared(
+        this.db,
+        'UPDATE models SET next_version = ?, updated_at = ? WHERE owner = ? AND name = ?',
+      ).run(version + 1, now(), v.owner, v.model);
       this.moveLatest(v.owner, v.model);
       return this.versionRow(v.owner, v.model, version)!;
     })();
   }
 
   private versionRow(owner: string, model: string, version: number): VersionRecord | null {
-    const row = this.db
-      .prepare('SELECT * FROM versions WHERE owner = ? AND model = ? AND version = ?')
-      .get(owner, model, version) as VersionRow | undefined;
+    const row = prepared(this.db, 'SELECT * FROM versions WHERE owner = ? AND model = ? AND version = ?').get(
+      owner,
+      model,
+      version,
+    ) as VersionRow | undefined;
     return row ? toVersion(row) : null;
   }
 
@@ -236,9 +232,11 @@ class SqliteModels implements ModelRepository {
     return this.db.transaction(() => {
       const row = this.versionRow(owner, model, version);
       if (!row) return null;
-      this.db
-        .prepare('DELETE FROM versions WHERE owner = ? AND model = ? AND version = ?')
-        .run(owner, model, version);
+      prepared(this.db, 'DELETE FROM versions WHERE owner = ? AND model = ? AND version = ?').run(
+        owner,
+        model,
+        version,
+      );
       this.moveLatest(owner, model);
       return row;
     })();
@@ -247,34 +245,39 @@ class SqliteModels implements ModelRepository {
   async setAlias(owner: string, model: string, alias: string, version: number): Promise<void> {
     if (!this.versionRow(owner, model, version))
       fail('not_found', `model '${model}' has no version ${version}`);
-    this.db
-      .prepare('INSERT OR REPLACE INTO aliases (owner, model, alias, version) VALUES (?, ?, ?, ?)')
-      .run(owner, model, alias, version);
+    prepared(
+      this.db,
+      'INSERT OR REPLACE INTO aliases (owner, model, alias, version) VALUES (?, ?, ?, ?)',
+    ).run(owner, model, alias, version);
   }
 
   async deleteAlias(owner: string, model: string, alias: string): Promise<boolean> {
-    const r = this.db
-      .prepare('DELETE FROM aliases WHERE owner = ? AND model = ? AND alias = ?')
-      .run(owner, model, alias);
+    const r = prepared(this.db, 'DELETE FROM aliases WHERE owner = ? AND model = ? AND alias = ?').run(
+      owner,
+      model,
+      alias,
+    );
     return r.changes > 0;
   }
 
   async resolveAlias(owner: string, model: string, alias: string): Promise<number | null> {
-    const row = this.db
-      .prepare('SELECT version FROM aliases WHERE owner = ? AND model = ? AND alias = ?')
-      .get(owner, model, alias) as { version: number } | undefined;
+    const row = prepared(
+      this.db,
+      'SELECT version FROM aliases WHERE owner = ? AND model = ? AND alias = ?',
+    ).get(owner, model, alias) as { version: number } | undefined;
     return row ? row.version : null;
   }
 
   async listAliases(owner: string, model: string): Promise<Record<string, number>> {
-    const rows = this.db
-      .prepare('SELECT alias, version FROM aliases WHERE owner = ? AND model = ? ORDER BY alias')
-      .all(owner, model) as { alias: string; version: number }[];
+    const rows = prepared(
+      this.db,
+      'SELECT alias, version FROM aliases WHERE owner = ? AND model = ? ORDER BY alias',
+    ).all(owner, model) as { alias: string; version: number }[];
     return Object.fromEntries(rows.map((r) => [r.alias, r.version]));
   }
 
   async referencedDigests(): Promise<Set<string>> {
-    const rows = this.db.prepare('SELECT DISTINCT digest FROM versions').all() as { digest: string }[];
+    const rows = prepared(this.db, 'SELECT DISTINCT digest FROM versions').all() as { digest: string }[];
     return new Set(rows.map((r) => r.digest));
   }
 }
@@ -306,7 +309,7 @@ export class SqliteStore implements Store {
   /** Diagnostics for tests and /metrics: journal mode and applied schema version. */
   info(): { journalMode: string; schemaVersion: number } {
     const journalMode = String(this.db.pragma('journal_mode', { simple: true }));
-    const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number };
+    const row = prepared(this.db, 'SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number };
     return { journalMode, schemaVersion: row.v };
   }
 

@@ -30,6 +30,7 @@ import type {
   UsageRecord,
   UsageRow,
 } from '../tenancy/types';
+import { prepared } from './prepared';
 
 type Db = Database.Database;
 
@@ -40,25 +41,28 @@ class SqliteTenants implements TenantStore {
   constructor(private readonly db: Db) {}
   async create(t: TenantRecord): Promise<void> {
     try {
-      this.db
-        .prepare('INSERT INTO tenants (id, limits_json, created_at) VALUES (?, ?, ?)')
-        .run(t.id, JSON.stringify(t.limits), t.createdAt);
+      prepared(this.db, 'INSERT INTO tenants (id, limits_json, created_at) VALUES (?, ?, ?)').run(
+        t.id,
+        JSON.stringify(t.limits),
+        t.createdAt,
+      );
     } catch (e) {
       if (isConstraint(e)) fail('conflict', `tenant '${t.id}' already exists`);
       throw e;
     }
   }
   async get(id: string): Promise<TenantRecord | null> {
-    const r = this.db.prepare('SELECT * FROM tenants WHERE id = ?').get(id) as TenantRow | undefined;
+    const r = prepared(this.db, 'SELECT * FROM tenants WHERE id = ?').get(id) as TenantRow | undefined;
     return r ? toTenant(r) : null;
   }
   async list(): Promise<TenantRecord[]> {
-    return (this.db.prepare('SELECT * FROM tenants ORDER BY id').all() as TenantRow[]).map(toTenant);
+    return (prepared(this.db, 'SELECT * FROM tenants ORDER BY id').all() as TenantRow[]).map(toTenant);
   }
   async setLimits(id: string, limits: Limits): Promise<boolean> {
-    const r = this.db
-      .prepare('UPDATE tenants SET limits_json = ? WHERE id = ?')
-      .run(JSON.stringify(limits), id);
+    const r = prepared(this.db, 'UPDATE tenants SET limits_json = ? WHERE id = ?').run(
+      JSON.stringify(limits),
+      id,
+    );
     return r.changes > 0;
   }
 }
@@ -103,49 +107,49 @@ class SqliteKeys implements KeyStore {
   constructor(private readonly db: Db) {}
   async insert(k: KeyRecord): Promise<void> {
     try {
-      this.db
-        .prepare(
-          `INSERT INTO api_keys (id, tenant_id, name, prefix, hash, scopes_json, limits_json, created_at, created_by, revoked_at)
+      prepared(
+        this.db,
+        `INSERT INTO api_keys (id, tenant_id, name, prefix, hash, scopes_json, limits_json, created_at, created_by, revoked_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          k.id,
-          k.tenantId,
-          k.name,
-          k.prefix,
-          k.hash,
-          JSON.stringify(k.scopes),
-          JSON.stringify(k.limits),
-          k.createdAt,
-          k.createdBy,
-          k.revokedAt,
-        );
+      ).run(
+        k.id,
+        k.tenantId,
+        k.name,
+        k.prefix,
+        k.hash,
+        JSON.stringify(k.scopes),
+        JSON.stringify(k.limits),
+        k.createdAt,
+        k.createdBy,
+        k.revokedAt,
+      );
     } catch (e) {
       if (isConstraint(e)) fail('conflict', 'key id or prefix already in use');
       throw e;
     }
   }
   async get(id: string): Promise<KeyRecord | null> {
-    const r = this.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as KeyRow | undefined;
+    const r = prepared(this.db, 'SELECT * FROM api_keys WHERE id = ?').get(id) as KeyRow | undefined;
     return r ? toKey(r) : null;
   }
   async findByPrefix(prefix: string): Promise<KeyRecord | null> {
-    const r = this.db.prepare('SELECT * FROM api_keys WHERE prefix = ?').get(prefix) as KeyRow | undefined;
+    const r = prepared(this.db, 'SELECT * FROM api_keys WHERE prefix = ?').get(prefix) as KeyRow | undefined;
     return r ? toKey(r) : null;
   }
   async list(filter: { tenantId?: string }): Promise<KeyRecord[]> {
     const rows =
       filter.tenantId === undefined
-        ? this.db.prepare('SELECT * FROM api_keys ORDER BY created_at, id').all()
-        : this.db
-            .prepare('SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id')
-            .all(filter.tenantId);
+        ? prepared(this.db, 'SELECT * FROM api_keys ORDER BY created_at, id').all()
+        : prepared(this.db, 'SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id').all(
+            filter.tenantId,
+          );
     return (rows as KeyRow[]).map(toKey);
   }
   async revoke(id: string, at: number): Promise<boolean> {
-    const r = this.db
-      .prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
-      .run(at, id);
+    const r = prepared(this.db, 'UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(
+      at,
+      id,
+    );
     return r.changes > 0;
   }
 }
@@ -161,11 +165,10 @@ const DIM_SQL: Record<UsageDimension, { expr: string; field: 'day' | 'model' | '
 class SqliteUsage implements UsageStore {
   constructor(private readonly db: Db) {}
   async append(r: UsageRecord): Promise<void> {
-    this.db
-      .prepare(
-        'INSERT INTO usage (tenant_id, key_id, model, version, units, latency_ms, status, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(r.tenantId, r.keyId, r.model, r.version, r.units, r.latencyMs, r.status, r.at);
+    prepared(
+      this.db,
+      'INSERT INTO usage (tenant_id, key_id, model, version, units, latency_ms, status, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ).run(r.tenantId, r.keyId, r.model, r.version, r.units, r.latencyMs, r.status, r.at);
   }
   async aggregate(q: UsageQuery): Promise<UsageRow[]> {
     const where: string[] = [];
@@ -239,19 +242,20 @@ class SqliteQuotas implements QuotaStore {
   }
 
   private usedSync(month: string, scope: 'tenant' | 'key', id: string): number {
-    const r = this.db
-      .prepare('SELECT used FROM quota_usage WHERE month = ? AND scope = ? AND id = ?')
-      .get(month, scope, id) as { used: number } | undefined;
+    const r = prepared(this.db, 'SELECT used FROM quota_usage WHERE month = ? AND scope = ? AND id = ?').get(
+      month,
+      scope,
+      id,
+    ) as { used: number } | undefined;
     return r?.used ?? 0;
   }
 
   private add(month: string, scope: 'tenant' | 'key', id: string, units: number): void {
-    this.db
-      .prepare(
-        `INSERT INTO quota_usage (month, scope, id, used) VALUES (?, ?, ?, MAX(0, ?))
+    prepared(
+      this.db,
+      `INSERT INTO quota_usage (month, scope, id, used) VALUES (?, ?, ?, MAX(0, ?))
          ON CONFLICT (month, scope, id) DO UPDATE SET used = MAX(0, used + ?)`,
-      )
-      .run(month, scope, id, units, units);
+    ).run(month, scope, id, units, units);
   }
 
   async debit(
@@ -293,22 +297,21 @@ interface AuditRow {
 class SqliteAudit implements AuditStore {
   constructor(private readonly db: Db) {}
   async append(e: AuditEntry): Promise<void> {
-    this.db
-      .prepare(
-        `INSERT INTO audit (id, at, actor_key_id, actor_tenant_id, action, target, target_tenant_id, outcome, detail)
+    prepared(
+      this.db,
+      `INSERT INTO audit (id, at, actor_key_id, actor_tenant_id, action, target, target_tenant_id, outcome, detail)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        e.id,
-        e.at,
-        e.actorKeyId,
-        e.actorTenantId,
-        e.action,
-        e.target,
-        e.targetTenantId,
-        e.outcome,
-        e.detail ?? null,
-      );
+    ).run(
+      e.id,
+      e.at,
+      e.actorKeyId,
+      e.actorTenantId,
+      e.action,
+      e.target,
+      e.targetTenantId,
+      e.outcome,
+      e.detail ?? null,
+    );
   }
   async query(q: AuditQuery): Promise<AuditEntry[]> {
     const where: string[] = [];
@@ -377,12 +380,13 @@ class SqliteIdempotency implements IdempotencyStore {
     return this.beginTx(scopeKey, fingerprint, now, expiresBefore);
   }
   async complete(scopeKey: string, response: StoredResponse): Promise<void> {
-    this.db
-      .prepare('UPDATE idempotency SET response_json = ? WHERE scope_key = ?')
-      .run(JSON.stringify(response), scopeKey);
+    prepared(this.db, 'UPDATE idempotency SET response_json = ? WHERE scope_key = ?').run(
+      JSON.stringify(response),
+      scopeKey,
+    );
   }
   async abandon(scopeKey: string): Promise<void> {
-    this.db.prepare('DELETE FROM idempotency WHERE scope_key = ? AND response_json IS NULL').run(scopeKey);
+    prepared(this.db, 'DELETE FROM idempotency WHERE scope_key = ? AND response_json IS NULL').run(scopeKey);
   }
 }
 
