@@ -232,6 +232,9 @@ export class TrainingService {
       await this.settle(job, 'failed', { error: `dataset '${job.dataset}' is gone or was replaced` });
       return;
     }
+    // Cancelled while the lines above awaited (the job was claimed but had no trainer to stop yet):
+    // start nothing, so no 'running' event follows 'cancelled'.
+    if ((await this.store.trainings.get(job.owner, job.id))?.status !== 'running') return;
     const child = spawn(process.execPath, ['--import', 'tsx', workerPath], {
       cwd: root,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
