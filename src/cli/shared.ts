@@ -47,17 +47,24 @@ export function parseArgs(argv: readonly string[]): Parsed {
 
 export class UsageError extends Error {}
 
-export async function client(flags: Record<string, string>, io: CliIO): Promise<MaasClient> {
-  const url = flags['--url'] ?? io.env.MAAS_URL ?? 'http://127.0.0.1:8080';
-  let key: string | undefined = flags['--key'] ?? io.env.MAAS_KEY;
-  if (!key) {
-    const file = join(io.env.MAAS_DATA_DIR ?? './data', 'admin.key');
-    key = await readFile(file, 'utf8').then(
+/** Where the API is and which key to use: flags, then env, then the data folder's admin key. */
+export async function connection(
+  flags: Record<string, string>,
+  env: Record<string, string | undefined>,
+): Promise<{ url: string; key: string | undefined }> {
+  const url = flags['--url'] ?? env.MAAS_URL ?? 'http://127.0.0.1:8080';
+  const key =
+    flags['--key'] ??
+    env.MAAS_KEY ??
+    (await readFile(join(env.MAAS_DATA_DIR ?? './data', 'admin.key'), 'utf8').then(
       (s) => s.trim(),
       () => undefined,
-    );
-  }
-  return new MaasClient({ url, key });
+    ));
+  return { url, key };
+}
+
+export async function client(flags: Record<string, string>, io: CliIO): Promise<MaasClient> {
+  return new MaasClient(await connection(flags, io.env));
 }
 
 export function only(flags: Record<string, string>, allowed: string[]): void {

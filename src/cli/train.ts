@@ -12,9 +12,10 @@
  */
 import { openAsBlob } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { extname } from 'node:path';
 import { MaasApiError } from '../sdk/client';
 import { type Training, TrainingClient, type TrainingEvent } from '../sdk/training';
+import { connection } from './shared';
 
 export interface TrainIO {
   out: (s: string) => void;
@@ -42,16 +43,7 @@ const TRAIN_FLAGS = [
 ];
 
 async function clientOf(flags: Record<string, string>, io: TrainIO): Promise<TrainingClient> {
-  const url = flags['--url'] ?? io.env.MAAS_URL ?? 'http://127.0.0.1:8080';
-  let key: string | undefined = flags['--key'] ?? io.env.MAAS_KEY;
-  if (!key) {
-    const file = join(io.env.MAAS_DATA_DIR ?? './data', 'admin.key');
-    key = await readFile(file, 'utf8').then(
-      (s) => s.trim(),
-      () => undefined,
-    );
-  }
-  return new TrainingClient({ url, key });
+  return new TrainingClient(await connection(flags, io.env));
 }
 
 function need(v: string | undefined, usage: string): string {
