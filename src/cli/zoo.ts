@@ -44,6 +44,7 @@ type TableRow = Pick<
   ZooStatusRow,
   'name' | 'family' | 'version' | 'quality' | 'meetsTarget' | 'scale' | 'trainSeconds'
 > &
+  Partial<Pick<ZooStatusRow, 'rivals'>> &
   Partial<Pick<ZooModel, 'state' | 'progress' | 'error'>>;
 
 function note(r: TableRow): string {
@@ -61,9 +62,14 @@ export function zooTable(rows: TableRow[]): string[] {
   const lines = ['model\tfamily\tstate\tversion\tmetric\tvalue\ttarget\tok\ttrain_s\tnote'];
   for (const r of rows) {
     const q = r.quality;
-    const target = q?.target === undefined ? '-' : `${q.higherIsBetter ? '>=' : '<'} ${fmt(q.target)}`;
+    // A fixed target (">= 0.9850", "< 4.4981") and the installed rivals to beat ("< lstm-lm 2.2328").
+    const bars = [
+      ...(q?.target === undefined ? [] : [`${q.higherIsBetter ? '>=' : '<'} ${fmt(q.target)}`]),
+      ...(r.rivals ?? []).map((x) => `${q?.higherIsBetter ? '>' : '<'} ${x.name} ${fmt(x.value)}`),
+    ];
+    const target = bars.length === 0 ? '-' : bars.join(', ');
     // No target (cppn: nothing is learned) → nothing to meet.
-    const ok = r.meetsTarget === null || q?.target === undefined ? '-' : r.meetsTarget ? 'yes' : 'NO';
+    const ok = r.meetsTarget === null || bars.length === 0 ? '-' : r.meetsTarget ? 'yes' : 'NO';
     lines.push(
       [
         r.name,

@@ -40,7 +40,14 @@ export type { Cell, ImageCell, Row } from './table';
 export { tokenizerFromSpec } from './text';
 export { BpeTokenizer, EOS_ID, trainBpe } from './text/bpe';
 export { buildCharVocab, CharTokenizer } from './text/char';
-export { encodeBatch, PAD_ID, type Tokenizer, type TokenizerSpec, UNK_ID } from './text/tokenizer';
+export {
+  type BpeTokenizerSpec,
+  encodeBatch,
+  PAD_ID,
+  type Tokenizer,
+  type TokenizerSpec,
+  UNK_ID,
+} from './text/tokenizer';
 export { buildWordVocab, WordTokenizer } from './text/word';
 export {
   type BatchOptions,

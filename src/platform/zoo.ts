@@ -7,7 +7,14 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { isMaasError } from '../common/errors';
-import { meetsTarget, type ZooArtifact, type ZooQuality, zooEntries, zooEntry } from '../models/zoo/index';
+import {
+  beats,
+  meetsTarget,
+  type ZooArtifact,
+  type ZooQuality,
+  zooEntries,
+  zooEntry,
+} from '../models/zoo/index';
 import type { VersionRecord } from '../store/ports';
 import type { Registry } from './registry/registry';
 import type { Tenancy } from './tenancy/index';
@@ -80,6 +87,12 @@ export async function installZooModel(
   return { version, created: true };
 }
 
+export interface ZooRival {
+  name: string;
+  value: number;
+  beaten: boolean;
+}
+
 export interface ZooStatusRow {
   name: string;
   family: string;
@@ -88,8 +101,10 @@ export interface ZooStatusRow {
   /** Latest installed version, null when never installed. */
   version: number | null;
   quality: ZooQuality | null;
-  /** null when not installed. */
+  /** null when not installed. Also false when an installed rival (`rivals`) is not beaten. */
   meetsTarget: boolean | null;
+  /** The installed zoo rows of the same metric and scale this row must beat, and whether it does. */
+  rivals: ZooRival[];
   public: boolean;
   /** Wall time of the installed version's training (s), null when unknown. */
   trainSeconds: number | null;
@@ -125,6 +140,7 @@ export async function zooStatus(platform: ZooHost): Promise<ZooStatusRow[]> {
         version: null,
         quality: null,
         meetsTarget: null,
+        rivals: [],
         public: false,
         trainSeconds: null,
         scale: null,
@@ -138,10 +154,27 @@ export async function zooStatus(platform: ZooHost): Promise<ZooStatusRow[]> {
       version: latest.version,
       quality,
       meetsTarget: quality ? meetsTarget(quality) : null,
+      rivals: [],
       public: model.public,
       trainSeconds: typeof seconds === 'number' ? seconds : null,
       scale: scaleOf(latest.metadata),
     });
   }
-  return rows;
+  return judgeRivals(rows);
+}
+
+/** Fills `rivals` from the manifest's `mustBeat`: only installed rows of the same metric and scale count. */
+function judgeRivals(rows: ZooStatusRow[]): ZooStatusRow[] {
+  const byName = new Map(rows.map((r) => [r.name, r]));
+  return rows.map((r) => {
+    const q = r.quality;
+    if (!q) return r;
+    const rivals: ZooRival[] = [];
+    for (const name of zooEntry(r.name).mustBeat ?? []) {
+      const other = byName.get(name);
+      if (!other?.quality || other.quality.metric !== q.metric || other.scale !== r.scale) continue;
+      rivals.push({ name, value: other.quality.value, beaten: beats(q, other.quality) });
+    }
+    return { ...r, rivals, meetsTarget: r.meetsTarget === true && rivals.every((x) => x.beaten) };
+  });
 }

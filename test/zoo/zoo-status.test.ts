@@ -111,4 +111,31 @@ describe('GET /api/v1/zoo (zoo off)', () => {
     });
     expect((await s.app.inject({ url: '/api/v1/zoo' })).statusCode).toBe(401);
   });
+
+  it('judges gpt against the installed lstm-lm as well as its own target', async () => {
+    type Row = {
+      name: string;
+      quality: { value: number; target: number };
+      meetsTarget: boolean;
+      rivals: unknown[];
+    };
+    const rows = async () =>
+      ((await s.app.inject({ url: '/api/v1/zoo', headers: bearer(key) })).json() as { models: Row[] }).models;
+    const install = async (name: string) => {
+      const entry = zooEntry(name);
+      const artifact = await entry.train({ seed: entry.seed, scale: 'quick', log: () => {} });
+      await installZooModel(s.platform, name, { artifact, seed: entry.seed, seconds: 1, scale: 'quick' });
+    };
+    await install('gpt');
+    // No lstm-lm yet: nothing to compare with, only the unigram target counts.
+    expect((await rows()).find((r) => r.name === 'gpt')).toMatchObject({ rivals: [] });
+    await install('lstm-lm');
+    const all = await rows();
+    const gpt = all.find((r) => r.name === 'gpt')!;
+    const lstm = all.find((r) => r.name === 'lstm-lm')!;
+    const beaten = gpt.quality.value < lstm.quality.value;
+    expect(gpt.rivals).toEqual([{ name: 'lstm-lm', value: lstm.quality.value, beaten }]);
+    expect(gpt.meetsTarget).toBe(beaten && gpt.quality.value < gpt.quality.target);
+    expect(lstm.rivals).toEqual([]);
+  });
 });

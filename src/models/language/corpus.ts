@@ -3,7 +3,14 @@
  * 90% of the text (by characters) trains, the last 10% is held out, so the bits-per-character
  * figures of gpt, lstm-lm and the unigram baseline are measured on the very same characters.
  */
-import { buildCharVocab, CharTokenizer, getBuiltin } from '../../data/index';
+import {
+  BpeTokenizer,
+  buildCharVocab,
+  CharTokenizer,
+  getBuiltin,
+  type Tokenizer,
+  trainBpe,
+} from '../../data/index';
 import { type Tensor, tensorFrom } from '../../engine/runtime/tensor';
 import { Rng } from '../common/prng';
 
@@ -32,6 +39,16 @@ export async function loadProse(): Promise<string> {
  */
 export function charTokenizer(train: string): CharTokenizer {
   return new CharTokenizer(buildCharVocab([train]));
+}
+
+/**
+ * The tokenizer of a language family: a byte-level BPE of `bpeVocab` tokens learned on the
+ * training split only (no held-out text leaks into the merges), or characters when absent.
+ */
+export function proseTokenizer(train: string, bpeVocab?: number): Tokenizer {
+  return bpeVocab === undefined
+    ? charTokenizer(train)
+    : new BpeTokenizer(trainBpe(train, { vocabSize: bpeVocab }));
 }
 
 /** Next-token batches { x, y } int64 [batch, seq] from random windows of `ids`. */

@@ -11,7 +11,7 @@ registerRuntime('gpt', gptRuntime);
 registerRuntime('lstm-lm', lstmLmRuntime);
 registerRuntime('word2vec', word2vecRuntime);
 
-export { loadProse, splitProse, unigramBitsPerChar, VALIDATION_SHARE } from './corpus';
+export { loadProse, type ProseSplit, splitProse, unigramBitsPerChar, VALIDATION_SHARE } from './corpus';
 export { type GptFamilyConfig, gptRuntime, type TrainedLanguageModel, trainGpt } from './gpt';
 export { type LstmFamilyConfig, lstmLmRuntime, trainLstmLm } from './lstm-lm';
 export { exportWordVectors, type TrainedWordVectors, trainWord2vec, word2vecRuntime } from './word2vec';

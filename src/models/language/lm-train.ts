@@ -32,7 +32,10 @@ export interface LmTrainResult {
   unigramBitsPerChar: number;
   finalTrainLoss: number;
   trainMs: number;
+  /** Process CPU time (all ORT threads) per training step, ms: unlike wall time, load does not skew it. */
+  cpuMsPerStep: number;
   steps: number;
+  parameters: number;
 }
 
 /** Encode text as int32 ids. */
@@ -61,6 +64,7 @@ export async function trainLanguageModel(
     const sampler = new WindowSampler(trainIds, o.seq, o.seed);
     const every = o.progressEvery ?? 50;
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     let running = 0;
     let last = 0;
     for (let s = 0; s < o.steps; s++) {
@@ -77,6 +81,7 @@ export async function trainLanguageModel(
       }
     }
     const trainMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
     trainer.syncParameters();
     let nats = 0;
     let tokens = 0;
@@ -85,17 +90,18 @@ export async function trainLanguageModel(
       nats += (await trainer.evaluate(b)).loss * n;
       tokens += n;
     }
-    // Characters covered by the scored tokens: exact for char-level tokenizers (1 char/token).
-    const charsPerToken = split.validation.length / Math.max(1, validIds.length);
-    // The scored targets are tokens 1 … `tokens` of the held-out split (windows are consecutive).
+    // The scored targets are tokens 1 … `tokens` of the held-out split (windows are consecutive),
+    // so their decoded text is exactly the characters the loss was paid for, whatever the tokenizer.
     const scored = tokenizer.decode(Array.from(validIds.subarray(1, 1 + tokens)));
     return {
-      validationBitsPerChar: bitsPerChar(nats / tokens, charsPerToken),
+      validationBitsPerChar: bitsPerChar(nats / tokens, [...scored].length / tokens),
       validationTokens: tokens,
       unigramBitsPerChar: unigramBitsPerChar(split.train, scored),
       finalTrainLoss: last,
       trainMs,
+      cpuMsPerStep: (cpu.user + cpu.system) / 1000 / o.steps,
       steps: o.steps,
+      parameters: model.params.reduce((n, p) => n + p.value.data.length, 0),
     };
   } finally {
     await trainer.release();

@@ -1,10 +1,10 @@
 /**
- * The `lstm-lm` family: the recurrent baseline on the same character tokenizer, data split and
+ * The `lstm-lm` family: the recurrent baseline on the same tokenizers (characters or BPE), data split and
  * training loop as `gpt`; exported for step-wise generation (one token per run, state in/out).
  */
 import { exportLstmLm, lstmLm } from '../../nn/index';
 import type { RuntimeContext, TextGenerationRuntime } from '../task';
-import { charTokenizer, type ProseSplit } from './corpus';
+import { type ProseSplit, proseTokenizer } from './corpus';
 import { recurrentDecoder } from './decoders';
 import { textGenerationRuntime } from './generate';
 import type { TrainedLanguageModel } from './gpt';
@@ -17,6 +17,8 @@ export interface LstmFamilyConfig {
   layers: number;
   /** Training window in tokens (truncated backpropagation through time). */
   seq: number;
+  /** Byte-level BPE vocabulary size (≥ 259); absent: characters (the zoo row). */
+  bpeVocab?: number;
 }
 
 /**
@@ -30,7 +32,7 @@ export async function trainLstmLm(
   config: LstmFamilyConfig,
   train: Omit<LmTrainOptions, 'seq'>,
 ): Promise<TrainedLanguageModel> {
-  const tokenizer = charTokenizer(split.train);
+  const tokenizer = proseTokenizer(split.train, config.bpeVocab);
   const model = lstmLm({
     vocab: tokenizer.vocabSize,
     embed: config.embed,

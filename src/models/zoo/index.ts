@@ -4,6 +4,7 @@ import './vision';
 import './classifiers';
 
 export {
+  beats,
   meetsTarget,
   registerZooEntry,
   type ZooArtifact,

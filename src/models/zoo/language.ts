@@ -23,18 +23,18 @@ type LmTrain = { steps: number; batch: number; lr: number; warmup: number };
 export const LANGUAGE_ZOO_SIZES = {
   full: {
     gpt: {
-      model: { context: 64, layers: 2, dim: 128, heads: 4 },
+      model: { context: 64, layers: 2, dim: 128, heads: 4, bpeVocab: 512 },
       train: { steps: 1500, batch: 32, lr: 4e-3, warmup: 60 },
     },
     lstm: {
       model: { embed: 64, hidden: 256, layers: 1, seq: 64 },
-      train: { steps: 500, batch: 32, lr: 4e-3, warmup: 40 },
+      train: { steps: 1500, batch: 32, lr: 4e-3, warmup: 60 },
     },
     word2vec: { dim: 64, vocab: 3000, steps: 1500, batch: 2048 },
   },
   quick: {
     gpt: {
-      model: { context: 32, layers: 1, dim: 32, heads: 2 },
+      model: { context: 32, layers: 1, dim: 32, heads: 2, bpeVocab: 512 },
       train: { steps: 60, batch: 8, lr: 3e-3, warmup: 10 },
     },
     lstm: {
@@ -91,7 +91,8 @@ registerZooEntry({
   family: 'gpt',
   task: 'text-generation',
   seed: 1,
-  description: 'character-level GPT (decoder-only transformer, KV cache) trained on Moby Dick',
+  description: 'GPT (decoder-only transformer, KV cache, byte-level BPE) trained on Moby Dick',
+  mustBeat: ['lstm-lm'],
   expectedSeconds: { full: 460, quick: 3 },
   async train(ctx) {
     const size = LANGUAGE_ZOO_SIZES[ctx.scale].gpt;

@@ -45,6 +45,11 @@ export interface ZooEntry {
    * queue trains cheap rows first and shows an ETA before the first progress line.
    */
   expectedSeconds?: Record<ZooTrainContext['scale'], number>;
+  /**
+   * Zoo rows of the same metric this row promises to beat (gpt: `lstm-lm`). A bar that depends on
+   * another trained model cannot be a fixed `target`; it is judged when both are installed.
+   */
+  mustBeat?: readonly string[];
   train(ctx: ZooTrainContext): Promise<ZooArtifact>;
 }
 
@@ -64,6 +69,11 @@ export function zooEntry(name: string): ZooEntry {
   const e = entries.get(name);
   if (!e) fail('not_found', `no zoo entry '${name}'; known: ${[...entries.keys()].join(', ')}`);
   return e;
+}
+
+/** Whether `q` is better than `rival` (strictly: a tie does not beat). */
+export function beats(q: ZooQuality, rival: ZooQuality): boolean {
+  return q.higherIsBetter ? q.value > rival.value : q.value < rival.value;
 }
 
 /** Whether a quality figure meets its target (true when there is no target). */

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BpeTokenizer, type BpeTokenizerSpec } from '../../../src/data/index';
 import { EngineSession } from '../../../src/engine/runtime/session';
 import { loadProse, splitProse } from '../../../src/models/language/corpus';
 import { gptRuntime, type TrainedLanguageModel, trainGpt } from '../../../src/models/language/gpt';
@@ -109,5 +110,51 @@ describe('gpt text-generation runtime', () => {
     await expect(kv.generate({ prompt: 'a', maxTokens: 0 })).rejects.toMatchObject({
       code: 'invalid_request',
     });
+  });
+});
+
+describe('gpt with a byte-level BPE tokenizer', () => {
+  const split = splitProse(
+    'Call me Ishmael. Some years ago—never mind how long precisely—having little money, the whale… '.repeat(
+      300,
+    ),
+  );
+
+  it('scores bits per character over the characters its tokens cover, not per token', async () => {
+    // An untrained model predicts ≈ uniformly: ln V nats per token. Divided by the characters per
+    // token of the held-out text, that is log2(V) / (chars/token) bits per character.
+    const t = await trainGpt(
+      split,
+      { context: 16, layers: 1, dim: 16, heads: 2, bpeVocab: 300 },
+      { steps: 1, batch: 4, lr: 1e-9, warmup: 0, seed: 1 },
+    );
+    expect(t.metadata.tokenizer).toMatchObject({ type: 'bpe' });
+    const tokenizer = new BpeTokenizer(t.metadata.tokenizer as BpeTokenizerSpec);
+    const charsPerToken = split.validation.length / tokenizer.encode(split.validation).length;
+    expect(charsPerToken).toBeGreaterThan(1.5);
+    expect(t.result.validationBitsPerChar).toBeCloseTo(Math.log2(300) / charsPerToken, 1);
+  });
+
+  it('generates the same text with and without the KV cache, multi-byte characters included', async () => {
+    const t = await trainGpt(
+      split,
+      { context: 16, layers: 1, dim: 16, heads: 2, bpeVocab: 300 },
+      { steps: 60, batch: 8, lr: 1e-2, warmup: 5, seed: 2 },
+    );
+    const kv = await EngineSession.create(t.onnx);
+    const plain = await EngineSession.create(t.plainOnnx!);
+    try {
+      const req = { prompt: 'Some years ago—never', maxTokens: 40, temperature: 0 };
+      const a = await runtimeOf(kv, t.metadata).generate(req);
+      const b = await runtimeOf(plain, { ...t.metadata, kvCache: false }).generate(req);
+      expect(a.text).toBe(b.text);
+      expect(a.completionTokens).toBe(40);
+      // Fewer tokens than characters: the merges are in use on the prompt.
+      expect(a.promptTokens).toBeLessThan(req.prompt.length);
+      expect(a.text).not.toContain('\uFFFD');
+    } finally {
+      await kv.release();
+      await plain.release();
+    }
   });
 });
