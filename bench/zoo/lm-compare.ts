@@ -1,11 +1,11 @@
 /**
  * gpt vs lstm-lm on held-out Moby Dick, side by side: the zoo's model sizes and optimiser, the same
  * split, steps and batch of windows, each tokenizer (characters or the zoo's BPE) for each family,
- * several seeds. Prints and writes bench/results/lm-compare.{json,md}. Runs one model at a time
+ * several seeds. Prints and writes bench/results/NAME.{json,md} (default NAME: lm-compare). Runs one model at a time
  * (2 cores); about 2 minutes per 1,500-step run on an idle machine.
  *
  *   node --import tsx bench/zoo/lm-compare.ts [--rows gpt-bpe,lstm-char] [--seeds 1,2,3]
- *     [--steps 1500] [--out bench/results]
+ *     [--steps 1500] [--out bench/results] [--name lm-compare]
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -122,6 +122,7 @@ async function main(): Promise<void> {
       seeds: { type: 'string', default: '1' },
       steps: { type: 'string', default: String(FULL.gpt.train.steps) },
       out: { type: 'string', default: 'bench/results' },
+      name: { type: 'string', default: 'lm-compare' },
     },
   });
   const rows = values.rows.split(',');
@@ -143,8 +144,8 @@ async function main(): Promise<void> {
   const md = markdown(runs, command);
   console.log(`\n${md}`);
   await mkdir(values.out, { recursive: true });
-  await writeFile(join(values.out, 'lm-compare.json'), `${JSON.stringify({ command, runs }, null, 2)}\n`);
-  await writeFile(join(values.out, 'lm-compare.md'), md);
+  await writeFile(join(values.out, `${values.name}.json`), `${JSON.stringify({ command, runs }, null, 2)}\n`);
+  await writeFile(join(values.out, `${values.name}.md`), md);
 }
 
 main().catch((err: unknown) => {
