@@ -1,6 +1,7 @@
 /**
  * The native /api/v1 surface: models, versions (upload), aliases. Errors are problem+json.
- * Every handler scopes lookups to `principal.tenant`; names are validated before any use.
+ * Every handler scopes lookups to `principal.tenant` (another tenant's model only when public, and
+ * only to read or call it: see model-ref.ts); names are validated before any use.
  */
 import type { Readable } from 'node:stream';
 import { fail } from '../common/errors';

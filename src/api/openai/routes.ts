@@ -1,8 +1,9 @@
 /**
  * The OpenAI-compatible surface `/v1`: each route translates OpenAI's wire format onto the task
  * service (the same core the native /api/v1 task routes use) and renders errors in OpenAI's shape.
- * `model` names a model of the caller's tenant (`name` or `name:version`) or a built-in speech
- * model (`tts`, `tts-1`, `espeak-ng`, `flite`).
+ * `model` names a model of the caller's tenant (`name` or `name:version`), another tenant's public
+ * model (`owner~name`, as `/v1/models` lists it) or a built-in speech model (`tts`, `tts-1`,
+ * `espeak-ng`, `flite`).
  */
 import { fail } from '../../common/errors';
 import { disconnectSignal } from '../kserve';
