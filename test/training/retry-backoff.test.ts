@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
+import { eventObject } from '../../src/api/openai/fine-tuning-view';
 import { buildServer } from '../../src/api/server';
 import { loadConfig } from '../../src/platform/config';
 import { openPlatform, type Platform } from '../../src/platform/platform';
@@ -128,6 +129,13 @@ describe('retry backoff', () => {
     const lead = Date.parse(String(retrying.data.retryAt)) - Date.parse(retrying.createdAt);
     expect(lead).toBeGreaterThan(delayMs - 100);
     expect(lead).toBeLessThanOrEqual(delayMs);
+    // OpenAI's fine-tuning events say it too.
+    expect(eventObject(id, retrying)).toMatchObject({
+      level: 'warn',
+      message: expect.stringMatching(
+        /^the trainer process exited unexpectedly \(SIGKILL\); retry 1 of 2 from the checkpoint at step \d+ in [01]\.\d s$/,
+      ),
+    });
     // Waiting: still `running` (the job holds its place), with no trainer.
     expect(s.platform.trainings.trainerPid(id)).toBeNull();
     const cancel = await s.app.inject({
