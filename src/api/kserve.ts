@@ -2,10 +2,11 @@
  * KServe v2 / Open Inference Protocol REST, translated at the edge onto the inference service.
  * Errors on these routes use the protocol's `{"error": "..."}` shape.
  */
-import { fail, isMaasError } from '../common/errors';
+import { fail } from '../common/errors';
 import type { Tensor } from '../engine/runtime/tensor';
 import type { VersionRecord } from '../store/ports';
-import { authorizedModel, refLabel } from './model-ref';
+import { metered } from './metered';
+import { authorizedModel } from './model-ref';
 import type { RouteContext, RouteSpec } from './route';
 import { decodeV2Input, encodeV2Output, type V2InputJson, v2DataType } from './v2-tensors';
 
@@ -105,59 +106,53 @@ export function disconnectSignal(ctx: RouteContext): AbortSignal {
   return controller.signal;
 }
 
-/**
- * Raw infer, admitted and metered: the request is charged to its key's and tenant's rate buckets
- * and monthly quota (units = input tensors) before it may queue; its rate-limit headers go on the
- * answer whatever it is; one usage record is written when a model ran (2xx, or 5xx unbilled).
- * Requests refused before the model (4xx: auth, scope, not found, 429, bad tensors) cost nothing.
- */
-async function infer(ctx: RouteContext) {
-  const started = performance.now();
-  const parsed = parseInferBody(ctx.body);
-  const ref = await authorizedModel(ctx.platform.registry, ctx.principal, ctx.params.name, 'read');
-  const { tenancy } = ctx.platform;
-  const units = Object.keys(parsed.inputs).length;
-  const ticket = await tenancy.admission.admit(ctx.principal, units);
-  ctx.reply.headers(ticket.headers);
+/** The deadline a request asks for (ms): the smaller of `parameters.timeout_ms` and `x-maas-timeout-ms`. */
+function requestedTimeout(ctx: RouteContext, parsed: ParsedInfer): number | undefined {
   const header = ctx.request.headers['x-maas-timeout-ms'];
   const headerMs = typeof header === 'string' && /^[0-9]{1,9}$/.test(header) ? Number(header) : undefined;
-  const timeoutMs = Math.min(
-    parsed.timeoutMs ?? Number.POSITIVE_INFINITY,
-    headerMs ?? Number.POSITIVE_INFINITY,
+  const ms = Math.min(parsed.timeoutMs ?? Number.POSITIVE_INFINITY, headerMs ?? Number.POSITIVE_INFINITY);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/**
+ * Raw infer, admitted and metered by the shared `metered` (api/metered.ts), like the /api/v1 and
+ * /v1 serving routes: units = input tensors, reserved before the request may queue; rate-limit
+ * headers on the answer whatever it is; one usage record when a model ran (2xx billed, 5xx
+ * unbilled). Requests refused before the model (auth, scope, not found, 429, bad tensors) cost
+ * nothing. Errors are rendered in KServe's `{"error": "..."}` shape by the edge.
+ */
+async function infer(ctx: RouteContext) {
+  const parsed = parseInferBody(ctx.body);
+  const ref = await authorizedModel(ctx.platform.registry, ctx.principal, ctx.params.name, 'read');
+  const units = Object.keys(parsed.inputs).length;
+  // The answer is encoded inside the metered run: an output that cannot be encoded is a failed,
+  // unbilled request, not a billed one.
+  return metered(
+    ctx,
+    { owner: ref.owner, model: ref.name, version: ctx.params.version },
+    units,
+    async () => {
+      const { version, outputs } = await ctx.platform.inference.infer(
+        ref.owner,
+        ref.name,
+        ctx.params.version,
+        {
+          inputs: parsed.inputs,
+          outputs: parsed.outputs,
+          timeoutMs: requestedTimeout(ctx, parsed),
+          signal: disconnectSignal(ctx),
+        },
+      );
+      const names = parsed.outputs ?? version.signature.outputs.map((o) => o.name);
+      return {
+        model_name: version.model,
+        model_version: String(version.version),
+        ...(parsed.id !== undefined ? { id: parsed.id } : {}),
+        outputs: names.map((n) => encodeV2Output(n, outputs[n])),
+      };
+    },
+    (answer) => ({ units, version: answer.model_version }),
   );
-  const usage = (status: number, version: string) =>
-    tenancy.meter.record({
-      tenantId: ctx.principal.tenantId,
-      keyId: ctx.principal.keyId,
-      model: refLabel(ref),
-      version,
-      units,
-      latencyMs: performance.now() - started,
-      status,
-    });
-  try {
-    const { version, outputs } = await ctx.platform.inference.infer(ref.owner, ref.name, ctx.params.version, {
-      inputs: parsed.inputs,
-      outputs: parsed.outputs,
-      timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined,
-      signal: disconnectSignal(ctx),
-    });
-    const names = parsed.outputs ?? version.signature.outputs.map((o) => o.name);
-    const answer = {
-      model_name: version.model,
-      model_version: String(version.version),
-      ...(parsed.id !== undefined ? { id: parsed.id } : {}),
-      outputs: names.map((n) => encodeV2Output(n, outputs[n])),
-    };
-    await tenancy.admission.settle(ticket, units);
-    await usage(200, String(version.version));
-    return answer;
-  } catch (error) {
-    await tenancy.admission.settle(ticket, 0);
-    const status = isMaasError(error) ? error.status : 500;
-    await usage(status, ctx.params.version ?? 'latest');
-    throw error;
-  }
 }
 
 const model = '/v2/models/:name';

@@ -1,6 +1,8 @@
 /**
- * Admission and metering for the serving routes (native task routes, OpenAI /v1, predict), the
- * way /v2 infer does it: once the model is authorized and the request validated, `admitServing`
+ * Admission and metering for every serving route — native task routes and predict on /api/v1,
+ * OpenAI /v1, KServe /v2 infer — so that rate limits, quotas, usage records and rate-limit headers
+ * behave the same on all three surfaces (only the error shape differs, rendered at the edge by
+ * api/errors.ts). Once the model is authorized and the request validated, `admitServing`
  * charges the key's and tenant's rate buckets and reserves `reserve` units of the monthly quota
  * (an upper bound when the cost is known only afterwards: prompt + n × max_tokens), and puts the
  * rate-limit headers on the answer — before its first byte, so streams carry them too. When the
@@ -18,6 +20,8 @@ import type { RouteContext } from './route';
 export interface MeteredModel {
   owner: string;
   model: string;
+  /** The version the request asked for (`3`, `prod`), recorded when it fails before one resolved. */
+  version?: string;
 }
 
 export interface Charge {
@@ -53,7 +57,7 @@ export async function admitServing(
       await tenancy.admission.settle(ticket, units);
       await record(200, version, units);
     },
-    async failed(error, version = 'latest') {
+    async failed(error, version = target.version ?? 'latest') {
       if (settled) return;
       settled = true;
       await tenancy.admission.settle(ticket, 0);

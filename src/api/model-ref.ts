@@ -11,6 +11,7 @@ import { fail, isMaasError } from '../common/errors';
 import { parseName } from '../common/names';
 import { hasScope, type Principal } from '../platform/auth/auth';
 import type { Registry } from '../platform/registry/registry';
+import type { ModelRecord } from '../store/ports';
 
 export interface ModelRef {
   owner: string;
@@ -51,3 +52,33 @@ export async function authorizedModel(
 
 /** How usage and responses name a model: `name` for one's own, `owner~name` for another's. */
 export const refLabel = (ref: ModelRef): string => (ref.foreign ? `${ref.owner}~${ref.name}` : ref.name);
+
+/** The id a caller uses for a model: `name` for its own, `owner~name` for another tenant's. */
+export const callableId = (m: { owner: string; name: string }, principal: Principal): string =>
+  m.owner === principal.tenantId ? m.name : `${m.owner}~${m.name}`;
+
+/** What a model list shows: `own` (the caller's models) or `all` (also what it may call of others). */
+export type ListScope = 'own' | 'all';
+const SCOPES: readonly ListScope[] = ['own', 'all'];
+
+/** `?scope=`: `all` unless asked otherwise, the way OpenAI's and Ollama's lists show what one can use. */
+export function parseListScope(raw: unknown): ListScope {
+  if (raw === undefined || raw === '') return 'all';
+  if (typeof raw === 'string' && (SCOPES as readonly string[]).includes(raw)) return raw as ListScope;
+  return fail('invalid_request', `scope must be one of ${SCOPES.join(', ')} (default all)`, {
+    pointer: 'scope',
+  });
+}
+
+/**
+ * Other tenants' models the caller may call (their public ones; for `scope=all`), by owner then
+ * name. Never a private model of another tenant, not even for an admin key: a list shows what
+ * is offered, an admin reaches the rest by name.
+ */
+export async function sharedModels(
+  registry: Registry,
+  principal: Principal,
+  scope: ListScope,
+): Promise<ModelRecord[]> {
+  return scope === 'all' ? registry.listPublicModels(principal.tenantId) : [];
+}

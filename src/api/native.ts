@@ -1,13 +1,14 @@
 /**
  * The native /api/v1 surface: models, versions (upload), aliases. Errors are problem+json.
- * Every handler scopes lookups to `principal.tenant`; names are validated before any use.
+ * Every handler scopes lookups to `principal.tenant` (another tenant's model only when public, and
+ * only to read or call it: see model-ref.ts); names are validated before any use.
  */
 import type { Readable } from 'node:stream';
 import { fail } from '../common/errors';
 import type { UploadOptions } from '../platform/registry/registry';
 import type { ServingSettings } from '../store/ports';
 import { idempotent } from './idempotent';
-import { authorizedModel } from './model-ref';
+import { authorizedModel, callableId, parseListScope, sharedModels } from './model-ref';
 import type { RouteContext, RouteSpec } from './route';
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -72,6 +73,14 @@ const owner = (ctx: RouteContext) => ctx.principal.tenantId;
 const model = (ctx: RouteContext, intent: 'read' | 'manage') =>
   authorizedModel(ctx.platform.registry, ctx.principal, ctx.params.name, intent);
 
+/** Own models, then (scope=all) other tenants' public ones, each with the id to call it by. */
+async function listModels(ctx: RouteContext) {
+  const scope = parseListScope(ctx.query.scope);
+  const own = await ctx.platform.registry.listModels(owner(ctx));
+  const shared = await sharedModels(ctx.platform.registry, ctx.principal, scope);
+  return { models: [...own, ...shared].map((m) => ({ id: callableId(m, ctx.principal), ...m })) };
+}
+
 async function upload(ctx: RouteContext) {
   const length = Number(ctx.request.headers['content-length']);
   if (length > ctx.platform.config.maxUploadBytes) {
@@ -115,8 +124,9 @@ export const nativeRoutes: RouteSpec[] = [
     method: 'GET',
     path: '/api/v1/models',
     access: 'infer',
-    summary: 'List models',
-    handler: async (ctx) => ({ models: await ctx.platform.registry.listModels(owner(ctx)) }),
+    summary:
+      "List models: ?scope=all (default) your models, then other tenants' public ones; ?scope=own yours only. Each has id (what to call it: name, or owner~name for another tenant's) and owner",
+    handler: listModels,
   },
   {
     ...base,

@@ -2,7 +2,7 @@
  * The `maas` command.
  *
  *   maas serve [--port 8080 --data-dir ./data ...]     start the server (flags = env options)
- *   maas models ls                                      list models
+ *   maas models ls [--scope own|all]                   list models (yours, then others' public ones)
  *   maas models push NAME FILE [--task T] [--max-batch-size N] [--max-delay-ms N]
  *   maas models rm NAME [--version V]
  *   maas infer NAME [--version V] [--input FILE]        KServe v2 JSON in (stdin or file), JSON out
@@ -19,7 +19,7 @@ import { configSpec, loadConfig } from '../platform/config';
 import { MaasApiError } from '../sdk/client';
 import { type CliIO, client, clientFlags, only, type Parsed, parseArgs, UsageError } from './shared';
 import { TASK_USAGE, taskCommands } from './tasks';
-import { TENANCY_USAGE, tenancyCommands } from './tenancy';
+import { TENANCY_USAGE, table, tenancyCommands } from './tenancy';
 import { datasetsCommand, predictCommand, trainCommand, trainingsCommand } from './train';
 import { ZOO_USAGE, zooCommand } from './zoo';
 
@@ -27,7 +27,7 @@ export { type CliIO, parseArgs };
 
 const USAGE = `usage:
   maas serve [options]                 start the server (maas serve --help lists options)
-  maas models ls
+  maas models ls [--scope own|all]   (all: yours, then others' public models as OWNER~NAME)
   maas models push NAME FILE [--task T] [--description D] [--max-batch-size N] [--max-delay-ms N]
   maas models rm NAME [--version V]
   maas models public NAME [true|false]   (others call a public model as OWNER~NAME)
@@ -45,10 +45,18 @@ client options: --url URL (MAAS_URL, default http://127.0.0.1:8080)  --key KEY (
 async function models(p: Parsed, io: CliIO): Promise<void> {
   const [, sub, name, file] = p.positional;
   if (sub === 'ls') {
-    only(p.flags, clientFlags);
-    const list = await (await client(p.flags, io)).listModels();
+    only(p.flags, [...clientFlags, '--scope']);
+    const scope = p.flags['--scope'] ?? 'all';
+    if (scope !== 'own' && scope !== 'all') throw new UsageError('maas models ls [--scope own|all]');
+    const list = await (await client(p.flags, io)).listModels(scope);
     if (list.length === 0) io.out('no models');
-    for (const m of list) io.out(`${m.name}\t${m.task ?? '-'}\t${m.updatedAt}`);
+    else
+      io.out(
+        table(
+          ['ID', 'OWNER', 'TASK', 'PUBLIC', 'UPDATED'],
+          list.map((m) => [m.id, m.owner, m.task ?? '-', m.public ? 'yes' : 'no', m.updatedAt]),
+        ),
+      );
   } else if (sub === 'push') {
     only(p.flags, [
       ...clientFlags,

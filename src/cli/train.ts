@@ -127,7 +127,7 @@ const NOTICES: Record<string, (d: Record<string, unknown>) => string> = {
   status: (d) => `status: ${d.status}${d.error ? ` (${d.error})` : ''}`,
   resumed: (d) => `resumed from checkpoint at step ${d.step}`,
   retrying: (d) =>
-    `${d.reason}: retry ${d.attempt} of ${d.maxRetries}, from checkpoint at step ${d.fromStep}`,
+    `${d.reason}: retry ${d.attempt} of ${d.maxRetries}${typeof d.delayMs === 'number' && d.delayMs > 0 ? ` in ${(d.delayMs / 1000).toFixed(1)} s` : ''}, from checkpoint at step ${d.fromStep}`,
 };
 
 async function summary(c: TrainingClient, t: Training, io: TrainIO): Promise<void> {

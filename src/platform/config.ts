@@ -220,6 +220,20 @@ export const configSpec = {
     parse: int(0, 100),
     doc: 'Times a job whose trainer process crashed (killed, out of memory) is retried from its last checkpoint before it fails',
   },
+  trainRetryBackoffMs: {
+    env: 'MAAS_TRAIN_RETRY_BACKOFF_MS',
+    flag: '--train-retry-backoff-ms',
+    default: 1000,
+    parse: int(0, 3_600_000),
+    doc: 'Wait before the first retry of a crashed trainer (ms); each further retry waits twice as long (with jitter: a random 50–100 % of it), up to MAAS_TRAIN_RETRY_BACKOFF_MAX_MS. 0 retries at once',
+  },
+  trainRetryBackoffMaxMs: {
+    env: 'MAAS_TRAIN_RETRY_BACKOFF_MAX_MS',
+    flag: '--train-retry-backoff-max-ms',
+    default: 60_000,
+    parse: int(0, 86_400_000),
+    doc: 'Longest wait between two retries of a crashed trainer (ms)',
+  },
   trainThreads: {
     env: 'MAAS_TRAIN_THREADS',
     flag: '--train-threads',

@@ -110,6 +110,8 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     concurrency: config.trainConcurrency,
     leaseMs: config.trainLeaseMs,
     maxRetries: config.trainMaxRetries,
+    retryBackoffMs: config.trainRetryBackoffMs,
+    retryBackoffMaxMs: config.trainRetryBackoffMaxMs,
     pollMs: Math.min(1000, Math.max(50, Math.floor(config.trainLeaseMs / 4))),
     threads: config.trainThreads,
     dir: join(config.dataDir, 'training'),

@@ -38,8 +38,11 @@ export interface ServingSettings {
 }
 
 export interface Model {
+  /** What to call it by: `name` for your own model, `owner~name` for another tenant's public one. */
+  id: string;
   owner: string;
   name: string;
+  public: boolean;
   task: string | null;
   description: string | null;
   serving: ServingSettings;
@@ -158,8 +161,9 @@ export class MaasClient {
     return this.request('GET', '/readyz');
   }
 
-  async listModels(): Promise<Model[]> {
-    return (await this.request<{ models: Model[] }>('GET', '/api/v1/models')).models;
+  /** `all` (default): yours, then other tenants' public models; `own`: yours only. */
+  async listModels(scope: 'own' | 'all' = 'all'): Promise<Model[]> {
+    return (await this.request<{ models: Model[] }>('GET', `/api/v1/models?scope=${scope}`)).models;
   }
 
   getModel(name: string): Promise<ModelDetail> {

@@ -96,6 +96,8 @@ export interface ModelRepository {
   createModel(model: NewModel): Promise<ModelRecord>;
   getModel(owner: string, name: string): Promise<ModelRecord | null>;
   listModels(owner: string): Promise<ModelRecord[]>;
+  /** Every public model not owned by `exceptOwner`, by owner then name (what it may also call). */
+  listPublicModels(exceptOwner: string): Promise<ModelRecord[]>;
   /** Throws `not_found` when absent. */
   updateModel(owner: string, name: string, patch: ModelPatch): Promise<ModelRecord>;
   /** Deletes the model with its versions and aliases; returns the deleted versions (null: absent). */

@@ -83,7 +83,9 @@ describe('maas serve in a child process', () => {
     expect(push.err).toBe('');
     expect(push.out).toMatch(/pushed lin version 1 \(sha256:[0-9a-f]{64}, \d+ bytes\)/);
     expect(push.out).toMatch(/input {2}x: float32 \[batch, 4\]/);
-    expect((await cli(['models', 'ls', ...client])).out).toMatch(/^lin\tregression\t/);
+    expect((await cli(['models', 'ls', ...client])).out).toMatch(
+      /^ID +OWNER +TASK +PUBLIC +UPDATED\nlin +default +regression +no +\d{4}-/,
+    );
     const request = JSON.stringify({
       inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [1, 0, 0, 0] }],
     });

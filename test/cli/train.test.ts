@@ -12,7 +12,7 @@ describe('maas train (CLI)', () => {
   let s: TestServer;
   let url: string;
   beforeAll(async () => {
-    s = await testServer({ trainLeaseMs: 2000, trainThreads: 1 });
+    s = await testServer({ trainLeaseMs: 2000, trainThreads: 1, trainRetryBackoffMs: 200 });
     url = await s.app.listen({ port: 0, host: '127.0.0.1' });
     expect((await uploadDataset(s.app, 'line', lineCsv(1000))).statusCode).toBe(201);
   });
@@ -59,7 +59,7 @@ describe('maas train (CLI)', () => {
     expect(await run.done, run.err.join('\n')).toBe(0);
     const text = run.out.join('\n');
     expect(text).toMatch(
-      /the trainer process exited unexpectedly \(SIGKILL\): retry 1 of 2, from checkpoint at step \d+/,
+      /the trainer process exited unexpectedly \(SIGKILL\): retry 1 of 2 in 0\.[12] s, from checkpoint at step \d+/,
     );
     expect(text).toMatch(/resumed from checkpoint at step [1-9]\d*/);
     expect(text).toContain('status: succeeded');

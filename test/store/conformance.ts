@@ -72,6 +72,24 @@ export function describeStoreConformance(adapter: string, factory: StoreFactory)
       expect(await store.models.getModel('t2', 'm')).not.toBeNull();
     });
 
+    it('lists the public models of other owners only', async () => {
+      for (const [owner, name] of [
+        ['t1', 'own-pub'],
+        ['t2', 'b'],
+        ['t2', 'a'],
+        ['t2', 'hidden'],
+        ['t0', 'z'],
+      ]) {
+        await store.models.createModel({ owner, name });
+        if (name !== 'hidden') await store.models.updateModel(owner, name, { public: true });
+      }
+      const seen = (await store.models.listPublicModels('t1')).map((m) => `${m.owner}/${m.name}`);
+      expect(seen).toEqual(['t0/z', 't2/a', 't2/b']);
+      await store.models.updateModel('t2', 'a', { public: false });
+      expect((await store.models.listPublicModels('t2')).map((m) => m.name)).toEqual(['z', 'own-pub']);
+      expect((await store.models.listPublicModels('t1')).map((m) => m.name)).toEqual(['z', 'b']);
+    });
+
     it('numbers versions, never reuses a number, moves latest, round-trips JSON', async () => {
       await expectCode(store.models.addVersion(version('t', 'm', 1)), 'not_found');
       const v1 = await store.models.addVersion(version('t', 'm', 1), { owner: 't', name: 'm' });

@@ -1,15 +1,16 @@
 /**
- * Admission and metering on the serving routes beyond /v2 (native task routes, OpenAI /v1), over
+ * Admission and metering on every serving surface (KServe /v2 infer, native task routes, OpenAI /v1), over
  * a real socket against the real platform with the test families' models owned by a tenant:
  * exact 429s under a burst in OpenAI's shape, headers on streams, usage that matches what the
  * responses reported, and quota reservations (prompt + max_tokens) that refuse before running.
  */
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linearModel } from '../helpers/onnx-fixtures';
 import { auth, type TestServer, testServer } from '../helpers/server';
 import { registerTestFamilies } from '../tasks/fixtures/families';
 import { MODELS } from '../tasks/fixtures/server';
-import { bearer, mintKey } from './platform-fixture';
+import { bearer, INFER_BODY, mintKey } from './platform-fixture';
 
 interface Answer {
   status: number;
@@ -73,6 +74,13 @@ describe('admission and metering on task and OpenAI routes', () => {
       });
       expect(res.statusCode, res.body).toBe(201);
     }
+    const lin = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/models/lin/versions',
+      headers: { ...bearer(ops), 'content-type': 'application/octet-stream' },
+      payload: Buffer.from(linearModel(4, 3).bytes),
+    });
+    expect(lin.statusCode, lin.body).toBe(201);
     await s.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(s.app.server.address() as AddressInfo).port}`;
   });
@@ -180,5 +188,84 @@ describe('admission and metering on task and OpenAI routes', () => {
     expect(await usageOf(k.id)).toEqual([
       expect.objectContaining({ requests: 2, units: used + JSON.parse(again.body).usage.total_tokens }),
     ]);
+  });
+
+  it('/v2 infer shares the admission of /v1 and /api/v1: 12 simultaneous calls over the three surfaces on a 6/min key → exactly 6 served, 6 × 429 each in its surface shape; usage = served', async () => {
+    const k = await key({ requestsPerMinute: 6 });
+    const calls: Array<{ surface: 'v2' | 'native' | 'openai'; run: () => Promise<Answer> }> = [];
+    for (let i = 0; i < 4; i++) {
+      calls.push({ surface: 'v2', run: () => post(k.key, '/v2/models/lin/infer', INFER_BODY) });
+      calls.push({
+        surface: 'native',
+        run: () => post(k.key, '/api/v1/models/vowels/classify', { inputs: ['aa', 'zz'] }),
+      });
+      calls.push({
+        surface: 'openai',
+        run: () => post(k.key, '/v1/embeddings', { model: 'bag', input: 'cat' }),
+      });
+    }
+    const answers = await Promise.all(calls.map(async (c) => ({ surface: c.surface, ...(await c.run()) })));
+    const served = answers.filter((a) => a.status === 200);
+    const refused = answers.filter((a) => a.status === 429);
+    expect(served).toHaveLength(6);
+    expect(refused).toHaveLength(6);
+    // One bucket for the key, whatever the surface: the served ones took its 6 places in turn.
+    expect(served.map((a) => Number(a.headers.get('x-ratelimit-remaining-requests'))).sort()).toEqual([
+      0, 1, 2, 3, 4, 5,
+    ]);
+    const limitHeaders = (h: Headers) =>
+      [...h.keys()].filter((n) => n.startsWith('x-ratelimit-') || n.startsWith('ratelimit')).sort();
+    const shape = {
+      v2: (b: Record<string, unknown>) =>
+        expect(b).toEqual({ error: expect.stringMatching(/^rate limit exceeded/) }),
+      native: (b: Record<string, unknown>) => expect(b).toMatchObject({ status: 429, code: 'rate_limited' }),
+      openai: (b: Record<string, unknown>) =>
+        expect(b.error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limited' }),
+    };
+    for (const a of [...served, ...refused]) {
+      expect(limitHeaders(a.headers)).toEqual(limitHeaders(served[0].headers));
+      expect(a.headers.get('x-ratelimit-limit-requests')).toBe('6');
+      expect(a.headers.get('ratelimit-policy')).toContain('"key-requests";q=6;w=60');
+    }
+    for (const a of refused) {
+      expect(Number(a.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(a.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+      shape[a.surface](JSON.parse(a.body));
+    }
+    const count = (surface: string) => served.filter((a) => a.surface === surface).length;
+    const tokens = served
+      .filter((a) => a.surface === 'openai')
+      .reduce((n, a) => n + JSON.parse(a.body).usage.total_tokens, 0);
+    const expected = [
+      { model: 'lin', requests: count('v2'), units: count('v2') },
+      { model: 'vowels', requests: count('native'), units: 2 * count('native') },
+      { model: 'bag', requests: count('openai'), units: tokens },
+    ].filter((r) => r.requests > 0);
+    const rows = await usageOf(k.id);
+    expect(rows).toHaveLength(expected.length);
+    for (const r of expected) expect(rows).toContainEqual(expect.objectContaining(r));
+  });
+
+  it('/v2 infer: a 4/min key with 7 simultaneous → exactly 4 served, 3 × 429 {"error"}; a monthly quota refuses unbilled', async () => {
+    const k = await key({ requestsPerMinute: 4 });
+    const answers = await Promise.all(
+      Array.from({ length: 7 }, () => post(k.key, '/v2/models/lin/infer', INFER_BODY)),
+    );
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(4);
+    const refused = answers.filter((a) => a.status === 429);
+    expect(refused).toHaveLength(3);
+    for (const a of refused) expect(Object.keys(JSON.parse(a.body))).toEqual(['error']);
+    expect(await usageOf(k.id)).toEqual([expect.objectContaining({ model: 'lin', requests: 4, units: 4 })]);
+
+    const q = await key({ monthlyUnits: 2 });
+    const spent = await Promise.all(
+      Array.from({ length: 4 }, () => post(q.key, '/v2/models/lin/versions/1/infer', INFER_BODY)),
+    );
+    expect(spent.map((a) => a.status).sort()).toEqual([200, 200, 429, 429]);
+    for (const a of spent.filter((x) => x.status === 429)) {
+      expect(JSON.parse(a.body).error).toMatch(/monthly quota/);
+      expect(Number(a.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+    expect(await usageOf(q.id)).toEqual([expect.objectContaining({ model: 'lin', requests: 2, units: 2 })]);
   });
 });

@@ -13,7 +13,13 @@ type Event = { seq: number; type: string; data: Record<string, unknown> };
 describe('trainer crash while the server stays up', () => {
   let s: TestServer;
   beforeAll(async () => {
-    s = await testServer({ trainLeaseMs: 2000, trainMaxRetries: 1, trainThreads: 1 });
+    // A tiny backoff keeps the test fast; retry-backoff.test.ts checks the waits themselves.
+    s = await testServer({
+      trainLeaseMs: 2000,
+      trainMaxRetries: 1,
+      trainThreads: 1,
+      trainRetryBackoffMs: 40,
+    });
     expect((await uploadDataset(s.app, 'line', lineCsv(2000))).statusCode).toBe(201);
   });
   afterAll(async () => {
@@ -71,6 +77,8 @@ describe('trainer crash while the server stays up', () => {
     const retrying = all.filter((e) => e.type === 'retrying');
     expect(retrying).toHaveLength(1);
     expect(retrying[0].data).toMatchObject({ attempt: 1, maxRetries: 1 });
+    expect(Number(retrying[0].data.delayMs)).toBeGreaterThanOrEqual(20);
+    expect(Number(retrying[0].data.delayMs)).toBeLessThanOrEqual(40);
     expect(String(retrying[0].data.reason)).toMatch(/SIGKILL/);
     expect(Number(retrying[0].data.fromStep)).toBeGreaterThanOrEqual(Number(checkpoint.data.step));
     // The second trainer is another process and starts from the checkpoint, not from step 0.

@@ -135,6 +135,13 @@ const eventMessages: Record<string, (d: Record<string, unknown>, job: string) =>
     type: 'message',
     message: `Resumed from the checkpoint at step ${d.step}`,
   }),
+  retrying: (d) => ({
+    level: 'warn',
+    type: 'message',
+    message: `${d.reason}; retry ${d.attempt} of ${d.maxRetries} from the checkpoint at step ${d.fromStep}${
+      typeof d.delayMs === 'number' && d.delayMs > 0 ? ` in ${(d.delayMs / 1000).toFixed(1)} s` : ''
+    }`,
+  }),
 };
 
 /** OpenAI's names for the metrics in `data` (train_loss, valid_loss, ...), as its clients plot them. */

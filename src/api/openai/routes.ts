@@ -1,12 +1,14 @@
 /**
  * The OpenAI-compatible surface `/v1`: each route translates OpenAI's wire format onto the task
  * service (the same core the native /api/v1 task routes use) and renders errors in OpenAI's shape.
- * `model` names a model of the caller's tenant (`name` or `name:version`) or a built-in speech
- * model (`tts`, `tts-1`, `espeak-ng`, `flite`).
+ * `model` names a model of the caller's tenant (`name` or `name:version`), another tenant's public
+ * model (`owner~name`, as `/v1/models` lists it) or a built-in speech model (`tts`, `tts-1`,
+ * `espeak-ng`, `flite`).
  */
 import { fail } from '../../common/errors';
 import { disconnectSignal } from '../kserve';
 import { audioUnits, metered, speechBound, tokenBound } from '../metered';
+import { callableId, parseListScope, sharedModels } from '../model-ref';
 import type { RouteContext, RouteSpec } from '../route';
 import { chatCompletions, completions } from './completions';
 import {
@@ -21,29 +23,44 @@ import {
 
 const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
+/**
+ * Own models and the built-in speech models, then (unless `?scope=own`) other tenants' public
+ * models as `owner~name`, `owned_by` their tenant — the ids a request's `model` accepts.
+ */
 async function listModels(ctx: RouteContext) {
-  const models = await ctx.platform.tasks.listModels(ctx.principal.tenantId);
+  const scope = parseListScope(ctx.query.scope);
+  const tenant = ctx.principal.tenantId;
+  const own = (await ctx.platform.tasks.listModels(tenant)).filter(
+    (m) => scope === 'all' || m.kind === 'registered',
+  );
+  const shared = await sharedModels(ctx.platform.registry, ctx.principal, scope);
   return {
     object: 'list',
-    data: models.map((m) => ({
-      id: m.id,
-      object: 'model',
-      created: seconds(m.createdAt),
-      owned_by: m.kind === 'builtin' ? 'maas' : ctx.principal.tenantId || 'maas',
-    })),
+    data: [
+      ...own.map((m) => modelObject(m.id, m.createdAt, m.kind === 'builtin' ? 'maas' : tenant || 'maas')),
+      ...shared.map((m) => modelObject(callableId(m, ctx.principal), m.createdAt, m.owner)),
+    ],
   };
 }
 
+const modelObject = (id: string, createdAt: string, ownedBy: string) => ({
+  id,
+  object: 'model' as const,
+  created: seconds(createdAt),
+  owned_by: ownedBy,
+});
+
 async function getModel(ctx: RouteContext) {
-  const id = (await targetOf(ctx, ctx.params.model)).model;
-  const found = (await ctx.platform.tasks.listModels(ctx.principal.tenantId)).find((m) => m.id === id);
-  if (!found) fail('not_found', `model '${id}' not found`, { pointer: 'model' });
-  return {
-    id,
-    object: 'model',
-    created: seconds(found.createdAt),
-    owned_by: found.kind === 'builtin' ? 'maas' : ctx.principal.tenantId || 'maas',
-  };
+  const target = await targetOf(ctx, ctx.params.model);
+  const tenant = ctx.principal.tenantId;
+  if (target.owner !== tenant) {
+    // Another tenant's public model (targetOf has checked that it may be read), as `owner~name`.
+    const m = await ctx.platform.registry.modelRecord(target.owner, target.model);
+    return modelObject(callableId(m, ctx.principal), m.createdAt, m.owner);
+  }
+  const found = (await ctx.platform.tasks.listModels(tenant)).find((m) => m.id === target.model);
+  if (!found) fail('not_found', `model '${target.model}' not found`, { pointer: 'model' });
+  return modelObject(target.model, found.createdAt, found.kind === 'builtin' ? 'maas' : tenant || 'maas');
 }
 
 async function embeddings(ctx: RouteContext) {
@@ -147,7 +164,8 @@ export const openAIRoutes: RouteSpec[] = [
     body: 'none',
     method: 'GET',
     path: '/v1/models',
-    summary: 'OpenAI: list models',
+    summary:
+      "OpenAI: list the models you can call: yours, the built-in speech models, other tenants' public ones as owner~name (owned_by their tenant); ?scope=own yours only",
     handler: listModels,
   },
   {

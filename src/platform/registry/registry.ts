@@ -144,6 +144,11 @@ export class Registry {
     return this.store.models.listModels(owner);
   }
 
+  /** Other tenants' public models: what `tenant` may call as `owner~name` besides its own. */
+  async listPublicModels(tenant: string): Promise<ModelRecord[]> {
+    return this.store.models.listPublicModels(tenant);
+  }
+
   async getModel(owner: string, name: string): Promise<ModelDetail> {
     parseName(name, 'model');
     const model =

@@ -13,13 +13,13 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fail } from '../../common/errors';
-import { parseName } from '../../common/names';
-import { families, validateHyperparameters } from '../../models/families/index';
 import type { Store } from '../../store/ports';
 import type { JobEvent, JobRecord, JobStatus } from '../../store/training-ports';
 import { TERMINAL_STATUSES } from '../../store/training-ports';
 import type { Registry } from '../registry/registry';
+import { retryDelayMs } from './backoff';
 import type { DatasetService } from './datasets';
+import { parseJobRequest } from './job-request';
 import type { TrainingOutcome, WorkerJob, WorkerMessage } from './protocol';
 import { registerOnce } from './results';
 
@@ -36,6 +36,11 @@ export interface TrainingSettings {
    * (a bad dataset, bad hyperparameters) fail the job at once: retrying would fail the same way.
    */
   maxRetries: number;
+  /** Wait before retry n: a random 50–100 % of min(max, base · 2^(n−1)) ms (see backoff.ts). */
+  retryBackoffMs: number;
+  retryBackoffMaxMs: number;
+  /** Jitter source, [0, 1) (tests may pin it). */
+  random?: () => number;
   /** ORT threads per trainer. */
   threads: number;
   /** Where job folders (checkpoints) live. */
@@ -45,25 +50,10 @@ export interface TrainingSettings {
 const JOB_ID = /^trn_[0-9a-f]{24}$/;
 const workerPath = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const CREATE_KEYS = ['family', 'dataset', 'target', 'model', 'hyperparameters'];
 
 export function parseJobId(id: unknown): string {
   if (typeof id !== 'string' || !JOB_ID.test(id)) fail('not_found', 'training not found');
   return id;
-}
-
-/** The target must be a column; without one, the dataset needs a `label` column. */
-function checkTarget(columns: string[] | null, target: string | undefined): void {
-  if (!columns) return;
-  const shown = columns.slice(0, 20).join(', ');
-  if (target === undefined && !columns.includes('label'))
-    fail('invalid_request', `the dataset has no 'label' column: name the target column (one of ${shown})`, {
-      pointer: 'target',
-    });
-  if (target !== undefined && !columns.includes(target))
-    fail('invalid_request', `target '${target.slice(0, 50)}' is not a column (columns: ${shown})`, {
-      pointer: 'target',
-    });
 }
 
 /** The job as the API shows it. */
@@ -89,6 +79,8 @@ export class TrainingService {
   private readonly running = new Map<string, Running>();
   private readonly bus = new EventEmitter();
   private timer: NodeJS.Timeout | null = null;
+  /** Wake-ups at the end of retry backoffs (the poll would find the jobs too, up to pollMs later). */
+  private readonly wakeups = new Set<NodeJS.Timeout>();
   private ticking = false;
   private closed = false;
 
@@ -111,32 +103,16 @@ export class TrainingService {
   }
 
   async create(owner: string, body: unknown): Promise<JobRecord> {
-    if (typeof body !== 'object' || body === null || Array.isArray(body))
-      fail('invalid_request', 'the body must be a JSON object');
-    const b = body as Record<string, unknown>;
-    for (const k of Object.keys(b))
-      if (!CREATE_KEYS.includes(k))
-        fail('invalid_request', `unknown property '${k.slice(0, 50)}'`, { pointer: k.slice(0, 50) });
-    const family = families.get(String(b.family ?? ''));
-    const model = parseName(b.model, 'model');
-    if (b.target !== undefined && (typeof b.target !== 'string' || b.target.length > 200))
-      fail('invalid_request', 'target must be a column name', { pointer: 'target' });
-    const hyperparameters = validateHyperparameters(family, b.hyperparameters);
-    const dataset = await this.datasets.resolve(owner, String(b.dataset ?? ''));
-    if (!family.datasetKinds.includes(dataset.kind))
-      fail(
-        'unprocessable',
-        `family ${family.name} trains ${family.datasetKinds.join(' or ')} datasets; '${dataset.name}' is ${dataset.kind}`,
-        { pointer: 'dataset' },
-      );
-    checkTarget(dataset.columns, b.target as string | undefined);
+    const { family, dataset, target, model, hyperparameters } = await parseJobRequest(body, (name) =>
+      this.datasets.resolve(owner, name),
+    );
     const job = await this.store.trainings.create({
       owner,
       id: `trn_${randomBytes(12).toString('hex')}`,
-      family: family.name,
+      family,
       dataset: dataset.name,
       datasetDigest: dataset.digest,
-      target: (b.target as string | undefined) ?? null,
+      target,
       model,
       hyperparameters,
     });
@@ -315,9 +291,12 @@ export class TrainingService {
   }
 
   /**
-   * The trainer died without a word. Like a lease-based queue's stalled job: give the job back
-   * (lease 0) so the next claim resumes it from its checkpoint, up to `maxRetries` times. The
-   * `retrying` events are the durable count, so a server restart does not reset it.
+   * The trainer died without a word. Like a lease-based queue's stalled job: give the job back so
+   * the next claim resumes it from its checkpoint, up to `maxRetries` times, after a backoff. The
+   * backoff is the lease itself: the job stays `running` with its lease ending when the wait
+   * does, so no claim (here, or by the next server after a restart) takes it earlier, a cancel in
+   * the meantime simply ends it, and nothing of the wait lives only in this process's memory.
+   * The `retrying` events are the durable count, so a server restart does not reset it.
    */
   private async crashed(job: JobRecord, how: string): Promise<void> {
     const current = await this.store.trainings.get(job.owner, job.id);
@@ -331,14 +310,35 @@ export class TrainingService {
       });
       return;
     }
-    this.log(`training ${job.id}: ${reason}; retrying from step ${current.checkpointStep}`);
+    const attempt = retries + 1;
+    const delayMs = retryDelayMs(
+      attempt,
+      { baseMs: this.settings.retryBackoffMs, maxMs: this.settings.retryBackoffMaxMs },
+      this.settings.random,
+    );
+    const retryAt = Date.now() + delayMs;
+    this.log(`training ${job.id}: ${reason}; retrying from step ${current.checkpointStep} in ${delayMs} ms`);
     await this.event(job.id, 'retrying', {
-      attempt: retries + 1,
+      attempt,
       maxRetries: this.settings.maxRetries,
       reason,
       fromStep: current.checkpointStep,
+      delayMs,
+      retryAt: new Date(retryAt).toISOString(),
     });
-    await this.store.trainings.heartbeat(job.id, 0);
+    // claimNext takes a running job once lease_until < now: 0 frees it at once.
+    await this.store.trainings.heartbeat(job.id, delayMs > 0 ? retryAt : 0);
+    if (delayMs > 0 && !this.closed) this.wakeAt(delayMs);
+  }
+
+  /** Look for claimable jobs in `ms` (+1: the lease must be strictly past). */
+  private wakeAt(ms: number): void {
+    const t = setTimeout(() => {
+      this.wakeups.delete(t);
+      void this.tick();
+    }, ms + 1);
+    t.unref();
+    this.wakeups.add(t);
   }
 
   private async settle(
@@ -376,6 +376,8 @@ export class TrainingService {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    for (const t of this.wakeups) clearTimeout(t);
+    this.wakeups.clear();
     const all = [...this.running.values()];
     const exits = all.map(
       (r) =>

@@ -138,6 +138,14 @@ class SqliteModels implements ModelRepository {
     return rows.map(toModel);
   }
 
+  async listPublicModels(exceptOwner: string): Promise<ModelRecord[]> {
+    const rows = prepared(
+      this.db,
+      'SELECT * FROM models WHERE public = 1 AND owner != ? ORDER BY owner, name',
+    ).all(exceptOwner) as ModelRow[];
+    return rows.map(toModel);
+  }
+
   async updateModel(owner: string, name: string, patch: ModelPatch): Promise<ModelRecord> {
     const current = this.modelRow(owner, name) ?? fail('not_found', `model '${name}' not found`);
     const next = { ...current, ...patch };
