@@ -96,4 +96,21 @@ describe('decoder sequences in the serving runtime', () => {
     expect(pool.isLoaded(version)).toBe(false);
     await expect(seq.run({ inputs: ids(1) })).rejects.toThrow(/closed sequence/);
   });
+
+  it('an aborted generation stops stepping and closes its sequence (the runner can be evicted again)', async () => {
+    const { pool, registry, tasks } = server.platform;
+    const version = await registry.resolve(DEFAULT_TENANT, 'kv');
+    const job = await tasks.generation(target('kv'), { prompt: 'The whale', maxTokens: 50, temperature: 0 });
+    const controller = new AbortController();
+    let deltas = 0;
+    const run = job.run(() => {
+      if (++deltas === 5) controller.abort();
+    }, controller.signal);
+    await expect(run).rejects.toMatchObject({ code: 'client_closed' });
+    const stopped = deltas;
+    expect(stopped).toBeLessThan(50);
+    await new Promise((r) => setTimeout(r, IDLE_EVICT_MS * 4));
+    expect(deltas).toBe(stopped);
+    expect(pool.isLoaded(version)).toBe(false);
+  });
 });
