@@ -122,11 +122,21 @@ export function kvCacheDecoder(run: RunModel, shape: KvShape): Decoder {
   });
 }
 
+/**
+ * The whole window every step. A sequence with nothing fed back still helps: the platform resolves
+ * the model's runner once per generation and never holds a step for batch company.
+ */
 export function fullRerunDecoder(run: RunModel): Decoder {
+  let seq: ModelSequence | null = null;
   return {
     async next(window, _fresh, signal) {
-      const out = await run({ input_ids: ids(window) }, { outputs: ['logits'], signal });
+      seq ??= openSequence(run, {});
+      const out = await seq.run({ input_ids: ids(window) }, { outputs: ['logits'], signal });
       return lastRow(out.logits);
+    },
+    close() {
+      seq?.close();
+      seq = null;
     },
   };
 }
