@@ -53,8 +53,8 @@ export class SequenceStates {
       if (input !== undefined) next[input] = t;
       else rest[name] = t;
     }
-    // Closed while it ran (the client went away): its state is dropped, not revived.
-    if (this.entries.get(id) === entry) entry.state = next;
+    // Closed while it ran (the client went away): the entry is detached, nothing is revived.
+    entry.state = next;
     return rest;
   }
 
