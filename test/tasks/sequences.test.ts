@@ -5,9 +5,12 @@
  */
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EngineSession } from '../../src/engine/runtime/session';
 import { zeros } from '../../src/engine/runtime/tensor';
 import { loadProse, splitProse } from '../../src/models/language/corpus';
 import { type TrainedLanguageModel, trainGpt } from '../../src/models/language/gpt';
+import { lstmLmRuntime, trainLstmLm } from '../../src/models/language/lstm-lm';
+import type { TextGenerationRuntime } from '../../src/models/task';
 import { DEFAULT_TENANT } from '../../src/platform/auth/auth';
 import type { ServingSettings } from '../../src/store/ports';
 import { type TestServer, testServer } from '../helpers/server';
@@ -17,6 +20,7 @@ const CONTEXT = 64;
 const MAX_DELAY_MS = 10_000;
 const IDLE_EVICT_MS = 100;
 let trained: TrainedLanguageModel;
+let lstm: TrainedLanguageModel;
 let server: TestServer;
 const target = (model: string) => ({ owner: DEFAULT_TENANT, model });
 
@@ -40,9 +44,15 @@ beforeAll(async () => {
     { context: CONTEXT, layers: 2, dim: 32, heads: 4 },
     { steps: 120, batch: 16, lr: 5e-3, warmup: 10, seed: 3, maxValidationWindows: 32 },
   );
+  lstm = await trainLstmLm(
+    split,
+    { embed: 16, hidden: 32, layers: 1, seq: 32 },
+    { steps: 60, batch: 16, lr: 1e-2, warmup: 10, seed: 2, maxValidationWindows: 16 },
+  );
   server = await testServer({ idleEvictMs: IDLE_EVICT_MS });
   // The KV model would batch (its dim 0 is free) and wait up to 10 s for company per run.
   await register('kv', trained.onnx, trained.metadata, { max_batch_size: 16, max_delay_ms: MAX_DELAY_MS });
+  await register('lstm', lstm.onnx, lstm.metadata, {});
   await register('plain', trained.plainOnnx!, { ...trained.metadata, kvCache: false }, {});
 }, 120_000);
 afterAll(() => server?.close());
@@ -112,5 +122,22 @@ describe('decoder sequences in the serving runtime', () => {
     await new Promise((r) => setTimeout(r, IDLE_EVICT_MS * 4));
     expect(deltas).toBe(stopped);
     expect(pool.isLoaded(version)).toBe(false);
+  });
+
+  it('an LSTM served with its state kept in the worker generates what it does in-process', async () => {
+    const req = { prompt: 'the sea', maxTokens: 20, temperature: 0 };
+    const served = await (await server.platform.tasks.generation(target('lstm'), req)).run();
+    const session = await EngineSession.create(lstm.onnx);
+    try {
+      const local = lstmLmRuntime({
+        run: (inputs, o) => session.run(inputs, o?.outputs),
+        metadata: lstm.metadata,
+      }) as TextGenerationRuntime;
+      const expected = await local.generate(req);
+      expect(served.choices[0].text).toBe(expected.text);
+      expect(served.choices[0].text).toHaveLength(20);
+    } finally {
+      await session.release();
+    }
   });
 });
