@@ -3,10 +3,13 @@
  * generating 56 tokens at a time; embeddings: embed-word2vec's model embedding one sentence; each
  * by the family's runtime over
  *   A. an EngineSession in this thread (the `runtime` row of generate-gpt),
- *   B. a ThreadedSession (the server's worker thread, no registry, no queue),
- *   C. the platform's TaskService (registry lookups, runner queue, worker thread: what the server
- *      runs per token, minus HTTP and SSE),
- * interleaved A B C for `--reps` rounds of `--calls` calls; prints ms medians per token / per call.
+ *   B. a ThreadedSession (the server's worker thread, no registry, no queue), every input and
+ *      output crossing the thread boundary (the KV cache too, each token),
+ *   B2. the same, with decoder state kept in the worker (the run's `sequence`: only the new token
+ *      goes in and the logits come out),
+ *   C. the platform's TaskService (runner resolved once per generation, runner queue, worker
+ *      thread, sequences: what the server runs per token, minus HTTP and SSE),
+ * interleaved A B B2 C for `--reps` rounds of `--calls` calls; prints ms medians per token / per call.
  *
  *   node --import tsx bench/tasks/probe.ts [--reps 5] [--calls 5]
  */
@@ -17,7 +20,7 @@ import { Readable } from 'node:stream';
 import '../../src/models/index';
 import { EngineSession } from '../../src/engine/runtime/session';
 import { runtimeFor } from '../../src/models/index';
-import type { TaskRuntime } from '../../src/models/task';
+import type { RunModel, TaskRuntime } from '../../src/models/task';
 import { DEFAULT_TENANT } from '../../src/platform/auth/auth';
 import { loadConfig } from '../../src/platform/config';
 import { openPlatform } from '../../src/platform/platform';
@@ -31,7 +34,21 @@ const arg = (name: string, fallback: number) => {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 
-/** One model's three paths, timed interleaved; `call` runs one call on a runtime. */
+/** A run over a worker-thread session whose sequences keep their state in that thread. */
+function threadedRun(session: ThreadedSession): RunModel {
+  let next = 1;
+  const run: RunModel = (inputs, o) => session.run(inputs, o?.outputs);
+  run.sequence = (feedback) => {
+    const id = next++;
+    return {
+      run: (inputs, o) => session.run(inputs, o?.outputs, { id, feedback }),
+      close: () => session.closeSequence(id),
+    };
+  };
+  return run;
+}
+
+/** One model's four paths, timed interleaved; `call` runs one call on a runtime. */
 async function probe(
   title: string,
   model: BenchModel,
@@ -61,6 +78,10 @@ async function probe(
       [
         'B ThreadedSession (worker thread)',
         await factory({ run: (i, r) => threaded.run(i, r?.outputs), metadata: model.metadata }),
+      ],
+      [
+        'B2 ThreadedSession, state kept in the worker',
+        await factory({ run: threadedRun(threaded), metadata: model.metadata }),
       ],
       [
         'C TaskService (registry, runner, worker)',

@@ -7,13 +7,34 @@
  * Families register a runtime factory in `src/models/runtimes.ts`; the platform's task service
  * looks up `metadata.family` of a model version and builds the runtime on demand.
  */
+import type { Feedback } from '../engine/runtime/sequence';
 import type { Tensor } from '../engine/runtime/tensor';
 
-/** Run the model version once (through the platform's runner for it). */
-export type RunModel = (
-  inputs: Record<string, Tensor>,
-  options?: { outputs?: readonly string[]; signal?: AbortSignal },
-) => Promise<Record<string, Tensor>>;
+export interface RunOptions {
+  outputs?: readonly string[];
+  signal?: AbortSignal;
+}
+
+/**
+ * A sequence of runs whose fed-back outputs (`Feedback`: output name → input name) stay where
+ * the model runs: each `run` returns only the other outputs, and the next run gets the state as
+ * those inputs unless it passes them itself. `close` frees the state; call it when done.
+ */
+export interface ModelSequence {
+  run(inputs: Record<string, Tensor>, options?: RunOptions): Promise<Record<string, Tensor>>;
+  close(): void;
+}
+
+/**
+ * Run the model version once (through the platform's runner for it). `sequence`, where the
+ * platform offers it, opens a sequence of runs (a decoder's steps) whose state never leaves the
+ * model's thread; it hangs on the run function itself so a family that hands `ctx.run` to a
+ * decoder gets it without knowing. Without it a decoder keeps the state itself (`localSequence`).
+ */
+export interface RunModel {
+  (inputs: Record<string, Tensor>, options?: RunOptions): Promise<Record<string, Tensor>>;
+  sequence?: (feedback: Feedback) => ModelSequence;
+}
 
 export interface RuntimeContext {
   run: RunModel;

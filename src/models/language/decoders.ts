@@ -4,13 +4,15 @@
  * it has already consumed, so a call with `fresh` false feeds just the tokens added since.
  *
  *   KV cache (gpt, exportGpt kvCache): prefill the window in one run, then one token per run with
- *     each `present_*` fed back as `past_*`.
+ *     each `present_*` fed back as `past_*` (a ModelSequence: the cache stays by the model).
  *   Full re-run (gpt, exportGpt without cache): the whole window every step; the reference.
- *   Recurrent (lstm-lm, exportLstmLm seq 1): one token per run, `h_out`/`c_out` fed back.
+ *   Recurrent (lstm-lm, exportLstmLm seq 1): one token per run, `h_out`/`c_out` fed back (a
+ *     ModelSequence too).
  */
 import { fail } from '../../common/errors';
+import { type Feedback, SequenceStates } from '../../engine/runtime/sequence';
 import { type Tensor, tensorFrom, zeros } from '../../engine/runtime/tensor';
-import type { RunModel } from '../task';
+import type { ModelSequence, RunModel } from '../task';
 
 export interface Decoder {
   /**
@@ -18,6 +20,8 @@ export interface Decoder {
    * extend the previous call's window (first call, or the window slid), so state starts over.
    */
   next(window: readonly number[], fresh: boolean, signal?: AbortSignal): Promise<Float32Array>;
+  /** Free what the decoder holds (a sequence's state by the model); it may be used again after. */
+  close?(): void;
 }
 
 /** The last row of logits [1, S, V], copied. */
@@ -36,43 +40,103 @@ export interface KvShape {
   headDim: number;
 }
 
-export function kvCacheDecoder(run: RunModel, shape: KvShape): Decoder {
-  let past: Record<string, Tensor> | null = null;
-  let consumed = 0;
-  const empty = (): Record<string, Tensor> => {
-    const feeds: Record<string, Tensor> = {};
-    for (let i = 0; i < shape.layers; i++) {
-      feeds[`past_key_${i}`] = zeros('float32', [1, shape.heads, 0, shape.headDim]);
-      feeds[`past_value_${i}`] = zeros('float32', [1, shape.heads, 0, shape.headDim]);
-    }
-    return feeds;
-  };
+/** The run's own sequences (the platform keeps the state by the model) or, without, local ones. */
+function openSequence(run: RunModel, feedback: Feedback): ModelSequence {
+  if (run.sequence) return run.sequence(feedback);
+  const states = new SequenceStates();
   return {
-    async next(window, fresh, signal) {
-      if (fresh || past === null) {
-        past = empty();
-        consumed = 0;
-      }
-      const added = window.slice(consumed);
-      if (added.length === 0) fail('internal', 'decoder called without new tokens');
-      const out = await run({ input_ids: ids(added), ...past }, { signal });
-      const next: Record<string, Tensor> = {};
-      for (let i = 0; i < shape.layers; i++) {
-        next[`past_key_${i}`] = out[`present_key_${i}`];
-        next[`past_value_${i}`] = out[`present_value_${i}`];
-      }
-      past = next;
-      consumed = window.length;
-      return lastRow(out.logits);
-    },
+    run: (inputs, o) =>
+      states.run(
+        0,
+        feedback,
+        (feeds, outputs) => run(feeds, { outputs, signal: o?.signal }),
+        inputs,
+        o?.outputs,
+      ),
+    close: () => states.close(0),
   };
 }
 
+/**
+ * A decoder whose state is a sequence of `run`s (see ModelSequence): a fresh window opens a new
+ * sequence with the initial state passed explicitly; later steps pass only the new tokens.
+ */
+function sequenceDecoder(
+  run: RunModel,
+  feedback: Feedback,
+  initial: () => Record<string, Tensor>,
+  step: (
+    seq: ModelSequence,
+    added: readonly number[],
+    first: Record<string, Tensor> | null,
+    signal?: AbortSignal,
+  ) => Promise<Tensor>,
+): Decoder {
+  let seq: ModelSequence | null = null;
+  let consumed = 0;
+  const close = () => {
+    seq?.close();
+    seq = null;
+  };
+  return {
+    async next(window, fresh, signal) {
+      let first: Record<string, Tensor> | null = null;
+      if (fresh || seq === null) {
+        close();
+        seq = openSequence(run, feedback);
+        consumed = 0;
+        first = initial();
+      }
+      const added = window.slice(consumed);
+      if (added.length === 0) fail('internal', 'decoder called without new tokens');
+      try {
+        const logits = await step(seq, added, first, signal);
+        consumed = window.length;
+        return lastRow(logits);
+      } catch (e) {
+        // A failed step leaves the state unknown: the next call starts over.
+        close();
+        throw e;
+      }
+    },
+    close,
+  };
+}
+
+export function kvCacheDecoder(run: RunModel, shape: KvShape): Decoder {
+  const feedback: Record<string, string> = {};
+  for (let i = 0; i < shape.layers; i++) {
+    feedback[`present_key_${i}`] = `past_key_${i}`;
+    feedback[`present_value_${i}`] = `past_value_${i}`;
+  }
+  const empty = (): Record<string, Tensor> => {
+    const feeds: Record<string, Tensor> = {};
+    for (const name of Object.values(feedback)) {
+      feeds[name] = zeros('float32', [1, shape.heads, 0, shape.headDim]);
+    }
+    return feeds;
+  };
+  return sequenceDecoder(run, feedback, empty, async (seq, added, first, signal) => {
+    const out = await seq.run({ input_ids: ids(added), ...first }, { outputs: ['logits'], signal });
+    return out.logits;
+  });
+}
+
+/**
+ * The whole window every step. A sequence with nothing fed back still helps: the platform resolves
+ * the model's runner once per generation and never holds a step for batch company.
+ */
 export function fullRerunDecoder(run: RunModel): Decoder {
+  let seq: ModelSequence | null = null;
   return {
     async next(window, _fresh, signal) {
-      const out = await run({ input_ids: ids(window) }, { outputs: ['logits'], signal });
+      seq ??= openSequence(run, {});
+      const out = await seq.run({ input_ids: ids(window) }, { outputs: ['logits'], signal });
       return lastRow(out.logits);
+    },
+    close() {
+      seq?.close();
+      seq = null;
     },
   };
 }
@@ -85,30 +149,24 @@ export interface RecurrentShape {
 }
 
 export function recurrentDecoder(run: RunModel, shape: RecurrentShape): Decoder {
-  let state: Record<string, Tensor> | null = null;
-  let consumed = 0;
+  const feedback: Record<string, string> = { h_out: 'h_in' };
+  if (shape.cell === 'lstm') feedback.c_out = 'c_in';
   const zeroState = (): Record<string, Tensor> => {
-    const s: Record<string, Tensor> = { h_in: zeros('float32', [shape.layers, 1, shape.hidden]) };
-    if (shape.cell === 'lstm') s.c_in = zeros('float32', [shape.layers, 1, shape.hidden]);
+    const s: Record<string, Tensor> = {};
+    for (const name of Object.values(feedback)) s[name] = zeros('float32', [shape.layers, 1, shape.hidden]);
     return s;
   };
-  return {
-    async next(window, fresh, signal) {
-      if (fresh || state === null) {
-        state = zeroState();
-        consumed = 0;
-      }
-      if (consumed >= window.length) fail('internal', 'decoder called without new tokens');
-      let logits: Tensor | null = null;
-      // The export takes one token per run (seq 1): a prompt is fed step by step.
-      for (; consumed < window.length; consumed++) {
-        if (signal?.aborted) fail('client_closed', 'generation cancelled');
-        const out = await run({ input_ids: ids([window[consumed]]), ...state }, { signal });
-        state = { h_in: out.h_out };
-        if (shape.cell === 'lstm') state.c_in = out.c_out;
-        logits = out.logits;
-      }
-      return lastRow(logits!);
-    },
-  };
+  return sequenceDecoder(run, feedback, zeroState, async (seq, added, first, signal) => {
+    let logits: Tensor | null = null;
+    // The export takes one token per run (seq 1): a prompt is fed step by step.
+    for (const [i, token] of added.entries()) {
+      if (signal?.aborted) fail('client_closed', 'generation cancelled');
+      const out = await seq.run(
+        { input_ids: ids([token]), ...(i === 0 ? first : null) },
+        { outputs: ['logits'], signal },
+      );
+      logits = out.logits;
+    }
+    return logits!;
+  });
 }

@@ -61,17 +61,21 @@ export async function generateText(
   const decoder = model.makeDecoder();
   let start = 0;
   let fresh = true;
-  while (!gen.done) {
-    if (signal?.aborted) fail('client_closed', 'generation cancelled by the client');
-    const logits = await decoder.next(seq.slice(start), fresh, signal);
-    fresh = false;
-    const step = gen.step(logits);
-    if (step.delta && onDelta) onDelta(step.delta);
-    seq.push(step.token);
-    if (seq.length - start > model.context) {
-      start = seq.length - (model.context - 1);
-      fresh = true;
+  try {
+    while (!gen.done) {
+      if (signal?.aborted) fail('client_closed', 'generation cancelled by the client');
+      const logits = await decoder.next(seq.slice(start), fresh, signal);
+      fresh = false;
+      const step = gen.step(logits);
+      if (step.delta && onDelta) onDelta(step.delta);
+      seq.push(step.token);
+      if (seq.length - start > model.context) {
+        start = seq.length - (model.context - 1);
+        fresh = true;
+      }
     }
+  } finally {
+    decoder.close?.();
   }
   return {
     text: gen.text,

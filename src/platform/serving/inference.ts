@@ -3,10 +3,13 @@
  * apply the deadline, run. Compatibility surfaces (KServe v2 now, OpenAI later) translate their
  * wire formats at the edge and call this.
  */
+import { fail } from '../../common/errors';
+import type { Feedback } from '../../engine/runtime/sequence';
 import type { Tensor } from '../../engine/runtime/tensor';
 import type { ModelSignature, VersionRecord } from '../../store/ports';
 import type { Registry } from '../registry/registry';
 import type { RunnerPool } from './pool';
+import type { RunnerSequence } from './runner';
 
 export interface InferCall {
   inputs: Record<string, Tensor>;
@@ -14,6 +17,13 @@ export interface InferCall {
   /** A tighter deadline than the model's/server's (ms). */
   timeoutMs?: number;
   signal?: AbortSignal;
+}
+
+/** A sequence of runs on one version (see `InferenceService.sequence`). */
+export interface InferSequence {
+  run(call: InferCall): Promise<Record<string, Tensor>>;
+  /** Free the state and let the runner be evicted again (idempotent). */
+  close(): void;
 }
 
 /** An ONNX file derived from a version (e.g. its saliency graph), stored content-addressed. */
@@ -56,6 +66,48 @@ export class InferenceService {
       signal: call.signal,
     });
     return { version, outputs };
+  }
+
+  /**
+   * A sequence of runs on one version whose `feedback` outputs stay by the model (a decoder's KV
+   * cache: see Runner.openSequence). The version, its serving settings and its runner are resolved
+   * once, at the first run, not per step (a generation is one request); each run still gets the
+   * model's deadline, the queue limit and cancellation by its signal.
+   */
+  sequence(owner: string, model: string, ref: string | undefined, feedback: Feedback): InferSequence {
+    let opened: Promise<{ seq: RunnerSequence; limitMs: number }> | null = null;
+    let closed = false;
+    const open = async () => {
+      const version = await this.registry.resolve(owner, model, ref);
+      const detail = await this.registry.modelRecord(owner, model);
+      const runner = await this.pool.acquire(version, this.registry.pathOf(version), detail.serving);
+      return {
+        seq: runner.openSequence(feedback),
+        limitMs: detail.serving.timeout_ms ?? this.defaultTimeoutMs,
+      };
+    };
+    return {
+      run: async (call) => {
+        const started = Date.now();
+        if (closed) fail('internal', 'run on a closed sequence');
+        opened ??= open();
+        const { seq, limitMs } = await opened;
+        const limit = Math.min(limitMs, call.timeoutMs ?? Number.POSITIVE_INFINITY);
+        return seq.run({
+          inputs: call.inputs,
+          outputs: call.outputs,
+          deadline: started + limit,
+          signal: call.signal,
+        });
+      },
+      close: () => {
+        closed = true;
+        opened?.then(
+          (o) => o.seq.close(),
+          () => undefined,
+        );
+      },
+    };
   }
 
   /**

@@ -9,8 +9,14 @@
  *
  * The session normally lives in a worker thread (ThreadedSession): the event loop stays free
  * during a run, so requests arriving meanwhile queue up and form the next batch.
+ *
+ * Sequences (a decoder's steps, `openSequence`): each run's fed-back outputs stay in the session's
+ * thread as the next run's inputs. Their runs never batch (their state is not stacked) and so
+ * never wait `maxDelayMs` for company; queue limit, deadline and cancellation apply as to any run.
+ * An open sequence keeps the runner loaded (busy), so its state is not evicted between steps.
  */
 import { fail, MaasError } from '../../common/errors';
+import type { Feedback } from '../../engine/runtime/sequence';
 import type { Tensor } from '../../engine/runtime/tensor';
 import type { ModelSignature } from '../../store/ports';
 import type { PlatformMetrics } from '../metrics';
@@ -33,11 +39,26 @@ export interface InferRequest {
   signal?: AbortSignal;
 }
 
+/** An open sequence of runs on this runner; `close` frees its state (idempotent). */
+export interface RunnerSequence {
+  run(req: InferRequest): Promise<Record<string, Tensor>>;
+  close(): void;
+}
+
+interface OpenSequence {
+  id: number;
+  feedback: Feedback;
+  /** Inputs the state provides once a run has succeeded. */
+  fedInputs: ReadonlySet<string>;
+  primed: boolean;
+}
+
 interface Pending {
   req: InferRequest;
   rows: number;
   /** Requests with equal keys can share a run; `null` = always alone. */
   key: string | null;
+  sequence?: OpenSequence;
   enqueuedAt: number;
   settled: boolean;
   /** True once its batch is handed to ORT (too late to drop). */
@@ -52,6 +73,8 @@ export class Runner {
   private running = false;
   private waitTimer: NodeJS.Timeout | null = null;
   private scheduled = false;
+  private readonly sequences = new Map<number, OpenSequence>();
+  private nextSequence = 1;
   /** ms since epoch of the last request (for idle eviction). */
   lastUsed = Date.now();
   readonly batchable: boolean;
@@ -72,15 +95,58 @@ export class Runner {
   }
 
   get busy(): boolean {
-    return this.running || this.queue.length > 0;
+    return this.running || this.queue.length > 0 || this.sequences.size > 0;
   }
 
   get queueDepth(): number {
     return this.queue.length;
   }
 
+  /**
+   * Open a sequence whose `feedback` outputs (output name → input name) are kept for its next run:
+   * that run may then leave those inputs out.
+   */
+  openSequence(feedback: Feedback): RunnerSequence {
+    const outputs = new Set(this.signature.outputs.map((o) => o.name));
+    const inputs = new Set(this.signature.inputs.map((i) => i.name));
+    for (const [out, input] of Object.entries(feedback)) {
+      if (!outputs.has(out) || !inputs.has(input))
+        fail(
+          'inference_failed',
+          `the model has no output '${out.slice(0, 100)}' to feed its input '${input.slice(0, 100)}'`,
+        );
+    }
+    const seq: OpenSequence = {
+      id: this.nextSequence++,
+      feedback: { ...feedback },
+      fedInputs: new Set(Object.values(feedback)),
+      primed: false,
+    };
+    this.sequences.set(seq.id, seq);
+    return {
+      run: (req) => {
+        if (this.sequences.get(seq.id) !== seq) fail('engine_unavailable', 'the model was unloaded');
+        return this.submit(req, seq);
+      },
+      close: () => {
+        if (this.sequences.get(seq.id) !== seq) return;
+        this.sequences.delete(seq.id);
+        this.session.closeSequence(seq.id);
+        this.lastUsed = Date.now();
+      },
+    };
+  }
+
   infer(req: InferRequest): Promise<Record<string, Tensor>> {
-    checkInputs(req.inputs, this.signature.inputs);
+    return this.submit(req);
+  }
+
+  private submit(req: InferRequest, seq?: OpenSequence): Promise<Record<string, Tensor>> {
+    // Inputs the sequence's state provides may be left out once it has some.
+    const expected = seq?.primed
+      ? this.signature.inputs.filter((s) => s.name in req.inputs || !seq.fedInputs.has(s.name))
+      : this.signature.inputs;
+    checkInputs(req.inputs, expected);
     const outputNames = new Set(this.signature.outputs.map((o) => o.name));
     for (const o of req.outputs ?? []) {
       if (!outputNames.has(o)) fail('invalid_tensor', `the model has no output '${o.slice(0, 100)}'`);
@@ -92,15 +158,21 @@ export class Runner {
       });
     }
     this.lastUsed = Date.now();
-    return new Promise((resolve, reject) => this.enqueue(req, resolve, reject));
+    return new Promise((resolve, reject) => this.enqueue(req, seq, resolve, reject));
   }
 
-  private enqueue(req: InferRequest, resolve: Pending['resolve'], reject: Pending['reject']): void {
-    const rows = this.batchRows(req);
+  private enqueue(
+    req: InferRequest,
+    sequence: OpenSequence | undefined,
+    resolve: Pending['resolve'],
+    reject: Pending['reject'],
+  ): void {
+    const rows = sequence ? null : this.batchRows(req);
     const p: Pending = {
       req,
       rows: rows ?? 1,
       key: rows === null ? null : this.batchKey(req),
+      sequence,
       enqueuedAt: Date.now(),
       settled: false,
       started: false,
@@ -189,9 +261,15 @@ export class Runner {
    * Form the next batch on the next check phase, not now: requests (and hang-ups) whose bytes are
    * already on the sockets are parsed in the poll phase before it, so they join the batch (or
    * leave the queue) first. This also matters when a session runs on the event loop itself.
+   * A sequence step at the head batches with nothing, so it starts now: the model computes while
+   * this thread streams the previous token (an SSE write is ≈ 0.1 ms of syscall per token).
    */
   private pump(): void {
     if (this.running || this.queue.length === 0 || this.waitTimer || this.scheduled) return;
+    if (this.queue[0].sequence) {
+      this.startBatch();
+      return;
+    }
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -223,8 +301,9 @@ export class Runner {
 
   private async run(formed: Pending[]): Promise<void> {
     // One more trip through the poll phase before committing: a client's hang-up (FIN) is often
-    // read one phase after its request body, and a dropped request should not cost a run.
-    await new Promise((r) => setImmediate(r));
+    // read one phase after its request body, and a dropped request should not cost a run. Not for
+    // a sequence step: a hang-up costs at most that one step, and the wait would cost every step.
+    if (!formed[0].sequence) await new Promise((r) => setImmediate(r));
     const batch = formed.filter((p) => !p.settled);
     if (batch.length === 0) return;
     for (const p of batch) p.started = true;
@@ -234,10 +313,19 @@ export class Runner {
       batch.reduce((n, p) => n + p.rows, 0),
     );
     const head = batch[0].req;
+    const seq = batch[0].sequence;
     const feeds: Record<string, Tensor> = {};
-    for (const s of this.signature.inputs) feeds[s.name] = stack(batch.map((p) => p.req.inputs[s.name]));
+    for (const s of this.signature.inputs) {
+      // A sequence's state fills the inputs its request leaves out (in the session's thread).
+      if (s.name in head.inputs || !seq) feeds[s.name] = stack(batch.map((p) => p.req.inputs[s.name]));
+    }
     try {
-      const out = await this.session.run(feeds, head.outputs?.length ? head.outputs : undefined);
+      const out = await this.session.run(
+        feeds,
+        head.outputs?.length ? head.outputs : undefined,
+        seq ? { id: seq.id, feedback: seq.feedback } : undefined,
+      );
+      if (seq) seq.primed = true;
       const rows = batch.reduce((n, p) => n + p.rows, 0);
       if (batch.length > 1 && Object.values(out).some((t) => t.dims[0] !== rows)) {
         // The graph's dim 0 was symbolic but is not a batch dim after all: stop batching it.
@@ -264,6 +352,7 @@ export class Runner {
 
   /** Reject everything queued (shutdown, unload) and release the session. */
   async close(): Promise<void> {
+    this.sequences.clear();
     if (this.waitTimer) clearTimeout(this.waitTimer);
     this.waitTimer = null;
     for (const p of this.queue.splice(0)) {

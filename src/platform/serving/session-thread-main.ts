@@ -1,19 +1,41 @@
 /**
  * Body of a model's worker thread: owns one EngineSession and runs it on request, so a long run
  * never blocks the server's event loop. Messages: load → loaded | failed; run → result | error;
- * release → released (then the thread exits).
+ * close-sequence (no answer); release → released (then the thread exits). A run with `sequence`
+ * takes its fed-back inputs from, and leaves its fed-back outputs in, this thread's SequenceStates.
  */
 import { parentPort } from 'node:worker_threads';
+import { type Feedback, SequenceStates } from '../../engine/runtime/sequence';
 import { EngineSession, type SessionOptions } from '../../engine/runtime/session';
 import type { Tensor } from '../../engine/runtime/tensor';
 
 type Inbound =
   | { type: 'load'; model: string | Uint8Array; options: SessionOptions }
-  | { type: 'run'; id: number; feeds: Record<string, Tensor>; outputs?: string[] }
+  | {
+      type: 'run';
+      id: number;
+      feeds: Record<string, Tensor>;
+      outputs?: string[];
+      sequence?: { id: number; feedback: Feedback };
+    }
+  | { type: 'close-sequence'; id: number }
   | { type: 'release' };
 
 const port = parentPort!;
 let session: EngineSession | null = null;
+const sequences = new SequenceStates();
+
+function run(msg: Extract<Inbound, { type: 'run' }>): Promise<Record<string, Tensor>> {
+  const s = session!;
+  if (!msg.sequence) return s.run(msg.feeds, msg.outputs);
+  return sequences.run(
+    msg.sequence.id,
+    msg.sequence.feedback,
+    (feeds, outputs) => s.run(feeds, outputs),
+    msg.feeds,
+    msg.outputs,
+  );
+}
 
 const short = (e: unknown) =>
   String(e instanceof Error ? e.message : e)
@@ -30,13 +52,16 @@ port.on('message', async (msg: Inbound) => {
     }
   } else if (msg.type === 'run') {
     try {
-      const out = await session!.run(msg.feeds, msg.outputs);
+      const out = await run(msg);
       const transfer = Object.values(out).map((t) => t.data.buffer as ArrayBuffer);
       port.postMessage({ type: 'result', id: msg.id, outputs: out }, transfer);
     } catch (e) {
       port.postMessage({ type: 'error', id: msg.id, message: short(e) });
     }
+  } else if (msg.type === 'close-sequence') {
+    sequences.close(msg.id);
   } else if (msg.type === 'release') {
+    sequences.clear();
     await session?.release();
     session = null;
     port.postMessage({ type: 'released' });

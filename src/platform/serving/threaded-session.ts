@@ -5,14 +5,27 @@
  * fills while the current one computes.
  */
 import { Worker } from 'node:worker_threads';
+import type { Feedback } from '../../engine/runtime/sequence';
 import type { SessionOptions, ValueSignature } from '../../engine/runtime/session';
 import type { Tensor } from '../../engine/runtime/tensor';
 
-/** What a Runner needs from a loaded model (EngineSession has the same shape). */
+/** A run that belongs to a sequence: its fed-back outputs stay in the session's thread. */
+export interface SequenceStep {
+  id: number;
+  feedback: Feedback;
+}
+
+/** What a Runner needs from a loaded model. */
 export interface ModelSession {
   readonly inputs: ValueSignature[];
   readonly outputs: ValueSignature[];
-  run(feeds: Record<string, Tensor>, outputs?: readonly string[]): Promise<Record<string, Tensor>>;
+  run(
+    feeds: Record<string, Tensor>,
+    outputs?: readonly string[],
+    sequence?: SequenceStep,
+  ): Promise<Record<string, Tensor>>;
+  /** Drop a sequence's state (idempotent). */
+  closeSequence(id: number): void;
   release(): Promise<void>;
 }
 
@@ -75,14 +88,29 @@ export class ThreadedSession implements ModelSession {
     });
   }
 
-  run(feeds: Record<string, Tensor>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
+  run(
+    feeds: Record<string, Tensor>,
+    outputs?: readonly string[],
+    sequence?: SequenceStep,
+  ): Promise<Record<string, Tensor>> {
     if (this.released) return Promise.reject(new Error('the session was released'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       // Copy-free hand-over is not possible for caller-owned arrays; structured clone copies them.
-      this.worker.postMessage({ type: 'run', id, feeds, outputs: outputs ? [...outputs] : undefined });
+      // A sequence's state is not among them: it stays in the thread (SequenceStates).
+      this.worker.postMessage({
+        type: 'run',
+        id,
+        feeds,
+        outputs: outputs ? [...outputs] : undefined,
+        sequence: sequence ? { id: sequence.id, feedback: { ...sequence.feedback } } : undefined,
+      });
     });
+  }
+
+  closeSequence(id: number): void {
+    if (!this.released) this.worker.postMessage({ type: 'close-sequence', id });
   }
 
   release(): Promise<void> {

@@ -334,6 +334,15 @@ export class TaskService {
           signal: options?.signal,
         })
       ).outputs;
+    // Decoders step through sequences: the state stays in the model's thread, the runner is
+    // resolved once per generation instead of once per token.
+    run.sequence = (feedback) => {
+      const seq = this.inference.sequence(owner, model, ref, feedback);
+      return {
+        run: (inputs, options) => seq.run({ inputs, outputs: options?.outputs, signal: options?.signal }),
+        close: () => seq.close(),
+      };
+    };
     const derived = this.derived;
     const runArtifact = derived
       ? (role: string): RunModel =>
