@@ -25,7 +25,7 @@ async function chatStreaming(): Promise<void> {
   const stream = await client.chat.completions.create({
     model: 'zoo~gpt',
     messages: [{ role: 'user', content: 'Call me Ishmael.' }],
-    max_tokens: 48,
+    max_tokens: 40, // the prompt and the reply share the 64-token context
     temperature: 0.7,
     seed: 7,
     stream: true,

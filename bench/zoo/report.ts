@@ -31,6 +31,13 @@ interface ZooResultRow {
   details: Record<string, unknown>;
 }
 
+/** The fixed target and the installed rivals to beat, e.g. "< 4.500, < lstm-lm 2.233". */
+function targetText(q: NonNullable<ZooStatusRow['quality']>, r: ZooStatusRow): string {
+  const fixed = q.target === undefined ? [] : [`${q.higherIsBetter ? '>=' : '<'} ${q.target.toFixed(3)}`];
+  const rivals = r.rivals.map((x) => `${q.higherIsBetter ? '>' : '<'} ${x.name} ${x.value.toFixed(3)}`);
+  return [...fixed, ...rivals].join(', ');
+}
+
 function resultRow(r: ZooStatusRow): ZooResultRow {
   const q = r.quality;
   return {
@@ -39,7 +46,7 @@ function resultRow(r: ZooStatusRow): ZooResultRow {
     version: r.version,
     metric: q?.metric ?? null,
     value: q?.value ?? null,
-    target: q?.target === undefined ? null : `${q.higherIsBetter ? '>=' : '<'} ${q.target.toFixed(3)}`,
+    target: q?.target === undefined ? null : targetText(q, r),
     // No target (cppn: nothing is learned) → nothing to meet.
     met: q?.target === undefined ? null : r.meetsTarget,
     trainSeconds: r.trainSeconds,
