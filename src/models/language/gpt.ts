@@ -1,12 +1,13 @@
 /**
- * The `gpt` family: a character-level decoder-only transformer trained on prose, exported with a
- * KV cache, served by a text-generation runtime.
+ * The `gpt` family: a decoder-only transformer trained on prose, exported with a KV cache, served
+ * by a text-generation runtime.
  *
  * Tokenizer: characters (fitted on the training split), or a byte-level BPE learned by maas on the
- * training split (`bpeVocab`). BPE is what makes the transformer win on this budget: a 64-token
- * window covers ≈ 130 characters instead of 64, and each step trains on twice the text for about the
- * same cost. Bits per character stay comparable across tokenizers: the held-out loss is divided by
- * the characters the scored tokens decode to (lm-train.ts).
+ * training split (`bpeVocab`; the zoo row uses 512). BPE is what makes the transformer beat
+ * lstm-lm on this budget: a 64-token window covers ≈ 130 characters instead of 64, so each step
+ * trains on twice the text for ≈ 10% more CPU (bench/results/lm-compare*.md). Bits per character
+ * stay comparable across tokenizers: the held-out loss is divided by the characters the scored
+ * tokens decode to (lm-train.ts).
  */
 import { exportGpt, gptModel } from '../../nn/index';
 import type { RuntimeContext, TextGenerationRuntime } from '../task';

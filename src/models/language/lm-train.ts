@@ -45,7 +45,7 @@ export function encodeIds(tokenizer: Tokenizer, text: string): Int32Array {
 
 /**
  * Train `model` in place (its Parameters hold the trained values afterwards) and score it on the
- * held-out split. `charsPerToken` is validation characters ÷ validation tokens (1 for char-level).
+ * held-out split, in bits per character of the text the scored tokens cover (any tokenizer).
  */
 export async function trainLanguageModel(
   model: nn.TokenModel,
