@@ -171,6 +171,12 @@ async function readStdin(): Promise<string> {
 
 const isEntry = process.argv[1] && /(?:main\.ts|maas(?:\.js)?)$/.test(process.argv[1]);
 if (isEntry) {
+  // `maas … | head`: the reader closed the pipe and wants no more; stop quietly, as Unix tools do,
+  // instead of dying on an unhandled EPIPE.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? 0);
+  });
   const io: CliIO = {
     out: (s) => process.stdout.write(`${s}\n`),
     err: (s) => process.stderr.write(`${s}\n`),
