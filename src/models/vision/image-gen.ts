@@ -16,7 +16,7 @@ import type { Tensor } from '../../engine/runtime/tensor';
 import { compileTrainStep } from '../../engine/train/compile';
 import * as nn from '../../nn/index';
 import { DIGIT_PIXELS, DIGIT_SIDE, type DigitData, digitBatch } from './digits';
-import { type ClassVocabulary, digitVocabulary } from './prompt';
+import { type ClassVocabulary, classVocabulary } from './prompt';
 
 export interface ImageGenOptions {
   data: DigitData;
@@ -204,7 +204,7 @@ export async function trainImageGen(o: ImageGenOptions): Promise<TrainedImageGen
       task: 'image-generation',
       latentDim,
       imageSize: DIGIT_SIDE,
-      vocabulary: digitVocabulary(o.data.classes),
+      vocabulary: classVocabulary(o.data.classes),
       temperature: o.temperature ?? 0.8,
       seed,
       epochs,
