@@ -16,6 +16,7 @@ export {
   type DigitData,
   digitBatch,
   loadDigits,
+  loadImageClasses,
   type TrainedClassifier,
   trainDigitClassifier,
 } from './digits';
