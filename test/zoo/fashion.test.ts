@@ -118,7 +118,7 @@ describe.skipIf(!fashionAvailable())('fashion-cnn and fashion-gen (quick scale)'
     const log: string[] = [];
     const ctx = { seed: 1, scale: 'quick' as const, log: (l: string) => log.push(l) };
     const cnn = await zooEntry('fashion-cnn').train(ctx);
-    // 1 epoch of 4,000 images: well above chance (10 %), far below the full run.
+    // 1 epoch of 4,000 images (81 % measured): well above chance (10 %), below the full run.
     expect(cnn.quality).toMatchObject({ metric: 'heldout_accuracy', target: 0.88 });
     expect(cnn.quality.value).toBeGreaterThan(0.6);
     expect(cnn.metadata.labels).toContain('Ankle boot');
@@ -126,8 +126,9 @@ describe.skipIf(!fashionAvailable())('fashion-cnn and fashion-gen (quick scale)'
     const gen = await zooEntry('fashion-gen').train(ctx);
     expect(gen.quality).toMatchObject({ metric: 'recognised_by_zoo_cnn', target: 0.85 });
     expect(gen.quality.details?.samples).toBe(200);
+    // 5 short epochs of a small VAE: 51 % measured, chance is 10 %.
     expect(gen.quality.value).toBeGreaterThan(0.3);
-    expect(log.some((l) => /^fashion-gen: epoch 2\/2 loss \d/.test(l))).toBe(true);
+    expect(log.some((l) => /^fashion-gen: epoch 5\/5 loss \d/.test(l))).toBe(true);
 
     const session = await EngineSession.create(gen.onnx);
     try {

