@@ -2,11 +2,12 @@
  * The zoo's training-time benchmark, read back from a data folder that `maas zoo train` filled:
  * one row per zoo model (metric, value, target, met?, train seconds), written as
  * bench/results/zoo-train.json and .md, with word2vec's neighbours; `--grid FILE` also draws the
- * installed `image-gen`'s sample grid (one row per digit). Training itself is the real CLI:
+ * installed `image-gen`'s sample grid (one row per class; `--grid-model fashion-gen` for another
+ * image-gen row). Training itself is the real CLI:
  *
  *   node bin/maas.js zoo train --data-dir /tmp/zoo-data
  *   node --import tsx bench/zoo/report.ts --data-dir /tmp/zoo-data [--out bench/results] [--note "..."]
- *     [--grid docs/images/image-gen-grid.png]
+ *     [--grid docs/images/image-gen-grid.png] [--grid-model image-gen]
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -82,14 +83,15 @@ function neighbourLines(rows: ZooResultRow[]): string[] {
   return n ? Object.entries(n).map(([w, near]) => `${w.padEnd(8)} → ${near.join(', ')}`) : [];
 }
 
-/** The installed image-gen's samples: 10 per digit (seed 7, the model's own temperature). */
-async function drawGrid(platform: Platform, file: string): Promise<void> {
-  const version = await platform.registry.resolve(ZOO_TENANT, 'image-gen');
+/** An installed image-gen row's samples: 10 per class (seed 7, the model's own temperature). */
+async function drawGrid(platform: Platform, file: string, model: string): Promise<void> {
+  const version = await platform.registry.resolve(ZOO_TENANT, model);
+  const vocabulary = version.metadata.vocabulary as { classes?: unknown[] } | undefined;
   const session = await EngineSession.create(await readFile(platform.artifacts.pathOf(version.digest)));
   try {
     const grid = await sampleGrid((inputs, o) => session.run(inputs, o?.outputs), {
       latentDim: Number(version.metadata.latentDim),
-      classes: 10,
+      classes: vocabulary?.classes?.length ?? 10,
       columns: 10,
       seed: 7,
       temperature: Number(version.metadata.temperature),
@@ -107,6 +109,7 @@ async function main(): Promise<void> {
       out: { type: 'string', default: 'bench/results' },
       note: { type: 'string', default: '' },
       grid: { type: 'string' },
+      'grid-model': { type: 'string', default: 'image-gen' },
     },
   });
   const dataDir = values['data-dir'];
@@ -115,7 +118,7 @@ async function main(): Promise<void> {
   let rows: ZooResultRow[];
   try {
     rows = (await zooStatus(platform)).map(resultRow);
-    if (values.grid) await drawGrid(platform, values.grid);
+    if (values.grid) await drawGrid(platform, values.grid, values['grid-model']);
   } finally {
     await platform.close();
   }

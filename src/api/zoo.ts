@@ -10,7 +10,7 @@ export const zooRoutes: RouteSpec[] = [
     surface: 'native',
     body: 'none',
     summary:
-      'The zoo models (public, called as zoo~NAME): state missing|queued|training|ready|failed, progress with ETA, quality vs target',
+      'The zoo models (public, called as zoo~NAME): state missing|unavailable|queued|training|ready|failed, progress with ETA, quality vs target, and for an unavailable row the package that enables it',
     handler: async (ctx) => ({ mode: ctx.platform.zoo.mode, models: await ctx.platform.zoo.status() }),
   },
 ];

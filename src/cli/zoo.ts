@@ -10,7 +10,7 @@
  * training is doing, with progress and ETA); with no server at the URL it reads the data folder's
  * registry (installed or not).
  */
-import { zooEntries, zooEntry } from '../models/zoo/index';
+import { zooEntries, zooEntry, zooUnavailable } from '../models/zoo/index';
 import { loadConfig } from '../platform/config';
 import { openPlatform, type Platform } from '../platform/platform';
 import { installZooModel, ZOO_TENANT, type ZooStatusRow, zooStatus } from '../platform/zoo';
@@ -44,12 +44,14 @@ type TableRow = Pick<
   ZooStatusRow,
   'name' | 'family' | 'version' | 'quality' | 'meetsTarget' | 'scale' | 'trainSeconds'
 > &
-  Partial<Pick<ZooStatusRow, 'rivals'>> &
+  Partial<Pick<ZooStatusRow, 'rivals' | 'unavailable'>> &
   Partial<Pick<ZooModel, 'state' | 'progress' | 'error'>>;
 
 function note(r: TableRow): string {
   const p = r.progress;
   if (r.error) return r.error.slice(0, 120);
+  // Not installed and not trainable here: how to make it available.
+  if (r.version === null && r.unavailable) return r.unavailable;
   if (p) {
     const at = p.step !== null ? `step ${p.step}/${p.steps}` : (p.line ?? 'waiting');
     return p.etaSeconds === null ? at : `${at}, about ${Math.round(p.etaSeconds)} s left`;
@@ -74,7 +76,7 @@ export function zooTable(rows: TableRow[]): string[] {
       [
         r.name,
         r.family,
-        r.state ?? (r.version === null ? 'missing' : 'ready'),
+        r.state ?? (r.version !== null ? 'ready' : r.unavailable ? 'unavailable' : 'missing'),
         r.version === null ? '-' : String(r.version),
         q?.metric ?? '-',
         q ? fmt(q.value) : '-',
@@ -98,6 +100,11 @@ async function train(p: Parsed, io: CliIO): Promise<void> {
     throw new UsageError('--seed must be an integer');
   await withPlatform(p, io, async (platform) => {
     for (const e of entries) {
+      const why = zooUnavailable(e);
+      if (why) {
+        io.out(`== ${e.name}: skipped, ${why}`);
+        continue;
+      }
       const seed = seedFlag === undefined ? e.seed : Number(seedFlag);
       io.out(`== ${e.name} (${e.family}, seed ${seed}): ${e.description}`);
       const t0 = performance.now();

@@ -14,6 +14,7 @@ import {
   type ZooQuality,
   zooEntries,
   zooEntry,
+  zooUnavailable,
 } from '../models/zoo/index';
 import type { VersionRecord } from '../store/ports';
 import type { Registry } from './registry/registry';
@@ -110,6 +111,11 @@ export interface ZooStatusRow {
   trainSeconds: number | null;
   /** Scale of the installed version (null when not installed). */
   scale: ZooScale | null;
+  /**
+   * Why this machine cannot train the row, with the fix ("unavailable: apt-get install
+   * dataset-fashion-mnist"); null when it can. An installed version still serves.
+   */
+  unavailable: string | null;
 }
 
 const scaleOf = (metadata: Record<string, unknown>): ZooScale =>
@@ -131,7 +137,13 @@ function qualityOf(metadata: Record<string, unknown>): ZooQuality | null {
 export async function zooStatus(platform: ZooHost): Promise<ZooStatusRow[]> {
   const rows: ZooStatusRow[] = [];
   for (const e of zooEntries()) {
-    const base = { name: e.name, family: e.family, task: e.task, description: e.description };
+    const base = {
+      name: e.name,
+      family: e.family,
+      task: e.task,
+      description: e.description,
+      unavailable: zooUnavailable(e),
+    };
     const model = await platform.registry.modelRecord(ZOO_TENANT, e.name).catch(() => null);
     const latest = model ? await platform.registry.resolve(ZOO_TENANT, e.name).catch(() => null) : null;
     if (!model || !latest) {

@@ -269,7 +269,8 @@ export interface ZooModel {
   family: string;
   task: string;
   description: string;
-  state: 'missing' | 'queued' | 'training' | 'ready' | 'failed';
+  /** `unavailable`: not installed and the server cannot train it (see `unavailable`). */
+  state: 'missing' | 'unavailable' | 'queued' | 'training' | 'ready' | 'failed';
   version: number | null;
   scale: 'full' | 'quick' | null;
   /** Wall time of the installed version's training (s), null when unknown. */
@@ -291,6 +292,8 @@ export interface ZooModel {
   meetsTarget: boolean | null;
   public: boolean;
   error: string | null;
+  /** Why the server cannot train it, with the fix ("unavailable: apt-get install …"); else null. */
+  unavailable: string | null;
 }
 
 export interface Limits {

@@ -117,7 +117,10 @@ describe.skipIf(process.platform !== 'linux')('the zoo on first start (MAAS_ZOO=
     const first = await zoo(s);
     expect(first.mode).toBe('quick');
     expect(first.models.length).toBeGreaterThanOrEqual(6);
-    expect(first.models.every((r) => ['queued', 'training', 'ready'].includes(r.state))).toBe(true);
+    // Rows whose data package is missing here (fashion-*) are listed, never queued.
+    expect(first.models.every((r) => ['queued', 'training', 'ready', 'unavailable'].includes(r.state))).toBe(
+      true,
+    );
     // image-gen is trained last: still queued → 503 with Retry-After and its state, not 404.
     const early = await post(s, '/api/v1/models/zoo~image-gen/imagine', { prompt: 'a 7' });
     expect(early.status).toBe(503);
@@ -173,8 +176,9 @@ describe.skipIf(process.platform !== 'linux')('the zoo on first start (MAAS_ZOO=
     const kept = Object.values(restarted).filter((r) => r.state === 'ready');
     const versions = new Map(kept.map((r) => [r.name, r.version]));
     expect(restarted[victim.name].state).toMatch(/^(queued|training)$/);
-    const done = await until(s, (rows) => rows.every((r) => r.state === 'ready'), 300_000);
-    for (const r of done) {
+    const settled = (r: Row) => r.state === 'ready' || r.state === 'unavailable';
+    const done = await until(s, (rows) => rows.every(settled), 300_000);
+    for (const r of done.filter((x) => x.state === 'ready')) {
       expect(r).toMatchObject({ version: versions.get(r.name) ?? 1, scale: 'quick', error: null });
       expect(r.quality?.value).toEqual(expect.any(Number));
     }
@@ -200,7 +204,7 @@ describe.skipIf(process.platform !== 'linux')('the zoo on first start (MAAS_ZOO=
     s = await start();
     const third = await zoo(s);
     expect(third.models.map((r) => [r.name, r.state, r.version])).toEqual(
-      done.map((r) => [r.name, 'ready', r.version]),
+      done.map((r) => [r.name, r.state, r.version]),
     );
     await sleep(500);
     expect(zooChildren(s.child.pid as number)).toEqual([]);

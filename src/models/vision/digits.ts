@@ -33,13 +33,17 @@ export interface DigitData {
   spec: FeatureSpec;
 }
 
-const cache = new Map<number, Promise<DigitData>>();
+const cache = new Map<string, Promise<DigitData>>();
 
-/** The built-in `mnist` dataset, split with `seed` (cached per seed: parsing takes ≈ 3 s). */
-export function loadDigits(seed = 0): Promise<DigitData> {
-  let p = cache.get(seed);
+/**
+ * A built-in dataset of 28×28 gray images in classes (`mnist`, `fashion-mnist`), split 90/10 with
+ * `seed` (cached per dataset and seed: parsing takes ≈ 3 s). A failed load is not cached.
+ */
+export function loadImageClasses(builtin: string, seed = 0): Promise<DigitData> {
+  const key = `${builtin}\0${seed}`;
+  let p = cache.get(key);
   if (!p) {
-    p = loadForTraining({ builtin: 'mnist' }, { task: 'image', seed }).then((d) => {
+    p = loadForTraining({ builtin }, { task: 'image', seed }).then((d) => {
       const target = d.spec.kind === 'image' ? d.spec.target : undefined;
       return {
         images: d.inputs.data as Float32Array,
@@ -50,9 +54,15 @@ export function loadDigits(seed = 0): Promise<DigitData> {
         spec: d.spec,
       };
     });
-    cache.set(seed, p);
+    p.catch(() => cache.delete(key));
+    cache.set(key, p);
   }
   return p;
+}
+
+/** The built-in `mnist` dataset (10,000 digits), split with `seed`. */
+export function loadDigits(seed = 0): Promise<DigitData> {
+  return loadImageClasses('mnist', seed);
 }
 
 /** Random translation of training images: each is moved by up to `pixels` in x and y (zero fill). */
@@ -105,6 +115,7 @@ export function digitBatch(
 export function digitCnn(
   seed: number,
   channels: readonly [number, number] = [16, 32],
+  classes = 10,
 ): ImageClassifierDefinition {
   const rng = new nn.Rng(seed);
   const [c1, c2] = channels;
@@ -116,9 +127,9 @@ export function digitCnn(
     nn.relu(),
     nn.maxPool2d(2),
     nn.flatten(),
-    nn.linear(rng, c2 * 7 * 7, 10),
+    nn.linear(rng, c2 * 7 * 7, classes),
   );
-  return { inputShape: [1, DIGIT_SIDE, DIGIT_SIDE], classes: 10, params: net.params, forward: (x) => net(x) };
+  return { inputShape: [1, DIGIT_SIDE, DIGIT_SIDE], classes, params: net.params, forward: (x) => net(x) };
 }
 
 export interface ClassifierTrainOptions {
@@ -155,7 +166,7 @@ export async function trainDigitClassifier(o: ClassifierTrainOptions): Promise<T
   const batchSize = o.batchSize ?? 32;
   const epochs = o.epochs ?? 6;
   const channels = o.channels ?? [16, 32];
-  const def = digitCnn(seed, channels);
+  const def = digitCnn(seed, channels, o.data.classes.length || 10);
   const trainer = await compileTrainStep({
     model: {
       params: def.params,

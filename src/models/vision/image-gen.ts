@@ -1,7 +1,7 @@
 /**
- * `image-gen`: a conditional VAE on MNIST digits, trained with the engine. The encoder sees an image
- * and its class, the decoder draws an image from a class and a latent z ~ N(0, I); only the DECODER
- * is exported for serving. Loss per image: Σ_pixels BCE(decoded, image) + KL(q(z|x, c) ‖ N(0, I)).
+ * `image-gen`: a conditional VAE on 28×28 class-labelled images (MNIST digits, Fashion-MNIST
+ * clothes), trained with the engine. The encoder sees an image and its class, the decoder draws an
+ * image from a class and a latent z ~ N(0, I); only the DECODER is exported for serving. Loss per image: Σ_pixels BCE(decoded, image) + KL(q(z|x, c) ‖ N(0, I)).
  * The noise of the reparameterisation trick is a batch input drawn in JS from a seeded stream, so
  * a training run is reproducible.
  *
@@ -16,7 +16,7 @@ import type { Tensor } from '../../engine/runtime/tensor';
 import { compileTrainStep } from '../../engine/train/compile';
 import * as nn from '../../nn/index';
 import { DIGIT_PIXELS, DIGIT_SIDE, type DigitData, digitBatch } from './digits';
-import { type ClassVocabulary, digitVocabulary } from './prompt';
+import { type ClassVocabulary, classVocabulary } from './prompt';
 
 export interface ImageGenOptions {
   data: DigitData;
@@ -204,7 +204,7 @@ export async function trainImageGen(o: ImageGenOptions): Promise<TrainedImageGen
       task: 'image-generation',
       latentDim,
       imageSize: DIGIT_SIDE,
-      vocabulary: digitVocabulary(o.data.classes),
+      vocabulary: classVocabulary(o.data.classes),
       temperature: o.temperature ?? 0.8,
       seed,
       epochs,

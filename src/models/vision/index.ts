@@ -16,6 +16,7 @@ export {
   type DigitData,
   digitBatch,
   loadDigits,
+  loadImageClasses,
   type TrainedClassifier,
   trainDigitClassifier,
 } from './digits';
@@ -27,7 +28,7 @@ export {
 } from './image-gen';
 export { imageGenRuntime } from './image-gen-runtime';
 export { paletteNames, registerPalette } from './palettes';
-export { type ClassVocabulary, classFromPrompt, digitVocabulary } from './prompt';
+export { type ClassVocabulary, classFromPrompt, classVocabulary, digitVocabulary } from './prompt';
 export { measureRecognition, type Recognition, sampleGrid } from './quality';
 export {
   buildSaliencyModel,

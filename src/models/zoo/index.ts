@@ -2,6 +2,7 @@
 import './language';
 import './vision';
 import './classifiers';
+import './fashion';
 
 export {
   beats,
@@ -13,4 +14,5 @@ export {
   type ZooTrainContext,
   zooEntries,
   zooEntry,
+  zooUnavailable,
 } from './manifest';

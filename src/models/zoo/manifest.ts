@@ -50,6 +50,13 @@ export interface ZooEntry {
    * another trained model cannot be a fixed `target`; it is judged when both are installed.
    */
   mustBeat?: readonly string[];
+  /**
+   * Whether this machine has what the row trains on (its data package). Absent: always. A row
+   * that is not available is never queued or trained; listings show `unavailableHint` instead.
+   */
+  available?: () => boolean;
+  /** What makes an unavailable row available, for people: `apt-get install dataset-fashion-mnist`. */
+  unavailableHint?: string;
   train(ctx: ZooTrainContext): Promise<ZooArtifact>;
 }
 
@@ -69,6 +76,15 @@ export function zooEntry(name: string): ZooEntry {
   const e = entries.get(name);
   if (!e) fail('not_found', `no zoo entry '${name}'; known: ${[...entries.keys()].join(', ')}`);
   return e;
+}
+
+/**
+ * Why `entry` cannot be trained here, as one line ("unavailable: apt-get install
+ * dataset-fashion-mnist"), or null when it can.
+ */
+export function zooUnavailable(entry: ZooEntry): string | null {
+  if (!entry.available || entry.available()) return null;
+  return `unavailable: ${entry.unavailableHint ?? 'its data is not installed on this machine'}`;
 }
 
 /** Whether `q` is better than `rival` (strictly: a tie does not beat). */

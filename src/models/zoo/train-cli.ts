@@ -14,7 +14,7 @@ import { EngineSession } from '../../engine/runtime/session';
 import '../language/index';
 import { runtimeFor } from '../runtimes';
 import type { TaskRuntime } from '../task';
-import { meetsTarget, type ZooArtifact, zooEntries, zooEntry } from './index';
+import { meetsTarget, type ZooArtifact, zooEntries, zooEntry, zooUnavailable } from './index';
 
 interface Trained {
   name: string;
@@ -76,6 +76,11 @@ async function main(): Promise<void> {
   await mkdir(values.out, { recursive: true });
   const done: Trained[] = [];
   for (const e of entries) {
+    const why = zooUnavailable(e);
+    if (why) {
+      console.log(`== ${e.name}: skipped, ${why}`);
+      continue;
+    }
     const seed = values.seed === undefined ? e.seed : Number(values.seed);
     console.log(`== ${e.name} (${e.family}, seed ${seed}): ${e.description}`);
     const t0 = performance.now();

@@ -58,7 +58,7 @@ function digitClassifier(ctx: ZooTrainContext): Promise<TrainedClassifier> {
   return p;
 }
 
-async function withSession<T>(onnx: Uint8Array, fn: (run: RunModel) => Promise<T>): Promise<T> {
+export async function withSession<T>(onnx: Uint8Array, fn: (run: RunModel) => Promise<T>): Promise<T> {
   const session = await EngineSession.create(onnx);
   try {
     return await fn((inputs, o) => session.run(inputs, o?.outputs));

@@ -19,7 +19,7 @@ import { setPriority } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { MaasError } from '../../common/errors';
-import { type ZooEntry, zooEntries } from '../../models/zoo/index';
+import { type ZooEntry, zooEntries, zooEntry, zooUnavailable } from '../../models/zoo/index';
 import type { ZooMode } from '../config';
 import {
   installZooModel,
@@ -44,7 +44,8 @@ export interface ZooServiceSettings {
   pollMs: number;
 }
 
-export type ZooState = 'missing' | 'queued' | 'training' | 'ready' | 'failed';
+/** `unavailable`: not installed, and this machine cannot train it (its data package is missing). */
+export type ZooState = 'missing' | 'unavailable' | 'queued' | 'training' | 'ready' | 'failed';
 
 /** One zoo row as `GET /api/v1/zoo` shows it. */
 export interface ZooRowView extends ZooStatusRow {
@@ -84,6 +85,24 @@ export const publicError = (message: string): string =>
 
 const expected = (e: ZooEntry, scale: ZooScale): number | null => e.expectedSeconds?.[scale] ?? null;
 
+/**
+ * The rows a start trains, cheapest first: those with no installed version (at full scale, also
+ * those installed at quick scale), except rows this machine cannot train (`available()` false).
+ */
+export function zooQueue(
+  entries: readonly ZooEntry[],
+  installed: ReadonlyMap<string, Pick<ZooStatusRow, 'version' | 'scale'>>,
+  scale: ZooScale,
+): ZooEntry[] {
+  return entries
+    .filter((e) => {
+      if (zooUnavailable(e) !== null) return false;
+      const r = installed.get(e.name);
+      return !r || r.version === null || (scale === 'full' && r.scale === 'quick');
+    })
+    .sort((a, b) => (expected(a, scale) ?? Infinity) - (expected(b, scale) ?? Infinity));
+}
+
 export class ZooService {
   private readonly live = new Map<string, Live>();
   private scale: ZooScale = 'full';
@@ -119,12 +138,9 @@ export class ZooService {
     await rm(this.settings.dir, { recursive: true, force: true });
     await mkdir(this.settings.dir, { recursive: true, mode: 0o700 });
     const installed = new Map((await zooStatus(this.host)).map((r) => [r.name, r]));
-    const todo = zooEntries()
-      .filter((e) => {
-        const r = installed.get(e.name);
-        return !r || r.version === null || (this.scale === 'full' && r.scale === 'quick');
-      })
-      .sort((a, b) => (expected(a, this.scale) ?? Infinity) - (expected(b, this.scale) ?? Infinity));
+    const todo = zooQueue(zooEntries(), installed, this.scale);
+    const skipped = zooEntries().filter((e) => zooUnavailable(e) !== null && !installed.get(e.name)?.version);
+    for (const e of skipped) log(`zoo ${e.name}: skipped, ${zooUnavailable(e)}`);
     for (const entry of todo)
       this.live.set(entry.name, { entry, state: 'queued', tracker: null, error: null });
     if (todo.length === 0) return;
@@ -141,8 +157,9 @@ export class ZooService {
     return (await zooStatus(this.host)).map((r) => {
       const l = this.live.get(r.name);
       const installed = r.version !== null;
+      const absent: ZooState = r.unavailable ? 'unavailable' : 'missing';
       const state: ZooState =
-        l && l.state !== 'failed' ? l.state : installed ? 'ready' : l ? 'failed' : 'missing';
+        l && l.state !== 'failed' ? l.state : installed ? 'ready' : l ? 'failed' : absent;
       return {
         ...r,
         model: `${ZOO_TENANT}~${r.name}`,
@@ -173,9 +190,15 @@ export class ZooService {
     return null;
   }
 
-  /** A call on a zoo model still queued or training: 503 + Retry-After instead of 404. */
+  /**
+   * A call on a zoo model still queued or training: 503 + Retry-After instead of 404. One this
+   * machine cannot train: 404 that says how to make it available (retrying will not help).
+   */
   private explainMissing(owner: string, name: string): Error | null {
-    const l = owner === ZOO_TENANT ? this.live.get(name) : undefined;
+    if (owner !== ZOO_TENANT) return null;
+    const unavailable = this.unavailableRow(name);
+    if (unavailable) return unavailable;
+    const l = this.live.get(name);
     if (!l || l.state === 'failed') return null;
     const now = Date.now();
     const wait = this.secondsUntilReady(name, now);
@@ -190,6 +213,21 @@ export class ZooService {
         retryAfterSeconds: Math.min(600, Math.max(1, Math.ceil(wait ?? UNKNOWN_WAIT_S))),
         headers: { 'x-maas-zoo-state': l.state },
       },
+    );
+  }
+
+  private unavailableRow(name: string): Error | null {
+    let why: string | null = null;
+    try {
+      why = zooUnavailable(zooEntry(name));
+    } catch {
+      return null; // not a zoo row at all: the plain 404
+    }
+    if (why === null) return null;
+    return new MaasError(
+      'not_found',
+      `zoo model '${name}' is not installed and this machine cannot train it (${why})`,
+      { headers: { 'x-maas-zoo-state': 'unavailable' } },
     );
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isMaasError } from '../../../src/common/errors';
 import { imageGenMetadata } from '../../../src/models/vision/image-gen-runtime';
-import { classFromPrompt, digitVocabulary } from '../../../src/models/vision/prompt';
+import { classFromPrompt, classVocabulary, digitVocabulary } from '../../../src/models/vision/prompt';
 
 const digits = digitVocabulary(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
 
@@ -55,5 +55,54 @@ describe('image-gen metadata', () => {
       /^invalid_model: .*vocabulary/,
     );
     expect(imageGenMetadata({ latentDim: 4, vocabulary: digits }).temperature).toBe(1);
+  });
+});
+
+describe('class vocabulary from class names', () => {
+  // Fashion-MNIST's names as the built-in dataset's spec lists them (sorted).
+  const fashion = classVocabulary([
+    'Ankle boot',
+    'Bag',
+    'Coat',
+    'Dress',
+    'Pullover',
+    'Sandal',
+    'Shirt',
+    'Sneaker',
+    'T-shirt/top',
+    'Trouser',
+  ]);
+  const id = (name: string) => fashion.classes.findIndex((c) => c.name === name);
+
+  it('finds clothing classes in prompts: any case, plurals, multi-word names, synonyms', () => {
+    expect(classFromPrompt('a sneaker', fashion)).toBe(id('Sneaker'));
+    expect(classFromPrompt('An Ankle Boot', fashion)).toBe(id('Ankle boot'));
+    expect(classFromPrompt('ankle boots', fashion)).toBe(id('Ankle boot'));
+    expect(classFromPrompt('a t-shirt', fashion)).toBe(id('T-shirt/top'));
+    expect(classFromPrompt('T-SHIRTS, t-shirts', fashion)).toBe(id('T-shirt/top'));
+    expect(classFromPrompt('a shirt', fashion)).toBe(id('Shirt'));
+    expect(classFromPrompt('three dresses', fashion)).toBe(id('Dress'));
+    expect(classFromPrompt('Sneakers!', fashion)).toBe(id('Sneaker'));
+    expect(classFromPrompt('a pair of trousers', fashion)).toBe(id('Trouser'));
+    expect(classFromPrompt('a warm jacket', fashion)).toBe(id('Coat'));
+  });
+
+  it('refuses an unknown class with the list of what the model draws', () => {
+    const msg = error(() => classFromPrompt('a hat', fashion));
+    expect(msg).toMatch(/^invalid_request: the prompt names no class this model draws/);
+    expect(msg).toContain('ankle boot/boot');
+    expect(msg).toContain('t-shirt/top/t shirt/tshirt/tee');
+    expect(msg).toContain('e.g. "an ankle boot", "a bag", "a coat"');
+    expect(error(() => classFromPrompt('a shirt and a coat', fashion))).toMatch(
+      /names several classes \(Coat, Shirt\)/,
+    );
+  });
+
+  it('gives digit names the digit vocabulary, so every digit prompt keeps working', () => {
+    const v = classVocabulary(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    expect(v).toEqual(digits);
+    expect(classFromPrompt('a handwritten 7', v)).toBe(7);
+    expect(classFromPrompt('seven', v)).toBe(7);
+    expect(classFromPrompt('some 7s', v)).toBe(7);
   });
 });
