@@ -6,15 +6,9 @@
  * machine: both rows then say `available() === false` and are listed, never trained.
  */
 import { getBuiltin, listBuiltins } from '../../data/index';
-import {
-  loadImageClasses,
-  measureRecognition,
-  type TrainedClassifier,
-  trainDigitClassifier,
-  trainImageGen,
-} from '../vision/index';
-import { registerZooEntry, type ZooTrainContext } from './manifest';
-import { withSession } from './vision';
+import { loadImageClasses } from '../vision/index';
+import { classifierArtifact, judgedGeneratorArtifact, sharedClassifier } from './image-rows';
+import { registerZooEntry } from './manifest';
 
 const DATASET = 'fashion-mnist';
 const HINT = 'apt-get install dataset-fashion-mnist';
@@ -44,30 +38,18 @@ export const FASHION_ZOO_SIZES = {
 
 /** Seed of the split and the CNN, shared by `fashion-cnn` and the judge of `fashion-gen`. */
 const CNN_SEED = 1;
-const JUDGE_TEMPERATURE = 0.8;
-
-const classifiers = new Map<string, Promise<TrainedClassifier>>();
 
 function loadFashion() {
   getBuiltin(DATASET); // a clear `invalid_dataset` when the package is missing
   return loadImageClasses(DATASET);
 }
 
-/** The zoo's clothing CNN at `scale` (trained once per process; a failed run is not cached). */
-function fashionClassifier(ctx: ZooTrainContext): Promise<TrainedClassifier> {
-  let p = classifiers.get(ctx.scale);
-  if (!p) {
-    const size = FASHION_ZOO_SIZES[ctx.scale].cnn;
-    p = (async () => {
-      const data = await loadFashion();
-      ctx.log(`fashion-cnn: training on ${size.epochs} epoch(s) of ${data.train.length} images`);
-      return trainDigitClassifier({ data, seed: CNN_SEED, ...size });
-    })();
-    p.catch(() => classifiers.delete(ctx.scale));
-    classifiers.set(ctx.scale, p);
-  }
-  return p;
-}
+const fashionCnn = sharedClassifier({
+  name: 'fashion-cnn',
+  seed: CNN_SEED,
+  load: loadFashion,
+  sizes: { full: FASHION_ZOO_SIZES.full.cnn, quick: FASHION_ZOO_SIZES.quick.cnn },
+});
 
 registerZooEntry({
   name: 'fashion-cnn',
@@ -78,23 +60,7 @@ registerZooEntry({
   expectedSeconds: { full: 60, quick: 10 },
   available: fashionAvailable,
   unavailableHint: HINT,
-  async train(ctx) {
-    const clf = await fashionClassifier(ctx);
-    ctx.log(
-      `fashion-cnn: held-out accuracy ${(clf.accuracy * 100).toFixed(2)} % (${clf.seconds.toFixed(0)} s)`,
-    );
-    return {
-      onnx: clf.onnx,
-      metadata: clf.metadata,
-      quality: {
-        metric: 'heldout_accuracy',
-        value: clf.accuracy,
-        target: 0.88,
-        higherIsBetter: true,
-        details: { trainSeconds: clf.seconds, heldout: (await loadFashion()).validation.length },
-      },
-    };
-  },
+  train: (ctx) => classifierArtifact(ctx, fashionCnn, 0.88),
 });
 
 registerZooEntry({
@@ -108,45 +74,16 @@ registerZooEntry({
   unavailableHint: HINT,
   async train(ctx) {
     const size = FASHION_ZOO_SIZES[ctx.scale];
-    const data = await loadFashion();
-    const gen = await trainImageGen({
-      data,
-      seed: ctx.seed,
-      ...size.gen,
-      onEpoch: (e, loss) =>
-        ctx.log(`fashion-gen: epoch ${e + 1}/${size.gen.epochs} loss ${loss.toFixed(2)} nats/image`),
+    return judgedGeneratorArtifact(ctx, {
+      name: 'fashion-gen',
+      data: await loadFashion(),
+      gen: size.gen,
+      judge: fashionCnn,
+      perClass: size.judge.perClass,
+      // The judge itself is right on 90.8 % of REAL held-out clothes (shirt, T-shirt, pullover
+      // and coat are confused even there): 85 % asks samples to be nearly as recognisable as
+      // real photos, with room for seed-to-seed variation.
+      target: 0.85,
     });
-    const judge = await fashionClassifier(ctx);
-    const recognition = await withSession(gen.onnx, (decode) =>
-      withSession(judge.onnx, (classify) =>
-        measureRecognition(decode, classify, {
-          latentDim: gen.metadata.latentDim,
-          classes: data.classes.length,
-          perClass: size.judge.perClass,
-          temperature: JUDGE_TEMPERATURE,
-          seed: ctx.seed,
-        }),
-      ),
-    );
-    return {
-      onnx: gen.onnx,
-      metadata: { ...gen.metadata },
-      quality: {
-        metric: 'recognised_by_zoo_cnn',
-        value: recognition.overall,
-        // The judge itself is right on 90.8 % of REAL held-out clothes (shirt, T-shirt, pullover
-        // and coat are confused even there): 85 % asks samples to be nearly as recognisable as
-        // real photos, with room for seed-to-seed variation.
-        target: 0.85,
-        higherIsBetter: true,
-        details: {
-          samples: recognition.samples,
-          perClass: Object.fromEntries(data.classes.map((c, i) => [c, recognition.perClass[i]])),
-          temperature: JUDGE_TEMPERATURE,
-          judgeAccuracy: judge.accuracy,
-          trainSeconds: gen.seconds,
-        },
-      },
-    };
   },
 });

@@ -5,17 +5,9 @@
  * digit, bar 90 %). The CNN is trained once per process and shared: `image-gen` reuses the
  * `mnist-cnn` run when both are trained together.
  */
-import { EngineSession } from '../../engine/runtime/session';
-import type { RunModel } from '../task';
-import {
-  createCppnModel,
-  loadDigits,
-  measureRecognition,
-  type TrainedClassifier,
-  trainDigitClassifier,
-  trainImageGen,
-} from '../vision/index';
-import { registerZooEntry, type ZooTrainContext } from './manifest';
+import { createCppnModel, loadDigits } from '../vision/index';
+import { classifierArtifact, judgedGeneratorArtifact, sharedClassifier } from './image-rows';
+import { registerZooEntry } from './manifest';
 
 export const VISION_ZOO_SIZES = {
   // Full CNN: measured on the 1,000 held-out digits, 6 or 12 epochs of batch 32 at 3e-3 → 98.2 %,
@@ -37,35 +29,13 @@ export const VISION_ZOO_SIZES = {
 
 /** Seed of the digit split and the CNN, shared by `mnist-cnn` and the judge of `image-gen`. */
 const CNN_SEED = 1;
-/** Sampling spread of image-gen's quality check: the runtime's default (ImageGenMetadata). */
-const JUDGE_TEMPERATURE = 0.8;
 
-const classifiers = new Map<string, Promise<TrainedClassifier>>();
-
-/** The zoo's digit CNN at `scale` (trained once per process; a failed run is not cached). */
-function digitClassifier(ctx: ZooTrainContext): Promise<TrainedClassifier> {
-  const key = ctx.scale;
-  let p = classifiers.get(key);
-  if (!p) {
-    p = (async () => {
-      const data = await loadDigits();
-      ctx.log(`mnist-cnn: training on ${VISION_ZOO_SIZES[ctx.scale].cnn.epochs} epoch(s)`);
-      return trainDigitClassifier({ data, seed: CNN_SEED, ...VISION_ZOO_SIZES[ctx.scale].cnn });
-    })();
-    p.catch(() => classifiers.delete(key));
-    classifiers.set(key, p);
-  }
-  return p;
-}
-
-export async function withSession<T>(onnx: Uint8Array, fn: (run: RunModel) => Promise<T>): Promise<T> {
-  const session = await EngineSession.create(onnx);
-  try {
-    return await fn((inputs, o) => session.run(inputs, o?.outputs));
-  } finally {
-    await session.release();
-  }
-}
+const digitCnn = sharedClassifier({
+  name: 'mnist-cnn',
+  seed: CNN_SEED,
+  load: () => loadDigits(),
+  sizes: { full: VISION_ZOO_SIZES.full.cnn, quick: VISION_ZOO_SIZES.quick.cnn },
+});
 
 registerZooEntry({
   name: 'cppn',
@@ -93,23 +63,7 @@ registerZooEntry({
   seed: CNN_SEED,
   description: 'digit classifier (conv5-pool-conv5-pool-fc, ≈ 29 k parameters) on MNIST',
   expectedSeconds: { full: 140, quick: 15 },
-  async train(ctx) {
-    const clf = await digitClassifier(ctx);
-    ctx.log(
-      `mnist-cnn: held-out accuracy ${(clf.accuracy * 100).toFixed(2)} % (${clf.seconds.toFixed(0)} s)`,
-    );
-    return {
-      onnx: clf.onnx,
-      metadata: clf.metadata,
-      quality: {
-        metric: 'heldout_accuracy',
-        value: clf.accuracy,
-        target: 0.985,
-        higherIsBetter: true,
-        details: { trainSeconds: clf.seconds, heldout: (await loadDigits()).validation.length },
-      },
-    };
-  },
+  train: (ctx) => classifierArtifact(ctx, digitCnn, 0.985),
 });
 
 registerZooEntry({
@@ -121,42 +75,13 @@ registerZooEntry({
   expectedSeconds: { full: 150, quick: 16 },
   async train(ctx) {
     const size = VISION_ZOO_SIZES[ctx.scale];
-    const data = await loadDigits();
-    const gen = await trainImageGen({
-      data,
-      seed: ctx.seed,
-      ...size.gen,
-      onEpoch: (e, loss) =>
-        ctx.log(`image-gen: epoch ${e + 1}/${size.gen.epochs} loss ${loss.toFixed(2)} nats/image`),
+    return judgedGeneratorArtifact(ctx, {
+      name: 'image-gen',
+      data: await loadDigits(),
+      gen: size.gen,
+      judge: digitCnn,
+      perClass: size.judge.perClass,
+      target: 0.9,
     });
-    const judge = await digitClassifier(ctx);
-    const recognition = await withSession(gen.onnx, (decode) =>
-      withSession(judge.onnx, (classify) =>
-        measureRecognition(decode, classify, {
-          latentDim: gen.metadata.latentDim,
-          classes: data.classes.length,
-          perClass: size.judge.perClass,
-          temperature: JUDGE_TEMPERATURE,
-          seed: ctx.seed,
-        }),
-      ),
-    );
-    return {
-      onnx: gen.onnx,
-      metadata: { ...gen.metadata },
-      quality: {
-        metric: 'recognised_by_zoo_cnn',
-        value: recognition.overall,
-        target: 0.9,
-        higherIsBetter: true,
-        details: {
-          samples: recognition.samples,
-          perClass: recognition.perClass,
-          temperature: JUDGE_TEMPERATURE,
-          judgeAccuracy: judge.accuracy,
-          trainSeconds: gen.seconds,
-        },
-      },
-    };
   },
 });
