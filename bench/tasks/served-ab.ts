@@ -7,7 +7,6 @@
  *   node --import tsx bench/tasks/served-ab.ts ROUNDS ROOT_A ROOT_B ...
  */
 import '../../src/models/index';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { Readable } from 'node:stream';
 import { DEFAULT_TENANT } from '../../src/platform/auth/auth';
 import { loadConfig } from '../../src/platform/config';
 import { openPlatform } from '../../src/platform/platform';
+import { spawnServe } from '../../test/helpers/serve';
 import { median } from '../lib/stats';
 import { generationSetup } from '../maas/generate';
 import { KEY } from '../serve/harness';
@@ -36,35 +36,8 @@ async function start(root: string) {
     metadata: model.metadata,
   });
   await platform.close();
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
-      'serve',
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'warn',
-    ],
-    {
-      cwd: root,
-      env: { ...process.env, MAAS_ADMIN_KEY: KEY, MAAS_ZOO: 'off' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const url = await new Promise<string>((res) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /maas listening on (http:\/\/\S+)/.exec(out);
-      if (m) res(m[1]);
-    });
-  });
-  return { root, dataDir, child, client: new BenchClient(url), ms: [] as number[] };
+  const server = await spawnServe({ root, dataDir, adminKey: KEY, zoo: 'off' });
+  return { root, dataDir, server, client: new BenchClient(server.url), ms: [] as number[] };
 }
 const servers = [];
 for (const r of roots) servers.push(await start(r));
@@ -91,8 +64,6 @@ for (const s of servers)
 console.log(`same text on every server: ${texts.size === 1}`);
 for (const s of servers) {
   s.client.close();
-  const exited = new Promise((r) => s.child.once('exit', r));
-  s.child.kill('SIGTERM');
-  await exited;
+  await s.server.stop();
   await rm(s.dataDir, { recursive: true, force: true });
 }

@@ -17,6 +17,8 @@ export interface ServeOptions {
   logLevel?: string;
   /** More `maas serve` flags, e.g. `['--shutdown-grace-ms', '3000']`. */
   flags?: string[];
+  /** The checkout to run (default this one); a benchmark may compare another commit's tree. */
+  root?: string;
   /** More environment variables, e.g. `{ MAAS_TRAIN_LEASE_MS: '1500' }`. */
   env?: Record<string, string>;
 }
@@ -49,7 +51,7 @@ export function spawnServe(o: ServeOptions): Promise<ServeProcess> {
       ...(o.flags ?? []),
     ],
     {
-      cwd: REPO_ROOT,
+      cwd: o.root ?? REPO_ROOT,
       env: { ...process.env, MAAS_ADMIN_KEY: o.adminKey, MAAS_ZOO: o.zoo ?? 'off', ...o.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
