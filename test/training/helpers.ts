@@ -57,3 +57,17 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Poll `pick` every 25 ms until it returns something (not null/undefined); fails after `ms`. */
+export async function pollUntil<T>(
+  pick: () => Promise<T | null | undefined> | T | null | undefined,
+  ms = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await pick();
+    if (v !== null && v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -13,7 +13,7 @@ import { openPlatform, type Platform } from '../../src/platform/platform';
 import { retryDelayMs } from '../../src/platform/training/backoff';
 import { ADMIN_KEY, auth } from '../helpers/server';
 import { tempDir } from '../helpers/tmp';
-import { lineCsv, startTraining, uploadDataset, waitFor } from './helpers';
+import { lineCsv, pollUntil, startTraining, uploadDataset, waitFor } from './helpers';
 
 type Event = { seq: number; type: string; data: Record<string, unknown>; createdAt: string };
 
@@ -61,16 +61,6 @@ afterAll(async () => {
 const events = async (s: Server, id: string): Promise<Event[]> =>
   (await s.app.inject({ url: `/api/v1/trainings/${id}/events`, headers: auth })).json().events;
 
-async function until<T>(pick: () => Promise<T | null | undefined> | T | null | undefined): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const v = await pick();
-    if (v !== null && v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 /** A job on a fresh server, its trainer killed once it has a checkpoint; returns the retrying event. */
 async function crashOnce(s: Server, model: string): Promise<{ id: string; retrying: Event }> {
   expect((await uploadDataset(s.app, 'line', lineCsv(2000))).statusCode).toBe(201);
@@ -82,10 +72,10 @@ async function crashOnce(s: Server, model: string): Promise<{ id: string; retryi
   });
   expect(res.statusCode, res.body).toBe(201);
   const { id } = res.json();
-  await until(async () => (await events(s, id)).find((e) => e.type === 'checkpoint'));
-  const pid = await until(() => s.platform.trainings.trainerPid(id));
+  await pollUntil(async () => (await events(s, id)).find((e) => e.type === 'checkpoint'));
+  const pid = await pollUntil(() => s.platform.trainings.trainerPid(id));
   process.kill(pid, 'SIGKILL');
-  const retrying = await until(async () => (await events(s, id)).find((e) => e.type === 'retrying'));
+  const retrying = await pollUntil(async () => (await events(s, id)).find((e) => e.type === 'retrying'));
   return { id, retrying };
 }
 

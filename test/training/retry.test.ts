@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/platform/config';
 import { auth, type TestServer, testServer } from '../helpers/server';
-import { lineCsv, startTraining, uploadDataset, waitFor } from './helpers';
+import { lineCsv, pollUntil, startTraining, uploadDataset, waitFor } from './helpers';
 
 type Event = { seq: number; type: string; data: Record<string, unknown> };
 
@@ -29,20 +29,9 @@ describe('trainer crash while the server stays up', () => {
   const events = async (id: string): Promise<Event[]> =>
     (await s.app.inject({ url: `/api/v1/trainings/${id}/events`, headers: auth })).json().events;
 
-  /** Poll until `pick` finds something (in ≤ 30 s). */
-  async function until<T>(pick: () => Promise<T | null | undefined> | T | null | undefined): Promise<T> {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const v = await pick();
-      if (v !== null && v !== undefined) return v;
-      if (Date.now() > deadline) throw new Error('timed out');
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-
   /** Kill the job's current trainer (not `previous`) and return its pid. */
   async function killTrainer(id: string, previous: number | null = null): Promise<number> {
-    const pid = await until(() => {
+    const pid = await pollUntil(() => {
       const p = s.platform.trainings.trainerPid(id);
       return p !== previous ? p : null;
     });
@@ -64,14 +53,14 @@ describe('trainer crash while the server stays up', () => {
         hyperparameters: { epochs: 4, batch_size: 8, checkpoint_every: 40, hidden: [32] },
       })
     ).json();
-    const checkpoint = await until(async () =>
+    const checkpoint = await pollUntil(async () =>
       (await events(id)).find((e) => e.type === 'checkpoint' && Number(e.data.step) >= 80),
     );
     const pid = await killTrainer(id);
     const job = await waitFor(s.app, id);
     expect(job.status, job.error ?? '').toBe('succeeded');
     // The status is recorded before the trainer exits: its slot is released at exit, shortly after.
-    await until(() => (s.platform.trainings.trainerPid(id) === null ? true : null));
+    await pollUntil(() => (s.platform.trainings.trainerPid(id) === null ? true : null));
 
     const all = await events(id);
     const retrying = all.filter((e) => e.type === 'retrying');
