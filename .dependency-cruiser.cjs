@@ -1,4 +1,4 @@
-// Layers of ARCHITECTURE.md: a module may import only from layers below it.
+// Layers of docs/architecture.md: a module may import only from layers below it.
 // Order, top to bottom. `sdk` stands alone; `common` is the floor everyone may use.
 const layers = ['cli', 'api', 'platform', 'store', 'models', 'data', 'nn', 'engine', 'common'];
 const above = (i) => layers.slice(0, i);

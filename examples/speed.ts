@@ -1,7 +1,7 @@
 /**
  * Train-step speed of an MLP 784-256-256-10, batch 64, plain SGD (the figure in the engine
  * report). Prints the median of 5 timed runs of 300 steps after a 50-step warm-up.
- * For side-by-side comparisons with PyTorch use bench/ (BENCHMARKS.md).
+ * For side-by-side comparisons with PyTorch use bench/ (docs/benchmarks.md).
  */
 import type { Value } from '../src/engine/ir/types';
 import { tensorFrom } from '../src/engine/runtime/tensor';

@@ -4,7 +4,7 @@
  * update are not counted, so achieved GFLOP/s is a slight underestimate of the work done.
  * The Python peers compute the same figures independently; the harness notes any disagreement. */
 
-/** The machine's measured fp32 FMA peak on 2 cores (../shared/BENCHMARKS.md), GFLOP/s. */
+/** The machine's measured fp32 FMA peak on 2 cores (docs/benchmarks.md), GFLOP/s. */
 export const CEILING_GFLOPS = 230;
 
 const dense = (rows: number, fanIn: number, fanOut: number) => 2 * rows * fanIn * fanOut;

@@ -9,7 +9,7 @@ export const PYTHON = '/usr/bin/python3';
 
 /** The environment of every PyTorch peer.
  * - OPENBLAS_NUM_THREADS=1: torch runs 2 intra-op threads; a second 2-thread pool in OpenBLAS
- *   would oversubscribe the 2 cores (../shared/BENCHMARKS.md).
+ *   would oversubscribe the 2 cores (docs/benchmarks.md).
  * - OPENBLAS_CORETYPE=SkylakeX on AVX-512 machines: Debian's OpenBLAS 0.3.21 does not recognise
  *   Zen 4 and falls back to its AVX2 "Haswell" kernels (measured here: MLP 385 steps/s, 634 with the
  *   AVX-512 kernels). We compare against PyTorch at its best on this machine, not a handicapped one.

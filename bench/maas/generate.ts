@@ -96,7 +96,7 @@ async function run(args: ShapeArgs): Promise<ContenderOutput> {
   const cache = num(args, 'cache', 1) === 1;
   const { shape: s, model, promptTokens, newTokens, tokenizer } = generationSetup(args);
   const prompt = promptTokens.length;
-  // Inference graphs take `all` (ENGINE-NOTES: NCHWc/fusions suit initializer weights).
+  // Inference graphs take `all` (docs/engine.md: NCHWc/fusions suit initializer weights).
   const session = await EngineSession.create(nn.exportGpt(model, { kvCache: cache }), {
     graphOptimization: 'all',
     ...sessionOptions(args),

@@ -8,8 +8,9 @@ import { Rng } from './rng';
 import type { Row } from './table';
 
 /**
- * Built-in datasets: public data that installed packages ship (see shared/DATA.md). Nothing is
- * downloaded; a built-in whose package or file is absent says so through `available()`.
+ * Built-in datasets: public data that installed packages ship (docs/training.md, "Built-in
+ * datasets"). Nothing is downloaded; a built-in whose package or file is absent says so through
+ * `available()`.
  */
 export type BuiltinData = { kind: 'rows'; rows: Row[]; target: string } | { kind: 'corpus'; text: string };
 

@@ -1,5 +1,5 @@
 /**
- * LSTM and GRU layers unrolled over a fixed sequence length (ENGINE-NOTES: one Gemm per step for
+ * LSTM and GRU layers unrolled over a fixed sequence length (docs/engine.md: one Gemm per step for
  * h·W_hh, gates by Split/Sigmoid/Tanh/Mul; ONNX's LSTM op is not used because it hides the cell
  * states and gates the backward pass needs).
  *

@@ -9,7 +9,7 @@ import { auth, type TestServer, testServer, upload } from '../helpers/server';
 /** Bodies must never show where things live or how the code runs. */
 const LEAK = /\/tmp\/|\/work\/|node_modules|\bat \S+ \(|test-admin-key/;
 
-/** SECURITY.md item 6: traversal strings as names. */
+/** docs/security.md §6: traversal strings as names. */
 const traversal = [
   '../x',
   '..%2fetc',

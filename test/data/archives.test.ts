@@ -181,7 +181,7 @@ describe('archives made from inside the folder (entries start with ./)', () => {
   });
 });
 
-describe('archive safety (SECURITY.md §9)', () => {
+describe('archive safety (docs/security.md §9)', () => {
   const canary = () => join(dirname(dir), 'evil');
 
   it('refuses zip entries with ../, absolute paths, or links, naming the entry', async () => {

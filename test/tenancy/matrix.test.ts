@@ -1,5 +1,5 @@
 /**
- * Route-table-generated checks (SECURITY.md 1–3, 5, 6): every owned route with another tenant's
+ * Route-table-generated checks (docs/security.md §1–3, 5, 6): every owned route with another tenant's
  * key → 404 with nothing of the owner's in the body; every non-public route × no key / a bad key →
  * 401; scopes; unknown body properties; a traversal corpus on every name and id field.
  * A new owned route fails the first test until it gets a sample request below.

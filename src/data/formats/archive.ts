@@ -8,7 +8,7 @@ import { readHead } from './source';
 
 /**
  * Archives are read in memory, entry by entry: nothing is ever written to disk, so no entry name
- * can place a file anywhere (SECURITY.md §9). Names are still checked, so a hostile archive is
+ * can place a file anywhere (docs/security.md §9). Names are still checked, so a hostile archive is
  * refused with the entry that made it so rather than silently half-read.
  */
 export interface ArchiveLimits {

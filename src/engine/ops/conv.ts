@@ -1,6 +1,6 @@
 /**
  * 2-D vision ops (NCHW): Conv, ConvTranspose, MaxPool (with Indices), AveragePool. Gradients use
- * the formulations measured fastest in ENGINE-NOTES.md: dX by a flipped-kernel Conv (stride 1) or
+ * the formulations measured fastest (docs/engine.md): dX by a flipped-kernel Conv (stride 1) or
  * ConvTranspose (stride > 1); dW at stride 1 by one Conv of the batch/channel-swapped tensors, at
  * stride > 1 by im2col (a Conv with a one-hot kernel bank) + batched MatMul;
  * max-pool backward by MaxUnpool at the forward's Indices (ScatterND-add where windows overlap).

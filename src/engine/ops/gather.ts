@@ -50,7 +50,7 @@ export const gatherOps: OpSpec[] = [
         normAxis(numAttr(c.attrs, 'axis', 0), data.shape.length) === 0,
         'Gather: gradient only for axis 0',
       );
-      // Rows gathered several times accumulate: ScatterND with reduction "add" (bit-exact, ENGINE-NOTES).
+      // Rows gathered several times accumulate: ScatterND with reduction "add" (bit-exact, docs/engine.md).
       const nd = c.g.op('Unsqueeze', [idx], { axes: [-1] });
       return [c.g.op('ScatterNDAdd', [c.dOutputs[0]!, nd], { shape: data.shape.map(staticDim) }), null];
     },

@@ -14,7 +14,7 @@ function gemmAttrs(a: Record<string, unknown>) {
 /**
  * dB for B shared across a batch (x [.., M, K] · W [K, N], e.g. a linear layer over [B, T, D]):
  * one GEMM over all rows, [K, B·M] × [B·M, N], instead of B small products summed by a
- * ReduceSum over the leading axis (slow in ORT, ENGINE-NOTES). Needs static shapes (train graphs).
+ * ReduceSum over the leading axis (slow in ORT, docs/engine.md). Needs static shapes (train graphs).
  */
 function weightGrad(a: Value, b: Value, dy: Value): Value {
   const g = a.graph;

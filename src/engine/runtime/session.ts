@@ -13,7 +13,7 @@ export interface SessionOptions {
   intraOpThreads?: number;
   /** Threads across independent ops; 1 keeps a 2-core machine from oversubscribing. */
   interOpThreads?: number;
-  /** `extended` suits training graphs; `all` suits inference graphs (see ENGINE-NOTES.md). */
+  /** `extended` suits training graphs; `all` suits inference graphs (see docs/engine.md). */
   graphOptimization?: GraphOptimization;
   /**
    * Let idle intra-op threads spin (busy-wait) between ops; ORT's default is true. Spinning saves

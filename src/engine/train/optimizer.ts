@@ -4,7 +4,7 @@ import type { Value } from '../ir/types';
 
 export interface OptimizerContext {
   g: Graph;
-  /** All parameters packed into one flat vector [P] (ENGINE-NOTES: fewer nodes, less I/O). */
+  /** All parameters packed into one flat vector [P] (docs/engine.md: fewer nodes, less I/O). */
   params: Value;
   /** dLoss/dParams, same layout [P]. */
   grad: Value;

@@ -1,6 +1,6 @@
 /**
- * What an uploaded ONNX file must satisfy before ONNX Runtime is allowed to load it (SECURITY.md
- * items 8 and 6): a real ModelProto, no external data, no custom-op domains, no absurd dims,
+ * What an uploaded ONNX file must satisfy before ONNX Runtime is allowed to load it (docs/security.md
+ * §8 and §6): a real ModelProto, no external data, no custom-op domains, no absurd dims,
  * initializers whose stored bytes match their declared dims.
  */
 import { fail } from '../../common/errors';
