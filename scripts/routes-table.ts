@@ -11,7 +11,8 @@ import type { RouteSpec } from '../src/api/route';
 import { routeTable } from '../src/api/routes';
 
 export const API_DOC = fileURLToPath(new URL('../docs/api.md', import.meta.url));
-export const TABLE_BEGIN = '<!-- routes:begin (generated from src/api/routes.ts by `npm run docs:routes`; do not edit) -->';
+export const TABLE_BEGIN =
+  '<!-- routes:begin (generated from src/api/routes.ts by `npm run docs:routes`; do not edit) -->';
 export const TABLE_END = '<!-- routes:end -->';
 
 const scope = (access: RouteSpec['access']) =>
@@ -29,7 +30,8 @@ export function renderRouteTable(routes: readonly RouteSpec[] = routeTable): str
 export function tableInDoc(doc: string): string {
   const begin = doc.indexOf(TABLE_BEGIN);
   const end = doc.indexOf(TABLE_END);
-  if (begin < 0 || end < begin) throw new Error(`docs/api.md lacks the markers ${TABLE_BEGIN} … ${TABLE_END}`);
+  if (begin < 0 || end < begin)
+    throw new Error(`docs/api.md lacks the markers ${TABLE_BEGIN} … ${TABLE_END}`);
   return doc.slice(begin + TABLE_BEGIN.length, end).trim();
 }
 

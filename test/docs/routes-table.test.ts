@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { routeTable } from '../../src/api/routes';
 import { API_DOC, renderRouteTable, tableInDoc, withTable } from '../../scripts/routes-table';
+import { routeTable } from '../../src/api/routes';
 
 describe('docs/api.md route table', () => {
   it('is the table generated from src/api/routes.ts (regenerate with npm run docs:routes)', () => {
