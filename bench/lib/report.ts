@@ -1,4 +1,4 @@
-/** Writes a benchmark's result as Markdown (for people and the README) and JSON (for tools). */
+/** Writes a benchmark's result as Markdown (for people and docs/benchmarks.md) and JSON (for tools). */
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';

@@ -18,7 +18,7 @@
  * steps/s follows the session's share of the moment while CPU time per step stays put.
  *
  * Measured 2026-11-28, load 20–25, service variant: maas 15.5–18.1 steps/s vs PyTorch 9.2–12.8,
- * 18–20 vs 33–40 CPU ms/step (README "Training as a service" has the analysis).
+ * 18–20 vs 33–40 CPU ms/step (docs/benchmarks.md, "Time to MNIST 98%", has the analysis).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';

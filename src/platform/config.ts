@@ -46,7 +46,7 @@ const zooMode: Parser<ZooMode> = (raw, key) =>
     ? (raw as ZooMode)
     : fail('invalid_request', `config ${key}: ${JSON.stringify(raw)} is not one of ${ZOO_MODES.join(', ')}`);
 
-/** Every option, in the order the README's configuration table shows them. */
+/** Every option, in the order docs/configuration.md's table shows them. */
 export const configSpec = {
   host: {
     env: 'MAAS_HOST',

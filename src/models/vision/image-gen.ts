@@ -35,7 +35,7 @@ export interface ImageGenOptions {
   /**
    * Weight β of the KL term (β-VAE). Above 1 it squeezes information out of z, so the decoder
    * leans on the class label. Default 3: at 1 the zoo run drew the
-   * requested digit far less often (z carried the class, see the zoo notes in README).
+   * requested digit far less often (z carried the class; docs/zoo.md).
    */
   klWeight?: number;
   /** Default sampling spread of z stored in the metadata (0.8: cleaner digits than 1). */

@@ -1,7 +1,7 @@
 /**
  * How good a class-conditional generator is, as the zoo reports it: draw samples of every class,
  * classify them with an independent classifier, and count how many are recognised as the class
- * they were asked to be. Also the sample grid (one row per class) shown in the README.
+ * they were asked to be. Also the sample grid (one row per class) shown in docs/zoo.md.
  */
 import { elementCount, type Tensor, tensorFrom } from '../../engine/runtime/tensor';
 import { type Image, imagesFromBatch, tileImages } from '../common/image';

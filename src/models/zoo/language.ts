@@ -53,7 +53,7 @@ export const LANGUAGE_ZOO_SIZES = {
   }
 >;
 
-/** The words whose neighbours the zoo prints (and the README shows). */
+/** The words whose neighbours the zoo prints (and docs/zoo.md shows). */
 export const NEIGHBOUR_WORDS = ['whale', 'ship', 'sea', 'captain', 'boat', 'man', 'three'] as const;
 
 /** Quick runs score a slice of the held-out text (64 windows) so they stay fast. */

@@ -10,7 +10,7 @@ export interface ZooQuality {
   /** What `value` measures, e.g. `validation_bits_per_char`, `test_accuracy`. */
   metric: string;
   value: number;
-  /** The bar the zoo promises (README), when there is one. */
+  /** The bar the zoo promises (docs/zoo.md), when there is one. */
   target?: number;
   /** true when larger values are better (accuracy), false for losses. */
   higherIsBetter: boolean;
