@@ -22,6 +22,14 @@ module.exports = {
       to: { path: '^src/(?!sdk/)' },
     },
     {
+      name: 'engine-only-through-its-index',
+      comment:
+        'outside src/engine/, use the engine through src/engine/index.ts (runtime/tensor alone is allowed too: it carries no native code)',
+      severity: 'error',
+      from: { path: '^src/(?!engine/)' },
+      to: { path: '^src/engine/(?!index\\.ts$|runtime/tensor\\.ts$)' },
+    },
+    {
       name: 'only-engine-imports-onnxruntime',
       severity: 'error',
       from: { path: '^src/(?!engine/)' },

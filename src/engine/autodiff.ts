@@ -4,7 +4,7 @@
  * paths (fan-out) are summed; nodes whose inputs do not depend on any `wrt` value get no
  * gradient work at all.
  */
-import { fail } from '../common/errors';
+import { engineFail } from './errors';
 import type { Graph } from './ir/graph';
 import type { Node, Value } from './ir/types';
 import { isFloat } from './ops/util';
@@ -51,7 +51,7 @@ export function gradients(g: Graph, loss: Value, wrt: readonly Value[], seed?: V
   }
   const pending = new Map<number, Value[]>();
   const add = (v: Value, d: Value) => {
-    if (!sameShape(v, d)) fail('internal', `gradient of [${v.shape}] came back as [${d.shape}]`);
+    if (!sameShape(v, d)) engineFail('internal', `gradient of [${v.shape}] came back as [${d.shape}]`);
     const list = pending.get(v.id);
     if (list) list.push(d);
     else pending.set(v.id, [d]);
@@ -72,7 +72,7 @@ export function gradients(g: Graph, loss: Value, wrt: readonly Value[], seed?: V
     const dOutputs = n.outputs.map(total);
     if (dOutputs.every((d) => d === null)) continue;
     const spec = g.registry.get(n.op);
-    if (!spec.grad) fail('invalid_request', `op '${n.op}' has no gradient but lies on a gradient path`);
+    if (!spec.grad) engineFail('no_gradient', `op '${n.op}' has no gradient but lies on a gradient path`);
     const dInputs = spec.grad({
       g,
       node: n,

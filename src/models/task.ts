@@ -7,7 +7,7 @@
  * Families register a runtime factory in `src/models/runtimes.ts`; the platform's task service
  * looks up `metadata.family` of a model version and builds the runtime on demand.
  */
-import type { Feedback } from '../engine/runtime/sequence';
+import type { Feedback } from '../engine/index';
 import type { Tensor } from '../engine/runtime/tensor';
 
 export interface RunOptions {

@@ -7,7 +7,7 @@
  * Keys and values of earlier positions may come in as a cache (`past`, [B, heads, P, head_dim]);
  * the block returns the extended cache (`present`, [B, heads, P + S, head_dim]) for the next step.
  */
-import type { Parameter, Value } from '../engine/ir/types';
+import type { Parameter, Value } from '../engine/index';
 import { tensorFrom } from '../engine/runtime/tensor';
 import { type Init, normal } from './init';
 import { type Layer, layerNorm, linear, named } from './layers';

@@ -5,9 +5,7 @@
  * (`exportGpt`; the I/O names are listed in src/engine/README.md).
  */
 import { fail } from '../common/errors';
-import { Graph } from '../engine/ir/graph';
-import type { Value } from '../engine/ir/types';
-import { encodeModel } from '../engine/onnx/encode';
+import { encodeModel, Graph, type Value } from '../engine/index';
 import { tensorFrom } from '../engine/runtime/tensor';
 import {
   type AttendOptions,

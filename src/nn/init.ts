@@ -1,5 +1,5 @@
 /** Seeded parameter initialisers (PyTorch's conventions for fan-in/fan-out). */
-import type { Parameter } from '../engine/ir/types';
+import type { Parameter } from '../engine/index';
 import { elementCount } from '../engine/runtime/tensor';
 import type { Rng } from './rng';
 

@@ -6,7 +6,7 @@
  *   const logits = mlp(x);          // x: Value [N, 784] → [N, 10]
  *   mlp.params                      // [0.weight, 0.bias, 2.weight, 2.bias]
  */
-import type { Parameter, Value } from '../engine/ir/types';
+import type { Parameter, Value } from '../engine/index';
 import { type Init, kaimingUniform, lecunUniform, normal, parameter } from './init';
 import type { Rng } from './rng';
 

@@ -7,10 +7,7 @@
  *   const onnx = exportLstmLm(model);   // step-wise generation with state in/out, see engine README
  */
 import { fail } from '../common/errors';
-import { Graph } from '../engine/ir/graph';
-import type { Parameter, Value } from '../engine/ir/types';
-import { encodeModel } from '../engine/onnx/encode';
-import type { ModelSpec } from '../engine/train/graphs';
+import { encodeModel, Graph, type ModelSpec, type Parameter, type Value } from '../engine/index';
 import { embedding, type Layer, linear, named } from './layers';
 import { accuracy, crossEntropy } from './losses';
 import { Rng } from './rng';

@@ -1,5 +1,5 @@
 /** Losses and metrics built from registered ops (their gradients come from autodiff). */
-import type { Value } from '../engine/ir/types';
+import type { Value } from '../engine/index';
 import { tensorFrom } from '../engine/runtime/tensor';
 
 export interface CrossEntropyOptions {

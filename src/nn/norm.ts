@@ -1,5 +1,5 @@
 /** Batch normalisation with running statistics kept as buffers (updated inside the train step). */
-import type { Parameter, Value } from '../engine/ir/types';
+import type { Parameter, Value } from '../engine/index';
 import { parameter } from './init';
 import { type Layer, layer } from './layers';
 

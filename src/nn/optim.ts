@@ -2,8 +2,7 @@
  * Optimizers as graph passes over the flat parameter vector: the update runs inside the
  * train-step graph, so one ORT run does forward, backward and update. Formulas follow PyTorch.
  */
-import type { Value } from '../engine/ir/types';
-import type { Optimizer, OptimizerContext, OptimizerUpdate } from '../engine/train/optimizer';
+import type { Optimizer, OptimizerContext, OptimizerUpdate, Value } from '../engine/index';
 
 export interface ClipOptions {
   /** Scale gradients so their global L2 norm is at most this (reported as metric `grad_norm`). */

@@ -8,7 +8,7 @@
  * Gate order as PyTorch: LSTM (i, f, g, o), GRU (r, z, n). Weights are stored [in, G·H] (x·W,
  * no transposes), so PyTorch's `weight_ih_l0` is this layer's `weight_ih` transposed.
  */
-import type { Parameter, Value } from '../engine/ir/types';
+import type { Parameter, Value } from '../engine/index';
 import { lecunUniform, parameter } from './init';
 import type { Layer } from './layers';
 import type { Rng } from './rng';

@@ -8,7 +8,7 @@
  *   const h = g.op('Relu', [g.op('MatMul', [x, g.param(w)])]);
  *   g.output('h', h);
  */
-import { fail } from '../../common/errors';
+import { engineFail } from '../errors';
 import { defaultRegistry, type OpRegistry } from '../ops/index';
 import { type Tensor, type TensorDType, tensorFrom } from '../runtime/tensor';
 import type { Attrs, Dim, GraphBuilder, Leaf, Node, Parameter, Value } from './types';
@@ -55,7 +55,7 @@ export class Graph implements GraphBuilder {
 
   input(name: string, dtype: TensorDType, shape: readonly Dim[]): Value {
     if (this.inputs.some((v) => v.leaf?.kind === 'input' && v.leaf.name === name)) {
-      fail('conflict', `graph input '${name}' declared twice`);
+      engineFail('duplicate', `graph input '${name}' declared twice`);
     }
     const v = this.value(dtype, shape, null, 0, { kind: 'input', name });
     this.inputs.push(v);
@@ -67,7 +67,7 @@ export class Graph implements GraphBuilder {
     const known = this.params.get(p);
     if (known) return known;
     const other = this.paramNames.get(p.name);
-    if (other && other !== p) fail('conflict', `two parameters are named '${p.name}'`);
+    if (other && other !== p) engineFail('duplicate', `two parameters are named '${p.name}'`);
     const v = this.value(this.paramDType, p.value.dims, null, 0, { kind: 'param', param: p });
     this.params.set(p, v);
     this.paramNames.set(p.name, p);
@@ -76,7 +76,7 @@ export class Graph implements GraphBuilder {
 
   /** Make `p` resolve to `v` (e.g. a slice of the packed parameter vector of a train step). */
   bindParam(p: Parameter, v: Value): void {
-    if (this.params.has(p)) fail('conflict', `parameter '${p.name}' is already bound`);
+    if (this.params.has(p)) engineFail('duplicate', `parameter '${p.name}' is already bound`);
     this.params.set(p, v);
     this.paramNames.set(p.name, p);
   }
@@ -92,8 +92,8 @@ export class Graph implements GraphBuilder {
   assign(p: Parameter, v: Value): void {
     if (!this.training) return;
     const same = v.shape.length === p.value.dims.length && v.shape.every((d, i) => d === p.value.dims[i]);
-    if (!same) fail('invalid_request', `buffer '${p.name}' is [${p.value.dims}], assigned [${v.shape}]`);
-    if (this.assignments.has(p)) fail('conflict', `buffer '${p.name}' assigned twice in one step`);
+    if (!same) engineFail('invalid_graph', `buffer '${p.name}' is [${p.value.dims}], assigned [${v.shape}]`);
+    if (this.assignments.has(p)) engineFail('duplicate', `buffer '${p.name}' assigned twice in one step`);
     this.assignments.set(p, v);
   }
 
@@ -118,7 +118,7 @@ export class Graph implements GraphBuilder {
   ops(name: string, inputs: readonly Value[], attrs: Attrs = {}): Value[] {
     const spec = this.registry.get(name);
     for (const v of inputs)
-      if (v.graph !== this) fail('invalid_request', `${name}: input from another graph`);
+      if (v.graph !== this) engineFail('invalid_graph', `${name}: input from another graph`);
     const infos = spec.infer(inputs, attrs);
     const node: { id: number; op: string; inputs: Value[]; outputs: Value[]; attrs: Attrs } = {
       id: this.nodes.length,
@@ -133,7 +133,8 @@ export class Graph implements GraphBuilder {
   }
 
   output(name: string, value: Value): void {
-    if (this.outputs.some((o) => o.name === name)) fail('conflict', `graph output '${name}' declared twice`);
+    if (this.outputs.some((o) => o.name === name))
+      engineFail('duplicate', `graph output '${name}' declared twice`);
     this.outputs.push({ name, value });
   }
 }

@@ -101,7 +101,7 @@ export interface GradContext {
 
 export interface OpSpec {
   readonly name: string;
-  /** Output dtypes and shapes from input infos; throws MaasError('invalid_request') on a mismatch. */
+  /** Output dtypes and shapes from input infos; throws an EngineError ('invalid_graph') on a mismatch. */
   infer(inputs: readonly ValueInfo[], attrs: Attrs): ValueInfo[];
   /** ONNX nodes for one IR node. */
   emit(

@@ -6,6 +6,8 @@
  *
  * Field numbers are those of onnx/onnx.proto3 (ModelProto.graph = 7, GraphProto.node = 1, ...).
  */
+
+import { EngineError } from '../errors';
 import { asSigned64, ProtoError, type ProtoField, readFields, readPackedVarints, WireType } from './wire';
 
 /** ONNX TensorProto.DataType → name, and bytes per element (0 = variable size, e.g. string). */
@@ -62,7 +64,12 @@ export interface OnnxModelInfo {
   nodeCount: number;
 }
 
-export class OnnxDecodeError extends Error {}
+/** Bytes that do not decode as an ONNX model or tensor (an EngineError of reason `invalid_model`). */
+export class OnnxDecodeError extends EngineError {
+  constructor(message: string) {
+    super('invalid_model', message);
+  }
+}
 
 const text = new TextDecoder('utf-8', { fatal: false });
 const str = (f: ProtoField): string => text.decode(f.bytes);

@@ -5,8 +5,9 @@
  * NodeProto{input=1, output=2, name=3, op_type=4, attribute=5},
  * TensorProto{dims=1, data_type=2, name=8, raw_data=9}, ValueInfoProto{name=1, type=2}.
  */
-import { fail } from '../../common/errors';
+
 import { ancestors } from '../autodiff';
+import { engineFail } from '../errors';
 import type { Graph } from '../ir/graph';
 import type { Dim, EmitContext, OnnxAttr, OnnxAttrs, Value } from '../ir/types';
 import type { Tensor, TensorDType } from '../runtime/tensor';
@@ -55,7 +56,7 @@ function castTensor(t: Tensor, dtype: TensorDType): Tensor {
   if (t.dtype === dtype) return t;
   if (dtype === 'float64') return { dtype, dims: t.dims, data: Float64Array.from(t.data as Float32Array) };
   if (dtype === 'float32') return { dtype, dims: t.dims, data: Float32Array.from(t.data as Float64Array) };
-  fail('internal', `cannot cast a ${t.dtype} parameter to ${dtype}`);
+  engineFail('internal', `cannot cast a ${t.dtype} parameter to ${dtype}`);
 }
 
 /** Names values and writes nodes and initializers into one GraphProto. */

@@ -2,7 +2,7 @@
  * The op table: one row per op (shape rule, ONNX emission, gradient rule), duplicates rejected.
  * Families of ops live in their own files and are collected in `ops/index.ts`.
  */
-import { fail } from '../../common/errors';
+import { engineFail } from '../errors';
 import type { OpSpec } from '../ir/types';
 
 export class OpRegistry {
@@ -13,14 +13,14 @@ export class OpRegistry {
   }
 
   add(spec: OpSpec): this {
-    if (this.table.has(spec.name)) fail('conflict', `op '${spec.name}' is already registered`);
+    if (this.table.has(spec.name)) engineFail('duplicate', `op '${spec.name}' is already registered`);
     this.table.set(spec.name, spec);
     return this;
   }
 
   get(name: string): OpSpec {
     const spec = this.table.get(name);
-    if (!spec) fail('invalid_request', `unknown op '${name}'`);
+    if (!spec) engineFail('unknown_op', `unknown op '${name}'`);
     return spec;
   }
 

@@ -1,5 +1,5 @@
 /** Shape and layout ops: Reshape, Transpose, Concat, Split, Slice, (Un)squeeze, Expand, Pad, Cast. */
-import { fail } from '../../common/errors';
+import { engineFail } from '../errors';
 import type { Dim, OnnxAttrs, OpSpec, Shape, Value, ValueInfo } from '../ir/types';
 import { onnxDataType } from '../onnx/dtypes';
 import { isTensorDType, type TensorDType, tensorFrom } from '../runtime/tensor';
@@ -174,7 +174,7 @@ export const shapeOps: OpSpec[] = [
       const x = c.inputs[0];
       const { ranges } = sliceInfo(x, c.attrs);
       const steps = intsAttr(c.attrs, 'steps', []);
-      if (steps.some((s) => s !== 1)) fail('invalid_request', 'Slice: no gradient for reversed slices');
+      if (steps.some((s) => s !== 1)) engineFail('no_gradient', 'Slice: no gradient for reversed slices');
       const r = x.shape.length;
       const pads = new Array<number>(2 * r).fill(0);
       for (const [axis, [s, e]] of ranges) {

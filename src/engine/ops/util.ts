@@ -1,5 +1,5 @@
 /** Shared helpers for op rules: shape checks, broadcasting, attribute readers, emission. */
-import { fail } from '../../common/errors';
+import { engineFail } from '../errors';
 import type {
   Attrs,
   AttrValue,
@@ -21,7 +21,7 @@ export function isFloat(dtype: TensorDType): boolean {
 }
 
 export function check(cond: boolean, message: string): asserts cond {
-  if (!cond) fail('invalid_request', message);
+  if (!cond) engineFail('invalid_graph', message);
 }
 
 export function sameDType(op: string, inputs: readonly ValueInfo[]): TensorDType {
@@ -45,7 +45,7 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): Dim[] {
     else if (x === 1) out.push(y);
     else if (typeof x === 'string') out.push(y);
     else if (typeof y === 'string') out.push(x);
-    else fail('invalid_request', `${op}: shapes [${a}] and [${b}] do not broadcast`);
+    else engineFail('invalid_graph', `${op}: shapes [${a}] and [${b}] do not broadcast`);
   }
   return out;
 }

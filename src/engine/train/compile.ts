@@ -7,7 +7,7 @@
  *   const { loss, metrics } = await trainer.step({ x, y }, 1e-3);
  *   const onnxBytes = trainer.exportInference();
  */
-import { fail } from '../../common/errors';
+import { engineFail } from '../errors';
 import type { Parameter } from '../ir/types';
 import { encodeModel } from '../onnx/encode';
 import { EngineSession, type SessionOptions } from '../runtime/session';
@@ -160,7 +160,7 @@ export class TrainStep {
   load(state: TrainState): void {
     const check = (a: Float32Array | Float64Array | undefined, what: string, n = this.layout.total) => {
       if (!a || a.length !== n)
-        fail('invalid_request', `checkpoint ${what} has ${a?.length ?? 0} values, expected ${n}`);
+        engineFail('invalid_state', `checkpoint ${what} has ${a?.length ?? 0} values, expected ${n}`);
       return this.dtype === 'float64' ? Float64Array.from(a) : Float32Array.from(a);
     };
     // Validate everything before replacing anything: a bad checkpoint leaves the trainer as it was.

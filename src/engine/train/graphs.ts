@@ -3,8 +3,9 @@
  * optimizer update), the eval graph (forward, loss, metrics; parameters as an input) and the
  * inference graph (forward only; parameters baked in as initializers; symbolic batch dim).
  */
-import { fail } from '../../common/errors';
+
 import { ancestors, gradients } from '../autodiff';
+import { engineFail } from '../errors';
 import { Graph } from '../ir/graph';
 import type { Parameter, Value } from '../ir/types';
 import type { TensorDType } from '../runtime/tensor';
@@ -53,7 +54,7 @@ export function packLayout(params: readonly Parameter[], allowEmpty = false): La
     offsets.push(total);
     total += s;
   }
-  if (total === 0 && !allowEmpty) fail('invalid_request', 'the model has no parameters');
+  if (total === 0 && !allowEmpty) engineFail('invalid_graph', 'the model has no parameters');
   return { offsets, sizes, total };
 }
 
@@ -98,7 +99,7 @@ function bindBuffers(g: Graph, spec: ModelSpec, dtype: TensorDType): () => void 
   const checkAssigned = () => {
     for (const p of g.assignments.keys()) {
       if (!buffers.includes(p))
-        fail('invalid_request', `'${p.name}' is assigned but not listed in the model's buffers`);
+        engineFail('invalid_graph', `'${p.name}' is assigned but not listed in the model's buffers`);
     }
   };
   if (buffers.length === 0) return checkAssigned;
@@ -114,7 +115,7 @@ function addScalars(g: Graph, prefix: string, values: Values | undefined): strin
   const names: string[] = [];
   for (const [k, v] of Object.entries(values ?? {})) {
     if (v.shape.length !== 0)
-      fail('invalid_request', `metric '${k}' must be a scalar, got shape [${v.shape}]`);
+      engineFail('invalid_graph', `metric '${k}' must be a scalar, got shape [${v.shape}]`);
     g.output(`${prefix}${k}`, v);
     names.push(k);
   }
@@ -144,7 +145,7 @@ export function buildTrainGraph(
   const pred = spec.forward(batch, g);
   const loss = spec.loss(pred, batch);
   if (loss.shape.length !== 0)
-    fail('invalid_request', `the loss must be a scalar, got shape [${loss.shape}]`);
+    engineFail('invalid_graph', `the loss must be a scalar, got shape [${loss.shape}]`);
   const grads = gradients(g, loss, values).map((d, i) => {
     const flatGrad = d ?? g.op('Expand', [g.scalar(0, dtype)], { shape: values[i].shape.map(Number) });
     return g.op('Reshape', [flatGrad], { shape: [-1] });
@@ -178,7 +179,7 @@ export function buildInferenceGraph(spec: ModelSpec): Graph {
   const pred = spec.forward(batch, g);
   const names = spec.inferenceOutputs ?? Object.keys(pred);
   for (const n of names) {
-    if (!pred[n]) fail('invalid_request', `no prediction named '${n}'`);
+    if (!pred[n]) engineFail('invalid_graph', `no prediction named '${n}'`);
     g.output(n, pred[n]);
   }
   const used = new Set(ancestors(names.map((n) => pred[n])).flatMap((node) => node.inputs.map((v) => v.id)));

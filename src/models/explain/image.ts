@@ -6,7 +6,7 @@
  */
 import { fail } from '../../common/errors';
 import { decodeImage, encodeInputs, type ImageCell, type ImageSpec } from '../../data/index';
-import type { Graph } from '../../engine/ir/graph';
+import type { Graph } from '../../engine/index';
 import { type Tensor, tensorFrom } from '../../engine/runtime/tensor';
 import { encodePng, type Image, saliencyOverlay } from '../common/image';
 import { families } from '../families/index';

@@ -13,8 +13,7 @@
 import { fail } from '../../common/errors';
 import type { ClassTarget } from '../../data/featurize/target';
 import { type FeatureSpec, parseFeatureSpec } from '../../data/index';
-import type { Parameter } from '../../engine/ir/types';
-import { readInitializers } from '../../engine/onnx/decode';
+import { type Parameter, readInitializers } from '../../engine/index';
 import { type DataShape, families, type Hyperparameters, validateHyperparameters } from '../families/index';
 
 export type Metadata = Readonly<Record<string, unknown>>;

@@ -9,9 +9,7 @@
  */
 import { fail } from '../../common/errors';
 import { encodeInputs, rowsFromRecords, type TabularSpec } from '../../data/index';
-import { gradients } from '../../engine/autodiff';
-import { Graph } from '../../engine/ir/graph';
-import { encodeModel } from '../../engine/onnx/encode';
+import { encodeModel, Graph, gradients } from '../../engine/index';
 import { tensorFrom } from '../../engine/runtime/tensor';
 import { families } from '../families/index';
 import { chosenClass, selectedLogitSum } from '../vision/saliency';

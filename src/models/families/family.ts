@@ -5,7 +5,7 @@
  */
 import { fail } from '../../common/errors';
 import type { FeatureSpec, LoadOptions, TrainingTask } from '../../data/index';
-import type { ModelSpec } from '../../engine/train/graphs';
+import type { ModelSpec } from '../../engine/index';
 
 /** What a dataset can train (mirrors the store's `DatasetKind`). */
 export type DatasetKind = 'tabular' | 'image' | 'text' | 'corpus';

@@ -9,7 +9,7 @@
  */
 import type { ClassTarget, FeatureSpec, TrainingData } from '../../data/index';
 import { batches } from '../../data/index';
-import { compileTrainStep } from '../../engine/train/compile';
+import { compileTrainStep } from '../../engine/index';
 import * as nn from '../../nn/index';
 import type { Hyperparameters, ModelFamily } from './family';
 

@@ -1,6 +1,5 @@
 /** The output heads every family shares: classification (cross-entropy) or regression (MSE). */
-import type { Value } from '../../engine/ir/types';
-import type { ModelSpec, Values } from '../../engine/train/graphs';
+import type { ModelSpec, Value, Values } from '../../engine/index';
 import * as nn from '../../nn/index';
 import type { DataShape } from './family';
 

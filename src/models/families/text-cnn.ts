@@ -4,7 +4,7 @@
  * [N, filters·widths] → dense → logits.
  */
 import { tokenizerFromSpec } from '../../data/index';
-import type { Value } from '../../engine/ir/types';
+import type { Value } from '../../engine/index';
 import * as nn from '../../nn/index';
 import type { DataShape, Hyperparameters, ModelFamily } from './family';
 import { targetField, withHead } from './heads';

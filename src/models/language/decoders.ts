@@ -10,7 +10,7 @@
  *     ModelSequence too).
  */
 import { fail } from '../../common/errors';
-import { type Feedback, SequenceStates } from '../../engine/runtime/sequence';
+import { type Feedback, SequenceStates } from '../../engine/index';
 import { type Tensor, tensorFrom, zeros } from '../../engine/runtime/tensor';
 import type { ModelSequence, RunModel } from '../task';
 

@@ -4,7 +4,7 @@
  * held-out windows, converted to bits per character.
  */
 import type { Tokenizer } from '../../data/index';
-import { compileTrainStep } from '../../engine/train/compile';
+import { compileTrainStep } from '../../engine/index';
 import * as nn from '../../nn/index';
 import { bitsPerChar, type ProseSplit, unigramBitsPerChar, validationBatches, WindowSampler } from './corpus';
 

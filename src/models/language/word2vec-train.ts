@@ -4,9 +4,8 @@
  * distribution. `npm run example -- embeddings` runs this trainer on Moby Dick.
  */
 
-import type { Value } from '../../engine/ir/types';
+import { compileTrainStep, type Value } from '../../engine/index';
 import { type Tensor, tensorFrom } from '../../engine/runtime/tensor';
-import { compileTrainStep } from '../../engine/train/compile';
 import * as nn from '../../nn/index';
 
 /** Lower-case words with an optional inner apostrophe ("whale's"): the same rule at train and embed time. */

@@ -5,8 +5,7 @@
  * `neighbours(word, k)` ranks the vocabulary by cosine similarity.
  */
 import { fail } from '../../common/errors';
-import { Graph } from '../../engine/ir/graph';
-import { encodeModel } from '../../engine/onnx/encode';
+import { encodeModel, Graph } from '../../engine/index';
 import { type Tensor, tensorFrom } from '../../engine/runtime/tensor';
 import type { EmbeddingRuntime, RuntimeContext } from '../task';
 import { type SkipGramOptions, trainSkipGram, type WordVectors, words } from './word2vec-train';

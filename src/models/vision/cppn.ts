@@ -11,9 +11,7 @@
  * latentDim is 0); output `rgb` float32 [pixels, 3] in (0, 1).
  */
 import { fail } from '../../common/errors';
-import { Graph } from '../../engine/ir/graph';
-import type { Parameter, Value } from '../../engine/ir/types';
-import { encodeModel } from '../../engine/onnx/encode';
+import { encodeModel, Graph, type Parameter, type Value } from '../../engine/index';
 import * as nn from '../../nn/index';
 
 /** Pre-activation → activation; rows of a table, so adding one is adding a row. */

@@ -8,9 +8,8 @@
  */
 
 import { type FeatureSpec, loadForTraining } from '../../data/index';
-import type { Value } from '../../engine/ir/types';
+import { compileTrainStep, type Value } from '../../engine/index';
 import type { Tensor } from '../../engine/runtime/tensor';
-import { compileTrainStep } from '../../engine/train/compile';
 import * as nn from '../../nn/index';
 import type { ImageClassifierDefinition } from './saliency';
 import { buildSaliencyModel } from './saliency';

@@ -9,11 +9,9 @@
  *   gen.onnx       // decoder: label int64 [batch] + z float32 [batch, latentDim] → image [batch, 1, 28, 28]
  *   gen.metadata   // family 'image-gen', latentDim, classes, prompts
  */
-import { Graph } from '../../engine/ir/graph';
-import type { Parameter, Value } from '../../engine/ir/types';
-import { encodeModel } from '../../engine/onnx/encode';
+
+import { compileTrainStep, encodeModel, Graph, type Parameter, type Value } from '../../engine/index';
 import type { Tensor } from '../../engine/runtime/tensor';
-import { compileTrainStep } from '../../engine/train/compile';
 import * as nn from '../../nn/index';
 import { DIGIT_PIXELS, DIGIT_SIDE, type DigitData, digitBatch } from './digits';
 import { type ClassVocabulary, classVocabulary } from './prompt';

@@ -12,10 +12,7 @@
  * [B], `gradient` [B, C, H, W] and `saliency` [B, H, W] = max over channels of |gradient|.
  */
 import { fail } from '../../common/errors';
-import { gradients } from '../../engine/autodiff';
-import { Graph } from '../../engine/ir/graph';
-import type { Parameter, Value } from '../../engine/ir/types';
-import { encodeModel } from '../../engine/onnx/encode';
+import { encodeModel, Graph, gradients, type Parameter, type Value } from '../../engine/index';
 import { type Tensor, tensorFrom } from '../../engine/runtime/tensor';
 import {
   encodePng,

@@ -9,10 +9,7 @@
  * `signed_scores` float32 [B, T].
  */
 import { fail } from '../../common/errors';
-import { gradients } from '../../engine/autodiff';
-import { Graph } from '../../engine/ir/graph';
-import type { Parameter, Value } from '../../engine/ir/types';
-import { encodeModel } from '../../engine/onnx/encode';
+import { encodeModel, Graph, gradients, type Parameter, type Value } from '../../engine/index';
 import { tensorFrom } from '../../engine/runtime/tensor';
 import type { RunModel } from '../task';
 import { chosenClass, selectedLogitSum } from './saliency';

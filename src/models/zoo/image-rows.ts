@@ -4,7 +4,7 @@
  * its samples the CNN recognises as the requested class). The CNN is trained once per process and
  * scale, so a generator row trained beside its classifier row reuses that run as its judge.
  */
-import { EngineSession } from '../../engine/runtime/session';
+import { EngineSession } from '../../engine/index';
 import type { RunModel } from '../task';
 import {
   type DigitData,

@@ -10,7 +10,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EngineSession } from '../../engine/runtime/session';
+import { EngineSession } from '../../engine/index';
 import '../language/index';
 import { runtimeFor } from '../runtimes';
 import type { TaskRuntime } from '../task';

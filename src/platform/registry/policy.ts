@@ -4,7 +4,7 @@
  * initializers whose stored bytes match their declared dims.
  */
 import { fail } from '../../common/errors';
-import { decodeModel, OnnxDecodeError, type OnnxModelInfo, onnxElementTypes } from '../../engine/onnx/decode';
+import { decodeModel, OnnxDecodeError, type OnnxModelInfo, onnxElementTypes } from '../../engine/index';
 
 /** Operator domains ONNX Runtime implements itself; anything else would need a custom-op library. */
 export const allowedDomains: ReadonlySet<string> = new Set(['', 'ai.onnx', 'ai.onnx.ml', 'com.microsoft']);

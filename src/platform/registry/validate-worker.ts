@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isMaasError } from '../../common/errors';
-import { EngineSession } from '../../engine/runtime/session';
+import { EngineSession } from '../../engine/index';
 import { inspectModel } from './policy';
 
 async function main(): Promise<void> {

@@ -4,7 +4,7 @@
  * wire formats at the edge and call this.
  */
 import { fail } from '../../common/errors';
-import type { Feedback } from '../../engine/runtime/sequence';
+import type { Feedback } from '../../engine/index';
 import type { Tensor } from '../../engine/runtime/tensor';
 import type { ModelSignature, VersionRecord } from '../../store/ports';
 import type { Registry } from '../registry/registry';

@@ -4,7 +4,7 @@
  * when the estimated memory of loaded models would pass `memoryBudgetBytes`.
  */
 import { fail } from '../../common/errors';
-import type { SessionOptions } from '../../engine/runtime/session';
+import type { SessionOptions } from '../../engine/index';
 import type { ServingSettings, VersionRecord } from '../../store/ports';
 import type { PlatformMetrics } from '../metrics';
 import { Runner, type RunnerSettings } from './runner';

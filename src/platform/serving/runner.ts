@@ -16,7 +16,7 @@
  * An open sequence keeps the runner loaded (busy), so its state is not evicted between steps.
  */
 import { fail, MaasError } from '../../common/errors';
-import type { Feedback } from '../../engine/runtime/sequence';
+import type { Feedback } from '../../engine/index';
 import type { Tensor } from '../../engine/runtime/tensor';
 import type { ModelSignature } from '../../store/ports';
 import type { PlatformMetrics } from '../metrics';

@@ -5,8 +5,7 @@
  * takes its fed-back inputs from, and leaves its fed-back outputs in, this thread's SequenceStates.
  */
 import { parentPort } from 'node:worker_threads';
-import { type Feedback, SequenceStates } from '../../engine/runtime/sequence';
-import { EngineSession, type SessionOptions } from '../../engine/runtime/session';
+import { EngineSession, type Feedback, SequenceStates, type SessionOptions } from '../../engine/index';
 import type { Tensor } from '../../engine/runtime/tensor';
 
 type Inbound =

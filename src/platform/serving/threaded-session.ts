@@ -5,8 +5,7 @@
  * fills while the current one computes.
  */
 import { Worker } from 'node:worker_threads';
-import type { Feedback } from '../../engine/runtime/sequence';
-import type { SessionOptions, ValueSignature } from '../../engine/runtime/session';
+import type { Feedback, SessionOptions, ValueSignature } from '../../engine/index';
 import type { Tensor } from '../../engine/runtime/tensor';
 
 /** A run that belongs to a sequence: its fed-back outputs stay in the session's thread. */

@@ -10,7 +10,8 @@
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { fail } from '../../common/errors';
-import { decodeModel, type OnnxValueInfo } from '../../engine/onnx/decode';
+import { decodeModel, type OnnxValueInfo } from '../../engine/index';
+import { toCatalogError } from '../../models/common/engine-errors';
 import type { TensorSignature, VersionRecord } from '../../store/ports';
 import type { ArtifactStore } from '../artifacts/artifacts';
 import type { Registry } from '../registry/registry';
@@ -60,7 +61,13 @@ export class DerivedModels {
     const builder = typeof family === 'string' ? this.builders(family, role) : undefined;
     if (!builder) fail('not_found', `model '${version.model}' has no '${role.slice(0, 32)}' artifact`);
     const source = await readFile(this.registry.pathOf(version));
-    const bytes = builder(version.metadata, new Uint8Array(source.buffer, source.byteOffset, source.length));
+    let bytes: Uint8Array;
+    try {
+      bytes = builder(version.metadata, new Uint8Array(source.buffer, source.byteOffset, source.length));
+    } catch (e) {
+      // The engine could not rebuild this model's graph: the model is not explainable, not a bug.
+      throw toCatalogError(e, 'not_explainable');
+    }
     const staged = await this.artifacts.stage(Readable.from([Buffer.from(bytes)]), MAX_DERIVED_BYTES);
     const path = await this.artifacts.commit(staged);
     const info = decodeModel(bytes);

@@ -16,9 +16,7 @@ import {
   loadForTraining,
   type TrainingData,
 } from '../../data/index';
-import type { SessionOptions } from '../../engine/runtime/session';
-import type { TrainState, TrainStep } from '../../engine/train/compile';
-import { compileTrainStep } from '../../engine/train/compile';
+import { compileTrainStep, type SessionOptions, type TrainState, type TrainStep } from '../../engine/index';
 import { families, type Hyperparameters } from '../../models/families/index';
 import * as nn from '../../nn/index';
 import { encodeCheckpoint, readCheckpoint, writeFileAtomic } from './checkpoint';

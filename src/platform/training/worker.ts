@@ -5,6 +5,7 @@
  * restarted server never finds two trainers on one job.
  */
 import { isMaasError } from '../../common/errors';
+import { toCatalogError } from '../../models/common/engine-errors';
 import type { ParentMessage, WorkerMessage } from './protocol';
 import { runTraining } from './trainer';
 
@@ -22,7 +23,8 @@ process.once('message', (m: ParentMessage) => {
       send({ type: 'done', outcome });
       process.disconnect?.();
     },
-    (e: unknown) => {
+    (thrown: unknown) => {
+      const e = toCatalogError(thrown);
       const code = isMaasError(e) ? e.code : 'internal';
       const pointer = isMaasError(e) && e.extras.pointer ? ` (${e.extras.pointer})` : '';
       send({ type: 'failed', code, message: `${(e as Error).message ?? String(e)}${pointer}` });
