@@ -9,8 +9,9 @@
  *   g.output('h', h);
  */
 import { engineFail } from '../errors';
+import { attributeProblem, type OpAttributes } from '../ops/attributes';
 import { defaultRegistry, type OpRegistry } from '../ops/index';
-import { type Tensor, type TensorDType, tensorFrom } from '../runtime/tensor';
+import { isTensorDType, type Tensor, type TensorDType, tensorFrom } from '../runtime/tensor';
 import type { Attrs, Dim, GraphBuilder, Leaf, Node, Parameter, Value } from './types';
 
 export interface GraphOptions {
@@ -111,12 +112,16 @@ export class Graph implements GraphBuilder {
     return s;
   }
 
-  op(name: string, inputs: readonly Value[], attrs: Attrs = {}): Value {
+  op<N extends string>(name: N, inputs: readonly Value[], attrs?: OpAttributes<N>): Value {
     return this.ops(name, inputs, attrs)[0];
   }
 
-  ops(name: string, inputs: readonly Value[], attrs: Attrs = {}): Value[] {
+  ops<N extends string>(name: N, inputs: readonly Value[], typedAttrs?: OpAttributes<N>): Value[] {
     const spec = this.registry.get(name);
+    const attrs = (typedAttrs ?? {}) as Attrs;
+    // An attribute the op does not declare would be ignored and its default used: refuse it here.
+    const problem = attributeProblem(name, spec.attributes ?? {}, attrs, isTensorDType);
+    if (problem) engineFail('invalid_attribute', problem);
     for (const v of inputs)
       if (v.graph !== this) engineFail('invalid_graph', `${name}: input from another graph`);
     const infos = spec.infer(inputs, attrs);

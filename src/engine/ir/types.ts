@@ -3,6 +3,7 @@
  * types for their shape and gradient rules) and the graph (which needs the op registry) do not
  * import each other.
  */
+import type { AttributeDeclaration, OpAttributes } from '../ops/attributes';
 import type { Tensor, TensorDType } from '../runtime/tensor';
 
 /** A dimension: a number when static, a name (`'batch'`) when symbolic (inference graphs only). */
@@ -54,8 +55,9 @@ export interface Node {
 export interface GraphBuilder {
   /** True while building a training graph (Dropout drops only then). */
   readonly training: boolean;
-  op(name: string, inputs: readonly Value[], attrs?: Attrs): Value;
-  ops(name: string, inputs: readonly Value[], attrs?: Attrs): Value[];
+  /** Add a single-output op; `attrs` are typed and checked against the op's declared attributes. */
+  op<N extends string>(name: N, inputs: readonly Value[], attrs?: OpAttributes<N>): Value;
+  ops<N extends string>(name: N, inputs: readonly Value[], attrs?: OpAttributes<N>): Value[];
   constant(t: Tensor): Value;
   /** The value of a parameter in this graph (a leaf, or a slice of the packed train-step vector). */
   param(p: Parameter): Value;
@@ -101,6 +103,11 @@ export interface GradContext {
 
 export interface OpSpec {
   readonly name: string;
+  /**
+   * The attributes it takes (name → kind). Ops of the default registry are declared in
+   * `ops/attributes.ts` (which also types `g.op`); an op registered elsewhere declares them here.
+   */
+  readonly attributes?: AttributeDeclaration;
   /** Output dtypes and shapes from input infos; throws an EngineError ('invalid_graph') on a mismatch. */
   infer(inputs: readonly ValueInfo[], attrs: Attrs): ValueInfo[];
   /** ONNX nodes for one IR node. */

@@ -4,6 +4,7 @@
  */
 import { engineFail } from '../errors';
 import type { OpSpec } from '../ir/types';
+import { type AttributeDeclaration, opAttributes } from './attributes';
 
 export class OpRegistry {
   private readonly table = new Map<string, OpSpec>();
@@ -12,9 +13,16 @@ export class OpRegistry {
     for (const s of specs) this.add(s);
   }
 
+  /** Register an op; its attributes come with it or from `ops/attributes.ts`, one or the other. */
   add(spec: OpSpec): this {
     if (this.table.has(spec.name)) engineFail('duplicate', `op '${spec.name}' is already registered`);
-    this.table.set(spec.name, spec);
+    const attributes = spec.attributes ?? (opAttributes as Record<string, AttributeDeclaration>)[spec.name];
+    if (!attributes)
+      engineFail(
+        'invalid_attribute',
+        `op '${spec.name}' declares no attributes (add its row to ops/attributes.ts)`,
+      );
+    this.table.set(spec.name, { ...spec, attributes });
     return this;
   }
 
