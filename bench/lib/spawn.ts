@@ -2,7 +2,6 @@
 
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import os from 'node:os';
 import { type ContenderOutput, type ProcessSpec, parseOutput, type ShapeArgs } from './contender';
 
 export const PYTHON = '/usr/bin/python3';
@@ -87,8 +86,4 @@ export function runProcess(spec: ProcessSpec, timeoutMs: number): Promise<Conten
       }
     });
   });
-}
-
-export function cpuModel(): string {
-  return os.cpus()[0]?.model ?? 'unknown';
 }

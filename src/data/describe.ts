@@ -8,7 +8,7 @@ import { type Cell, isImageCell, type Row } from './table';
 export type DatasetSource = string | { path: string } | { builtin: string };
 
 export interface SourceOptions extends ReadOptions {
-  /** Skip detection: one of `listFormats()` names (csv, tsv, jsonl, text, idx, zip, tar). */
+  /** Skip detection: a registered format's name (csv, tsv, jsonl, text, idx, zip, tar). */
   format?: string;
 }
 

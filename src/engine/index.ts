@@ -1,47 +1,32 @@
 /**
- * The engine's boundary: everything other layers may use. Outside `src/engine/`, modules import
- * from here (or from `runtime/tensor`, which carries no native code, for tensors alone); the
- * files behind it may move freely. `.dependency-cruiser.cjs` enforces it (rule
- * `engine-only-through-its-index`).
+ * The engine's boundary: what other layers may use. Outside `src/engine/`, modules import from
+ * here, plus `runtime/tensor` for tensors (the one other door: it carries no native code, so the
+ * data layer can use tensors without loading ONNX Runtime); the files behind it may move freely.
+ * `.dependency-cruiser.cjs` enforces it (rule `engine-only-through-its-index`), and knip keeps
+ * this list to what is used: export more when another layer needs it.
  *
- *   graph IR      Graph, Value, Parameter, op attributes   (build forward graphs; `g.op(...)`)
+ *   graph IR      Graph, Value, Parameter                  (build graphs; typed `g.op(...)`)
  *   autodiff      gradients                                (reverse mode over a Graph)
- *   ONNX          encodeModel, OPSET, decodeModel, ...     (write and read .onnx files)
- *   train steps   compileTrainStep, buildInferenceGraph    (one ONNX train-step graph, run by ORT)
- *   runtime       EngineSession, SequenceStates, tensors   (the only onnxruntime-node wrapper)
+ *   ONNX          encodeModel, decodeModel, ...            (write and read .onnx files)
+ *   train steps   compileTrainStep, ModelSpec, Optimizer   (one ONNX train-step graph, run by ORT)
+ *   runtime       EngineSession, SequenceStates            (the only onnxruntime-node wrapper)
  *   errors        EngineError                              (translated to catalog errors by callers)
  */
 export { gradients } from './autodiff';
 export { EngineError, type EngineErrorReason, isEngineError } from './errors';
-export { Graph, type GraphOptions } from './ir/graph';
-export type { Attrs, AttrValue, Dim, Parameter, Shape, Value, ValueInfo } from './ir/types';
+export { Graph } from './ir/graph';
+export type { Parameter, Value } from './ir/types';
 export {
-  type DecodedTensor,
   decodeModel,
-  decodeTensorProto,
   OnnxDecodeError,
   type OnnxModelInfo,
   type OnnxValueInfo,
   onnxElementTypes,
   readInitializers,
 } from './onnx/decode';
-export { encodeModel, OPSET } from './onnx/encode';
+export { encodeModel } from './onnx/encode';
 export { type Feedback, SequenceStates } from './runtime/sequence';
-export {
-  EngineSession,
-  type GraphOptimization,
-  type SessionOptions,
-  type ValueSignature,
-} from './runtime/session';
-export {
-  elementCount,
-  type Tensor,
-  type TensorArray,
-  type TensorDType,
-  tensorFrom,
-  toNumbers,
-  zeros,
-} from './runtime/tensor';
+export { EngineSession, type SessionOptions, type ValueSignature } from './runtime/session';
 export { compileTrainStep, type TrainState, type TrainStep } from './train/compile';
-export { buildInferenceGraph, type ModelSpec, type Values } from './train/graphs';
+export type { ModelSpec, Values } from './train/graphs';
 export type { Optimizer, OptimizerContext, OptimizerUpdate } from './train/optimizer';

@@ -11,7 +11,6 @@ export {
   type Explainer,
   type ExplainRequest,
   type Explanation,
-  explainableFamilies,
   explainerFor,
 } from './explain/index';
-export { runtimeFamilies, runtimeFor } from './runtimes';
+export { runtimeFor } from './runtimes';

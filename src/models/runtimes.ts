@@ -14,7 +14,3 @@ export function registerRuntime(family: string, factory: RuntimeFactory): void {
 export function runtimeFor(family: string): RuntimeFactory | undefined {
   return factories.get(family);
 }
-
-export function runtimeFamilies(): string[] {
-  return [...factories.keys()].sort();
-}

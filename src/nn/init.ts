@@ -27,7 +27,7 @@ export const kaimingUniform: Init = (rng, dims, fanIn) => {
   return fill(dims, () => rng.uniform(-a, a));
 };
 
-/** Kaiming normal for ReLU: N(0, 2/fanIn). */
+/** Kaiming normal for ReLU: N(0, 2/fanIn). @public (part of nn's initialiser set) */
 export const kaimingNormal: Init = (rng, dims, fanIn) => {
   const s = Math.sqrt(2 / fanIn);
   return fill(dims, () => s * rng.normal());

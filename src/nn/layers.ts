@@ -109,10 +109,13 @@ const activation =
   () =>
     layer((x) => x.graph.op(op, [x], attrs));
 export const relu = activation('Relu');
+/** @public (nn's activation set; unused inside the project) */
 export const sigmoid = activation('Sigmoid');
 export const tanh = activation('Tanh');
 export const gelu = activation('Gelu');
+/** @public */
 export const leakyRelu = (alpha = 0.01) => layer((x) => x.graph.op('LeakyRelu', [x], { alpha }));
+/** @public */
 export const softmax = (axis = -1) => layer((x) => x.graph.op('Softmax', [x], { axis }));
 /** [N, ...] → [N, prod(...)] (batch dim kept symbolic in inference graphs). */
 export const flatten = () => layer((x) => x.graph.op('Reshape', [x], { shape: [0, -1] }));

@@ -33,10 +33,6 @@ export function registerFormat(format: DatasetFormat): void {
   formats.set(format.name, format);
 }
 
-export function listFormats(): DatasetFormat[] {
-  return [...formats.values()];
-}
-
 export function getFormat(name: string): DatasetFormat {
   const format = formats.get(name);
   if (!format)

@@ -3,7 +3,7 @@
 import type { EmitContext, GradContext, OpSpec, Value, ValueInfo } from '../ir/types';
 import { onnxDataType } from '../onnx/dtypes';
 import type { TensorDType } from '../runtime/tensor';
-import { broadcastShapes, check, emitSame, isFloat, onnx, sameDType, unbroadcast } from './util';
+import { broadcastShapes, check, emitSame, onnx, sameDType, unbroadcast } from './util';
 
 function binary(
   name: string,
@@ -99,9 +99,4 @@ export function emitErf(ctx: EmitContext, x: string, y: string, dtype: TensorDTy
   ctx.node('Cast', [x], [x32], { to: onnx.int(onnxDataType.float32) });
   ctx.node('Erf', [x32], [y32]);
   ctx.node('Cast', [y32], [y], { to: onnx.int(onnxDataType.float64) });
-}
-
-/** Shared checks for ops that need float inputs. */
-export function requireFloat(op: string, v: ValueInfo): void {
-  check(isFloat(v.dtype), `${op} needs a float input, got ${v.dtype}`);
 }

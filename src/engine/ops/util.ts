@@ -14,8 +14,6 @@ import type {
 import type { Tensor, TensorDType } from '../runtime/tensor';
 import { tensorFrom } from '../runtime/tensor';
 
-export const floatDTypes: readonly TensorDType[] = ['float32', 'float64'];
-
 export function isFloat(dtype: TensorDType): boolean {
   return dtype === 'float32' || dtype === 'float64';
 }
@@ -28,10 +26,6 @@ export function sameDType(op: string, inputs: readonly ValueInfo[]): TensorDType
   const d = inputs[0].dtype;
   for (const v of inputs) check(v.dtype === d, `${op}: dtypes differ (${inputs.map((i) => i.dtype)})`);
   return d;
-}
-
-export function dimEq(a: Dim, b: Dim): boolean {
-  return a === b;
 }
 
 /** Numpy-style broadcast of two shapes. */

@@ -8,9 +8,6 @@
  */
 import { fail } from '../../common/errors';
 
-export const usageUnits = ['tokens', 'images', 'audio_seconds'] as const;
-export type UsageUnit = (typeof usageUnits)[number];
-
 export interface TokenUsage {
   unit: 'tokens';
   quantity: number;

@@ -23,10 +23,6 @@ export function explainerFor(family: string): ExplainerRow | undefined {
   return rows.get(family);
 }
 
-export function explainableFamilies(): string[] {
-  return [...rows.keys()].sort();
-}
-
 /**
  * Builders of a version's derived ONNX artifacts, by family and role (`saliency`): what the task
  * service's `runArtifact(role)` runs.
@@ -42,13 +38,4 @@ registerExplainer(imageExplainerRow);
 registerExplainer(textExplainerRow);
 registerExplainer(tabularExplainerRow);
 
-export { parseImage } from './image';
-export type {
-  Explainer,
-  ExplainerRow,
-  ExplainRequest,
-  Explanation,
-  ImageExplanation,
-  TabularExplanation,
-  TextExplanation,
-} from './types';
+export type { Explainer, ExplainerRow, ExplainRequest, Explanation } from './types';

@@ -10,5 +10,5 @@ families.register(cnnFamily);
 families.register(textCnnFamily);
 
 export * from './family';
-export { type FitOptions, type FitResult, fitFamily } from './fit';
-export { decodePredictions, type Prediction, recordsFromInputs } from './predict';
+export { fitFamily } from './fit';
+export { decodePredictions, recordsFromInputs } from './predict';

@@ -11,8 +11,8 @@ registerRuntime('gpt', gptRuntime);
 registerRuntime('lstm-lm', lstmLmRuntime);
 registerRuntime('word2vec', word2vecRuntime);
 
-export { loadProse, type ProseSplit, splitProse, unigramBitsPerChar, VALIDATION_SHARE } from './corpus';
-export { type GptFamilyConfig, gptRuntime, type TrainedLanguageModel, trainGpt } from './gpt';
-export { type LstmFamilyConfig, lstmLmRuntime, trainLstmLm } from './lstm-lm';
-export { exportWordVectors, type TrainedWordVectors, trainWord2vec, word2vecRuntime } from './word2vec';
-export { type SkipGramOptions, trainSkipGram, type WordVectors } from './word2vec-train';
+export { loadProse, type ProseSplit, splitProse } from './corpus';
+export { type GptFamilyConfig, type TrainedLanguageModel, trainGpt } from './gpt';
+export { type LstmFamilyConfig, trainLstmLm } from './lstm-lm';
+export { exportWordVectors, trainWord2vec } from './word2vec';
+export type { SkipGramOptions } from './word2vec-train';

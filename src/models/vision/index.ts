@@ -10,30 +10,14 @@ import { imageGenRuntime } from './image-gen-runtime';
 registerRuntime('cppn', cppnRuntime);
 registerRuntime('image-gen', imageGenRuntime);
 
-export { type CppnMetadata, type CppnOptions, cppnActivationNames, createCppnModel } from './cppn';
-export { type CppnRenderOptions, cppnRuntime, renderCppn } from './cppn-runtime';
+export { createCppnModel } from './cppn';
 export {
   type DigitData,
-  digitBatch,
   loadDigits,
   loadImageClasses,
   type TrainedClassifier,
   trainDigitClassifier,
 } from './digits';
-export {
-  type ImageGenMetadata,
-  type ImageGenOptions,
-  type TrainedImageGen,
-  trainImageGen,
-} from './image-gen';
+export { type ImageGenOptions, trainImageGen } from './image-gen';
 export { imageGenRuntime } from './image-gen-runtime';
-export { paletteNames, registerPalette } from './palettes';
-export { type ClassVocabulary, classFromPrompt, classVocabulary, digitVocabulary } from './prompt';
-export { measureRecognition, type Recognition, sampleGrid } from './quality';
-export {
-  buildSaliencyModel,
-  type ImageClassifierDefinition,
-  type ImageExplanation,
-  imageExplainer,
-} from './saliency';
-export { buildTextSaliencyModel, type TextClassifierDefinition, textExplainer } from './text-saliency';
+export { measureRecognition, sampleGrid } from './quality';

@@ -11,7 +11,6 @@ export {
   type ZooArtifact,
   type ZooEntry,
   type ZooQuality,
-  type ZooTrainContext,
   zooEntries,
   zooEntry,
   zooUnavailable,

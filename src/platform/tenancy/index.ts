@@ -14,34 +14,20 @@ import type { RateLimiter, TenancyStores } from './ports';
 import { SlidingWindowRateLimiter } from './sliding-window';
 import { TenantService } from './tenant-service';
 
-export { Admission, type AdmissionTicket, MINUTE_MS, msToNextMonth, rateSpecs } from './admission';
-export { type Actor, AuditLog } from './audit';
-export { type Clock, dayOf, ManualClock, monthOf, systemClock } from './clock';
-export { formatDuration, rateLimitHeaders, retryAfterSeconds } from './headers';
-export {
-  IDEMPOTENCY_TTL_MS,
-  Idempotency,
-  type IdempotentResult,
-  parseIdempotencyKey,
-  requestFingerprint,
-  withoutRawKey,
-} from './idempotency';
-export { KeyService, type MintedKey, type PublicKey, publicKey } from './key-service';
-export { constantTimeEqual, generateKey, hashKey, parseKeyPrefix } from './keys';
+export { Admission } from './admission';
+export { AuditLog } from './audit';
+export { type Clock, dayOf, ManualClock, monthOf } from './clock';
+export { formatDuration } from './headers';
+export { Idempotency, parseIdempotencyKey, requestFingerprint, withoutRawKey } from './idempotency';
+export { KeyService, type MintedKey } from './key-service';
+export { constantTimeEqual, generateKey } from './keys';
 export { createMemoryStores, type MemoryStores } from './memory/index';
-export { billedUnits, Meter, type UsageInput } from './metering';
+export { billedUnits, Meter } from './metering';
 export type * from './ports';
-export { authorize, hasScope, type ResourceOwner, SCOPE_LADDER, scopeClosure, scopesWithin } from './scopes';
-export { SlidingWindowRateLimiter } from './sliding-window';
+export { authorize } from './scopes';
 export { TenantService } from './tenant-service';
 export type * from './types';
-export {
-  type CreateKeyBody,
-  type CreateTenantBody,
-  parseCreateKey,
-  parseCreateTenant,
-  parseLimits,
-} from './validation';
+export { parseCreateKey, parseCreateTenant } from './validation';
 
 export interface TenancyOptions {
   stores: TenancyStores;
