@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { EngineError, Graph, type Value } from '../../src/engine/index';
+import type { Attrs } from '../../src/engine/ir/types';
 import { opAttributes } from '../../src/engine/ops/attributes';
 import { defaultRegistry, OpRegistry } from '../../src/engine/ops/index';
 
@@ -83,5 +84,58 @@ describe('op attributes', () => {
     expect(reason(() => g.op('MyRelu', [x], { slop: 0.1 }))).toMatch(
       /unknown attribute 'slop' \(MyRelu takes slope\)/,
     );
+  });
+});
+
+/**
+ * Completeness: every attribute an op's `infer`, `emit` or `grad` reads is declared. Each op of
+ * the finite-difference cases (test/engine/gradcases.ts) is built, differentiated and emitted
+ * through a registry whose rules see their attributes through a proxy that records every read.
+ */
+describe('op attribute declarations are complete', () => {
+  it('no op rule reads an attribute its declaration lacks', async () => {
+    const { gradCases } = await import('./gradcases');
+    const { encodeModel, gradients } = await import('../../src/engine/index');
+    const base = defaultRegistry();
+    const undeclared = new Set<string>();
+    const watched = (op: string, attrs: Attrs): Attrs =>
+      new Proxy(attrs, {
+        get(target, key) {
+          const declared = base.get(op).attributes ?? {};
+          if (typeof key === 'string' && !(key in declared)) undeclared.add(`${op}.${key}`);
+          return Reflect.get(target, key);
+        },
+      });
+    const registry = new OpRegistry(
+      base.names().map((name) => {
+        const spec = base.get(name);
+        return {
+          ...spec,
+          infer: (inputs, attrs) => spec.infer(inputs, watched(name, attrs)),
+          emit: (ctx, ins, outs, attrs, node) => spec.emit(ctx, ins, outs, watched(name, attrs), node),
+          grad: spec.grad && ((c) => spec.grad!({ ...c, attrs: watched(name, c.attrs) })),
+        };
+      }),
+    );
+    let built = 0;
+    for (const [name, check] of Object.entries(gradCases)) {
+      if (!('cases' in check)) continue;
+      for (const c of check.cases) {
+        const g = new Graph({ registry, training: true, paramDType: 'float64' });
+        const xs = c.inputs.map((inp, i) => g.input(`x${i}`, inp.dtype ?? c.dtype ?? 'float64', inp.shape));
+        const outs = g.ops(name, xs, c.attrs ?? {});
+        const float = outs.filter((o) => o.dtype === 'float32' || o.dtype === 'float64');
+        const loss = g.op('ReduceSum', [float[0]], { keepdims: false });
+        const wrt = xs.filter((x) => x.dtype === 'float32' || x.dtype === 'float64');
+        gradients(g, loss, wrt).forEach((d, i) => {
+          if (d) g.output(`d${i}`, d);
+        });
+        g.output('loss', loss);
+        encodeModel(g);
+        built++;
+      }
+    }
+    expect(built).toBeGreaterThan(40);
+    expect([...undeclared].sort()).toEqual([]);
   });
 });
