@@ -33,6 +33,12 @@ module.exports = {
       from: { path: '^src/(?!store/sqlite/)' },
       to: { path: 'node_modules/better-sqlite3' },
     },
+    {
+      name: 'only-store-redis-imports-ioredis',
+      severity: 'error',
+      from: { path: '^src/(?!store/redis/)' },
+      to: { path: 'node_modules/ioredis' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
