@@ -33,6 +33,12 @@ module.exports = {
       from: { path: '^src/(?!store/sqlite/)' },
       to: { path: 'node_modules/better-sqlite3' },
     },
+    {
+      name: 'only-store-postgres-imports-pg',
+      severity: 'error',
+      from: { path: '^src/(?!store/postgres/)' },
+      to: { path: 'node_modules/(pg|pg-[a-z-]+)/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
