@@ -39,6 +39,12 @@ module.exports = {
       from: { path: '^src/(?!store/redis/)' },
       to: { path: 'node_modules/ioredis' },
     },
+    {
+      name: 'only-store-postgres-imports-pg',
+      severity: 'error',
+      from: { path: '^src/(?!store/postgres/)' },
+      to: { path: 'node_modules/(pg|pg-[a-z-]+)/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -2,7 +2,7 @@
  * The conformance suite of the tenancy store ports. Every adapter (memory now, SQLite and
  * PostgreSQL later) runs exactly this suite:
  *
- *   describeStoreConformance('sqlite', async () => { const db = …; return { stores, close } });
+ *   describeTenancyStoreConformance('sqlite', async () => { const db = …; return { stores, close } });
  *
  * Not a `*.test.ts` file itself: adapters' test files import it.
  */
@@ -71,7 +71,7 @@ async function expectCode(promise: Promise<unknown>, code: string): Promise<void
   expect(isMaasError(error) ? error.code : error).toBe(code);
 }
 
-export function describeStoreConformance(adapter: string, open: () => Promise<StoreHarness>): void {
+export function describeTenancyStoreConformance(adapter: string, open: () => Promise<StoreHarness>): void {
   describe(`tenancy store conformance: ${adapter}`, () => {
     let harness: StoreHarness;
     let s: TenancyStores;
