@@ -315,6 +315,16 @@ export const configSpec = {
     secret: true,
     doc: 'PostgreSQL shared by every process of a cluster (postgres://user@host:5432/db); unset: embedded SQLite in the data folder',
   },
+  databaseSchema: {
+    env: 'MAAS_DATABASE_SCHEMA',
+    flag: '--database-schema',
+    default: null,
+    parse: (raw, key) =>
+      /^[a-z_][a-z0-9_]{0,62}$/.test(raw)
+        ? raw
+        : fail('invalid_request', `config ${key}: lower-case letters, digits and _ only (at most 63)`),
+    doc: 'PostgreSQL schema holding maas’s tables (created and migrated at start); unset: the server’s current schema (usually public)',
+  },
   redisUrl: {
     env: 'MAAS_REDIS_URL',
     flag: '--redis-url',

@@ -12,6 +12,8 @@ import { fail } from '../common/errors';
 import { type Bus, LocalBus } from '../store/bus';
 import { type LeaderLock, soleLeader } from '../store/leader';
 import type { Store } from '../store/ports';
+import { postgresLeaderLock } from '../store/postgres/leader';
+import { openPostgresStore } from '../store/postgres/store';
 import { openSharedRedis, type SharedRedis } from '../store/redis/index';
 import { SqliteStore } from '../store/sqlite/store';
 import { ArtifactStore } from './artifacts/artifacts';
@@ -88,22 +90,35 @@ export function blobRootOf(config: Config): string {
   return fileURLToPath(config.blobStore);
 }
 
-function openDefaultStore(config: Config): Store {
-  if (config.databaseUrl !== null)
-    fail('invalid_request', 'config MAAS_DATABASE_URL: PostgreSQL is not available in this build');
-  return SqliteStore.open({ path: join(config.dataDir, 'maas.db') });
+/** PostgreSQL (migrated under an advisory lock before it is used) when configured, else SQLite. */
+async function openDefaultStore(config: Config): Promise<Store> {
+  if (config.databaseUrl === null) return SqliteStore.open({ path: join(config.dataDir, 'maas.db') });
+  try {
+    return await openPostgresStore(config.databaseUrl, { schema: config.databaseSchema ?? undefined });
+  } catch (e) {
+    // The driver's message may carry the host or user; say what failed, never the URL.
+    const code = (e as { code?: string }).code;
+    return fail(
+      'invalid_request',
+      `config MAAS_DATABASE_URL: cannot open the database${code ? ` (${code})` : ''}`,
+    );
+  }
 }
 
 export async function openPlatform(config: Config, deps: PlatformDeps = {}): Promise<Platform> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const blobRoot = blobRootOf(config);
   await mkdir(blobRoot, { recursive: true, mode: 0o700 });
-  const store = deps.store ?? openDefaultStore(config);
+  const store = deps.store ?? (await openDefaultStore(config));
   const redis: SharedRedis | null = config.redisUrl
     ? openSharedRedis({ url: config.redisUrl, prefix: config.redisPrefix }, deps.clock ?? { now: Date.now })
     : null;
   const bus: Bus = redis?.bus ?? new LocalBus();
-  const leader = deps.leader ?? soleLeader;
+  const leader =
+    deps.leader ??
+    (config.databaseUrl === null
+      ? soleLeader
+      : postgresLeaderLock(config.databaseUrl, config.databaseSchema ?? undefined));
   const artifacts = await ArtifactStore.open(blobRoot);
   const registry = new Registry(
     store,
