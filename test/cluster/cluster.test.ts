@@ -108,7 +108,7 @@ describe.skipIf(!available)('a cluster: 2 API processes + 2 workers on PostgreSQ
     expect(res.status).toBe(200);
     const out = (await res.json()) as { outputs: { data: number[] }[] };
     const expected = linearReference(x, W, b, 4, 3);
-    out.outputs[0].data.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
+    for (const [i, v] of out.outputs[0].data.entries()) expect(v).toBeCloseTo(expected[i], 5);
   });
 
   it('a 100/min key hit 150 times through both APIs at once serves exactly 100', async () => {
