@@ -12,8 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropPostgresSchema } from '../../src/store/postgres/admin';
 import { loadMigrations } from '../../src/store/postgres/migrate';
 import { linearModel, linearReference } from '../helpers/onnx-fixtures';
+import { POSTGRES_TEST_URL, postgresAvailable } from '../helpers/postgres';
 import type { ServeProcess } from '../helpers/serve';
-import { postgresAvailable, redisAvailable, TEST_DATABASE_URL, TEST_REDIS_URL } from '../helpers/services';
+import { redisAvailable, TEST_REDIS_URL } from '../helpers/services';
 import { readEvents } from '../helpers/sse';
 import { tempDir } from '../helpers/tmp';
 import { lineCsv } from '../training/helpers';
@@ -26,7 +27,7 @@ import {
   trainerPids,
 } from './helpers';
 
-const available = (await redisAvailable()) && (await postgresAvailable());
+const available = (await redisAvailable()) && (await postgresAvailable('the cluster test'));
 
 describe.skipIf(!available)('a cluster: 2 API processes + 2 workers on PostgreSQL and Redis', () => {
   let settings: ClusterSettings;
@@ -52,7 +53,7 @@ describe.skipIf(!available)('a cluster: 2 API processes + 2 workers on PostgreSQ
   afterAll(async () => {
     await Promise.all([api1, api2, ...workers].filter(Boolean).map((p) => p.stop('SIGKILL')));
     if (!settings) return;
-    await dropPostgresSchema(TEST_DATABASE_URL, settings.schema);
+    await dropPostgresSchema(POSTGRES_TEST_URL, settings.schema);
     const redis = new Redis(TEST_REDIS_URL);
     const keys = await redis.keys(`${settings.redisPrefix}*`);
     if (keys.length) await redis.del(...keys);
@@ -61,7 +62,7 @@ describe.skipIf(!available)('a cluster: 2 API processes + 2 workers on PostgreSQ
   });
 
   it('four processes started together migrated the empty schema once; each is ready with both services', async () => {
-    const db = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    const db = new pg.Client({ connectionString: POSTGRES_TEST_URL });
     await db.connect();
     try {
       const { rows } = await db.query(

@@ -7,8 +7,9 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { POSTGRES_TEST_URL } from '../helpers/postgres';
 import { type ServeProcess, spawnServe } from '../helpers/serve';
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../helpers/services';
+import { TEST_REDIS_URL } from '../helpers/services';
 
 export const CLUSTER_KEY = 'cluster-admin-key-0123456789';
 export const clusterAuth = { authorization: `Bearer ${CLUSTER_KEY}` };
@@ -37,7 +38,7 @@ export function clusterSettings(root: string): ClusterSettings {
 /** The environment every process of the cluster shares. */
 export function clusterEnv(s: ClusterSettings): Record<string, string> {
   return {
-    MAAS_DATABASE_URL: TEST_DATABASE_URL,
+    MAAS_DATABASE_URL: POSTGRES_TEST_URL,
     MAAS_DATABASE_SCHEMA: s.schema,
     MAAS_REDIS_URL: TEST_REDIS_URL,
     MAAS_REDIS_PREFIX: s.redisPrefix,

@@ -1,6 +1,6 @@
 /**
- * PostgreSQL and Redis for the suites that need them. Each is probed once (a TCP connect, 1 s);
- * when one is down its suites are skipped with a line saying so, unless MAAS_REQUIRE_SERVICES=1
+ * Redis for the suites that need it (PostgreSQL: ./postgres.ts). Probed once (a TCP connect, 1 s);
+ * when it is down its suites are skipped with a line saying so, unless MAAS_REQUIRE_SERVICES=1
  * (CI), where a missing service fails the run instead of hiding the suites.
  */
 import { randomBytes } from 'node:crypto';
@@ -34,7 +34,6 @@ async function service(name: string, url: string, port: number): Promise<boolean
 }
 
 export const redisAvailable = (): Promise<boolean> => service('Redis', TEST_REDIS_URL, 6379);
-export const postgresAvailable = (): Promise<boolean> => service('Database', TEST_DATABASE_URL, 5432);
 
 /** A key prefix no other run uses, e.g. `maas-test-3f9a1c:`. */
 export const freshRedisPrefix = (): string => `maas-test-${randomBytes(4).toString('hex')}:`;
