@@ -73,16 +73,18 @@ const urlOf =
   };
 
 /**
- * Where artifacts live: `file:///absolute/path` (a folder, possibly a shared volume) or `postgres`
- * (content-addressed chunks in the database). Unset: the data folder.
+ * Where artifacts live: `file:///absolute/path` (a folder, possibly a shared volume). Unset: the
+ * data folder. (Content-addressed chunks in PostgreSQL, `postgres`, are not built yet: refused
+ * here rather than accepted and ignored.)
  */
 const blobStore: Parser<string | null> = (raw, key) => {
-  if (raw === 'postgres') return raw;
-  if (!raw.startsWith('file:///'))
+  if (raw === 'postgres')
     fail(
       'invalid_request',
-      `config ${key}: expected file:///absolute/path or postgres, not ${JSON.stringify(raw)}`,
+      `config ${key}: 'postgres' (chunks in the database) is not available yet; use file:///path`,
     );
+  if (!raw.startsWith('file:///'))
+    fail('invalid_request', `config ${key}: expected file:///absolute/path, not ${JSON.stringify(raw)}`);
   return raw;
 };
 
@@ -345,14 +347,7 @@ export const configSpec = {
     flag: '--blob-store',
     default: null,
     parse: blobStore,
-    doc: 'Artifacts (model files, datasets, checkpoints): `file:///path` (a folder, e.g. a shared volume) or `postgres` (content-addressed chunks in the database); unset: the data folder',
-  },
-  blobCacheBytes: {
-    env: 'MAAS_BLOB_CACHE_BYTES',
-    flag: '--blob-cache-bytes',
-    default: 2048 * MiB,
-    parse: int(1, 2 ** 48),
-    doc: 'Local cache of model files fetched from a `postgres` blob store, least recently used first out (bytes)',
+    doc: 'Artifacts (model files, datasets, checkpoints): `file:///path`, a folder every process of a cluster shares (e.g. an NFS volume); unset: the data folder',
   },
   keyPepper: {
     env: 'MAAS_KEY_PEPPER',
@@ -404,15 +399,13 @@ export function loadConfig(
   return Object.freeze(out) as Config;
 }
 
-/** Rules between options: a shared database needs a shared pepper; `postgres` blobs need the database. */
+/** Rules between options: a shared database needs a shared pepper. */
 function checkTogether(c: Config): void {
   if (c.databaseUrl !== null && c.keyPepper === null)
     fail(
       'invalid_request',
       'config MAAS_KEY_PEPPER: required with MAAS_DATABASE_URL (every process must hash keys with the same secret)',
     );
-  if (c.blobStore === 'postgres' && c.databaseUrl === null)
-    fail('invalid_request', 'config MAAS_BLOB_STORE: `postgres` needs MAAS_DATABASE_URL');
 }
 
 /** The config as it may be logged: secrets replaced by `[redacted]`. */

@@ -81,13 +81,7 @@ export interface PlatformDeps {
 
 /** Where artifacts live: `file:///path` → `/path`; unset → the data folder. */
 export function blobRootOf(config: Config): string {
-  if (config.blobStore === null) return config.dataDir;
-  if (config.blobStore === 'postgres')
-    return fail(
-      'invalid_request',
-      'config MAAS_BLOB_STORE: `postgres` is not available in this build; use file:///path',
-    );
-  return fileURLToPath(config.blobStore);
+  return config.blobStore === null ? config.dataDir : fileURLToPath(config.blobStore);
 }
 
 /** PostgreSQL (migrated under an advisory lock before it is used) when configured, else SQLite. */

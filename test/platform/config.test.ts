@@ -39,10 +39,10 @@ describe('config', () => {
       MAAS_DATABASE_URL: 'postgres://maas:pw@db:5432/maas',
       MAAS_REDIS_URL: 'redis://cache:6379',
       MAAS_KEY_PEPPER: pepper,
-      MAAS_BLOB_STORE: 'postgres',
+      MAAS_BLOB_STORE: 'file:///srv/maas-blobs',
       MAAS_ROLE: 'worker',
     });
-    expect([c.role, c.blobStore, c.redisPrefix]).toEqual(['worker', 'postgres', 'maas:']);
+    expect([c.role, c.blobStore, c.redisPrefix]).toEqual(['worker', 'file:///srv/maas-blobs', 'maas:']);
     expect(loadConfig({}, { '--role': 'api' }).role).toBe('api');
     expect(loadConfig({}).role).toBe('all');
     expect(() => loadConfig({ MAAS_ROLE: 'trainer' })).toThrow(/MAAS_ROLE.*all, api, worker/);
@@ -52,7 +52,7 @@ describe('config', () => {
     expect(() => loadConfig({ MAAS_REDIS_URL: 'not a url' })).toThrow(/MAAS_REDIS_URL: not a URL/);
     expect(() => loadConfig({ MAAS_DATABASE_URL: 'postgres://db/x' })).toThrow(/MAAS_KEY_PEPPER: required/);
     expect(() => loadConfig({ MAAS_KEY_PEPPER: 'short' })).toThrow(/32 characters/);
-    expect(() => loadConfig({ MAAS_BLOB_STORE: 'postgres' })).toThrow(/needs MAAS_DATABASE_URL/);
+    expect(() => loadConfig({ MAAS_BLOB_STORE: 'postgres' })).toThrow(/not available yet/);
     expect(() => loadConfig({ MAAS_BLOB_STORE: '/srv/blobs' })).toThrow(/file:\/\/\/absolute\/path/);
     expect(loadConfig({ MAAS_BLOB_STORE: 'file:///srv/blobs' }).blobStore).toBe('file:///srv/blobs');
     const shown = JSON.stringify(redactConfig(c));
