@@ -15,13 +15,23 @@ export interface RedisOptions {
 
 /** A command connection; a subscriber needs its own (`duplicate`), see bus.ts. */
 export function connectRedis(options: RedisOptions): Redis {
-  return new Redis(options.url, {
+  const client = new Redis(options.url, {
     // A request fails after this many reconnection attempts instead of waiting forever: a rate
-    // limit decision that cannot be made answers 503 rather than hanging the request.
+    // limit decision that cannot be made fails the request rather than hanging it.
     maxRetriesPerRequest: 2,
     connectTimeout: 5000,
     lazyConnect: false,
   });
+  quietErrors(client);
+  return client;
+}
+
+/**
+ * Connection errors (Redis restarting, unreachable) are reported by the commands that fail and by
+ * `/readyz`; ioredis reconnects by itself. Without a listener it would print every attempt.
+ */
+export function quietErrors(client: Redis): void {
+  client.on('error', () => {});
 }
 
 /** Round-trip time of a PING (ms); throws when Redis does not answer within `timeoutMs`. */

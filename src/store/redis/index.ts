@@ -5,7 +5,7 @@
 import type { Redis } from 'ioredis';
 import type { RateLimiter } from '../tenancy/ports';
 import { RedisBus } from './bus';
-import { connectRedis, pingRedis, type RedisOptions } from './connection';
+import { connectRedis, pingRedis, quietErrors, type RedisOptions } from './connection';
 import { RedisRateLimiter } from './rate-limiter';
 
 export interface SharedRedis {
@@ -20,6 +20,7 @@ export interface SharedRedis {
 export function openSharedRedis(options: RedisOptions, clock: { now(): number }): SharedRedis {
   const client: Redis = connectRedis(options);
   const subscriber = client.duplicate();
+  quietErrors(subscriber);
   const bus = new RedisBus(client, subscriber, options.prefix);
   let closed: Promise<void> | null = null;
   return {
