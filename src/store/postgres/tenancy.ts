@@ -63,7 +63,7 @@ class PostgresTenants implements TenantStore {
     return rows[0] ? toTenant(rows[0]) : null;
   }
   async list(): Promise<TenantRecord[]> {
-    const { rows } = await this.db.query<TenantRow>('SELECT * FROM tenants ORDER BY id COLLATE "C"');
+    const { rows } = await this.db.query<TenantRow>('SELECT * FROM tenants ORDER BY id');
     return rows.map(toTenant);
   }
   async setLimits(id: string, limits: Limits): Promise<boolean> {
@@ -136,11 +136,10 @@ class PostgresKeys implements KeyStore {
   async list(filter: { tenantId?: string }): Promise<KeyRecord[]> {
     const { rows } =
       filter.tenantId === undefined
-        ? await this.db.query<KeyRow>('SELECT * FROM api_keys ORDER BY created_at, id COLLATE "C"')
-        : await this.db.query<KeyRow>(
-            'SELECT * FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id COLLATE "C"',
-            [filter.tenantId],
-          );
+        ? await this.db.query<KeyRow>('SELECT * FROM api_keys ORDER BY created_at, id')
+        : await this.db.query<KeyRow>('SELECT * FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id', [
+            filter.tenantId,
+          ]);
     return rows.map(toKey);
   }
   async revoke(id: string, at: number): Promise<boolean> {
