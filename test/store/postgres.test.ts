@@ -51,6 +51,29 @@ describe.skipIf(!available)('postgresql', () => {
       }
     });
 
+    it('elects one leader per task across processes; a released lease or a closed store frees it', async () => {
+      const { store, openPeer } = await schema.open();
+      const peer = await openPeer();
+      const sweep = await store.leader.tryLead('sweep');
+      expect(sweep?.held).toBe(true);
+      expect(await peer.leader.tryLead('sweep')).toBeNull();
+      const other = await peer.leader.tryLead('idempotency-expiry');
+      expect(other?.held).toBe(true);
+      await sweep!.release();
+      await sweep!.release();
+      expect(sweep!.held).toBe(false);
+      const next = await peer.leader.tryLead('sweep');
+      expect(next?.held).toBe(true);
+      expect(await store.leader.tryLead('sweep')).toBeNull();
+      // The server frees a session's locks when it ends: closing (or killing) the peer frees both.
+      await peer.close();
+      expect([next!.held, other!.held]).toEqual([false, false]);
+      const again = await store.leader.tryLead('sweep');
+      expect(again?.held).toBe(true);
+      await store.close();
+      expect(again!.held).toBe(false);
+    });
+
     it('refuses a schema name it would have to quote', async () => {
       await expect(openPostgresStore(POSTGRES_TEST_URL, { schema: 'Bad; DROP' })).rejects.toThrow(
         /not a plain PostgreSQL name/,

@@ -3,10 +3,12 @@
  * imports it). `openPostgresStore` connects a pool pinned to one schema and migrates it (under an
  * advisory lock) before returning, so a store that opened is a store whose schema is current.
  */
-import type { ModelRepository, Store } from '../ports';
+import type pg from 'pg';
+import type { LeaderElection, ModelRepository, Store } from '../ports';
 import type { TenancyStores } from '../tenancy/ports';
 import type { DatasetRepository, TrainingRepository } from '../training-ports';
-import { type Db, openPool } from './db';
+import { type Db, newClient, openPool } from './db';
+import { PostgresLeaderElection } from './leader';
 import { migrate } from './migrate';
 import { PostgresModels } from './models';
 import { postgresTenancyStores } from './tenancy';
@@ -30,13 +32,21 @@ export class PostgresStore implements Store {
   readonly tenancy: TenancyStores;
   readonly datasets: DatasetRepository;
   readonly trainings: TrainingRepository;
+  readonly leader: LeaderElection;
+  private readonly election: PostgresLeaderElection;
   private closed = false;
 
-  constructor(private readonly db: Db) {
+  /** `connect` makes a standalone connection with the pool's settings (for leader leases). */
+  constructor(
+    private readonly db: Db,
+    connect: () => pg.Client,
+  ) {
     this.models = new PostgresModels(db);
     this.tenancy = postgresTenancyStores(db);
     this.datasets = new PostgresDatasets(db);
     this.trainings = new PostgresTrainings(db);
+    this.election = new PostgresLeaderElection(connect);
+    this.leader = this.election;
   }
 
   /** Diagnostics for tests, /readyz and /metrics: the applied schema version and a round trip. */
@@ -50,6 +60,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.election.releaseAll();
     await this.db.end();
   }
 }
@@ -59,7 +70,8 @@ export async function openPostgresStore(
   url: string,
   options: PostgresStoreOptions = {},
 ): Promise<PostgresStore> {
-  const db = openPool(url, { schema: options.schema, max: options.poolSize });
+  const settings = { schema: options.schema, max: options.poolSize };
+  const db = openPool(url, settings);
   try {
     if (options.migrate !== false) await migrate(db, options.schema);
     else await db.query('SELECT 1');
@@ -67,5 +79,5 @@ export async function openPostgresStore(
     await db.end().catch(() => {});
     throw e;
   }
-  return new PostgresStore(db);
+  return new PostgresStore(db, () => newClient(url, settings));
 }

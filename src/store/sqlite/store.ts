@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { fail } from '../../common/errors';
 import {
   LATEST_ALIAS,
+  type LeaderElection,
   type ModelPatch,
   type ModelRecord,
   type ModelRepository,
@@ -295,6 +296,20 @@ export class SqliteStore implements Store {
   readonly tenancy: TenancyStores;
   readonly datasets: DatasetRepository;
   readonly trainings: TrainingRepository;
+  /** The embedded deployment is one process: it always leads. */
+  readonly leader: LeaderElection = {
+    tryLead: async () => {
+      let held = true;
+      return {
+        get held() {
+          return held;
+        },
+        release: async () => {
+          held = false;
+        },
+      };
+    },
+  };
   private closed = false;
 
   private constructor(private readonly db: Database.Database) {
