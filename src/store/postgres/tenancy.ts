@@ -392,6 +392,10 @@ class PostgresIdempotency implements IdempotencyStore {
   async abandon(scopeKey: string): Promise<void> {
     await this.db.query('DELETE FROM idempotency WHERE scope_key = $1 AND response_json IS NULL', [scopeKey]);
   }
+  async purgeExpired(expiresBefore: number): Promise<number> {
+    const r = await this.db.query('DELETE FROM idempotency WHERE created_at < $1', [expiresBefore]);
+    return r.rowCount ?? 0;
+  }
 }
 
 export function postgresTenancyStores(db: Db): TenancyStores {
