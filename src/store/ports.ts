@@ -8,6 +8,7 @@
  * no method returns another owner's rows.
  */
 
+import type { LeaderLock } from './leader';
 import type { TenancyStores } from './tenancy/ports';
 
 /** Serving settings stored with a model; `null` fields fall back to server defaults. */
@@ -125,31 +126,17 @@ export interface ModelRepository {
   referencedDigests(): Promise<Set<string>>;
 }
 
-/** A held leadership: the holder runs the task until it releases it or loses it. */
-export interface LeaderLease {
-  /** False once the lease is lost (its database connection dropped) or released. */
-  readonly held: boolean;
-  /** Idempotent. */
-  release(): Promise<void>;
-}
-
-/**
- * Once-per-deployment background work (orphan sweeps, expired idempotency keys) runs in one
- * leader. PostgreSQL: a session advisory lock on its own connection, so a process that dies
- * loses it at once. SQLite: the embedded deployment is one process, which always leads.
- */
-export interface LeaderElection {
-  /** Become the leader of `task` if nobody is; null when another process leads it. */
-  tryLead(task: string): Promise<LeaderLease | null>;
-}
-
 export interface Store {
   readonly models: ModelRepository;
   /** Tenants, keys, usage, quotas, audit, idempotency (ports in ./tenancy/ports). */
   readonly tenancy: TenancyStores;
   readonly datasets: DatasetRepository;
   readonly trainings: TrainingRepository;
-  readonly leader: LeaderElection;
-  /** Idempotent; releases the leases this store holds. */
+  /**
+   * Leadership for once-per-deployment work (sweeps, the zoo): PostgreSQL, an advisory lock on a
+   * connection of its own; SQLite, one process, always the leader.
+   */
+  readonly leader: LeaderLock;
+  /** Idempotent; gives up the lead if held. */
   close(): Promise<void>;
 }

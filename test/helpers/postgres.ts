@@ -58,12 +58,15 @@ export async function openFreshPostgresStore(): Promise<FreshPostgresStore> {
  * costs ~0.6 s on a loaded two-core machine, emptying it a few ms. Call `drop` in `afterAll`.
  */
 export function sharedPostgresSchema(): {
+  /** The schema's name. */
+  name: string;
   open: () => Promise<FreshPostgresStore>;
   drop: () => Promise<void>;
 } {
   const schema = freshSchemaName();
   let admin: ReturnType<typeof openPostgresAdmin> | null = null;
   return {
+    name: schema,
     open: async () => {
       const migrate = admin === null;
       admin ??= openPostgresAdmin(POSTGRES_TEST_URL);

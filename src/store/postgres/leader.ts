@@ -1,71 +1,60 @@
 /**
- * Leader election on PostgreSQL: `pg_try_advisory_lock` on a dedicated connection (not a pool
- * slot). The lock lives as long as that session: released explicitly, or by the server the moment
- * the holder's connection ends (a `kill -9`d process leads nothing). Keys are per schema and task,
- * so two deployments sharing a database in different schemas elect separately.
+ * The `LeaderLock` port on PostgreSQL: `pg_try_advisory_lock` held by a connection of its own (not
+ * a pool slot). The lock lives exactly as long as that session: given up by `release`, or freed by
+ * the server the moment the holder's connection ends, so a leader that dies (even `kill -9`) hands
+ * over to the next `tryAcquire` of another process with no timeout of ours. The key is derived
+ * from the schema, so deployments sharing a database in different schemas elect separately.
  */
 import type pg from 'pg';
-import type { LeaderElection, LeaderLease } from '../ports';
+import type { LeaderLock } from '../leader';
 
-const KEY = "hashtext('maas.leader:' || current_schema() || ':' || $1)";
+const TRY_LOCK = "SELECT pg_try_advisory_lock(hashtext('maas.leader:' || current_schema())) AS ok";
 
-export class PostgresLeaderElection implements LeaderElection {
-  private readonly leases = new Set<PostgresLeaderLease>();
+export class PostgresLeaderLock implements LeaderLock {
+  /** The session holding the lock; null while this process does not lead. */
+  private holder: pg.Client | null = null;
 
+  /** `connect` makes a new, not yet connected client with the store's settings (its schema). */
   constructor(private readonly connect: () => pg.Client) {}
 
-  async tryLead(task: string): Promise<LeaderLease | null> {
+  async tryAcquire(): Promise<boolean> {
+    if (this.holder) {
+      // Still leading only if the session is: a round trip proves it (a dead one frees the lock).
+      if (
+        await this.holder.query('SELECT 1').then(
+          () => true,
+          () => false,
+        )
+      )
+        return true;
+      await this.release();
+    }
     const client = this.connect();
-    // A dropped connection ends the lease (the server released the lock); never crash on it.
-    client.on('error', () => {});
+    // A dropped connection ends the lead (the server freed the lock); never crash on it.
+    client.on('error', () => this.lost(client));
+    client.on('end', () => this.lost(client));
     try {
       await client.connect();
-      const { rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${KEY}) AS ok`, [
-        task,
-      ]);
-      if (!rows[0]?.ok) {
-        await client.end();
-        return null;
+      const { rows } = await client.query<{ ok: boolean }>(TRY_LOCK);
+      if (rows[0]?.ok) {
+        this.holder = client;
+        return true;
       }
-    } catch (e) {
-      await client.end().catch(() => {});
-      throw e;
+    } catch {
+      // Unreachable database: not the leader (never throws, per the port).
     }
-    const lease = new PostgresLeaderLease(client, () => this.leases.delete(lease));
-    this.leases.add(lease);
-    return lease;
-  }
-
-  /** Releases every lease this process holds (store close). */
-  async releaseAll(): Promise<void> {
-    await Promise.all([...this.leases].map((l) => l.release()));
-  }
-}
-
-class PostgresLeaderLease implements LeaderLease {
-  private live = true;
-
-  constructor(
-    private readonly client: pg.Client,
-    private readonly forget: () => void,
-  ) {
-    const lost = () => {
-      this.live = false;
-      this.forget();
-    };
-    client.on('end', lost);
-    client.on('error', lost);
-  }
-
-  get held(): boolean {
-    return this.live;
+    await client.end().catch(() => {});
+    return false;
   }
 
   async release(): Promise<void> {
-    if (!this.live) return;
-    this.live = false;
-    this.forget();
+    const client = this.holder;
+    this.holder = null;
     // Ending the session releases its advisory locks.
-    await this.client.end().catch(() => {});
+    if (client) await client.end().catch(() => {});
+  }
+
+  private lost(client: pg.Client): void {
+    if (this.holder === client) this.holder = null;
   }
 }

@@ -4,11 +4,12 @@
  * advisory lock) before returning, so a store that opened is a store whose schema is current.
  */
 import type pg from 'pg';
-import type { LeaderElection, ModelRepository, Store } from '../ports';
+import type { LeaderLock } from '../leader';
+import type { ModelRepository, Store } from '../ports';
 import type { TenancyStores } from '../tenancy/ports';
 import type { DatasetRepository, TrainingRepository } from '../training-ports';
 import { type Db, newClient, openPool } from './db';
-import { PostgresLeaderElection } from './leader';
+import { PostgresLeaderLock } from './leader';
 import { migrate } from './migrate';
 import { PostgresModels } from './models';
 import { postgresTenancyStores } from './tenancy';
@@ -32,11 +33,10 @@ export class PostgresStore implements Store {
   readonly tenancy: TenancyStores;
   readonly datasets: DatasetRepository;
   readonly trainings: TrainingRepository;
-  readonly leader: LeaderElection;
-  private readonly election: PostgresLeaderElection;
+  readonly leader: LeaderLock;
   private closed = false;
 
-  /** `connect` makes a standalone connection with the pool's settings (for leader leases). */
+  /** `connect` makes a standalone connection with the pool's settings (for the leader lock). */
   constructor(
     private readonly db: Db,
     connect: () => pg.Client,
@@ -45,8 +45,7 @@ export class PostgresStore implements Store {
     this.tenancy = postgresTenancyStores(db);
     this.datasets = new PostgresDatasets(db);
     this.trainings = new PostgresTrainings(db);
-    this.election = new PostgresLeaderElection(connect);
-    this.leader = this.election;
+    this.leader = new PostgresLeaderLock(connect);
   }
 
   /** Diagnostics for tests, /readyz and /metrics: the applied schema version and a round trip. */
@@ -60,7 +59,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.election.releaseAll();
+    await this.leader.release();
     await this.db.end();
   }
 }

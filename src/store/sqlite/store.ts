@@ -5,9 +5,9 @@
  */
 import Database from 'better-sqlite3';
 import { fail } from '../../common/errors';
+import { type LeaderLock, soleLeader } from '../leader';
 import {
   LATEST_ALIAS,
-  type LeaderElection,
   type ModelPatch,
   type ModelRecord,
   type ModelRepository,
@@ -297,19 +297,7 @@ export class SqliteStore implements Store {
   readonly datasets: DatasetRepository;
   readonly trainings: TrainingRepository;
   /** The embedded deployment is one process: it always leads. */
-  readonly leader: LeaderElection = {
-    tryLead: async () => {
-      let held = true;
-      return {
-        get held() {
-          return held;
-        },
-        release: async () => {
-          held = false;
-        },
-      };
-    },
-  };
+  readonly leader: LeaderLock = soleLeader;
   private closed = false;
 
   private constructor(private readonly db: Database.Database) {
