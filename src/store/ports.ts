@@ -8,7 +8,6 @@
  * no method returns another owner's rows.
  */
 
-import type { LeaderLock } from './leader';
 import type { TenancyStores } from './tenancy/ports';
 
 /** Serving settings stored with a model; `null` fields fall back to server defaults. */
@@ -132,11 +131,6 @@ export interface Store {
   readonly tenancy: TenancyStores;
   readonly datasets: DatasetRepository;
   readonly trainings: TrainingRepository;
-  /**
-   * Leadership for once-per-deployment work (sweeps, the zoo): PostgreSQL, an advisory lock on a
-   * connection of its own; SQLite, one process, always the leader.
-   */
-  readonly leader: LeaderLock;
-  /** Idempotent; gives up the lead if held. */
+  /** Idempotent. */
   close(): Promise<void>;
 }

@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dropPostgresSchema, migratePostgres } from '../../src/store/postgres/admin';
+import { postgresLeaderLock } from '../../src/store/postgres/leader';
 import { loadMigrations } from '../../src/store/postgres/migrate';
 import { openPostgresStore } from '../../src/store/postgres/store';
 import {
@@ -44,19 +45,23 @@ describe.skipIf(!available)('postgresql', () => {
       }
     });
 
-    it('one leader per schema: a release, a closed store or a kill -9 hands the lead over', async () => {
-      const { store, openPeer } = await schema.open();
-      const peer = await openPeer();
-      expect(await store.leader.tryAcquire()).toBe(true);
-      expect(await store.leader.tryAcquire()).toBe(true); // still leading: same session
-      expect(await peer.leader.tryAcquire()).toBe(false);
-      await store.leader.release();
-      await store.leader.release();
-      expect(await peer.leader.tryAcquire()).toBe(true);
-      expect(await store.leader.tryAcquire()).toBe(false);
-      await peer.close(); // the session ends: the server frees the lock
-      expect(await store.leader.tryAcquire()).toBe(true);
-      await store.close();
+    it('one leader per schema: a release or a kill -9 of the leader hands the lead over', async () => {
+      const first = postgresLeaderLock(POSTGRES_TEST_URL, schema.name);
+      const second = postgresLeaderLock(POSTGRES_TEST_URL, schema.name);
+      const elsewhere = postgresLeaderLock(POSTGRES_TEST_URL, freshSchemaName());
+      try {
+        expect(await first.tryAcquire()).toBe(true);
+        expect(await first.tryAcquire()).toBe(true); // still leading: same session
+        expect(await second.tryAcquire()).toBe(false);
+        expect(await elsewhere.tryAcquire()).toBe(true); // another schema, another deployment
+        await first.release();
+        await first.release();
+        expect(await second.tryAcquire()).toBe(true);
+        expect(await first.tryAcquire()).toBe(false);
+        await second.release();
+      } finally {
+        await Promise.all([first.release(), second.release(), elsewhere.release()]);
+      }
 
       // Another process leads, then dies without a word: the next try of ours takes over.
       const child = spawn(
@@ -64,25 +69,22 @@ describe.skipIf(!available)('postgresql', () => {
         ['--import', 'tsx', 'test/store/leader-child.ts', POSTGRES_TEST_URL, schema.name],
         { stdio: ['ignore', 'pipe', 'inherit'] },
       );
+      const follower = postgresLeaderLock(POSTGRES_TEST_URL, schema.name);
       try {
         const line = await new Promise<string>((resolve, reject) => {
           child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
           child.once('exit', (code) => reject(new Error(`leader child exited with ${code}`)));
         });
         expect(line).toBe('leading');
-        const follower = await openPeer();
-        try {
-          expect(await follower.leader.tryAcquire()).toBe(false);
-          child.kill('SIGKILL');
-          await once(child, 'exit');
-          const deadline = Date.now() + 5000;
-          while (!(await follower.leader.tryAcquire()) && Date.now() < deadline) await sleep(50);
-          expect(await follower.leader.tryAcquire()).toBe(true);
-        } finally {
-          await follower.close();
-        }
+        expect(await follower.tryAcquire()).toBe(false);
+        child.kill('SIGKILL');
+        await once(child, 'exit');
+        const deadline = Date.now() + 5000;
+        while (!(await follower.tryAcquire()) && Date.now() < deadline) await sleep(50);
+        expect(await follower.tryAcquire()).toBe(true);
       } finally {
         child.kill('SIGKILL');
+        await follower.release();
       }
     });
 

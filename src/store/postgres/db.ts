@@ -41,25 +41,16 @@ export interface PoolOptions {
   connectTimeoutMs?: number;
 }
 
-/** Connection settings shared by the pool and the standalone clients (leader leases). */
-function clientConfig(url: string, options: PoolOptions): pg.ClientConfig {
+export function openPool(url: string, options: PoolOptions = {}): Db {
   const schema = options.schema === undefined ? undefined : checkSchemaName(options.schema);
-  return {
+  const pool = new pg.Pool({
     connectionString: url,
+    max: options.max ?? 10,
     ...(options.connectTimeoutMs ? { connectionTimeoutMillis: options.connectTimeoutMs } : {}),
     types: numberTypes,
     // Set at connect time, so every statement of every connection sees the schema.
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
-  };
-}
-
-/** One connection outside the pool, with the pool's settings (not yet connected). */
-export function newClient(url: string, options: PoolOptions = {}): pg.Client {
-  return new pg.Client(clientConfig(url, options));
-}
-
-export function openPool(url: string, options: PoolOptions = {}): Db {
-  const pool = new pg.Pool({ ...clientConfig(url, options), max: options.max ?? 10 });
+  });
   // An idle connection that the server drops (restart, network) must not crash the process; the
   // pool replaces it on the next query.
   pool.on('error', () => {});

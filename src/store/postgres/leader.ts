@@ -1,60 +1,55 @@
 /**
- * The `LeaderLock` port on PostgreSQL: `pg_try_advisory_lock` held by a connection of its own (not
- * a pool slot). The lock lives exactly as long as that session: given up by `release`, or freed by
- * the server the moment the holder's connection ends, so a leader that dies (even `kill -9`) hands
- * over to the next `tryAcquire` of another process with no timeout of ours. The key is derived
- * from the schema, so deployments sharing a database in different schemas elect separately.
+ * Leadership by a session-level PostgreSQL advisory lock (`pg_try_advisory_lock`), held on a
+ * connection of its own for as long as this process leads. PostgreSQL frees the lock when that
+ * connection ends — a clean exit, a crash or `kill -9` alike — so the next process asking takes
+ * over; nothing of ours times out or votes.
  */
-import type pg from 'pg';
+import pg from 'pg';
 import type { LeaderLock } from '../leader';
+import { checkSchemaName } from './db';
 
-const TRY_LOCK = "SELECT pg_try_advisory_lock(hashtext('maas.leader:' || current_schema())) AS ok";
+/** One lock per schema, so deployments sharing a database in different schemas lead separately. */
+const TRY_LOCK = "SELECT pg_try_advisory_lock(hashtext('maas.leader:' || $1)) AS held";
 
-export class PostgresLeaderLock implements LeaderLock {
-  /** The session holding the lock; null while this process does not lead. */
-  private holder: pg.Client | null = null;
-
-  /** `connect` makes a new, not yet connected client with the store's settings (its schema). */
-  constructor(private readonly connect: () => pg.Client) {}
-
-  async tryAcquire(): Promise<boolean> {
-    if (this.holder) {
-      // Still leading only if the session is: a round trip proves it (a dead one frees the lock).
-      if (
-        await this.holder.query('SELECT 1').then(
-          () => true,
-          () => false,
-        )
-      )
-        return true;
-      await this.release();
-    }
-    const client = this.connect();
-    // A dropped connection ends the lead (the server freed the lock); never crash on it.
-    client.on('error', () => this.lost(client));
-    client.on('end', () => this.lost(client));
-    try {
-      await client.connect();
-      const { rows } = await client.query<{ ok: boolean }>(TRY_LOCK);
-      if (rows[0]?.ok) {
-        this.holder = client;
-        return true;
+export function postgresLeaderLock(url: string, schema?: string): LeaderLock {
+  const key = schema === undefined ? 'default' : checkSchemaName(schema);
+  let client: pg.Client | null = null;
+  let held = false;
+  const drop = () => {
+    const c = client;
+    client = null;
+    held = false;
+    c?.end().catch(() => {});
+  };
+  return {
+    async tryAcquire() {
+      try {
+        if (client === null) {
+          const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+          // A lost connection means a lost lock: the next call starts over.
+          c.on('error', () => {
+            if (client === c) drop();
+          });
+          c.on('end', () => {
+            if (client === c) drop();
+          });
+          client = c;
+          await c.connect();
+        }
+        if (held) {
+          await client.query('SELECT 1');
+          return held;
+        }
+        const { rows } = await client.query<{ held: boolean }>(TRY_LOCK, [key]);
+        held = rows[0]?.held === true;
+        return held;
+      } catch {
+        drop();
+        return false;
       }
-    } catch {
-      // Unreachable database: not the leader (never throws, per the port).
-    }
-    await client.end().catch(() => {});
-    return false;
-  }
-
-  async release(): Promise<void> {
-    const client = this.holder;
-    this.holder = null;
-    // Ending the session releases its advisory locks.
-    if (client) await client.end().catch(() => {});
-  }
-
-  private lost(client: pg.Client): void {
-    if (this.holder === client) this.holder = null;
-  }
+    },
+    async release() {
+      drop();
+    },
+  };
 }

@@ -3,13 +3,10 @@
  * imports it). `openPostgresStore` connects a pool pinned to one schema and migrates it (under an
  * advisory lock) before returning, so a store that opened is a store whose schema is current.
  */
-import type pg from 'pg';
-import type { LeaderLock } from '../leader';
 import type { ModelRepository, Store } from '../ports';
 import type { TenancyStores } from '../tenancy/ports';
 import type { DatasetRepository, TrainingRepository } from '../training-ports';
-import { type Db, newClient, openPool } from './db';
-import { PostgresLeaderLock } from './leader';
+import { type Db, openPool } from './db';
 import { migrate } from './migrate';
 import { PostgresModels } from './models';
 import { postgresTenancyStores } from './tenancy';
@@ -33,19 +30,13 @@ export class PostgresStore implements Store {
   readonly tenancy: TenancyStores;
   readonly datasets: DatasetRepository;
   readonly trainings: TrainingRepository;
-  readonly leader: LeaderLock;
   private closed = false;
 
-  /** `connect` makes a standalone connection with the pool's settings (for the leader lock). */
-  constructor(
-    private readonly db: Db,
-    connect: () => pg.Client,
-  ) {
+  constructor(private readonly db: Db) {
     this.models = new PostgresModels(db);
     this.tenancy = postgresTenancyStores(db);
     this.datasets = new PostgresDatasets(db);
     this.trainings = new PostgresTrainings(db);
-    this.leader = new PostgresLeaderLock(connect);
   }
 
   /** Diagnostics for tests, /readyz and /metrics: the applied schema version and a round trip. */
@@ -59,7 +50,6 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.leader.release();
     await this.db.end();
   }
 }
@@ -69,8 +59,7 @@ export async function openPostgresStore(
   url: string,
   options: PostgresStoreOptions = {},
 ): Promise<PostgresStore> {
-  const settings = { schema: options.schema, max: options.poolSize };
-  const db = openPool(url, settings);
+  const db = openPool(url, { schema: options.schema, max: options.poolSize });
   try {
     if (options.migrate !== false) await migrate(db, options.schema);
     else await db.query('SELECT 1');
@@ -78,5 +67,5 @@ export async function openPostgresStore(
     await db.end().catch(() => {});
     throw e;
   }
-  return new PostgresStore(db, () => newClient(url, settings));
+  return new PostgresStore(db);
 }

@@ -5,7 +5,6 @@
  */
 import Database from 'better-sqlite3';
 import { fail } from '../../common/errors';
-import { type LeaderLock, soleLeader } from '../leader';
 import {
   LATEST_ALIAS,
   type ModelPatch,
@@ -296,8 +295,6 @@ export class SqliteStore implements Store {
   readonly tenancy: TenancyStores;
   readonly datasets: DatasetRepository;
   readonly trainings: TrainingRepository;
-  /** The embedded deployment is one process: it always leads. */
-  readonly leader: LeaderLock = soleLeader;
   private closed = false;
 
   private constructor(private readonly db: Database.Database) {
