@@ -87,6 +87,31 @@ CREATE TABLE quota_usage (
   PRIMARY KEY (month, scope, id)
 );
 
+-- Check-and-debit in one round trip (the serving path pays it per request): create both counters
+-- if needed, lock them (tenant first, then key), and add `units` to both only if both stay within
+-- their allowances (NULL = unlimited). Returns whether it did, and both balances before.
+CREATE FUNCTION quota_debit(
+  p_month TEXT, p_tenant TEXT, p_key TEXT, p_units DOUBLE PRECISION,
+  p_tenant_allowance DOUBLE PRECISION, p_key_allowance DOUBLE PRECISION,
+  OUT ok BOOLEAN, OUT tenant_used DOUBLE PRECISION, OUT key_used DOUBLE PRECISION
+) LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO quota_usage (month, scope, id, used)
+    VALUES (p_month, 'tenant', p_tenant, 0), (p_month, 'key', p_key, 0)
+    ON CONFLICT DO NOTHING;
+  SELECT used INTO tenant_used FROM quota_usage
+    WHERE month = p_month AND scope = 'tenant' AND id = p_tenant FOR UPDATE;
+  SELECT used INTO key_used FROM quota_usage
+    WHERE month = p_month AND scope = 'key' AND id = p_key FOR UPDATE;
+  ok := (p_tenant_allowance IS NULL OR tenant_used + p_units <= p_tenant_allowance)
+    AND (p_key_allowance IS NULL OR key_used + p_units <= p_key_allowance);
+  IF ok THEN
+    UPDATE quota_usage SET used = GREATEST(0, used + p_units)
+      WHERE month = p_month AND ((scope = 'tenant' AND id = p_tenant) OR (scope = 'key' AND id = p_key));
+  END IF;
+END
+$$;
+
 CREATE TABLE audit (
   seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   id TEXT COLLATE "C" NOT NULL UNIQUE,
