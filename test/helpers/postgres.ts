@@ -31,6 +31,12 @@ export async function postgresAvailable(suite: string): Promise<boolean> {
   return false;
 }
 
+/**
+ * Connections per test store: enough for the concurrency tests (which also race a second store),
+ * few enough that parallel test files stay far below the server's 100 connections.
+ */
+const POOL_SIZE = 4;
+
 export const freshSchemaName = (): string => `maas_test_${randomBytes(6).toString('hex')}`;
 
 export interface FreshPostgresStore {
@@ -44,11 +50,11 @@ export interface FreshPostgresStore {
 
 export async function openFreshPostgresStore(): Promise<FreshPostgresStore> {
   const schema = freshSchemaName();
-  const store = await openPostgresStore(POSTGRES_TEST_URL, { schema });
+  const store = await openPostgresStore(POSTGRES_TEST_URL, { schema, poolSize: POOL_SIZE });
   return {
     store,
     schema,
-    openPeer: () => openPostgresStore(POSTGRES_TEST_URL, { schema, migrate: false }),
+    openPeer: () => openPostgresStore(POSTGRES_TEST_URL, { schema, migrate: false, poolSize: POOL_SIZE }),
     cleanup: () => dropPostgresSchema(POSTGRES_TEST_URL, schema),
   };
 }
@@ -58,21 +64,24 @@ export async function openFreshPostgresStore(): Promise<FreshPostgresStore> {
  * costs ~0.6 s on a loaded two-core machine, emptying it a few ms. Call `drop` in `afterAll`.
  */
 export function sharedPostgresSchema(): {
+  /** The schema's name. */
+  name: string;
   open: () => Promise<FreshPostgresStore>;
   drop: () => Promise<void>;
 } {
   const schema = freshSchemaName();
   let admin: ReturnType<typeof openPostgresAdmin> | null = null;
   return {
+    name: schema,
     open: async () => {
       const migrate = admin === null;
       admin ??= openPostgresAdmin(POSTGRES_TEST_URL);
-      const store = await openPostgresStore(POSTGRES_TEST_URL, { schema, migrate });
+      const store = await openPostgresStore(POSTGRES_TEST_URL, { schema, migrate, poolSize: POOL_SIZE });
       await admin.emptySchema(schema);
       return {
         store,
         schema,
-        openPeer: () => openPostgresStore(POSTGRES_TEST_URL, { schema, migrate: false }),
+        openPeer: () => openPostgresStore(POSTGRES_TEST_URL, { schema, migrate: false, poolSize: POOL_SIZE }),
         cleanup: async () => {},
       };
     },

@@ -242,6 +242,21 @@ export function describeTenancyStoreConformance(adapter: string, open: () => Pro
       expect(await s.idempotency.begin('t:k:x', 'fp3', T0 + 2 * HOUR, T0 + 1)).toEqual({ state: 'started' });
     });
 
+    it('idempotency: purging expired entries deletes only those older than the cut-off', async () => {
+      await s.idempotency.begin('t:k:old', 'fp', T0, T0 - HOUR);
+      await s.idempotency.complete('t:k:old', { status: 200, headers: {}, body: {} });
+      await s.idempotency.begin('t:k:old-in-flight', 'fp', T0 + 1, T0 - HOUR);
+      await s.idempotency.begin('t:k:new', 'fp', T0 + HOUR, T0 - HOUR);
+      expect(await s.idempotency.purgeExpired(T0 + 2)).toBe(2);
+      expect(await s.idempotency.purgeExpired(T0 + 2)).toBe(0);
+      // The purged keys start afresh even for a caller whose own cut-off would still keep them.
+      expect(await s.idempotency.begin('t:k:old', 'fp2', T0 + 3, 0)).toEqual({ state: 'started' });
+      expect(await s.idempotency.begin('t:k:new', 'fp2', T0 + HOUR, 0)).toEqual({
+        state: 'in_flight',
+        fingerprint: 'fp',
+      });
+    });
+
     it('idempotency: of many concurrent claims on one key exactly one starts', async () => {
       const states = await Promise.all(
         Array.from({ length: 20 }, () => s.idempotency.begin('t:k:race', 'fp', T0, T0 - HOUR)),

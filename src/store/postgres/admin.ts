@@ -38,6 +38,23 @@ export async function probePostgres(
   }
 }
 
+/** Server settings by name (e.g. `fsync`, `synchronous_commit`), for benchmark headers. */
+export async function postgresSettings(
+  url: string,
+  names: readonly string[],
+): Promise<Record<string, string>> {
+  const db = openPool(url, { max: 1 });
+  try {
+    const { rows } = await db.query<{ name: string; setting: string }>(
+      'SELECT name, setting FROM pg_settings WHERE name = ANY($1::text[])',
+      [[...names]],
+    );
+    return Object.fromEntries(rows.map((r) => [r.name, r.setting]));
+  } finally {
+    await db.end();
+  }
+}
+
 /**
  * A one-connection handle for schema housekeeping (tests share one for a whole file: opening a
  * PostgreSQL connection costs ~0.1 s on a loaded machine, the statements a few ms).

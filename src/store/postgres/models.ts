@@ -107,7 +107,7 @@ export class PostgresModels implements ModelRepository {
 
   async listModels(owner: string): Promise<ModelRecord[]> {
     const { rows } = await this.db.query<ModelRow>(
-      `SELECT ${MODEL_COLUMNS} FROM models WHERE owner = $1 ORDER BY name COLLATE "C"`,
+      `SELECT ${MODEL_COLUMNS} FROM models WHERE owner = $1 ORDER BY name`,
       [owner],
     );
     return rows.map(toModel);
@@ -115,7 +115,7 @@ export class PostgresModels implements ModelRepository {
 
   async listPublicModels(exceptOwner: string): Promise<ModelRecord[]> {
     const { rows } = await this.db.query<ModelRow>(
-      `SELECT ${MODEL_COLUMNS} FROM models WHERE public AND owner <> $1 ORDER BY owner COLLATE "C", name COLLATE "C"`,
+      `SELECT ${MODEL_COLUMNS} FROM models WHERE public AND owner <> $1 ORDER BY owner, name`,
       [exceptOwner],
     );
     return rows.map(toModel);
@@ -262,7 +262,7 @@ export class PostgresModels implements ModelRepository {
 
   async listAliases(owner: string, model: string): Promise<Record<string, number>> {
     const { rows } = await this.db.query<{ alias: string; version: number }>(
-      'SELECT alias, version FROM aliases WHERE owner = $1 AND model = $2 ORDER BY alias COLLATE "C"',
+      'SELECT alias, version FROM aliases WHERE owner = $1 AND model = $2 ORDER BY alias',
       [owner, model],
     );
     return Object.fromEntries(rows.map((r) => [r.alias, r.version]));

@@ -3,9 +3,11 @@
  * imports it). `openPostgresStore` connects a pool pinned to one schema and migrates it (under an
  * advisory lock) before returning, so a store that opened is a store whose schema is current.
  */
+import type { BlobStore } from '../blob-ports';
 import type { ModelRepository, Store } from '../ports';
 import type { TenancyStores } from '../tenancy/ports';
 import type { DatasetRepository, TrainingRepository } from '../training-ports';
+import { PostgresBlobs } from './blobs';
 import { type Db, openPool } from './db';
 import { migrate } from './migrate';
 import { PostgresModels } from './models';
@@ -30,6 +32,8 @@ export class PostgresStore implements Store {
   readonly tenancy: TenancyStores;
   readonly datasets: DatasetRepository;
   readonly trainings: TrainingRepository;
+  /** Blobs in the database (MAAS_BLOB_STORE=postgres), on the same pool. */
+  readonly blobs: BlobStore;
   private closed = false;
 
   constructor(private readonly db: Db) {
@@ -37,6 +41,7 @@ export class PostgresStore implements Store {
     this.tenancy = postgresTenancyStores(db);
     this.datasets = new PostgresDatasets(db);
     this.trainings = new PostgresTrainings(db);
+    this.blobs = new PostgresBlobs(db);
   }
 
   /** Diagnostics for tests, /readyz and /metrics: the applied schema version and a round trip. */

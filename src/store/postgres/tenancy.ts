@@ -63,7 +63,7 @@ class PostgresTenants implements TenantStore {
     return rows[0] ? toTenant(rows[0]) : null;
   }
   async list(): Promise<TenantRecord[]> {
-    const { rows } = await this.db.query<TenantRow>('SELECT * FROM tenants ORDER BY id COLLATE "C"');
+    const { rows } = await this.db.query<TenantRow>('SELECT * FROM tenants ORDER BY id');
     return rows.map(toTenant);
   }
   async setLimits(id: string, limits: Limits): Promise<boolean> {
@@ -136,11 +136,10 @@ class PostgresKeys implements KeyStore {
   async list(filter: { tenantId?: string }): Promise<KeyRecord[]> {
     const { rows } =
       filter.tenantId === undefined
-        ? await this.db.query<KeyRow>('SELECT * FROM api_keys ORDER BY created_at, id COLLATE "C"')
-        : await this.db.query<KeyRow>(
-            'SELECT * FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id COLLATE "C"',
-            [filter.tenantId],
-          );
+        ? await this.db.query<KeyRow>('SELECT * FROM api_keys ORDER BY created_at, id')
+        : await this.db.query<KeyRow>('SELECT * FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id', [
+            filter.tenantId,
+          ]);
     return rows.map(toKey);
   }
   async revoke(id: string, at: number): Promise<boolean> {
@@ -213,24 +212,13 @@ class PostgresUsage implements UsageStore {
 type QuotaScope = 'tenant' | 'key';
 
 /**
- * Monthly units per (month, scope, id). `debit` creates both counter rows if needed, then locks
- * them (`FOR UPDATE`, tenant first, then key: the same order everywhere, so no deadlock) before it
- * reads them: a concurrent debit on another connection or process waits, then sees the new total.
+ * Monthly units per (month, scope, id). `debit` is the schema's `quota_debit` function: it creates
+ * both counter rows if needed, then locks them (`FOR UPDATE`, tenant first, then key: the same
+ * order everywhere, so no deadlock) before it reads them: a concurrent debit on another connection
+ * or process waits, then sees the new total.
  */
 class PostgresQuotas implements QuotaStore {
   constructor(private readonly db: Db) {}
-
-  private async lockedUsed(c: pg.PoolClient, month: string, scope: QuotaScope, id: string): Promise<number> {
-    await c.query(
-      'INSERT INTO quota_usage (month, scope, id, used) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING',
-      [month, scope, id],
-    );
-    const { rows } = await c.query<{ used: number }>(
-      'SELECT used FROM quota_usage WHERE month = $1 AND scope = $2 AND id = $3 FOR UPDATE',
-      [month, scope, id],
-    );
-    return rows[0]!.used;
-  }
 
   private async add(c: pg.Pool | pg.PoolClient, month: string, scope: QuotaScope, id: string, units: number) {
     await c.query(
@@ -247,23 +235,18 @@ class PostgresQuotas implements QuotaStore {
     month: string,
     allowance: QuotaAllowance,
   ): Promise<QuotaDebitResult> {
-    return transaction(this.db, async (c) => {
-      const tenantUsed = await this.lockedUsed(c, month, 'tenant', tenantId);
-      const keyUsed = await this.lockedUsed(c, month, 'key', keyId);
-      const fits =
-        (allowance.tenant === undefined || tenantUsed + units <= allowance.tenant) &&
-        (allowance.key === undefined || keyUsed + units <= allowance.key);
-      if (fits) {
-        await this.add(c, month, 'tenant', tenantId, units);
-        await this.add(c, month, 'key', keyId, units);
-      }
-      const charged = fits ? units : 0;
-      const remaining: QuotaDebitResult['remaining'] = {};
-      if (allowance.tenant !== undefined)
-        remaining.tenant = Math.max(0, allowance.tenant - tenantUsed - charged);
-      if (allowance.key !== undefined) remaining.key = Math.max(0, allowance.key - keyUsed - charged);
-      return { ok: fits, remaining };
-    });
+    // One round trip: the `quota_debit` function of the schema (001_init.sql) locks and decides.
+    const { rows } = await this.db.query<{ ok: boolean; tenant_used: number; key_used: number }>(
+      'SELECT ok, tenant_used, key_used FROM quota_debit($1, $2, $3, $4, $5, $6)',
+      [month, tenantId, keyId, units, allowance.tenant ?? null, allowance.key ?? null],
+    );
+    const { ok, tenant_used: tenantUsed, key_used: keyUsed } = rows[0]!;
+    const charged = ok ? units : 0;
+    const remaining: QuotaDebitResult['remaining'] = {};
+    if (allowance.tenant !== undefined)
+      remaining.tenant = Math.max(0, allowance.tenant - tenantUsed - charged);
+    if (allowance.key !== undefined) remaining.key = Math.max(0, allowance.key - keyUsed - charged);
+    return { ok, remaining };
   }
 
   async credit(tenantId: string, keyId: string, units: number, month: string): Promise<void> {
@@ -392,6 +375,10 @@ class PostgresIdempotency implements IdempotencyStore {
   }
   async abandon(scopeKey: string): Promise<void> {
     await this.db.query('DELETE FROM idempotency WHERE scope_key = $1 AND response_json IS NULL', [scopeKey]);
+  }
+  async purgeExpired(expiresBefore: number): Promise<number> {
+    const r = await this.db.query('DELETE FROM idempotency WHERE created_at < $1', [expiresBefore]);
+    return r.rowCount ?? 0;
   }
 }
 

@@ -72,7 +72,7 @@ export class PostgresDatasets implements DatasetRepository {
 
   async list(owner: string): Promise<DatasetRecord[]> {
     const { rows } = await this.db.query<DatasetRow>(
-      'SELECT * FROM datasets WHERE owner = $1 ORDER BY name COLLATE "C"',
+      'SELECT * FROM datasets WHERE owner = $1 ORDER BY name',
       [owner],
     );
     return rows.map(toDataset);
@@ -167,7 +167,7 @@ export class PostgresTrainings implements TrainingRepository {
 
   async list(owner: string): Promise<JobRecord[]> {
     const { rows } = await this.db.query<JobRow>(
-      `SELECT ${JOB_COLUMNS} FROM training_jobs WHERE owner = $1 ORDER BY created_at DESC, id COLLATE "C"`,
+      `SELECT ${JOB_COLUMNS} FROM training_jobs WHERE owner = $1 ORDER BY created_at DESC, id`,
       [owner],
     );
     return rows.map(toJob);
@@ -180,7 +180,7 @@ export class PostgresTrainings implements TrainingRepository {
         WHERE id = (
           SELECT id FROM training_jobs
            WHERE (status = 'queued' OR (status = 'running' AND lease_until < $1)) AND NOT (id = ANY($4::text[]))
-           ORDER BY created_at, id COLLATE "C"
+           ORDER BY created_at, id
            LIMIT 1
            FOR UPDATE SKIP LOCKED)
         RETURNING ${JOB_COLUMNS}`,
@@ -223,7 +223,7 @@ export class PostgresTrainings implements TrainingRepository {
 
   async byStatus(status: JobStatus): Promise<JobRecord[]> {
     const { rows } = await this.db.query<JobRow>(
-      `SELECT ${JOB_COLUMNS} FROM training_jobs WHERE status = $1 ORDER BY created_at, id COLLATE "C"`,
+      `SELECT ${JOB_COLUMNS} FROM training_jobs WHERE status = $1 ORDER BY created_at, id`,
       [status],
     );
     return rows.map(toJob);
