@@ -41,6 +41,18 @@ module.exports = {
       from: { path: '^src/(?!store/sqlite/)' },
       to: { path: 'node_modules/better-sqlite3' },
     },
+    {
+      name: 'only-store-redis-imports-ioredis',
+      severity: 'error',
+      from: { path: '^src/(?!store/redis/)' },
+      to: { path: 'node_modules/ioredis' },
+    },
+    {
+      name: 'only-store-postgres-imports-pg',
+      severity: 'error',
+      from: { path: '^src/(?!store/postgres/)' },
+      to: { path: 'node_modules/(pg|pg-[a-z-]+)/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -82,10 +82,17 @@ export const opsRoutes: RouteSpec[] = [
     method: 'GET',
     path: '/readyz',
     access: 'public',
-    summary: 'Readiness: 200 when serving, 503 while draining',
-    handler: (ctx) => {
+    summary:
+      'Readiness: 200 when serving, 503 while draining or while the database or Redis does not answer ({status, database, redis})',
+    handler: async (ctx) => {
       if (ctx.state.draining) fail('not_ready', 'the server is draining', { retryAfterSeconds: 5 });
-      return { status: 'ready' };
+      const health = await ctx.platform.health();
+      const down = [
+        ...(health.database.ok ? [] : [`the database: ${health.database.error}`]),
+        ...(health.redis && !health.redis.ok ? [`Redis: ${health.redis.error}`] : []),
+      ];
+      if (down.length) fail('not_ready', `not ready: ${down.join('; ')}`, { retryAfterSeconds: 5 });
+      return { status: 'ready', database: health.database, redis: health.redis };
     },
   },
   {

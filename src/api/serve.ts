@@ -1,12 +1,15 @@
 /**
- * Start the server for real: open the platform, listen, start the zoo's background training of
- * missing zoo models (MAAS_ZOO), and drain on SIGTERM/SIGINT
+ * Start the server for real: open the platform, listen, start the role's background work
+ * (MAAS_ROLE: training jobs, and in the leader housekeeping and the zoo's missing models), and
+ * drain on SIGTERM/SIGINT
  * (readiness 503 → wait `shutdownGraceMs` → stop accepting → in-flight requests finish, bounded
  * by `drainTimeoutMs` → release models and the store → resolve).
  */
 import type { Config } from '../platform/config';
 import { redactConfig } from '../platform/config';
 import { openPlatform, type Platform } from '../platform/platform';
+import { startRole } from '../platform/roles';
+import { routeTable } from './routes';
 import { buildServer } from './server';
 
 export interface RunningServer {
@@ -21,7 +24,9 @@ export async function startServer(
   print: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
 ): Promise<RunningServer> {
   const platform = await openPlatform(config);
-  const { app, state } = buildServer(platform);
+  // A worker answers only the health routes (probes of an orchestrator); the API is the api's.
+  const routes = config.role === 'worker' ? routeTable.filter((r) => r.access === 'public') : routeTable;
+  const { app, state } = buildServer(platform, routes);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -31,11 +36,13 @@ export async function startServer(
     print(`Generated an admin key (shown once; saved with mode 0600 in ${config.dataDir}/admin.key):`);
     print(`  ${platform.generatedAdminKey}`);
   }
-  // Zoo models missing from the registry train in a niced child process (MAAS_ZOO); the server
-  // log shows their progress, GET /api/v1/zoo their state. Queued (not trained) before the
-  // listening line, so a client that waits for it sees every missing row as queued.
-  await platform.zoo.start((line) => app.log.info(line));
-  print(`maas listening on ${url}`);
+  // Zoo models missing from the registry train in a niced child process (MAAS_ZOO) of the leader;
+  // the server log shows their progress, GET /api/v1/zoo their state. Queued (not trained) before
+  // the listening line, so a client that waits for it sees every missing row as queued.
+  const background = await startRole(platform, (line) => app.log.info(line));
+  // The embedded default prints the plain line; a cluster process says what it is.
+  const what = config.role === 'all' ? '' : ` (role ${config.role}${background.leading() ? ', leader' : ''})`;
+  print(`maas listening on ${url}${what}`);
 
   let stopping: Promise<void> | null = null;
   const stop = () => {
@@ -50,6 +57,7 @@ export async function startServer(
       force.unref();
       await app.close();
       clearTimeout(force);
+      await background.stop();
       await platform.close();
     })();
     return stopping;

@@ -7,6 +7,7 @@
  *   maas models rm NAME [--version V]
  *   maas infer NAME [--version V] [--input FILE]        KServe v2 JSON in (stdin or file), JSON out
  *   maas tenants|keys|usage ...                          see ./tenancy.ts
+ *   maas migrate [--database-url URL] [--schema NAME]   apply PostgreSQL migrations (./migrate.ts)
  *
  * Client commands take --url/--key or MAAS_URL/MAAS_KEY; without a key they try the admin key a
  * local server saved in $MAAS_DATA_DIR (default ./data).
@@ -17,6 +18,7 @@ import { startServer, stopOnSignals } from '../api/serve';
 import { isMaasError } from '../common/errors';
 import { configSpec, loadConfig } from '../platform/config';
 import { MaasApiError } from '../sdk/client';
+import { MIGRATE_USAGE, migrateCommand } from './migrate';
 import { type CliIO, client, clientFlags, only, type Parsed, parseArgs, UsageError } from './shared';
 import { TASK_USAGE, taskCommands } from './tasks';
 import { TENANCY_USAGE, table, tenancyCommands } from './tenancy';
@@ -27,6 +29,7 @@ export { type CliIO, parseArgs };
 
 const USAGE = `usage:
   maas serve [options]                 start the server (maas serve --help lists options)
+${MIGRATE_USAGE}
   maas models ls [--scope own|all]   (all: yours, then others' public models as OWNER~NAME)
   maas models push NAME FILE [--task T] [--description D] [--max-batch-size N] [--max-delay-ms N]
   maas models rm NAME [--version V]
@@ -124,6 +127,7 @@ async function serve(p: Parsed, io: CliIO): Promise<void> {
 
 const commands: Record<string, (p: Parsed, io: CliIO) => Promise<void>> = {
   serve,
+  migrate: migrateCommand,
   models,
   infer,
   ...tenancyCommands,

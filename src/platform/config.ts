@@ -46,6 +46,53 @@ const zooMode: Parser<ZooMode> = (raw, key) =>
     ? (raw as ZooMode)
     : fail('invalid_request', `config ${key}: ${JSON.stringify(raw)} is not one of ${ZOO_MODES.join(', ')}`);
 
+/** What one process does (see src/platform/roles.ts): `api` serves HTTP only, `worker` trains only. */
+export const ROLES = ['all', 'api', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+const role: Parser<Role> = (raw, key) =>
+  (ROLES as readonly string[]).includes(raw)
+    ? (raw as Role)
+    : fail('invalid_request', `config ${key}: ${JSON.stringify(raw)} is not one of ${ROLES.join(', ')}`);
+
+/** A URL whose scheme is one of `schemes` (the password in it makes the option a secret). */
+const urlOf =
+  (schemes: readonly string[]): Parser<string | null> =>
+  (raw, key) => {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      return fail('invalid_request', `config ${key}: not a URL (expected ${schemes[0]}//host:port/...)`);
+    }
+    if (!schemes.includes(url.protocol))
+      fail(
+        'invalid_request',
+        `config ${key}: the scheme must be ${schemes.join(' or ')}, not ${url.protocol}`,
+      );
+    return raw;
+  };
+
+/**
+ * Where artifacts live: `file:///absolute/path` (a folder, possibly a shared volume). Unset: the
+ * data folder. (Content-addressed chunks in PostgreSQL, `postgres`, are not built yet: refused
+ * here rather than accepted and ignored.)
+ */
+const blobStore: Parser<string | null> = (raw, key) => {
+  if (raw === 'postgres')
+    fail(
+      'invalid_request',
+      `config ${key}: 'postgres' (chunks in the database) is not available yet; use file:///path`,
+    );
+  if (!raw.startsWith('file:///'))
+    fail('invalid_request', `config ${key}: expected file:///absolute/path, not ${JSON.stringify(raw)}`);
+  return raw;
+};
+
+const pepper: Parser<string | null> = (raw, key) => {
+  if (raw.length < 32) fail('invalid_request', `config ${key}: the pepper needs at least 32 characters`);
+  return raw;
+};
+
 /** Every option, in the order docs/configuration.md's table shows them. */
 export const configSpec = {
   host: {
@@ -255,6 +302,68 @@ export const configSpec = {
     parse: int(0, 19),
     doc: 'CPU priority of the zoo trainer (nice, 0 normal … 19 lowest): 10 gives it about a tenth of a core against busy API or user training work, all idle cores otherwise',
   },
+  role: {
+    env: 'MAAS_ROLE',
+    flag: '--role',
+    default: 'all' as Role,
+    parse: role,
+    doc: '`all` serves HTTP and trains (the embedded default); `api` serves HTTP and never trains; `worker` claims training and zoo jobs and serves no HTTP API (only /healthz and /readyz)',
+  },
+  databaseUrl: {
+    env: 'MAAS_DATABASE_URL',
+    flag: '--database-url',
+    default: null,
+    parse: urlOf(['postgres:', 'postgresql:']),
+    secret: true,
+    doc: 'PostgreSQL shared by every process of a cluster (postgres://user@host:5432/db); unset: embedded SQLite in the data folder',
+  },
+  databaseSchema: {
+    env: 'MAAS_DATABASE_SCHEMA',
+    flag: '--database-schema',
+    default: null,
+    parse: (raw, key) =>
+      /^[a-z_][a-z0-9_]{0,62}$/.test(raw)
+        ? raw
+        : fail('invalid_request', `config ${key}: lower-case letters, digits and _ only (at most 63)`),
+    doc: 'PostgreSQL schema holding maas’s tables (created and migrated at start); unset: the server’s current schema (usually public)',
+  },
+  redisUrl: {
+    env: 'MAAS_REDIS_URL',
+    flag: '--redis-url',
+    default: null,
+    parse: urlOf(['redis:', 'rediss:']),
+    secret: true,
+    doc: 'Redis for rate limits shared by every API process and for events between processes (redis://host:6379); unset: in-process',
+  },
+  redisPrefix: {
+    env: 'MAAS_REDIS_PREFIX',
+    flag: '--redis-prefix',
+    default: 'maas:',
+    parse: text,
+    doc: 'Prefix of every Redis key and channel (several clusters may share one Redis)',
+  },
+  blobStore: {
+    env: 'MAAS_BLOB_STORE',
+    flag: '--blob-store',
+    default: null,
+    parse: blobStore,
+    doc: 'Artifacts (model files, datasets, checkpoints): `file:///path`, a folder every process of a cluster shares (e.g. an NFS volume); unset: the data folder',
+  },
+  keyPepper: {
+    env: 'MAAS_KEY_PEPPER',
+    flag: '--key-pepper',
+    default: null,
+    parse: pepper,
+    secret: true,
+    doc: 'Server secret mixed into API key hashes (≥ 32 chars), the same on every process; required with MAAS_DATABASE_URL. Unset: generated once in the data folder',
+  },
+  sweepGraceMs: {
+    env: 'MAAS_SWEEP_GRACE_MS',
+    flag: '--sweep-grace-ms',
+    default: 600_000,
+    parse: int(0, 30 * 86_400_000),
+    doc: 'Housekeeping (orphan artifacts, stale temp files) removes only files older than this (ms), so another process’s upload in progress is never touched',
+  },
 } satisfies Record<string, OptionSpec<unknown>>;
 
 type Spec = typeof configSpec;
@@ -286,7 +395,17 @@ export function loadConfig(
           ? spec.default
           : spec.parse(raw, spec.env);
   }
+  checkTogether(out as Config);
   return Object.freeze(out) as Config;
+}
+
+/** Rules between options: a shared database needs a shared pepper. */
+function checkTogether(c: Config): void {
+  if (c.databaseUrl !== null && c.keyPepper === null)
+    fail(
+      'invalid_request',
+      'config MAAS_KEY_PEPPER: required with MAAS_DATABASE_URL (every process must hash keys with the same secret)',
+    );
 }
 
 /** The config as it may be logged: secrets replaced by `[redacted]`. */

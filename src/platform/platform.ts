@@ -1,11 +1,20 @@
 /**
- * Composition root of the domain: opens the store and artifact folder, builds the registry, the
- * runner pool and the inference service from one frozen Config. The API layer receives this
- * object; tests build it the same way with a temp data folder.
+ * Composition root of the domain: opens the store, the artifact folder and (when configured)
+ * Redis, builds the registry, the runner pool and the inference service from one frozen Config.
+ * It only wires: nothing here claims jobs, trains the zoo or deletes files; the process's role
+ * starts that (src/platform/roles.ts). The API layer receives this object; tests build it the same
+ * way with a temp data folder.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fail } from '../common/errors';
+import { type Bus, LocalBus } from '../store/bus';
+import { type LeaderLock, soleLeader } from '../store/leader';
 import type { Store } from '../store/ports';
+import { postgresLeaderLock } from '../store/postgres/leader';
+import { openPostgresStore } from '../store/postgres/store';
+import { openSharedRedis, type SharedRedis } from '../store/redis/index';
 import { SqliteStore } from '../store/sqlite/store';
 import { ArtifactStore } from './artifacts/artifacts';
 import {
@@ -18,6 +27,7 @@ import {
   keyServiceResolver,
 } from './auth/auth';
 import type { Config } from './config';
+import { checkHealth, type Health } from './health';
 import { type PlatformMetrics, platformMetrics } from './metrics';
 import { Registry } from './registry/registry';
 import { InferenceService } from './serving/inference';
@@ -43,8 +53,16 @@ export interface Platform {
   tenancy: Tenancy;
   datasets: DatasetService;
   trainings: TrainingService;
-  /** The zoo's background training (`maas serve` starts it; idle otherwise). */
+  /** The zoo's background training (the leader's role starts it; idle otherwise). */
   zoo: ZooService;
+  /** Messages between the deployment's processes (Redis pub/sub, or in-process). */
+  bus: Bus;
+  /** Who runs the once-per-deployment work (housekeeping, the zoo). */
+  leader: LeaderLock;
+  /** Folder of artifacts, datasets and checkpoints: MAAS_BLOB_STORE's, else the data folder. */
+  blobRoot: string;
+  /** Database and Redis readiness (`/readyz`). */
+  health(): Promise<Health>;
   /** Set only on the start that generated the admin key (print it once). */
   generatedAdminKey: string | null;
   /** Idempotent. */
@@ -57,17 +75,55 @@ export interface PlatformDeps {
   loadSession?: SessionLoader;
   /** Time source of limits, usage and audit (tests step it). */
   clock?: Clock;
+  /** Default: the store's own (an advisory lock on PostgreSQL); embedded, always this process. */
+  leader?: LeaderLock;
+}
+
+/** Where artifacts live: `file:///path` → `/path`; unset → the data folder. */
+export function blobRootOf(config: Config): string {
+  return config.blobStore === null ? config.dataDir : fileURLToPath(config.blobStore);
+}
+
+/** PostgreSQL (migrated under an advisory lock before it is used) when configured, else SQLite. */
+async function openDefaultStore(config: Config): Promise<Store> {
+  if (config.databaseUrl === null) return SqliteStore.open({ path: join(config.dataDir, 'maas.db') });
+  try {
+    return await openPostgresStore(config.databaseUrl, { schema: config.databaseSchema ?? undefined });
+  } catch (e) {
+    // The driver's message may carry the host or user; say what failed, never the URL.
+    const code = (e as { code?: string }).code;
+    return fail(
+      'invalid_request',
+      `config MAAS_DATABASE_URL: cannot open the database${code ? ` (${code})` : ''}`,
+    );
+  }
 }
 
 export async function openPlatform(config: Config, deps: PlatformDeps = {}): Promise<Platform> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const store = deps.store ?? SqliteStore.open({ path: join(config.dataDir, 'maas.db') });
-  const artifacts = await ArtifactStore.open(config.dataDir);
-  const registry = new Registry(store, artifacts, {
-    maxUploadBytes: config.maxUploadBytes,
-    validation: { timeoutMs: config.validateTimeoutMs, memoryMb: config.validateMemoryMb },
-  });
-  await registry.collectOrphans();
+  const blobRoot = blobRootOf(config);
+  await mkdir(blobRoot, { recursive: true, mode: 0o700 });
+  const store = deps.store ?? (await openDefaultStore(config));
+  const redis: SharedRedis | null = config.redisUrl
+    ? openSharedRedis({ url: config.redisUrl, prefix: config.redisPrefix }, deps.clock ?? { now: Date.now })
+    : null;
+  const bus: Bus = redis?.bus ?? new LocalBus();
+  const leader =
+    deps.leader ??
+    (config.databaseUrl === null
+      ? soleLeader
+      : postgresLeaderLock(config.databaseUrl, config.databaseSchema ?? undefined));
+  const artifacts = await ArtifactStore.open(blobRoot);
+  const registry = new Registry(
+    store,
+    artifacts,
+    {
+      maxUploadBytes: config.maxUploadBytes,
+      validation: { timeoutMs: config.validateTimeoutMs, memoryMb: config.validateMemoryMb },
+    },
+    // Several processes on one database without Redis would not hear each other's removals.
+    { bus, cacheVersions: config.databaseUrl === null || redis !== null },
+  );
   const metrics = platformMetrics();
   metrics.memory.collect(() => {
     const m = process.memoryUsage();
@@ -95,28 +151,34 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
   const admin = await ensureAdminKey(config.dataDir, config.adminKey);
   const tenancy = createTenancy({
     stores: store.tenancy,
-    pepper: await ensurePepper(config.dataDir, null),
+    pepper: await ensurePepper(config.dataDir, config.keyPepper),
+    limiter: redis?.limiter,
     clock: deps.clock,
   });
   // The bootstrap admin's tenant exists from the first start, so its models have an owner row.
   await tenancy.tenants.ensure(DEFAULT_TENANT);
   const datasets = new DatasetService(
     store,
-    await ArtifactStore.open(join(config.dataDir, 'datasets')),
+    await ArtifactStore.open(join(blobRoot, 'datasets')),
     config.maxDatasetBytes,
   );
-  await datasets.collectOrphans();
-  const trainings = new TrainingService(store, datasets, registry, {
-    concurrency: config.trainConcurrency,
-    leaseMs: config.trainLeaseMs,
-    maxRetries: config.trainMaxRetries,
-    retryBackoffMs: config.trainRetryBackoffMs,
-    retryBackoffMaxMs: config.trainRetryBackoffMaxMs,
-    pollMs: Math.min(1000, Math.max(50, Math.floor(config.trainLeaseMs / 4))),
-    threads: config.trainThreads,
-    dir: join(config.dataDir, 'training'),
-  });
-  trainings.start();
+  const trainings = new TrainingService(
+    store,
+    datasets,
+    registry,
+    {
+      concurrency: config.trainConcurrency,
+      leaseMs: config.trainLeaseMs,
+      maxRetries: config.trainMaxRetries,
+      retryBackoffMs: config.trainRetryBackoffMs,
+      retryBackoffMaxMs: config.trainRetryBackoffMaxMs,
+      pollMs: Math.min(1000, Math.max(50, Math.floor(config.trainLeaseMs / 4))),
+      threads: config.trainThreads,
+      // Checkpoints beside the artifacts: a worker resuming another's job finds them there.
+      dir: join(blobRoot, 'training'),
+    },
+    bus,
+  );
   const zoo = new ZooService({ registry, tenancy }, () => trainings.activeJobs(), {
     mode: config.zoo,
     dir: join(config.dataDir, 'zoo-training'),
@@ -141,12 +203,19 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     datasets,
     trainings,
     zoo,
+    bus,
+    leader,
+    blobRoot,
+    health: () => checkHealth(store, redis ? () => redis.ping() : null),
     generatedAdminKey: admin.generated ? admin.key : null,
     close: () => {
       closed ??= zoo
         .close()
         .then(() => trainings.close())
         .then(() => pool.close())
+        .then(() => leader.release())
+        .then(() => bus.close())
+        .then(() => redis?.close())
         .then(() => store.close());
       return closed;
     },

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../src/api/server';
 import { type ConfigKey, loadConfig } from '../../src/platform/config';
 import { openPlatform, type Platform } from '../../src/platform/platform';
+import { startRole } from '../../src/platform/roles';
 import { tempDir } from './tmp';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789';
@@ -34,6 +35,7 @@ export async function testServer(overrides: Partial<Record<ConfigKey, unknown>> 
     },
   );
   const platform = await openPlatform(config);
+  const background = await startRole(platform, () => {});
   const { app, state } = buildServer(platform);
   await app.ready();
   return {
@@ -43,6 +45,7 @@ export async function testServer(overrides: Partial<Record<ConfigKey, unknown>> 
     state,
     close: async () => {
       await app.close();
+      await background.stop();
       await platform.close();
       await tmp.remove();
     },

@@ -33,6 +33,32 @@ describe('config', () => {
     expect(() => loadConfig({ MAAS_METRICS_PUBLIC: 'maybe' })).toThrow(/boolean/);
   });
 
+  it('cluster options: URLs by scheme, roles, a pepper required with a shared database', () => {
+    const pepper = 'p'.repeat(32);
+    const c = loadConfig({
+      MAAS_DATABASE_URL: 'postgres://maas:pw@db:5432/maas',
+      MAAS_REDIS_URL: 'redis://cache:6379',
+      MAAS_KEY_PEPPER: pepper,
+      MAAS_BLOB_STORE: 'file:///srv/maas-blobs',
+      MAAS_ROLE: 'worker',
+    });
+    expect([c.role, c.blobStore, c.redisPrefix]).toEqual(['worker', 'file:///srv/maas-blobs', 'maas:']);
+    expect(loadConfig({}, { '--role': 'api' }).role).toBe('api');
+    expect(loadConfig({}).role).toBe('all');
+    expect(() => loadConfig({ MAAS_ROLE: 'trainer' })).toThrow(/MAAS_ROLE.*all, api, worker/);
+    expect(() => loadConfig({ MAAS_DATABASE_URL: 'mysql://db/x', MAAS_KEY_PEPPER: pepper })).toThrow(
+      /MAAS_DATABASE_URL: the scheme must be postgres: or postgresql:/,
+    );
+    expect(() => loadConfig({ MAAS_REDIS_URL: 'not a url' })).toThrow(/MAAS_REDIS_URL: not a URL/);
+    expect(() => loadConfig({ MAAS_DATABASE_URL: 'postgres://db/x' })).toThrow(/MAAS_KEY_PEPPER: required/);
+    expect(() => loadConfig({ MAAS_KEY_PEPPER: 'short' })).toThrow(/32 characters/);
+    expect(() => loadConfig({ MAAS_BLOB_STORE: 'postgres' })).toThrow(/not available yet/);
+    expect(() => loadConfig({ MAAS_BLOB_STORE: '/srv/blobs' })).toThrow(/file:\/\/\/absolute\/path/);
+    expect(loadConfig({ MAAS_BLOB_STORE: 'file:///srv/blobs' }).blobStore).toBe('file:///srv/blobs');
+    const shown = JSON.stringify(redactConfig(c));
+    for (const secret of ['pw@db', 'cache:6379', pepper]) expect(shown).not.toContain(secret);
+  });
+
   it('redacts secrets', () => {
     const c = loadConfig({ MAAS_ADMIN_KEY: 'super-secret-admin-key' });
     expect(JSON.stringify(redactConfig(c))).not.toContain('super-secret');

@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,14 +126,23 @@ describe('registry', () => {
     }
   });
 
-  it('removes orphaned temp files and unreferenced artifacts at start-up', async () => {
+  it('the sweep removes orphaned temp files and unreferenced artifacts older than its grace only', async () => {
     const staged = await artifacts.stage(body(new Uint8Array([1, 2, 3])), 100);
     await artifacts.commit(staged);
     await writeFile(join(tmp.dir, 'artifacts', 'tmp', 'dead.part'), 'x');
+    // Opening deletes nothing: the folder may be shared with a process uploading right now.
     const reopened = await ArtifactStore.open(tmp.dir);
-    expect(await readdir(join(tmp.dir, 'artifacts', 'tmp'))).toEqual([]);
-    const removed = await new Registry(store, reopened, limits).collectOrphans();
-    expect(removed).toEqual([staged.digest]);
+    expect(await readdir(join(tmp.dir, 'artifacts', 'tmp'))).toEqual(['dead.part']);
+    const registry = new Registry(store, reopened, limits);
+    // Younger than the grace period: another process's upload between its rename and its row.
+    expect(await registry.collectOrphans(60_000)).toEqual([]);
+    expect(await reopened.has(staged.digest)).toBe(true);
+    expect(await readdir(join(tmp.dir, 'artifacts', 'tmp'))).toEqual(['dead.part']);
+    const past = new Date(Date.now() - 120_000);
+    await utimes(reopened.pathOf(staged.digest), past, past);
+    await utimes(join(tmp.dir, 'artifacts', 'tmp', 'dead.part'), past, past);
+    expect(await registry.collectOrphans(60_000)).toEqual([staged.digest]);
     expect(await reopened.has(staged.digest)).toBe(false);
+    expect(await readdir(join(tmp.dir, 'artifacts', 'tmp'))).toEqual([]);
   });
 });

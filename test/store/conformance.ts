@@ -1,14 +1,23 @@
 /**
- * The store conformance suite, written against the PORTS only. Every adapter (SQLite today,
- * PostgreSQL later) runs it with its own factory:
+ * The conformance suite of the model registry port (models, versions, aliases), written against
+ * the PORTS only. Every adapter (SQLite, PostgreSQL) runs it with its own factory:
  *
- *   describeStoreConformance('sqlite', async () => { ...; return { store, cleanup } });
+ *   describeModelStoreConformance('sqlite', async () => { ...; return { store, openPeer, cleanup } });
+ *
+ * `openPeer` opens a second store on the same database (another connection or pool, as a second
+ * process would have), for the tests of concurrent writers.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MaasError } from '../../src/common/errors';
 import { LATEST_ALIAS, type NewVersion, type Store } from '../../src/store/ports';
 
-export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
+export interface StoreHarness {
+  store: Store;
+  /** A second, independent store on the same database (the caller closes it). */
+  openPeer: () => Promise<Store>;
+  cleanup: () => Promise<void>;
+}
+export type StoreFactory = () => Promise<StoreHarness>;
 
 const sig = { inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', 4] }], outputs: [] };
 const digest = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}`;
@@ -25,12 +34,13 @@ async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
   await expect(p).rejects.toSatisfy((e: unknown) => e instanceof MaasError && e.code === code);
 }
 
-export function describeStoreConformance(adapter: string, factory: StoreFactory): void {
+export function describeModelStoreConformance(adapter: string, factory: StoreFactory): void {
   describe(`store conformance: ${adapter}`, () => {
     let store: Store;
+    let openPeer: () => Promise<Store>;
     let cleanup: () => Promise<void>;
     beforeEach(async () => {
-      ({ store, cleanup } = await factory());
+      ({ store, openPeer, cleanup } = await factory());
     });
     afterEach(async () => {
       await store.close();
@@ -140,10 +150,31 @@ export function describeStoreConformance(adapter: string, factory: StoreFactory)
       expect(vs.map((v) => v.version).sort()).toEqual([1, 2, 3, 4, 5, 6]);
     });
 
+    it('two connections adding versions together, creating the model, never share a number', async () => {
+      const peer = await openPeer();
+      try {
+        const writers = [store, peer, store, peer, store, peer];
+        const vs = await Promise.all(
+          writers.map((s, n) => s.models.addVersion(version('t', 'm', n + 1), { owner: 't', name: 'm' })),
+        );
+        expect(vs.map((v) => v.version).sort()).toEqual([1, 2, 3, 4, 5, 6]);
+        expect(await peer.models.resolveAlias('t', 'm', LATEST_ALIAS)).toBe(6);
+        expect((await store.models.listModels('t')).map((m) => m.name)).toEqual(['m']);
+      } finally {
+        await peer.close();
+      }
+    });
+
+    it('sorts names byte-wise, as SQLite does', async () => {
+      for (const name of ['b', 'B', 'a', '_x', 'A']) await store.models.createModel({ owner: 't', name });
+      expect((await store.models.listModels('t')).map((m) => m.name)).toEqual(['A', 'B', '_x', 'a', 'b']);
+    });
+
     it('close is idempotent', async () => {
       await store.close();
       await store.close();
-      ({ store, cleanup } = await factory());
+      await cleanup();
+      ({ store, openPeer, cleanup } = await factory());
     });
   });
 }

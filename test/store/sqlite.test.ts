@@ -4,12 +4,23 @@ import { describe, expect, it } from 'vitest';
 import { migrations } from '../../src/store/sqlite/migrations';
 import { SqliteStore } from '../../src/store/sqlite/store';
 import { tempDir } from '../helpers/tmp';
-import { describeStoreConformance } from './conformance';
+import { describeModelStoreConformance, type StoreHarness } from './conformance';
+import { describeDatasetStoreConformance, describeTrainingStoreConformance } from './training-conformance';
 
-describeStoreConformance('sqlite', async () => {
+/** A database file in a temp folder; the peer is a second connection to the same file. */
+async function openSqliteHarness(): Promise<StoreHarness> {
   const tmp = await tempDir();
-  return { store: SqliteStore.open({ path: join(tmp.dir, 'maas.db') }), cleanup: tmp.remove };
-});
+  const path = join(tmp.dir, 'maas.db');
+  return {
+    store: SqliteStore.open({ path }),
+    openPeer: async () => SqliteStore.open({ path }),
+    cleanup: tmp.remove,
+  };
+}
+
+describeModelStoreConformance('sqlite', openSqliteHarness);
+describeDatasetStoreConformance('sqlite', openSqliteHarness);
+describeTrainingStoreConformance('sqlite', openSqliteHarness);
 
 describe('sqlite adapter', () => {
   it('uses WAL, applies migrations once, and shares data across connections', async () => {

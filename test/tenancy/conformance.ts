@@ -2,7 +2,7 @@
  * The conformance suite of the tenancy store ports. Every adapter (memory now, SQLite and
  * PostgreSQL later) runs exactly this suite:
  *
- *   describeStoreConformance('sqlite', async () => { const db = …; return { stores, close } });
+ *   describeTenancyStoreConformance('sqlite', async () => { const db = …; return { stores, close } });
  *
  * Not a `*.test.ts` file itself: adapters' test files import it.
  */
@@ -71,7 +71,7 @@ async function expectCode(promise: Promise<unknown>, code: string): Promise<void
   expect(isMaasError(error) ? error.code : error).toBe(code);
 }
 
-export function describeStoreConformance(adapter: string, open: () => Promise<StoreHarness>): void {
+export function describeTenancyStoreConformance(adapter: string, open: () => Promise<StoreHarness>): void {
   describe(`tenancy store conformance: ${adapter}`, () => {
     let harness: StoreHarness;
     let s: TenancyStores;
@@ -240,6 +240,21 @@ export function describeStoreConformance(adapter: string, open: () => Promise<St
       expect((await s.idempotency.begin('t:k:y', 'fp9', T0, T0 - HOUR)).state).toBe('started');
       // Entries created before `expiresBefore` are gone: the key may be reused.
       expect(await s.idempotency.begin('t:k:x', 'fp3', T0 + 2 * HOUR, T0 + 1)).toEqual({ state: 'started' });
+    });
+
+    it('idempotency: purging expired entries deletes only those older than the cut-off', async () => {
+      await s.idempotency.begin('t:k:old', 'fp', T0, T0 - HOUR);
+      await s.idempotency.complete('t:k:old', { status: 200, headers: {}, body: {} });
+      await s.idempotency.begin('t:k:old-in-flight', 'fp', T0 + 1, T0 - HOUR);
+      await s.idempotency.begin('t:k:new', 'fp', T0 + HOUR, T0 - HOUR);
+      expect(await s.idempotency.purgeExpired(T0 + 2)).toBe(2);
+      expect(await s.idempotency.purgeExpired(T0 + 2)).toBe(0);
+      // The purged keys start afresh even for a caller whose own cut-off would still keep them.
+      expect(await s.idempotency.begin('t:k:old', 'fp2', T0 + 3, 0)).toEqual({ state: 'started' });
+      expect(await s.idempotency.begin('t:k:new', 'fp2', T0 + HOUR, 0)).toEqual({
+        state: 'in_flight',
+        fingerprint: 'fp',
+      });
     });
 
     it('idempotency: of many concurrent claims on one key exactly one starts', async () => {

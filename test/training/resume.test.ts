@@ -6,6 +6,7 @@
  */
 import { afterAll, expect, it } from 'vitest';
 import { spawnServe } from '../helpers/serve';
+import { readEvents } from '../helpers/sse';
 import { tempDir } from '../helpers/tmp';
 import { lineCsv } from './helpers';
 
@@ -18,63 +19,6 @@ const startServer = (dataDir: string) =>
     adminKey: KEY,
     env: { MAAS_TRAIN_LEASE_MS: '1500', MAAS_TRAIN_THREADS: '1' },
   });
-
-interface SseEvent {
-  id: number;
-  event: string;
-  data: Record<string, unknown>;
-}
-
-/** Read SSE events until `stop` says so (or the stream ends); returns what was read. */
-async function readEvents(
-  url: string,
-  lastEventId: number | null,
-  stop: (e: SseEvent) => boolean,
-): Promise<SseEvent[]> {
-  const ac = new AbortController();
-  const res = await fetch(url, {
-    headers: {
-      ...auth,
-      accept: 'text/event-stream',
-      ...(lastEventId ? { 'last-event-id': String(lastEventId) } : {}),
-    },
-    signal: ac.signal,
-  });
-  expect(res.headers.get('content-type')).toBe('text/event-stream');
-  const got: SseEvent[] = [];
-  const decoder = new TextDecoder();
-  let buffer = '';
-  try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let cut = buffer.indexOf('\n\n');
-      while (cut >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        cut = buffer.indexOf('\n\n');
-        const field = (name: string) =>
-          block
-            .split('\n')
-            .find((l) => l.startsWith(`${name}: `))
-            ?.slice(name.length + 2);
-        if (!field('id')) continue;
-        const e = {
-          id: Number(field('id')),
-          event: field('event') ?? '',
-          data: JSON.parse(field('data') ?? '{}'),
-        };
-        got.push(e);
-        if (stop(e)) {
-          ac.abort();
-          return got;
-        }
-      }
-    }
-  } catch (e) {
-    if ((e as Error).name !== 'AbortError') throw e;
-  }
-  return got;
-}
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
@@ -111,6 +55,7 @@ it('kill -9 mid-job, restart: resumes from the checkpoint, one version, SSE lose
   // Follow the stream until a checkpoint past step 100, then crash the whole server.
   const before = await readEvents(
     eventsUrl(server.url),
+    auth,
     null,
     (e) => e.event === 'checkpoint' && Number(e.data.step) >= 100,
   );
@@ -119,7 +64,7 @@ it('kill -9 mid-job, restart: resumes from the checkpoint, one version, SSE lose
   await new Promise((r) => server.child.once('exit', r));
 
   server = await startServer(tmp.dir);
-  const after = await readEvents(eventsUrl(server.url), seen.id, () => false);
+  const after = await readEvents(eventsUrl(server.url), auth, seen.id, () => false);
   const all = [...before, ...after];
   // Every event exactly once, in order: ids 1..N without a gap or a repeat.
   expect(all.map((e) => e.id)).toEqual(all.map((_, i) => i + 1));

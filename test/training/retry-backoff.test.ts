@@ -10,6 +10,7 @@ import { eventObject } from '../../src/api/openai/fine-tuning-view';
 import { buildServer } from '../../src/api/server';
 import { loadConfig } from '../../src/platform/config';
 import { openPlatform, type Platform } from '../../src/platform/platform';
+import { startRole } from '../../src/platform/roles';
 import { retryDelayMs } from '../../src/platform/training/backoff';
 import { ADMIN_KEY, auth } from '../helpers/server';
 import { tempDir } from '../helpers/tmp';
@@ -41,6 +42,7 @@ async function open(dir: string, backoffMs: number): Promise<Server> {
     },
   );
   const platform = await openPlatform(config);
+  const background = await startRole(platform, () => {});
   const { app } = buildServer(platform);
   await app.ready();
   return {
@@ -48,6 +50,7 @@ async function open(dir: string, backoffMs: number): Promise<Server> {
     platform,
     close: async () => {
       await app.close();
+      await background.stop();
       await platform.close();
     },
   };

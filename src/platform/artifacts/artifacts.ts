@@ -25,12 +25,14 @@ export class ArtifactStore {
     private readonly tmpDir: string,
   ) {}
 
-  /** Opens (creating) `<dir>/artifacts` and removes temp files a crash left behind. */
+  /**
+   * Opens (creating) `<dir>/artifacts`. Deletes nothing: the folder may be shared by several
+   * processes, and temp files a crash left behind go in the leader's sweep (`collectOrphans`).
+   */
   static async open(dataDir: string): Promise<ArtifactStore> {
     const root = join(dataDir, 'artifacts');
     const tmpDir = join(root, 'tmp');
     await mkdir(join(root, 'sha256'), { recursive: true, mode: 0o700 });
-    await rm(tmpDir, { recursive: true, force: true });
     await mkdir(tmpDir, { recursive: true, mode: 0o700 });
     return new ArtifactStore(root, tmpDir);
   }
@@ -116,14 +118,28 @@ export class ArtifactStore {
     return out;
   }
 
-  /** Remove stored files no row references (left by a crash between rename and insert). */
-  async collectOrphans(referenced: Set<string>): Promise<string[]> {
+  /**
+   * Remove stored files no row references (left by a crash between rename and insert) and temp
+   * files (a crash mid-upload), both only when last modified more than `graceMs` ago: a younger
+   * one may be another process's upload between its rename and its row (`referenced` is read
+   * before the sweep, so a row added meanwhile is missing from it too). Returns removed digests.
+   */
+  async collectOrphans(referenced: Set<string>, graceMs = 0): Promise<string[]> {
+    const before = Date.now() - graceMs;
+    const old = (path: string) =>
+      stat(path).then(
+        (s) => s.mtimeMs <= before,
+        () => false,
+      );
     const removed: string[] = [];
     for (const digest of await this.list()) {
-      if (!referenced.has(digest)) {
+      if (!referenced.has(digest) && (await old(this.pathOf(digest)))) {
         await this.remove(digest);
         removed.push(digest);
       }
+    }
+    for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) {
+      if (await old(join(this.tmpDir, name))) await rm(join(this.tmpDir, name), { force: true });
     }
     return removed;
   }

@@ -3,9 +3,11 @@
  * are staged (hashed to a temp file), checked in a child process, then committed and recorded in
  * one store transaction; a refused or failed upload leaves no row and no file.
  */
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { fail } from '../../common/errors';
 import { parseName } from '../../common/names';
+import type { Bus } from '../../store/bus';
 import {
   LATEST_ALIAS,
   type ModelPatch,
@@ -20,6 +22,20 @@ import { type ValidationLimits, validateModelFile } from './validate';
 export interface RegistryLimits {
   maxUploadBytes: number;
   validation: ValidationLimits;
+}
+
+export interface RegistrySharing {
+  /**
+   * Tells every process of the deployment that a version was removed (each drops it from its
+   * version cache and unloads it); the local bus when this process is the only one.
+   */
+  bus: Bus;
+  /**
+   * Keep parsed version records in memory. Exact only while every writer's removals reach this
+   * process: one process, or a shared bus. Several processes on one database without Redis turn
+   * it off (every call reads the store).
+   */
+  cacheVersions: boolean;
 }
 
 export interface UploadOptions {
@@ -56,6 +72,12 @@ const MAX_CONCURRENT_CHECKS = 2;
  */
 const VERSION_CACHE_ENTRIES = 256;
 
+/** What the bus carries on `version-removed`. */
+interface RemovalMessage {
+  origin: string;
+  version: VersionRecord;
+}
+
 export class Registry {
   private readonly listeners: VersionListener[] = [];
   private explainers: MissingModelExplainer[] = [];
@@ -66,11 +88,36 @@ export class Registry {
   /** Bumped on every removal: a read that straddles one is not cached (it may be stale). */
   private removals = 0;
 
+  private readonly sharing: RegistrySharing | null;
+  /** Tells this process's own removal messages apart from other processes' (a bus echoes them). */
+  private readonly origin = randomUUID();
+
+  /** Without `sharing`: one process, cache on, removals told to this process's listeners only. */
   constructor(
     private readonly store: Store,
     private readonly artifacts: ArtifactStore,
     private readonly limits: RegistryLimits,
-  ) {}
+    sharing?: RegistrySharing,
+  ) {
+    this.sharing = sharing ?? null;
+    sharing?.bus.subscribe('version-removed', (message) => this.removedElsewhere(message));
+  }
+
+  /** Another process removed a version: forget and unload it. */
+  private removedElsewhere(message: string): void {
+    let parsed: RemovalMessage;
+    try {
+      parsed = JSON.parse(message) as RemovalMessage;
+    } catch {
+      return;
+    }
+    if (parsed?.origin === this.origin) return;
+    const v = parsed?.version;
+    if (typeof v?.owner !== 'string' || typeof v.model !== 'string' || !Number.isInteger(v.version)) return;
+    this.removals++;
+    this.versions.delete(versionCacheKey(v));
+    for (const l of this.listeners) l(v);
+  }
 
   onVersionRemoved(listener: VersionListener): void {
     this.listeners.push(listener);
@@ -90,8 +137,8 @@ export class Registry {
   }
 
   /** Start-up reconciliation: drop artifact files no version references (crash leftovers). */
-  async collectOrphans(): Promise<string[]> {
-    return this.artifacts.collectOrphans(await this.store.models.referencedDigests());
+  async collectOrphans(graceMs = 0): Promise<string[]> {
+    return this.artifacts.collectOrphans(await this.store.models.referencedDigests(), graceMs);
   }
 
   async upload(
@@ -198,7 +245,7 @@ export class Registry {
     }
     const epoch = this.removals;
     const record = await this.store.models.getVersion(owner, name, version);
-    if (record && epoch === this.removals) {
+    if (record && epoch === this.removals && this.sharing?.cacheVersions !== false) {
       this.versions.set(key, record);
       if (this.versions.size > VERSION_CACHE_ENTRIES) {
         this.versions.delete(this.versions.keys().next().value as string);
@@ -257,6 +304,8 @@ export class Registry {
     for (const v of versions) this.versions.delete(versionCacheKey(v));
     for (const v of versions) {
       for (const l of this.listeners) l(v);
+      const message: RemovalMessage = { origin: this.origin, version: v };
+      await this.sharing?.bus.publish('version-removed', JSON.stringify(message)).catch(() => {});
       await this.removeIfUnreferenced(v.digest);
     }
   }

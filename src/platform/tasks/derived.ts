@@ -4,8 +4,9 @@
  * metadata and stored file, written content-addressed into the artifact store (so the serving pool
  * loads it like any model file), and remembered per (version, role) until the version is removed.
  *
- * The store keeps one file per version; a derived file is not a row, so the start-up orphan sweep
- * removes it and the next explanation builds it again (≈ 10–100 ms for the families here).
+ * The store keeps one file per version; a derived file is not a row, so the leader's orphan sweep
+ * removes it (once older than the sweep's grace period) and the next explanation builds it again
+ * (≈ 10–100 ms for the families here): `get` checks that the remembered file is still there.
  */
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -45,9 +46,16 @@ export class DerivedModels {
     });
   }
 
-  get(version: VersionRecord, role: string): Promise<DerivedModel> {
+  async get(version: VersionRecord, role: string): Promise<DerivedModel> {
     const k = key(version, role);
     let p = this.cache.get(k);
+    if (p) {
+      const known = await p.catch(() => null);
+      if (known && !(await this.artifacts.has(known.digest)) && this.cache.get(k) === p) {
+        this.cache.delete(k);
+        p = undefined;
+      }
+    }
     if (!p) {
       p = this.build(version, role);
       this.cache.set(k, p);

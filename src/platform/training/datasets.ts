@@ -65,9 +65,9 @@ export class DatasetService {
     private readonly maxBytes: number,
   ) {}
 
-  /** Start-up: drop dataset files no row references (a crash between rename and insert). */
-  async collectOrphans(): Promise<string[]> {
-    return this.files.collectOrphans(await this.store.datasets.referencedDigests());
+  /** Housekeeping: drop dataset files no row references, older than `graceMs` (see ArtifactStore). */
+  async collectOrphans(graceMs = 0): Promise<string[]> {
+    return this.files.collectOrphans(await this.store.datasets.referencedDigests(), graceMs);
   }
 
   /** `filename`: the client's name for the file (OpenAI's file uploads), kept for display only. */

@@ -13,6 +13,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fail } from '../../common/errors';
+import type { Bus } from '../../store/bus';
 import type { Store } from '../../store/ports';
 import type { JobEvent, JobRecord, JobStatus } from '../../store/training-ports';
 import { TERMINAL_STATUSES } from '../../store/training-ports';
@@ -83,20 +84,30 @@ export class TrainingService {
   private readonly wakeups = new Set<NodeJS.Timeout>();
   private ticking = false;
   private closed = false;
+  /** Claims jobs only once started: a process of role `api` never does. */
+  private started = false;
+  private readonly unsubscribe: () => void;
 
+  /**
+   * `notices` carries "job X has a new event" between processes (the job may run on another
+   * worker than the one whose SSE stream follows it); the events themselves are in the store.
+   */
   constructor(
     private readonly store: Store,
     private readonly datasets: DatasetService,
     private readonly registry: Registry,
     private readonly settings: TrainingSettings,
+    private readonly notices: Bus,
     private readonly log: (msg: string) => void = () => {},
   ) {
     this.bus.setMaxListeners(0);
+    this.unsubscribe = notices.subscribe('training-event', (id) => this.bus.emit(id));
   }
 
-  /** Start the scheduler (call once the server is up). */
+  /** Start claiming and running jobs (a role that trains calls it once the server is up). */
   start(): void {
     if (this.timer || this.closed) return;
+    this.started = true;
     this.timer = setInterval(() => void this.tick(), this.settings.pollMs);
     this.timer.unref();
     void this.tick();
@@ -174,11 +185,12 @@ export class TrainingService {
 
   private async event(id: string, type: string, data: Record<string, unknown>): Promise<void> {
     await this.store.trainings.addEvent(id, type, data);
-    this.bus.emit(id);
+    // Readers poll the store every second anyway: a lost wake-up only delays them.
+    await this.notices.publish('training-event', id).catch(() => {});
   }
 
   private async tick(): Promise<void> {
-    if (this.ticking || this.closed) return;
+    if (this.ticking || this.closed || !this.started) return;
     this.ticking = true;
     try {
       while (!this.closed && this.running.size < this.settings.concurrency) {
@@ -375,6 +387,7 @@ export class TrainingService {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.unsubscribe();
     if (this.timer) clearInterval(this.timer);
     for (const t of this.wakeups) clearTimeout(t);
     this.wakeups.clear();

@@ -388,6 +388,9 @@ class SqliteIdempotency implements IdempotencyStore {
   async abandon(scopeKey: string): Promise<void> {
     prepared(this.db, 'DELETE FROM idempotency WHERE scope_key = ? AND response_json IS NULL').run(scopeKey);
   }
+  async purgeExpired(expiresBefore: number): Promise<number> {
+    return prepared(this.db, 'DELETE FROM idempotency WHERE created_at < ?').run(expiresBefore).changes;
+  }
 }
 
 export function sqliteTenancyStores(db: Db): TenancyStores {

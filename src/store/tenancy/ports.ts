@@ -86,6 +86,11 @@ export interface IdempotencyStore {
   complete(scopeKey: string, response: StoredResponse): Promise<void>;
   /** Forget an in-flight claim whose handler failed, so that a retry can run. */
   abandon(scopeKey: string): Promise<void>;
+  /**
+   * Delete entries created before `expiresBefore` (epoch ms): housekeeping of keys `begin` would
+   * treat as absent anyway. Returns how many it deleted.
+   */
+  purgeExpired(expiresBefore: number): Promise<number>;
 }
 
 /** One bucket to charge in a rate-limit decision. */

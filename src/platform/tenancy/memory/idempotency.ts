@@ -35,6 +35,14 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     if (entry !== undefined && entry.response === null) this.rows.delete(scopeKey);
   }
 
+  async purgeExpired(expiresBefore: number): Promise<number> {
+    let deleted = 0;
+    for (const [key, entry] of this.rows) {
+      if (entry.createdAt < expiresBefore && this.rows.delete(key)) deleted++;
+    }
+    return deleted;
+  }
+
   dump(): Array<[string, Entry]> {
     return [...this.rows.entries()].map(([k, v]) => [k, structuredClone(v)]);
   }

@@ -1,0 +1,107 @@
+/**
+ * What one process does besides wiring (`openPlatform` only wires), by MAAS_ROLE:
+ *
+ * - `api`: serves HTTP and never trains (its scheduler is never started; jobs it creates are
+ *   claimed by workers).
+ * - `worker`: claims training jobs with the store's lease protocol, runs them, registers versions;
+ *   serves only /healthz and /readyz.
+ * - `all`: both (the embedded default: one process on SQLite and a data folder).
+ *
+ * Among the processes that train, one leader (`Platform.leader`: a PostgreSQL advisory lock, or
+ * the only process) also runs the housekeeping sweeps and trains the zoo's missing models, so N
+ * workers do not train the zoo N times and no two sweeps race. A follower asks again every
+ * `LEAD_RETRY_MS`, so when the leader dies another takes over.
+ */
+import type { Platform } from './platform';
+
+/** How often a follower tries to take the lead, and a leader sweeps (ms). */
+const LEAD_RETRY_MS = 5_000;
+const SWEEP_EVERY_MS = 10 * 60_000;
+
+export interface BackgroundWork {
+  /** True once this process has become the leader. */
+  leading(): boolean;
+  /** Stop the loops (jobs and the zoo stop with `platform.close()`); idempotent. */
+  stop(): Promise<void>;
+}
+
+export async function startRole(platform: Platform, log: (line: string) => void): Promise<BackgroundWork> {
+  if (platform.config.role === 'api') return { leading: () => false, stop: async () => {} };
+  platform.trainings.start();
+  const leadership = new Leadership(platform, log);
+  await leadership.tryLead();
+  return leadership;
+}
+
+/** Housekeeping: dataset and model files no row references, and stale temp files. */
+export async function sweep(platform: Platform): Promise<{ models: number; datasets: number }> {
+  const grace = platform.config.sweepGraceMs;
+  const models = await platform.registry.collectOrphans(grace);
+  const datasets = await platform.datasets.collectOrphans(grace);
+  return { models: models.length, datasets: datasets.length };
+}
+
+class Leadership implements BackgroundWork {
+  private isLeader = false;
+  private lastSweep = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private busy: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly platform: Platform,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  leading(): boolean {
+    return this.isLeader;
+  }
+
+  /** One round: take (or keep) the lead; a new leader starts the zoo; a leader sweeps when due. */
+  tryLead(): Promise<void> {
+    this.busy = this.busy.then(() => this.round());
+    return this.busy;
+  }
+
+  private async round(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const lead = await this.platform.leader.tryAcquire();
+      if (lead && !this.isLeader) {
+        this.isLeader = true;
+        // Queued (not trained) before `maas serve` prints its listening line.
+        await this.platform.zoo.start(this.log);
+      }
+      if (!lead && this.isLeader) {
+        // The lock's connection was lost: another process may lead now. Stop leading work.
+        this.isLeader = false;
+        this.log('leadership lost; the zoo stops here and resumes in the new leader');
+        await this.platform.zoo.close();
+      }
+      if (this.isLeader && Date.now() - this.lastSweep >= SWEEP_EVERY_MS) {
+        this.lastSweep = Date.now();
+        const removed = await sweep(this.platform);
+        if (removed.models + removed.datasets > 0)
+          this.log(
+            `housekeeping: removed ${removed.models} model and ${removed.datasets} dataset orphan files`,
+          );
+      }
+    } catch (e) {
+      this.log(`housekeeping: ${(e as Error).message}`);
+    } finally {
+      this.schedule();
+    }
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.tryLead(), this.isLeader ? LEAD_RETRY_MS * 2 : LEAD_RETRY_MS);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.busy;
+  }
+}
