@@ -16,7 +16,7 @@ import { TenantService } from './tenant-service';
 
 export { Admission } from './admission';
 export { AuditLog } from './audit';
-export { type Clock, dayOf, ManualClock, monthOf } from './clock';
+export { type Clock, dayOf, ManualClock, monthOf, systemClock } from './clock';
 export { formatDuration } from './headers';
 export { Idempotency, parseIdempotencyKey, requestFingerprint, withoutRawKey } from './idempotency';
 export { KeyService, type MintedKey } from './key-service';
@@ -25,6 +25,7 @@ export { createMemoryStores, type MemoryStores } from './memory/index';
 export { billedUnits, Meter } from './metering';
 export type * from './ports';
 export { authorize } from './scopes';
+export { SlidingWindowRateLimiter } from './sliding-window';
 export { TenantService } from './tenant-service';
 export type * from './types';
 export { parseCreateKey, parseCreateTenant } from './validation';
