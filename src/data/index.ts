@@ -29,11 +29,11 @@ export {
   type RegressionTarget,
   type TargetSpec,
 } from './featurize/target';
-export { type ArchiveLimits, defaultArchiveLimits } from './formats/archive';
 export { type IdxArray, parseIdx, readIdx } from './formats/idx';
 export { decodeImage, encodePng } from './formats/image';
 export { type ChatTurn, chatExampleText, contentText } from './formats/openai-finetune';
 export { detectFormat, listFormats, type ReadOptions, registerFormat } from './formats/registry';
+export { type DataLimits, dataLimitSettings, dataLimits, defaultDataLimits } from './limits';
 export { Rng, type RngState } from './rng';
 export { type ColumnKind, type ColumnSummary, SchemaBuilder } from './schema';
 export type { Cell, ImageCell, Row } from './table';

@@ -25,6 +25,7 @@ import { RunnerPool, type SessionLoader } from './serving/pool';
 import { TaskService } from './tasks/service';
 import { type Clock, createTenancy, type Tenancy } from './tenancy/index';
 import { DatasetService } from './training/datasets';
+import { DescribePool } from './training/describe-pool';
 import { TrainingService } from './training/service';
 import { ZooService } from './zoo-training/service';
 
@@ -104,6 +105,20 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     store,
     await ArtifactStore.open(join(config.dataDir, 'datasets')),
     config.maxDatasetBytes,
+    new DescribePool({
+      memoryMb: config.datasetParseMemoryMb,
+      timeoutMs: config.datasetParseTimeoutMs,
+      maxWorkers: 2,
+      idleMs: 60_000,
+    }),
+    {
+      maxInflateRatio: config.maxInflateRatio,
+      maxFieldBytes: config.maxFieldBytes,
+      maxLineBytes: config.maxLineBytes,
+      maxImagePixels: config.maxImagePixels,
+      maxArchiveEntries: config.maxArchiveEntries,
+      maxArchiveEntryBytes: config.maxArchiveEntryBytes,
+    },
   );
   await datasets.collectOrphans();
   const trainings = new TrainingService(store, datasets, registry, {
@@ -146,6 +161,7 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
       closed ??= zoo
         .close()
         .then(() => trainings.close())
+        .then(() => datasets.close())
         .then(() => pool.close())
         .then(() => store.close());
       return closed;
