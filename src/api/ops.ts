@@ -1,5 +1,7 @@
 /** Operations: health, readiness, Prometheus metrics, OpenAPI. */
+
 import { fail } from '../common/errors';
+import { BINARY_TYPES } from './bodies';
 import { SERVER_VERSION } from './kserve';
 import type { RouteSpec } from './route';
 
@@ -28,7 +30,10 @@ export function openApi(routes: readonly RouteSpec[]) {
           ? {
               requestBody: {
                 required: true,
-                content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+                // Any of these (or none): the format is read from the bytes.
+                content: Object.fromEntries(
+                  BINARY_TYPES.map((t) => [t, { schema: { type: 'string', format: 'binary' } }]),
+                ),
               },
             }
           : r.body === 'multipart'

@@ -31,6 +31,7 @@ export {
 } from './featurize/target';
 export { type IdxArray, parseIdx, readIdx } from './formats/idx';
 export { decodeImage, encodePng } from './formats/image';
+export { jsonErrorOffset } from './formats/json-locate';
 export { type ChatTurn, chatExampleText, contentText } from './formats/openai-finetune';
 export { detectFormat, listFormats, type ReadOptions, registerFormat } from './formats/registry';
 export { type DataLimits, dataLimitSettings, dataLimits, defaultDataLimits } from './limits';
