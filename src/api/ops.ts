@@ -98,7 +98,7 @@ export const opsRoutes: RouteSpec[] = [
     method: 'GET',
     path: '/metrics',
     access: 'metrics',
-    summary: 'Prometheus metrics (needs a key unless MAAS_METRICS_PUBLIC is set)',
+    summary: 'Prometheus metrics (needs an admin key unless MAAS_METRICS_PUBLIC is set)',
     handler: (ctx) => {
       ctx.reply.type('text/plain; version=0.0.4; charset=utf-8');
       return ctx.platform.metrics.registry.render();

@@ -86,13 +86,17 @@ export function buildServer(platform: Platform, routes: readonly RouteSpec[] = r
     if (state.draining) reply.header('connection', 'close');
   });
 
+  // Labels never come from an unauthenticated or failed request: a model is named only when an
+  // authorised request to it succeeded (so it exists and the caller may see it); the registry
+  // also caps each label's distinct values (MAAS_METRICS_MAX_SERIES, then `_other`).
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     const name = (req.params as Record<string, string> | undefined)?.name;
+    const authorised = principals.has(req) && reply.statusCode < 400;
     const labels = {
       route,
       method: req.method,
-      model: typeof name === 'string' && NAME_PATTERN.test(name) ? name : '',
+      model: authorised && typeof name === 'string' && NAME_PATTERN.test(name) ? name : '',
       status: String(reply.statusCode),
     };
     platform.metrics.requests.inc(labels);
@@ -120,7 +124,8 @@ interface Shared {
 function registerRoute(app: FastifyInstance, spec: RouteSpec, shared: Shared): void {
   const { platform, principals, specs } = shared;
   const isPublic = spec.access === 'public' || (spec.access === 'metrics' && platform.config.metricsPublic);
-  const needed = spec.access === 'metrics' ? 'manage' : spec.access;
+  // /metrics names every tenant's models: the operator's (admin) view; tenants have /usage.
+  const needed = spec.access === 'metrics' ? 'admin' : spec.access;
   app.route({
     method: spec.method,
     url: spec.path,

@@ -18,7 +18,7 @@ import {
   keyServiceResolver,
 } from './auth/auth';
 import type { Config } from './config';
-import { type PlatformMetrics, platformMetrics } from './metrics';
+import { MetricsRegistry, type PlatformMetrics, platformMetrics } from './metrics';
 import { Registry } from './registry/registry';
 import { InferenceService } from './serving/inference';
 import { RunnerPool, type SessionLoader } from './serving/pool';
@@ -69,7 +69,7 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     validation: { timeoutMs: config.validateTimeoutMs, memoryMb: config.validateMemoryMb },
   });
   await registry.collectOrphans();
-  const metrics = platformMetrics();
+  const metrics = platformMetrics(new MetricsRegistry(config.metricsMaxSeries));
   metrics.memory.collect(() => {
     const m = process.memoryUsage();
     return [
