@@ -21,7 +21,7 @@ export async function startServer(
   print: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
 ): Promise<RunningServer> {
   const platform = await openPlatform(config);
-  const { app, state } = buildServer(platform);
+  const { app, state, dropUnfinishedBodies } = buildServer(platform);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -42,6 +42,8 @@ export async function startServer(
     stopping ??= (async () => {
       state.draining = true;
       if (config.shutdownGraceMs > 0) await new Promise((r) => setTimeout(r, config.shutdownGraceMs));
+      // Requests still sending their body would hold the drain until their body timeout.
+      dropUnfinishedBodies();
       // Wait for in-flight answers to be flushed BEFORE closing: Node's close() destroys sockets
       // whose response has ended even if bytes are still buffered, cutting large answers short.
       const deadline = Date.now() + config.drainTimeoutMs;

@@ -2,6 +2,7 @@
  * Builds the HTTP server from the route table: body parsers, the auth hook (per route, before
  * the body is read), one error renderer, request metrics.
  */
+import type { IncomingMessage } from 'node:http';
 import Fastify, {
   type FastifyInstance,
   type FastifyReply,
@@ -23,6 +24,11 @@ const ANONYMOUS: Principal = { tenantId: '', keyId: '', scopes: [], limits: { ke
 export interface BuiltServer {
   app: FastifyInstance;
   state: ServerState;
+  /**
+   * Shutdown: close the connections of requests whose body is still arriving (a slowloris
+   * connection, or an upload the client can retry elsewhere), so they never hold the drain.
+   */
+  dropUnfinishedBodies(): number;
 }
 
 const surfaceOfUrl = (url: string): Surface =>
@@ -46,6 +52,11 @@ export function buildServer(platform: Platform, routes: readonly RouteSpec[] = r
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxJsonBytes,
     return503OnClosing: true,
+    // Slow clients (slowloris): headers must arrive within MAAS_HEADERS_TIMEOUT_MS and the whole
+    // request, body included, within MAAS_BODY_TIMEOUT_MS more; Node answers 408 and closes the
+    // connection, checking every second.
+    requestTimeout: config.headersTimeoutMs + config.bodyTimeoutMs,
+    http: { headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: 1000 },
     // Long names must reach our validator (400 in the route's shape), not the router's 414:
     // Node's header limit (16 KiB) bounds a URL before this does.
     routerOptions: { maxParamLength: 65_536 },
@@ -78,10 +89,16 @@ export function buildServer(platform: Platform, routes: readonly RouteSpec[] = r
   // In-flight count for draining: a response counts until its socket has taken every byte
   // ('close' after 'finish'); while draining, answers carry `Connection: close` so keep-alive
   // clients move to another instance.
-  app.addHook('onRequest', async (_req, reply) => {
+  const receiving = new Set<IncomingMessage>();
+  app.addHook('onRequest', async (req, reply) => {
     state.inflight++;
+    if (!req.raw.complete) {
+      receiving.add(req.raw);
+      req.raw.once('end', () => receiving.delete(req.raw));
+    }
     reply.raw.once('close', () => {
       state.inflight--;
+      receiving.delete(req.raw);
     });
     if (state.draining) reply.header('connection', 'close');
   });
@@ -110,7 +127,17 @@ export function buildServer(platform: Platform, routes: readonly RouteSpec[] = r
     installBinaryParsers(binary);
     for (const spec of routes.filter((r) => r.body === 'binary')) registerRoute(binary, spec, shared);
   });
-  return { app, state };
+  const dropUnfinishedBodies = () => {
+    let dropped = 0;
+    for (const req of receiving) {
+      if (req.complete) continue;
+      req.socket.destroy();
+      dropped++;
+    }
+    receiving.clear();
+    return dropped;
+  };
+  return { app, state, dropUnfinishedBodies };
 }
 
 interface Shared {
