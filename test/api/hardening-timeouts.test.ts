@@ -44,7 +44,7 @@ function slowClient(port: number, head: string, drip: string) {
       resolve(received);
     }),
   );
-  return { socket, closed, stop: () => (clearInterval(timer), socket.destroy()) };
+  return { socket, closed };
 }
 
 const chunkedPost = `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_KEY}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`;
