@@ -18,17 +18,43 @@ const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: 'invalid_request',
 };
 
-export function toMaasError(e: unknown): MaasError {
+/** What the edge knows about the route when fastify itself refused the request. */
+export interface ErrorContext {
+  /** What to send instead (the route's body kind), for 415s. */
+  bodyHint?: string;
+  /** The JSON body limit (bytes), for 413s. */
+  maxJsonBytes?: number;
+}
+
+/** Fastify's own refusals, with a hint of what to send (never the request's bytes echoed). */
+function fromFastify(code: ErrorCode, fastifyCode: string, c: ErrorContext): MaasError {
+  if (code === 'unsupported_media_type')
+    return new MaasError(
+      code,
+      `unsupported Content-Type: ${c.bodyHint ?? 'see /docs for what this route takes'}`,
+    );
+  if (code === 'payload_too_large')
+    return new MaasError(
+      code,
+      c.maxJsonBytes !== undefined
+        ? `the body is larger than ${c.maxJsonBytes} bytes (limit maxJsonBytes, setting MAAS_MAX_JSON_BYTES); large inputs go to the upload routes`
+        : errorCatalog.payload_too_large.title,
+    );
+  if (fastifyCode === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH')
+    return new MaasError(code, 'Content-Length does not match the body that was sent');
+  return new MaasError(code, errorCatalog[code].title);
+}
+
+export function toMaasError(e: unknown, context: ErrorContext = {}): MaasError {
   if (isMaasError(e)) return e;
   const err = e as { code?: string; statusCode?: number; message?: string; name?: string };
   const mapped = err.code ? fastifyCodes[err.code] : undefined;
-  if (mapped) return new MaasError(mapped, errorCatalog[mapped].title);
+  if (mapped && err.code) return fromFastify(mapped, err.code, context);
   if (err instanceof SyntaxError || err.name === 'SyntaxError') {
     return new MaasError('invalid_request', 'the body is not valid JSON');
   }
-  if (err.statusCode === 413) return new MaasError('payload_too_large', errorCatalog.payload_too_large.title);
-  if (err.statusCode === 415)
-    return new MaasError('unsupported_media_type', errorCatalog.unsupported_media_type.title);
+  if (err.statusCode === 413) return fromFastify('payload_too_large', '', context);
+  if (err.statusCode === 415) return fromFastify('unsupported_media_type', '', context);
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
     return new MaasError('invalid_request', errorCatalog.invalid_request.title);
   }

@@ -174,7 +174,8 @@ export const nativeRoutes: RouteSpec[] = [
     access: 'manage',
     body: 'binary',
     status: 201,
-    summary: 'Upload a new version: the raw ONNX file as application/octet-stream (creates the model)',
+    summary:
+      'Upload a new version: the raw ONNX file as the body, under any Content-Type (application/octet-stream, or none as `curl -T` sends) (creates the model)',
     audit: 'model.upload',
     handler: (ctx) => idempotent(ctx, () => upload(ctx)),
   },

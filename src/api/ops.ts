@@ -1,5 +1,7 @@
 /** Operations: health, readiness, Prometheus metrics, OpenAPI. */
+
 import { fail } from '../common/errors';
+import { BINARY_TYPES } from './bodies';
 import { SERVER_VERSION } from './kserve';
 import type { RouteSpec } from './route';
 
@@ -28,7 +30,10 @@ export function openApi(routes: readonly RouteSpec[]) {
           ? {
               requestBody: {
                 required: true,
-                content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+                // Any of these (or none): the format is read from the bytes.
+                content: Object.fromEntries(
+                  BINARY_TYPES.map((t) => [t, { schema: { type: 'string', format: 'binary' } }]),
+                ),
               },
             }
           : r.body === 'multipart'
@@ -100,7 +105,7 @@ export const opsRoutes: RouteSpec[] = [
     method: 'GET',
     path: '/metrics',
     access: 'metrics',
-    summary: 'Prometheus metrics (needs a key unless MAAS_METRICS_PUBLIC is set)',
+    summary: 'Prometheus metrics (needs an admin key unless MAAS_METRICS_PUBLIC is set)',
     handler: (ctx) => {
       ctx.reply.type('text/plain; version=0.0.4; charset=utf-8');
       return ctx.platform.metrics.registry.render();

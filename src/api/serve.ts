@@ -26,7 +26,7 @@ export async function startServer(
   const platform = await openPlatform(config);
   // A worker answers only the health routes (probes of an orchestrator); the API is the api's.
   const routes = config.role === 'worker' ? routeTable.filter((r) => r.access === 'public') : routeTable;
-  const { app, state } = buildServer(platform, routes);
+  const { app, state, dropUnfinishedBodies } = buildServer(platform, routes);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -49,6 +49,8 @@ export async function startServer(
     stopping ??= (async () => {
       state.draining = true;
       if (config.shutdownGraceMs > 0) await new Promise((r) => setTimeout(r, config.shutdownGraceMs));
+      // Requests still sending their body would hold the drain until their body timeout.
+      dropUnfinishedBodies();
       // Wait for in-flight answers to be flushed BEFORE closing: Node's close() destroys sockets
       // whose response has ended even if bytes are still buffered, cutting large answers short.
       const deadline = Date.now() + config.drainTimeoutMs;

@@ -2,7 +2,7 @@
  * Builds the HTTP server from the route table: body parsers, the auth hook (per route, before
  * the body is read), one error renderer, request metrics.
  */
-import { Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
 import Fastify, {
   type FastifyInstance,
   type FastifyReply,
@@ -13,6 +13,7 @@ import { fail, MaasError } from '../common/errors';
 import { NAME_PATTERN } from '../common/names';
 import { hasScope, type Principal } from '../platform/auth/auth';
 import type { Platform } from '../platform/platform';
+import { bodyHints, checkBodyType, installBinaryParsers, installBodyParsers } from './bodies';
 import { sendError, toMaasError } from './errors';
 import type { RouteSpec, ServerState, Surface } from './route';
 import { routeTable } from './routes';
@@ -23,6 +24,11 @@ const ANONYMOUS: Principal = { tenantId: '', keyId: '', scopes: [], limits: { ke
 export interface BuiltServer {
   app: FastifyInstance;
   state: ServerState;
+  /**
+   * Shutdown: close the connections of requests whose body is still arriving (a slowloris
+   * connection, or an upload the client can retry elsewhere), so they never hold the drain.
+   */
+  dropUnfinishedBodies(): number;
 }
 
 const surfaceOfUrl = (url: string): Surface =>
@@ -46,23 +52,31 @@ export function buildServer(platform: Platform, routes: readonly RouteSpec[] = r
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxJsonBytes,
     return503OnClosing: true,
-    // Long names must reach our validator (400), not the router's 414.
-    routerOptions: { maxParamLength: 8192 },
+    // Slow clients (slowloris): headers must arrive within MAAS_HEADERS_TIMEOUT_MS and the whole
+    // request, body included, within MAAS_BODY_TIMEOUT_MS more; Node answers 408 and closes the
+    // connection, checking every second.
+    requestTimeout: config.headersTimeoutMs + config.bodyTimeoutMs,
+    http: { headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: 1000 },
+    // Long names must reach our validator (400 in the route's shape), not the router's 414:
+    // Node's header limit (16 KiB) bounds a URL before this does.
+    routerOptions: { maxParamLength: 65_536 },
     forceCloseConnections: 'idle',
   });
   const state: ServerState = { draining: false, inflight: 0 };
   const principals = new WeakMap<FastifyRequest, Principal>();
-  const surfaces = new WeakMap<FastifyRequest, Surface>();
+  const specs = new WeakMap<FastifyRequest, RouteSpec>();
 
-  // Uploads: hand the raw stream to the route (the registry streams it to disk while hashing).
-  app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
-  // OpenAI's file upload: the route parses the form as it streams (src/api/openai/multipart.ts).
-  app.addContentTypeParser('multipart/form-data', (_req, payload, done) => done(null, payload));
+  // JSON bounded in depth and size; uploads and forms as streams (bodies.ts).
+  installBodyParsers(app, config.maxJsonDepth);
 
   app.setErrorHandler((err, req, reply) => {
-    const e = toMaasError(err);
+    const spec = specs.get(req);
+    const e = toMaasError(err, {
+      bodyHint: spec ? bodyHints[spec.body] : undefined,
+      maxJsonBytes: config.maxJsonBytes,
+    });
     if (e.code === 'internal') req.log.error({ err }, 'unhandled error');
-    return sendError(reply, e, surfaces.get(req) ?? surfaceOfUrl(req.url));
+    return sendError(reply, e, spec?.surface ?? surfaceOfUrl(req.url));
   });
   app.setNotFoundHandler((req, reply) =>
     sendError(
@@ -75,41 +89,55 @@ export function buildServer(platform: Platform, routes: readonly RouteSpec[] = r
   // In-flight count for draining: a response counts until its socket has taken every byte
   // ('close' after 'finish'); while draining, answers carry `Connection: close` so keep-alive
   // clients move to another instance.
-  app.addHook('onRequest', async (_req, reply) => {
+  const receiving = new Set<IncomingMessage>();
+  app.addHook('onRequest', async (req, reply) => {
     state.inflight++;
+    if (!req.raw.complete) {
+      receiving.add(req.raw);
+      req.raw.once('end', () => receiving.delete(req.raw));
+    }
     reply.raw.once('close', () => {
       state.inflight--;
+      receiving.delete(req.raw);
     });
     if (state.draining) reply.header('connection', 'close');
   });
 
+  // Labels never come from an unauthenticated or failed request: a model is named only when an
+  // authorised request to it succeeded (so it exists and the caller may see it); the registry
+  // also caps each label's distinct values (MAAS_METRICS_MAX_SERIES, then `_other`).
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     const name = (req.params as Record<string, string> | undefined)?.name;
+    const authorised = principals.has(req) && reply.statusCode < 400;
     const labels = {
       route,
       method: req.method,
-      model: typeof name === 'string' && NAME_PATTERN.test(name) ? name : '',
+      model: authorised && typeof name === 'string' && NAME_PATTERN.test(name) ? name : '',
       status: String(reply.statusCode),
     };
     platform.metrics.requests.inc(labels);
     platform.metrics.latency.observe(labels, reply.elapsedTime / 1000);
   });
 
-  for (const spec of routes) registerRoute(app, spec, { platform, state, routes, principals, surfaces });
-  return { app, state };
-}
-
-/** Streamed bodies go only to the routes that read streams, each in the one type it reads. */
-function checkBodyType(spec: RouteSpec, req: FastifyRequest): void {
-  const streamed = req.body instanceof Readable;
-  const multipart = String(req.headers['content-type'] ?? '').startsWith('multipart/');
-  if (spec.body === 'binary' && (!streamed || multipart))
-    fail('unsupported_media_type', 'send the file as Content-Type: application/octet-stream');
-  if (spec.body === 'multipart' && (!streamed || !multipart))
-    fail('unsupported_media_type', 'send the file as Content-Type: multipart/form-data');
-  if (spec.body === 'json' && streamed)
-    fail('unsupported_media_type', 'send the body as Content-Type: application/json');
+  const shared = { platform, state, routes, principals, specs };
+  for (const spec of routes.filter((r) => r.body !== 'binary')) registerRoute(app, spec, shared);
+  // Uploads in a context of their own, where every Content-Type is the raw stream.
+  app.register(async (binary) => {
+    installBinaryParsers(binary);
+    for (const spec of routes.filter((r) => r.body === 'binary')) registerRoute(binary, spec, shared);
+  });
+  const dropUnfinishedBodies = () => {
+    let dropped = 0;
+    for (const req of receiving) {
+      if (req.complete) continue;
+      req.socket.destroy();
+      dropped++;
+    }
+    receiving.clear();
+    return dropped;
+  };
+  return { app, state, dropUnfinishedBodies };
 }
 
 interface Shared {
@@ -117,18 +145,19 @@ interface Shared {
   state: ServerState;
   routes: readonly RouteSpec[];
   principals: WeakMap<FastifyRequest, Principal>;
-  surfaces: WeakMap<FastifyRequest, Surface>;
+  specs: WeakMap<FastifyRequest, RouteSpec>;
 }
 
 function registerRoute(app: FastifyInstance, spec: RouteSpec, shared: Shared): void {
-  const { platform, principals, surfaces } = shared;
+  const { platform, principals, specs } = shared;
   const isPublic = spec.access === 'public' || (spec.access === 'metrics' && platform.config.metricsPublic);
-  const needed = spec.access === 'metrics' ? 'manage' : spec.access;
+  // /metrics names every tenant's models: the operator's (admin) view; tenants have /usage.
+  const needed = spec.access === 'metrics' ? 'admin' : spec.access;
   app.route({
     method: spec.method,
     url: spec.path,
     onRequest: async (req: FastifyRequest) => {
-      surfaces.set(req, spec.surface);
+      specs.set(req, spec);
       if (isPublic || needed === 'public') return;
       const token = bearer(req) ?? fail('unauthorized', 'send Authorization: Bearer <key>');
       const principal = (await platform.keys.resolve(token)) ?? fail('unauthorized', 'the key is not valid');

@@ -4,7 +4,7 @@
  */
 export { type BatchCursor, gatherRows, MinibatchIterator, splitIndices } from './batching';
 export { getBuiltin, listBuiltins } from './builtin';
-export { type DatasetDescription, type DatasetSource, describeDataset } from './describe';
+export { type DatasetDescription, type DatasetSource, type DescribeOptions, describeDataset } from './describe';
 export type { ImageSpec } from './featurize/image';
 export {
   encodeInputs,
@@ -16,8 +16,10 @@ export {
 export type { TabularSpec } from './featurize/tabular';
 export { type ClassTarget, decodeClass, decodeRegression, type TargetSpec } from './featurize/target';
 export { decodeImage, encodePng } from './formats/image';
+export { jsonErrorOffset } from './formats/json-locate';
 export { chatExampleText } from './formats/openai-finetune';
 export { detectFormat } from './formats/registry';
+export { type DataLimits, dataLimitSettings, defaultDataLimits } from './limits';
 export { Rng } from './rng';
 export type { ImageCell } from './table';
 export { tokenizerFromSpec } from './text';

@@ -4,39 +4,8 @@
  * validated, then frozen. Secrets are redacted whenever the config is shown.
  */
 import { fail } from '../common/errors';
-
-type Parser<T> = (raw: string, key: string) => T;
-
-interface OptionSpec<T> {
-  env: string;
-  flag: string;
-  default: T;
-  parse: Parser<T>;
-  doc: string;
-  secret?: boolean;
-}
-
-const int =
-  (min: number, max: number): Parser<number> =>
-  (raw, key) => {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      fail('invalid_request', `config ${key}: ${JSON.stringify(raw)} is not an integer in [${min}, ${max}]`);
-    }
-    return n;
-  };
-const text: Parser<string> = (raw) => raw;
-const bool: Parser<boolean> = (raw, key) => {
-  if (['1', 'true', 'yes'].includes(raw)) return true;
-  if (['0', 'false', 'no'].includes(raw)) return false;
-  return fail('invalid_request', `config ${key}: ${JSON.stringify(raw)} is not a boolean`);
-};
-const optionalSecret: Parser<string | null> = (raw, key) => {
-  if (raw.length < 16) fail('invalid_request', `config ${key}: a key needs at least 16 characters`);
-  return raw;
-};
-
-const MiB = 1024 * 1024;
+import { limitOptions } from './config-limits';
+import { bool, int, MiB, type OptionSpec, optionalSecret, type Parser, text } from './config-parsers';
 
 /** What `maas serve` does about zoo models that are not installed (see src/platform/zoo-training/). */
 export const ZOO_MODES = ['auto', 'off', 'quick'] as const;
@@ -364,6 +333,7 @@ export const configSpec = {
     parse: int(0, 30 * 86_400_000),
     doc: 'Housekeeping (orphan artifacts, stale temp files) removes only files older than this (ms), so another process’s upload in progress is never touched',
   },
+  ...limitOptions,
 } satisfies Record<string, OptionSpec<unknown>>;
 
 type Spec = typeof configSpec;

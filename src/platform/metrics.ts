@@ -1,9 +1,41 @@
 /**
  * A small Prometheus registry (text exposition format 0.0.4): counters, gauges and histograms with
  * labels. Metric names are registered once (duplicates are refused), so two modules cannot
- * silently share a name with different meanings.
+ * silently share a name with different meanings. Each label of a metric takes at most
+ * `maxValuesPerLabel` distinct values (MAAS_METRICS_MAX_SERIES); later values are counted under
+ * `_other`, so no client can grow the scrape (and the server's memory) without bound.
  */
 type Labels = Record<string, string>;
+
+/** The bucket that values past the cap are counted under. */
+export const OTHER = '_other';
+
+/** Distinct values seen per label name; values past the cap become `_other`. */
+class LabelCap {
+  private readonly seen = new Map<string, Set<string>>();
+  constructor(private readonly maxValues: number) {}
+
+  apply(labels: Labels): Labels {
+    let out: Labels | null = null;
+    for (const [name, value] of Object.entries(labels)) {
+      let values = this.seen.get(name);
+      if (!values) {
+        values = new Set();
+        this.seen.set(name, values);
+      }
+      if (values.has(value)) continue;
+      if (values.size < this.maxValues) values.add(value);
+      else {
+        out ??= { ...labels };
+        out[name] = OTHER;
+      }
+    }
+    return out ?? labels;
+  }
+}
+
+/** No cap (a registry built without one: tests, tools). */
+const UNCAPPED = Number.MAX_SAFE_INTEGER;
 
 const labelKey = (labels: Labels): string =>
   Object.keys(labels)
@@ -23,12 +55,16 @@ interface Metric {
 export class Counter implements Metric {
   readonly type = 'counter';
   private readonly values = new Map<string, number>();
+  private readonly cap: LabelCap;
   constructor(
     readonly name: string,
     readonly help: string,
-  ) {}
+    maxValuesPerLabel = UNCAPPED,
+  ) {
+    this.cap = new LabelCap(maxValuesPerLabel);
+  }
   inc(labels: Labels = {}, by = 1): void {
-    const k = labelKey(labels);
+    const k = labelKey(this.cap.apply(labels));
     this.values.set(k, (this.values.get(k) ?? 0) + by);
   }
   get(labels: Labels = {}): number {
@@ -44,12 +80,16 @@ export class Gauge implements Metric {
   private readonly values = new Map<string, number>();
   /** Gauges read at scrape time (memory, loaded models). */
   private readonly collectors: (() => [Labels, number][])[] = [];
+  private readonly cap: LabelCap;
   constructor(
     readonly name: string,
     readonly help: string,
-  ) {}
+    maxValuesPerLabel = UNCAPPED,
+  ) {
+    this.cap = new LabelCap(maxValuesPerLabel);
+  }
   set(labels: Labels, value: number): void {
-    this.values.set(labelKey(labels), value);
+    this.values.set(labelKey(this.cap.apply(labels)), value);
   }
   collect(fn: () => [Labels, number][]): void {
     this.collectors.push(fn);
@@ -64,13 +104,17 @@ export class Gauge implements Metric {
 export class Histogram implements Metric {
   readonly type = 'histogram';
   private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
+  private readonly cap: LabelCap;
   constructor(
     readonly name: string,
     readonly help: string,
     readonly buckets: readonly number[],
-  ) {}
+    maxValuesPerLabel = UNCAPPED,
+  ) {
+    this.cap = new LabelCap(maxValuesPerLabel);
+  }
   observe(labels: Labels, value: number): void {
-    const k = labelKey(labels);
+    const k = labelKey(this.cap.apply(labels));
     let s = this.series.get(k);
     if (!s) {
       s = { counts: this.buckets.map(() => 0), sum: 0, count: 0 };
@@ -105,19 +149,22 @@ export class Histogram implements Metric {
 export class MetricsRegistry {
   private readonly metrics = new Map<string, Metric>();
 
+  /** `maxValuesPerLabel`: distinct values one label of one metric may take before `_other`. */
+  constructor(private readonly maxValuesPerLabel = UNCAPPED) {}
+
   private add<M extends Metric>(m: M): M {
     if (this.metrics.has(m.name)) throw new Error(`metric ${m.name} is already registered`);
     this.metrics.set(m.name, m);
     return m;
   }
   counter(name: string, help: string): Counter {
-    return this.add(new Counter(name, help));
+    return this.add(new Counter(name, help, this.maxValuesPerLabel));
   }
   gauge(name: string, help: string): Gauge {
-    return this.add(new Gauge(name, help));
+    return this.add(new Gauge(name, help, this.maxValuesPerLabel));
   }
   histogram(name: string, help: string, buckets: readonly number[]): Histogram {
-    return this.add(new Histogram(name, help, buckets));
+    return this.add(new Histogram(name, help, buckets, this.maxValuesPerLabel));
   }
 
   render(): string {

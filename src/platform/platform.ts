@@ -28,13 +28,14 @@ import {
 } from './auth/auth';
 import type { Config } from './config';
 import { checkHealth, type Health } from './health';
-import { type PlatformMetrics, platformMetrics } from './metrics';
+import { MetricsRegistry, type PlatformMetrics, platformMetrics } from './metrics';
 import { Registry } from './registry/registry';
 import { InferenceService } from './serving/inference';
 import { RunnerPool, type SessionLoader } from './serving/pool';
 import { TaskService } from './tasks/service';
 import { type Clock, createTenancy, type Tenancy } from './tenancy/index';
 import { DatasetService } from './training/datasets';
+import { DescribePool } from './training/describe-pool';
 import { TrainingService } from './training/service';
 import { ZooService } from './zoo-training/service';
 
@@ -124,7 +125,7 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     // Several processes on one database without Redis would not hear each other's removals.
     { bus, cacheVersions: config.databaseUrl === null || redis !== null },
   );
-  const metrics = platformMetrics();
+  const metrics = platformMetrics(new MetricsRegistry(config.metricsMaxSeries));
   metrics.memory.collect(() => {
     const m = process.memoryUsage();
     return [
@@ -161,6 +162,20 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     store,
     await ArtifactStore.open(join(blobRoot, 'datasets')),
     config.maxDatasetBytes,
+    new DescribePool({
+      memoryMb: config.datasetParseMemoryMb,
+      timeoutMs: config.datasetParseTimeoutMs,
+      maxWorkers: 2,
+      idleMs: 60_000,
+    }),
+    {
+      maxInflateRatio: config.maxInflateRatio,
+      maxFieldBytes: config.maxFieldBytes,
+      maxLineBytes: config.maxLineBytes,
+      maxImagePixels: config.maxImagePixels,
+      maxArchiveEntries: config.maxArchiveEntries,
+      maxArchiveEntryBytes: config.maxArchiveEntryBytes,
+    },
   );
   const trainings = new TrainingService(
     store,
@@ -212,6 +227,7 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
       closed ??= zoo
         .close()
         .then(() => trainings.close())
+        .then(() => datasets.close())
         .then(() => pool.close())
         .then(() => leader.release())
         .then(() => bus.close())

@@ -134,12 +134,20 @@ describe('hostile input', () => {
     expect((await s.app.inject({ url: '/api/v1/models/big', headers: auth })).statusCode).toBe(404);
   });
 
-  it('refuses uploads that are not octet-stream (415) and unknown upload options (400)', async () => {
-    const res = await s.app.inject({
+  it('reads uploads under any Content-Type by their bytes, refuses forms (415) and unknown options (400)', async () => {
+    const text = await s.app.inject({
       method: 'POST',
       url: '/api/v1/models/x/versions',
       headers: { ...auth, 'content-type': 'text/plain' },
       payload: 'hello',
+    });
+    expect(text.statusCode).toBe(400);
+    expect(text.json().code).toBe('invalid_model');
+    const res = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/models/x/versions',
+      headers: { ...auth, 'content-type': 'multipart/form-data; boundary=b' },
+      payload: '--b--\r\n',
     });
     expect(res.statusCode).toBe(415);
     const opt = await upload(s.app, 'x', linearModel().bytes, '?owner=someone-else');

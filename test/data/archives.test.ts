@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeDataset, loadForTraining } from '../../src/data';
 import {
+  budgetError,
   datasetError,
   makeIdxU8,
   makeJpeg,
@@ -236,10 +237,10 @@ describe('archive safety (docs/security.md §9)', () => {
       { name: 'red/zeros.png', data: zeros },
     ]);
     const path = await writeFixture(dir, 'bomb.tgz', tgz);
-    const e = await datasetError(() => describeDataset(path));
-    expect(e.message).toContain('compression ratio over 100');
+    const e = await budgetError(() => describeDataset(path));
+    expect(e.message).toContain('inflates more than 100×');
     const zip = makeZip([{ name: 'red/zeros.png', data: zeros }]);
-    const z = await datasetError(async () => describeDataset(await writeFixture(dir, 'bomb.zip', zip)));
+    const z = await budgetError(async () => describeDataset(await writeFixture(dir, 'bomb.zip', zip)));
     expect(z.message).toContain('compression ratio over 100');
     expect(z.pointer).toBe('entry "red/zeros.png"');
   });
@@ -247,7 +248,7 @@ describe('archive safety (docs/security.md §9)', () => {
   it('refuses a gzip bomb stored inside a zip entry', async () => {
     const gz = gzipSync(new Uint8Array(8 * 1024 * 1024));
     const zip = makeZip([{ name: 'x/train-images-idx3-ubyte.gz', data: gz, store: true }]);
-    const e = await datasetError(async () => describeDataset(await writeFixture(dir, 'gzbomb.zip', zip)));
+    const e = await budgetError(async () => describeDataset(await writeFixture(dir, 'gzbomb.zip', zip)));
     expect(e.pointer).toBe('entry "x/train-images-idx3-ubyte.gz"');
     expect(e.message).toContain('inflates past');
   });
@@ -255,21 +256,24 @@ describe('archive safety (docs/security.md §9)', () => {
   it('refuses too many entries and oversized entries, with configurable limits', async () => {
     const items = Array.from({ length: 5 }, (_, i) => ({ name: `red/${i}.png`, data: red() }));
     const zip = await writeFixture(dir, 'many.zip', makeZip(items));
-    const e = await datasetError(() => describeDataset(zip, { archiveLimits: { maxEntries: 4 } }));
-    expect(e.message).toContain('5 entries, more than 4');
+    const e = await budgetError(() => describeDataset(zip, { limits: { maxArchiveEntries: 4 } }));
+    expect(e.message).toContain(
+      'more than 4 entries (limit maxArchiveEntries, setting MAAS_MAX_ARCHIVE_ENTRIES)',
+    );
     const tgz = await writeFixture(dir, 'many.tgz', await makeTarGz(items));
     expect(
-      (await datasetError(() => describeDataset(tgz, { archiveLimits: { maxEntries: 4 } }))).message,
+      (await budgetError(() => describeDataset(tgz, { limits: { maxArchiveEntries: 4 } }))).message,
     ).toContain('more than 4 entries');
-    expect((await describeDataset(tgz, { archiveLimits: { maxEntries: 5 } })).rows).toBe(5);
-    const big = await datasetError(() => describeDataset(zip, { archiveLimits: { maxEntryBytes: 10 } }));
+    expect((await describeDataset(tgz, { limits: { maxArchiveEntries: 5 } })).rows).toBe(5);
+    const big = await budgetError(() => describeDataset(zip, { limits: { maxArchiveEntryBytes: 10 } }));
     expect(big.message).toContain('larger than 10 bytes');
     const pngBytes = red().length;
     for (const path of [zip, tgz]) {
-      const total = await datasetError(() =>
-        describeDataset(path, { archiveLimits: { maxTotalBytes: 2 * pngBytes + 1 } }),
+      const total = await budgetError(() =>
+        describeDataset(path, { limits: { maxInflatedBytes: 2 * pngBytes + 1 } }),
       );
-      expect(total.message, path).toContain(`expands past ${2 * pngBytes + 1} bytes`);
+      expect(total.message, path).toContain(`inflates past ${2 * pngBytes + 1} bytes`);
+      expect(total.message, path).toContain('setting MAAS_MAX_DATASET_BYTES');
       expect(total.pointer, path).toBe('entry "red/2.png"');
     }
   });

@@ -145,3 +145,16 @@ export async function datasetError(
   }
   throw new Error('expected an invalid_dataset error, got success');
 }
+
+/** The 413 of a reader's budget (src/data/limits.ts): its message names the limit and its setting. */
+export async function budgetError(fn: () => Promise<unknown>): Promise<{ message: string; pointer: string }> {
+  try {
+    await fn();
+  } catch (err) {
+    if (!isMaasError(err)) throw err;
+    expect(err.code, err.message).toBe('payload_too_large');
+    expect(err.message).toMatch(/\(limit \w+, setting MAAS_[A-Z_]+\)$/);
+    return { message: err.message, pointer: err.extras.pointer ?? '' };
+  }
+  throw new Error('expected a payload_too_large error, got success');
+}

@@ -141,6 +141,15 @@ describe('task service', () => {
     await expect(
       tasks.imagine(target('cppn'), { prompt: 'x', n: 1, width: 0, height: 16 }),
     ).rejects.toMatchObject({ code: 'invalid_request' });
+    // 4096×4096 × 10 once ran past the deadline, ≈ 2 s of event loop per PNG: refused at once.
+    const t = performance.now();
+    await expect(
+      tasks.imagine(target('cppn'), { prompt: 'x', n: 10, width: 4096, height: 4096 }),
+    ).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: expect.stringContaining('more than 4194304 per request'),
+    });
+    expect(performance.now() - t).toBeLessThan(100);
   });
 
   it('speech without an installed engine is a 503 that says how to install one', async () => {

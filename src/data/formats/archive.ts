@@ -3,38 +3,18 @@ import { stat } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import yauzl from 'yauzl';
+import { type DataLimits, defaultDataLimits, InflateBudget, overBudget } from '../limits';
 import { atEntry, badData } from '../problems';
 import { readHead } from './source';
 
 /**
  * Archives are read in memory, entry by entry: nothing is ever written to disk, so no entry name
- * can place a file anywhere (docs/security.md §9). Names are still checked, so a hostile archive is
- * refused with the entry that made it so rather than silently half-read.
+ * can place a file anywhere. Names are still checked, so a hostile archive is refused with the
+ * entry that made it so rather than silently half-read. Budgets (src/data/limits.ts): entries
+ * (`maxArchiveEntries`), inflated bytes per entry (`maxArchiveEntryBytes`) and in all
+ * (`maxInflatedBytes`, the upload's own cap), and the compression ratio (`maxInflateRatio`),
+ * all checked while inflating.
  */
-export interface ArchiveLimits {
-  /** Most entries (files, folders, links) in one archive. Default 100,000. */
-  maxEntries: number;
-  /** Most uncompressed bytes over all entries. Default 2 GiB. */
-  maxTotalBytes: number;
-  /** Most uncompressed bytes in one entry. Default 64 MiB. */
-  maxEntryBytes: number;
-  /** Uncompressed ÷ compressed bytes above which an archive (or a zip entry) is a bomb. Default 100. */
-  maxRatio: number;
-  /**
-   * Below this many uncompressed bytes the ratio is not judged (default 1 MiB): tar pads every
-   * file to 512 bytes and ends with 1 KiB of zeros, so a tiny honest .tar.gz can exceed 100×.
-   */
-  ratioGraceBytes: number;
-}
-
-export const defaultArchiveLimits: Readonly<ArchiveLimits> = Object.freeze({
-  maxEntries: 100_000,
-  maxTotalBytes: 2 * 1024 ** 3,
-  maxEntryBytes: 64 * 1024 ** 2,
-  maxRatio: 100,
-  ratioGraceBytes: 1024 ** 2,
-});
-
 export interface ArchiveEntry {
   /** The entry's path inside the archive, `/`-separated, checked to stay inside. */
   name: string;
@@ -62,22 +42,32 @@ export function checkEntryName(name: string): string {
 /** A folder entry, or the archive root (`./`), which holds no data of its own. */
 const isFolderName = (name: string): boolean => name === '' || name.endsWith('/');
 
-function ratioExceeded(uncompressed: number, compressed: number, limits: ArchiveLimits): boolean {
-  return uncompressed > limits.ratioGraceBytes && uncompressed > limits.maxRatio * Math.max(compressed, 1);
+function ratioExceeded(uncompressed: number, compressed: number, limits: DataLimits): boolean {
+  return (
+    uncompressed > limits.ratioGraceBytes && uncompressed > limits.maxInflateRatio * Math.max(compressed, 1)
+  );
+}
+
+function entryTooLarge(where: string, limits: DataLimits): never {
+  overBudget(where, `entry larger than ${limits.maxArchiveEntryBytes} bytes`, 'maxArchiveEntryBytes');
+}
+
+function tooManyEntries(where: string, limits: DataLimits): never {
+  overBudget(where, `archive has more than ${limits.maxArchiveEntries} entries`, 'maxArchiveEntries');
 }
 
 type ByteStream = AsyncIterable<unknown> & { destroy(): unknown };
 
-/** Read a stream whole, refusing it past `cap` bytes. */
-async function readCapped(stream: ByteStream, cap: number, where: string): Promise<Buffer> {
+/** Read a stream whole, refusing it past the entry budget. */
+async function readCapped(stream: ByteStream, limits: DataLimits, where: string): Promise<Buffer> {
   const parts: Buffer[] = [];
   let total = 0;
   for await (const item of stream) {
     const chunk = item as Buffer;
     total += chunk.length;
-    if (total > cap) {
+    if (total > limits.maxArchiveEntryBytes) {
       stream.destroy();
-      badData(where, `entry larger than ${cap} bytes`);
+      entryTooLarge(where, limits);
     }
     parts.push(chunk);
   }
@@ -92,9 +82,10 @@ const S_IFDIR = 0o040000;
 /** Files of a zip archive (folders skipped); links, devices, traversal and bombs refused. */
 export async function* zipEntries(
   path: string,
-  limits: ArchiveLimits = defaultArchiveLimits,
+  limits: DataLimits = defaultDataLimits,
 ): AsyncGenerator<ArchiveEntry> {
   const compressed = (await stat(path)).size;
+  const budget = new InflateBudget(limits, compressed);
   let zip: yauzl.ZipFile;
   try {
     zip = await yauzl.openPromise(path, {
@@ -106,10 +97,7 @@ export async function* zipEntries(
     badData('file', `not a readable zip archive (${err instanceof Error ? err.message : String(err)})`);
   }
   try {
-    if (zip.entryCount > limits.maxEntries) {
-      badData('file', `archive has ${zip.entryCount} entries, more than ${limits.maxEntries}`);
-    }
-    let total = 0;
+    if (zip.entryCount > limits.maxArchiveEntries) tooManyEntries('file', limits);
     for await (const entry of zip.eachEntry()) {
       const raw = yauzl.getFileNameLowLevel(
         entry.generalPurposeBitFlag,
@@ -123,18 +111,17 @@ export async function* zipEntries(
       if (isFolderName(name) || type === S_IFDIR) continue;
       if (type !== 0 && type !== S_IFREG) badData(where, 'links and special files are not allowed');
       if (entry.isEncrypted()) badData(where, 'encrypted entries are not supported');
-      total += entry.uncompressedSize;
-      if (entry.uncompressedSize > limits.maxEntryBytes)
-        badData(where, `entry larger than ${limits.maxEntryBytes} bytes`);
-      if (total > limits.maxTotalBytes) badData(where, `archive expands past ${limits.maxTotalBytes} bytes`);
-      if (
-        ratioExceeded(entry.uncompressedSize, entry.compressedSize, limits) ||
-        ratioExceeded(total, compressed, limits)
-      ) {
-        badData(where, `compression ratio over ${limits.maxRatio} (a zip bomb?)`);
-      }
+      if (entry.uncompressedSize > limits.maxArchiveEntryBytes) entryTooLarge(where, limits);
+      if (ratioExceeded(entry.uncompressedSize, entry.compressedSize, limits))
+        overBudget(
+          where,
+          `compression ratio over ${limits.maxInflateRatio} (a zip bomb?)`,
+          'maxInflateRatio',
+        );
+      // Declared sizes first (yauzl also enforces them while inflating: validateEntrySizes).
+      budget.add(entry.uncompressedSize, where);
       const stream = await zip.openReadStreamPromise(entry);
-      yield { name, data: await readCapped(stream, limits.maxEntryBytes, where) };
+      yield { name, data: await readCapped(stream, limits, where) };
     }
   } catch (err) {
     if (err instanceof Error && err.name !== 'MaasError')
@@ -151,7 +138,7 @@ const tarFileTypes = new Set(['file', 'contiguous-file']);
  * Pipe the file into the tar extractor, through gunzip when it is gzip; the inflated byte count is
  * checked against the ratio and size limits as it grows, and the extractor is stopped at once.
  */
-async function feedTar(path: string, extract: tar.Extract, limits: ArchiveLimits) {
+async function feedTar(path: string, extract: tar.Extract, limits: DataLimits) {
   const compressed = (await stat(path)).size;
   const head = await readHead(path, 2);
   const raw = createReadStream(path);
@@ -161,7 +148,7 @@ async function feedTar(path: string, extract: tar.Extract, limits: ArchiveLimits
     const gunzip = createGunzip();
     gunzip.on('data', (chunk: Buffer) => {
       inflated += chunk.length;
-      if (ratioExceeded(inflated, compressed, limits) || inflated > limits.maxTotalBytes + 1024 ** 2) {
+      if (ratioExceeded(inflated, compressed, limits) || inflated > limits.maxInflatedBytes + 1024 ** 2) {
         bomb = true;
         gunzip.destroy();
         extract.destroy(new Error('bomb'));
@@ -180,20 +167,20 @@ async function feedTar(path: string, extract: tar.Extract, limits: ArchiveLimits
 /** Files of a .tar.gz (or plain .tar) archive, streamed; the ratio is checked while inflating. */
 export async function* tarEntries(
   path: string,
-  limits: ArchiveLimits = defaultArchiveLimits,
+  limits: DataLimits = defaultDataLimits,
 ): AsyncGenerator<ArchiveEntry> {
   const extract = tar.extract();
+  const budget = new InflateBudget({ ...limits, maxInflateRatio: Number.POSITIVE_INFINITY }, 1);
   const feed = await feedTar(path, extract, limits);
   const raw = feed.raw;
   let count = 0;
-  let total = 0;
   let current = 'file';
   try {
     for await (const entry of extract) {
       const name = checkEntryName(entry.header.name);
       current = atEntry(name);
       const type = entry.header.type ?? 'file';
-      if (++count > limits.maxEntries) badData(current, `archive has more than ${limits.maxEntries} entries`);
+      if (++count > limits.maxArchiveEntries) tooManyEntries(current, limits);
       if (type === 'directory') {
         entry.resume();
         continue;
@@ -201,16 +188,13 @@ export async function* tarEntries(
       if (!tarFileTypes.has(type))
         badData(current, `${type} entries are not allowed (only files and folders)`);
       if (isFolderName(name)) badData(current, 'a file entry named like a folder');
-      if ((entry.header.size ?? 0) > limits.maxEntryBytes)
-        badData(current, `entry larger than ${limits.maxEntryBytes} bytes`);
-      const data = await readCapped(entry, limits.maxEntryBytes, current);
-      total += data.length;
-      if (total > limits.maxTotalBytes)
-        badData(current, `archive expands past ${limits.maxTotalBytes} bytes`);
+      if ((entry.header.size ?? 0) > limits.maxArchiveEntryBytes) entryTooLarge(current, limits);
+      const data = await readCapped(entry, limits, current);
+      budget.add(data.length, current);
       yield { name, data };
     }
   } catch (err) {
-    if (feed.bomb()) badData(current, `compression ratio over ${limits.maxRatio} (a tar bomb?)`);
+    if (feed.bomb()) tarBomb(current, limits);
     if (err instanceof Error && err.name !== 'MaasError')
       badData(current, `corrupt tar archive (${err.message})`);
     throw err;
@@ -218,5 +202,13 @@ export async function* tarEntries(
     raw.destroy();
     extract.destroy();
   }
-  if (feed.bomb()) badData(current, `compression ratio over ${limits.maxRatio} (a tar bomb?)`);
+  if (feed.bomb()) tarBomb(current, limits);
+}
+
+function tarBomb(where: string, limits: DataLimits): never {
+  overBudget(
+    where,
+    `inflates more than ${limits.maxInflateRatio}× (or past ${limits.maxInflatedBytes} bytes): a tar bomb?`,
+    'maxInflateRatio',
+  );
 }

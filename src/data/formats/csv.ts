@@ -1,3 +1,4 @@
+import { type DataLimits, dataLimits, defaultDataLimits, overBudget } from '../limits';
 import { atLine, badData, checkRowCap, DEFAULT_MAX_ROWS } from '../problems';
 import type { Row } from '../table';
 import { openText } from './source';
@@ -36,7 +37,11 @@ class DelimitedParser {
   private quoteAt = { line: 1, col: 1 };
   readonly out: DelimitedRecord[] = [];
 
-  constructor(private readonly delimiter: string) {}
+  constructor(
+    private readonly delimiter: string,
+    /** Longest field (characters): a 2 GiB field is refused at the first character past it. */
+    private readonly maxField: number,
+  ) {}
 
   feed(chunk: string): void {
     for (let i = 0; i < chunk.length; i++) this.char(chunk[i]);
@@ -49,7 +54,7 @@ class DelimitedParser {
       return;
     }
     if (this.state === State.QuoteInQuoted && ch === '"') {
-      this.field += '"'; // a doubled quote inside a quoted field
+      this.append('"'); // a doubled quote inside a quoted field
       this.state = State.Quoted;
       return;
     }
@@ -77,8 +82,20 @@ class DelimitedParser {
       this.state = State.Quoted;
       this.quoteAt = { line: this.line, col: this.col };
     } else {
-      this.field += ch;
+      this.append(ch);
       this.state = State.Unquoted;
+    }
+  }
+
+  private append(ch: string): void {
+    this.field += ch;
+    if (this.field.length > this.maxField) {
+      const at = this.columns[this.columns.length - 1] ?? this.col;
+      overBudget(
+        atLine(this.recordLine, at),
+        `a field is longer than ${this.maxField} characters`,
+        'maxFieldBytes',
+      );
     }
   }
 
@@ -87,7 +104,7 @@ class DelimitedParser {
       this.state = State.QuoteInQuoted;
       return;
     }
-    this.field += ch;
+    this.append(ch);
     if (ch === '\n') {
       this.line++;
       this.col = 0;
@@ -141,8 +158,9 @@ class DelimitedParser {
 export async function* parseDelimited(
   chunks: AsyncIterable<string> | Iterable<string>,
   delimiter: string,
+  maxFieldBytes = defaultDataLimits.maxFieldBytes,
 ): AsyncGenerator<DelimitedRecord> {
-  const parser = new DelimitedParser(delimiter);
+  const parser = new DelimitedParser(delimiter, maxFieldBytes);
   let first = true;
   for await (const chunk of chunks) {
     parser.feed(first && chunk.charCodeAt(0) === 0xfeff ? chunk.slice(1) : chunk);
@@ -156,6 +174,7 @@ export async function* parseDelimited(
 export interface DelimitedOptions {
   delimiter: ',' | '\t' | ';' | '|';
   maxRows?: number;
+  limits?: Partial<DataLimits>;
 }
 
 export interface DelimitedTable {
@@ -165,7 +184,8 @@ export interface DelimitedTable {
 
 /** CSV/TSV with a header line: each data record must have exactly as many fields as the header. */
 export async function readDelimited(path: string, options: DelimitedOptions): Promise<DelimitedTable> {
-  const records = parseDelimited(await openText(path), options.delimiter);
+  const limits = dataLimits(options.limits);
+  const records = parseDelimited(await openText(path, limits), options.delimiter, limits.maxFieldBytes);
   const head = await records.next();
   if (head.done) badData(atLine(1), 'empty file: expected a header line');
   const columns = checkHeader(head.value);

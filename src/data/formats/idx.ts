@@ -1,4 +1,5 @@
 import { buffer } from 'node:stream/consumers';
+import type { DataLimits } from '../limits';
 import { badData } from '../problems';
 import type { Row } from '../table';
 import { openBytes } from './source';
@@ -83,8 +84,8 @@ function decodeValues(view: DataView, offset: number, count: number, dtype: IdxD
   return out;
 }
 
-export async function readIdx(path: string): Promise<IdxArray> {
-  const stream = await openBytes(path);
+export async function readIdx(path: string, limits: Partial<DataLimits> = {}): Promise<IdxArray> {
+  const stream = await openBytes(path, limits);
   const bytes = await buffer(stream);
   return parseIdx(bytes);
 }

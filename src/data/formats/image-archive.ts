@@ -1,14 +1,10 @@
+import { stat } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { MaasError } from '../../common/errors';
+import { type DataLimits, dataLimits, InflateBudget, overBudget } from '../limits';
 import { atEntry, badData, checkRowCap, DEFAULT_MAX_ROWS } from '../problems';
 import type { Row } from '../table';
-import {
-  type ArchiveEntry,
-  type ArchiveLimits,
-  defaultArchiveLimits,
-  tarEntries,
-  zipEntries,
-} from './archive';
+import { type ArchiveEntry, tarEntries, zipEntries } from './archive';
 import { type IdxArray, idxRows, looksLikeIdx, parseIdx } from './idx';
 import { decodeImage, sniffImage } from './image';
 import { isGzip } from './source';
@@ -16,7 +12,7 @@ import { isGzip } from './source';
 export type ArchiveKind = 'zip' | 'tar';
 
 export interface ImageArchiveOptions {
-  limits?: Partial<ArchiveLimits>;
+  limits?: Partial<DataLimits>;
   maxRows?: number;
 }
 
@@ -36,16 +32,20 @@ export async function* readImageArchive(
   kind: ArchiveKind,
   options: ImageArchiveOptions = {},
 ): AsyncGenerator<Row> {
-  const limits = { ...defaultArchiveLimits, ...options.limits };
+  const limits = dataLimits(options.limits);
   const maxRows = options.maxRows ?? DEFAULT_MAX_ROWS;
   const entries: AsyncGenerator<ArchiveEntry> =
     kind === 'zip' ? zipEntries(path, limits) : tarEntries(path, limits);
+  // Every entry's bytes as held in memory (gzipped IDX inflated) count against the upload's cap
+  // and the ratio to the archive's size: 24 gzipped IDX entries cannot grow 18 MB into 1.4 GB.
+  const held = new InflateBudget(limits, (await stat(path)).size);
   let count = 0;
   const idx = new Map<string, IdxArray>();
   for await (const { name, data } of entries) {
     if (isJunk(name)) continue;
     const where = atEntry(name);
     const bytes = isGzip(data) ? gunzipEntry(data, where, limits) : data;
+    held.add(bytes.length, where);
     if (looksLikeIdx(bytes)) {
       idx.set(name, parseIdxAt(bytes, where));
       continue;
@@ -58,7 +58,8 @@ export async function* readImageArchive(
     }
     if (!isImage) badData(where, 'not a PNG or JPEG image');
     checkRowCap(++count, maxRows, where);
-    yield { where, values: { image: decodeImage(data, where), label: parts[parts.length - 2] } };
+    const image = decodeImage(data, where, limits.maxImagePixels);
+    yield { where, values: { image, label: parts[parts.length - 2] } };
   }
   for (const row of pairIdx(idx)) {
     checkRowCap(++count, maxRows, row.where);
@@ -68,13 +69,19 @@ export async function* readImageArchive(
 }
 
 /** A gzipped entry inflated in memory, under the same ratio and size limits as the archive. */
-function gunzipEntry(data: Buffer, where: string, limits: ArchiveLimits): Buffer {
-  const cap = Math.min(limits.maxEntryBytes, Math.max(limits.ratioGraceBytes, limits.maxRatio * data.length));
+function gunzipEntry(data: Buffer, where: string, limits: DataLimits): Buffer {
+  const byRatio = Math.max(limits.ratioGraceBytes, limits.maxInflateRatio * data.length);
+  const cap = Math.min(limits.maxArchiveEntryBytes, byRatio);
   try {
     return gunzipSync(data, { maxOutputLength: cap });
   } catch (err) {
     const tooBig = err instanceof RangeError || (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
-    badData(where, tooBig ? `inflates past ${cap} bytes (ratio or size limit)` : 'corrupt gzip data');
+    if (!tooBig) badData(where, 'corrupt gzip data');
+    overBudget(
+      where,
+      `inflates past ${cap} bytes`,
+      cap === byRatio ? 'maxInflateRatio' : 'maxArchiveEntryBytes',
+    );
   }
 }
 

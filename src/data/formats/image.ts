@@ -1,9 +1,10 @@
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { overBudget } from '../limits';
 import { badData } from '../problems';
 import type { ImageCell } from '../table';
 
-/** Largest image decoded: 4096 × 4096 pixels (64 MiB as RGBA), checked from the header first. */
+/** Default largest image decoded: 4096 × 4096 pixels (64 MiB as RGBA), checked from the header first. */
 export const MAX_IMAGE_PIXELS = 4096 * 4096;
 
 export type ImageKind = 'png' | 'jpeg';
@@ -21,11 +22,14 @@ export function sniffImage(bytes: Uint8Array): ImageKind | null {
  * Decode a PNG or JPEG held in memory to RGBA pixels (4 channels). `where` names the file or
  * archive entry in errors.
  */
-export function decodeImage(bytes: Uint8Array, where: string): ImageCell {
+export function decodeImage(bytes: Uint8Array, where: string, maxPixels = MAX_IMAGE_PIXELS): ImageCell {
   const kind = sniffImage(bytes);
   if (kind === null) badData(where, 'not a PNG or JPEG image');
+  const declared = declaredPixels(bytes, kind);
+  if (declared > maxPixels)
+    overBudget(where, `image declares ${declared} pixels, more than ${maxPixels}`, 'maxImagePixels');
   try {
-    return kind === 'png' ? decodePng(bytes, where) : decodeJpeg(bytes);
+    return kind === 'png' ? decodePng(bytes) : decodeJpeg(bytes, maxPixels);
   } catch (err) {
     if (err instanceof Error && err.name === 'MaasError') throw err;
     badData(
@@ -35,14 +39,25 @@ export function decodeImage(bytes: Uint8Array, where: string): ImageCell {
   }
 }
 
-function decodePng(bytes: Uint8Array, where: string): ImageCell {
-  // IHDR is always first: width and height are big-endian uint32 at bytes 16 and 20.
-  if (bytes.length >= 24) {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const pixels = view.getUint32(16) * view.getUint32(20);
-    if (pixels > MAX_IMAGE_PIXELS)
-      badData(where, `image has ${pixels} pixels, more than ${MAX_IMAGE_PIXELS}`);
+/**
+ * Width × height as the header declares them, before any pixel is decoded: PNG's IHDR is always
+ * first (big-endian uint32 at bytes 16 and 20); JPEG's frame header (SOF0–SOF15 but DHT, JPG, DAC)
+ * follows a chain of length-prefixed segments. 0 when not found (the decoder then judges).
+ */
+export function declaredPixels(bytes: Uint8Array, kind: ImageKind): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (kind === 'png') return bytes.length >= 24 ? view.getUint32(16) * view.getUint32(20) : 0;
+  for (let at = 2; at + 9 <= bytes.length; ) {
+    if (bytes[at] !== 0xff) return 0;
+    const marker = bytes[at + 1];
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc)
+      return view.getUint16(at + 5) * view.getUint16(at + 7);
+    at += 2 + view.getUint16(at + 2);
   }
+  return 0;
+}
+
+function decodePng(bytes: Uint8Array): ImageCell {
   const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   return {
     kind: 'image',
@@ -53,11 +68,11 @@ function decodePng(bytes: Uint8Array, where: string): ImageCell {
   };
 }
 
-function decodeJpeg(bytes: Uint8Array): ImageCell {
+function decodeJpeg(bytes: Uint8Array, maxPixels: number): ImageCell {
   const img = jpeg.decode(bytes, {
     useTArray: true,
     formatAsRGBA: true,
-    maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
+    maxResolutionInMP: maxPixels / 1e6,
     maxMemoryUsageInMB: 256,
   });
   return { kind: 'image', width: img.width, height: img.height, channels: 4, pixels: img.data };

@@ -1,3 +1,4 @@
+import type { DataLimits } from '../limits';
 import { atLine, badData, checkRowCap, DEFAULT_MAX_ROWS } from '../problems';
 import type { Cell, Row } from '../table';
 import { jsonErrorOffset } from './json-locate';
@@ -5,6 +6,7 @@ import { readLines } from './source';
 
 export interface JsonlOptions {
   maxRows?: number;
+  limits?: Partial<DataLimits>;
 }
 
 /**
@@ -15,7 +17,7 @@ export interface JsonlOptions {
 export async function* readJsonl(path: string, options: JsonlOptions = {}): AsyncGenerator<Row> {
   const maxRows = options.maxRows ?? DEFAULT_MAX_ROWS;
   let count = 0;
-  for await (const { line, text } of readLines(path)) {
+  for await (const { line, text } of readLines(path, options.limits)) {
     if (text.trim() === '') continue;
     const parsed = parseJsonLine(text, line);
     checkRowCap(++count, maxRows, atLine(line));

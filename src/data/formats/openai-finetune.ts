@@ -12,6 +12,7 @@
  * classification set, so they carry no signal). `chatExampleText` is the one place that rule
  * lives: the OpenAI chat route asks a fine-tuned classifier with the same text.
  */
+import type { DataLimits } from '../limits';
 import { atLine, badData, checkRowCap, DEFAULT_MAX_ROWS } from '../problems';
 import type { Row } from '../table';
 import { parseJsonLine } from './jsonl';
@@ -73,9 +74,13 @@ export function fineTuneRow(v: Record<string, unknown>, where: string): { text: 
   return badData(where, 'expected {"messages": [...]} or {"prompt": ..., "completion": ...}');
 }
 
-export async function* readFineTune(path: string, maxRows = DEFAULT_MAX_ROWS): AsyncGenerator<Row> {
+export async function* readFineTune(
+  path: string,
+  maxRows = DEFAULT_MAX_ROWS,
+  limits: Partial<DataLimits> = {},
+): AsyncGenerator<Row> {
   let count = 0;
-  for await (const { line, text } of readLines(path)) {
+  for await (const { line, text } of readLines(path, limits)) {
     if (text.trim() === '') continue;
     checkRowCap(++count, maxRows, atLine(line));
     yield { where: atLine(line), values: fineTuneRow(parseJsonLine(text, line), atLine(line)) };

@@ -1,6 +1,6 @@
+import type { DataLimits } from '../limits';
 import { badData } from '../problems';
 import type { Row } from '../table';
-import type { ArchiveLimits } from './archive';
 import { parseDelimited, readDelimited } from './csv';
 import { idxRows, looksLikeIdx, readIdx } from './idx';
 import { readImageArchive } from './image-archive';
@@ -13,7 +13,8 @@ export interface ReadOptions {
   maxRows?: number;
   /** For IDX images: the matching labels file (IDX, [n]). */
   labelsPath?: string;
-  archiveLimits?: Partial<ArchiveLimits>;
+  /** Budgets enforced while reading (src/data/limits.ts); defaults where absent. */
+  limits?: Partial<DataLimits>;
 }
 
 /** What a format offers: recognise a file by its first bytes, and read it as rows. */
@@ -115,18 +116,18 @@ async function* delimitedRows(
   delimiter: ',' | '\t',
   options: ReadOptions,
 ): AsyncGenerator<Row> {
-  const table = await readDelimited(path, { delimiter, maxRows: options.maxRows });
+  const table = await readDelimited(path, { delimiter, maxRows: options.maxRows, limits: options.limits });
   yield* table.rows;
 }
 
 async function* idxDatasetRows(path: string, options: ReadOptions): AsyncGenerator<Row> {
-  const images = await readIdx(path);
+  const images = await readIdx(path, options.limits);
   if (images.dims.length === 1) {
     for (let i = 0; i < images.dims[0]; i++)
       yield { where: `item ${i}`, values: { label: String(images.data[i]) } };
     return;
   }
-  const labels = options.labelsPath ? await readIdx(options.labelsPath) : undefined;
+  const labels = options.labelsPath ? await readIdx(options.labelsPath, options.limits) : undefined;
   yield* idxRows(images, labels);
 }
 
@@ -134,13 +135,13 @@ registerFormat({
   name: 'zip',
   description: 'zip archive of images, one folder per label (PNG or JPEG)',
   sniff: (_head, file) => file.length >= 4 && file.readUInt32LE(0) === 0x04034b50,
-  rows: (path, o) => readImageArchive(path, 'zip', { limits: o.archiveLimits, maxRows: o.maxRows }),
+  rows: (path, o) => readImageArchive(path, 'zip', { limits: o.limits, maxRows: o.maxRows }),
 });
 registerFormat({
   name: 'tar',
   description: 'tar or tar.gz archive of images, one folder per label (PNG or JPEG)',
   sniff: (head) => isTar(head),
-  rows: (path, o) => readImageArchive(path, 'tar', { limits: o.archiveLimits, maxRows: o.maxRows }),
+  rows: (path, o) => readImageArchive(path, 'tar', { limits: o.limits, maxRows: o.maxRows }),
 });
 registerFormat({
   name: 'idx',
@@ -154,13 +155,13 @@ registerFormat({
   description:
     'OpenAI fine-tuning JSONL ({"messages": [...]} or {"prompt", "completion"}), read as text + label',
   sniff: (head) => !isBinary(head) && firstLineIsFineTune(head),
-  rows: (path, o) => readFineTune(path, o.maxRows),
+  rows: (path, o) => readFineTune(path, o.maxRows, o.limits),
 });
 registerFormat({
   name: 'jsonl',
   description: 'JSON Lines: one JSON object per line',
   sniff: (head) => !isBinary(head) && firstNonBlankLine(head).trimStart().startsWith('{'),
-  rows: (path, o) => readJsonl(path, { maxRows: o.maxRows }),
+  rows: (path, o) => readJsonl(path, { maxRows: o.maxRows, limits: o.limits }),
 });
 registerFormat({
   name: 'tsv',
@@ -178,5 +179,5 @@ registerFormat({
   name: 'text',
   description: 'plain UTF-8 text corpus; one row per non-blank line',
   sniff: (head) => !isBinary(head),
-  rows: (path, o) => readTextLines(path, o.maxRows),
+  rows: (path, o) => readTextLines(path, o.maxRows, o.limits),
 });

@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
+import { open, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { type DataLimits, dataLimits, InflateBudget, overBudget } from '../limits';
 import { atLine, badData } from '../problems';
 
 /** The first bytes of a file, for format detection by content (not by extension). */
@@ -21,14 +21,31 @@ export function isGzip(head: Uint8Array): boolean {
   return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 }
 
-/** A byte stream of the file, gunzipped on the fly when it starts with the gzip magic. */
-export async function openBytes(path: string): Promise<Readable> {
+/**
+ * A byte stream of the file, gunzipped on the fly when it starts with the gzip magic. Inflated
+ * bytes count against `maxInflatedBytes` and the ratio limit as they come (a bomb stops after
+ * about one budget of output, never after it has filled memory).
+ */
+export async function openBytes(path: string, limits: Partial<DataLimits> = {}): Promise<Readable> {
   const head = await readHead(path, 2);
   const raw = createReadStream(path);
   if (!isGzip(head)) return raw;
+  const budget = new InflateBudget(dataLimits(limits), (await stat(path)).size);
   const gunzip = createGunzip();
   raw.on('error', (err) => gunzip.destroy(err));
-  return raw.pipe(gunzip);
+  return Readable.from(counted(raw.pipe(gunzip), budget, raw), { objectMode: false });
+}
+
+async function* counted(inflated: Readable, budget: InflateBudget, raw: Readable): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of inflated as AsyncIterable<Buffer>) {
+      budget.add(chunk.length);
+      yield chunk;
+    }
+  } finally {
+    inflated.destroy();
+    raw.destroy();
+  }
 }
 
 /**
@@ -36,8 +53,11 @@ export async function openBytes(path: string): Promise<Readable> {
  * not UTF-8 (a Latin-1 export, a binary file) are refused with the line and column where they
  * start, rather than read as replacement characters.
  */
-export async function openText(path: string): Promise<AsyncIterable<string>> {
-  return utf8Chunks(await openBytes(path));
+export async function openText(
+  path: string,
+  limits: Partial<DataLimits> = {},
+): Promise<AsyncIterable<string>> {
+  return utf8Chunks(await openBytes(path, limits));
 }
 
 async function* utf8Chunks(bytes: AsyncIterable<Buffer>): AsyncGenerator<string> {
@@ -77,17 +97,39 @@ export interface NumberedLine {
   text: string;
 }
 
-/** Lines of a text file with their numbers; `\r\n` and `\n` both end a line; a BOM is dropped. */
-export async function* readLines(path: string): AsyncGenerator<NumberedLine> {
-  const lines = createInterface({
-    input: Readable.from(await openText(path)),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
+/**
+ * Lines of a text file with their numbers; `\r\n` and `\n` both end a line; a BOM is dropped.
+ * A line longer than `maxLineBytes` characters is refused while it is still being read.
+ */
+export async function* readLines(
+  path: string,
+  limits: Partial<DataLimits> = {},
+): AsyncGenerator<NumberedLine> {
+  const max = dataLimits(limits).maxLineBytes;
+  let pending = '';
   let line = 0;
-  for await (const text of lines) {
+  const emit = (text: string): NumberedLine => {
     line++;
-    yield { line, text: line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text };
+    const t = text.endsWith('\r') ? text.slice(0, -1) : text;
+    return { line, text: line === 1 && t.charCodeAt(0) === 0xfeff ? t.slice(1) : t };
+  };
+  for await (const chunk of await openText(path, limits)) {
+    let from = 0;
+    for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', from)) {
+      const text = pending + chunk.slice(from, nl);
+      pending = '';
+      from = nl + 1;
+      if (text.length > max + 1) tooLong(line + 1, max);
+      yield emit(text);
+    }
+    pending += chunk.slice(from);
+    if (pending.length > max + 1) tooLong(line + 1, max);
   }
+  if (pending !== '') yield emit(pending);
+}
+
+function tooLong(line: number, max: number): never {
+  overBudget(atLine(line), `line longer than ${max} characters`, 'maxLineBytes');
 }
 
 /** The first bytes of the file's content: gunzipped when the file is gzip. */

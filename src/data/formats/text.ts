@@ -1,11 +1,16 @@
+import type { DataLimits } from '../limits';
 import { atLine, badData, checkRowCap, DEFAULT_MAX_ROWS } from '../problems';
 import type { Row } from '../table';
 import { openText, readLines } from './source';
 
 /** A plain text corpus as rows: one row per non-blank line, in the column `text`. */
-export async function* readTextLines(path: string, maxRows = DEFAULT_MAX_ROWS): AsyncGenerator<Row> {
+export async function* readTextLines(
+  path: string,
+  maxRows = DEFAULT_MAX_ROWS,
+  limits: Partial<DataLimits> = {},
+): AsyncGenerator<Row> {
   let count = 0;
-  for await (const { line, text } of readLines(path)) {
+  for await (const { line, text } of readLines(path, limits)) {
     if (text.trim() === '') continue;
     checkRowCap(++count, maxRows, atLine(line));
     yield { where: atLine(line), values: { text } };

@@ -70,7 +70,18 @@ export interface ListedModel {
   kind: 'registered' | 'builtin';
 }
 
-const LIMITS = { maxInputs: 2048, maxInputChars: 100_000, maxImages: 10, maxClassify: 1024 };
+/**
+ * Per-request bounds. `maxImagePixels` (n × width × height) keeps one image request's render and
+ * PNG encoding (on the event loop) to a fraction of a second: 4096×4096 × 10 took ≈ 2 s of loop
+ * per image and ran past the request deadline.
+ */
+const LIMITS = {
+  maxInputs: 2048,
+  maxInputChars: 100_000,
+  maxImages: 10,
+  maxClassify: 1024,
+  maxImagePixels: 2048 * 2048,
+};
 
 export class TaskService {
   private readonly cache = new Map<string, Promise<TaskRuntime>>();
@@ -197,6 +208,13 @@ export class TaskService {
     integerIn('n', req.n, 1, LIMITS.maxImages);
     integerIn('width', req.width, 1, MAX_IMAGE_SIDE);
     integerIn('height', req.height, 1, MAX_IMAGE_SIDE);
+    const pixels = req.n * req.width * req.height;
+    if (pixels > LIMITS.maxImagePixels)
+      fail(
+        'invalid_request',
+        `n × width × height is ${pixels} pixels, more than ${LIMITS.maxImagePixels} per request: ask for fewer or smaller images`,
+        { pointer: 'size' },
+      );
     if (req.seed !== undefined) integerIn('seed', req.seed, 0, Number.MAX_SAFE_INTEGER);
     const { version, runtime } = await this.runtime(target, 'image-generation');
     const images = await runtime.generate(req, signal);

@@ -38,6 +38,9 @@ export class AuditLog {
   /**
    * Run a management action and record its outcome: `success`, `denied` (a 4xx catalog error,
    * whose code becomes the detail) or `failed` (anything else). The error is rethrown unchanged.
+   * A denied attempt is recorded in the CALLER's log only: naming the owner's tenant would tell
+   * the caller that the id exists (it got a 404), and would let anyone write into another
+   * tenant's log.
    */
   async track<T>(
     actor: Actor,
@@ -51,7 +54,8 @@ export class AuditLog {
     } catch (error) {
       const denied = isMaasError(error) && error.status < 500;
       const detail = isMaasError(error) ? error.code : 'internal';
-      await this.record(actor, { ...event, outcome: denied ? 'denied' : 'failed', detail });
+      const targetTenantId = denied ? actor.tenantId : event.targetTenantId;
+      await this.record(actor, { ...event, targetTenantId, outcome: denied ? 'denied' : 'failed', detail });
       throw error;
     }
   }

@@ -8,10 +8,17 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { fail } from '../../common/errors';
 import { parseName } from '../../common/names';
-import { type DatasetDescription, type DatasetSource, describeDataset, listBuiltins } from '../../data/index';
+import {
+  type DataLimits,
+  type DatasetDescription,
+  type DatasetSource,
+  describeDataset,
+  listBuiltins,
+} from '../../data/index';
 import type { Store } from '../../store/ports';
 import type { DatasetKind, DatasetRecord } from '../../store/training-ports';
 import type { ArtifactStore } from '../artifacts/artifacts';
+import type { DescribePool } from './describe-pool';
 
 /** A dataset as the API shows it: an upload or a built-in. */
 export interface DatasetView {
@@ -63,7 +70,14 @@ export class DatasetService {
     private readonly store: Store,
     private readonly files: ArtifactStore,
     private readonly maxBytes: number,
+    /** Uploads are described off the event loop, under the readers' budgets. */
+    private readonly parser: DescribePool,
+    private readonly limits: Partial<DataLimits> = {},
   ) {}
+
+  close(): Promise<void> {
+    return this.parser.close();
+  }
 
   /** Housekeeping: drop dataset files no row references, older than `graceMs` (see ArtifactStore). */
   async collectOrphans(graceMs = 0): Promise<string[]> {
@@ -89,7 +103,11 @@ export class DatasetService {
     try {
       if (staged.sizeBytes === 0)
         fail('invalid_dataset', 'the body is empty: send the dataset file as the body');
-      const description = await describeDataset(staged.tempPath, { previewRows: 5 });
+      // Inflated bytes count against the same cap as the upload itself.
+      const description = await this.parser.describe(staged.tempPath, {
+        previewRows: 5,
+        limits: { maxInflatedBytes: this.maxBytes, ...this.limits },
+      });
       await this.files.commit(staged);
       committed = true;
       return await this.store.datasets.create({

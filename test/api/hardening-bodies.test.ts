@@ -1,0 +1,196 @@
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BINARY_TYPES } from '../../src/api/bodies';
+import type { Surface } from '../../src/api/route';
+import { routeTable } from '../../src/api/routes';
+import { ADMIN_KEY, auth, type TestServer, testServer } from '../helpers/server';
+
+const MiB = 1024 * 1024;
+
+/** The error's message in each surface's shape (and a check that the shape is the surface's). */
+function messageOf(
+  surface: Surface,
+  res: { headers: Record<string, unknown>; json(): Record<string, unknown> },
+) {
+  const body = res.json();
+  if (surface === 'v2') {
+    expect(Object.keys(body)).toEqual(['error']);
+    return String(body.error);
+  }
+  if (surface === 'openai') {
+    const e = body.error as Record<string, unknown>;
+    expect(Object.keys(e).sort()).toEqual(['code', 'message', 'param', 'type']);
+    return String(e.message);
+  }
+  expect(String(res.headers['content-type'])).toContain('application/problem+json');
+  expect(body).toMatchObject({ status: expect.any(Number), code: expect.any(String) });
+  return String(body.detail);
+}
+
+const urlOf = (path: string) => path.replace(/:[a-z_]+/g, 'x');
+
+describe('hardening: bounded JSON bodies, and fastify errors in the route shape', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await testServer({ maxJsonBytes: 16 * MiB });
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+
+  it('a 10 MB body of nested brackets gets a 400 in milliseconds on every JSON route of the route table', async () => {
+    const bomb = `${'['.repeat(5 * MiB)}${']'.repeat(5 * MiB)}`;
+    const jsonRoutes = routeTable.filter((r) => r.body === 'json');
+    expect(jsonRoutes.length).toBeGreaterThanOrEqual(20);
+    for (const r of jsonRoutes) {
+      const t = performance.now();
+      const res = await s.app.inject({
+        method: r.method,
+        url: urlOf(r.path),
+        headers: { ...auth, 'content-type': 'application/json' },
+        payload: bomb,
+      });
+      const ms = performance.now() - t;
+      expect(res.statusCode, `${r.method} ${r.path}`).toBe(400);
+      expect(messageOf(r.surface, res)).toMatch(
+        /nests deeper than 64 levels at line 1, column 65 \(limit maxJsonDepth, setting MAAS_MAX_JSON_DEPTH\)/,
+      );
+      // Sending 10 MB through inject dominates; a parse of the bomb took 10-17 s before.
+      expect(ms, `${r.method} ${r.path}`).toBeLessThan(1500);
+    }
+    expect((await s.app.inject({ url: '/readyz' })).statusCode).toBe(200);
+  });
+
+  it('invalid JSON is a 400 naming line, column and offset, in each surface shape', async () => {
+    const cases: [string, string, Surface][] = [
+      ['PATCH', '/api/v1/models/x', 'native'],
+      ['POST', '/v2/models/x/infer', 'v2'],
+      ['POST', '/v1/chat/completions', 'openai'],
+    ];
+    for (const [method, url, surface] of cases) {
+      const res = await s.app.inject({
+        method: method as 'POST',
+        url,
+        headers: { ...auth, 'content-type': 'application/json' },
+        payload: '{\n  "a": 1,\n  "b": }',
+      });
+      expect(res.statusCode, url).toBe(400);
+      expect(messageOf(surface, res)).toBe(
+        'the body is not valid JSON: line 3, column 8 (offset 19), near "}"',
+      );
+    }
+  });
+
+  it('a JSON body over MAAS_MAX_JSON_BYTES is a 413 that names the setting, in the route shape', async () => {
+    const res = await s.app.inject({
+      method: 'POST',
+      url: '/v1/embeddings',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: JSON.stringify({ input: 'x'.repeat(17 * MiB) }),
+    });
+    expect(res.statusCode).toBe(413);
+    expect(messageOf('openai', res)).toMatch(/larger than 16777216 bytes .*setting MAAS_MAX_JSON_BYTES/);
+  });
+
+  it('the wrong Content-Type on a JSON route is a 415 saying what to send, in the route shape', async () => {
+    for (const [url, surface] of [
+      ['/v1/chat/completions', 'openai'],
+      ['/v2/models/x/infer', 'v2'],
+      ['/api/v1/keys', 'native'],
+    ] as const) {
+      const res = await s.app.inject({
+        method: 'POST',
+        url,
+        headers: { ...auth, 'content-type': 'text/csv' },
+        payload: 'a,b\n1,2\n',
+      });
+      expect(res.statusCode, url).toBe(415);
+      expect(messageOf(surface, res)).toContain('send Content-Type: application/json');
+    }
+  });
+
+  it('a 10,000-character model name gets the route own 400, with no URL echoed', async () => {
+    const name = 'a'.repeat(10_000);
+    for (const [url, surface] of [
+      [`/api/v1/models/${name}`, 'native'],
+      [`/v2/models/${name}/ready`, 'v2'],
+    ] as const) {
+      const res = await s.app.inject({ url, headers: auth });
+      expect(res.statusCode).toBe(400);
+      expect(messageOf(surface, res).length).toBeLessThan(300);
+      expect(res.body).not.toContain('a'.repeat(300));
+    }
+  });
+});
+
+describe('uploads as users send them (issue 13, item 4)', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await testServer();
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+  const csv = 'x,label\n1,a\n2,b\n3,a\n';
+
+  it('the same CSV under every natural Content-Type, gzipped or not, and none at all → 201, read as CSV', async () => {
+    const types: (string | undefined)[] = [
+      ...BINARY_TYPES,
+      'text/csv; charset=utf-8',
+      'application/x-www-form-urlencoded',
+      undefined,
+    ];
+    let i = 0;
+    for (const type of types) {
+      for (const body of [Buffer.from(csv), gzipSync(csv)]) {
+        const res = await s.app.inject({
+          method: 'POST',
+          url: `/api/v1/datasets?name=ct-${i++}`,
+          headers: { ...auth, ...(type ? { 'content-type': type } : {}) },
+          payload: body,
+        });
+        expect(res.statusCode, `${type}: ${res.body}`).toBe(201);
+        expect(res.json()).toMatchObject({ format: 'csv', rows: 3 });
+      }
+    }
+  });
+
+  it('a binary route refuses a multipart form with a 415 that lists what to send', async () => {
+    const res = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/datasets?name=form',
+      headers: { ...auth, 'content-type': 'multipart/form-data; boundary=x' },
+      payload: '--x--\r\n',
+    });
+    expect(res.statusCode).toBe(415);
+    expect(res.json().detail).toContain('text/csv, text/tab-separated-values, application/jsonl');
+  });
+
+  it('curl -T (PUT, no Content-Type, Expect: 100-continue) and curl --data-binary upload a dataset', async () => {
+    await s.app.listen({ host: '127.0.0.1', port: 0 });
+    const address = s.app.server.address();
+    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const file = join(s.dataDir, 'iris.csv');
+    await writeFile(file, csv);
+    const curl = async (...args: string[]) =>
+      JSON.parse(
+        (await promisify(execFile)('curl', ['-s', '-H', `Authorization: Bearer ${ADMIN_KEY}`, ...args]))
+          .stdout,
+      );
+    expect(await curl('-T', file, `${url}/api/v1/datasets/by-put`)).toMatchObject({
+      name: 'by-put',
+      format: 'csv',
+      rows: 3,
+    });
+    expect(await curl('-X', 'POST', '-T', file, `${url}/api/v1/datasets?name=by-post`)).toMatchObject({
+      rows: 3,
+    });
+    expect(await curl('--data-binary', `@${file}`, `${url}/api/v1/datasets?name=by-data`)).toMatchObject({
+      rows: 3,
+    });
+  });
+});
