@@ -84,14 +84,20 @@ export function describeBlobStoreConformance(adapter: string, open: () => Promis
     it('purges an upload that stopped writing (its process died), not a finished blob', async () => {
       const done = await h.blobs.put(parts(Buffer.from('kept')));
       let fail: (e: Error) => void = () => {};
+      let written: () => void = () => {};
+      const chunkWritten = new Promise<void>((resolve) => {
+        written = resolve;
+      });
       const stalled = (async function* () {
-        yield randomBytes(MiB + 1); // one full chunk written, then the writer hangs
+        yield randomBytes(MiB + 1);
+        // Asked for more: the full chunk is written. Now the writer hangs (its process "died").
+        written();
         await new Promise((_, reject) => {
           fail = reject;
         });
       })();
       const upload = h.blobs.put(stalled);
-      await new Promise((r) => setTimeout(r, 300));
+      await chunkWritten;
       expect(await h.blobs.purgeAbandoned(Date.now() - 60_000)).toBe(0); // written too recently
       expect(await h.blobs.purgeAbandoned(Date.now() + 1)).toBe(1);
       fail(new Error('writer died'));

@@ -165,6 +165,25 @@ export function describeModelStoreConformance(adapter: string, factory: StoreFac
       }
     });
 
+    it('an alias set while its version is deleted on another connection never points at nothing', async () => {
+      const peer = await openPeer();
+      try {
+        await store.models.addVersion(version('t', 'm', 1), { owner: 't', name: 'm' });
+        for (let n = 2; n <= 9; n++) {
+          await store.models.addVersion(version('t', 'm', n));
+          const [set] = await Promise.allSettled([
+            store.models.setAlias('t', 'm', 'prod', n),
+            peer.models.deleteVersion('t', 'm', n),
+          ]);
+          // Either the alias was set and went with its version, or the version was gone first.
+          if (set.status === 'rejected') expect((set.reason as MaasError).code).toBe('not_found');
+          expect(await store.models.listAliases('t', 'm')).toEqual({ latest: 1 });
+        }
+      } finally {
+        await peer.close();
+      }
+    });
+
     it('sorts names byte-wise, as SQLite does', async () => {
       for (const name of ['b', 'B', 'a', '_x', 'A']) await store.models.createModel({ owner: 't', name });
       expect((await store.models.listModels('t')).map((m) => m.name)).toEqual(['A', 'B', '_x', 'a', 'b']);

@@ -17,7 +17,7 @@ import {
   type ServingSettings,
   type VersionRecord,
 } from '../ports';
-import { type Db, isUniqueViolation, nowIso, type Queryable, transaction } from './db';
+import { type Db, isForeignKeyViolation, isUniqueViolation, nowIso, type Queryable, transaction } from './db';
 
 interface ModelRow {
   owner: string;
@@ -233,13 +233,16 @@ export class PostgresModels implements ModelRepository {
   }
 
   async setAlias(owner: string, model: string, alias: string, version: number): Promise<void> {
-    // One statement: the version must exist when the row is written (no check-then-write gap).
-    const r = await this.db.query(
-      `INSERT INTO aliases (owner, model, alias, version)
+    // One statement: the version must exist when the row is written (no check-then-write gap);
+    // a version deleted meanwhile fails the foreign key instead.
+    const r = await this.db
+      .query(
+        `INSERT INTO aliases (owner, model, alias, version)
          SELECT owner, model, $3, version FROM versions WHERE owner = $1 AND model = $2 AND version = $4
        ON CONFLICT (owner, model, alias) DO UPDATE SET version = EXCLUDED.version`,
-      [owner, model, alias, version],
-    );
+        [owner, model, alias, version],
+      )
+      .catch((e: unknown) => (isForeignKeyViolation(e) ? { rowCount: 0 } : Promise.reject(e)));
     if (r.rowCount === 0) fail('not_found', `model '${model}' has no version ${version}`);
   }
 
