@@ -4,7 +4,12 @@
  */
 export { type BatchCursor, gatherRows, MinibatchIterator, splitIndices } from './batching';
 export { getBuiltin, listBuiltins } from './builtin';
-export { type DatasetDescription, type DatasetSource, type DescribeOptions, describeDataset } from './describe';
+export {
+  type DatasetDescription,
+  type DatasetSource,
+  type DescribeOptions,
+  describeDataset,
+} from './describe';
 export type { ImageSpec } from './featurize/image';
 export {
   encodeInputs,
