@@ -70,9 +70,9 @@ export function tokenizerConfig(f: HfFolder): Record<string, unknown> {
 
 const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 
-/** Write the folder under `dir` (created if missing); returns the paths written, relative to it. */
-export async function writeHfFolder(dir: string, f: HfFolder): Promise<string[]> {
-  const files: [string, string | Uint8Array][] = [
+/** The folder's files, relative paths → contents, in the order they are written. */
+export function hfFolderFiles(f: HfFolder): [string, string | Uint8Array][] {
+  return [
     ['config.json', json(f.config)],
     ['generation_config.json', json(f.generationConfig)],
     ['tokenizer.json', json(f.tokenizer.json)],
@@ -88,6 +88,11 @@ export async function writeHfFolder(dir: string, f: HfFolder): Promise<string[]>
     ],
     ['onnx/model.onnx', f.onnx],
   ];
+}
+
+/** Write the folder under `dir` (created if missing); returns the paths written, relative to it. */
+export async function writeHfFolder(dir: string, f: HfFolder): Promise<string[]> {
+  const files = hfFolderFiles(f);
   await mkdir(join(dir, 'onnx'), { recursive: true });
   for (const [path, data] of files) await writeFile(join(dir, path), data);
   return files.map(([path]) => path);
