@@ -9,6 +9,7 @@
  *   maas-engine      raw onnxruntime through maas's EngineSession: prefill with an empty cache,
  *                    then one token per run feeding `present.*` back as `past_key_values.*`.
  *   maas-served      SLOT for the serving runtime (branch llm-serve): not measured here.
+ *   …-q8             the same on the int8 sibling `model_quantized.onnx` (transformers.js dtype q8).
  */
 import { join } from 'node:path';
 import { AutoModelForCausalLM, env, Tensor as HfTensor } from '@huggingface/transformers';
@@ -64,12 +65,14 @@ function timing(
   };
 }
 
-async function transformersJs(args: ShapeArgs): Promise<StreamTiming> {
+type Precision = 'fp32' | 'q8';
+
+async function transformersJs(args: ShapeArgs, precision: Precision): Promise<StreamTiming> {
   env.allowRemoteModels = false;
   env.localModelPath = MODEL_ROOT;
   const t0 = performance.now();
   const model = await AutoModelForCausalLM.from_pretrained(MODEL_NAME, {
-    dtype: 'fp32',
+    dtype: precision,
     session_options: { intraOpNumThreads: THREADS, interOpNumThreads: 1 },
   });
   const loadS = (performance.now() - t0) / 1000;
@@ -92,14 +95,21 @@ async function transformersJs(args: ShapeArgs): Promise<StreamTiming> {
   await generate(8, 4);
   const r = await generate(Number(args.prompt_tokens), Number(args.new_tokens));
   await model.dispose();
-  return timing(args, r.prefill, r.decode, loadS, '@huggingface/transformers 4.3.2, onnxruntime-node 1.30.0');
+  return timing(
+    args,
+    r.prefill,
+    r.decode,
+    loadS,
+    `@huggingface/transformers 4.3.2 (${precision}), onnxruntime-node 1.30.0`,
+  );
 }
 
-async function maasEngine(args: ShapeArgs): Promise<StreamTiming> {
+async function maasEngine(args: ShapeArgs, precision: Precision): Promise<StreamTiming> {
   const s = BENCH_SHAPE;
   const headDim = s.hidden / s.heads;
   const t0 = performance.now();
-  const session = await EngineSession.create(join(MODEL_ROOT, MODEL_NAME, 'onnx', 'model.onnx'), {
+  const file = precision === 'q8' ? 'model_quantized.onnx' : 'model.onnx';
+  const session = await EngineSession.create(join(MODEL_ROOT, MODEL_NAME, 'onnx', file), {
     intraOpThreads: THREADS,
     interOpThreads: 1,
   });
@@ -143,7 +153,7 @@ async function maasEngine(args: ShapeArgs): Promise<StreamTiming> {
   await generate(8, 4);
   const r = await generate(Number(args.prompt_tokens), Number(args.new_tokens));
   await session.release();
-  return timing(args, r.prefill, r.decode, loadS, 'maas EngineSession, onnxruntime-node 1.30.0');
+  return timing(args, r.prefill, r.decode, loadS, `maas EngineSession (${file}), onnxruntime-node 1.30.0`);
 }
 
 /**
@@ -158,8 +168,10 @@ async function maasServed(): Promise<{ unsupported: string }> {
 }
 
 const contenders: Record<string, (args: ShapeArgs) => Promise<StreamTiming | { unsupported: string }>> = {
-  'transformers-js': transformersJs,
-  'maas-engine': maasEngine,
+  'transformers-js': (args) => transformersJs(args, 'fp32'),
+  'maas-engine': (args) => maasEngine(args, 'fp32'),
+  'transformers-js-q8': (args) => transformersJs(args, 'q8'),
+  'maas-engine-q8': (args) => maasEngine(args, 'q8'),
   'maas-served': maasServed,
 };
 
