@@ -138,6 +138,14 @@ describe('fixture folder variants', () => {
     await int8.release();
   });
 
+  it('a logit bias steers the random model: transformers.js stops on the eos only generation_config lists', async () => {
+    const f = await writeTinyGpt2Folder(join(root.dir, 'biased'), { logitBias: { 2: 100 } });
+    const config = JSON.parse(await readFile(join(f.dir, 'config.json'), 'utf8'));
+    expect(config.eos_token_id).toBe(f.ids.imEnd); // <|endoftext|> is an eos in generation_config.json only
+    expect(f.ids.endOfText).toBe(2);
+    expect(await greedyTokens('biased', 'Hello, world!')).toEqual([f.ids.endOfText]);
+  });
+
   it('writes chat_template.jinja beside the config template it overrides', async () => {
     const template =
       "{% for m in messages %}{{ '<|im_start|>' + m['role'] + ' says: ' + m['content'] + '<|im_end|>' }}{% endfor %}";

@@ -21,7 +21,7 @@ import { embedding, type Layer, linear, named } from '../../../nn/layers';
 import { rmsNorm } from '../../../nn/norm';
 import { int8MatMul } from '../../../nn/quantize';
 import { Rng } from '../../../nn/rng';
-import { decoderInputs, decoderOutputs } from './layout';
+import { decoderInputs, decoderOutputs, type LogitBias } from './layout';
 
 export interface LlamaConfig {
   vocab: number;
@@ -156,7 +156,10 @@ export const LLAMA_GRAPH_NAME = 'maas-llama';
  * The inference graph in the layout of layout.ts (encode it with or without external data);
  * `int8`: the projections and the LM head with int8 weights (`onnx/model_quantized.onnx`).
  */
-export function llamaGraph(model: LlamaModel, options: { int8?: boolean } = {}): Graph {
+export function llamaGraph(
+  model: LlamaModel,
+  options: { int8?: boolean; logitBias?: LogitBias } = {},
+): Graph {
   const c = model.config;
   const g = new Graph();
   const inputs = decoderInputs(g, {
@@ -168,7 +171,7 @@ export function llamaGraph(model: LlamaModel, options: { int8?: boolean } = {}):
   const mask = paddedCausalMask(inputs.attentionMask, inputs.slots);
   const positionIds = inputs.positionIds as Value;
   const r = model.run(inputs.inputIds, { positionIds, mask, past: inputs.past, int8: options.int8 });
-  decoderOutputs(g, r.logits, r.present);
+  decoderOutputs(g, r.logits, r.present, options.logitBias);
   return g;
 }
 

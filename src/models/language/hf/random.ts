@@ -12,6 +12,7 @@ import { encodeModelParts } from '../../../engine/onnx/encode';
 import { CHATML_TEMPLATE, type HfFolder, writeHfFolder } from './folder';
 import { type GenaiDecoder, genaiConfig } from './genai';
 import { GPT2_GRAPH_NAME, gpt2HfConfig, gpt2LayoutGraph, randomGpt } from './gpt2';
+import type { LogitBias } from './layout';
 import { LLAMA_GRAPH_NAME, llamaGraph, llamaHfConfig, llamaModel } from './llama';
 import { type HfTokenizer, hfTokenizerJson } from './tokenizer';
 
@@ -65,6 +66,11 @@ export interface RandomDecoderOptions {
    * Llama only.
    */
   quantized?: boolean;
+  /**
+   * Added to the logits of these token ids at every position, e.g. `{ [ids.endOfText]: 4 }` makes
+   * the random model emit `<|endoftext|>` (the eos only generation_config.json lists) early.
+   */
+  logitBias?: LogitBias;
 }
 
 export interface RandomDecoderFolder {
@@ -196,8 +202,8 @@ export async function writeRandomLlamaFolder(
   });
   const c = model.config;
   return write(dir, o, tok, {
-    graph: llamaGraph(model),
-    int8Graph: () => llamaGraph(model, { int8: true }),
+    graph: llamaGraph(model, { logitBias: o.logitBias }),
+    int8Graph: () => llamaGraph(model, { int8: true, logitBias: o.logitBias }),
     graphName: LLAMA_GRAPH_NAME,
     config: llamaHfConfig(model, { bos: tok.ids.endOfText, eos: tok.ids.imEnd, pad: tok.ids.endOfText }),
     shape: {
@@ -233,7 +239,7 @@ export async function writeRandomGpt2Folder(
   });
   const c = model.config;
   return write(dir, o, tok, {
-    graph: gpt2LayoutGraph(model),
+    graph: gpt2LayoutGraph(model, { logitBias: o.logitBias }),
     graphName: GPT2_GRAPH_NAME,
     config: gpt2HfConfig(model, { bos: tok.ids.endOfText, eos: tok.ids.imEnd, pad: tok.ids.endOfText }),
     shape: {
