@@ -24,7 +24,7 @@ export {
   onnxElementTypes,
   readInitializers,
 } from './onnx/decode';
-export { encodeModel } from './onnx/encode';
+export { encodeModel, encodeModelParts } from './onnx/encode';
 export { type Feedback, SequenceStates } from './runtime/sequence';
 export { EngineSession, type SessionOptions, type ValueSignature } from './runtime/session';
 export { compileTrainStep, type TrainState, type TrainStep } from './train/compile';
