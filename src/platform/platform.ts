@@ -11,11 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { fail } from '../common/errors';
 import { type Bus, LocalBus } from '../store/bus';
 import { type LeaderLock, soleLeader } from '../store/leader';
+import { openStore } from '../store/open';
 import type { Store } from '../store/ports';
 import { postgresLeaderLock } from '../store/postgres/leader';
-import { openPostgresStore } from '../store/postgres/store';
 import { openSharedRedis, type SharedRedis } from '../store/redis/index';
-import { SqliteStore } from '../store/sqlite/store';
 import { ArtifactStore } from './artifacts/artifacts';
 import {
   AdminKeyResolver,
@@ -87,10 +86,14 @@ export function blobRootOf(config: Config): string {
 
 /** PostgreSQL (migrated under an advisory lock before it is used) when configured, else SQLite. */
 async function openDefaultStore(config: Config): Promise<Store> {
-  if (config.databaseUrl === null) return SqliteStore.open({ path: join(config.dataDir, 'maas.db') });
   try {
-    return await openPostgresStore(config.databaseUrl, { schema: config.databaseSchema ?? undefined });
+    return await openStore({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      schema: config.databaseSchema ?? undefined,
+    });
   } catch (e) {
+    if (config.databaseUrl === null) throw e;
     // The driver's message may carry the host or user; say what failed, never the URL.
     const code = (e as { code?: string }).code;
     return fail(

@@ -48,7 +48,7 @@ describe.skipIf(!available)('a cluster: 2 API processes + 2 workers on PostgreSQ
       startMember(settings, 'worker1', 'worker'),
       startMember(settings, 'worker2', 'worker'),
     ]);
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await Promise.all([api1, api2, ...workers].filter(Boolean).map((p) => p.stop('SIGKILL')));
@@ -167,11 +167,13 @@ describe.skipIf(!available)('a cluster: 2 API processes + 2 workers on PostgreSQ
     const { id } = (await created.json()) as { id: string };
     const events = `${api2.url}/api/v1/trainings/${id}/events`;
 
+    // Kill at the first checkpoint: on a loaded machine the stream reaches this test well after
+    // the job emitted it, and the kill must land while the job still runs.
     const before = await readEvents(
       events,
       auth,
       null,
-      (e) => e.event === 'checkpoint' && Number(e.data.step) >= 80,
+      (e) => e.event === 'checkpoint' && Number(e.data.step) >= 40,
     );
     const seen = before.at(-1)!;
     // The worker whose child process is the trainer runs the job.

@@ -73,6 +73,16 @@ describe.skipIf(!available)('Redis: shared rate limits and the bus', () => {
     expect(await shared.consume([after])).toEqual(await local.consume([after]));
   });
 
+  it('without Redis a decision is refused with 503 not_ready (never admitted unlimited), a refund is dropped', async () => {
+    const gone = openSharedRedis({ url: TEST_REDIS_URL, prefix }, new ManualClock());
+    await gone.close();
+    await expect(gone.limiter.consume([spec(100)])).rejects.toMatchObject({
+      code: 'not_ready',
+      message: expect.stringMatching(/Redis/),
+    });
+    await expect(gone.limiter.refund([spec(100)])).resolves.toBeUndefined();
+  });
+
   it('a message published by one process reaches subscribers of every process', async () => {
     const [a, b] = [open(), open()];
     const got: string[] = [];

@@ -11,6 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { fail } from '../../common/errors';
 import type { BucketState, RateDecision, RateLimiter, RateLimitSpec } from '../tenancy/ports';
 
 /**
@@ -133,13 +134,15 @@ export class RedisRateLimiter implements RateLimiter {
     const now = Math.floor(this.clock.now());
     const keys = this.keys(specs);
     const args = specs.flatMap((s) => [s.limit, s.windowMs, s.cost]);
-    const out = await this.scripts.maasRateConsume(
-      keys.length,
-      ...keys,
-      now,
-      randomBytes(8).toString('hex'),
-      ...args,
-    );
+    const out = await this.scripts
+      .maasRateConsume(keys.length, ...keys, now, randomBytes(8).toString('hex'), ...args)
+      .catch((): never =>
+        // Without Redis no decision can be made: refuse (503, retry shortly) rather than admit
+        // unlimited traffic; /readyz says the same, so a load balancer moves traffic elsewhere.
+        fail('not_ready', 'the rate limiter (Redis) does not answer; retry shortly', {
+          retryAfterSeconds: 5,
+        }),
+      );
     const buckets: BucketState[] = [];
     const violated: string[] = [];
     let retryAfterMs = 0;
@@ -165,6 +168,8 @@ export class RedisRateLimiter implements RateLimiter {
     const owed = specs.filter((s) => s.cost > 0);
     if (owed.length === 0) return;
     const keys = this.keys(owed);
-    await this.scripts.maasRateRefund(keys.length, ...keys, ...owed.map((s) => s.cost));
+    // A refund lost to a Redis outage over-counts those units for at most one window: not worth
+    // failing a request that was already served.
+    await this.scripts.maasRateRefund(keys.length, ...keys, ...owed.map((s) => s.cost)).catch(() => {});
   }
 }
