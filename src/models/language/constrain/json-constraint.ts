@@ -27,6 +27,17 @@ interface Allowed {
   after: Int32Array;
 }
 
+interface Walk {
+  tokens: Int32Array;
+  after: Int32Array;
+  n: number;
+}
+
+function add(w: Walk, token: number, after: number): void {
+  w.tokens[w.n] = token;
+  w.after[w.n++] = after;
+}
+
 /** Bytes of cached masks per (schema, vocabulary) before the oldest are dropped. */
 const MASK_CACHE_BYTES = 64 * 1024 * 1024;
 /** Schemas whose caches are kept per vocabulary. */
@@ -50,6 +61,7 @@ function endsItself(node: ValueNode): boolean {
 export class BoundGrammar {
   private readonly cache = new Map<string, Allowed>();
   private cachedBytes = 0;
+  private scratch: Walk | undefined;
   private readonly needsEnd: boolean;
   /** Trie walks and cache hits so far (for the benchmark and tests). */
   readonly stats = { walks: 0, hits: 0 };
@@ -77,25 +89,35 @@ export class BoundGrammar {
       return hit;
     }
     this.stats.walks++;
-    const tokens: number[] = [];
-    const after: number[] = [];
-    this.walk(this.vocabulary.trie, state, tokens, after);
-    if (mayEnd(state)) for (const t of this.vocabulary.endTokens) tokens.push(t), after.push(0);
-    const entry = { tokens: Int32Array.from(tokens), after: Int32Array.from(after) };
+    // A token is reached at most once per walk, so the vocabulary size bounds the lists.
+    const size = this.vocabulary.bytes.length;
+    this.scratch ??= { tokens: new Int32Array(size), after: new Int32Array(size), n: 0 };
+    const out = this.scratch;
+    out.n = 0;
+    this.walk(this.vocabulary.trie, state, out);
+    if (mayEnd(state)) for (const t of this.vocabulary.endTokens) add(out, t, 0);
+    const entry = { tokens: out.tokens.slice(0, out.n), after: out.after.slice(0, out.n) };
     this.remember(key, entry);
     return entry;
   }
 
-  private walk(node: TrieNode, s: Frame, tokens: number[], after: number[]): void {
+  private walk(node: TrieNode, s: Frame, out: Walk): void {
     for (let i = 0; i < node.bytes.length; i++) {
       const next = s.step(node.bytes[i]);
       if (next === null) continue;
       const child = node.children[i];
+      if (next === s && child.plain) {
+        // Plain characters inside a string leave the state as it was: take the subtree at once.
+        const need = this.tokensToFinish(s);
+        const all = this.vocabulary.subtreeTokens;
+        for (let k = child.start; k < child.end; k++) add(out, all[k], need);
+        continue;
+      }
       if (child.tokens.length > 0) {
         const need = this.tokensToFinish(next);
-        for (const t of child.tokens) tokens.push(t), after.push(need);
+        for (const t of child.tokens) add(out, t, need);
       }
-      if (child.children.length > 0) this.walk(child, next, tokens, after);
+      if (child.children.length > 0) this.walk(child, next, out);
     }
   }
 

@@ -16,6 +16,14 @@ export interface TrieNode {
   children: TrieNode[];
   /** Token ids whose bytes end exactly here. */
   tokens: number[];
+  /**
+   * Every byte from the parent down to the leaves is printable ASCII other than `"` and `\\`, so
+   * inside a JSON string the whole subtree is allowed at once: its tokens are
+   * `subtreeTokens[start..end)` of the vocabulary (tokens are numbered in trie order there).
+   */
+  plain: boolean;
+  start: number;
+  end: number;
 }
 
 export interface TokenVocabulary {
@@ -26,10 +34,32 @@ export interface TokenVocabulary {
   trie: TrieNode;
   /** Longest token, in bytes. */
   maxTokenBytes: number;
+  /** Token ids in depth-first trie order (see TrieNode.plain). */
+  subtreeTokens: Int32Array;
 }
 
 function emptyNode(): TrieNode {
-  return { bytes: [], children: [], tokens: [] };
+  return { bytes: [], children: [], tokens: [], plain: false, start: 0, end: 0 };
+}
+
+const isPlainStringByte = (b: number) => b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c;
+
+/** Number the tokens depth-first and mark plain subtrees; returns the order. */
+function index(root: TrieNode): Int32Array {
+  const order: number[] = [];
+  const visit = (node: TrieNode, byte: number): boolean => {
+    node.start = order.length;
+    order.push(...node.tokens);
+    let plain = byte >= 0 && isPlainStringByte(byte);
+    node.children.forEach((child, i) => {
+      if (!visit(child, node.bytes[i])) plain = false;
+    });
+    node.end = order.length;
+    node.plain = plain;
+    return plain;
+  };
+  visit(root, -1);
+  return Int32Array.from(order);
 }
 
 export function buildVocabulary(
@@ -53,7 +83,7 @@ export function buildVocabulary(
     }
     node.tokens.push(id);
   });
-  return { bytes, endTokens, trie, maxTokenBytes };
+  return { bytes, endTokens, trie, maxTokenBytes, subtreeTokens: index(trie) };
 }
 
 const utf8 = new TextEncoder();
