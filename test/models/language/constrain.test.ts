@@ -150,6 +150,34 @@ describe('constrained JSON decoding', () => {
     expect(grammar.stats).toEqual({ walks: 1, hits: 19 });
   });
 
+  it('a tagged union of objects (a forced call of one of two tools): the name picks the arguments schema', () => {
+    const call = (name: string, parameters: object) => ({
+      type: 'object',
+      properties: { name: { const: name }, arguments: parameters },
+      required: ['name', 'arguments'],
+      additionalProperties: false,
+    });
+    const schema = {
+      anyOf: [
+        call('get_weather', {
+          type: 'object',
+          properties: { city: { type: 'string' }, unit: { enum: ['c', 'f'] } },
+          required: ['city', 'unit'],
+        }),
+        call('add', { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } }, required: ['a', 'b'] }),
+      ],
+    };
+    const validate = ajv.compile(schema);
+    const names = new Set<string>();
+    for (let seed = 1; seed <= 10; seed++) {
+      const out = generate(schema, seed, 200);
+      const v = JSON.parse(out.text);
+      expect(validate(v), out.text).toBe(true);
+      names.add(v.name);
+    }
+    expect(names).toEqual(new Set(['get_weather', 'add']));
+  });
+
   it('json_object mode (type object, any keys) gives a JSON object', () => {
     for (let seed = 1; seed <= 5; seed++) {
       const out = generate({ type: 'object' }, seed, 200);

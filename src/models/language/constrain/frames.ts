@@ -14,7 +14,7 @@
  * fraction digits and a 2-digit exponent. Strings: any valid UTF-8 and JSON escapes; raw control
  * characters are refused as JSON requires.
  */
-import type { ByteText, Property, ValueNode } from './schema';
+import type { ByteText, ObjectNode, Property, ValueNode } from './schema';
 
 export const MAX_WHITESPACE = 16;
 export const MAX_INT_DIGITS = 15;
@@ -41,8 +41,8 @@ export interface Frame {
 
 /** A frame that holds child values: it resumes when its child completes. */
 export interface Container extends Frame {
-  /** This container right after its current child value completed. */
-  resume(): Frame;
+  /** This container right after its current child value completed (`text`: a literal's, as written). */
+  resume(text?: ByteText): Frame;
 }
 
 /** A frame inside an object's key: on completion it tells the object which property it was. */
@@ -229,16 +229,22 @@ class LiteralFrame implements Frame {
     return this.keys === null && this.texts.some((t) => t.length === this.pos);
   }
 
+  private written(): ByteText {
+    return this.texts[0].slice(0, this.pos);
+  }
+
   step(b: number): Frame | null {
     const keep: number[] = [];
     this.texts.forEach((t, i) => {
       if (t.length > this.pos && t.charCodeAt(this.pos) === b) keep.push(i);
     });
-    if (keep.length === 0) return this.canEnd() ? this.parent.resume().step(b) : null;
+    if (keep.length === 0) return this.canEnd() ? this.parent.resume(this.written()).step(b) : null;
     const pos = this.pos + 1;
     if (keep.every((i) => this.texts[i].length === pos)) {
       // Written out in full and nothing longer matches: the value (or key) is complete.
-      return this.keys ? this.keys.owner.keyDone(this.keys.index[keep[0]]) : this.parent.resume();
+      return this.keys
+        ? this.keys.owner.keyDone(this.keys.index[keep[0]])
+        : this.parent.resume(this.texts[keep[0]]);
     }
     const keys = this.keys && {
       owner: this.keys.owner,
@@ -268,7 +274,6 @@ class LiteralFrame implements Frame {
   }
 }
 
-type ObjectNode = Extract<ValueNode, { kind: 'object' }>;
 type ObjectPhase = 'open' | 'comma' | 'key' | 'colon' | 'value' | 'child' | 'next';
 
 /** Per object node: what finishing costs after each property (see ObjectFrame.cost). */
@@ -392,7 +397,10 @@ class ObjectFrame implements KeyOwner {
     return this.to('colon', this.last, property);
   }
 
-  resume(): Frame {
+  resume(text?: ByteText): Frame {
+    const variant = this.current === 0 && text !== undefined ? this.node.variants?.get(text) : undefined;
+    // A tagged union: the tag is written, so the rest follows the variant it names (tag = property 0).
+    if (variant) return new ObjectFrame(this.parent, this.after, variant, 'next', 0, 0, 0);
     return this.to('next', this.current < 0 ? this.last : this.current, this.current);
   }
 

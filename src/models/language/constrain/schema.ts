@@ -32,9 +32,22 @@ export type ValueNode =
   | { kind: 'string'; id: number; minLen: number }
   | { kind: 'number'; id: number; minLen: number; integer: boolean }
   | { kind: 'literal'; id: number; minLen: number; texts: ByteText[] }
-  | { kind: 'object'; id: number; minLen: number; props: Property[]; extra: ValueNode | null }
+  | {
+      kind: 'object';
+      id: number;
+      minLen: number;
+      props: Property[];
+      extra: ValueNode | null;
+      /**
+       * A tagged union of objects: `props` is just the tag (the first property of every variant),
+       * and the tag's value, once written, picks the variant that the rest of the object follows.
+       */
+      variants?: Map<ByteText, ObjectNode>;
+    }
   | { kind: 'array'; id: number; minLen: number; items: ValueNode; min: number; max: number }
   | { kind: 'union'; id: number; minLen: number; branches: ValueNode[] };
+
+export type ObjectNode = Extract<ValueNode, { kind: 'object' }>;
 
 /** Most items an array may be asked to hold at least (minItems), so the grammar stays small. */
 export const MAX_MIN_ITEMS = 64;
@@ -186,8 +199,15 @@ class Compiler {
     return { kind: 'object', id: this.id(), minLen, props, extra };
   }
 
-  /** Branches must differ in their first character, so the first byte picks one. */
+  /**
+   * Branches must differ in their first character, so the first byte picks one; several object
+   * branches are allowed when their first property is the same required key with a const or enum
+   * value that tells them apart (`{"name": "get_weather", "arguments": ...}`), see `tagged`.
+   */
   private union(branches: ValueNode[], path: string): ValueNode {
+    const objects = branches.filter((b): b is ObjectNode => b.kind === 'object');
+    if (objects.length > 1)
+      branches = [...branches.filter((b) => b.kind !== 'object'), this.tagged(objects, path)];
     const owner = new Map<number, number>();
     branches.forEach((b, i) => {
       for (const byte of firstBytes(b)) {
@@ -198,6 +218,37 @@ class Compiler {
       }
     });
     return { kind: 'union', id: this.id(), minLen: Math.min(...branches.map((b) => b.minLen)), branches };
+  }
+
+  private tagged(objects: ObjectNode[], path: string): ObjectNode {
+    const why =
+      'alternatives must begin with different characters, or be objects whose first property is the same required key with different const values';
+    const tag = objects[0].props[0];
+    const variants = new Map<ByteText, ObjectNode>();
+    for (const o of objects) {
+      const first = o.props[0];
+      if (!first || !first.required || first.key !== tag.key || first.node.kind !== 'literal' || o.variants)
+        this.refuse(path, why);
+      for (const text of first.node.texts) {
+        if (variants.has(text)) this.refuse(path, why);
+        variants.set(text, o);
+      }
+    }
+    const texts = [...variants.keys()];
+    const tagNode: ValueNode = {
+      kind: 'literal',
+      id: this.id(),
+      minLen: Math.min(...texts.map((t) => t.length)),
+      texts,
+    };
+    return {
+      kind: 'object',
+      id: this.id(),
+      minLen: Math.min(...objects.map((o) => o.minLen)),
+      props: [{ key: tag.key, node: tagNode, required: true }],
+      extra: null,
+      variants,
+    };
   }
 
   /** Any JSON value: objects with any keys, arrays of anything, strings, numbers, literals. */
