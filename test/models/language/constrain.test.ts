@@ -164,7 +164,11 @@ describe('constrained JSON decoding', () => {
           properties: { city: { type: 'string' }, unit: { enum: ['c', 'f'] } },
           required: ['city', 'unit'],
         }),
-        call('add', { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } }, required: ['a', 'b'] }),
+        call('add', {
+          type: 'object',
+          properties: { a: { type: 'number' }, b: { type: 'number' } },
+          required: ['a', 'b'],
+        }),
       ],
     };
     const validate = ajv.compile(schema);

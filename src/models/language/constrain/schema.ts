@@ -227,7 +227,7 @@ class Compiler {
     const variants = new Map<ByteText, ObjectNode>();
     for (const o of objects) {
       const first = o.props[0];
-      if (!first || !first.required || first.key !== tag.key || first.node.kind !== 'literal' || o.variants)
+      if (!first?.required || first.key !== tag.key || first.node.kind !== 'literal' || o.variants)
         this.refuse(path, why);
       for (const text of first.node.texts) {
         if (variants.has(text)) this.refuse(path, why);
