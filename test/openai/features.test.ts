@@ -136,7 +136,7 @@ describe('OpenAI features with the official client', () => {
       seed: 8,
     });
     const fn = (
-      r.choices[0].message.tool_calls?.[0] as OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall
+      r.choices[0].message.tool_calls![0] as OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall
     ).function;
     const schema = tools.find((t) => t.type === 'function' && t.function.name === fn.name) as {
       function: { parameters: object };
