@@ -83,7 +83,7 @@ describe('OpenAI features with the official client', () => {
           type: 'json_schema',
           json_schema: { name: 'weather', schema: weather, strict: true },
         },
-        max_completion_tokens: 120,
+        max_completion_tokens: 80,
         seed,
       });
       const text = r.choices[0].message.content ?? '';
@@ -208,6 +208,18 @@ describe('OpenAI features with the official client', () => {
       if (!t.startsWith('bytes:'))
         expect(r.choices[0].text.slice(lp.text_offset![i] - 'Call me'.length)).toContain(t);
     });
+  });
+
+  it('native generate takes format (a JSON Schema, as Ollama does) and answers validating JSON', async () => {
+    const res = await server.app.inject({
+      method: 'POST',
+      url: '/api/v1/models/tiny/generate',
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      payload: { prompt: 'Weather:', format: weather, max_tokens: 100, seed: 6 },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const text = res.json().choices[0].text;
+    expect(new Ajv().validate(weather, JSON.parse(text)), text).toBe(true);
   });
 
   it('a schema outside the subset is a 400 naming the keyword; the server stays up', async () => {
