@@ -32,17 +32,27 @@ function chatLogprobs(entries: readonly TokenLogprob[]) {
   };
 }
 
-function textLogprobs(entries: readonly TokenLogprob[], offset: number) {
-  const text_offset: number[] = [];
-  for (const e of entries) {
-    text_offset.push(offset);
-    offset += e.token.startsWith('bytes:') ? 0 : e.token.length;
+/**
+ * Completions' text offsets: where each token starts in prompt + text, the tokens before it decoded
+ * as a whole (so invalid bytes count as the replacement characters the text shows).
+ */
+class TextOffsets {
+  private readonly decoder = new TextDecoder('utf-8');
+  private bytes: number[] = [];
+  constructor(private readonly promptChars: number) {}
+  next(bytes: readonly number[]): number {
+    const here = this.promptChars + this.decoder.decode(Uint8Array.from(this.bytes)).length;
+    this.bytes = this.bytes.concat(bytes);
+    return here;
   }
+}
+
+function textLogprobs(entries: readonly TokenLogprob[], offsets: TextOffsets) {
   return {
     tokens: entries.map((e) => e.token),
     token_logprobs: entries.map((e) => e.logprob),
     top_logprobs: entries.map((e) => Object.fromEntries(e.top.map((t) => [t.token, t.logprob]))),
-    text_offset,
+    text_offset: entries.map((e) => offsets.next(e.bytes)),
   };
 }
 
@@ -59,7 +69,7 @@ export function wholeChoice(
       ? null
       : kind === 'chat'
         ? chatLogprobs(c.logprobs)
-        : textLogprobs(c.logprobs, promptChars);
+        : textLogprobs(c.logprobs, new TextOffsets(promptChars));
   if (kind === 'text') return { index, text: c.text, logprobs, finish_reason: c.finishReason };
   const names = new Set(f.tools.map((t) => t.name));
   const parsed = f.parseTools ? parseToolCalls(c.text, names) : { content: c.text, toolCalls: [] };
@@ -87,7 +97,7 @@ export function wholeChoice(
 export class ChoiceStream {
   private readonly tools: ToolCallStream | null;
   private calls = 0;
-  private offset: number;
+  private readonly offsets: TextOffsets;
 
   constructor(
     private readonly kind: Kind,
@@ -97,7 +107,7 @@ export class ChoiceStream {
   ) {
     this.tools =
       kind === 'chat' && f.parseTools ? new ToolCallStream(new Set(f.tools.map((t) => t.name))) : null;
-    this.offset = promptChars;
+    this.offsets = new TextOffsets(promptChars);
   }
 
   private payload(delta: Record<string, unknown> | string, logprobs: unknown, finish: string | null = null) {
@@ -108,9 +118,7 @@ export class ChoiceStream {
   private logprobsOf(entries: readonly TokenLogprob[] | undefined): unknown {
     if (this.f.logprobs === undefined || !entries || entries.length === 0) return null;
     if (this.kind === 'chat') return chatLogprobs(entries);
-    const out = textLogprobs(entries, this.offset);
-    for (const e of entries) this.offset += e.token.startsWith('bytes:') ? 0 : e.token.length;
-    return out;
+    return textLogprobs(entries, this.offsets);
   }
 
   /** Payloads for a delta and the log probabilities of its tokens. */
