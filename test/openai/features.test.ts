@@ -203,6 +203,21 @@ describe('OpenAI features with the official client', () => {
     expect(lp.token_logprobs).toHaveLength(6);
     expect(lp.top_logprobs?.every((t) => Object.keys(t).length >= 1)).toBe(true);
     expect(lp.text_offset?.[0]).toBe('Call me'.length);
+    const stream = await client.completions.create({
+      model: 'tiny',
+      prompt: 'Call me',
+      max_tokens: 6,
+      seed: 2,
+      logprobs: 2,
+      stream: true,
+    });
+    const tokens: string[] = [];
+    const offsets: number[] = [];
+    for await (const chunk of stream) {
+      tokens.push(...(chunk.choices[0]?.logprobs?.tokens ?? []));
+      offsets.push(...(chunk.choices[0]?.logprobs?.text_offset ?? []));
+    }
+    expect({ tokens, offsets }).toEqual({ tokens: lp.tokens, offsets: lp.text_offset });
     // Random weights pick bytes that are not whole characters too: those read `bytes:\x..`.
     lp.tokens?.forEach((t, i) => {
       if (!t.startsWith('bytes:'))

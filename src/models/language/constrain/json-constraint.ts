@@ -39,9 +39,9 @@ function add(w: Walk, token: number, after: number): void {
 }
 
 /** Bytes of cached masks per (schema, vocabulary) before the oldest are dropped. */
-const MASK_CACHE_BYTES = 64 * 1024 * 1024;
+const MASK_CACHE_BYTES = 16 * 1024 * 1024;
 /** Schemas whose caches are kept per vocabulary. */
-const SCHEMAS_PER_VOCABULARY = 16;
+const SCHEMAS_PER_VOCABULARY = 8;
 
 /** True when a value of `node` ends by itself (a closing quote or bracket): no end token needed. */
 function endsItself(node: ValueNode): boolean {
