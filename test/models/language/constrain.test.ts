@@ -10,7 +10,12 @@ import { Generator } from '../../../src/models/common/generator';
 import { Rng } from '../../../src/models/common/prng';
 import { bindGrammar, JsonConstraint } from '../../../src/models/language/constrain/json-constraint';
 import { compileSchema } from '../../../src/models/language/constrain/schema';
-import { type TokenVocabulary, vocabularyOf } from '../../../src/models/language/constrain/vocabulary';
+import {
+  buildVocabulary,
+  byteLevelTokenBytes,
+  type TokenVocabulary,
+  vocabularyOf,
+} from '../../../src/models/language/constrain/vocabulary';
 
 const CORPUS = `Call me Ishmael. Some years ago, never mind how long precisely, having little or no money
 in my purse, and nothing particular to interest me on shore, I thought I would sail about a little.
@@ -202,6 +207,47 @@ describe('constrained JSON decoding', () => {
         ['sperm"', 'right"', 'fin"', 'narwhal"'].some((k) => k.startsWith(t)),
         t,
       ).toBe(true);
+  });
+});
+
+describe('a Hugging Face byte-level vocabulary', () => {
+  it('reads GPT-2 byte-to-unicode token strings back into bytes', () => {
+    const utf8 = (t: string) => Array.from(new TextEncoder().encode(t));
+    expect(Array.from(byteLevelTokenBytes('Ġhello')!)).toEqual(utf8(' hello'));
+    expect(Array.from(byteLevelTokenBytes('ĊĠĠ')!)).toEqual(utf8('\n  '));
+    expect(Array.from(byteLevelTokenBytes('Ã©')!)).toEqual(utf8('é'));
+    expect(byteLevelTokenBytes('▁hello')).toBeNull(); // SentencePiece, not byte-level
+  });
+
+  it('constrains over it: special tokens are never allowed, the end token only at the end', () => {
+    const strings = [
+      '<|endoftext|>',
+      '{"',
+      'city',
+      '":',
+      'Ġ"',
+      'Paris',
+      '"}',
+      '"',
+      '}',
+      'Ġ',
+      'a',
+      '<|im_start|>',
+    ];
+    const bytes = strings.map((t) => (t.startsWith('<|') ? null : byteLevelTokenBytes(t)));
+    const vocab = buildVocabulary(bytes, [0]);
+    const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
+    const c = new JsonConstraint(bindGrammar(compileSchema(schema, 's'), 'hf-probe', vocab));
+    const allowedNow = () => {
+      const m = c.mask(new Float32Array(strings.length), 50);
+      return strings.filter((_, i) => m[i] === 0);
+    };
+    expect(allowedNow()).toEqual(['{"']);
+    for (const t of ['{"', 'city', '":', 'Ġ"', 'Paris']) c.accept(strings.indexOf(t));
+    // Inside the string: any text, including `{"` and `}` (a closing quote, then nothing the object refuses).
+    expect(allowedNow()).toEqual(['{"', 'city', 'Ġ"', 'Paris', '"}', '"', '}', 'Ġ', 'a']);
+    c.accept(strings.indexOf('"}'));
+    expect(c.finished).toBe(true);
   });
 });
 
