@@ -10,6 +10,8 @@
  */
 import { fail } from '../common/errors';
 import type { TokenUsage } from '../models/common/metering';
+import { compileSchema } from '../models/language/constrain/schema';
+import type { JsonFormat } from '../models/task';
 import type { TaskTarget } from '../platform/tasks/service';
 import { problemBody, toMaasError } from './errors';
 import { disconnectSignal } from './kserve';
@@ -81,7 +83,17 @@ const GENERATE_KEYS = [
   'n',
   'stream',
   'version',
+  'format',
 ];
+
+/** `format`: "json" (any JSON object) or a JSON Schema the output must follow, as Ollama takes it. */
+function nativeFormat(raw: unknown): JsonFormat | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (raw === 'json') return { root: compileSchema({ type: 'object' }, 'format'), key: 'json_object' };
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    fail('invalid_request', 'format must be "json" or a JSON Schema object', { pointer: 'format' });
+  return { root: compileSchema(raw, 'format'), key: JSON.stringify(raw) };
+}
 
 async function generate(ctx: RouteContext) {
   const body = strictBody(ctx.body, GENERATE_KEYS);
@@ -101,6 +113,7 @@ async function generate(ctx: RouteContext) {
           : (stop as string[]),
     seed: num(body, 'seed', true),
     n: num(body, 'n', true),
+    json: nativeFormat(body.format),
   });
   if (body.stream !== undefined && typeof body.stream !== 'boolean')
     fail('invalid_request', 'stream must be a boolean', { pointer: 'stream' });

@@ -9,6 +9,8 @@
  */
 import type { Feedback } from '../engine/index';
 import type { Tensor } from '../engine/runtime/tensor';
+import type { TokenLogprob } from './common/logprobs';
+import type { ValueNode } from './language/constrain/schema';
 
 export interface RunOptions {
   outputs?: readonly string[];
@@ -56,23 +58,40 @@ export interface GenerateRequest {
   topK?: number;
   stop?: string[];
   seed?: number;
+  /** The output must be JSON of this grammar (constrained decoding; `compileSchema`). */
+  json?: JsonFormat;
+  /** Report each token's log probability and this many alternatives (0..20); absent: none. */
+  logprobs?: number;
 }
+
+/** A compiled JSON grammar; `key` names it for caches shared across requests (the schema's JSON). */
+export interface JsonFormat {
+  root: ValueNode;
+  key: string;
+}
+
 export interface GenerateResult {
   text: string;
   finishReason: 'stop' | 'length';
   promptTokens: number;
   completionTokens: number;
+  /** One entry per generated token (end tokens excluded), when `logprobs` was asked for. */
+  logprobs?: TokenLogprob[];
 }
+
+export type GenerationFeature = 'json' | 'logprobs';
+
+/** Text that became final, with the log probabilities of the tokens since the last call (if asked). */
+export type DeltaListener = (delta: string, logprobs?: TokenLogprob[]) => void;
+
 export interface TextGenerationRuntime {
   task: 'text-generation';
   contextLength: number;
   countTokens(text: string): number;
+  /** Request features it honours (`json`: GenerateRequest.json; `logprobs`); others are refused. */
+  supports?: ReadonlySet<GenerationFeature>;
   /** Streams text deltas through `onDelta`; stops promptly when `signal` aborts. */
-  generate(
-    req: GenerateRequest,
-    onDelta?: (delta: string) => void,
-    signal?: AbortSignal,
-  ): Promise<GenerateResult>;
+  generate(req: GenerateRequest, onDelta?: DeltaListener, signal?: AbortSignal): Promise<GenerateResult>;
 }
 
 export interface EmbeddingRuntime {

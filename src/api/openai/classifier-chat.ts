@@ -16,6 +16,7 @@ import type { TaskTarget } from '../../platform/tasks/service';
 import { disconnectSignal } from '../kserve';
 import { metered } from '../metered';
 import type { RouteContext } from '../route';
+import { openAIFeatures } from './features';
 import { type Body, generationParams, optionalInteger, streamOptions } from './parse';
 import { SseStream } from './sse';
 
@@ -39,8 +40,14 @@ export async function classifierChat(
   messages: readonly ChatMessage[],
 ) {
   const { stream, includeUsage } = streamOptions(body);
-  // The same checks as a generation (logprobs, tools, ... are refused); sampling has no effect.
+  // The same checks as a generation; sampling has no effect, and a label has no JSON, tools or logprobs.
   generationParams(body);
+  const features = openAIFeatures(body, 'chat');
+  if (features.json || features.logprobs !== undefined || features.tools.length > 0)
+    fail(
+      'invalid_request',
+      'a classifier answers with a label: response_format, tools and logprobs do not apply',
+    );
   const n = optionalInteger(body, 'n') ?? 1;
   if (n < 1 || n > MAX_N) fail('invalid_request', `n must be from 1 to ${MAX_N}`, { pointer: 'n' });
   const text = chatExampleText(messages);

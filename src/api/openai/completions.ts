@@ -14,8 +14,10 @@ import { toMaasError } from '../errors';
 import { disconnectSignal } from '../kserve';
 import { admitServing, type Charge } from '../metered';
 import type { RouteContext } from '../route';
+import { ChoiceStream, wholeChoice } from './choice-output';
 import { classifierChat, isClassifier } from './classifier-chat';
 import { openAIErrorBody } from './errors';
+import { type OpenAIFeatures, openAIFeatures } from './features';
 import { type Body, generationParams, objectBody, streamOptions, targetOf } from './parse';
 import { SseStream } from './sse';
 
@@ -25,14 +27,20 @@ export function usageBody(u: TokenUsage) {
   return { prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.quantity };
 }
 
-/** One choice's payload in a chunk or a whole answer, in the shape of `kind`. */
-function choice(kind: Kind, index: number, text: string | null, finish: string | null, first = false) {
-  if (kind === 'text') return { index, text: text ?? '', logprobs: null, finish_reason: finish };
-  const delta = text === null ? {} : first ? { role: 'assistant', content: text } : { content: text };
-  return { index, delta, logprobs: null, finish_reason: finish };
+/** What shapes the choices: the request's features, and the prompt's length (completions' text_offset). */
+interface Shaping {
+  features: OpenAIFeatures;
+  promptChars: number;
 }
 
-async function answer(ctx: RouteContext, body: Body, kind: Kind, target: TaskTarget, job: GenerationJob) {
+async function answer(
+  ctx: RouteContext,
+  body: Body,
+  kind: Kind,
+  target: TaskTarget,
+  job: GenerationJob,
+  shaping: Shaping,
+) {
   const { stream, includeUsage } = streamOptions(body);
   // Reserve the most this can cost (prompt + every choice's budget); headers go out before any byte.
   const charge = await admitServing(ctx, target, job.promptTokens + job.n * job.maxTokens);
@@ -43,7 +51,7 @@ async function answer(ctx: RouteContext, body: Body, kind: Kind, target: TaskTar
     model: body.model as string,
   };
   const signal = disconnectSignal(ctx);
-  if (stream) return streamAnswer(ctx, kind, job, head, includeUsage, signal, charge);
+  if (stream) return streamAnswer(ctx, kind, job, head, includeUsage, signal, charge, shaping);
   const out = await job.run(undefined, signal).catch(async (e: unknown) => {
     await charge.failed(e, job.version);
     throw e;
@@ -51,16 +59,7 @@ async function answer(ctx: RouteContext, body: Body, kind: Kind, target: TaskTar
   await charge.done(out.usage.quantity, job.version);
   return {
     ...head,
-    choices: out.choices.map((c, i) =>
-      kind === 'chat'
-        ? {
-            index: i,
-            message: { role: 'assistant', content: c.text },
-            logprobs: null,
-            finish_reason: c.finishReason,
-          }
-        : { index: i, text: c.text, logprobs: null, finish_reason: c.finishReason },
-    ),
+    choices: out.choices.map((c, i) => wholeChoice(kind, i, c, shaping.features, shaping.promptChars)),
     usage: usageBody(out.usage),
   };
 }
@@ -73,20 +72,33 @@ function streamAnswer(
   includeUsage: boolean,
   signal: AbortSignal,
   charge: Charge,
+  shaping: Shaping,
 ) {
   const sse = new SseStream(ctx.reply);
   const chunkHead = { ...head, object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion' };
   const extra = includeUsage ? { usage: null } : {};
   const send = (choices: unknown[]) => sse.send({ ...chunkHead, choices, ...extra });
-  if (kind === 'chat') send(Array.from({ length: job.n }, (_, i) => choice(kind, i, '', null, true)));
+  const streams = Array.from(
+    { length: job.n },
+    (_, i) => new ChoiceStream(kind, i, shaping.features, shaping.promptChars),
+  );
+  if (kind === 'chat')
+    send(
+      streams.map((_, i) => ({
+        index: i,
+        delta: { role: 'assistant', content: '' },
+        logprobs: null,
+        finish_reason: null,
+      })),
+    );
   job
-    .run((i, delta) => {
-      if (delta) send([choice(kind, i, delta, null)]);
+    .run((i, delta, logprobs) => {
+      for (const payload of streams[i].delta(delta, logprobs)) send([payload]);
     }, signal)
     .then(async (out) => {
       await charge.done(out.usage.quantity, job.version);
       out.choices.forEach((c, i) => {
-        send([choice(kind, i, kind === 'chat' ? null : '', c.finishReason)]);
+        for (const payload of streams[i].finish(c.finishReason)) send([payload]);
       });
       if (includeUsage) sse.send({ ...chunkHead, choices: [], usage: usageBody(out.usage) });
       sse.send('[DONE]');
@@ -108,8 +120,14 @@ export async function chatCompletions(ctx: RouteContext) {
   const target = await targetOf(ctx, body.model);
   const messages = parseMessages(body.messages);
   if (await isClassifier(ctx, target)) return classifierChat(ctx, body, target, messages);
-  const job = await ctx.platform.tasks.chat(target, messages, generationParams(body));
-  return answer(ctx, body, 'chat', target, job);
+  const features = openAIFeatures(body, 'chat');
+  const job = await ctx.platform.tasks.chat(target, messages, {
+    ...generationParams(body),
+    json: features.json,
+    logprobs: features.logprobs,
+    tools: features.rawTools,
+  });
+  return answer(ctx, body, 'chat', target, job, { features, promptChars: 0 });
 }
 
 export async function completions(ctx: RouteContext) {
@@ -125,6 +143,12 @@ export async function completions(ctx: RouteContext) {
         pointer: 'prompt',
       },
     );
-  const job = await ctx.platform.tasks.generation(target, { ...generationParams(body), prompt });
-  return answer(ctx, body, 'text', target, job);
+  const features = openAIFeatures(body, 'text');
+  const job = await ctx.platform.tasks.generation(target, {
+    ...generationParams(body),
+    prompt,
+    json: features.json,
+    logprobs: features.logprobs,
+  });
+  return answer(ctx, body, 'text', target, job, { features, promptChars: prompt.length });
 }

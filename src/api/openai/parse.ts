@@ -1,7 +1,8 @@
 /**
  * Reading OpenAI request bodies: typed field readers that fail with `invalid_request` and a
  * `param` pointer, and the `model` field (`name` or `name:version`, e.g. `bigram:2` or
- * `bigram:prod`). Fields OpenAI defines but maas cannot honour are refused, not ignored.
+ * `bigram:prod`). Fields OpenAI defines but maas cannot honour are refused, not ignored;
+ * tools, response_format and logprobs are read by features.ts.
  */
 import { fail } from '../../common/errors';
 import { parseName } from '../../common/names';
@@ -73,12 +74,9 @@ function refuseUnless(body: Body, key: string, ok: (v: unknown) => boolean, why:
 
 /** The sampling fields of completions and chat completions. */
 export function generationParams(body: Body): Omit<GenerationParams, 'prompt'> {
-  refuseUnless(body, 'logprobs', (v) => v === false || v === 0, 'log probabilities are not supported');
-  refuseUnless(body, 'top_logprobs', (v) => v === 0, 'log probabilities are not supported');
   refuseUnless(body, 'echo', (v) => v === false, 'echo is not supported');
   refuseUnless(body, 'best_of', (v) => v === 1, 'best_of is not supported');
   refuseUnless(body, 'suffix', () => false, 'suffix (insertion) is not supported');
-  refuseUnless(body, 'tools', (v) => Array.isArray(v) && v.length === 0, 'tool calls are not supported');
   refuseUnless(
     body,
     'functions',
@@ -92,12 +90,6 @@ export function generationParams(body: Body): Omit<GenerationParams, 'prompt'> {
     'logit_bias',
     (v) => typeof v === 'object' && Object.keys(v as object).length === 0,
     'logit_bias is not supported',
-  );
-  refuseUnless(
-    body,
-    'response_format',
-    (v) => (v as { type?: unknown }).type === 'text',
-    'only the text response format is supported',
   );
   const stop = body.stop;
   return {

@@ -11,8 +11,15 @@
  * neither it nor anything after it is ever sent.
  */
 import { fail } from '../../common/errors';
+import type { TokenConstraint } from './constraint';
 import { Rng, randomSeed, type Seed } from './prng';
-import { type SamplingOptions, sampleToken, validateSampling } from './sampling';
+import {
+  type SamplingOptions,
+  sampleToken,
+  type TokenChoice,
+  tokenLogprobs,
+  validateSampling,
+} from './sampling';
 
 export type FinishReason = 'stop' | 'length';
 
@@ -28,11 +35,17 @@ export interface GeneratorOptions extends SamplingOptions {
   seed?: Seed;
   /** Tokens that end the text (end-of-sequence); they are counted but produce no text. */
   endTokens?: readonly number[];
+  /** Hides the tokens that may not come next (e.g. JSON of a schema); its end tokens end the text too. */
+  constraint?: TokenConstraint;
+  /** Report this many most likely alternatives (0..20) with each token's log probability. */
+  topLogprobs?: number;
 }
 
 export interface GenerationStep {
   token: number;
   logprob: number;
+  /** The most likely tokens of this step, when `topLogprobs` was asked for. */
+  top?: TokenChoice[];
   /** Text that became final with this token ('' while held back). */
   delta: string;
   done: boolean;
@@ -136,7 +149,7 @@ export class Generator {
     }
     this.stops = normalizeStop(options.stop);
     this.maxStop = Math.max(0, ...this.stops.map((s) => s.length));
-    this.endTokens = new Set(options.endTokens ?? []);
+    this.endTokens = new Set([...(options.endTokens ?? []), ...(options.constraint?.endTokens ?? [])]);
     this.seed = options.seed ?? randomSeed();
     this.rng = new Rng(this.seed);
   }
@@ -159,13 +172,22 @@ export class Generator {
   /** Sample the next token from this step's logits and accept it. */
   step(logits: Float32Array): GenerationStep {
     if (this.done) fail('internal', 'generation already finished');
-    const { token, logprob } = sampleToken(logits, this.options, this.rng, this.counts);
-    return this.accept(token, logprob);
+    const constraint = this.options.constraint;
+    const allowed = constraint
+      ? constraint.mask(logits, this.options.maxTokens - this.tokens.length)
+      : logits;
+    const { token, logprob } = sampleToken(allowed, this.options, this.rng, this.counts);
+    const top = this.options.topLogprobs;
+    // Log probabilities are the model's own (before the constraint and the sampling filters).
+    if (top === undefined && !constraint) return this.accept(token, logprob);
+    const own = tokenLogprobs(logits, token, top ?? 0);
+    return this.accept(token, own.logprob, top === undefined ? undefined : own.top);
   }
 
   /** Accept a token chosen elsewhere (e.g. a forced prefix, or a reference decode in a test). */
-  accept(token: number, logprob = 0): GenerationStep {
+  accept(token: number, logprob = 0, top?: TokenChoice[]): GenerationStep {
     if (this.done) fail('internal', 'generation already finished');
+    this.options.constraint?.accept(token);
     this.tokens.push(token);
     this.counts.set(token, (this.counts.get(token) ?? 0) + 1);
     let delta: string;
@@ -174,9 +196,12 @@ export class Generator {
     } else {
       this.pending.push(token);
       delta = this.absorbPending();
+      if (!this.done && this.options.constraint?.finished) delta += this.finish('stop');
       if (!this.done && this.tokens.length >= this.options.maxTokens) delta += this.finish('length');
     }
-    return { token, logprob, delta, done: this.done, finishReason: this.reason };
+    const step: GenerationStep = { token, logprob, delta, done: this.done, finishReason: this.reason };
+    if (top) step.top = top;
+    return step;
   }
 
   /**

@@ -21,6 +21,32 @@ export interface SamplingOptions {
   repetitionPenalty?: number;
 }
 
+/** A token and its natural-log probability, as OpenAI's `top_logprobs` lists them. */
+export interface TokenChoice {
+  token: number;
+  logprob: number;
+}
+
+/** Most alternatives OpenAI lets a request ask for (`top_logprobs`). */
+export const MAX_TOP_LOGPROBS = 20;
+
+/**
+ * The log probability of `token` and of the `top` most likely tokens under softmax(logits) (the
+ * model's own distribution: temperature 1, no filters). One log-sum-exp pass plus a top-k heap.
+ */
+export function tokenLogprobs(
+  logits: Float32Array,
+  token: number,
+  top: number,
+): { logprob: number; top: TokenChoice[] } {
+  const lse = logSumExp(logits);
+  const best = top > 0 ? topKIndices(logits, Math.min(top, MAX_TOP_LOGPROBS)) : [];
+  return {
+    logprob: logits[token] - lse,
+    top: best.map((t) => ({ token: t, logprob: logits[t] - lse })),
+  };
+}
+
 export interface SampledToken {
   token: number;
   /** Natural-log probability of the token under the model's own distribution (temperature 1, no filters). */

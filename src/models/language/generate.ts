@@ -10,7 +10,10 @@
 import { fail } from '../../common/errors';
 import type { Tokenizer } from '../../data/index';
 import { Generator } from '../common/generator';
-import type { GenerateRequest, GenerateResult, TextGenerationRuntime } from '../task';
+import { stepLogprob, type TokenLogprob } from '../common/logprobs';
+import type { DeltaListener, GenerateRequest, GenerateResult, TextGenerationRuntime } from '../task';
+import { bindGrammar, JsonConstraint } from './constrain/json-constraint';
+import { vocabularyOf } from './constrain/vocabulary';
 import type { Decoder } from './decoders';
 
 /** Tokens generated when a request names no `maxTokens`. */
@@ -41,9 +44,10 @@ function resolveMax(requested: number | undefined): number {
 export async function generateText(
   model: TextModel,
   req: GenerateRequest,
-  onDelta?: (delta: string) => void,
+  onDelta?: DeltaListener,
   signal?: AbortSignal,
 ): Promise<GenerateResult> {
+  const vocabulary = req.json || req.logprobs !== undefined ? vocabularyOf(model.tokenizer) : null;
   const gen = new Generator(
     {
       maxTokens: resolveMax(req.maxTokens),
@@ -52,9 +56,19 @@ export async function generateText(
       topK: req.topK,
       topP: req.topP,
       seed: req.seed,
+      topLogprobs: req.logprobs,
+      constraint:
+        req.json && vocabulary
+          ? new JsonConstraint(bindGrammar(req.json.root, req.json.key, vocabulary))
+          : undefined,
     },
     (ids) => model.tokenizer.decode(ids),
   );
+  // Log probabilities go out with the text they belong to; end tokens have none.
+  const logprobs: TokenLogprob[] = [];
+  let unsent = 0;
+  const bytesOf = (id: number) => vocabulary?.bytes[id] ?? null;
+  const ends = new Set(vocabulary?.endTokens ?? []);
   const prompt = model.tokenizer.encode(req.prompt);
   const seq = prompt.length > 0 ? prompt.slice(-model.context) : model.tokenizer.encode(model.startText);
   if (seq.length === 0) fail('internal', 'the start text encodes to no tokens');
@@ -67,7 +81,11 @@ export async function generateText(
       const logits = await decoder.next(seq.slice(start), fresh, signal);
       fresh = false;
       const step = gen.step(logits);
-      if (step.delta && onDelta) onDelta(step.delta);
+      if (req.logprobs !== undefined && !ends.has(step.token)) logprobs.push(stepLogprob(step, bytesOf));
+      if (onDelta && (step.delta || (step.done && unsent < logprobs.length))) {
+        onDelta(step.delta, req.logprobs === undefined ? undefined : logprobs.slice(unsent));
+        unsent = logprobs.length;
+      }
       seq.push(step.token);
       if (seq.length - start > model.context) {
         start = seq.length - (model.context - 1);
@@ -77,18 +95,21 @@ export async function generateText(
   } finally {
     decoder.close?.();
   }
-  return {
+  const result: GenerateResult = {
     text: gen.text,
     finishReason: gen.finishReason ?? 'length',
     promptTokens: prompt.length,
     completionTokens: gen.completionTokens,
   };
+  if (req.logprobs !== undefined) result.logprobs = logprobs;
+  return result;
 }
 
 export function textGenerationRuntime(model: TextModel): TextGenerationRuntime {
   return {
     task: 'text-generation',
     contextLength: model.context,
+    supports: new Set(['json', 'logprobs']),
     countTokens: (text) => model.tokenizer.encode(text).length,
     generate: (req, onDelta, signal) => generateText(model, req, onDelta, signal),
   };

@@ -15,6 +15,10 @@ import { MAX_STOP_SEQUENCES } from '../../models/common/generator';
 export interface ChatMessage {
   role: string;
   content: string;
+  /** An assistant turn's tool calls (OpenAI `tool_calls`); `arguments` is JSON text. */
+  toolCalls?: { id: string; name: string; arguments: string }[];
+  /** A `tool` message answers the call with this id. */
+  toolCallId?: string;
 }
 
 export interface ChatTemplate {
@@ -91,17 +95,57 @@ export function parseMessages(raw: unknown): ChatMessage[] {
         pointer: `messages[${i}].role`,
       });
     }
-    return {
+    const message: ChatMessage = {
       role: role === 'developer' ? 'system' : role,
       content: contentText((m as { content?: unknown }).content, i),
     };
+    const extra = toolFields(m as Record<string, unknown>, role, i);
+    return extra ? { ...message, ...extra } : message;
   });
+}
+
+const text64 = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 256;
+
+/** `tool_calls` of an assistant message, `tool_call_id` of a tool message. */
+function toolFields(m: Record<string, unknown>, role: string, i: number): Partial<ChatMessage> | null {
+  const where = `messages[${i}]`;
+  if (role === 'tool') {
+    if (!text64(m.tool_call_id))
+      fail('invalid_request', `${where}.tool_call_id is required for a tool message`, {
+        pointer: `${where}.tool_call_id`,
+      });
+    return { toolCallId: m.tool_call_id as string };
+  }
+  if (role !== 'assistant' || m.tool_calls === undefined || m.tool_calls === null) return null;
+  if (!Array.isArray(m.tool_calls) || m.tool_calls.length > 128)
+    fail('invalid_request', `${where}.tool_calls must be a list`, { pointer: `${where}.tool_calls` });
+  const toolCalls = m.tool_calls.map((c, j) => {
+    const call = c as { id?: unknown; type?: unknown; function?: { name?: unknown; arguments?: unknown } };
+    const at = `${where}.tool_calls[${j}]`;
+    if (!text64(call?.id) || (call.type !== undefined && call.type !== 'function'))
+      fail('invalid_request', `${at} needs an id and type "function"`, { pointer: at });
+    const fn = call.function;
+    if (!text64(fn?.name) || typeof fn?.arguments !== 'string' || fn.arguments.length > 100_000)
+      fail('invalid_request', `${at}.function needs a name and arguments (a JSON string)`, {
+        pointer: `${at}.function`,
+      });
+    return { id: call.id as string, name: fn.name as string, arguments: fn.arguments };
+  });
+  return { toolCalls };
+}
+
+/** An assistant turn with tool calls, in the Hermes convention (maas's simple templates have none of their own). */
+function withToolCalls(m: ChatMessage): string {
+  const calls = (m.toolCalls ?? []).map(
+    (c) => `<tool_call>\n{"name": ${JSON.stringify(c.name)}, "arguments": ${c.arguments}}\n</tool_call>`,
+  );
+  return [m.content, ...calls].filter((t) => t.length > 0).join('\n');
 }
 
 export function renderChat(messages: readonly ChatMessage[], template: ChatTemplate): string {
   // Function replacements, so that `$&` in a message stays literal text.
   const lines = messages.map((m) =>
-    template.message.replace('{role}', () => m.role).replace('{content}', () => m.content),
+    template.message.replace('{role}', () => m.role).replace('{content}', () => withToolCalls(m)),
   );
   return lines.join(template.separator) + template.generation;
 }

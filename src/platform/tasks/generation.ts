@@ -8,9 +8,10 @@
  */
 import { fail } from '../../common/errors';
 import { normalizeStop, resolveMaxTokens } from '../../models/common/generator';
+import type { TokenLogprob } from '../../models/common/logprobs';
 import { type TokenUsage, textUsage } from '../../models/common/metering';
-import { validateSampling } from '../../models/common/sampling';
-import type { GenerateResult, TextGenerationRuntime } from '../../models/task';
+import { MAX_TOP_LOGPROBS, validateSampling } from '../../models/common/sampling';
+import type { GenerateResult, JsonFormat, TextGenerationRuntime } from '../../models/task';
 import type { VersionRecord } from '../../store/ports';
 
 export interface GenerationParams {
@@ -23,6 +24,12 @@ export interface GenerationParams {
   seed?: number;
   /** Choices to generate (1..MAX_CHOICES). Default 1. */
   n?: number;
+  /** Constrain the output to JSON of this grammar (response_format, or a forced tool call). */
+  json?: JsonFormat;
+  /** Report token log probabilities with this many alternatives (0..20); absent: none. */
+  logprobs?: number;
+  /** Tool definitions for the chat template (`tools` of Hugging Face templates), as sent. */
+  tools?: readonly unknown[];
 }
 
 export interface GenerationOutcome {
@@ -38,8 +45,14 @@ export interface GenerationJob {
   promptTokens: number;
   /** Tokens each choice may generate at most. */
   maxTokens: number;
-  /** Text deltas arrive through `onDelta(choiceIndex, delta)`; abort `signal` to stop every choice. */
-  run(onDelta?: (index: number, delta: string) => void, signal?: AbortSignal): Promise<GenerationOutcome>;
+  /**
+   * Text deltas arrive through `onDelta(choiceIndex, delta, logprobs)` (logprobs of the tokens since
+   * the last call, when asked for); abort `signal` to stop every choice.
+   */
+  run(
+    onDelta?: (index: number, delta: string, logprobs?: TokenLogprob[]) => void,
+    signal?: AbortSignal,
+  ): Promise<GenerationOutcome>;
 }
 
 export const MAX_CHOICES = 8;
@@ -63,6 +76,23 @@ export function openGeneration(
     fail('invalid_request', `n must be an integer in [1, ${MAX_CHOICES}]`, { pointer: 'n' });
   if (params.seed !== undefined && (!Number.isSafeInteger(params.seed) || params.seed < 0))
     fail('invalid_request', 'seed must be a non-negative integer', { pointer: 'seed' });
+  if (params.json && !runtime.supports?.has('json'))
+    fail(
+      'invalid_request',
+      `model ${version.model} cannot constrain its output to JSON (response_format, tool_choice)`,
+      {
+        pointer: 'response_format',
+      },
+    );
+  if (params.logprobs !== undefined && !runtime.supports?.has('logprobs'))
+    fail('invalid_request', `model ${version.model} does not report log probabilities`, {
+      pointer: 'logprobs',
+    });
+  const top = params.logprobs;
+  if (top !== undefined && (!Number.isInteger(top) || top < 0 || top > MAX_TOP_LOGPROBS))
+    fail('invalid_request', `top_logprobs must be an integer in [0, ${MAX_TOP_LOGPROBS}]`, {
+      pointer: 'top_logprobs',
+    });
   const promptTokens = runtime.countTokens(params.prompt);
   const maxTokens = resolveMaxTokens({
     requested: params.maxTokens,
@@ -95,8 +125,10 @@ export function openGeneration(
                 topK: params.topK,
                 stop,
                 seed: params.seed === undefined ? undefined : params.seed + i,
+                json: params.json,
+                logprobs: params.logprobs,
               },
-              onDelta ? (delta) => onDelta(i, delta) : undefined,
+              onDelta ? (delta, logprobs) => onDelta(i, delta, logprobs) : undefined,
               signal,
             )
             .catch((e: unknown) => {
