@@ -4,6 +4,7 @@
  * validated, then frozen. Secrets are redacted whenever the config is shown.
  */
 import { fail } from '../common/errors';
+import { didYouMean } from '../common/suggest';
 
 type Parser<T> = (raw: string, key: string) => T;
 
@@ -274,7 +275,10 @@ export function loadConfig(
 ): Config {
   const known = new Set(Object.values(configSpec).map((s) => s.flag));
   for (const flag of Object.keys(flags)) {
-    if (!known.has(flag)) fail('invalid_request', `unknown option ${flag}`);
+    if (!known.has(flag)) {
+      const hint = didYouMean(flag, known, '');
+      fail('invalid_request', `unknown option ${flag}${hint ? ` (${hint})` : ''}; maas serve --help lists them`);
+    }
   }
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(configSpec) as [ConfigKey, OptionSpec<unknown>][]) {

@@ -18,6 +18,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { setPriority } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { entryUrl, nodeArgs, packageRoot } from '../../common/entry';
 import { MaasError } from '../../common/errors';
 import { type ZooEntry, zooEntries, zooEntry, zooUnavailable } from '../../models/zoo/index';
 import type { ZooMode } from '../config';
@@ -71,8 +72,8 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-const workerPath = fileURLToPath(new URL('./worker.ts', import.meta.url));
-const root = fileURLToPath(new URL('../../../', import.meta.url));
+const workerPath = fileURLToPath(entryUrl('zoo-worker', new URL('./worker.ts', import.meta.url)));
+const root = fileURLToPath(packageRoot);
 /** Until a row has progress: a guess for Retry-After (s). */
 const UNKNOWN_WAIT_S = 30;
 
@@ -298,7 +299,7 @@ export class ZooService {
   }
 
   private spawnChild(): NonNullable<ZooService['child']> {
-    const proc = spawn(process.execPath, ['--import', 'tsx', workerPath], {
+    const proc = spawn(process.execPath, nodeArgs(workerPath), {
       cwd: root,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { PATH: process.env.PATH ?? '' },

@@ -1,0 +1,42 @@
+// Compiles the TypeScript sources ahead of time into dist/, so that `npm start`, `bin/maas.js`,
+// trainer children and model threads run plain JavaScript (no TypeScript compile at each start).
+// Run by `npm run build` and by `prepare` (so `npm ci` / `npm install` builds it).
+//
+// dist/ is one flat folder: one file per entry (below) plus shared chunks (`chunk-*.js`). Code
+// finds a sibling entry with `new URL('./<name>.js', import.meta.url)` (src/common/entry.ts),
+// which works from any chunk because all of them sit in the same folder. Packages stay in
+// node_modules (not bundled): native addons and their files must load from where npm put them.
+import { rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+
+/** dist/<name>.js ← source. Keep in step with EntryName in src/common/entry.ts. */
+const entries = {
+  maas: 'src/cli/main.ts',
+  'training-worker': 'src/platform/training/worker.ts',
+  'zoo-worker': 'src/platform/zoo-training/worker.ts',
+  'validate-worker': 'src/platform/registry/validate-worker.ts',
+  'session-thread': 'src/platform/serving/session-thread-main.ts',
+  'zoo-train': 'src/models/zoo/train-cli.ts',
+};
+
+const started = Date.now();
+await rm(new URL('../dist/', import.meta.url), { recursive: true, force: true });
+await build({
+  absWorkingDir: root,
+  entryPoints: Object.entries(entries).map(([out, src]) => ({ in: src, out })),
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  chunkNames: 'chunk-[hash]',
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: true,
+  define: { MAAS_COMPILED: 'true' },
+  logLevel: 'warning',
+});
+console.log(`built dist/ in ${Date.now() - started} ms`);
