@@ -11,6 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
+/** `--outdir DIR` (relative to the checkout; a test builds into .vitest/): default dist. */
+const at = process.argv.indexOf('--outdir');
+const outdir = at > 0 ? process.argv[at + 1] : 'dist';
 
 /** dist/<name>.js ← source. Keep in step with EntryName in src/common/entry.ts. */
 const entries = {
@@ -23,11 +26,11 @@ const entries = {
 };
 
 const started = Date.now();
-await rm(new URL('../dist/', import.meta.url), { recursive: true, force: true });
+await rm(new URL(`../${outdir}/`, import.meta.url), { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   entryPoints: Object.entries(entries).map(([out, src]) => ({ in: src, out })),
-  outdir: 'dist',
+  outdir,
   bundle: true,
   splitting: true,
   chunkNames: 'chunk-[hash]',
@@ -39,4 +42,4 @@ await build({
   define: { MAAS_COMPILED: 'true' },
   logLevel: 'warning',
 });
-console.log(`built dist/ in ${Date.now() - started} ms`);
+console.log(`built ${outdir}/ in ${Date.now() - started} ms`);
