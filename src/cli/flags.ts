@@ -52,11 +52,13 @@ export const FLAG_DOCS: Record<string, string> = {
   '--hyperparameters': 'a JSON object of hyperparameters, e.g. \'{"hidden": [64, 32]}\'',
   '--only': 'comma-separated zoo model names (default: all)',
   '--quick': 'the small, fast scale (a switch)',
+  '--strict':
+    'refuse inputs the model would misread (unknown or missing columns, unseen categories) instead of warning (a switch)',
   '--data-dir': 'the data folder (MAAS_DATA_DIR; default ./data)',
 };
 
 /** Flags that take no value: `--follow` alone means true. */
-export const SWITCHES = new Set(['--follow', '--quick']);
+export const SWITCHES = new Set(['--follow', '--quick', '--strict']);
 
 export const CLIENT_FLAGS = ['--url', '--key'] as const;
 const LIMITS = ['--requests-per-minute', '--units-per-minute', '--monthly-units'];
@@ -92,7 +94,7 @@ export const VERB_FLAGS: Record<string, readonly string[]> = {
   datasets: [...CLIENT_FLAGS],
   train: [...CLIENT_FLAGS, '--family', '--dataset', '--model', '--target', '--follow', '--hyperparameters'],
   trainings: [...CLIENT_FLAGS],
-  predict: [...CLIENT_FLAGS, '--version', '--input', '--image'],
+  predict: [...CLIENT_FLAGS, '--version', '--input', '--image', '--strict'],
   'zoo train': ['--only', '--quick', '--seed', '--data-dir'],
   'zoo ls': [...CLIENT_FLAGS, '--data-dir'],
 };

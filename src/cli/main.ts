@@ -50,7 +50,7 @@ const USAGE_LINES = [
   'maas train --family mlp|cnn|text-cnn --dataset D --model M [--target T] [--epochs N]',
   '           [--batch-size N] [--learning-rate X] [--hidden 64,32 ...] [--follow]',
   'maas trainings ls | show ID | cancel ID',
-  "maas predict NAME --input '{\"col\": 1}' | --input 'some text' | --image FILE [--version V]",
+  "maas predict NAME --input '{\"col\": 1}' | --input 'some text' | --image FILE [--version V] [--strict]",
   'maas zoo train [--only NAME,NAME] [--quick] [--seed N] [--data-dir D]   (in-process; public as zoo~NAME)',
   "maas zoo ls [--url U] [--data-dir D]   (the running server's state and progress, else the data folder's)",
 ];

@@ -24,6 +24,8 @@ interface Args {
 }
 interface TaskIO {
   out: (s: string) => void;
+  /** Warnings go here (stderr), so stdout stays the answer alone. */
+  err?: (s: string) => void;
   env: Record<string, string | undefined>;
 }
 
@@ -92,6 +94,7 @@ async function embed(p: Args, io: TaskIO): Promise<void> {
   const [, name, ...texts] = p.positional;
   if (!name || texts.length === 0) throw new Error('usage: maas embed NAME TEXT...');
   const out = await call(p, io, name, 'embed', { input: texts });
+  for (const w of (out.warnings ?? []) as { detail: string }[]) (io.err ?? io.out)(`warning: ${w.detail}`);
   for (const v of out.embeddings as number[][]) io.out(JSON.stringify(v));
 }
 

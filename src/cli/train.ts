@@ -19,6 +19,8 @@ import { connection, fileBlob } from './shared';
 
 export interface TrainIO {
   out: (s: string) => void;
+  /** Warnings go here (stderr), so stdout stays the answer alone. */
+  err?: (s: string) => void;
   env: Record<string, string | undefined>;
   /** Rewrites the current terminal line (TTY only); absent → plain lines. */
   progress?: (line: string) => void;
@@ -300,7 +302,11 @@ export async function predictCommand(p: TrainArgs, io: TrainIO): Promise<void> {
   only(p.flags, 'predict');
   const name = need(p.positional[1], 'maas predict NAME --input ...');
   const c = await clientOf(p.flags, io);
-  const predictions = await c.predict(name, await predictInputs(p.flags), p.flags['--version']);
+  const { predictions, warnings } = await c.predict(name, await predictInputs(p.flags), {
+    version: p.flags['--version'],
+    strict: p.flags['--strict'] === 'true',
+  });
+  for (const w of warnings) (io.err ?? io.out)(`warning: ${w.detail}`);
   for (const pr of predictions) {
     if ('value' in pr) io.out(`${pr.value}`);
     else {

@@ -29,6 +29,7 @@ export {
   type RegressionTarget,
   type TargetSpec,
 } from './featurize/target';
+export { type InputWarning, inputWarnings, MAX_WARNINGS } from './featurize/warnings';
 export { type ArchiveLimits, defaultArchiveLimits } from './formats/archive';
 export { type IdxArray, parseIdx, readIdx } from './formats/idx';
 export { decodeImage, encodePng } from './formats/image';

@@ -277,7 +277,10 @@ export function loadConfig(
   for (const flag of Object.keys(flags)) {
     if (!known.has(flag)) {
       const hint = didYouMean(flag, known, '');
-      fail('invalid_request', `unknown option ${flag}${hint ? ` (${hint})` : ''}; maas serve --help lists them`);
+      fail(
+        'invalid_request',
+        `unknown option ${flag}${hint ? ` (${hint})` : ''}; maas serve --help lists them`,
+      );
     }
   }
   const out: Record<string, unknown> = {};
