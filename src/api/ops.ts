@@ -1,4 +1,4 @@
-/** Operations: health, readiness, Prometheus metrics, OpenAPI. */
+/** Operations: health, readiness, Prometheus metrics; the OpenAPI document (served by docs.ts). */
 import { fail } from '../common/errors';
 import { SERVER_VERSION } from './kserve';
 import type { RouteSpec } from './route';
@@ -98,13 +98,5 @@ export const opsRoutes: RouteSpec[] = [
       ctx.reply.type('text/plain; version=0.0.4; charset=utf-8');
       return ctx.platform.metrics.registry.render();
     },
-  },
-  {
-    ...base,
-    method: 'GET',
-    path: '/docs',
-    access: 'infer',
-    summary: 'This API as an OpenAPI 3.1 document',
-    handler: (ctx) => openApi(ctx.routes),
   },
 ];

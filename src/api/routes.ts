@@ -4,6 +4,7 @@
  * metrics and /docs follow from the row.
  */
 import { datasetRoutes } from './datasets';
+import { docsRoutes } from './docs';
 import { explainRoutes } from './explain';
 import { kserveRoutes } from './kserve';
 import { nativeRoutes } from './native';
@@ -20,6 +21,7 @@ import { zooRoutes } from './zoo';
 
 export const routeTable = defineRoutes(
   opsRoutes,
+  docsRoutes,
   kserveRoutes,
   nativeRoutes,
   tenancyRoutes,
