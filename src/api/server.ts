@@ -13,6 +13,7 @@ import { fail, MaasError } from '../common/errors';
 import { NAME_PATTERN } from '../common/names';
 import { hasScope, type Principal } from '../platform/auth/auth';
 import type { Platform } from '../platform/platform';
+import { prettyStream, resolveLogFormat } from './console';
 import { sendError, toMaasError } from './errors';
 import type { RouteSpec, ServerState, Surface } from './route';
 import { routeTable } from './routes';
@@ -37,11 +38,16 @@ function bearer(req: FastifyRequest): string | null {
 
 export function buildServer(platform: Platform, routes: readonly RouteSpec[] = routeTable): BuiltServer {
   const { config } = platform;
+  const pretty = resolveLogFormat(config.logFormat, process.stdout.isTTY === true) === 'pretty';
   const app = Fastify({
     logger:
       config.logLevel === 'silent'
         ? false
-        : { level: config.logLevel, redact: ['req.headers.authorization'] },
+        : {
+            level: config.logLevel,
+            redact: ['req.headers.authorization'],
+            ...(pretty ? { stream: prettyStream(process.stdout, process.stdout.isTTY === true) } : {}),
+          },
     // Per-request log lines cost ~20 µs each; metrics carry the same facts.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxJsonBytes,

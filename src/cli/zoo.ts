@@ -10,6 +10,8 @@
  * training is doing, with progress and ETA); with no server at the URL it reads the data folder's
  * registry (installed or not).
  */
+import { join } from 'node:path';
+import { adminKeyBanner } from '../api/console';
 import { zooEntries, zooEntry, zooUnavailable } from '../models/zoo/index';
 import { loadConfig } from '../platform/config';
 import { openPlatform, type Platform } from '../platform/platform';
@@ -22,12 +24,12 @@ async function withPlatform<T>(p: Parsed, io: CliIO, fn: (platform: Platform) =>
   if (p.flags['--data-dir'] !== undefined) flags['--data-dir'] = p.flags['--data-dir'];
   const platform = await openPlatform(loadConfig(io.env, flags));
   try {
-    if (platform.generatedAdminKey) {
-      io.out(
-        `Generated an admin key (shown once; saved with mode 0600 in ${platform.config.dataDir}/admin.key):`,
-      );
-      io.out(`  ${platform.generatedAdminKey}`);
-    }
+    if (platform.generatedAdminKey)
+      for (const line of adminKeyBanner(
+        platform.generatedAdminKey,
+        join(platform.config.dataDir, 'admin.key'),
+      ))
+        io.out(line);
     return await fn(platform);
   } finally {
     await platform.close();

@@ -47,6 +47,17 @@ const zooMode: Parser<ZooMode> = (raw, key) =>
     ? (raw as ZooMode)
     : fail('invalid_request', `config ${key}: ${JSON.stringify(raw)} is not one of ${ZOO_MODES.join(', ')}`);
 
+/** How the server log is written: `auto` picks `pretty` on a terminal, `json` otherwise. */
+export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+const logFormat: Parser<LogFormat> = (raw, key) =>
+  (LOG_FORMATS as readonly string[]).includes(raw)
+    ? (raw as LogFormat)
+    : fail(
+        'invalid_request',
+        `config ${key}: ${JSON.stringify(raw)} is not one of ${LOG_FORMATS.join(', ')}`,
+      );
+
 /** Every option, in the order the README's configuration table shows them. */
 export const configSpec = {
   host: {
@@ -192,6 +203,13 @@ export const configSpec = {
         ? raw
         : fail('invalid_request', `config ${key}: unknown log level ${JSON.stringify(raw)}`),
     doc: 'fatal, error, warn, info, debug, trace or silent',
+  },
+  logFormat: {
+    env: 'MAAS_LOG_FORMAT',
+    flag: '--log-format',
+    default: 'auto' as LogFormat,
+    parse: logFormat,
+    doc: 'auto (readable lines on a terminal, JSON lines otherwise), pretty or json',
   },
   maxDatasetBytes: {
     env: 'MAAS_MAX_DATASET_BYTES',
