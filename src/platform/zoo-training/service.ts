@@ -153,7 +153,7 @@ export class ZooService {
       this.live.set(entry.name, { entry, state: 'queued', tracker: null, error: null });
     if (todo.length === 0) return;
     log(
-      `zoo: ${todo.length} model(s) to train at ${this.scale} scale in the background, cheapest first: ` +
+      `zoo: ${todo.length} model(s) to train at ${this.scale} scale in the background, in this order (gpt first, then cheapest first): ` +
         `${todo.map((e) => e.name).join(', ')} (GET /api/v1/zoo shows progress)`,
     );
     this.loop = this.run(todo).catch((e: unknown) => log(`zoo: stopped: ${(e as Error).message}`));
