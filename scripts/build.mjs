@@ -44,7 +44,9 @@ await build({
   // except native addons and what loads files next to itself at run time.
   external: EXTERNAL,
   // Bundled CommonJS packages call require(): give the ES module output one.
-  banner: { js: "import { createRequire as __maasRequire } from 'node:module'; const require = __maasRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __maasRequire } from 'node:module'; const require = __maasRequire(import.meta.url);",
+  },
   sourcemap: true,
   define: { MAAS_COMPILED: 'true' },
   logLevel: 'warning',
