@@ -225,6 +225,9 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
 }
 
 async function readStdin(): Promise<string> {
+  // A terminal would wait for typing that nobody knows is expected.
+  if (process.stdin.isTTY)
+    throw new UsageError('send the request on stdin (a pipe or a file: < req.json) or with --input FILE');
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('utf8');
