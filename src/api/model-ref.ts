@@ -47,7 +47,7 @@ export async function authorizedModel(
     });
     if (model?.public === true) return ref;
   }
-  fail('not_found', `model '${ref.name}' not found`);
+  fail('not_found', `model '${ref.name}' not found`, { pointer: 'model' });
 }
 
 /** How usage and responses name a model: `name` for one's own, `owner~name` for another's. */

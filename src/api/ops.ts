@@ -1,5 +1,4 @@
-/** Operations: health, readiness, Prometheus metrics, OpenAPI. */
-
+/** Operations: health, readiness, Prometheus metrics; the OpenAPI document (served by docs.ts). */
 import { fail } from '../common/errors';
 import { BINARY_TYPES } from './bodies';
 import { SERVER_VERSION } from './kserve';
@@ -110,13 +109,5 @@ export const opsRoutes: RouteSpec[] = [
       ctx.reply.type('text/plain; version=0.0.4; charset=utf-8');
       return ctx.platform.metrics.registry.render();
     },
-  },
-  {
-    ...base,
-    method: 'GET',
-    path: '/docs',
-    access: 'infer',
-    summary: 'This API as an OpenAPI 3.1 document',
-    handler: (ctx) => openApi(ctx.routes),
   },
 ];

@@ -4,6 +4,7 @@
  * metrics and /docs follow from the row.
  */
 import { datasetRoutes } from './datasets';
+import { docsRoutes } from './docs';
 import { explainRoutes } from './explain';
 import { exportRoutes } from './exports';
 import { kserveRoutes } from './kserve';
@@ -21,6 +22,7 @@ import { zooRoutes } from './zoo';
 
 export const routeTable = defineRoutes(
   opsRoutes,
+  docsRoutes,
   kserveRoutes,
   nativeRoutes,
   tenancyRoutes,

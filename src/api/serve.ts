@@ -5,10 +5,12 @@
  * (readiness 503 → wait `shutdownGraceMs` → stop accepting → in-flight requests finish, bounded
  * by `drainTimeoutMs` → release models and the store → resolve).
  */
+import { join } from 'node:path';
 import type { Config } from '../platform/config';
 import { redactConfig } from '../platform/config';
 import { openPlatform, type Platform } from '../platform/platform';
 import { startRole } from '../platform/roles';
+import { adminKeyBanner } from './console';
 import { routeTable } from './routes';
 import { buildServer } from './server';
 
@@ -32,10 +34,9 @@ export async function startServer(
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   app.log.info({ config: redactConfig(config) }, 'configuration');
-  if (platform.generatedAdminKey) {
-    print(`Generated an admin key (shown once; saved with mode 0600 in ${config.dataDir}/admin.key):`);
-    print(`  ${platform.generatedAdminKey}`);
-  }
+  if (platform.generatedAdminKey)
+    for (const line of adminKeyBanner(platform.generatedAdminKey, join(config.dataDir, 'admin.key')))
+      print(line);
   // Zoo models missing from the registry train in a niced child process (MAAS_ZOO) of the leader;
   // the server log shows their progress, GET /api/v1/zoo their state. Queued (not trained) before
   // the listening line, so a client that waits for it sees every missing row as queued.

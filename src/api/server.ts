@@ -14,6 +14,7 @@ import { NAME_PATTERN } from '../common/names';
 import { hasScope, type Principal } from '../platform/auth/auth';
 import type { Platform } from '../platform/platform';
 import { bodyHints, checkBodyType, installBinaryParsers, installBodyParsers } from './bodies';
+import { prettyStream, resolveLogFormat } from './console';
 import { sendError, toMaasError } from './errors';
 import type { RouteSpec, ServerState, Surface } from './route';
 import { routeTable } from './routes';
@@ -43,11 +44,16 @@ function bearer(req: FastifyRequest): string | null {
 
 export function buildServer(platform: Platform, routes: readonly RouteSpec[] = routeTable): BuiltServer {
   const { config } = platform;
+  const pretty = resolveLogFormat(config.logFormat, process.stdout.isTTY === true) === 'pretty';
   const app = Fastify({
     logger:
       config.logLevel === 'silent'
         ? false
-        : { level: config.logLevel, redact: ['req.headers.authorization'] },
+        : {
+            level: config.logLevel,
+            redact: ['req.headers.authorization'],
+            ...(pretty ? { stream: prettyStream(process.stdout, process.stdout.isTTY === true) } : {}),
+          },
     // Per-request log lines cost ~20 µs each; metrics carry the same facts.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxJsonBytes,

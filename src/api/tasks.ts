@@ -173,6 +173,7 @@ async function embed(ctx: RouteContext) {
     dimensions: out.dimensions,
     embeddings: out.vectors.map((v) => Array.from(v)),
     usage: usage(out.usage),
+    ...(out.warnings.length > 0 ? { warnings: out.warnings } : {}),
   };
 }
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { tarEntries } from '../data/formats/archive';
 import { dataLimits } from '../data/limits';
-import { type CliIO, client, clientFlags, only, type Parsed, UsageError } from './shared';
+import { type CliIO, client, only, type Parsed, UsageError } from './shared';
 
 /** A model folder may hold multi-GB graphs; the archive is our own server's answer. */
 const exportLimits = dataLimits({
@@ -20,7 +20,7 @@ const exportLimits = dataLimits({
 });
 
 export async function exportCommand(p: Parsed, io: CliIO): Promise<void> {
-  only(p.flags, [...clientFlags, '--version']);
+  only(p.flags, 'models export');
   const [, , name, dir] = p.positional;
   if (!name || !dir) throw new UsageError('maas models export NAME DIR [--version V]');
   const archive = await (await client(p.flags, io)).exportModel(name, p.flags['--version']);

@@ -7,11 +7,8 @@
 import { describeDatabase, migrateStore } from '../store/open';
 import { type CliIO, only, type Parsed, UsageError } from './shared';
 
-export const MIGRATE_USAGE = `  maas migrate [--database-url URL] [--schema NAME]   apply pending migrations to PostgreSQL
-             (MAAS_DATABASE_URL, MAAS_DATABASE_SCHEMA; default schema: the server's current one)`;
-
 export async function migrateCommand(p: Parsed, io: CliIO): Promise<void> {
-  only(p.flags, ['--database-url', '--schema']);
+  only(p.flags, 'migrate');
   const databaseUrl = p.flags['--database-url'] ?? io.env.MAAS_DATABASE_URL;
   const schema = p.flags['--schema'] ?? io.env.MAAS_DATABASE_SCHEMA;
   if (!databaseUrl) {

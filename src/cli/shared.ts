@@ -1,7 +1,11 @@
 /** What every CLI command shares: IO, argument parsing, the API client from flags/env. */
-import { readFile } from 'node:fs/promises';
+import { openAsBlob } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MaasClient } from '../sdk/client';
+import { SWITCHES, UsageError } from './flags';
+
+export { only, UsageError } from './flags';
 
 export interface CliIO {
   out: (s: string) => void;
@@ -17,10 +21,11 @@ export interface Parsed {
   flags: Record<string, string>;
 }
 
-/** Flags that take no value. */
-const SWITCHES = new Set(['--follow', '--quick']);
-
-/** `--name value` and `--name=value`; every flag but the switches takes a value. */
+/**
+ * `--name value`, `--name=value`, and `--name` alone (last, or before another flag), which means
+ * `true`: `--metrics-public` is `--metrics-public true`. The switches (`--follow`) never take the
+ * next word, so `maas train --follow NAME` keeps NAME positional.
+ */
 export function parseArgs(argv: readonly string[]): Parsed {
   const out: Parsed = { positional: [], flags: {} };
   for (let i = 0; i < argv.length; i++) {
@@ -37,15 +42,15 @@ export function parseArgs(argv: readonly string[]): Parsed {
     if (eq > 0) out.flags[a.slice(0, eq)] = a.slice(eq + 1);
     else {
       const v = argv[i + 1];
-      if (v === undefined || v.startsWith('--')) throw new UsageError(`${a} needs a value`);
-      out.flags[a] = v;
-      i++;
+      if (v === undefined || v.startsWith('--')) out.flags[a] = 'true';
+      else {
+        out.flags[a] = v;
+        i++;
+      }
     }
   }
   return out;
 }
-
-export class UsageError extends Error {}
 
 /** Where the API is and which key to use: flags, then env, then the data folder's admin key. */
 export async function connection(
@@ -67,8 +72,13 @@ export async function client(flags: Record<string, string>, io: CliIO): Promise<
   return new MaasClient(await connection(flags, io.env));
 }
 
-export function only(flags: Record<string, string>, allowed: string[]): void {
-  for (const f of Object.keys(flags)) if (!allowed.includes(f)) throw new UsageError(`unknown option ${f}`);
+/** A file to upload, as a Blob; a missing or unreadable file is an error that names it. */
+export async function fileBlob(file: string): Promise<Blob> {
+  // openAsBlob's own error ("Unable to open file as blob") names neither the file nor the cause.
+  const why = await stat(file).then(
+    (s) => (s.isFile() ? null : 'not a file'),
+    (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? 'no such file' : e.message),
+  );
+  if (why) throw new UsageError(`cannot read ${file}: ${why}`);
+  return openAsBlob(file);
 }
-
-export const clientFlags = ['--url', '--key'];

@@ -15,6 +15,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MaasApiError } from '../sdk/client';
+import { only } from './flags';
 
 /** The shapes main.ts passes (declared here: importing main.ts would be a cycle). */
 interface Args {
@@ -23,23 +24,9 @@ interface Args {
 }
 interface TaskIO {
   out: (s: string) => void;
+  /** Warnings go here (stderr), so stdout stays the answer alone. */
+  err?: (s: string) => void;
   env: Record<string, string | undefined>;
-}
-
-const COMMON = ['--url', '--key', '--version'];
-
-/** Lines for main's usage text. */
-export const TASK_USAGE = `  maas generate NAME PROMPT [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S] [--stop S]
-  maas embed NAME TEXT...
-  maas imagine NAME PROMPT --out FILE.png [--n N] [--width W] [--height H] [--seed S]
-  maas speak TEXT --out FILE.wav [--model tts] [--voice V] [--speed X]
-  maas classify NAME INPUT...
-  maas explain NAME --image X.png --out HEAT.png | --text TEXT | --row JSON [--target LABEL] [--top N]
-  (task verbs also take --version V)`;
-
-function only(flags: Record<string, string>, allowed: readonly string[]): void {
-  for (const f of Object.keys(flags))
-    if (![...COMMON, ...allowed].includes(f)) throw new Error(`unknown option ${f}`);
 }
 
 function numberFlag(flags: Record<string, string>, name: string): number | undefined {
@@ -87,7 +74,7 @@ async function call(p: Args, io: TaskIO, model: string, task: string, body: Reco
 }
 
 async function generate(p: Args, io: TaskIO): Promise<void> {
-  only(p.flags, ['--max-tokens', '--temperature', '--top-p', '--top-k', '--seed', '--stop']);
+  only(p.flags, 'generate');
   const [, name, ...words] = p.positional;
   if (!name || words.length === 0) throw new Error('usage: maas generate NAME PROMPT');
   const out = await call(p, io, name, 'generate', {
@@ -103,10 +90,11 @@ async function generate(p: Args, io: TaskIO): Promise<void> {
 }
 
 async function embed(p: Args, io: TaskIO): Promise<void> {
-  only(p.flags, []);
+  only(p.flags, 'embed');
   const [, name, ...texts] = p.positional;
   if (!name || texts.length === 0) throw new Error('usage: maas embed NAME TEXT...');
   const out = await call(p, io, name, 'embed', { input: texts });
+  for (const w of (out.warnings ?? []) as { detail: string }[]) (io.err ?? io.out)(`warning: ${w.detail}`);
   for (const v of out.embeddings as number[][]) io.out(JSON.stringify(v));
 }
 
@@ -115,7 +103,7 @@ const numbered = (file: string, i: number, n: number) =>
   n === 1 ? file : file.replace(/(\.png)?$/i, (ext) => `-${i + 1}${ext || '.png'}`);
 
 async function imagine(p: Args, io: TaskIO): Promise<void> {
-  only(p.flags, ['--out', '--n', '--width', '--height', '--seed']);
+  only(p.flags, 'imagine');
   const [, name, ...words] = p.positional;
   const file = p.flags['--out'];
   if (!name || !file) throw new Error('usage: maas imagine NAME PROMPT --out FILE.png');
@@ -135,7 +123,7 @@ async function imagine(p: Args, io: TaskIO): Promise<void> {
 }
 
 async function speak(p: Args, io: TaskIO): Promise<void> {
-  only(p.flags, ['--out', '--model', '--voice', '--speed']);
+  only(p.flags, 'speak');
   const text = p.positional.slice(1).join(' ');
   const file = p.flags['--out'];
   if (!text || !file) throw new Error('usage: maas speak TEXT --out FILE.wav [--model tts] [--voice V]');
@@ -149,7 +137,7 @@ async function speak(p: Args, io: TaskIO): Promise<void> {
 }
 
 async function classify(p: Args, io: TaskIO): Promise<void> {
-  only(p.flags, []);
+  only(p.flags, 'classify');
   const [, name, ...inputs] = p.positional;
   if (!name || inputs.length === 0) throw new Error('usage: maas classify NAME INPUT...');
   const out = await call(p, io, name, 'classify', { inputs });
@@ -193,7 +181,7 @@ async function explainInput(flags: Record<string, string>): Promise<unknown> {
 }
 
 async function explain(p: Args, io: TaskIO): Promise<void> {
-  only(p.flags, ['--image', '--text', '--row', '--target', '--out', '--top']);
+  only(p.flags, 'explain');
   const [, name] = p.positional;
   if (!name || p.positional.length !== 2)
     throw new Error('usage: maas explain NAME --image FILE | --text TEXT | --row JSON');

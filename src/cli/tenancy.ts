@@ -6,13 +6,7 @@
  *   maas usage --from 2026-03-01 --by day,model,key
  */
 import type { Limits } from '../sdk/client';
-import { type CliIO, client, clientFlags, only, type Parsed, UsageError } from './shared';
-
-export const TENANCY_USAGE = `  maas tenants create NAME [LIMITS]   |  maas tenants ls
-  maas keys create NAME --scopes infer[,manage,admin] [--tenant T] [LIMITS]
-  maas keys ls [--tenant T]           |  maas keys revoke KEY_ID
-  maas usage [--from DATE] [--to DATE] [--by day,model,key,tenant] [--tenant T]
-  LIMITS: --requests-per-minute N --units-per-minute N --monthly-units N`;
+import { type CliIO, client, only, type Parsed, UsageError } from './shared';
 
 const limitFlags = ['--requests-per-minute', '--units-per-minute', '--monthly-units'];
 
@@ -54,12 +48,12 @@ async function tenants(p: Parsed, io: CliIO): Promise<void> {
   const [, sub, name] = p.positional;
   const api = (await client(p.flags, io)).tenancy;
   if (sub === 'create') {
-    only(p.flags, [...clientFlags, ...limitFlags]);
+    only(p.flags, 'tenants create');
     if (!name) throw new UsageError('maas tenants create NAME');
     const t = await api.createTenant(name, limitsOf(p.flags));
     io.out(`created tenant ${t.id} (limits: ${showLimits(t.limits)})`);
   } else if (sub === 'ls') {
-    only(p.flags, clientFlags);
+    only(p.flags, 'tenants ls');
     const list = await api.listTenants();
     io.out(
       table(
@@ -74,7 +68,7 @@ async function keys(p: Parsed, io: CliIO): Promise<void> {
   const [, sub, arg] = p.positional;
   const api = (await client(p.flags, io)).tenancy;
   if (sub === 'create') {
-    only(p.flags, [...clientFlags, '--tenant', '--scopes', ...limitFlags]);
+    only(p.flags, 'keys create');
     if (!arg || !p.flags['--scopes']) throw new UsageError('maas keys create NAME --scopes infer');
     const k = await api.createKey({
       name: arg,
@@ -88,7 +82,7 @@ async function keys(p: Parsed, io: CliIO): Promise<void> {
     io.out(`key: ${k.key}`);
     io.out('store it now: it is shown only once');
   } else if (sub === 'ls') {
-    only(p.flags, [...clientFlags, '--tenant']);
+    only(p.flags, 'keys ls');
     const list = await api.listKeys(p.flags['--tenant']);
     const rows = list.map((k) => [
       k.id,
@@ -101,7 +95,7 @@ async function keys(p: Parsed, io: CliIO): Promise<void> {
     ]);
     io.out(table(['ID', 'TENANT', 'NAME', 'PREFIX', 'SCOPES', 'LIMITS', 'STATE'], rows));
   } else if (sub === 'revoke') {
-    only(p.flags, clientFlags);
+    only(p.flags, 'keys revoke');
     if (!arg) throw new UsageError('maas keys revoke KEY_ID');
     const k = await api.revokeKey(arg);
     io.out(`revoked ${k.id} (${k.name}, tenant ${k.tenantId})`);
@@ -109,7 +103,7 @@ async function keys(p: Parsed, io: CliIO): Promise<void> {
 }
 
 async function usage(p: Parsed, io: CliIO): Promise<void> {
-  only(p.flags, [...clientFlags, '--from', '--to', '--by', '--tenant']);
+  only(p.flags, 'usage');
   const groupBy = (p.flags['--by'] ?? 'day,model,key').split(',');
   const rows = await (await client(p.flags, io)).tenancy.usage({
     from: p.flags['--from'],

@@ -10,15 +10,17 @@
  * `--follow` draws a live progress bar on a TTY (loss, steps/s, ETA) and prints plain lines
  * otherwise, then a summary.
  */
-import { openAsBlob } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { MaasApiError } from '../sdk/client';
 import { type Training, TrainingClient, type TrainingEvent } from '../sdk/training';
-import { connection } from './shared';
+import { only, unknownFlag, VERB_FLAGS } from './flags';
+import { connection, fileBlob } from './shared';
 
 export interface TrainIO {
   out: (s: string) => void;
+  /** Warnings go here (stderr), so stdout stays the answer alone. */
+  err?: (s: string) => void;
   env: Record<string, string | undefined>;
   /** Rewrites the current terminal line (TTY only); absent → plain lines. */
   progress?: (line: string) => void;
@@ -29,18 +31,63 @@ export interface TrainArgs {
   flags: Record<string, string>;
 }
 
-const CLIENT_FLAGS = ['--url', '--key'];
 /** Hyperparameters that are lists (`--hidden 64,32`). */
 const LIST_HYPERPARAMETERS = new Set(['hidden', 'channels', 'kernel_sizes']);
-const TRAIN_FLAGS = [
-  ...CLIENT_FLAGS,
-  '--family',
-  '--dataset',
-  '--model',
-  '--target',
-  '--follow',
-  '--hyperparameters',
-];
+const TRAIN_FLAGS = VERB_FLAGS.train;
+
+/** `batch_size` ↔ `--batch-size`. */
+export const flagOfHyperparameter = (name: string) => `--${name.replaceAll('_', '-')}`;
+
+/** The families and their hyperparameters, loaded only by `maas train` (they pull in the model code). */
+async function familyRules(): Promise<
+  { name: string; description: string; rules: Record<string, HpRule> }[]
+> {
+  const { families, rulesOf } = await import('../models/families/index');
+  return families.names().map((name) => {
+    const f = families.get(name);
+    return { name, description: f.description, rules: rulesOf(f) };
+  });
+}
+
+interface HpRule {
+  kind: string;
+  default: unknown;
+  doc: string;
+}
+
+/**
+ * A flag that is neither a train flag nor a hyperparameter of the family fails here, before any
+ * request: `unknown option --epoch for maas train --family mlp (did you mean --epochs?)`.
+ */
+async function checkHyperparameterFlags(flags: Record<string, string>): Promise<void> {
+  const all = await familyRules();
+  const family = all.find((f) => f.name === flags['--family']);
+  const known = [
+    ...TRAIN_FLAGS,
+    ...(family ? Object.keys(family.rules) : all.flatMap((f) => Object.keys(f.rules))).map(
+      flagOfHyperparameter,
+    ),
+  ];
+  for (const flag of Object.keys(flags))
+    if (!known.includes(flag))
+      throw unknownFlag(flag, family ? `train --family ${family.name}` : 'train', known);
+}
+
+/** `maas train --help`: the train flags, then each family's hyperparameters with their defaults. */
+export async function trainHelp(): Promise<string[]> {
+  const lines: string[] = [];
+  for (const f of await familyRules()) {
+    lines.push('', `hyperparameters of --family ${f.name} (${f.description}):`);
+    const rows = Object.entries(f.rules).map(([name, r]) => {
+      const value = r.kind === 'choice' ? 'NAME' : r.kind === 'ints' ? 'N,N' : r.kind === 'int' ? 'N' : 'X';
+      const shown = Array.isArray(r.default) ? r.default.join(',') : String(r.default);
+      return [`${flagOfHyperparameter(name)} ${value}`, `${r.doc} (default ${shown})`];
+    });
+    const width = Math.max(...rows.map((r) => r[0].length)) + 2;
+    for (const [flag, doc] of rows) lines.push(`  ${flag.padEnd(width)}${doc}`);
+  }
+  return lines;
+}
 
 async function clientOf(flags: Record<string, string>, io: TrainIO): Promise<TrainingClient> {
   return new TrainingClient(await connection(flags, io.env));
@@ -53,11 +100,12 @@ function need(v: string | undefined, usage: string): string {
 
 export async function datasetsCommand(p: TrainArgs, io: TrainIO): Promise<void> {
   const [, sub, name, file] = p.positional;
+  only(p.flags, 'datasets');
   const c = await clientOf(p.flags, io);
   if (sub === 'push') {
     const d = await c.pushDataset(
       need(name, 'maas datasets push NAME FILE'),
-      await openAsBlob(need(file, 'maas datasets push NAME FILE')),
+      await fileBlob(need(file, 'maas datasets push NAME FILE')),
     );
     io.out(`pushed dataset ${d.name}: ${d.format}, ${d.kind}, ${d.rows} rows (${d.digest})`);
     const schema = (d.schema ?? []) as { name: string; kind: string }[];
@@ -186,6 +234,7 @@ export function withFlagHint(e: unknown): unknown {
 
 export async function trainCommand(p: TrainArgs, io: TrainIO): Promise<boolean> {
   const usage = 'maas train --family F --dataset D --model M [--target T] [--epochs N ...] [--follow]';
+  await checkHyperparameterFlags(p.flags);
   const c = await clientOf(p.flags, io);
   const job = await c
     .createTraining({
@@ -209,6 +258,7 @@ export async function trainCommand(p: TrainArgs, io: TrainIO): Promise<boolean> 
 
 export async function trainingsCommand(p: TrainArgs, io: TrainIO): Promise<void> {
   const [, sub, id] = p.positional;
+  only(p.flags, 'trainings');
   const c = await clientOf(p.flags, io);
   if (sub === 'ls') {
     for (const t of await c.listTrainings())
@@ -249,9 +299,14 @@ async function predictInputs(flags: Record<string, string>): Promise<unknown[]> 
 }
 
 export async function predictCommand(p: TrainArgs, io: TrainIO): Promise<void> {
+  only(p.flags, 'predict');
   const name = need(p.positional[1], 'maas predict NAME --input ...');
   const c = await clientOf(p.flags, io);
-  const predictions = await c.predict(name, await predictInputs(p.flags), p.flags['--version']);
+  const { predictions, warnings } = await c.predict(name, await predictInputs(p.flags), {
+    version: p.flags['--version'],
+    strict: p.flags['--strict'] === 'true',
+  });
+  for (const w of warnings) (io.err ?? io.out)(`warning: ${w.detail}`);
   for (const pr of predictions) {
     if ('value' in pr) io.out(`${pr.value}`);
     else {

@@ -10,27 +10,26 @@
  * training is doing, with progress and ETA); with no server at the URL it reads the data folder's
  * registry (installed or not).
  */
+import { join } from 'node:path';
+import { adminKeyBanner } from '../api/console';
 import { zooEntries, zooEntry, zooUnavailable } from '../models/zoo/index';
 import { loadConfig } from '../platform/config';
 import { openPlatform, type Platform } from '../platform/platform';
 import { installZooModel, ZOO_TENANT, type ZooStatusRow, zooStatus } from '../platform/zoo';
 import { MaasApiError, type ZooModel } from '../sdk/client';
-import { type CliIO, client, clientFlags, only, type Parsed, UsageError } from './shared';
-
-export const ZOO_USAGE = `  maas zoo train [--only NAME,NAME] [--quick] [--seed N] [--data-dir D]   (in-process; public as zoo~NAME)
-  maas zoo ls [--url U] [--data-dir D]   (the running server's state and progress, else the data folder's)`;
+import { type CliIO, client, only, type Parsed, UsageError } from './shared';
 
 async function withPlatform<T>(p: Parsed, io: CliIO, fn: (platform: Platform) => Promise<T>): Promise<T> {
   const flags: Record<string, string> = {};
   if (p.flags['--data-dir'] !== undefined) flags['--data-dir'] = p.flags['--data-dir'];
   const platform = await openPlatform(loadConfig(io.env, flags));
   try {
-    if (platform.generatedAdminKey) {
-      io.out(
-        `Generated an admin key (shown once; saved with mode 0600 in ${platform.config.dataDir}/admin.key):`,
-      );
-      io.out(`  ${platform.generatedAdminKey}`);
-    }
+    if (platform.generatedAdminKey)
+      for (const line of adminKeyBanner(
+        platform.generatedAdminKey,
+        join(platform.config.dataDir, 'admin.key'),
+      ))
+        io.out(line);
     return await fn(platform);
   } finally {
     await platform.close();
@@ -91,7 +90,7 @@ export function zooTable(rows: TableRow[]): string[] {
 }
 
 async function train(p: Parsed, io: CliIO): Promise<void> {
-  only(p.flags, ['--only', '--quick', '--seed', '--data-dir']);
+  only(p.flags, 'zoo train');
   const entries = p.flags['--only']
     ? p.flags['--only'].split(',').map((n) => zooEntry(n.trim()))
     : zooEntries();
@@ -133,7 +132,7 @@ async function train(p: Parsed, io: CliIO): Promise<void> {
 }
 
 async function ls(p: Parsed, io: CliIO): Promise<void> {
-  only(p.flags, [...clientFlags, '--data-dir']);
+  only(p.flags, 'zoo ls');
   const dataDir = p.flags['--data-dir'];
   // The key of a local server is read from ITS data folder (admin.key), as other client verbs do.
   const env = dataDir === undefined ? io.env : { ...io.env, MAAS_DATA_DIR: dataDir };

@@ -99,6 +99,11 @@ export interface EmbeddingRuntime {
   dimensions: number;
   countTokens(text: string): number;
   embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
+  /**
+   * Indexes of the texts with no token the model knows (their vector says nothing: all zeros
+   * for word2vec), so the answer can say so instead of returning it silently.
+   */
+  textsWithoutKnownTokens?(texts: readonly string[]): number[];
   /** Nearest words/items to a text, when the family has a vocabulary (word2vec). */
   neighbours?(text: string, k: number): Promise<{ item: string; score: number }[]>;
 }

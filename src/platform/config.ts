@@ -4,6 +4,7 @@
  * validated, then frozen. Secrets are redacted whenever the config is shown.
  */
 import { fail } from '../common/errors';
+import { didYouMean } from '../common/suggest';
 import { limitOptions } from './config-limits';
 import { bool, int, MiB, type OptionSpec, optionalSecret, type Parser, text } from './config-parsers';
 
@@ -61,6 +62,17 @@ const pepper: Parser<string | null> = (raw, key) => {
   if (raw.length < 32) fail('invalid_request', `config ${key}: the pepper needs at least 32 characters`);
   return raw;
 };
+
+/** How the server log is written: `auto` picks `pretty` on a terminal, `json` otherwise. */
+export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+const logFormat: Parser<LogFormat> = (raw, key) =>
+  (LOG_FORMATS as readonly string[]).includes(raw)
+    ? (raw as LogFormat)
+    : fail(
+        'invalid_request',
+        `config ${key}: ${JSON.stringify(raw)} is not one of ${LOG_FORMATS.join(', ')}`,
+      );
 
 /** Every option, in the order docs/configuration.md's table shows them. */
 export const configSpec = {
@@ -208,6 +220,13 @@ export const configSpec = {
         : fail('invalid_request', `config ${key}: unknown log level ${JSON.stringify(raw)}`),
     doc: 'fatal, error, warn, info, debug, trace or silent',
   },
+  logFormat: {
+    env: 'MAAS_LOG_FORMAT',
+    flag: '--log-format',
+    default: 'auto' as LogFormat,
+    parse: logFormat,
+    doc: 'auto (readable lines on a terminal, JSON lines otherwise), pretty or json',
+  },
   maxDatasetBytes: {
     env: 'MAAS_MAX_DATASET_BYTES',
     flag: '--max-dataset-bytes',
@@ -353,7 +372,13 @@ export function loadConfig(
 ): Config {
   const known = new Set(Object.values(configSpec).map((s) => s.flag));
   for (const flag of Object.keys(flags)) {
-    if (!known.has(flag)) fail('invalid_request', `unknown option ${flag}`);
+    if (!known.has(flag)) {
+      const hint = didYouMean(flag, known, '');
+      fail(
+        'invalid_request',
+        `unknown option ${flag}${hint ? ` (${hint})` : ''}; maas serve --help lists them`,
+      );
+    }
   }
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(configSpec) as [ConfigKey, OptionSpec<unknown>][]) {

@@ -57,6 +57,13 @@ export interface TrainingEvent {
 
 export type Prediction = { label: string; probabilities: Record<string, number> } | { value: number };
 
+/** An input the model would misread: `{pointer: "inputs[0].colour", code: "unseen_category", detail}`. */
+export interface InputWarning {
+  pointer: string;
+  code: 'unknown_column' | 'missing_column' | 'unseen_category' | 'no_known_token';
+  detail: string;
+}
+
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
 const enc = encodeURIComponent;
 
@@ -105,15 +112,26 @@ export class TrainingClient extends MaasClient {
     return this.request('POST', `/api/v1/trainings/${enc(id)}/cancel`);
   }
 
-  /** Raw rows (objects), texts or images (data URLs / base64) → labels + probabilities or values. */
-  async predict(model: string, inputs: unknown[], version?: string): Promise<Prediction[]> {
-    const q = version === undefined ? '' : `?version=${enc(version)}`;
-    const res = await this.request<{ predictions: Prediction[] }>(
+  /**
+   * Raw rows (objects), texts or images (data URLs / base64) → labels + probabilities or values,
+   * and warnings for inputs the model would misread (unknown or missing columns, unseen
+   * categories, texts with no known word); `strict` makes those a 400 instead.
+   */
+  async predict(
+    model: string,
+    inputs: unknown[],
+    options: { version?: string; strict?: boolean } = {},
+  ): Promise<{ predictions: Prediction[]; warnings: InputWarning[] }> {
+    const query = new URLSearchParams();
+    if (options.version !== undefined) query.set('version', options.version);
+    if (options.strict) query.set('strict', 'true');
+    const q = query.size > 0 ? `?${query}` : '';
+    const res = await this.request<{ predictions: Prediction[]; warnings?: InputWarning[] }>(
       'POST',
       `/api/v1/models/${enc(model)}/predict${q}`,
       { inputs },
     );
-    return res.predictions;
+    return { predictions: res.predictions, warnings: res.warnings ?? [] };
   }
 
   /**

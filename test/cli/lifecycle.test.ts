@@ -94,7 +94,7 @@ describe('maas serve in a child process', () => {
     expect(JSON.parse(inf.out).outputs[0]).toMatchObject({ name: 'y', shape: [1, 3] });
     const missing = await cli(['infer', 'nope', ...client], request);
     expect(missing.code).toBe(1);
-    expect(missing.err).toMatch(/^error: model 'nope' has no version or alias 'latest' \(HTTP 404\)/);
+    expect(missing.err).toMatch(/^error: model 'nope' not found \(HTTP 404\)/);
     const badKey = await cli(['models', 'ls', '--url', server.url, '--key', 'wrong-key-wrong-key']);
     expect(badKey.err).toMatch(/unauthorized, HTTP 401/);
     expect((await cli(['models', 'rm', 'lin', ...client])).out).toBe('removed lin\n');

@@ -7,7 +7,7 @@
  * unless MAAS_REQUIRE_SERVICES=1 (CI): then loading the test file fails.
  */
 import { randomBytes } from 'node:crypto';
-import { dropPostgresSchema, openPostgresAdmin, probePostgres } from '../../src/store/postgres/admin';
+import { openPostgresAdmin, probePostgres } from '../../src/store/postgres/admin';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/store';
 
 export const POSTGRES_TEST_URL =
@@ -46,17 +46,6 @@ export interface FreshPostgresStore {
   openPeer: () => Promise<PostgresStore>;
   /** Drops the schema (close the stores first). */
   cleanup: () => Promise<void>;
-}
-
-export async function openFreshPostgresStore(): Promise<FreshPostgresStore> {
-  const schema = freshSchemaName();
-  const store = await openPostgresStore(POSTGRES_TEST_URL, { schema, poolSize: POOL_SIZE });
-  return {
-    store,
-    schema,
-    openPeer: () => openPostgresStore(POSTGRES_TEST_URL, { schema, migrate: false, poolSize: POOL_SIZE }),
-    cleanup: () => dropPostgresSchema(POSTGRES_TEST_URL, schema),
-  };
 }
 
 /**

@@ -7,8 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 
 export const TEST_REDIS_URL = process.env.MAAS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const TEST_DATABASE_URL =
-  process.env.MAAS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 function reachable(url: string, defaultPort: number): Promise<boolean> {
   const u = new URL(url);

@@ -236,7 +236,7 @@ describe('OpenAI-compatible API with the official client', () => {
       .create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] })
       .catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
-    expect(missing).toMatchObject({ status: 404, code: 'not_found', type: 'invalid_request_error' });
+    expect(missing).toMatchObject({ status: 404, code: 'model_not_found', type: 'invalid_request_error' });
     const bad = await client.completions
       .create({ model: 'bigram', prompt: 'x', temperature: 5 })
       .catch((e: unknown) => e);

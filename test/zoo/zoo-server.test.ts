@@ -131,7 +131,12 @@ describe.skipIf(process.platform !== 'linux')('the zoo on first start (MAAS_ZOO=
     expect(early.status).toBe(503);
     expect(Number(early.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(early.headers.get('x-maas-zoo-state')).toMatch(/^(queued|training)$/);
-    expect(((await early.json()) as { detail: string }).detail).toMatch(/zoo model 'image-gen' is/);
+    const earlyDetail = ((await early.json()) as { detail: string }).detail;
+    expect(earlyDetail).toMatch(/zoo model 'image-gen' is/);
+    // The text and Retry-After say the same wait ("about 1 min 5 s" with Retry-After: 65).
+    const said = /ready in about (?:(\d+) min)? ?(?:(\d+) s)?/.exec(earlyDetail);
+    if (said)
+      expect(Number(said[1] ?? 0) * 60 + Number(said[2] ?? 0)).toBe(Number(early.headers.get('retry-after')));
 
     // The trainer is a child of the server at MAAS_ZOO_NICE, every thread of it (ORT's pool included).
     let children: number[] = [];

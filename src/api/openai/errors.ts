@@ -1,9 +1,10 @@
 /**
  * OpenAI's error shape, rendered from the one catalog: `{error: {message, type, param, code}}`.
- * `code` is our stable catalog code; `type` is the OpenAI class a client library branches on.
+ * `code` is our stable catalog code, except for a model that does not exist, which is OpenAI's
+ * own `model_not_found`; `type` is the OpenAI class a client library branches on.
  *
  *   {"error": {"message": "model 'x' not found", "type": "invalid_request_error",
- *              "param": "model", "code": "not_found"}}
+ *              "param": "model", "code": "model_not_found"}}
  */
 import type { MaasError } from '../../common/errors';
 
@@ -28,7 +29,7 @@ export function openAIErrorBody(e: MaasError): {
       message: e.message,
       type: typeOfCode[e.code] ?? typeOfStatus(e.status),
       param: e.extras.pointer ?? null,
-      code: e.code,
+      code: e.code === 'not_found' && e.extras.pointer === 'model' ? 'model_not_found' : e.code,
     },
   };
 }

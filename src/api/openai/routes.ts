@@ -100,6 +100,8 @@ async function embeddings(ctx: RouteContext) {
     })),
     model: body.model,
     usage: { prompt_tokens: out.usage.promptTokens, total_tokens: out.usage.quantity },
+    // Not in OpenAI's shape (its clients ignore it): a text with no known word has a zero vector.
+    ...(out.warnings.length > 0 ? { warnings: out.warnings } : {}),
   };
 }
 

@@ -86,6 +86,7 @@ export function word2vecRuntime(ctx: RuntimeContext): EmbeddingRuntime {
     dimensions,
     countTokens: (text) => words(text).length,
     embed,
+    textsWithoutKnownTokens: (texts) => texts.flatMap((t, i) => (known(t).length === 0 ? [i] : [])),
     async neighbours(text, k) {
       if (!Number.isInteger(k) || k < 1 || k > 100)
         fail('invalid_request', 'k must be an integer from 1 to 100');

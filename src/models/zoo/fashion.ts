@@ -59,6 +59,8 @@ registerZooEntry({
   description: 'clothing classifier (the mnist-cnn recipe, ≈ 29 k parameters) on Fashion-MNIST',
   expectedSeconds: { full: 60, quick: 10 },
   available: fashionAvailable,
+  // After every row on data that ships with maas: these need an optional Debian package.
+  queueRank: 2,
   unavailableHint: HINT,
   train: (ctx) => classifierArtifact(ctx, fashionCnn, 0.88),
 });
@@ -71,6 +73,8 @@ registerZooEntry({
   description: 'class-conditional VAE drawing Fashion-MNIST clothes from a prompt ("an ankle boot")',
   expectedSeconds: { full: 70, quick: 12 },
   available: fashionAvailable,
+  // After every row on data that ships with maas: these need an optional Debian package.
+  queueRank: 2,
   unavailableHint: HINT,
   async train(ctx) {
     const size = FASHION_ZOO_SIZES[ctx.scale];

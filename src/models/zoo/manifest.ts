@@ -41,10 +41,16 @@ export interface ZooEntry {
   seed: number;
   description: string;
   /**
-   * Rough training time on the 2-core machine (seconds) at each scale: the server's first-start
-   * queue trains cheap rows first and shows an ETA before the first progress line.
+   * Training time measured on an idle 2-core machine (seconds) at each scale: the first-start
+   * queue orders rows by it and, scaled by the speed this machine shows on the rows it has
+   * trained so far, gives ETAs before a row's first progress line.
    */
   expectedSeconds?: Record<ZooTrainContext['scale'], number>;
+  /**
+   * Where a first start's queue puts this row: lower ranks first (default 1), cheapest first
+   * within a rank. gpt is 0 (chat users wait for it); rows on optional data packages are 2.
+   */
+  queueRank?: number;
   /**
    * Zoo rows of the same metric this row promises to beat (gpt: `lstm-lm`). A bar that depends on
    * another trained model cannot be a fixed `target`; it is judged when both are installed.

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { fail } from '../../common/errors';
 import { parseName } from '../../common/names';
+import { didYouMean } from '../../common/suggest';
 import type { Bus } from '../../store/bus';
 import {
   LATEST_ALIAS,
@@ -133,7 +134,33 @@ export class Registry {
       const e = explain(owner, name);
       if (e) throw e;
     }
-    fail('not_found', detail);
+    // The pointer says what is missing: the model itself (OpenAI's surface answers model_not_found).
+    fail('not_found', detail, { pointer: 'model' });
+  }
+
+  /**
+   * "model 'fruitt' not found (did you mean 'fruit'?)": the same words on every surface, with
+   * the closest names `owner` may call (its own, and others' public ones as `owner~name`; a bare
+   * `gptt` finds `zoo~gpt`). A call for another tenant's model reaches here only with an admin
+   * key or when that model is public (model-ref.ts), so no private name leaks.
+   */
+  private async notFound(owner: string, name: string): Promise<never> {
+    const callable = new Map<string, string>();
+    try {
+      for (const m of await this.store.models.listModels(owner)) callable.set(m.name, m.name);
+      for (const m of await this.store.models.listPublicModels(owner)) {
+        const id = `${m.owner}~${m.name}`;
+        callable.set(id, id);
+        if (!callable.has(m.name)) callable.set(m.name, id);
+      }
+    } catch {
+      // The answer is "not found" all the same; suggestions are a courtesy.
+    }
+    const close = didYouMean(name, callable.keys());
+    const shown = close
+      ? ` (${close.replace(/'([^']+)'/g, (_, k: string) => `'${callable.get(k) ?? k}'`)})`
+      : '';
+    return this.missing(owner, name, `model '${name}' not found${shown}`);
   }
 
   /** Start-up reconciliation: drop artifact files no version references (crash leftovers). */
@@ -198,9 +225,7 @@ export class Registry {
 
   async getModel(owner: string, name: string): Promise<ModelDetail> {
     parseName(name, 'model');
-    const model =
-      (await this.store.models.getModel(owner, name)) ??
-      this.missing(owner, name, `model '${name}' not found`);
+    const model = (await this.store.models.getModel(owner, name)) ?? (await this.notFound(owner, name));
     return {
       ...model,
       versions: await this.store.models.listVersions(owner, name),
@@ -211,10 +236,7 @@ export class Registry {
   /** The model row alone (serving settings), without its versions: the per-request lookup. */
   async modelRecord(owner: string, name: string): Promise<ModelRecord> {
     parseName(name, 'model');
-    return (
-      (await this.store.models.getModel(owner, name)) ??
-      this.missing(owner, name, `model '${name}' not found`)
-    );
+    return (await this.store.models.getModel(owner, name)) ?? (await this.notFound(owner, name));
   }
 
   async updateModel(owner: string, name: string, patch: ModelPatch): Promise<ModelRecord> {
@@ -227,7 +249,9 @@ export class Registry {
     parseName(name, 'model');
     const version = await this.versionNumber(owner, name, ref ?? LATEST_ALIAS);
     const record = await this.versionRecord(owner, name, version);
-    return record ?? fail('not_found', `model '${name}' has no version ${ref ?? LATEST_ALIAS}`);
+    if (record) return record;
+    if (!(await this.store.models.getModel(owner, name))) return this.notFound(owner, name);
+    return fail('not_found', `model '${name}' has no version ${ref ?? LATEST_ALIAS}`);
   }
 
   /**
@@ -258,7 +282,10 @@ export class Registry {
     if (/^[0-9]{1,9}$/.test(ref)) return Number(ref);
     parseName(ref, 'version');
     const v = await this.store.models.resolveAlias(owner, name, ref);
-    return v ?? this.missing(owner, name, `model '${name}' has no version or alias '${ref}'`);
+    if (v !== null && v !== undefined) return v;
+    if (!(await this.store.models.getModel(owner, name))) return this.notFound(owner, name);
+    if (ref === LATEST_ALIAS) return this.missing(owner, name, `model '${name}' has no versions yet`);
+    return this.missing(owner, name, `model '${name}' has no version or alias '${ref}'`);
   }
 
   async setAlias(owner: string, name: string, alias: string, ref: string): Promise<number> {
@@ -282,8 +309,7 @@ export class Registry {
   async deleteModel(owner: string, name: string): Promise<void> {
     parseName(name, 'model');
     this.removals++; // before the delete: a read in flight now is not cached
-    const removed =
-      (await this.store.models.deleteModel(owner, name)) ?? fail('not_found', `model '${name}' not found`);
+    const removed = (await this.store.models.deleteModel(owner, name)) ?? (await this.notFound(owner, name));
     await this.afterRemoval(removed);
   }
 

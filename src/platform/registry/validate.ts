@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { entryUrl, nodeArgs, packageRoot } from '../../common/entry';
 import { type ErrorCode, errorCatalog, fail } from '../../common/errors';
 import type { ModelSignature } from '../../store/ports';
 
@@ -23,9 +24,11 @@ export interface ValidatedModel {
   nodeCount: number;
 }
 
-const workerPath = fileURLToPath(new URL('./validate-worker.ts', import.meta.url));
-/** Repository root: where `--import tsx` resolves from. */
-const root = fileURLToPath(new URL('../../../', import.meta.url));
+const workerPath = fileURLToPath(
+  entryUrl('validate-worker', new URL('./validate-worker.ts', import.meta.url)),
+);
+/** Package root: where `--import tsx` resolves from when running the sources. */
+const root = fileURLToPath(packageRoot);
 /** Cap on what the child may print (bytes): a signature is small. */
 const MAX_OUTPUT = 4 * 1024 * 1024;
 
@@ -40,14 +43,7 @@ function runChild(file: string, limits: ValidationLimits): Promise<ChildResult> 
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [
-        `--max-old-space-size=${limits.memoryMb}`,
-        '--import',
-        'tsx',
-        workerPath,
-        file,
-        String(limits.threads ?? 1),
-      ],
+      [`--max-old-space-size=${limits.memoryMb}`, ...nodeArgs(workerPath), file, String(limits.threads ?? 1)],
       { cwd: root, stdio: ['ignore', 'pipe', 'ignore'], env: { PATH: process.env.PATH ?? '' } },
     );
     let stdout = '';

@@ -5,6 +5,7 @@
  * fills while the current one computes.
  */
 import { Worker } from 'node:worker_threads';
+import { entryUrl } from '../../common/entry';
 import type { Feedback, SessionOptions, ValueSignature } from '../../engine/index';
 import type { Tensor } from '../../engine/runtime/tensor';
 
@@ -35,7 +36,8 @@ type Outbound =
   | { type: 'error'; id: number; message: string }
   | { type: 'released' };
 
-const entry = new URL('./session-thread.mjs', import.meta.url);
+// From source the thread starts in a plain-JS shim that registers tsx; compiled, in dist/.
+const entry = entryUrl('session-thread', new URL('./session-thread.mjs', import.meta.url));
 
 export class ThreadedSession implements ModelSession {
   private nextId = 1;

@@ -177,17 +177,25 @@ export class TaskService {
     dimensions: number;
     vectors: Float32Array[];
     usage: TokenUsage;
+    /** `input[2]: no word of this text is in the model's vocabulary; …` (none: empty). */
+    warnings: { pointer: string; code: 'no_known_token'; detail: string }[];
   }> {
     checkTexts(texts);
     const { version, runtime } = await this.runtime(target, 'embeddings');
     const promptTokens = texts.reduce((n, t) => n + runtime.countTokens(t), 0);
     const vectors = await runtime.embed(texts, signal);
+    const warnings = (runtime.textsWithoutKnownTokens?.(texts) ?? []).map((i) => ({
+      pointer: `input[${i}]`,
+      code: 'no_known_token' as const,
+      detail: `input[${i}]: no word of this text is in the model's vocabulary; its embedding is all zeros`,
+    }));
     return {
       model: version.model,
       version: version.version,
       dimensions: runtime.dimensions,
       vectors,
       usage: textUsage(promptTokens),
+      warnings,
     };
   }
 

@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { entryUrl, nodeArgs, packageRoot } from '../../common/entry';
 import { fail } from '../../common/errors';
 import type { Bus } from '../../store/bus';
 import type { Store } from '../../store/ports';
@@ -49,8 +50,8 @@ export interface TrainingSettings {
 }
 
 const JOB_ID = /^trn_[0-9a-f]{24}$/;
-const workerPath = fileURLToPath(new URL('./worker.ts', import.meta.url));
-const root = fileURLToPath(new URL('../../../', import.meta.url));
+const workerPath = fileURLToPath(entryUrl('training-worker', new URL('./worker.ts', import.meta.url)));
+const root = fileURLToPath(packageRoot);
 
 export function parseJobId(id: unknown): string {
   if (typeof id !== 'string' || !JOB_ID.test(id)) fail('not_found', 'training not found');
@@ -223,7 +224,7 @@ export class TrainingService {
     // Cancelled while the lines above awaited (the job was claimed but had no trainer to stop yet):
     // start nothing, so no 'running' event follows 'cancelled'.
     if ((await this.store.trainings.get(job.owner, job.id))?.status !== 'running') return;
-    const child = spawn(process.execPath, ['--import', 'tsx', workerPath], {
+    const child = spawn(process.execPath, nodeArgs(workerPath), {
       cwd: root,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { PATH: process.env.PATH ?? '' },

@@ -67,3 +67,38 @@ export function formatSeconds(s: number): string {
   const min = Math.floor(whole / 60);
   return whole % 60 === 0 ? `${min} min` : `${min} min ${whole % 60} s`;
 }
+
+/**
+ * How fast this machine trains zoo rows compared with the idle 2-core machine their
+ * `expectedSeconds` were measured on: (seconds taken) / (seconds expected), over the rows this
+ * start has trained, and the row in training once its step counter has run a while. A loaded
+ * machine (load 9 on 2 cores) reads ≈ 3; a fast idle one < 1. ETAs of rows not yet started are
+ * their expected time times this factor.
+ */
+export class SpeedEstimate {
+  private expected = 0;
+  private taken = 0;
+
+  /** A row finished in `seconds`; the manifest expected `expected` s. */
+  record(expected: number | null, seconds: number): void {
+    if (expected === null || expected <= 0 || !(seconds > 0)) return;
+    this.expected += expected;
+    this.taken += seconds;
+  }
+
+  /**
+   * The factor, counting also a row in progress (`current`: its expected seconds and its own
+   * projection, elapsed + ETA from its step counter) once it is a tenth done.
+   */
+  factor(current?: { expected: number | null; progress: ZooProgress }): number {
+    let expected = this.expected;
+    let taken = this.taken;
+    const p = current?.progress;
+    if (current?.expected && p?.step && p.steps && p.step / p.steps >= 0.1 && p.etaSeconds !== null) {
+      expected += current.expected;
+      taken += p.elapsedSeconds + p.etaSeconds;
+    }
+    // Bounded: one odd row (a cold disk cache, a burst of user work) must not swing every ETA.
+    return expected > 0 ? Math.min(10, Math.max(0.1, taken / expected)) : 1;
+  }
+}

@@ -18,6 +18,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { setPriority } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { entryUrl, nodeArgs, packageRoot } from '../../common/entry';
 import { MaasError } from '../../common/errors';
 import { type ZooEntry, zooEntries, zooEntry, zooUnavailable } from '../../models/zoo/index';
 import type { ZooMode } from '../config';
@@ -29,7 +30,7 @@ import {
   type ZooStatusRow,
   zooStatus,
 } from '../zoo';
-import { formatSeconds, ProgressTracker, type ZooProgress } from './progress';
+import { formatSeconds, ProgressTracker, SpeedEstimate, type ZooProgress } from './progress';
 import type { ZooTrainRequest, ZooWorkerMessage } from './protocol';
 
 export interface ZooServiceSettings {
@@ -71,8 +72,8 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-const workerPath = fileURLToPath(new URL('./worker.ts', import.meta.url));
-const root = fileURLToPath(new URL('../../../', import.meta.url));
+const workerPath = fileURLToPath(entryUrl('zoo-worker', new URL('./worker.ts', import.meta.url)));
+const root = fileURLToPath(packageRoot);
 /** Until a row has progress: a guess for Retry-After (s). */
 const UNKNOWN_WAIT_S = 30;
 
@@ -86,8 +87,9 @@ export const publicError = (message: string): string =>
 const expected = (e: ZooEntry, scale: ZooScale): number | null => e.expectedSeconds?.[scale] ?? null;
 
 /**
- * The rows a start trains, cheapest first: those with no installed version (at full scale, also
- * those installed at quick scale), except rows this machine cannot train (`available()` false).
+ * The rows a start trains: those with no installed version (at full scale, also those installed
+ * at quick scale), except rows this machine cannot train (`available()` false); by queue rank
+ * (gpt first, rows on optional data last), then cheapest first.
  */
 export function zooQueue(
   entries: readonly ZooEntry[],
@@ -100,11 +102,17 @@ export function zooQueue(
       const r = installed.get(e.name);
       return !r || r.version === null || (scale === 'full' && r.scale === 'quick');
     })
-    .sort((a, b) => (expected(a, scale) ?? Infinity) - (expected(b, scale) ?? Infinity));
+    .sort(
+      (a, b) =>
+        (a.queueRank ?? 1) - (b.queueRank ?? 1) ||
+        (expected(a, scale) ?? Infinity) - (expected(b, scale) ?? Infinity),
+    );
 }
 
 export class ZooService {
   private readonly live = new Map<string, Live>();
+  /** This machine's speed against the manifest's measured times (rows trained by this start). */
+  private readonly speed = new SpeedEstimate();
   private scale: ZooScale = 'full';
   private child: { process: ChildProcess; exited: Promise<void> } | null = null;
   private pending: Pending | null = null;
@@ -145,7 +153,7 @@ export class ZooService {
       this.live.set(entry.name, { entry, state: 'queued', tracker: null, error: null });
     if (todo.length === 0) return;
     log(
-      `zoo: ${todo.length} model(s) to train at ${this.scale} scale in the background, cheapest first: ` +
+      `zoo: ${todo.length} model(s) to train at ${this.scale} scale in the background, in this order (gpt first, then cheapest first): ` +
         `${todo.map((e) => e.name).join(', ')} (GET /api/v1/zoo shows progress)`,
     );
     this.loop = this.run(todo).catch((e: unknown) => log(`zoo: stopped: ${(e as Error).message}`));
@@ -176,13 +184,27 @@ export class ZooService {
     return { line: null, step: null, steps: null, elapsedSeconds: 0, etaSeconds: wait };
   }
 
-  /** Seconds until `name` is trained: what is left of the current row plus every row up to it. */
+  /**
+   * Seconds until `name` is trained: what is left of the current row plus every row up to it,
+   * queued rows at their measured time scaled by this machine's observed speed.
+   */
   private secondsUntilReady(name: string, now: number): number | null {
+    const training = [...this.live.values()].find((l) => l.state === 'training' && l.tracker);
+    const factor = this.speed.factor(
+      training?.tracker
+        ? { expected: expected(training.entry, this.scale), progress: training.tracker.view(now) }
+        : undefined,
+    );
     let total = 0;
     for (const l of this.live.values()) {
       if (l.state === 'failed') continue;
+      const guess = expected(l.entry, this.scale);
       const left =
-        l.state === 'training' && l.tracker ? l.tracker.view(now).etaSeconds : expected(l.entry, this.scale);
+        l.state === 'training' && l.tracker
+          ? l.tracker.view(now).etaSeconds
+          : guess === null
+            ? null
+            : guess * factor;
       if (left === null) return null;
       total += left;
       if (l.entry.name === name) return total;
@@ -205,12 +227,14 @@ export class ZooService {
     const p = l.tracker?.view(now);
     const where = p?.step != null ? ` (step ${p.step}/${p.steps})` : '';
     const doing = l.state === 'training' ? `still training${where}` : 'queued for training';
-    const eta = wait === null ? '' : `, ready in about ${formatSeconds(wait)}`;
+    // One number for the text and Retry-After, so they agree ("about 10 min 38 s" = 638).
+    const retryAfter = Math.max(1, Math.ceil(wait ?? UNKNOWN_WAIT_S));
+    const eta = wait === null ? '' : `, ready in about ${formatSeconds(retryAfter)}`;
     return new MaasError(
       'not_ready',
       `zoo model '${name}' is ${doing}${eta}; GET /api/v1/zoo shows progress`,
       {
-        retryAfterSeconds: Math.min(600, Math.max(1, Math.ceil(wait ?? UNKNOWN_WAIT_S))),
+        retryAfterSeconds: retryAfter,
         headers: { 'x-maas-zoo-state': l.state },
       },
     );
@@ -254,8 +278,9 @@ export class ZooService {
   private async trainOne(entry: ZooEntry): Promise<void> {
     const l = this.live.get(entry.name) as Live;
     l.state = 'training';
-    l.tracker = new ProgressTracker(Date.now(), expected(entry, this.scale));
-    const guess = expected(entry, this.scale);
+    const measured = expected(entry, this.scale);
+    const guess = measured === null ? null : measured * this.speed.factor();
+    l.tracker = new ProgressTracker(Date.now(), guess);
     this.log(
       `zoo ${entry.name}: training (${this.scale}${guess === null ? '' : `, about ${formatSeconds(guess)}`})`,
     );
@@ -271,6 +296,7 @@ export class ZooService {
       const onnx = await readFile(done.onnxFile);
       const artifact = { onnx, metadata: done.metadata, quality: done.quality };
       const trained = { artifact, seed: entry.seed, seconds: done.seconds, scale: this.scale };
+      this.speed.record(measured, done.seconds);
       const { version } = await installZooModel(this.host, entry.name, trained);
       await rm(done.onnxFile, { force: true });
       this.live.delete(entry.name);
@@ -298,7 +324,7 @@ export class ZooService {
   }
 
   private spawnChild(): NonNullable<ZooService['child']> {
-    const proc = spawn(process.execPath, ['--import', 'tsx', workerPath], {
+    const proc = spawn(process.execPath, nodeArgs(workerPath), {
       cwd: root,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { PATH: process.env.PATH ?? '' },

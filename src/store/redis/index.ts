@@ -37,4 +37,3 @@ export function openSharedRedis(options: RedisOptions, clock: { now(): number })
 }
 
 export { RedisBus } from './bus';
-export { RedisRateLimiter } from './rate-limiter';

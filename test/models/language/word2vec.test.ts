@@ -58,6 +58,10 @@ describe('word2vec family', () => {
     });
     expect(dot(w, row('whale'))).toBeCloseTo(1, 5);
     expect(Array.from(empty)).toEqual(new Array(24).fill(0));
+    // …and the runtime says which texts got it, so the answer can warn instead of staying silent.
+    expect(runtime.textsWithoutKnownTokens?.(['The whale and the SEA!', 'whale', 'qwzx', ''])).toEqual([
+      2, 3,
+    ]);
     expect(runtime.countTokens("Ahab's whale")).toBe(2);
   });
 

@@ -37,7 +37,7 @@ describe('zoo manifest', () => {
     const lines: string[] = [];
     const a = await zooEntry('gpt').train({ seed: 1, scale: 'quick', log: (l) => lines.push(l) });
     expect(a.onnx.length).toBeGreaterThan(10_000);
-    expect(a.metadata).toMatchObject({ family: 'gpt', task: 'text-generation', kvCache: true, context: 32 });
+    expect(a.metadata).toMatchObject({ family: 'gpt', task: 'text-generation', kvCache: true, context: 64 });
     expect(a.quality.metric).toBe('validation_bits_per_char');
     expect(a.quality.value).toBeLessThan(a.quality.target!);
     expect(lines.some((l) => l.startsWith('gpt: step 60/60'))).toBe(true);

@@ -6,7 +6,7 @@
  */
 import { fail } from '../../../common/errors';
 import type { Parameter, Value } from '../../../engine/index';
-import { encodeModel, Graph } from '../../../engine/index';
+import { Graph } from '../../../engine/index';
 import type { KeyValue } from '../../../nn/attention';
 import {
   applyRotary,
@@ -142,11 +142,6 @@ export function llamaModel(config: LlamaConfig): LlamaModel {
       return { logits: project(head, finalNorm(x), o.int8 ?? false), present };
     },
   };
-}
-
-/** The model as `onnx/model.onnx` of a Hugging Face folder (float32 weights inside the graph). */
-export function exportLlama(model: LlamaModel): Uint8Array {
-  return encodeModel(llamaGraph(model), { name: LLAMA_GRAPH_NAME });
 }
 
 export const LLAMA_GRAPH_NAME = 'maas-llama';

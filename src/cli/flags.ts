@@ -1,0 +1,126 @@
+/**
+ * Every flag of every `maas` verb, with its help text: one table that `maas VERB --help` prints
+ * and that `only()` checks typed flags against (an unknown flag gets "did you mean --epochs?").
+ * `maas serve` reads its options from the config table (src/platform/config.ts) instead, and
+ * `maas train` adds the families' hyperparameters (src/cli/train-help.ts).
+ */
+import { didYouMean } from '../common/suggest';
+
+/** What each flag means, shown by `--help`. */
+export const FLAG_DOCS: Record<string, string> = {
+  '--url': 'server URL (MAAS_URL; default http://127.0.0.1:8080)',
+  '--key': 'API key (MAAS_KEY; default: the admin key a local server saved in $MAAS_DATA_DIR/admin.key)',
+  '--version': 'model version number or alias (default: the latest)',
+  '--scope': "own: your models only; all (default): yours, then others' public ones as OWNER~NAME",
+  '--task': 'the task the model serves (e.g. classify, embed; default: guessed from its signature)',
+  '--description': 'a line about the model',
+  '--max-batch-size': 'requests stacked into one run (default: MAAS_MAX_BATCH_SIZE)',
+  '--max-delay-ms': 'how long a batch waits for more requests, ms (default: MAAS_MAX_DELAY_MS)',
+  '--max-queue': 'requests that may wait for this model before 429 (default: MAAS_QUEUE_SIZE)',
+  '--timeout-ms': 'deadline of one request, ms (default: MAAS_REQUEST_TIMEOUT_MS)',
+  '--input':
+    'infer: FILE with a KServe v2 JSON request (default: stdin); predict: a JSON row, a list, or text',
+  '--image': 'a PNG or JPEG file',
+  '--requests-per-minute': 'limit: requests per minute',
+  '--units-per-minute': 'limit: billed units per minute',
+  '--monthly-units': 'limit: billed units per calendar month',
+  '--tenant': 'the tenant (admin keys only; default: your own)',
+  '--scopes': 'comma-separated: infer, manage, admin',
+  '--from': 'first day, YYYY-MM-DD',
+  '--to': 'last day, YYYY-MM-DD',
+  '--by': 'group by: day, model, key, tenant (comma-separated; default day,model,key)',
+  '--max-tokens': 'tokens to generate at most',
+  '--temperature': 'sampling temperature (0 = greedy)',
+  '--top-p': 'nucleus sampling: keep the smallest set of tokens with this total probability',
+  '--top-k': 'keep the K most likely tokens',
+  '--seed': 'random seed (same seed, same output)',
+  '--stop': 'stop when this text is generated',
+  '--out': 'the file to write',
+  '--n': 'number of images',
+  '--width': 'image width in pixels',
+  '--height': 'image height in pixels',
+  '--model': 'train: the model name to register; speak: the voice model (default tts)',
+  '--voice': 'voice name',
+  '--speed': 'speaking rate (1 = normal)',
+  '--text': 'a text to explain',
+  '--row': 'a JSON object, e.g. \'{"x1": 0.5, "colour": "red"}\'',
+  '--target': 'train: the column to predict (default: label); explain: the class to explain',
+  '--top': 'how many features or tokens to show (default 10)',
+  '--family': 'mlp (tables), cnn (images), text-cnn (texts)',
+  '--dataset': 'a dataset name (maas datasets ls)',
+  '--follow': 'stay and show progress until the training ends (a switch)',
+  '--hyperparameters': 'a JSON object of hyperparameters, e.g. \'{"hidden": [64, 32]}\'',
+  '--only': 'comma-separated zoo model names (default: all)',
+  '--quick': 'the small, fast scale (a switch)',
+  '--strict':
+    'refuse inputs the model would misread (unknown or missing columns, unseen categories) instead of warning (a switch)',
+  '--data-dir': 'the data folder (MAAS_DATA_DIR; default ./data)',
+  '--database-url': 'the PostgreSQL database (MAAS_DATABASE_URL), postgres://user@host:5432/db',
+  '--schema': "the PostgreSQL schema (MAAS_DATABASE_SCHEMA; default: the server's current one)",
+};
+
+/** Flags that take no value: `--follow` alone means true. */
+export const SWITCHES = new Set(['--follow', '--quick', '--strict']);
+
+export const CLIENT_FLAGS = ['--url', '--key'] as const;
+const LIMITS = ['--requests-per-minute', '--units-per-minute', '--monthly-units'];
+const TASK = [...CLIENT_FLAGS, '--version'];
+
+/** The flags each verb (or verb + subcommand) accepts. */
+export const VERB_FLAGS: Record<string, readonly string[]> = {
+  'models ls': [...CLIENT_FLAGS, '--scope'],
+  'models push': [
+    ...CLIENT_FLAGS,
+    '--task',
+    '--description',
+    '--max-batch-size',
+    '--max-delay-ms',
+    '--max-queue',
+    '--timeout-ms',
+  ],
+  'models rm': [...CLIENT_FLAGS, '--version'],
+  'models export': [...CLIENT_FLAGS, '--version'],
+  migrate: ['--database-url', '--schema'],
+  'models public': [...CLIENT_FLAGS],
+  infer: [...CLIENT_FLAGS, '--version', '--input'],
+  'tenants create': [...CLIENT_FLAGS, ...LIMITS],
+  'tenants ls': [...CLIENT_FLAGS],
+  'keys create': [...CLIENT_FLAGS, '--tenant', '--scopes', ...LIMITS],
+  'keys ls': [...CLIENT_FLAGS, '--tenant'],
+  'keys revoke': [...CLIENT_FLAGS],
+  usage: [...CLIENT_FLAGS, '--from', '--to', '--by', '--tenant'],
+  generate: [...TASK, '--max-tokens', '--temperature', '--top-p', '--top-k', '--seed', '--stop'],
+  embed: TASK,
+  imagine: [...TASK, '--out', '--n', '--width', '--height', '--seed'],
+  speak: [...TASK, '--out', '--model', '--voice', '--speed'],
+  classify: TASK,
+  explain: [...TASK, '--image', '--text', '--row', '--target', '--out', '--top'],
+  datasets: [...CLIENT_FLAGS],
+  train: [...CLIENT_FLAGS, '--family', '--dataset', '--model', '--target', '--follow', '--hyperparameters'],
+  trainings: [...CLIENT_FLAGS],
+  predict: [...CLIENT_FLAGS, '--version', '--input', '--image', '--strict'],
+  'zoo train': ['--only', '--quick', '--seed', '--data-dir'],
+  'zoo ls': [...CLIENT_FLAGS, '--data-dir'],
+};
+
+export class UsageError extends Error {}
+
+/** `unknown option --epoch for maas train (did you mean --epochs?)`. */
+export function unknownFlag(flag: string, verb: string, known: Iterable<string>): UsageError {
+  const hint = didYouMean(flag, known, '');
+  return new UsageError(
+    `unknown option ${flag} for maas ${verb}${hint ? ` (${hint})` : ''}; maas ${verb.split(' ')[0]} --help lists them`,
+  );
+}
+
+/** Throws a UsageError for the first flag that `verb` does not take. */
+export function only(flags: Record<string, string>, verb: string, extra: readonly string[] = []): void {
+  const allowed = [...(VERB_FLAGS[verb] ?? []), ...extra];
+  for (const f of Object.keys(flags)) if (!allowed.includes(f)) throw unknownFlag(f, verb, allowed);
+}
+
+/** `  --max-tokens N   tokens to generate at most` lines for the flags of `verb`. */
+export function flagLines(flags: readonly string[]): string[] {
+  const width = Math.max(...flags.map((f) => f.length)) + 2;
+  return flags.map((f) => `  ${f.padEnd(width)}${FLAG_DOCS[f] ?? ''}`);
+}
