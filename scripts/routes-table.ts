@@ -9,11 +9,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { RouteSpec } from '../src/api/route';
 import { routeTable } from '../src/api/routes';
+import { block, blockIn, withBlock } from './doc-markers';
 
 export const API_DOC = fileURLToPath(new URL('../docs/api.md', import.meta.url));
-export const TABLE_BEGIN =
-  '<!-- routes:begin (generated from src/api/routes.ts by `npm run docs:routes`; do not edit) -->';
-export const TABLE_END = '<!-- routes:end -->';
+export const ROUTES_BLOCK = block('routes', 'npm run docs:routes');
 
 const scope = (access: RouteSpec['access']) =>
   access === 'public' ? 'none' : access === 'metrics' ? 'manage (none with MAAS_METRICS_PUBLIC)' : access;
@@ -26,21 +25,11 @@ export function renderRouteTable(routes: readonly RouteSpec[] = routeTable): str
   return ['| method | path | key scope | summary |', '|---|---|---|---|', ...rows].join('\n');
 }
 
-/** The text between the markers of `doc` (trimmed), or an error naming the missing marker. */
-export function tableInDoc(doc: string): string {
-  const begin = doc.indexOf(TABLE_BEGIN);
-  const end = doc.indexOf(TABLE_END);
-  if (begin < 0 || end < begin)
-    throw new Error(`docs/api.md lacks the markers ${TABLE_BEGIN} … ${TABLE_END}`);
-  return doc.slice(begin + TABLE_BEGIN.length, end).trim();
-}
+/** The route table in `doc`, between its markers. */
+export const tableInDoc = (doc: string): string => blockIn(doc, ROUTES_BLOCK);
 
-/** `doc` with the text between its markers replaced by `table`. */
-export function withTable(doc: string, table: string): string {
-  tableInDoc(doc); // throws when the markers are missing
-  const begin = doc.indexOf(TABLE_BEGIN) + TABLE_BEGIN.length;
-  return `${doc.slice(0, begin)}\n${table}\n${doc.slice(doc.indexOf(TABLE_END))}`;
-}
+/** `doc` with the text between its route-table markers replaced by `table`. */
+export const withTable = (doc: string, table: string): string => withBlock(doc, ROUTES_BLOCK, table);
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   if (process.argv.includes('--write')) {
