@@ -5,7 +5,7 @@
 import { routeTable } from '../src/api/routes';
 
 const scope = (access: string) =>
-  access === 'public' ? 'none' : access === 'metrics' ? 'manage (none with MAAS_METRICS_PUBLIC)' : access;
+  access === 'public' ? 'none' : access === 'metrics' ? 'admin (none with MAAS_METRICS_PUBLIC)' : access;
 
 console.log('| method | path | key scope | summary |');
 console.log('|---|---|---|---|');
