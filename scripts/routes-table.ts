@@ -15,7 +15,7 @@ export const API_DOC = fileURLToPath(new URL('../docs/api.md', import.meta.url))
 export const ROUTES_BLOCK = block('routes', 'npm run docs:routes');
 
 const scope = (access: RouteSpec['access']) =>
-  access === 'public' ? 'none' : access === 'metrics' ? 'manage (none with MAAS_METRICS_PUBLIC)' : access;
+  access === 'public' ? 'none' : access === 'metrics' ? 'admin (none with MAAS_METRICS_PUBLIC)' : access;
 
 /** The Markdown table: one line per route, in the route table's order. */
 export function renderRouteTable(routes: readonly RouteSpec[] = routeTable): string {

@@ -73,6 +73,8 @@ function firstNonBlankLine(head: Buffer): string {
  * A head looks delimited when its header has ≥ 2 short fields and at least half of the next
  * records (up to 20 complete lines) have as many: prose with commas fails on its varying counts,
  * while a CSV with a broken line near the top is still read as CSV (and the line is reported).
+ * A quote error (a stray `"`) is judged on the plain line shapes instead, so such a file is
+ * refused with its line rather than silently read as a text corpus.
  */
 async function looksDelimited(head: Buffer, delimiter: string): Promise<boolean> {
   if (isBinary(head) || !firstLine(head).includes(delimiter)) return false;
@@ -86,11 +88,22 @@ async function looksDelimited(head: Buffer, delimiter: string): Promise<boolean>
       if (counts.length === 21) break;
     }
   } catch {
-    // a quote error or a quoted field cut by the end of the head: judge the records read so far
+    // A quote error (or a quoted field cut by the end of the head): judge the lines' shapes,
+    // more strictly (two thirds as wide as the header), since prose has quotes too.
+    const lines = complete.split(/\r?\n/).filter((l) => l.trim() !== '');
+    return consistentCounts(
+      lines.slice(0, 21).map((l) => l.split(delimiter).length),
+      2 / 3,
+    );
   }
+  return consistentCounts(counts, 1 / 2);
+}
+
+/** A header of ≥ 2 fields, and at least `share` of the following records as wide. */
+function consistentCounts(counts: number[], share: number): boolean {
   const [header, ...rest] = counts;
   if (header === undefined || header < 2) return false;
-  return rest.filter((c) => c === header).length * 2 >= rest.length;
+  return rest.filter((c) => c === header).length >= share * rest.length;
 }
 
 function firstLineIsFineTune(head: Buffer): boolean {

@@ -153,6 +153,8 @@ export class TrainingService {
     if (await this.store.trainings.finish(job.id, 'cancelled', {})) {
       const r = this.running.get(job.id);
       if (r) this.stop(r);
+      // A queued job has no trainer whose exit would clean its folder: leave none behind.
+      else await rm(this.jobDir(job.id), { recursive: true, force: true });
       await this.event(job.id, 'status', { status: 'cancelled' });
     }
     return this.get(owner, id);
@@ -223,7 +225,10 @@ export class TrainingService {
     }
     // Cancelled while the lines above awaited (the job was claimed but had no trainer to stop yet):
     // start nothing, so no 'running' event follows 'cancelled'.
-    if ((await this.store.trainings.get(job.owner, job.id))?.status !== 'running') return;
+    if ((await this.store.trainings.get(job.owner, job.id))?.status !== 'running') {
+      await rm(dir, { recursive: true, force: true });
+      return;
+    }
     const child = spawn(process.execPath, nodeArgs(workerPath), {
       cwd: root,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -300,6 +305,12 @@ export class TrainingService {
     clearInterval(r.heartbeat);
     this.running.delete(r.job.id);
     if (!r.settled && !this.closed) await this.crashed(r.job, signal ?? `exit code ${code}`);
+    // Stopped because the job ended (cancelled): its checkpoint will never be resumed.
+    if (r.stopped && !this.closed) {
+      const current = await this.store.trainings.get(r.job.owner, r.job.id);
+      if (current && TERMINAL_STATUSES.includes(current.status))
+        await rm(this.jobDir(r.job.id), { recursive: true, force: true });
+    }
     if (!this.closed) void this.tick();
   }
 

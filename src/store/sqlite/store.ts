@@ -3,6 +3,7 @@
  * WAL mode so readers never block the writer, a busy timeout so a second process waits instead of
  * failing, foreign keys on, and versioned migrations applied at open.
  */
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { fail } from '../../common/errors';
 import {
@@ -305,6 +306,12 @@ export class SqliteStore implements Store {
   }
 
   static open(options: SqliteOptions): SqliteStore {
+    // Owner-only (0600), whatever the umask: the database holds key hashes, audit and usage.
+    // SQLite gives its -wal and -shm files the database file's mode.
+    if (options.path !== ':memory:' && !options.path.startsWith('file:')) {
+      closeSync(openSync(options.path, 'a', 0o600));
+      chmodSync(options.path, 0o600);
+    }
     const db = new Database(options.path);
     db.pragma('journal_mode = WAL');
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
