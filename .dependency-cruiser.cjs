@@ -33,6 +33,18 @@ module.exports = {
       from: { path: '^src/(?!store/sqlite/)' },
       to: { path: 'node_modules/better-sqlite3' },
     },
+    {
+      name: 'only-hf-tokenizer-imports-tokenizers',
+      severity: 'error',
+      from: { path: '^src/(?!models/hf/tokenizer\\.ts$)' },
+      to: { path: 'node_modules/@huggingface/tokenizers' },
+    },
+    {
+      name: 'only-hf-template-imports-jinja',
+      severity: 'error',
+      from: { path: '^src/(?!models/hf/template\\.ts$)' },
+      to: { path: 'node_modules/@huggingface/jinja' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

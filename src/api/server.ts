@@ -55,7 +55,17 @@ export function buildServer(platform: Platform, routes: readonly RouteSpec[] = r
   const surfaces = new WeakMap<FastifyRequest, Surface>();
 
   // Uploads: hand the raw stream to the route (the registry streams it to disk while hashing).
-  app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+  // Model folders come as archives, recognised by their bytes whatever type they are sent as.
+  for (const type of [
+    'application/octet-stream',
+    'application/gzip',
+    'application/x-gzip',
+    'application/x-tar',
+    'application/zip',
+    'application/x-compressed-tar',
+  ]) {
+    app.addContentTypeParser(type, (_req, payload, done) => done(null, payload));
+  }
   // OpenAI's file upload: the route parses the form as it streams (src/api/openai/multipart.ts).
   app.addContentTypeParser('multipart/form-data', (_req, payload, done) => done(null, payload));
 
@@ -105,7 +115,10 @@ function checkBodyType(spec: RouteSpec, req: FastifyRequest): void {
   const streamed = req.body instanceof Readable;
   const multipart = String(req.headers['content-type'] ?? '').startsWith('multipart/');
   if (spec.body === 'binary' && (!streamed || multipart))
-    fail('unsupported_media_type', 'send the file as Content-Type: application/octet-stream');
+    fail(
+      'unsupported_media_type',
+      'send the file as Content-Type: application/octet-stream (or application/gzip, application/x-tar, application/zip)',
+    );
   if (spec.body === 'multipart' && (!streamed || !multipart))
     fail('unsupported_media_type', 'send the file as Content-Type: multipart/form-data');
   if (spec.body === 'json' && streamed)

@@ -81,6 +81,9 @@ const GENERATE_KEYS = [
   'n',
   'stream',
   'version',
+  'presence_penalty',
+  'frequency_penalty',
+  'repetition_penalty',
 ];
 
 async function generate(ctx: RouteContext) {
@@ -101,6 +104,9 @@ async function generate(ctx: RouteContext) {
           : (stop as string[]),
     seed: num(body, 'seed', true),
     n: num(body, 'n', true),
+    presencePenalty: num(body, 'presence_penalty'),
+    frequencyPenalty: num(body, 'frequency_penalty'),
+    repetitionPenalty: num(body, 'repetition_penalty'),
   });
   if (body.stream !== undefined && typeof body.stream !== 'boolean')
     fail('invalid_request', 'stream must be a boolean', { pointer: 'stream' });
@@ -248,7 +254,8 @@ export const taskRoutes: RouteSpec[] = [
     ...base,
     method: 'POST',
     path: `${M}/generate`,
-    summary: 'Generate text: {prompt, max_tokens, temperature, top_p, top_k, stop, seed, n, stream}',
+    summary:
+      'Generate text: {prompt, max_tokens, temperature, top_p, top_k, stop, seed, n, stream, presence_penalty, frequency_penalty, repetition_penalty}',
     handler: generate,
   },
   { ...base, method: 'POST', path: `${M}/embed`, summary: 'Embed texts: {input}', handler: embed },

@@ -46,6 +46,11 @@ export interface RuntimeContext {
    * by the same runner pool. Absent where the platform cannot store derived files.
    */
   runArtifact?: (role: string) => RunModel;
+  /**
+   * A file of the version's uploaded folder by its folder path (`tokenizer.json`), null when the
+   * folder has none; absent for single-file versions.
+   */
+  readFile?: (path: string) => Promise<Uint8Array | null>;
 }
 
 export interface GenerateRequest {
@@ -56,6 +61,14 @@ export interface GenerateRequest {
   topK?: number;
   stop?: string[];
   seed?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  repetitionPenalty?: number;
+  /**
+   * Let the tokenizer add its special tokens (BOS, …) around the prompt, as transformers does for
+   * plain text. False for a prompt a chat template rendered: it holds them already. Default true.
+   */
+  specialTokens?: boolean;
 }
 export interface GenerateResult {
   text: string;
@@ -63,10 +76,28 @@ export interface GenerateResult {
   promptTokens: number;
   completionTokens: number;
 }
+export interface ChatTurn {
+  role: string;
+  content: string;
+}
+
+/** A model's own tokenizer, for counting and inspecting tokens. */
+export interface TokenInspector {
+  encode(text: string, specialTokens?: boolean): { ids: number[]; tokens: string[] };
+  decode(ids: readonly number[]): string;
+  readonly vocabSize: number;
+}
+
 export interface TextGenerationRuntime {
   task: 'text-generation';
   contextLength: number;
-  countTokens(text: string): number;
+  countTokens(text: string, options?: { specialTokens?: boolean }): number;
+  /**
+   * The model's own chat template (a folder's Jinja template): messages → the prompt, which then
+   * generates with `specialTokens: false`. Absent: the platform's simple template applies.
+   */
+  chatPrompt?(messages: readonly ChatTurn[], options?: { tools?: readonly unknown[] }): string;
+  tokenizer?: TokenInspector;
   /** Streams text deltas through `onDelta`; stops promptly when `signal` aborts. */
   generate(
     req: GenerateRequest,

@@ -16,7 +16,7 @@ import { admitServing, type Charge } from '../metered';
 import type { RouteContext } from '../route';
 import { classifierChat, isClassifier } from './classifier-chat';
 import { openAIErrorBody } from './errors';
-import { type Body, generationParams, objectBody, streamOptions, targetOf } from './parse';
+import { type Body, chatTools, generationParams, objectBody, streamOptions, targetOf } from './parse';
 import { SseStream } from './sse';
 
 type Kind = 'chat' | 'text';
@@ -108,7 +108,13 @@ export async function chatCompletions(ctx: RouteContext) {
   const target = await targetOf(ctx, body.model);
   const messages = parseMessages(body.messages);
   if (await isClassifier(ctx, target)) return classifierChat(ctx, body, target, messages);
-  const job = await ctx.platform.tasks.chat(target, messages, generationParams(body));
+  const tools = chatTools(body);
+  const job = await ctx.platform.tasks.chat(
+    target,
+    messages,
+    generationParams({ ...body, tools: undefined }),
+    tools,
+  );
   return answer(ctx, body, 'chat', target, job);
 }
 

@@ -85,8 +85,6 @@ export function generationParams(body: Body): Omit<GenerationParams, 'prompt'> {
     (v) => Array.isArray(v) && v.length === 0,
     'function calls are not supported',
   );
-  refuseUnless(body, 'presence_penalty', (v) => v === 0, 'penalties are not supported');
-  refuseUnless(body, 'frequency_penalty', (v) => v === 0, 'penalties are not supported');
   refuseUnless(
     body,
     'logit_bias',
@@ -113,7 +111,30 @@ export function generationParams(body: Body): Omit<GenerationParams, 'prompt'> {
           : (stop as string[]),
     seed: optionalInteger(body, 'seed'),
     n: optionalInteger(body, 'n'),
+    presencePenalty: optionalNumber(body, 'presence_penalty'),
+    frequencyPenalty: optionalNumber(body, 'frequency_penalty'),
+    // Not OpenAI's, but vLLM's and transformers': multiplicative, > 1 discourages repeats.
+    repetitionPenalty: optionalNumber(body, 'repetition_penalty'),
   };
+}
+
+/**
+ * OpenAI's `tools` of a chat request: a list of `{type: 'function', function: {name, …}}`, handed
+ * to the model's chat template (the model may then write a tool call as text).
+ */
+export function chatTools(body: Body): unknown[] | undefined {
+  const tools = body.tools;
+  if (tools === undefined || tools === null) return undefined;
+  if (!Array.isArray(tools) || tools.length > 128)
+    fail('invalid_request', 'tools must be a list of at most 128 tools', { pointer: 'tools' });
+  tools.forEach((t, i) => {
+    const fn = (t as { function?: { name?: unknown } } | null)?.function;
+    if (typeof t !== 'object' || t === null || typeof fn?.name !== 'string')
+      fail('invalid_request', `tools[${i}] must be {type: 'function', function: {name, …}}`, {
+        pointer: `tools[${i}]`,
+      });
+  });
+  return tools;
 }
 
 export function streamOptions(body: Body): { stream: boolean; includeUsage: boolean } {

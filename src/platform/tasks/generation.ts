@@ -23,6 +23,11 @@ export interface GenerationParams {
   seed?: number;
   /** Choices to generate (1..MAX_CHOICES). Default 1. */
   n?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  repetitionPenalty?: number;
+  /** Let the tokenizer add BOS etc. (plain prompts); false for a prompt a chat template rendered. */
+  specialTokens?: boolean;
 }
 
 export interface GenerationOutcome {
@@ -63,7 +68,7 @@ export function openGeneration(
     fail('invalid_request', `n must be an integer in [1, ${MAX_CHOICES}]`, { pointer: 'n' });
   if (params.seed !== undefined && (!Number.isSafeInteger(params.seed) || params.seed < 0))
     fail('invalid_request', 'seed must be a non-negative integer', { pointer: 'seed' });
-  const promptTokens = runtime.countTokens(params.prompt);
+  const promptTokens = runtime.countTokens(params.prompt, { specialTokens: params.specialTokens });
   const maxTokens = resolveMaxTokens({
     requested: params.maxTokens,
     promptTokens,
@@ -95,6 +100,10 @@ export function openGeneration(
                 topK: params.topK,
                 stop,
                 seed: params.seed === undefined ? undefined : params.seed + i,
+                presencePenalty: params.presencePenalty,
+                frequencyPenalty: params.frequencyPenalty,
+                repetitionPenalty: params.repetitionPenalty,
+                specialTokens: params.specialTokens,
               },
               onDelta ? (delta) => onDelta(i, delta) : undefined,
               signal,
