@@ -5,6 +5,7 @@
  */
 import { datasetRoutes } from './datasets';
 import { explainRoutes } from './explain';
+import { exportRoutes } from './exports';
 import { kserveRoutes } from './kserve';
 import { nativeRoutes } from './native';
 import { fileRoutes } from './openai/files';
@@ -33,5 +34,6 @@ export const routeTable = defineRoutes(
   trainingRoutes,
   predictRoutes,
   explainRoutes,
+  exportRoutes,
   zooRoutes,
 );

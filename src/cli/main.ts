@@ -5,6 +5,7 @@
  *   maas models ls [--scope own|all]                   list models (yours, then others' public ones)
  *   maas models push NAME FILE [--task T] [--max-batch-size N] [--max-delay-ms N]
  *   maas models rm NAME [--version V]
+ *   maas models export NAME DIR [--version V]        a decoder version as a Hugging Face folder
  *   maas infer NAME [--version V] [--input FILE]        KServe v2 JSON in (stdin or file), JSON out
  *   maas tenants|keys|usage ...                          see ./tenancy.ts
  *
@@ -17,6 +18,7 @@ import { startServer, stopOnSignals } from '../api/serve';
 import { isMaasError } from '../common/errors';
 import { configSpec, loadConfig } from '../platform/config';
 import { MaasApiError } from '../sdk/client';
+import { exportCommand } from './export';
 import { type CliIO, client, clientFlags, only, type Parsed, parseArgs, UsageError } from './shared';
 import { TASK_USAGE, taskCommands } from './tasks';
 import { TENANCY_USAGE, table, tenancyCommands } from './tenancy';
@@ -30,6 +32,7 @@ const USAGE = `usage:
   maas models ls [--scope own|all]   (all: yours, then others' public models as OWNER~NAME)
   maas models push NAME FILE [--task T] [--description D] [--max-batch-size N] [--max-delay-ms N]
   maas models rm NAME [--version V]
+  maas models export NAME DIR [--version V]   (a decoder as a Hugging Face folder: transformers.js loads it)
   maas models public NAME [true|false]   (others call a public model as OWNER~NAME)
   maas infer NAME [--version V] [--input FILE]   (KServe v2 JSON request on stdin or in FILE)
 ${TENANCY_USAGE}
@@ -89,6 +92,8 @@ async function models(p: Parsed, io: CliIO): Promise<void> {
     io.out(
       `${m.name} is ${on === 'true' ? 'public: others call it as' : 'private again, was'} ${m.owner}~${m.name}`,
     );
+  } else if (sub === 'export') {
+    await exportCommand(p, io);
   } else if (sub === 'rm') {
     only(p.flags, [...clientFlags, '--version']);
     if (!name) throw new UsageError('maas models rm NAME [--version V]');

@@ -34,9 +34,9 @@ export interface GptConfig {
 }
 
 export interface GptRunOptions {
-  /** int64 [S]: absolute position of each input token. */
+  /** int64 [S] (or [B, S], per row): absolute position of each input token. */
   positions: Value;
-  /** bool [S, P + S]: true where a query may not attend. */
+  /** bool [S, P + S] (or [B, 1, S, P + S], per row): true where a query may not attend. */
   mask: Value;
   /** One cache entry per layer, or none. */
   past?: KeyValue[];

@@ -1,5 +1,6 @@
 /** nn: layers, losses, optimizers, initialisers and schedules over the engine's graph IR. */
 export * from './attention';
+export * from './decoder';
 export * from './gpt';
 export * from './init';
 export * from './layers';

@@ -52,3 +52,20 @@ export function batchNorm(channels: number, options: BatchNormOptions = {}): Lay
   };
   return layer(forward, [gamma, beta], [runningMean, runningVar]);
 }
+
+/**
+ * RMS normalisation over the last axis (Llama's RMSNorm): x / √(mean(x²) + eps) · weight, no
+ * centring and no bias.
+ */
+export function rmsNorm(dim: number, eps = 1e-6): Layer {
+  const weight = parameter('weight', [dim], new Float32Array(dim).fill(1));
+  return layer(
+    (x) => {
+      const g = x.graph;
+      const meanSquare = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: [-1], keepdims: true });
+      const rms = g.op('Sqrt', [g.op('Add', [meanSquare, g.scalar(eps, x.dtype)])]);
+      return g.op('Mul', [g.op('Div', [x, rms]), g.param(weight)]);
+    },
+    [weight],
+  );
+}

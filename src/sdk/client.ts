@@ -206,6 +206,36 @@ export class MaasClient {
     );
   }
 
+  /**
+   * A decoder version as a Hugging Face model folder, packed as .tar.gz bytes (config.json,
+   * tokenizer.json, onnx/model.onnx, ...); `version` is a number or an alias (default: latest).
+   */
+  async exportModel(name: string, version = 'latest'): Promise<Uint8Array> {
+    const path = `/api/v1/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}/export`;
+    const headers: Record<string, string> = {};
+    if (this.options.key) headers.authorization = `Bearer ${this.options.key}`;
+    let res: Response;
+    try {
+      res = await this.fetchImpl(`${this.base}${path}`, { headers });
+    } catch (e) {
+      throw new MaasApiError(
+        0,
+        'unreachable',
+        `cannot reach maas at ${this.base} (${(e as Error).cause ?? e})`,
+      );
+    }
+    if (!res.ok) {
+      const text = await res.text();
+      const p = (safeJson(text) ?? {}) as { code?: string; detail?: string; title?: string };
+      throw new MaasApiError(
+        res.status,
+        p.code ?? `http_${res.status}`,
+        p.detail ?? p.title ?? res.statusText,
+      );
+    }
+    return new Uint8Array(await res.arrayBuffer());
+  }
+
   /** The zoo's public models (`zoo~NAME`): background training state, progress, quality. */
   zoo(): Promise<ZooListing> {
     return this.request('GET', '/api/v1/zoo');

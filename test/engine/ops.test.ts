@@ -28,6 +28,15 @@ describe('op registry', () => {
     expect(g.op('Reshape', [x], { shape: [0, 28, -1] }).shape).toEqual(['batch', 28, 28]);
     expect(() => g.op('Add', [x, w])).toThrow(/broadcast/);
   });
+
+  it('reshapes a symbolic dim that carries a factor (grouped heads stacked along rows, and back)', () => {
+    const g = new Graph();
+    const q = g.input('q', 'float32', ['batch', 8, 'seq', 16]);
+    const grouped = g.op('Reshape', [q], { shape: [0, 2, -1, 16] });
+    expect(grouped.shape).toEqual(['batch', 2, 'seq*4', 16]);
+    expect(g.op('Reshape', [grouped], { shape: [0, 8, -1, 16] }).shape).toEqual(['batch', 8, 'seq', 16]);
+    expect(() => g.op('Reshape', [grouped], { shape: [0, 3, -1, 16] })).toThrow(/does not fit/);
+  });
 });
 
 describe('gradients match central finite differences', () => {

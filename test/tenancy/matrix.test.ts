@@ -40,6 +40,7 @@ const ownedSamples: Record<string, Sample> = {
   },
   'GET /api/v1/models/:name/versions': { url: () => '/api/v1/models/priv/versions' },
   'GET /api/v1/models/:name/versions/:version': { url: () => '/api/v1/models/priv/versions/1' },
+  'GET /api/v1/models/:name/versions/:version/export': { url: () => '/api/v1/models/priv/versions/1/export' },
   'DELETE /api/v1/models/:name/versions/:version': { url: () => '/api/v1/models/priv/versions/1' },
   'PUT /api/v1/models/:name/aliases/:alias': {
     url: () => '/api/v1/models/priv/aliases/prod',

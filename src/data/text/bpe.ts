@@ -12,7 +12,8 @@ export const BPE_FIRST_MERGE_ID = BYTE_OFFSET + 256;
  * wherever it stands. A chunk is an optional space and a run of letters, of digits, or of other
  * symbols; or whitespace.
  */
-const CHUNK = /\s?\p{L}+|\s?\p{N}+|\s?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+export const CHUNK_PATTERN = String.raw`\s?\p{L}+|\s?\p{N}+|\s?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`;
+const CHUNK = new RegExp(CHUNK_PATTERN, 'gu');
 
 function chunks(text: string): string[] {
   return text.match(CHUNK) ?? [];

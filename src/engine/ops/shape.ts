@@ -19,6 +19,16 @@ import {
 
 const numericProduct = (s: Shape) => s.reduce<number>((n, d) => (typeof d === 'number' ? n * d : n), 1);
 
+/** A symbolic dim that Reshape wrote as `name*k` is k times the symbol `name`. */
+function symbolParts(d: string): { symbol: string; factor: number } {
+  const m = /^(.*)\*(\d+)$/.exec(d);
+  return m ? { symbol: m[1], factor: Number(m[2]) } : { symbol: d, factor: 1 };
+}
+
+/** Product of the numbers in a shape, counting the numeric factor of each `name*k` symbol. */
+const knownProduct = (s: Shape) =>
+  s.reduce<number>((n, d) => n * (typeof d === 'number' ? d : symbolParts(d).factor), 1);
+
 /** ONNX Reshape semantics: 0 copies the input dim, −1 is inferred (symbolic when it must be). */
 export function reshapeShape(input: Shape, target: readonly number[]): Dim[] {
   const out: Dim[] = target.map((d, i) => (d === 0 ? input[i] : d));
@@ -27,10 +37,14 @@ export function reshapeShape(input: Shape, target: readonly number[]): Dim[] {
   const copiedSymbols = target
     .map((d, i) => (d === 0 ? input[i] : null))
     .filter((d) => typeof d === 'string');
-  const symbols = input.filter((d) => typeof d === 'string' && !copiedSymbols.includes(d));
+  const symbols = input
+    .filter((d): d is string => typeof d === 'string' && !copiedSymbols.includes(d))
+    .map((d) => symbolParts(d).symbol);
   const known = numericProduct(out.filter((d) => d !== -1));
   if (infer >= 0) {
-    const rest = numericProduct(input) / known;
+    // Copied symbols cancel out; the others' numeric factors (`seq*2`) count with the numbers.
+    const uncopied = input.filter((d) => typeof d === 'number' || !copiedSymbols.includes(d));
+    const rest = knownProduct(uncopied) / known;
     out[infer] = symbols.length ? (rest === 1 ? symbols.join('*') : `${symbols.join('*')}*${rest}`) : rest;
     check(Number.isInteger(rest), `Reshape: [${input}] does not fit [${target}]`);
   } else if (symbols.length === 0) {
