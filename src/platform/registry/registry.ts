@@ -124,15 +124,15 @@ export class Registry {
     parseName(name, 'model');
     const staged = await this.artifacts.stage(body, this.limits.maxUploadBytes);
     let committed = false;
-    let format: ArchiveFormat | null = null;
     try {
       if (staged.sizeBytes === 0)
         fail('invalid_model', 'the body is empty: send the ONNX file as the request body');
-      format = archiveFormat(await readHead(staged.tempPath, 512));
+      const format = archiveFormat(await readHead(staged.tempPath, 512));
       if (format) {
+        // Nothing of the archive itself is kept: its files are (the catch below discards it).
+        const version = await this.uploadFolder(owner, name, staged.tempPath, format, options);
         await this.artifacts.discard(staged);
-        committed = true; // nothing of the archive itself is kept
-        return await this.uploadFolder(owner, name, staged.tempPath, format, options);
+        return version;
       }
       if (options.variant !== undefined)
         fail(
@@ -159,7 +159,7 @@ export class Registry {
       );
     } catch (e) {
       if (!committed) await this.artifacts.discard(staged);
-      else if (!format) await this.removeIfUnreferenced(staged.digest);
+      else await this.removeIfUnreferenced(staged.digest);
       throw e;
     }
   }
