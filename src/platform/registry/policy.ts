@@ -101,7 +101,8 @@ export function inspectModel(bytes: Uint8Array, folder?: GraphFolder): OnnxModel
     const want = t.dims.reduce((n, d) => n * d, 1) * per;
     // Packed repeated fields can be shorter than raw bytes (varints), never much longer; a file
     // that stores fewer bytes than float32/64 dims demand is truncated or lying about its shape.
-    if (per > 0 && ['float32', 'float64'].includes(t.elemType) && t.storedBytes < want) {
+    // External tensors hold their bytes in a folder file (ORT checks its length when it loads).
+    if (per > 0 && !t.external && ['float32', 'float64'].includes(t.elemType) && t.storedBytes < want) {
       fail(
         'invalid_model',
         `initializer '${t.name.slice(0, 80)}' holds ${t.storedBytes} bytes, its dims need ${want}`,
