@@ -3,7 +3,8 @@
  *
  *   maas serve [--port 8080 --data-dir ./data ...]     start the server (flags = env options)
  *   maas models ls [--scope own|all]                   list models (yours, then others' public ones)
- *   maas models push NAME FILE [--task T] [--max-batch-size N] [--max-delay-ms N]
+ *   maas models push NAME FILE|FOLDER [--variant V] [--task T] [--max-batch-size N] [--max-delay-ms N]
+ *   maas chat NAME [--system S]                        interactive chat (see ./chat.ts)
  *   maas models rm NAME [--version V]
  *   maas models export NAME DIR [--version V]        a decoder version as a Hugging Face folder
  *   maas infer NAME [--version V] [--input FILE]        KServe v2 JSON in (stdin or file), JSON out
@@ -13,11 +14,15 @@
  * local server saved in $MAAS_DATA_DIR (default ./data).
  */
 import { openAsBlob } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { startServer, stopOnSignals } from '../api/serve';
 import { isMaasError } from '../common/errors';
+import { packFolderStream } from '../data/formats/folder-pack';
 import { configSpec, loadConfig } from '../platform/config';
 import { MaasApiError } from '../sdk/client';
+import { chatCommand } from './chat';
 import { exportCommand } from './export';
 import { type CliIO, client, clientFlags, only, type Parsed, parseArgs, UsageError } from './shared';
 import { TASK_USAGE, taskCommands } from './tasks';
@@ -30,7 +35,10 @@ export { type CliIO, parseArgs };
 const USAGE = `usage:
   maas serve [options]                 start the server (maas serve --help lists options)
   maas models ls [--scope own|all]   (all: yours, then others' public models as OWNER~NAME)
-  maas models push NAME FILE [--task T] [--description D] [--max-batch-size N] [--max-delay-ms N]
+  maas models push NAME FILE|FOLDER [--variant q4] [--task T] [--description D] [--max-batch-size N] [--max-delay-ms N]
+                                       (FOLDER: a Hugging Face ONNX model folder, packed as it uploads)
+  maas chat NAME [--system S] [--temperature T] [--max-tokens N] [--seed S]
+                                       (interactive; /system TEXT, /reset, /exit)
   maas models rm NAME [--version V]
   maas models export NAME DIR [--version V]   (a decoder as a Hugging Face folder: transformers.js loads it)
   maas models public NAME [true|false]   (others call a public model as OWNER~NAME)
@@ -69,10 +77,16 @@ async function models(p: Parsed, io: CliIO): Promise<void> {
       '--max-delay-ms',
       '--max-queue',
       '--timeout-ms',
+      '--variant',
     ]);
-    if (!name || !file) throw new UsageError('maas models push NAME FILE');
+    if (!name || !file) throw new UsageError('maas models push NAME FILE|FOLDER');
     const opt = (f: string) => (p.flags[f] === undefined ? undefined : Number(p.flags[f]));
-    const v = await (await client(p.flags, io)).pushModel(name, await openAsBlob(file), {
+    // A folder (a Hugging Face model folder) goes as a .tar.gz packed while it uploads.
+    const body = (await stat(file)).isDirectory()
+      ? (Readable.toWeb(await packFolderStream(file)) as ReadableStream<Uint8Array>)
+      : await openAsBlob(file);
+    const v = await (await client(p.flags, io)).pushModel(name, body, {
+      variant: p.flags['--variant'],
       task: p.flags['--task'],
       description: p.flags['--description'],
       max_batch_size: opt('--max-batch-size'),
@@ -81,6 +95,12 @@ async function models(p: Parsed, io: CliIO): Promise<void> {
       timeout_ms: opt('--timeout-ms'),
     });
     io.out(`pushed ${v.model} version ${v.version} (${v.digest}, ${v.sizeBytes} bytes)`);
+    const meta = v.metadata as Record<string, unknown>;
+    if (meta.kind === 'decoder-lm') {
+      io.out(
+        `  ${meta.architecture}, context ${meta.context} tokens, vocabulary ${meta.vocabSize}, ${meta.parameters} parameters, variant ${meta.variant} (quantisation: ${meta.quantization})`,
+      );
+    }
     for (const i of v.signature.inputs) io.out(`  input  ${i.name}: ${i.dtype} [${i.shape.join(', ')}]`);
     for (const o of v.signature.outputs) io.out(`  output ${o.name}: ${o.dtype} [${o.shape.join(', ')}]`);
   } else if (sub === 'public') {
@@ -131,6 +151,7 @@ const commands: Record<string, (p: Parsed, io: CliIO) => Promise<void>> = {
   serve,
   models,
   infer,
+  chat: chatCommand,
   ...tenancyCommands,
   ...taskCommands,
   datasets: datasetsCommand,
@@ -187,6 +208,8 @@ if (isEntry) {
     err: (s) => process.stderr.write(`${s}\n`),
     env: process.env,
     stdin: readStdin,
+    lines: () => createInterface({ input: process.stdin, terminal: false })[Symbol.asyncIterator](),
+    write: (s) => process.stdout.write(s),
     progress: process.stdout.isTTY ? (s) => process.stdout.write(`\r${s}\x1b[K`) : undefined,
   };
   main(process.argv.slice(2), io).then((code) => {
