@@ -209,8 +209,11 @@ describe('a Hugging Face-layout folder served by maas', () => {
       payload: { model: 'llama', prompt: long, max_tokens: 4 },
     });
     expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('context_length_exceeded');
     expect(res.json().error.message).toMatch(
-      new RegExp(`context is ${llama.config.max_position_embeddings} tokens`),
+      new RegExp(
+        `maximum context length is ${llama.config.max_position_embeddings} tokens. However, your messages resulted in \\d+ tokens`,
+      ),
     );
   });
 });

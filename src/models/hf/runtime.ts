@@ -9,7 +9,7 @@
  * `length` when prompt + answer reach the context.
  */
 import { fail } from '../../common/errors';
-import { Generator } from '../common/generator';
+import { failContext, Generator } from '../common/generator';
 import { registerRuntime } from '../runtimes';
 import type { GenerateRequest, GenerateResult, RuntimeContext, TextGenerationRuntime } from '../task';
 import { loadTextAssets, type TextAssets } from './assets';
@@ -29,11 +29,7 @@ async function generate(
   const { tokenizer, sampling } = assets;
   const prompt = tokenizer.encode(req.prompt, { addSpecialTokens: req.specialTokens ?? true });
   if (prompt.length === 0) fail('invalid_request', 'the prompt is empty: it encodes to no tokens');
-  if (prompt.length >= context)
-    fail(
-      'invalid_request',
-      `the prompt is ${prompt.length} tokens; this model's context is ${context} tokens`,
-    );
+  if (prompt.length >= context) failContext(context, prompt.length);
   const gen = new Generator(
     {
       maxTokens: req.maxTokens ?? context - prompt.length,
