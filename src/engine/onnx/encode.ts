@@ -19,6 +19,61 @@ const IR_VERSION = 8;
 
 const attrType = { float: 1, int: 2, string: 3, tensor: 4, floats: 6, ints: 7 } as const;
 
+/**
+ * Where large initializers go when a model keeps its weights beside the graph (ONNX external
+ * data, e.g. `model.onnx_data`): TensorProto external_data = 13 (location, offset, length),
+ * data_location = 14 (1 = EXTERNAL). Needed past protobuf's 2 GB, and how big models are published.
+ */
+export interface ExternalDataOptions {
+  /** File name the graph records, relative to the graph's folder, e.g. `model.onnx_data`. */
+  location: string;
+  /** Parameters of at least this many bytes go to the file (default 1024); constants stay inline. */
+  minBytes?: number;
+}
+
+/** Each tensor starts at a multiple of this many bytes in the data file. */
+const EXTERNAL_ALIGN = 64;
+
+class ExternalSink {
+  readonly chunks: Uint8Array[] = [];
+  size = 0;
+  constructor(readonly options: ExternalDataOptions) {}
+
+  /** Append `bytes`; returns its offset. */
+  add(bytes: Uint8Array): number {
+    const pad = (EXTERNAL_ALIGN - (this.size % EXTERNAL_ALIGN)) % EXTERNAL_ALIGN;
+    if (pad) this.chunks.push(new Uint8Array(pad));
+    const offset = this.size + pad;
+    this.chunks.push(bytes);
+    this.size = offset + bytes.length;
+    return offset;
+  }
+
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.size);
+    let at = 0;
+    for (const c of this.chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  }
+}
+
+function writeExternalTensor(w: ProtoWriter, t: Tensor, name: string, sink: ExternalSink): void {
+  const data = t.data;
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const offset = sink.add(bytes);
+  w.packedVarints(1, t.dims);
+  w.varint(2, onnxDataType[t.dtype]);
+  w.string(8, name);
+  const entry = (key: string, value: string) => w.message(13, (e) => e.string(1, key).string(2, value));
+  entry('location', sink.options.location);
+  entry('offset', String(offset));
+  entry('length', String(bytes.length));
+  w.varint(14, 1);
+}
+
 function writeTensor(w: ProtoWriter, t: Tensor, name: string): void {
   w.packedVarints(1, t.dims);
   w.varint(2, onnxDataType[t.dtype]);
@@ -64,6 +119,8 @@ class GraphEmitter implements EmitContext {
   private readonly names = new Map<number, string>();
   private counter = 0;
 
+  constructor(private readonly external: ExternalSink | null = null) {}
+
   /** Pin a value's ONNX name (graph outputs produced by a node need no Identity copy). */
   pin(v: Value, name: string): void {
     if (!this.names.has(v.id)) this.names.set(v.id, name);
@@ -76,7 +133,7 @@ class GraphEmitter implements EmitContext {
     if (v.leaf?.kind === 'input') name = v.leaf.name;
     else if (v.leaf?.kind === 'param') {
       name = v.leaf.param.name;
-      this.initializer(castTensor(v.leaf.param.value, v.dtype), name);
+      this.initializer(castTensor(v.leaf.param.value, v.dtype), name, true);
     } else if (v.leaf?.kind === 'const') {
       name = `c${v.id}`;
       this.initializer(v.leaf.tensor, name);
@@ -85,8 +142,15 @@ class GraphEmitter implements EmitContext {
     return name;
   }
 
-  private initializer(t: Tensor, name: string): void {
-    this.graph.message(5, (w) => writeTensor(w, t, name));
+  /**
+   * Only parameters (weights) may go to external data: constants stay inline, because ORT's shape
+   * inference reads shape-like constants (Reshape's shape, Split's sizes) from the graph itself.
+   */
+  private initializer(t: Tensor, name: string, isParam = false): void {
+    const sink = this.external;
+    if (sink && isParam && t.data.byteLength >= (sink.options.minBytes ?? 1024))
+      this.graph.message(5, (w) => writeExternalTensor(w, t, name, sink));
+    else this.graph.message(5, (w) => writeTensor(w, t, name));
   }
 
   node(opType: string, inputs: readonly string[], outputs: readonly string[], attrs: OnnxAttrs = {}): void {
@@ -115,9 +179,21 @@ class GraphEmitter implements EmitContext {
 
 /** Serialize `g` (its outputs and everything they depend on) as an ONNX model. */
 export function encodeModel(g: Graph, options: { name?: string } = {}): Uint8Array {
+  return encodeModelParts(g, options).model;
+}
+
+/**
+ * As `encodeModel`; with `externalData`, parameters of at least `minBytes` are written to a
+ * separate buffer (`externalData`, to be saved as `location` beside the graph) instead of inline.
+ */
+export function encodeModelParts(
+  g: Graph,
+  options: { name?: string; externalData?: ExternalDataOptions } = {},
+): { model: Uint8Array; externalData: Uint8Array | null } {
   const roots = g.outputs.map((o) => o.value);
   const nodes = ancestors(roots);
-  const e = new GraphEmitter();
+  const sink = options.externalData ? new ExternalSink(options.externalData) : null;
+  const e = new GraphEmitter(sink);
   for (const o of g.outputs) if (o.value.producer) e.pin(o.value, o.name);
   // Optional outputs nobody reads are left unnamed (e.g. MaxPool's Indices in inference graphs).
   const consumed = new Set(roots.map((v) => v.id));
@@ -141,10 +217,11 @@ export function encodeModel(g: Graph, options: { name?: string } = {}): Uint8Arr
   for (const v of g.inputs) graph.message(11, (w) => writeValueInfo(w, e.nameOf(v), v.dtype, v.shape));
   for (const o of g.outputs)
     graph.message(12, (w) => writeValueInfo(w, o.name, o.value.dtype, o.value.shape));
-  return new ProtoWriter()
+  const model = new ProtoWriter()
     .varint(1, IR_VERSION)
     .string(2, 'maas')
     .bytes(7, graph.finish())
     .message(8, (w) => w.string(1, '').varint(2, OPSET))
     .finish();
+  return { model, externalData: sink ? sink.bytes() : null };
 }

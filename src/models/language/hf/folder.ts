@@ -7,9 +7,12 @@
  *   tokenizer_config.json    special tokens and the `chat_template`
  *   special_tokens_map.json  special tokens by role
  *   onnx/model.onnx          the graph (see layout.ts)
+ *
+ * and, when asked: `onnx/model.onnx_data` (external weights), `chat_template.jinja`, extra files
+ * such as onnxruntime-genai's `genai_config.json` (whose folders keep the graph at `model.onnx`).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { HfTokenizer } from './tokenizer';
 
 /** ChatML, as Qwen and SmolLM publish it: `<|im_start|>role\ncontent<|im_end|>\n` per message. */
@@ -35,6 +38,14 @@ export interface HfFolder {
   /** Longest input the tokenizer declares (`model_max_length`). */
   maxLength: number;
   onnx: Uint8Array;
+  /** Where the graph goes (default `onnx/model.onnx`; onnxruntime-genai folders use `model.onnx`). */
+  graphPath?: string;
+  /** External weights, written beside the graph as `<graph file>_data` (the name the graph records). */
+  onnxData?: Uint8Array;
+  /** Written as `chat_template.jinja`, which overrides the config's `chat_template` (newer transformers). */
+  chatTemplateFile?: string;
+  /** Further files, e.g. `genai_config.json`. */
+  extraFiles?: [string, string | Uint8Array][];
 }
 
 /** `tokenizer_config.json`: special tokens by role, every added token, the chat template. */
@@ -72,7 +83,7 @@ const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 
 /** The folder's files, relative paths → contents, in the order they are written. */
 export function hfFolderFiles(f: HfFolder): [string, string | Uint8Array][] {
-  return [
+  const files: [string, string | Uint8Array][] = [
     ['config.json', json(f.config)],
     ['generation_config.json', json(f.generationConfig)],
     ['tokenizer.json', json(f.tokenizer.json)],
@@ -86,14 +97,20 @@ export function hfFolderFiles(f: HfFolder): [string, string | Uint8Array][] {
         ...(f.specialTokens.additional ? { additional_special_tokens: f.specialTokens.additional } : {}),
       }),
     ],
-    ['onnx/model.onnx', f.onnx],
   ];
+  const graph = f.graphPath ?? 'onnx/model.onnx';
+  files.push([graph, f.onnx]);
+  if (f.onnxData) files.push([`${graph}_data`, f.onnxData]);
+  if (f.chatTemplateFile !== undefined) files.push(['chat_template.jinja', f.chatTemplateFile]);
+  return [...files, ...(f.extraFiles ?? [])];
 }
 
 /** Write the folder under `dir` (created if missing); returns the paths written, relative to it. */
 export async function writeHfFolder(dir: string, f: HfFolder): Promise<string[]> {
   const files = hfFolderFiles(f);
-  await mkdir(join(dir, 'onnx'), { recursive: true });
-  for (const [path, data] of files) await writeFile(join(dir, path), data);
+  for (const [path, data] of files) {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), data);
+  }
   return files.map(([path]) => path);
 }

@@ -30,6 +30,13 @@ export function randomGpt(config: GptConfig & { initStd?: number }): Gpt {
 
 /** The model as `onnx/model.onnx` of a Hugging Face folder (model_type `gpt2`). */
 export function exportGpt2Layout(model: Gpt): Uint8Array {
+  return encodeModel(gpt2LayoutGraph(model), { name: GPT2_GRAPH_NAME });
+}
+
+export const GPT2_GRAPH_NAME = 'maas-gpt2';
+
+/** The inference graph in the layout of layout.ts (encode it with or without external data). */
+export function gpt2LayoutGraph(model: Gpt): Graph {
   const { layers, heads, dim } = model.config;
   const g = new Graph();
   const inputs = decoderInputs(g, { layers, kvHeads: heads, headDim: dim / heads, positionIds: false });
@@ -37,7 +44,7 @@ export function exportGpt2Layout(model: Gpt): Uint8Array {
   const positions = positionsFromMask(inputs.attentionMask, inputs.slots);
   const r = model.run(inputs.inputIds, { positions, mask, past: inputs.past });
   decoderOutputs(g, r.logits, r.present);
-  return encodeModel(g, { name: 'maas-gpt2' });
+  return g;
 }
 
 /** `config.json` of the model (model_type `gpt2`, GPT-2's own field names). */

@@ -127,6 +127,13 @@ export function llamaModel(config: LlamaConfig): LlamaModel {
 
 /** The model as `onnx/model.onnx` of a Hugging Face folder (float32 weights inside the graph). */
 export function exportLlama(model: LlamaModel): Uint8Array {
+  return encodeModel(llamaGraph(model), { name: LLAMA_GRAPH_NAME });
+}
+
+export const LLAMA_GRAPH_NAME = 'maas-llama';
+
+/** The inference graph in the layout of layout.ts (encode it with or without external data). */
+export function llamaGraph(model: LlamaModel): Graph {
   const c = model.config;
   const g = new Graph();
   const inputs = decoderInputs(g, {
@@ -139,7 +146,7 @@ export function exportLlama(model: LlamaModel): Uint8Array {
   const positionIds = inputs.positionIds as Value;
   const r = model.run(inputs.inputIds, { positionIds, mask, past: inputs.past });
   decoderOutputs(g, r.logits, r.present);
-  return encodeModel(g, { name: 'maas-llama' });
+  return g;
 }
 
 /** `config.json` of the model (model_type `llama`). */

@@ -6,9 +6,12 @@
  */
 import { trainBpe } from '../../../data/text/bpe';
 import type { BpeTokenizerSpec } from '../../../data/text/tokenizer';
+import type { Graph } from '../../../engine/ir/graph';
+import { encodeModelParts } from '../../../engine/onnx/encode';
 import { CHATML_TEMPLATE, type HfFolder, writeHfFolder } from './folder';
-import { exportGpt2Layout, gpt2HfConfig, randomGpt } from './gpt2';
-import { exportLlama, llamaHfConfig, llamaModel } from './llama';
+import { type GenaiDecoder, genaiConfig } from './genai';
+import { GPT2_GRAPH_NAME, gpt2HfConfig, gpt2LayoutGraph, randomGpt } from './gpt2';
+import { LLAMA_GRAPH_NAME, llamaGraph, llamaHfConfig, llamaModel } from './llama';
 import { type HfTokenizer, hfTokenizerJson } from './tokenizer';
 
 /** Text the fixture tokenizers learn their merges from (English, French, German, Greek, CJK, emoji). */
@@ -46,6 +49,15 @@ export interface RandomDecoderOptions {
   seed?: number;
   /** Merged over the defaults of `generation_config.json`. */
   generation?: Record<string, unknown>;
+  /**
+   * Weights in `onnx/model.onnx_data` beside the graph (ONNX external data; config.json then says
+   * `"transformers.js_config": {"use_external_data_format": true}`, as published folders do).
+   */
+  externalData?: boolean;
+  /** Also write this template as `chat_template.jinja` (it overrides the config's ChatML one). */
+  chatTemplateFile?: string;
+  /** onnxruntime-genai's layout: the graph at `model.onnx` and a `genai_config.json`. */
+  genai?: boolean;
 }
 
 export interface RandomDecoderFolder {
@@ -60,8 +72,10 @@ export interface RandomDecoderFolder {
   eos: number[];
   config: Record<string, unknown>;
   generationConfig: Record<string, unknown>;
-  /** The graph's bytes (also at `onnx/model.onnx`). */
+  /** The graph's bytes (also at `onnx/model.onnx`, or `model.onnx` with `genai`). */
   onnx: Uint8Array;
+  /** The external weights (`…/model.onnx_data`) when `externalData` was asked for, else null. */
+  onnxData: Uint8Array | null;
 }
 
 function chatTokenizer(vocab: number): Pick<RandomDecoderFolder, 'tokenizer' | 'bpe' | 'ids'> {
@@ -75,13 +89,18 @@ function chatTokenizer(vocab: number): Pick<RandomDecoderFolder, 'tokenizer' | '
   };
 }
 
+interface Built {
+  graph: Graph;
+  graphName: string;
+  config: Record<string, unknown>;
+  shape: Omit<GenaiDecoder, 'filename' | 'bos' | 'eos' | 'pad'>;
+}
+
 async function write(
   dir: string,
   o: RandomDecoderOptions,
   tok: ReturnType<typeof chatTokenizer>,
-  config: Record<string, unknown>,
-  onnx: Uint8Array,
-  context: number,
+  built: Built,
 ): Promise<RandomDecoderFolder> {
   const eos = [tok.ids.imEnd, tok.ids.endOfText];
   const generationConfig = {
@@ -90,6 +109,16 @@ async function write(
     pad_token_id: tok.ids.endOfText,
     ...o.generation,
   };
+  const graphPath = o.genai ? 'model.onnx' : 'onnx/model.onnx';
+  const dataFile = `${graphPath.split('/').at(-1)}_data`;
+  const encoded = encodeModelParts(built.graph, {
+    name: built.graphName,
+    externalData: o.externalData ? { location: dataFile, minBytes: 0 } : undefined,
+  });
+  const config = o.externalData
+    ? { ...built.config, 'transformers.js_config': { use_external_data_format: true } }
+    : built.config;
+  const ids = { bos: tok.ids.endOfText, eos, pad: tok.ids.endOfText };
   const folder: HfFolder = {
     config,
     generationConfig,
@@ -101,8 +130,19 @@ async function write(
       additional: [...CHAT_SPECIALS],
     },
     chatTemplate: CHATML_TEMPLATE,
-    maxLength: context,
-    onnx,
+    chatTemplateFile: o.chatTemplateFile,
+    maxLength: built.shape.context,
+    onnx: encoded.model,
+    graphPath,
+    onnxData: encoded.externalData ?? undefined,
+    extraFiles: o.genai
+      ? [
+          [
+            'genai_config.json',
+            `${JSON.stringify(genaiConfig({ ...built.shape, ...ids, filename: graphPath }), null, 2)}\n`,
+          ],
+        ]
+      : [],
   };
   const files = await writeHfFolder(dir, folder);
   return {
@@ -114,7 +154,8 @@ async function write(
     eos,
     config,
     generationConfig,
-    onnx,
+    onnx: encoded.model,
+    onnxData: encoded.externalData,
   };
 }
 
@@ -136,8 +177,23 @@ export async function writeRandomLlamaFolder(
     initStd: o.initStd ?? 0.2,
     seed: o.seed ?? 1,
   });
-  const config = llamaHfConfig(model, { bos: tok.ids.endOfText, eos: tok.ids.imEnd, pad: tok.ids.endOfText });
-  return write(dir, o, tok, config, exportLlama(model), model.config.context);
+  const c = model.config;
+  return write(dir, o, tok, {
+    graph: llamaGraph(model),
+    graphName: LLAMA_GRAPH_NAME,
+    config: llamaHfConfig(model, { bos: tok.ids.endOfText, eos: tok.ids.imEnd, pad: tok.ids.endOfText }),
+    shape: {
+      type: 'llama',
+      layers: c.layers,
+      heads: c.heads,
+      kvHeads: c.kvHeads,
+      headDim: model.headDim,
+      hidden: c.hidden,
+      vocab: c.vocab,
+      context: c.context,
+      positionIds: true,
+    },
+  });
 }
 
 /** A random GPT-2-style decoder (maas's own gpt, no `position_ids` input) as a folder. */
@@ -157,6 +213,21 @@ export async function writeRandomGpt2Folder(
     seed: o.seed ?? 1,
     initStd: o.initStd ?? 0.2,
   });
-  const config = gpt2HfConfig(model, { bos: tok.ids.endOfText, eos: tok.ids.imEnd, pad: tok.ids.endOfText });
-  return write(dir, o, tok, config, exportGpt2Layout(model), model.config.context);
+  const c = model.config;
+  return write(dir, o, tok, {
+    graph: gpt2LayoutGraph(model),
+    graphName: GPT2_GRAPH_NAME,
+    config: gpt2HfConfig(model, { bos: tok.ids.endOfText, eos: tok.ids.imEnd, pad: tok.ids.endOfText }),
+    shape: {
+      type: 'gpt2',
+      layers: c.layers,
+      heads: c.heads,
+      kvHeads: c.heads,
+      headDim: c.dim / c.heads,
+      hidden: c.dim,
+      vocab: c.vocab,
+      context: c.context,
+      positionIds: false,
+    },
+  });
 }

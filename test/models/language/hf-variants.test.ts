@@ -1,0 +1,124 @@
+/**
+ * Variants of the fixture folders that published models come in: weights as ONNX external data
+ * (`onnx/model.onnx_data`, loaded by onnxruntime from the folder and by transformers.js offline),
+ * a `chat_template.jinja` beside the config's template, and onnxruntime-genai's layout
+ * (`model.onnx` + `genai_config.json` whose name maps match the graph).
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AutoModelForCausalLM, AutoTokenizer, env } from '@huggingface/transformers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EngineSession } from '../../../src/engine/runtime/session';
+import { type Tensor, tensorFrom, zeros } from '../../../src/engine/runtime/tensor';
+import { writeTinyGpt2Folder, writeTinyLlamaFolder } from '../../helpers/hf-fixtures';
+import { tempDir } from '../../helpers/tmp';
+
+let root: Awaited<ReturnType<typeof tempDir>>;
+beforeAll(async () => {
+  root = await tempDir('maas-hf-variants-');
+  env.allowRemoteModels = false;
+  env.localModelPath = root.dir;
+});
+afterAll(async () => {
+  await root.remove();
+});
+
+/** Logits of one prefill of `ids` (Llama feeds: ids, mask, positions, empty caches). */
+async function prefill(session: EngineSession, ids: number[]): Promise<Float32Array> {
+  const feeds: Record<string, Tensor> = {
+    input_ids: tensorFrom('int64', [1, ids.length], ids),
+    attention_mask: tensorFrom(
+      'int64',
+      [1, ids.length],
+      ids.map(() => 1),
+    ),
+    position_ids: tensorFrom(
+      'int64',
+      [1, ids.length],
+      ids.map((_, i) => i),
+    ),
+  };
+  for (let i = 0; i < 2; i++)
+    for (const part of ['key', 'value'])
+      feeds[`past_key_values.${i}.${part}`] = zeros('float32', [1, 2, 0, 16]);
+  return (await session.run(feeds)).logits.data as Float32Array;
+}
+
+async function greedyTokens(name: string, prompt: string): Promise<number[]> {
+  const tokenizer = await AutoTokenizer.from_pretrained(name);
+  const model = await AutoModelForCausalLM.from_pretrained(name, { dtype: 'fp32' });
+  try {
+    const inputs = tokenizer(prompt);
+    const out = (await model.generate({ ...inputs, max_new_tokens: 10, do_sample: false })) as {
+      data: BigInt64Array;
+    };
+    return Array.from(out.data, Number).slice(inputs.input_ids.dims[1]);
+  } finally {
+    await model.dispose();
+  }
+}
+
+describe('fixture folder variants', () => {
+  it('external data: weights beside the graph, same model, loaded by onnxruntime and transformers.js', async () => {
+    const inline = await writeTinyLlamaFolder(join(root.dir, 'inline'));
+    const external = await writeTinyLlamaFolder(join(root.dir, 'external'), { externalData: true });
+    expect(external.files).toContain('onnx/model.onnx_data');
+    const graphBytes = (await stat(join(external.dir, 'onnx/model.onnx'))).size;
+    const dataBytes = (await stat(join(external.dir, 'onnx/model.onnx_data'))).size;
+    expect(graphBytes).toBeLessThan(inline.onnx.length / 5);
+    expect(dataBytes).toBeGreaterThan(inline.onnx.length * 0.8);
+    const config = JSON.parse(await readFile(join(external.dir, 'config.json'), 'utf8'));
+    expect(config['transformers.js_config']).toEqual({ use_external_data_format: true });
+
+    const a = await EngineSession.create(join(inline.dir, 'onnx/model.onnx'));
+    const b = await EngineSession.create(join(external.dir, 'onnx/model.onnx'));
+    const ids = [5, 17, 200, 33, 81];
+    expect(Array.from(await prefill(b, ids))).toEqual(Array.from(await prefill(a, ids)));
+    await a.release();
+    await b.release();
+    // From bytes alone the graph cannot find its weights: they really are outside it.
+    await expect(EngineSession.create(external.onnx)).rejects.toThrow();
+
+    const prompt = 'Hello, world! How are you today?';
+    const theirs = await greedyTokens('external', prompt);
+    expect(theirs.length).toBeGreaterThan(0);
+    expect(theirs).toEqual(await greedyTokens('inline', prompt));
+  });
+
+  it('writes chat_template.jinja beside the config template it overrides', async () => {
+    const template =
+      "{% for m in messages %}{{ '<|im_start|>' + m['role'] + ' says: ' + m['content'] + '<|im_end|>' }}{% endfor %}";
+    const f = await writeTinyLlamaFolder(join(root.dir, 'jinja'), { chatTemplateFile: template });
+    expect(f.files).toContain('chat_template.jinja');
+    expect(await readFile(join(f.dir, 'chat_template.jinja'), 'utf8')).toBe(template);
+    // The config keeps its own (ChatML) template: a reader must prefer the file (transformers 4.43+).
+    const config = JSON.parse(await readFile(join(f.dir, 'tokenizer_config.json'), 'utf8'));
+    expect(config.chat_template).toContain("'<|im_start|>' + message['role'] + '\\n'");
+  });
+
+  it('onnxruntime-genai layout: model.onnx and genai_config.json with the name maps', async () => {
+    const f = await writeTinyGpt2Folder(join(root.dir, 'genai'), { genai: true });
+    expect(f.files).toContain('model.onnx');
+    expect(f.files).not.toContain('onnx/model.onnx');
+    const genai = JSON.parse(await readFile(join(f.dir, 'genai_config.json'), 'utf8'));
+    expect(genai.model.type).toBe('gpt2');
+    expect(genai.model.eos_token_id).toEqual(f.eos);
+    expect(genai.model.decoder).toMatchObject({
+      filename: 'model.onnx',
+      head_size: 16,
+      num_key_value_heads: 4,
+      num_hidden_layers: 2,
+      inputs: { past_key_names: 'past_key_values.%d.key', past_value_names: 'past_key_values.%d.value' },
+      outputs: { present_key_names: 'present.%d.key', logits: 'logits' },
+    });
+    expect(genai.model.decoder.inputs.position_ids).toBeUndefined();
+    const session = await EngineSession.create(join(f.dir, 'model.onnx'));
+    const names = genai.model.decoder.inputs as Record<string, string>;
+    for (const input of session.inputNames) {
+      const layer = /\.(\d+)\./.exec(input)?.[1];
+      const known = Object.values(names).map((n) => n.replace('%d', layer ?? '%d'));
+      expect(known, input).toContain(input);
+    }
+    await session.release();
+  });
+});
