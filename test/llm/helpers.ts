@@ -57,12 +57,14 @@ export type Message = { role: string; content: string };
 /**
  * transformers.js greedy decoding of `folder` (`root/name`): the chat rendered by the folder's
  * template and tokenized as its text-generation pipeline does (no special tokens added), then
- * `generate` with `max_new_tokens`; text decoded without special tokens.
+ * `generate` with `max_new_tokens`; text decoded without special tokens. `chatTemplate`: the
+ * template to render with (transformers.js's AutoTokenizer does not read `chat_template.jinja`,
+ * which Python transformers prefers over the config's).
  */
 export async function reference(
   root: string,
   name: string,
-  input: { messages: Message[] } | { prompt: string },
+  input: { messages: Message[]; chatTemplate?: string } | { prompt: string },
   maxNewTokens: number,
 ): Promise<Reference> {
   env.allowRemoteModels = false;
@@ -75,6 +77,7 @@ export async function reference(
       ? (tokenizer.apply_chat_template(input.messages, {
           tokenize: false,
           add_generation_prompt: true,
+          chat_template: input.chatTemplate,
         }) as string)
       : input.prompt;
     const inputs = tokenizer(text, { add_special_tokens: !chat });
