@@ -147,7 +147,11 @@ describe('model folder uploads', () => {
       config.chat_template = "{{ raise_exception('this model takes no chat') }}";
       return [p, JSON.stringify(config)] as [string, string];
     });
-    await refused('throws', await packFolder(throwing), /this model takes no chat/);
+    await refused(
+      'throws',
+      await packFolder(throwing),
+      /tokenizer_config\.json: the model's chat template failed: this model takes no chat/,
+    );
     const broken = files.map(
       ([p, b]) => [p, p === 'config.json' ? '{"model_type": ' : b] as [string, Uint8Array | string],
     );

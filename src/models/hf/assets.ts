@@ -33,6 +33,8 @@ export interface TextAssets {
   tokenizer: TextTokenizer;
   /** Null when the folder has no chat template (chat is then refused with a 400). */
   template: ChatTemplate | null;
+  /** The file the template came from (`chat_template.jinja` or `tokenizer_config.json`). */
+  templateFile: string | null;
   /** Every id that ends generation. */
   eosIds: number[];
   sampling: SamplingDefaults;
@@ -144,5 +146,5 @@ export async function loadTextAssets(read: ReadFolderFile): Promise<TextAssets> 
     : ids(config?.eos_token_id, 'config.json');
   const eosIds = [...new Set([...eos, ...ids(genaiModel?.eos_token_id, 'genai_config.json')])];
   const sampling = generation ? samplingFrom(generation) : genaiSampling(genai);
-  return { tokenizer, template, eosIds, sampling };
+  return { tokenizer, template, templateFile: template ? file : null, eosIds, sampling };
 }

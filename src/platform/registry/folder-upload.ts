@@ -30,6 +30,7 @@ import {
   quantizationOf,
   type ReadFolderFile,
   readJson,
+  type TextAssets,
 } from '../../models/hf/index';
 import type { ModelSignature } from '../../store/ports';
 import type { ArtifactStore, StagedArtifact } from '../artifacts/artifacts';
@@ -91,6 +92,16 @@ async function unpack(archive: string, format: ArchiveFormat, dir: string, limit
   return { root: strip ? join(dir, top) : dir, paths: names.map((n) => n.slice(strip.length)) };
 }
 
+/** A template that fails on one plain user message would fail every chat: refuse it now. */
+function tryTemplate(assets: TextAssets): void {
+  try {
+    assets.template?.render([{ role: 'user', content: 'Hello' }], { addGenerationPrompt: true });
+  } catch (e) {
+    const cause = isMaasError(e) ? e.message : String(e);
+    fail('invalid_model', `${assets.templateFile}: ${cause}`);
+  }
+}
+
 /** Graphs other than `graph`, and the external data files named after them, are left out. */
 function keptPaths(paths: readonly string[], graph: string): string[] {
   const others = paths.filter((p) => p.endsWith('.onnx') && p !== graph);
@@ -122,7 +133,7 @@ export async function stageFolder(
     const keptSet = new Set(kept);
     const readKept: ReadFolderFile = (path) => (keptSet.has(path) ? read(path) : Promise.resolve(null));
     const assets = await loadTextAssets(readKept);
-    assets.template?.render([{ role: 'user', content: 'Hello' }], { addGenerationPrompt: true });
+    tryTemplate(assets);
     for (const path of paths.filter((p) => !keptSet.has(p))) await rm(join(root, path));
     const checked = await deps
       .limited(() => validateModelFile(join(root, choice.graph), deps.validation, root))

@@ -62,13 +62,14 @@ async function main(): Promise<void> {
   }
 }
 
-/** Initializer elements in all and by element type. */
+/** Weight elements (shape constants left out) and initializer elements by element type. */
 function weights(initializers: readonly { elemType: string; dims: number[] }[]) {
   const weightTypes: Record<string, number> = {};
   let parameters = 0;
   for (const t of initializers) {
     const n = t.dims.reduce((a, d) => a * d, 1);
-    parameters += n;
+    // int64/int32 initializers are shapes and axes, not weights.
+    if (!['int64', 'int32', 'bool'].includes(t.elemType)) parameters += n;
     weightTypes[t.elemType] = (weightTypes[t.elemType] ?? 0) + n;
   }
   return { parameters, weightTypes };
