@@ -69,6 +69,8 @@ export interface GenerateRequest {
    * plain text. False for a prompt a chat template rendered: it holds them already. Default true.
    */
   specialTokens?: boolean;
+  /** The prompt as token ids (OpenAI's `prompt: [1, 2, 3]`); `prompt` is then ignored. */
+  promptIds?: readonly number[];
 }
 export interface GenerateResult {
   text: string;
@@ -98,6 +100,8 @@ export interface TextGenerationRuntime {
    */
   chatPrompt?(messages: readonly ChatTurn[], options?: { tools?: readonly unknown[] }): string;
   tokenizer?: TokenInspector;
+  /** Whether `GenerateRequest.promptIds` is honoured (a model with its own tokenizer file). */
+  acceptsTokenIds?: boolean;
   /** Streams text deltas through `onDelta`; stops promptly when `signal` aborts. */
   generate(
     req: GenerateRequest,

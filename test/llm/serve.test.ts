@@ -151,6 +151,30 @@ describe('a Hugging Face-layout folder served by maas', () => {
     expect(native.json().choices[0]).toMatchObject({ text: ref.text, finish_reason: ref.finishReason });
   }, 60_000);
 
+  it('takes a token-id prompt on /v1/completions (OpenAI prompt: [ids]), the same as its text', async () => {
+    const text = 'The quick brown fox';
+    const tok = await s.app.inject({
+      url: `/api/v1/models/gpt2/tokenize?text=${encodeURIComponent(text)}`,
+      headers: auth,
+    });
+    const ids = tok.json().ids as number[];
+    const ask = (prompt: unknown) =>
+      s.app.inject({
+        method: 'POST',
+        url: '/v1/completions',
+        headers: auth,
+        payload: { model: 'gpt2', prompt, temperature: 0, max_tokens: 6 },
+      });
+    const byText = (await ask(text)).json();
+    const byIds = await ask(ids);
+    expect(byIds.statusCode, byIds.body).toBe(200);
+    expect(byIds.json().choices[0].text).toBe(byText.choices[0].text);
+    expect(byIds.json().usage.prompt_tokens).toBe(ids.length);
+    const bad = await ask([1, 2, 99_999]);
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.message).toMatch(/prompt\[2\] must be a token id/);
+  });
+
   it('stops on a second eos id that only generation_config.json lists, as transformers.js does', async () => {
     const messages: Message[] = [{ role: 'user', content: 'Hello, world!' }];
     const free = await reference(root.dir, 'tiny-llama', { messages }, MAX);

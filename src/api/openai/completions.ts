@@ -122,15 +122,22 @@ export async function completions(ctx: RouteContext) {
   const body = objectBody(ctx.body);
   const target = await targetOf(ctx, body.model);
   let prompt = body.prompt;
-  if (Array.isArray(prompt) && prompt.length === 1) prompt = prompt[0];
-  if (typeof prompt !== 'string')
+  if (Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] !== 'number') prompt = prompt[0];
+  // OpenAI's token-id prompt: one list of ids (a list of such lists would be a batch).
+  const promptIds =
+    Array.isArray(prompt) && prompt.every((x) => typeof x === 'number') ? (prompt as number[]) : undefined;
+  if (typeof prompt !== 'string' && !promptIds)
     fail(
       'invalid_request',
-      'prompt must be a string (token-id prompts and batches of prompts are not supported)',
+      'prompt must be a string or one list of token ids (batches of prompts are not supported)',
       {
         pointer: 'prompt',
       },
     );
-  const job = await ctx.platform.tasks.generation(target, { ...generationParams(body), prompt });
+  const job = await ctx.platform.tasks.generation(target, {
+    ...generationParams(body),
+    prompt: promptIds ? '' : (prompt as string),
+    promptIds,
+  });
   return answer(ctx, body, 'text', target, job);
 }

@@ -27,7 +27,9 @@ async function generate(
   signal?: AbortSignal,
 ): Promise<GenerateResult> {
   const { tokenizer, sampling } = assets;
-  const prompt = tokenizer.encode(req.prompt, { addSpecialTokens: req.specialTokens ?? true });
+  const prompt = req.promptIds
+    ? [...req.promptIds]
+    : tokenizer.encode(req.prompt, { addSpecialTokens: req.specialTokens ?? true });
   if (prompt.length === 0) fail('invalid_request', 'the prompt is empty: it encodes to no tokens');
   if (prompt.length >= context) failContext(context, prompt.length);
   const gen = new Generator(
@@ -95,6 +97,7 @@ export async function hfDecoderRuntime(ctx: RuntimeContext): Promise<TextGenerat
     chatPrompt: template
       ? (messages, options) => template.render(messages, { addGenerationPrompt: true, tools: options?.tools })
       : undefined,
+    acceptsTokenIds: true,
     tokenizer: {
       encode: (text, specialTokens) => tokenizer.tokens(text, { addSpecialTokens: specialTokens ?? true }),
       decode: (ids) => tokenizer.decode(ids, { skipSpecial: false }),

@@ -28,6 +28,8 @@ export interface GenerationParams {
   repetitionPenalty?: number;
   /** Let the tokenizer add BOS etc. (plain prompts); false for a prompt a chat template rendered. */
   specialTokens?: boolean;
+  /** The prompt as token ids (OpenAI's `prompt: [1, 2, 3]`), for models that take them. */
+  promptIds?: number[];
 }
 
 export interface GenerationOutcome {
@@ -52,6 +54,24 @@ export const MAX_CHOICES = 8;
 export const DEFAULT_MAX_TOKENS = 256;
 const MAX_PROMPT_CHARS = 1_000_000;
 
+const MAX_PROMPT_IDS = 1_000_000;
+
+function checkPromptIds(ids: readonly number[], runtime: TextGenerationRuntime): void {
+  if (!runtime.acceptsTokenIds || !runtime.tokenizer)
+    fail('invalid_request', 'this model takes text prompts only (token-id prompts need a model folder)', {
+      pointer: 'prompt',
+    });
+  const vocab = runtime.tokenizer.vocabSize;
+  if (ids.length === 0 || ids.length > MAX_PROMPT_IDS)
+    fail('invalid_request', `a token-id prompt holds 1 to ${MAX_PROMPT_IDS} ids`, { pointer: 'prompt' });
+  ids.forEach((id, i) => {
+    if (!Number.isInteger(id) || id < 0 || id >= vocab)
+      fail('invalid_request', `prompt[${i}] must be a token id in [0, ${vocab - 1}]`, {
+        pointer: `prompt[${i}]`,
+      });
+  });
+}
+
 export function openGeneration(
   version: VersionRecord,
   runtime: TextGenerationRuntime,
@@ -68,7 +88,9 @@ export function openGeneration(
     fail('invalid_request', `n must be an integer in [1, ${MAX_CHOICES}]`, { pointer: 'n' });
   if (params.seed !== undefined && (!Number.isSafeInteger(params.seed) || params.seed < 0))
     fail('invalid_request', 'seed must be a non-negative integer', { pointer: 'seed' });
-  const promptTokens = runtime.countTokens(params.prompt, { specialTokens: params.specialTokens });
+  if (params.promptIds !== undefined) checkPromptIds(params.promptIds, runtime);
+  const promptTokens =
+    params.promptIds?.length ?? runtime.countTokens(params.prompt, { specialTokens: params.specialTokens });
   const maxTokens = resolveMaxTokens({
     requested: params.maxTokens,
     promptTokens,
@@ -104,6 +126,7 @@ export function openGeneration(
                 frequencyPenalty: params.frequencyPenalty,
                 repetitionPenalty: params.repetitionPenalty,
                 specialTokens: params.specialTokens,
+                promptIds: params.promptIds,
               },
               onDelta ? (delta) => onDelta(i, delta) : undefined,
               signal,
