@@ -27,25 +27,26 @@ function flag(raw: string | undefined, name: string): boolean {
   return fail('invalid_request', `${name} must be true or false`, { pointer: name });
 }
 
+// The model is resolved first: another tenant's model reads as 404 whatever the query holds.
 async function tokenize(ctx: RouteContext) {
+  const { version, tokenizer } = await tokenizerOf(ctx);
   const text = ctx.query.text;
   if (typeof text !== 'string' || text.length > MAX_TEXT_CHARS)
     fail('invalid_request', `text is required: a string of at most ${MAX_TEXT_CHARS} characters`, {
       pointer: 'text',
     });
   const special = flag(ctx.query.special_tokens, 'special_tokens');
-  const { version, tokenizer } = await tokenizerOf(ctx);
   const { ids, tokens } = tokenizer.encode(text, special);
   return { model: version.model, version: version.version, count: ids.length, ids, tokens };
 }
 
 async function detokenize(ctx: RouteContext) {
+  const { version, tokenizer } = await tokenizerOf(ctx);
   const raw = ctx.query.ids;
   if (typeof raw !== 'string')
     fail('invalid_request', 'ids is required: comma-separated token ids', { pointer: 'ids' });
   const parts = raw === '' ? [] : raw.split(',');
   if (parts.length > MAX_IDS) fail('invalid_request', `at most ${MAX_IDS} ids`, { pointer: 'ids' });
-  const { version, tokenizer } = await tokenizerOf(ctx);
   const ids = parts.map((p, i) => {
     const id = Number(p.trim());
     if (!/^\s*[0-9]+\s*$/.test(p) || id >= tokenizer.vocabSize)
