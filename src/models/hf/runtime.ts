@@ -83,6 +83,10 @@ function metaPlan(meta: Readonly<Record<string, unknown>>): { plan: DecoderPlan;
   return { plan, context };
 }
 
+function modelVocab(meta: Readonly<Record<string, unknown>>): number {
+  return typeof meta.vocabSize === 'number' ? meta.vocabSize : 0;
+}
+
 export async function hfDecoderRuntime(ctx: RuntimeContext): Promise<TextGenerationRuntime> {
   const read = ctx.readFile ?? fail('unsupported_model', 'this version has no folder files to read');
   const { plan, context } = metaPlan(ctx.metadata);
@@ -101,7 +105,9 @@ export async function hfDecoderRuntime(ctx: RuntimeContext): Promise<TextGenerat
     tokenizer: {
       encode: (text, specialTokens) => tokenizer.tokens(text, { addSpecialTokens: specialTokens ?? true }),
       decode: (ids) => tokenizer.decode(ids, { skipSpecial: false }),
-      vocabSize: tokenizer.vocabSize,
+      // The model's vocabulary may be padded past the tokenizer's (Qwen: 151,936 vs 151,665 ids):
+      // every id the model can emit or take is valid.
+      vocabSize: Math.max(tokenizer.vocabSize, modelVocab(ctx.metadata)),
     },
     generate: (req, onDelta, signal) => generate(assets, context, makeDecoder, req, onDelta, signal),
   };
