@@ -53,6 +53,18 @@ module.exports = {
       from: { path: '^src/(?!store/postgres/)' },
       to: { path: 'node_modules/(pg|pg-[a-z-]+)/' },
     },
+    {
+      name: 'only-hf-tokenizer-imports-tokenizers',
+      severity: 'error',
+      from: { path: '^src/(?!models/hf/tokenizer\\.ts$)' },
+      to: { path: 'node_modules/@huggingface/tokenizers' },
+    },
+    {
+      name: 'only-hf-template-imports-jinja',
+      severity: 'error',
+      from: { path: '^src/(?!models/hf/template\\.ts$)' },
+      to: { path: 'node_modules/@huggingface/jinja' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -8,13 +8,19 @@
  *                    streamer that timestamps each token (its own KV cache handling).
  *   maas-engine      raw onnxruntime through maas's EngineSession: prefill with an empty cache,
  *                    then one token per run feeding `present.*` back as `past_key_values.*`.
- *   maas-served      SLOT for the serving runtime (branch llm-serve): not measured here.
+ *   maas-served      `maas serve` over HTTP: the folder pushed, then /v1/completions with the
+ *                    same prompt ids (see maasServed).
  *   …-q8             the same on the int8 sibling `model_quantized.onnx` (transformers.js dtype q8).
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { AutoModelForCausalLM, env, Tensor as HfTensor } from '@huggingface/transformers';
+import { packFolderStream } from '../../src/data/formats/folder-pack';
 import { EngineSession } from '../../src/engine/runtime/session';
 import { type Tensor, tensorFrom, zeros } from '../../src/engine/runtime/tensor';
+import { spawnServe } from '../../test/helpers/serve';
 import type { ShapeArgs } from '../lib/contender';
 import { BENCH_SHAPE, MODEL_NAME, MODEL_ROOT } from './folder';
 
@@ -157,14 +163,67 @@ async function maasEngine(args: ShapeArgs, precision: Precision): Promise<Stream
 }
 
 /**
- * SLOT — maas served (the serving runtime of branch llm-serve, filled in after the merge): push
- * the folder (`maas models push NAME bench/llm/.model/llama-110m`), start `maas serve`, then time
- * one streamed `/v1/completions` request with the same prompt ids and `max_tokens` = new_tokens:
- * prefill = time to the first streamed token, decode = the rest. Until then it reports itself
- * unsupported and the table says so.
+ * maas served: `maas serve` in a child process (its own data folder), the folder pushed as a
+ * streamed .tar.gz (as `maas models push` does; upload and checks not timed), then greedy
+ * `/v1/completions` over HTTP with the same prompt ids (OpenAI's token-id prompt). Random weights
+ * may hit an eos id and the served text can hold back bytes, so the timing comes from two whole
+ * requests: prefill = a request for 1 token, decode = (a request for new_tokens − that) over the
+ * tokens it actually generated after the first.
  */
-async function maasServed(): Promise<{ unsupported: string }> {
-  return { unsupported: 'slot: maas served (llm-serve runtime) is filled in after the merge' };
+async function maasServed(args: ShapeArgs): Promise<StreamTiming> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'maas-bench-llm-'));
+  const key = 'bench-admin-key-0123456789abcdef';
+  const server = await spawnServe({
+    dataDir,
+    adminKey: key,
+    flags: ['--intra-op-threads', String(THREADS), '--max-upload-bytes', String(2 * 1024 ** 3)],
+    env: { MAAS_VALIDATE_TIMEOUT_MS: '600000', MAAS_VALIDATE_MEMORY_MB: '4096' },
+  });
+  try {
+    const headers = { authorization: `Bearer ${key}` };
+    const t0 = performance.now();
+    const body = Readable.toWeb(
+      await packFolderStream(join(MODEL_ROOT, MODEL_NAME)),
+    ) as ReadableStream<Uint8Array>;
+    const pushed = await fetch(`${server.url}/api/v1/models/bench/versions`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/gzip' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    if (!pushed.ok) throw new Error(`push failed: ${pushed.status} ${await pushed.text()}`);
+    const complete = async (prompt: number[], maxTokens: number) => {
+      const start = performance.now();
+      const res = await fetch(`${server.url}/v1/completions`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'bench', prompt, max_tokens: maxTokens, temperature: 0 }),
+      });
+      const out = (await res.json()) as { usage?: { completion_tokens: number }; error?: unknown };
+      if (!res.ok || !out.usage) throw new Error(`completion failed: ${JSON.stringify(out).slice(0, 300)}`);
+      return { ms: performance.now() - start, tokens: out.usage.completion_tokens };
+    };
+    await complete(promptIds(8), 4); // loads the session (not timed)
+    const loadS = (performance.now() - t0) / 1000;
+    const ids = promptIds(Number(args.prompt_tokens));
+    const first = await complete(ids, 1);
+    const whole = await complete(ids, Number(args.new_tokens));
+    const t = timing(
+      args,
+      first.ms,
+      whole.ms - first.ms,
+      loadS,
+      'maas serve over HTTP, onnxruntime-node 1.30.0',
+    );
+    return {
+      ...t,
+      new_tokens: whole.tokens,
+      decode_tokens_per_s: (whole.tokens - 1) / ((whole.ms - first.ms) / 1000),
+    };
+  } finally {
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
 }
 
 const contenders: Record<string, (args: ShapeArgs) => Promise<StreamTiming | { unsupported: string }>> = {

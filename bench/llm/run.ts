@@ -22,7 +22,7 @@ import { BENCH_SHAPE, benchFolder, llamaParams } from './folder';
 const LABELS: Record<string, string> = {
   'transformers-js': '@huggingface/transformers 4.3.2 in-process (generate, its KV cache)',
   'maas-engine': 'raw onnxruntime via maas EngineSession (prefill + 1 token/run, KV fed back)',
-  'maas-served': 'maas served (slot: the llm-serve runtime, filled after the merge)',
+  'maas-served': 'maas serve over HTTP (/v1/completions, token-id prompt)',
   'transformers-js-q8': 'the same, dtype q8 (model_quantized.onnx, int8 weights)',
   'maas-engine-q8': 'the same on model_quantized.onnx (int8 weights)',
 };

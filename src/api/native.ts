@@ -47,9 +47,12 @@ function optionalText(v: unknown, field: string, max = 2000): string | null | un
   return v;
 }
 
-/** Upload options come as query parameters: the body is the raw ONNX file. */
+/**
+ * Upload options come as query parameters: the body is the raw ONNX file, or an archive of a model
+ * folder (`variant` then picks its graph: `q4`, `quantized`, …).
+ */
 function uploadOptions(query: Record<string, string>): UploadOptions {
-  const { task, description, metadata, ...rest } = query;
+  const { task, description, metadata, variant, ...rest } = query;
   const serving = parseServing(rest, 'query');
   let meta: Record<string, unknown> | undefined;
   if (metadata !== undefined) {
@@ -65,6 +68,7 @@ function uploadOptions(query: Record<string, string>): UploadOptions {
     description: optionalText(description, 'description'),
     metadata: meta,
     serving,
+    variant: optionalText(variant, 'variant', 40) ?? undefined,
   };
 }
 

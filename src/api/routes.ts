@@ -17,6 +17,7 @@ import { predictRoutes } from './predict';
 import { defineRoutes } from './route';
 import { taskRoutes } from './tasks';
 import { tenancyRoutes } from './tenancy-routes';
+import { tokenRoutes } from './tokens';
 import { trainingRoutes } from './trainings';
 import { zooRoutes } from './zoo';
 
@@ -27,6 +28,7 @@ export const routeTable = defineRoutes(
   nativeRoutes,
   tenancyRoutes,
   taskRoutes,
+  tokenRoutes,
   openAIRoutes,
   fileRoutes,
   fineTuningRoutes,

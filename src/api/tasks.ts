@@ -84,6 +84,9 @@ const GENERATE_KEYS = [
   'stream',
   'version',
   'format',
+  'presence_penalty',
+  'frequency_penalty',
+  'repetition_penalty',
 ];
 
 /** `format`: "json" (any JSON object) or a JSON Schema the output must follow, as Ollama takes it. */
@@ -114,6 +117,9 @@ async function generate(ctx: RouteContext) {
     seed: num(body, 'seed', true),
     n: num(body, 'n', true),
     json: nativeFormat(body.format),
+    presencePenalty: num(body, 'presence_penalty'),
+    frequencyPenalty: num(body, 'frequency_penalty'),
+    repetitionPenalty: num(body, 'repetition_penalty'),
   });
   if (body.stream !== undefined && typeof body.stream !== 'boolean')
     fail('invalid_request', 'stream must be a boolean', { pointer: 'stream' });
@@ -262,7 +268,8 @@ export const taskRoutes: RouteSpec[] = [
     ...base,
     method: 'POST',
     path: `${M}/generate`,
-    summary: 'Generate text: {prompt, max_tokens, temperature, top_p, top_k, stop, seed, n, stream}',
+    summary:
+      'Generate text: {prompt, max_tokens, temperature, top_p, top_k, stop, seed, n, stream, presence_penalty, frequency_penalty, repetition_penalty}',
     handler: generate,
   },
   { ...base, method: 'POST', path: `${M}/embed`, summary: 'Embed texts: {input}', handler: embed },

@@ -54,6 +54,9 @@ export const FLAG_DOCS: Record<string, string> = {
   '--quick': 'the small, fast scale (a switch)',
   '--strict':
     'refuse inputs the model would misread (unknown or missing columns, unseen categories) instead of warning (a switch)',
+  '--variant':
+    "a model folder's graph variant, e.g. q4 or quantized (onnx/model_q4.onnx; default: the full-precision model.onnx)",
+  '--system': 'the system message the chat starts with',
   '--data-dir': 'the data folder (MAAS_DATA_DIR; default ./data)',
   '--database-url': 'the PostgreSQL database (MAAS_DATABASE_URL), postgres://user@host:5432/db',
   '--schema': "the PostgreSQL schema (MAAS_DATABASE_SCHEMA; default: the server's current one)",
@@ -77,7 +80,9 @@ export const VERB_FLAGS: Record<string, readonly string[]> = {
     '--max-delay-ms',
     '--max-queue',
     '--timeout-ms',
+    '--variant',
   ],
+  chat: [...CLIENT_FLAGS, '--version', '--system', '--temperature', '--max-tokens', '--seed'],
   'models rm': [...CLIENT_FLAGS, '--version'],
   'models export': [...CLIENT_FLAGS, '--version'],
   migrate: ['--database-url', '--schema'],

@@ -3,7 +3,8 @@
  *
  *   maas serve [--port 8080 --data-dir ./data ...]     start the server (flags = env options)
  *   maas models ls [--scope own|all]                   list models (yours, then others' public ones)
- *   maas models push NAME FILE [--task T] [--max-batch-size N] [--max-delay-ms N]
+ *   maas models push NAME FILE|FOLDER [--variant V] [--task T] [--max-batch-size N] [--max-delay-ms N]
+ *   maas chat NAME [--system S]                        interactive chat (see ./chat.ts)
  *   maas models rm NAME [--version V]
  *   maas models export NAME DIR [--version V]        a decoder version as a Hugging Face folder
  *   maas infer NAME [--version V] [--input FILE]        KServe v2 JSON in (stdin or file), JSON out
@@ -13,11 +14,15 @@
  * Client commands take --url/--key or MAAS_URL/MAAS_KEY; without a key they try the admin key a
  * local server saved in $MAAS_DATA_DIR (default ./data).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { isMaasError } from '../common/errors';
 import { didYouMean } from '../common/suggest';
+import { packFolderStream } from '../data/formats/folder-pack';
 import { MaasApiError } from '../sdk/client';
+import { chatCommand } from './chat';
 import { exportCommand } from './export';
 import { flagLines, VERB_FLAGS } from './flags';
 import { migrateCommand } from './migrate';
@@ -39,6 +44,8 @@ const USAGE_LINES = [
   "maas models ls [--scope own|all]     (all: yours, then others' public models as OWNER~NAME)",
   'maas models push NAME FILE [--task T] [--description D] [--max-batch-size N] [--max-delay-ms N]',
   '                 [--max-queue N] [--timeout-ms N]',
+  'maas models push NAME FOLDER [--variant q4]   (a Hugging Face ONNX model folder, packed as it uploads)',
+  'maas chat NAME [--system S] [--temperature T] [--max-tokens N] [--seed S]   (interactive; /system TEXT, /reset, /exit)',
   'maas models rm NAME [--version V]',
   'maas models export NAME DIR [--version V]   (a decoder as a Hugging Face folder: transformers.js loads it)',
   'maas models public NAME [true|false]   (others call a public model as OWNER~NAME)',
@@ -104,9 +111,18 @@ async function models(p: Parsed, io: CliIO): Promise<void> {
       );
   } else if (sub === 'push') {
     only(p.flags, 'models push');
-    if (!name || !file) throw new UsageError('maas models push NAME FILE');
+    if (!name || !file) throw new UsageError('maas models push NAME FILE|FOLDER');
     const opt = (f: string) => (p.flags[f] === undefined ? undefined : Number(p.flags[f]));
-    const v = await (await client(p.flags, io)).pushModel(name, await fileBlob(file), {
+    // A folder (a Hugging Face model folder) goes as a .tar.gz packed while it uploads.
+    const isFolder = await stat(file).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+    const body = isFolder
+      ? (Readable.toWeb(await packFolderStream(file)) as ReadableStream<Uint8Array>)
+      : await fileBlob(file);
+    const v = await (await client(p.flags, io)).pushModel(name, body, {
+      variant: p.flags['--variant'],
       task: p.flags['--task'],
       description: p.flags['--description'],
       max_batch_size: opt('--max-batch-size'),
@@ -115,6 +131,12 @@ async function models(p: Parsed, io: CliIO): Promise<void> {
       timeout_ms: opt('--timeout-ms'),
     });
     io.out(`pushed ${v.model} version ${v.version} (${v.digest}, ${v.sizeBytes} bytes)`);
+    const meta = v.metadata as Record<string, unknown>;
+    if (meta.kind === 'decoder-lm') {
+      io.out(
+        `  ${meta.architecture}, context ${meta.context} tokens, vocabulary ${meta.vocabSize}, ${meta.parameters} parameters, variant ${meta.variant} (quantisation: ${meta.quantization})`,
+      );
+    }
     for (const i of v.signature.inputs) io.out(`  input  ${i.name}: ${i.dtype} [${i.shape.join(', ')}]`);
     for (const o of v.signature.outputs) io.out(`  output ${o.name}: ${o.dtype} [${o.shape.join(', ')}]`);
   } else if (sub === 'public') {
@@ -179,6 +201,7 @@ const commands: Record<string, (p: Parsed, io: CliIO) => Promise<void>> = {
   migrate: migrateCommand,
   models,
   infer,
+  chat: chatCommand,
   ...tenancyCommands,
   ...taskCommands,
   datasets: datasetsCommand,
@@ -259,6 +282,8 @@ if (isEntry) {
     err: (s) => process.stderr.write(`${s}\n`),
     env: process.env,
     stdin: readStdin,
+    lines: () => createInterface({ input: process.stdin, terminal: false })[Symbol.asyncIterator](),
+    write: (s) => process.stdout.write(s),
     progress: process.stdout.isTTY ? (s) => process.stdout.write(`\r${s}\x1b[K`) : undefined,
   };
   main(process.argv.slice(2), io).then((code) => {

@@ -12,6 +12,10 @@ export interface CliIO {
   err: (s: string) => void;
   env: Record<string, string | undefined>;
   stdin: () => Promise<string>;
+  /** Standard input line by line, as it comes (interactive commands). */
+  lines?: () => AsyncIterable<string>;
+  /** Write without a newline (streamed tokens); falls back to `out`. */
+  write?: (s: string) => void;
   /** Rewrites the current terminal line (set only when stdout is a TTY). */
   progress?: (s: string) => void;
 }

@@ -9,6 +9,7 @@ export const errorCatalog = {
   invalid_name: { status: 400, title: 'Invalid name or id' },
   invalid_tensor: { status: 400, title: 'Invalid tensor' },
   invalid_model: { status: 400, title: 'Invalid model file' },
+  context_length_exceeded: { status: 400, title: 'Context length exceeded' },
   unsupported_model: { status: 422, title: 'Unsupported model' },
   not_explainable: { status: 422, title: 'Model cannot be explained' },
   invalid_dataset: { status: 400, title: 'Invalid dataset' },

@@ -3,6 +3,7 @@
  * ./runtimes directly) so that the registrations below have run before the first lookup.
  */
 import './families/runtime';
+import './hf/index';
 import './language/index';
 import './vision/index';
 

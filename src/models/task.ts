@@ -48,6 +48,11 @@ export interface RuntimeContext {
    * by the same runner pool. Absent where the platform cannot store derived files.
    */
   runArtifact?: (role: string) => RunModel;
+  /**
+   * A file of the version's uploaded folder by its folder path (`tokenizer.json`), null when the
+   * folder has none; absent for single-file versions.
+   */
+  readFile?: (path: string) => Promise<Uint8Array | null>;
 }
 
 export interface GenerateRequest {
@@ -62,6 +67,16 @@ export interface GenerateRequest {
   json?: JsonFormat;
   /** Report each token's log probability and this many alternatives (0..20); absent: none. */
   logprobs?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  repetitionPenalty?: number;
+  /**
+   * Let the tokenizer add its special tokens (BOS, …) around the prompt, as transformers does for
+   * plain text. False for a prompt a chat template rendered: it holds them already. Default true.
+   */
+  specialTokens?: boolean;
+  /** The prompt as token ids (OpenAI's `prompt: [1, 2, 3]`); `prompt` is then ignored. */
+  promptIds?: readonly number[];
 }
 
 /** A compiled JSON grammar; `key` names it for caches shared across requests (the schema's JSON). */
@@ -84,12 +99,32 @@ export type GenerationFeature = 'json' | 'logprobs';
 /** Text that became final, with the log probabilities of the tokens since the last call (if asked). */
 export type DeltaListener = (delta: string, logprobs?: TokenLogprob[]) => void;
 
+export interface ChatTurn {
+  role: string;
+  content: string;
+}
+
+/** A model's own tokenizer, for counting and inspecting tokens. */
+export interface TokenInspector {
+  encode(text: string, specialTokens?: boolean): { ids: number[]; tokens: string[] };
+  decode(ids: readonly number[]): string;
+  readonly vocabSize: number;
+}
+
 export interface TextGenerationRuntime {
   task: 'text-generation';
   contextLength: number;
-  countTokens(text: string): number;
+  countTokens(text: string, options?: { specialTokens?: boolean }): number;
   /** Request features it honours (`json`: GenerateRequest.json; `logprobs`); others are refused. */
   supports?: ReadonlySet<GenerationFeature>;
+  /**
+   * The model's own chat template (a folder's Jinja template): messages → the prompt, which then
+   * generates with `specialTokens: false`. Absent: the platform's simple template applies.
+   */
+  chatPrompt?(messages: readonly ChatTurn[], options?: { tools?: readonly unknown[] }): string;
+  tokenizer?: TokenInspector;
+  /** Whether `GenerateRequest.promptIds` is honoured (a model with its own tokenizer file). */
+  acceptsTokenIds?: boolean;
   /** Streams text deltas through `onDelta`; stops promptly when `signal` aborts. */
   generate(req: GenerateRequest, onDelta?: DeltaListener, signal?: AbortSignal): Promise<GenerateResult>;
 }

@@ -75,6 +75,8 @@ export interface PushOptions extends ServingSettings {
   task?: string;
   description?: string;
   metadata?: Record<string, unknown>;
+  /** Which graph of a model folder to serve (`q4`, `quantized`, …); folders only. */
+  variant?: string;
 }
 
 /** An error answer from the server (problem+json or KServe `{error}`), or no answer at all. */
@@ -116,16 +118,18 @@ export class MaasClient {
     const h: Record<string, string> = { ...headers };
     if (this.options.key) h.authorization = `Bearer ${this.options.key}`;
     let payload: RequestInit['body'];
-    if (body instanceof Uint8Array || body instanceof Blob) {
-      h['content-type'] = 'application/octet-stream';
-      payload = body;
+    if (body instanceof Uint8Array || body instanceof Blob || body instanceof ReadableStream) {
+      h['content-type'] ??= 'application/octet-stream';
+      payload = body as RequestInit['body'];
     } else if (body !== undefined) {
       h['content-type'] = 'application/json';
       payload = JSON.stringify(body);
     }
     let res: Response;
     try {
-      res = await this.fetchImpl(`${this.base}${path}`, { method, headers: h, body: payload });
+      // A streamed body (a folder packed on the fly) needs half-duplex in Node's fetch.
+      const init = { method, headers: h, body: payload, duplex: 'half' } as RequestInit;
+      res = await this.fetchImpl(`${this.base}${path}`, init);
     } catch (e) {
       throw new MaasApiError(
         0,
@@ -171,7 +175,15 @@ export class MaasClient {
   }
 
   /** Upload an ONNX file (bytes or a Blob, e.g. from `fs.openAsBlob`) as a new version. */
-  pushModel(name: string, file: Uint8Array | Blob, options: PushOptions = {}): Promise<ModelVersion> {
+  /**
+   * Upload one ONNX file, or an archive of a model folder (.tar.gz, .tar, .zip; a stream works:
+   * see `maas models push NAME ./folder`).
+   */
+  pushModel(
+    name: string,
+    file: Uint8Array | Blob | ReadableStream<Uint8Array>,
+    options: PushOptions = {},
+  ): Promise<ModelVersion> {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(options)) {
       if (v !== undefined) q.set(k, typeof v === 'object' ? JSON.stringify(v) : String(v));

@@ -121,7 +121,10 @@ export interface ModelRepository {
   resolveAlias(owner: string, model: string, alias: string): Promise<number | null>;
   listAliases(owner: string, model: string): Promise<Record<string, number>>;
 
-  /** Every digest any version of any owner references (artifact garbage collection). */
+  /**
+   * Every digest any version of any owner references (artifact garbage collection): its file and,
+   * for a folder version, every file its `metadata.files` lists (`[{path, digest, sizeBytes}]`).
+   */
   referencedDigests(): Promise<Set<string>>;
 }
 

@@ -231,15 +231,27 @@ describe('max-tokens and stop parsing', () => {
       resolveMaxTokens({ requested: 90, promptTokens: 10, contextLength: 100, defaultMaxTokens: 16 }),
     ).toBe(90);
     for (const bad of [
-      { requested: 91, promptTokens: 10 },
       { requested: 0, promptTokens: 10 },
       { requested: 2.5, promptTokens: 10 },
-      { promptTokens: 100 },
     ]) {
       expect(() => resolveMaxTokens({ contextLength: 100, defaultMaxTokens: 16, ...bad })).toThrow(
         expect.objectContaining({ code: 'invalid_request' }),
       );
     }
+    // Past the context: OpenAI's code and numbers.
+    expect(() =>
+      resolveMaxTokens({ requested: 91, promptTokens: 10, contextLength: 100, defaultMaxTokens: 16 }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'context_length_exceeded',
+        message: expect.stringContaining(
+          'you requested 101 tokens (10 in the messages, 91 in the completion)',
+        ),
+      }),
+    );
+    expect(() => resolveMaxTokens({ promptTokens: 100, contextLength: 100, defaultMaxTokens: 16 })).toThrow(
+      expect.objectContaining({ code: 'context_length_exceeded' }),
+    );
   });
 
   it('normalises OpenAI stop values', () => {

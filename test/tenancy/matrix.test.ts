@@ -41,6 +41,8 @@ const ownedSamples: Record<string, Sample> = {
   'GET /api/v1/models/:name/versions': { url: () => '/api/v1/models/priv/versions' },
   'GET /api/v1/models/:name/versions/:version': { url: () => '/api/v1/models/priv/versions/1' },
   'GET /api/v1/models/:name/versions/:version/export': { url: () => '/api/v1/models/priv/versions/1/export' },
+  'GET /api/v1/models/:name/tokenize': { url: () => '/api/v1/models/priv/tokenize?text=hello' },
+  'GET /api/v1/models/:name/detokenize': { url: () => '/api/v1/models/priv/detokenize?ids=1,2' },
   'DELETE /api/v1/models/:name/versions/:version': { url: () => '/api/v1/models/priv/versions/1' },
   'PUT /api/v1/models/:name/aliases/:alias': {
     url: () => '/api/v1/models/priv/aliases/prod',

@@ -121,12 +121,12 @@ export async function chatCompletions(ctx: RouteContext) {
   const messages = parseMessages(body.messages);
   if (await isClassifier(ctx, target)) return classifierChat(ctx, body, target, messages);
   const features = openAIFeatures(body, 'chat');
-  const job = await ctx.platform.tasks.chat(target, messages, {
-    ...generationParams(body),
-    json: features.json,
-    logprobs: features.logprobs,
-    tools: features.rawTools,
-  });
+  const job = await ctx.platform.tasks.chat(
+    target,
+    messages,
+    { ...generationParams(body), json: features.json, logprobs: features.logprobs },
+    features.rawTools,
+  );
   return answer(ctx, body, 'chat', target, job, { features, promptChars: 0 });
 }
 
@@ -134,21 +134,26 @@ export async function completions(ctx: RouteContext) {
   const body = objectBody(ctx.body);
   const target = await targetOf(ctx, body.model);
   let prompt = body.prompt;
-  if (Array.isArray(prompt) && prompt.length === 1) prompt = prompt[0];
-  if (typeof prompt !== 'string')
+  if (Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] !== 'number') prompt = prompt[0];
+  // OpenAI's token-id prompt: one list of ids (a list of such lists would be a batch).
+  const promptIds =
+    Array.isArray(prompt) && prompt.every((x) => typeof x === 'number') ? (prompt as number[]) : undefined;
+  if (typeof prompt !== 'string' && !promptIds)
     fail(
       'invalid_request',
-      'prompt must be a string (token-id prompts and batches of prompts are not supported)',
+      'prompt must be a string or one list of token ids (batches of prompts are not supported)',
       {
         pointer: 'prompt',
       },
     );
   const features = openAIFeatures(body, 'text');
+  const text = promptIds ? '' : (prompt as string);
   const job = await ctx.platform.tasks.generation(target, {
     ...generationParams(body),
-    prompt,
+    prompt: text,
+    promptIds,
     json: features.json,
     logprobs: features.logprobs,
   });
-  return answer(ctx, body, 'text', target, job, { features, promptChars: prompt.length });
+  return answer(ctx, body, 'text', target, job, { features, promptChars: text.length });
 }

@@ -83,8 +83,6 @@ export function generationParams(body: Body): Omit<GenerationParams, 'prompt'> {
     (v) => Array.isArray(v) && v.length === 0,
     'function calls are not supported',
   );
-  refuseUnless(body, 'presence_penalty', (v) => v === 0, 'penalties are not supported');
-  refuseUnless(body, 'frequency_penalty', (v) => v === 0, 'penalties are not supported');
   refuseUnless(
     body,
     'logit_bias',
@@ -105,6 +103,10 @@ export function generationParams(body: Body): Omit<GenerationParams, 'prompt'> {
           : (stop as string[]),
     seed: optionalInteger(body, 'seed'),
     n: optionalInteger(body, 'n'),
+    presencePenalty: optionalNumber(body, 'presence_penalty'),
+    frequencyPenalty: optionalNumber(body, 'frequency_penalty'),
+    // Not OpenAI's, but vLLM's and transformers': multiplicative, > 1 discourages repeats.
+    repetitionPenalty: optionalNumber(body, 'repetition_penalty'),
   };
 }
 

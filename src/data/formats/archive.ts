@@ -212,3 +212,26 @@ function tarBomb(where: string, limits: DataLimits): never {
     'maxInflateRatio',
   );
 }
+
+export type ArchiveFormat = 'tar.gz' | 'tar' | 'zip';
+
+/**
+ * The archive format of a file by its first 512 bytes (its magic numbers, never its name or the
+ * Content-Type it came with): gzip `1f 8b`, zip `PK\3\4` (or `PK\5\6`, an empty zip), tar `ustar`
+ * at offset 257. Anything else → null (an ONNX file starts with field 1, byte `08`).
+ */
+export function archiveFormat(head: Uint8Array): ArchiveFormat | null {
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'tar.gz';
+  if (head[0] === 0x50 && head[1] === 0x4b && (head[2] === 3 || head[2] === 5)) return 'zip';
+  const magic = Buffer.from(head.subarray(257, 262)).toString('latin1');
+  return magic === 'ustar' ? 'tar' : null;
+}
+
+/** Files of an archive of `format` (see `archiveFormat`), with every check of zipEntries/tarEntries. */
+export function archiveEntries(
+  path: string,
+  format: ArchiveFormat,
+  limits: DataLimits = defaultDataLimits,
+): AsyncGenerator<ArchiveEntry> {
+  return format === 'zip' ? zipEntries(path, limits) : tarEntries(path, limits);
+}

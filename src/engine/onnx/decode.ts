@@ -57,6 +57,11 @@ export interface OnnxModelInfo {
   initializers: OnnxTensorInfo[];
   /** Every tensor in the file (initializers, Constant attributes, subgraph ones) that is external. */
   externalTensors: string[];
+  /**
+   * The `location` of every external tensor's data (a path relative to the model file, as the
+   * exporter wrote it, e.g. `model.onnx_data`), each once; '' when a tensor names none.
+   */
+  externalLocations: string[];
   /** Domains of every node, in any graph or function (`''` = the default ONNX domain). */
   nodeDomains: string[];
   /** Domains that model-local functions define (nodes in them are not custom ops). */
@@ -79,6 +84,7 @@ const MAX_DEPTH = 32;
 
 interface Walk {
   externalTensors: string[];
+  externalLocations: Set<string>;
   nodeDomains: Set<string>;
   nodeCount: number;
 }
@@ -89,6 +95,7 @@ function expectWire(f: ProtoField, wire: number, what: string): void {
 
 function decodeTensor(buf: Uint8Array, walk: Walk): OnnxTensorInfo {
   const info: OnnxTensorInfo = { name: '', elemType: 'undefined', dims: [], external: false, storedBytes: 0 };
+  let location = '';
   for (const f of readFields(buf)) {
     if (f.field === 1) {
       info.dims.push(
@@ -98,14 +105,30 @@ function decodeTensor(buf: Uint8Array, walk: Walk): OnnxTensorInfo {
       );
     } else if (f.field === 2) info.elemType = onnxElementTypes[Number(f.varint)]?.name ?? 'undefined';
     else if (f.field === 8) info.name = str(f);
-    else if (f.field === 13) info.external = true;
-    else if (f.field === 14 && f.varint === 1n) info.external = true;
+    else if (f.field === 13) {
+      info.external = true;
+      location = externalLocation(f.bytes) ?? location;
+    } else if (f.field === 14 && f.varint === 1n) info.external = true;
     else if (f.wire === WireType.bytes && [4, 5, 6, 7, 9, 10, 11].includes(f.field)) {
       info.storedBytes += f.bytes.length;
     }
   }
-  if (info.external) walk.externalTensors.push(info.name || '(unnamed)');
+  if (info.external) {
+    walk.externalTensors.push(info.name || '(unnamed)');
+    walk.externalLocations.add(location);
+  }
   return info;
+}
+
+/** The value of a `location` entry of a tensor's `external_data` (StringStringEntryProto), if any. */
+function externalLocation(entry: Uint8Array): string | null {
+  let key = '';
+  let value = '';
+  for (const e of readFields(entry)) {
+    if (e.field === 1) key = str(e);
+    else if (e.field === 2) value = str(e);
+  }
+  return key === 'location' ? value : null;
 }
 
 function decodeShape(buf: Uint8Array): (number | string)[] {
@@ -198,7 +221,12 @@ function decodeFunction(buf: Uint8Array, walk: Walk): string {
  * bytes, a pickle, a truncated file usually fail here, before ONNX Runtime ever sees them).
  */
 export function decodeModel(bytes: Uint8Array): OnnxModelInfo {
-  const walk: Walk = { externalTensors: [], nodeDomains: new Set(), nodeCount: 0 };
+  const walk: Walk = {
+    externalTensors: [],
+    externalLocations: new Set(),
+    nodeDomains: new Set(),
+    nodeCount: 0,
+  };
   const info: OnnxModelInfo = {
     irVersion: 0,
     producer: '',
@@ -207,6 +235,7 @@ export function decodeModel(bytes: Uint8Array): OnnxModelInfo {
     outputs: [],
     initializers: [],
     externalTensors: walk.externalTensors,
+    externalLocations: [],
     nodeDomains: [],
     functionDomains: [],
     nodeCount: 0,
@@ -240,6 +269,7 @@ export function decodeModel(bytes: Uint8Array): OnnxModelInfo {
     if (e instanceof ProtoError) throw new OnnxDecodeError(`not a valid ONNX protobuf: ${e.message}`);
     throw e;
   }
+  info.externalLocations = [...walk.externalLocations];
   info.nodeDomains = [...walk.nodeDomains].sort();
   info.nodeCount = walk.nodeCount;
   return info;

@@ -80,6 +80,26 @@ export function normalizeStop(stop: unknown): string[] {
 }
 
 /**
+ * OpenAI's answer to a request past the context window, with the numbers (clients match on
+ * `context_length_exceeded`): "This model's maximum context length is 256 tokens. However, you
+ * requested 300 tokens (290 in the messages, 10 in the completion). Please reduce the length of
+ * the messages or completion."
+ */
+export function failContext(context: number, promptTokens: number, completionTokens?: number): never {
+  const asked =
+    completionTokens === undefined
+      ? `your messages resulted in ${promptTokens} tokens. Please reduce the length of the messages.`
+      : `you requested ${promptTokens + completionTokens} tokens (${promptTokens} in the messages, ${completionTokens} in the completion). Please reduce the length of the messages or completion.`;
+  return fail(
+    'context_length_exceeded',
+    `This model's maximum context length is ${context} tokens. However, ${asked}`,
+    {
+      pointer: 'messages',
+    },
+  );
+}
+
+/**
  * How many tokens a request may generate: the requested count, or the default, limited by what is
  * left of the context window. A prompt that fills the window, or a request for more than is left,
  * is the client's error (`invalid_request`), as OpenAI answers it.
@@ -92,10 +112,7 @@ export function resolveMaxTokens(args: {
 }): number {
   const left = args.contextLength - args.promptTokens;
   if (left <= 0) {
-    fail(
-      'invalid_request',
-      `the prompt is ${args.promptTokens} tokens; this model's context is ${args.contextLength} tokens`,
-    );
+    failContext(args.contextLength, args.promptTokens);
   }
   const requested = args.requested ?? undefined;
   if (requested === undefined) return Math.max(1, Math.min(args.defaultMaxTokens, left));
@@ -103,10 +120,7 @@ export function resolveMaxTokens(args: {
     fail('invalid_request', `max_tokens must be a positive integer, got ${String(requested)}`);
   }
   if (requested > left) {
-    fail(
-      'invalid_request',
-      `max_tokens ${requested} + prompt ${args.promptTokens} tokens exceeds this model's context of ${args.contextLength} tokens`,
-    );
+    failContext(args.contextLength, args.promptTokens, requested);
   }
   return requested;
 }

@@ -61,7 +61,7 @@ function openSequence(run: RunModel, feedback: Feedback): ModelSequence {
  * A decoder whose state is a sequence of `run`s (see ModelSequence): a fresh window opens a new
  * sequence with the initial state passed explicitly; later steps pass only the new tokens.
  */
-function sequenceDecoder(
+export function sequenceDecoder(
   run: RunModel,
   feedback: Feedback,
   initial: () => Record<string, Tensor>,
@@ -69,7 +69,9 @@ function sequenceDecoder(
     seq: ModelSequence,
     added: readonly number[],
     first: Record<string, Tensor> | null,
-    signal?: AbortSignal,
+    signal: AbortSignal | undefined,
+    /** Tokens the sequence consumed before `added` (the past length of a KV cache). */
+    past: number,
   ) => Promise<Tensor>,
 ): Decoder {
   let seq: ModelSequence | null = null;
@@ -90,7 +92,7 @@ function sequenceDecoder(
       const added = window.slice(consumed);
       if (added.length === 0) fail('internal', 'decoder called without new tokens');
       try {
-        const logits = await step(seq, added, first, signal);
+        const logits = await step(seq, added, first, signal, consumed);
         consumed = window.length;
         return lastRow(logits);
       } catch (e) {

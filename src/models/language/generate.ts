@@ -111,6 +111,14 @@ export function textGenerationRuntime(model: TextModel): TextGenerationRuntime {
     contextLength: model.context,
     supports: new Set(['json', 'logprobs']),
     countTokens: (text) => model.tokenizer.encode(text).length,
+    tokenizer: {
+      encode: (text) => {
+        const ids = model.tokenizer.encode(text);
+        return { ids, tokens: ids.map((id) => model.tokenizer.decode([id])) };
+      },
+      decode: (ids) => model.tokenizer.decode(ids),
+      vocabSize: model.tokenizer.vocabSize,
+    },
     generate: (req, onDelta, signal) => generateText(model, req, onDelta, signal),
   };
 }

@@ -6,8 +6,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { link, mkdir, mkdtemp, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fail } from '../../common/errors';
 import { parseDigest } from '../../common/names';
@@ -34,7 +34,56 @@ export class ArtifactStore {
     const tmpDir = join(root, 'tmp');
     await mkdir(join(root, 'sha256'), { recursive: true, mode: 0o700 });
     await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+    // Folder views are derived (hard links): rebuilt on first use, never trusted across a restart.
+    await rm(join(root, 'views'), { recursive: true, force: true });
     return new ArtifactStore(root, tmpDir);
+  }
+
+  /** A fresh private folder under the temp folder (a crash leaves it for `open` to remove). */
+  async tempFolder(): Promise<string> {
+    return mkdtemp(join(this.tmpDir, 'folder-'));
+  }
+
+  /**
+   * The stored files of a folder version laid out under their folder paths, as hard links:
+   * `<root>/views/<hex of key>/onnx/model.onnx`, so ONNX Runtime finds a graph's external data
+   * beside it. Built once into a temp folder and renamed into place; paths are checked again.
+   */
+  async folderView(key: string, files: readonly { path: string; digest: string }[]): Promise<string> {
+    const target = join(this.root, 'views', parseDigest(key).slice('sha256:'.length));
+    if (
+      await stat(target).then(
+        () => true,
+        () => false,
+      )
+    )
+      return target;
+    const temp = await this.tempFolder();
+    try {
+      for (const f of files) {
+        if (!isFolderPath(f.path)) fail('internal', 'a stored folder path is not a plain relative path');
+        const at = join(temp, f.path);
+        await mkdir(dirname(at), { recursive: true, mode: 0o700 });
+        await link(this.pathOf(f.digest), at);
+      }
+      await mkdir(join(this.root, 'views'), { recursive: true, mode: 0o700 });
+      await rename(temp, target).catch(async (e: NodeJS.ErrnoException) => {
+        // Built at the same time by another caller: theirs is the same.
+        if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
+        await rm(temp, { recursive: true, force: true });
+      });
+    } catch (e) {
+      await rm(temp, { recursive: true, force: true });
+      throw e;
+    }
+    return target;
+  }
+
+  async removeView(key: string): Promise<void> {
+    await rm(join(this.root, 'views', parseDigest(key).slice('sha256:'.length)), {
+      recursive: true,
+      force: true,
+    });
   }
 
   /** The one place an artifact path is made: `<root>/sha256/<ab>/<hex>`. */
@@ -143,6 +192,12 @@ export class ArtifactStore {
     }
     return removed;
   }
+}
+
+/** `onnx/model.onnx`: `/`-separated, relative, no empty, `.` or `..` segment, no `\\` or NUL. */
+export function isFolderPath(path: string): boolean {
+  if (path.length === 0 || path.length > 1024 || /[\\\0]/.test(path) || path.startsWith('/')) return false;
+  return path.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
 }
 
 /**

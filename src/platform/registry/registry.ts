@@ -3,11 +3,16 @@
  * are staged (hashed to a temp file), checked in a child process, then committed and recorded in
  * one store transaction; a refused or failed upload leaves no row and no file.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fail } from '../../common/errors';
 import { parseName } from '../../common/names';
 import { didYouMean } from '../../common/suggest';
+import { type ArchiveFormat, archiveFormat } from '../../data/formats/archive';
+import { readHead } from '../../data/formats/source';
+import { type DataLimits, dataLimits } from '../../data/limits';
 import type { Bus } from '../../store/bus';
 import {
   LATEST_ALIAS,
@@ -18,11 +23,14 @@ import {
   type VersionRecord,
 } from '../../store/ports';
 import type { ArtifactStore } from '../artifacts/artifacts';
+import { type FolderFile, stageFolder } from './folder-upload';
 import { type ValidationLimits, validateModelFile } from './validate';
 
 export interface RegistryLimits {
   maxUploadBytes: number;
   validation: ValidationLimits;
+  /** Limits of an uploaded model folder's archive; default: files up to maxUploadBytes each. */
+  archive?: DataLimits;
 }
 
 export interface RegistrySharing {
@@ -44,6 +52,14 @@ export interface UploadOptions {
   description?: string | null;
   metadata?: Record<string, unknown>;
   serving?: ServingSettings;
+  /** Which graph of an uploaded folder to serve (`q4`, `quantized`, …); see src/models/hf/layout.ts. */
+  variant?: string;
+}
+
+/** The files an uploaded folder version holds (`metadata.files`); empty for a single file. */
+export function folderFiles(v: VersionRecord): FolderFile[] {
+  const files = v.metadata.files;
+  return Array.isArray(files) ? (files as FolderFile[]) : [];
 }
 
 export interface ModelDetail extends ModelRecord {
@@ -180,6 +196,21 @@ export class Registry {
     try {
       if (staged.sizeBytes === 0)
         fail('invalid_model', 'the body is empty: send the ONNX file as the request body');
+      const format = archiveFormat(await readHead(staged.tempPath, 512));
+      if (format) {
+        // Nothing of the archive itself is kept: its files are (the catch below discards it).
+        const version = await this.uploadFolder(owner, name, staged.tempPath, format, options);
+        await this.artifacts.discard(staged);
+        return version;
+      }
+      if (options.variant !== undefined)
+        fail(
+          'invalid_request',
+          'variant applies to an uploaded model folder (an archive), not to one ONNX file',
+          {
+            pointer: 'variant',
+          },
+        );
       const checked = await this.limited(() => validateModelFile(staged.tempPath, this.limits.validation));
       await this.artifacts.commit(staged);
       committed = true;
@@ -200,6 +231,74 @@ export class Registry {
       else await this.removeIfUnreferenced(staged.digest);
       throw e;
     }
+  }
+
+  /** An archive of a model folder (see folder-upload.ts); `archive` is removed by the caller. */
+  private async uploadFolder(
+    owner: string,
+    name: string,
+    archive: string,
+    format: ArchiveFormat,
+    options: UploadOptions,
+  ): Promise<VersionRecord> {
+    const folder = await stageFolder(archive, format, options.variant, {
+      artifacts: this.artifacts,
+      validation: this.limits.validation,
+      limited: (fn) => this.limited(fn),
+      archiveLimits:
+        this.limits.archive ??
+        dataLimits({
+          maxArchiveEntryBytes: this.limits.maxUploadBytes,
+          maxInflatedBytes: 4 * this.limits.maxUploadBytes,
+        }),
+    });
+    const committed: string[] = [];
+    try {
+      for (const s of folder.staged) {
+        await this.artifacts.commit(s);
+        committed.push(s.digest);
+      }
+      return await this.store.models.addVersion(
+        {
+          owner,
+          model: name,
+          digest: folder.graph.digest,
+          sizeBytes: folder.sizeBytes,
+          signature: folder.signature,
+          metadata: { ...(options.metadata ?? {}), ...folder.metadata },
+        },
+        {
+          owner,
+          name,
+          task: options.task ?? 'text-generation',
+          description: options.description,
+          serving: options.serving ?? {},
+        },
+      );
+    } catch (e) {
+      for (const s of folder.staged.filter((x) => !committed.includes(x.digest)))
+        await this.artifacts.discard(s);
+      for (const digest of committed) await this.removeIfUnreferenced(digest);
+      throw e;
+    }
+  }
+
+  /**
+   * The path ONNX Runtime loads a version from: its stored file, or for a folder version the graph
+   * inside its folder view (so external data resolves beside it).
+   */
+  async modelPath(v: VersionRecord): Promise<string> {
+    const files = folderFiles(v);
+    const graph = v.metadata.graph;
+    if (files.length === 0 || typeof graph !== 'string') return this.pathOf(v);
+    const view = await this.artifacts.folderView(viewKey(files), files);
+    return join(view, graph);
+  }
+
+  /** A file of a folder version by its folder path; null when the version has no such file. */
+  async readFolderFile(v: VersionRecord, path: string): Promise<Uint8Array | null> {
+    const file = folderFiles(v).find((f) => f.path === path);
+    return file ? new Uint8Array(await readFile(this.artifacts.pathOf(file.digest))) : null;
   }
 
   private async limited<T>(fn: () => Promise<T>): Promise<T> {
@@ -333,12 +432,23 @@ export class Registry {
       const message: RemovalMessage = { origin: this.origin, version: v };
       await this.sharing?.bus.publish('version-removed', JSON.stringify(message)).catch(() => {});
       await this.removeIfUnreferenced(v.digest);
+      for (const f of folderFiles(v)) await this.removeIfUnreferenced(f.digest);
+      if (folderFiles(v).length > 0) await this.artifacts.removeView(viewKey(folderFiles(v)));
     }
   }
 
   private async removeIfUnreferenced(digest: string): Promise<void> {
     if (!(await this.store.models.referencedDigests()).has(digest)) await this.artifacts.remove(digest);
   }
+}
+
+/** A folder view's name: the digest of its file list (the same graph may come with other data). */
+function viewKey(files: readonly FolderFile[]): string {
+  const list = files
+    .map((f) => `${f.path}\u0000${f.digest}`)
+    .sort()
+    .join('\n');
+  return `sha256:${createHash('sha256').update(list).digest('hex')}`;
 }
 
 const versionCacheKey = (v: Pick<VersionRecord, 'owner' | 'model' | 'version'>): string =>

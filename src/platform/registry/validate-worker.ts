@@ -3,19 +3,33 @@
  * load it, and print ONE JSON line with the signature or the refusal. If the file makes ORT crash,
  * hang or exhaust memory, only this process dies.
  *
- * Usage: node --max-old-space-size=N --import tsx validate-worker.ts <file> <intraOpThreads>
+ * Usage: node --max-old-space-size=N --import tsx validate-worker.ts <file> <intraOpThreads> [<folder>]
+ * With <folder> (the uploaded model folder that holds <file>), external data is allowed from the
+ * folder's own files and ONNX Runtime loads the graph by path, so it finds that data beside it.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { relative, sep } from 'node:path';
 import { isMaasError } from '../../common/errors';
 import { EngineSession } from '../../engine/index';
-import { inspectModel } from './policy';
+import { type GraphFolder, inspectModel } from './policy';
+
+/** Every file under `root`, as `/`-separated paths relative to it. */
+async function folderOf(root: string, file: string): Promise<GraphFolder> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  const files = entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(root, `${e.parentPath}${sep}${e.name}`).split(sep).join('/'));
+  return { graph: relative(root, file).split(sep).join('/'), files: new Set(files) };
+}
 
 async function main(): Promise<void> {
-  const [file, threads] = process.argv.slice(2);
+  const [file, threads, root] = process.argv.slice(2);
   const bytes = new Uint8Array(await readFile(file));
   try {
-    const info = inspectModel(bytes);
-    const session = await EngineSession.create(bytes, { intraOpThreads: Number(threads) || 1 });
+    const folder = root ? await folderOf(root, file) : undefined;
+    const info = inspectModel(bytes, folder);
+    const options = { intraOpThreads: Number(threads) || 1 };
+    const session = await EngineSession.create(folder ? file : bytes, options);
     const sig = (list: typeof session.inputs) =>
       list.map((v, i) => ({
         name: v.name,
@@ -32,6 +46,7 @@ async function main(): Promise<void> {
       producer: info.producer,
       opsets: info.opsets,
       nodeCount: info.nodeCount,
+      ...weights(info.initializers),
     };
     await session.release();
     process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -45,6 +60,19 @@ async function main(): Promise<void> {
         };
     process.stdout.write(`${JSON.stringify(refusal)}\n`);
   }
+}
+
+/** Weight elements (shape constants left out) and initializer elements by element type. */
+function weights(initializers: readonly { elemType: string; dims: number[] }[]) {
+  const weightTypes: Record<string, number> = {};
+  let parameters = 0;
+  for (const t of initializers) {
+    const n = t.dims.reduce((a, d) => a * d, 1);
+    // int64/int32 initializers are shapes and axes, not weights.
+    if (!['int64', 'int32', 'bool'].includes(t.elemType)) parameters += n;
+    weightTypes[t.elemType] = (weightTypes[t.elemType] ?? 0) + n;
+  }
+  return { parameters, weightTypes };
 }
 
 /** ORT messages can quote local paths; keep the first line and drop anything path-like. */

@@ -22,6 +22,10 @@ export interface ValidatedModel {
   producer: string;
   opsets: { domain: string; version: number }[];
   nodeCount: number;
+  /** Elements of all initializers (external ones included): the parameter count of a float graph. */
+  parameters?: number;
+  /** Initializer elements by element type (`{float32: 1200000, uint8: 300000}`): its quantisation. */
+  weightTypes?: Record<string, number>;
 }
 
 const workerPath = fileURLToPath(
@@ -39,11 +43,17 @@ interface ChildResult {
   timedOut: boolean;
 }
 
-function runChild(file: string, limits: ValidationLimits): Promise<ChildResult> {
+function runChild(file: string, limits: ValidationLimits, folder?: string): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [`--max-old-space-size=${limits.memoryMb}`, ...nodeArgs(workerPath), file, String(limits.threads ?? 1)],
+      [
+        `--max-old-space-size=${limits.memoryMb}`,
+        ...nodeArgs(workerPath),
+        file,
+        String(limits.threads ?? 1),
+        ...(folder ? [folder] : []),
+      ],
       { cwd: root, stdio: ['ignore', 'pipe', 'ignore'], env: { PATH: process.env.PATH ?? '' } },
     );
     let stdout = '';
@@ -66,9 +76,16 @@ function runChild(file: string, limits: ValidationLimits): Promise<ChildResult> 
   });
 }
 
-/** Validate `file`; resolves with its signature or throws a catalog error with a clear reason. */
-export async function validateModelFile(file: string, limits: ValidationLimits): Promise<ValidatedModel> {
-  const r = await runChild(file, limits);
+/**
+ * Validate `file`; resolves with its signature or throws a catalog error with a clear reason.
+ * `folder`: the uploaded model folder `file` lies in (external data is then read from it only).
+ */
+export async function validateModelFile(
+  file: string,
+  limits: ValidationLimits,
+  folder?: string,
+): Promise<ValidatedModel> {
+  const r = await runChild(file, limits, folder);
   if (r.timedOut) fail('invalid_model', `the model did not load within ${limits.timeoutMs} ms`);
   const line = r.stdout.trim().split('\n').pop() ?? '';
   let parsed: { ok: boolean; code?: string; detail?: string } & Partial<ValidatedModel>;
@@ -89,5 +106,7 @@ export async function validateModelFile(file: string, limits: ValidationLimits):
     producer: parsed.producer ?? '',
     opsets: parsed.opsets ?? [],
     nodeCount: parsed.nodeCount ?? 0,
+    parameters: parsed.parameters,
+    weightTypes: parsed.weightTypes,
   };
 }

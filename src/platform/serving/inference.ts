@@ -58,7 +58,7 @@ export class InferenceService {
       detail.serving.timeout_ms ?? this.defaultTimeoutMs,
       call.timeoutMs ?? Number.POSITIVE_INFINITY,
     );
-    const runner = await this.pool.acquire(version, this.registry.pathOf(version), detail.serving);
+    const runner = await this.pool.acquire(version, await this.registry.modelPath(version), detail.serving);
     const outputs = await runner.infer({
       inputs: call.inputs,
       outputs: call.outputs,
@@ -80,7 +80,7 @@ export class InferenceService {
     const open = async () => {
       const version = await this.registry.resolve(owner, model, ref);
       const detail = await this.registry.modelRecord(owner, model);
-      const runner = await this.pool.acquire(version, this.registry.pathOf(version), detail.serving);
+      const runner = await this.pool.acquire(version, await this.registry.modelPath(version), detail.serving);
       return {
         seq: runner.openSequence(feedback),
         limitMs: detail.serving.timeout_ms ?? this.defaultTimeoutMs,

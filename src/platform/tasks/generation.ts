@@ -30,6 +30,13 @@ export interface GenerationParams {
   logprobs?: number;
   /** Tool definitions for the chat template (`tools` of Hugging Face templates), as sent. */
   tools?: readonly unknown[];
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  repetitionPenalty?: number;
+  /** Let the tokenizer add BOS etc. (plain prompts); false for a prompt a chat template rendered. */
+  specialTokens?: boolean;
+  /** The prompt as token ids (OpenAI's `prompt: [1, 2, 3]`), for models that take them. */
+  promptIds?: number[];
 }
 
 export interface GenerationOutcome {
@@ -59,6 +66,24 @@ export const MAX_CHOICES = 8;
 /** Without max_tokens, at most this many (or what is left of the context). */
 export const DEFAULT_MAX_TOKENS = 256;
 const MAX_PROMPT_CHARS = 1_000_000;
+
+const MAX_PROMPT_IDS = 1_000_000;
+
+function checkPromptIds(ids: readonly number[], runtime: TextGenerationRuntime): void {
+  if (!runtime.acceptsTokenIds || !runtime.tokenizer)
+    fail('invalid_request', 'this model takes text prompts only (token-id prompts need a model folder)', {
+      pointer: 'prompt',
+    });
+  const vocab = runtime.tokenizer.vocabSize;
+  if (ids.length === 0 || ids.length > MAX_PROMPT_IDS)
+    fail('invalid_request', `a token-id prompt holds 1 to ${MAX_PROMPT_IDS} ids`, { pointer: 'prompt' });
+  ids.forEach((id, i) => {
+    if (!Number.isInteger(id) || id < 0 || id >= vocab)
+      fail('invalid_request', `prompt[${i}] must be a token id in [0, ${vocab - 1}]`, {
+        pointer: `prompt[${i}]`,
+      });
+  });
+}
 
 export function openGeneration(
   version: VersionRecord,
@@ -93,7 +118,9 @@ export function openGeneration(
     fail('invalid_request', `top_logprobs must be an integer in [0, ${MAX_TOP_LOGPROBS}]`, {
       pointer: 'top_logprobs',
     });
-  const promptTokens = runtime.countTokens(params.prompt);
+  if (params.promptIds !== undefined) checkPromptIds(params.promptIds, runtime);
+  const promptTokens =
+    params.promptIds?.length ?? runtime.countTokens(params.prompt, { specialTokens: params.specialTokens });
   const maxTokens = resolveMaxTokens({
     requested: params.maxTokens,
     promptTokens,
@@ -127,6 +154,11 @@ export function openGeneration(
                 seed: params.seed === undefined ? undefined : params.seed + i,
                 json: params.json,
                 logprobs: params.logprobs,
+                presencePenalty: params.presencePenalty,
+                frequencyPenalty: params.frequencyPenalty,
+                repetitionPenalty: params.repetitionPenalty,
+                specialTokens: params.specialTokens,
+                promptIds: params.promptIds,
               },
               onDelta ? (delta, logprobs) => onDelta(i, delta, logprobs) : undefined,
               signal,

@@ -27,7 +27,14 @@ import {
   explainerFor,
   runtimeFor,
 } from '../../models/index';
-import type { RunModel, RuntimeContext, RuntimeFactory, TaskName, TaskRuntime } from '../../models/task';
+import type {
+  RunModel,
+  RuntimeContext,
+  RuntimeFactory,
+  TaskName,
+  TaskRuntime,
+  TokenInspector,
+} from '../../models/task';
 import { TextToSpeech } from '../../models/tts/speech';
 import type { ModelRecord, VersionRecord } from '../../store/ports';
 import type { ArtifactStore } from '../artifacts/artifacts';
@@ -152,19 +159,39 @@ export class TaskService {
     return openGeneration(version, runtime, params);
   }
 
-  /** Chat: messages rendered by the version's template, then a generation. */
+  /**
+   * Chat: messages rendered by the model's own chat template (a folder's Jinja template, rendered
+   * with its special tokens, so the prompt is encoded without adding more), or by the version's
+   * simple template; then a generation. `tools` are rendered by a Jinja template only.
+   */
   async chat(
     target: TaskTarget,
     messages: readonly ChatMessage[],
     params: Omit<GenerationParams, 'prompt'>,
+    tools?: readonly unknown[],
   ): Promise<GenerationJob> {
     const { version, runtime } = await this.runtime(target, 'text-generation');
+    if (runtime.chatPrompt) {
+      const prompt = runtime.chatPrompt(messages, { tools });
+      return openGeneration(version, runtime, { ...params, prompt, specialTokens: false });
+    }
+    // maas's simple template cannot describe tools to the model: a forced call (tool_choice
+    // required or named) still comes back as tool_calls through constrained decoding.
     const template = chatTemplateOf(version.metadata);
     return openGeneration(version, runtime, {
       ...params,
       prompt: renderChat(messages, template),
       stop: chatStops(params.stop ?? [], template),
     });
+  }
+
+  /** The tokenizer of a text-generation model, for counting and inspecting tokens. */
+  async tokenizer(target: TaskTarget): Promise<{ version: VersionRecord; tokenizer: TokenInspector }> {
+    const { version, runtime } = await this.runtime(target, 'text-generation');
+    const tokenizer =
+      runtime.tokenizer ??
+      fail('invalid_request', `model '${target.model}' has no tokenizer to inspect`, { pointer: 'model' });
+    return { version, tokenizer };
   }
 
   async embed(
@@ -379,7 +406,10 @@ export class TaskService {
               signal: options?.signal,
             })
       : undefined;
-    return { run, metadata: version.metadata, runArtifact };
+    const readFile = Array.isArray(version.metadata.files)
+      ? (path: string) => this.registry.readFolderFile(version, path)
+      : undefined;
+    return { run, metadata: version.metadata, runArtifact, readFile };
   }
 }
 

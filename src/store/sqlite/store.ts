@@ -286,8 +286,16 @@ class SqliteModels implements ModelRepository {
   }
 
   async referencedDigests(): Promise<Set<string>> {
-    const rows = prepared(this.db, 'SELECT DISTINCT digest FROM versions').all() as { digest: string }[];
-    return new Set(rows.map((r) => r.digest));
+    // A folder version (an uploaded Hugging Face folder) also holds the files its metadata lists:
+    // `metadata.files: [{path, digest, sizeBytes}]`.
+    const rows = prepared(
+      this.db,
+      `SELECT digest FROM versions
+       UNION SELECT json_extract(f.value, '$.digest') AS digest
+         FROM versions v, json_each(v.metadata_json, '$.files') f
+         WHERE json_type(v.metadata_json, '$.files') = 'array'`,
+    ).all() as { digest: string | null }[];
+    return new Set(rows.flatMap((r) => (typeof r.digest === 'string' ? [r.digest] : [])));
   }
 }
 

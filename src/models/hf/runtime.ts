@@ -1,0 +1,116 @@
+/**
+ * The `hf-decoder` family: a decoder LLM uploaded as a Hugging Face-layout folder (see
+ * src/platform/registry/folder-upload.ts), served with its own tokenizer, chat template,
+ * end-of-sequence ids and default sampling (assets.ts) on its graph as exported (plan.ts,
+ * decoder.ts).
+ *
+ * Unlike the zoo's small models there is no sliding window: a prompt that leaves no room in the
+ * context is refused up front (OpenAI's 400 with the numbers), and generation ends with
+ * `length` when prompt + answer reach the context.
+ */
+import { fail } from '../../common/errors';
+import { failContext, Generator } from '../common/generator';
+import { registerRuntime } from '../runtimes';
+import type { GenerateRequest, GenerateResult, RuntimeContext, TextGenerationRuntime } from '../task';
+import { loadTextAssets, type TextAssets } from './assets';
+import { hfDecoder } from './decoder';
+import type { DecoderPlan } from './plan';
+
+export const HF_DECODER_FAMILY = 'hf-decoder';
+
+async function generate(
+  assets: TextAssets,
+  context: number,
+  makeDecoder: () => ReturnType<typeof hfDecoder>,
+  req: GenerateRequest,
+  onDelta?: (delta: string) => void,
+  signal?: AbortSignal,
+): Promise<GenerateResult> {
+  const { tokenizer, sampling } = assets;
+  const prompt = req.promptIds
+    ? [...req.promptIds]
+    : tokenizer.encode(req.prompt, { addSpecialTokens: req.specialTokens ?? true });
+  if (prompt.length === 0) fail('invalid_request', 'the prompt is empty: it encodes to no tokens');
+  if (prompt.length >= context) failContext(context, prompt.length);
+  const gen = new Generator(
+    {
+      maxTokens: req.maxTokens ?? context - prompt.length,
+      stop: req.stop,
+      temperature: req.temperature ?? sampling.temperature,
+      topK: req.topK ?? sampling.topK,
+      topP: req.topP ?? sampling.topP,
+      seed: req.seed,
+      presencePenalty: req.presencePenalty,
+      frequencyPenalty: req.frequencyPenalty,
+      repetitionPenalty: req.repetitionPenalty ?? sampling.repetitionPenalty,
+      endTokens: assets.eosIds,
+    },
+    (ids) => tokenizer.decode(ids),
+  );
+  const seq = [...prompt];
+  const decoder = makeDecoder();
+  let fresh = true;
+  try {
+    while (!gen.done) {
+      if (signal?.aborted) fail('client_closed', 'generation cancelled by the client');
+      if (seq.length >= context) {
+        const rest = gen.finish('length');
+        if (rest && onDelta) onDelta(rest);
+        break;
+      }
+      const logits = await decoder.next(seq, fresh, signal);
+      fresh = false;
+      const step = gen.step(logits);
+      if (step.delta && onDelta) onDelta(step.delta);
+      seq.push(step.token);
+    }
+  } finally {
+    decoder.close?.();
+  }
+  return {
+    text: gen.text,
+    finishReason: gen.finishReason ?? 'length',
+    promptTokens: prompt.length,
+    completionTokens: gen.completionTokens,
+  };
+}
+
+function metaPlan(meta: Readonly<Record<string, unknown>>): { plan: DecoderPlan; context: number } {
+  const plan = meta.decoder as DecoderPlan | undefined;
+  const context = meta.context;
+  if (!plan || !Array.isArray(plan.layers) || typeof context !== 'number')
+    fail('unsupported_model', 'the version has no decoder plan: upload the model folder again');
+  return { plan, context };
+}
+
+function modelVocab(meta: Readonly<Record<string, unknown>>): number {
+  return typeof meta.vocabSize === 'number' ? meta.vocabSize : 0;
+}
+
+export async function hfDecoderRuntime(ctx: RuntimeContext): Promise<TextGenerationRuntime> {
+  const read = ctx.readFile ?? fail('unsupported_model', 'this version has no folder files to read');
+  const { plan, context } = metaPlan(ctx.metadata);
+  const assets = await loadTextAssets(read);
+  const { tokenizer, template } = assets;
+  const makeDecoder = () => hfDecoder(ctx.run, plan);
+  return {
+    task: 'text-generation',
+    contextLength: context,
+    countTokens: (text, options) =>
+      tokenizer.encode(text, { addSpecialTokens: options?.specialTokens ?? true }).length,
+    chatPrompt: template
+      ? (messages, options) => template.render(messages, { addGenerationPrompt: true, tools: options?.tools })
+      : undefined,
+    acceptsTokenIds: true,
+    tokenizer: {
+      encode: (text, specialTokens) => tokenizer.tokens(text, { addSpecialTokens: specialTokens ?? true }),
+      decode: (ids) => tokenizer.decode(ids, { skipSpecial: false }),
+      // The model's vocabulary may be padded past the tokenizer's (Qwen: 151,936 vs 151,665 ids):
+      // every id the model can emit or take is valid.
+      vocabSize: Math.max(tokenizer.vocabSize, modelVocab(ctx.metadata)),
+    },
+    generate: (req, onDelta, signal) => generate(assets, context, makeDecoder, req, onDelta, signal),
+  };
+}
+
+registerRuntime(HF_DECODER_FAMILY, hfDecoderRuntime);
