@@ -10,6 +10,7 @@
  *                    then one token per run feeding `present.*` back as `past_key_values.*`.
  *   maas-served      `maas serve` over HTTP: the folder pushed, then /v1/completions with the
  *                    same prompt ids (see maasServed).
+ *   …-q8             the same on the int8 sibling `model_quantized.onnx` (transformers.js dtype q8).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -70,12 +71,14 @@ function timing(
   };
 }
 
-async function transformersJs(args: ShapeArgs): Promise<StreamTiming> {
+type Precision = 'fp32' | 'q8';
+
+async function transformersJs(args: ShapeArgs, precision: Precision): Promise<StreamTiming> {
   env.allowRemoteModels = false;
   env.localModelPath = MODEL_ROOT;
   const t0 = performance.now();
   const model = await AutoModelForCausalLM.from_pretrained(MODEL_NAME, {
-    dtype: 'fp32',
+    dtype: precision,
     session_options: { intraOpNumThreads: THREADS, interOpNumThreads: 1 },
   });
   const loadS = (performance.now() - t0) / 1000;
@@ -98,14 +101,21 @@ async function transformersJs(args: ShapeArgs): Promise<StreamTiming> {
   await generate(8, 4);
   const r = await generate(Number(args.prompt_tokens), Number(args.new_tokens));
   await model.dispose();
-  return timing(args, r.prefill, r.decode, loadS, '@huggingface/transformers 4.3.2, onnxruntime-node 1.30.0');
+  return timing(
+    args,
+    r.prefill,
+    r.decode,
+    loadS,
+    `@huggingface/transformers 4.3.2 (${precision}), onnxruntime-node 1.30.0`,
+  );
 }
 
-async function maasEngine(args: ShapeArgs): Promise<StreamTiming> {
+async function maasEngine(args: ShapeArgs, precision: Precision): Promise<StreamTiming> {
   const s = BENCH_SHAPE;
   const headDim = s.hidden / s.heads;
   const t0 = performance.now();
-  const session = await EngineSession.create(join(MODEL_ROOT, MODEL_NAME, 'onnx', 'model.onnx'), {
+  const file = precision === 'q8' ? 'model_quantized.onnx' : 'model.onnx';
+  const session = await EngineSession.create(join(MODEL_ROOT, MODEL_NAME, 'onnx', file), {
     intraOpThreads: THREADS,
     interOpThreads: 1,
   });
@@ -149,7 +159,7 @@ async function maasEngine(args: ShapeArgs): Promise<StreamTiming> {
   await generate(8, 4);
   const r = await generate(Number(args.prompt_tokens), Number(args.new_tokens));
   await session.release();
-  return timing(args, r.prefill, r.decode, loadS, 'maas EngineSession, onnxruntime-node 1.30.0');
+  return timing(args, r.prefill, r.decode, loadS, `maas EngineSession (${file}), onnxruntime-node 1.30.0`);
 }
 
 /**
@@ -216,14 +226,16 @@ async function maasServed(args: ShapeArgs): Promise<StreamTiming> {
   }
 }
 
-const contenders: Record<string, (args: ShapeArgs) => Promise<StreamTiming>> = {
-  'transformers-js': transformersJs,
-  'maas-engine': maasEngine,
+const contenders: Record<string, (args: ShapeArgs) => Promise<StreamTiming | { unsupported: string }>> = {
+  'transformers-js': (args) => transformersJs(args, 'fp32'),
+  'maas-engine': (args) => maasEngine(args, 'fp32'),
+  'transformers-js-q8': (args) => transformersJs(args, 'q8'),
+  'maas-engine-q8': (args) => maasEngine(args, 'q8'),
   'maas-served': maasServed,
 };
 
 /** bench/lib/child.ts entry: `args.contender` names the row. */
-export function run(args: ShapeArgs): Promise<StreamTiming> {
+export function run(args: ShapeArgs): Promise<StreamTiming | { unsupported: string }> {
   const which = String(args.contender);
   const contender = contenders[which];
   if (!contender) throw new Error(`unknown contender '${which}' (${Object.keys(contenders).join(', ')})`);

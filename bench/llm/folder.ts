@@ -1,6 +1,7 @@
 /**
  * The benchmark's model: a random-weight Llama-layout decoder of ≈ 110 M parameters (hidden 768,
- * 12 layers, 12 query / 4 key-value heads, SwiGLU 1536, vocab 32,000, float32: 442 MB), written
+ * 12 layers, 12 query / 4 key-value heads, SwiGLU 1536, vocab 32,000, float32: 442 MB; plus its
+ * int8 sibling `model_quantized.onnx`, 184 MB: the embedding stays float), written
  * by maas's own engine as a Hugging Face folder (`writeRandomLlamaFolder`). Built once into
  * `bench/llm/.model/` (git-ignored) and reused while the shape recorded beside it matches.
  */
@@ -19,6 +20,8 @@ export const BENCH_SHAPE = {
   context: 2048,
   initStd: 0.02,
   seed: 1,
+  /** Also `onnx/model_quantized.onnx` (int8 projections and LM head) for the q8 rows. */
+  quantized: true,
 } as const;
 
 /** Parameters of a Llama with untied embeddings (norm weights included). */

@@ -4,7 +4,7 @@
  * engine session, with a slot for maas served (bench/llm/contenders.ts).
  *
  *   node --import tsx bench/llm/run.ts [--rounds 5] [--prompt-tokens 128] [--new-tokens 64]
- *        [--only transformers-js,maas-engine] [--out bench/results]
+ *        [--only transformers-js,maas-engine,maas-served,transformers-js-q8,maas-engine-q8] [--out bench/results]
  *
  * Each contender runs in its own child process, one per round, in rotating order (A B C, B C A,
  * …); the first round is a warm-up and is dropped when there are more than one. Writes
@@ -23,8 +23,11 @@ const LABELS: Record<string, string> = {
   'transformers-js': '@huggingface/transformers 4.3.2 in-process (generate, its KV cache)',
   'maas-engine': 'raw onnxruntime via maas EngineSession (prefill + 1 token/run, KV fed back)',
   'maas-served': 'maas serve over HTTP (/v1/completions, token-id prompt)',
+  'transformers-js-q8': 'the same, dtype q8 (model_quantized.onnx, int8 weights)',
+  'maas-engine-q8': 'the same on model_quantized.onnx (int8 weights)',
 };
-const BASELINE = 'transformers-js';
+/** Each row's decode is compared with transformers.js at the same precision. */
+const baselineOf = (name: string) => (name.endsWith('-q8') ? 'transformers-js-q8' : 'transformers-js');
 
 type Outcome = StreamTiming | { unsupported: string } | { failed: string };
 
@@ -93,9 +96,9 @@ async function main(): Promise<void> {
 
   const measured = (name: string) =>
     results[name].filter((o): o is StreamTiming => 'decode_tokens_per_s' in o).slice(rounds > 1 ? 1 : 0);
-  const base = measured(BASELINE);
   const rows = names.map((name) => {
     const m = measured(name);
+    const base = names.includes(baselineOf(name)) ? measured(baselineOf(name)) : [];
     const other = results[name].find((o) => !('decode_tokens_per_s' in o));
     if (m.length === 0) {
       const why = !other
@@ -110,7 +113,7 @@ async function main(): Promise<void> {
     const prefill = summarize(m.map((t) => t.prefill_tokens_per_s));
     const decode = summarize(m.map((t) => t.decode_tokens_per_s));
     const paired =
-      base.length && name !== BASELINE
+      base.length && name !== baselineOf(name)
         ? summarize(
             pairedRatios(
               m.map((t) => t.decode_tokens_per_s),
@@ -119,7 +122,8 @@ async function main(): Promise<void> {
           )
         : null;
     const rss = Math.max(...m.map((t) => t.rss_mb));
-    return `| ${name} | ${LABELS[name]} | ${fmt(prefill)} | ${fmt(decode)} | ${paired ? `${fmt(paired, 2)}×` : '1 (baseline)'} | n=${m.length}, RSS ${rss} MB |`;
+    const versus = paired ? `${fmt(paired, 2)}×` : name === baselineOf(name) ? '1 (baseline)' : '–';
+    return `| ${name} | ${LABELS[name]} | ${fmt(prefill)} | ${fmt(decode)} | ${versus} | n=${m.length}, RSS ${rss} MB |`;
   });
   const command = `node --import tsx bench/llm/run.ts --rounds ${rounds} --prompt-tokens ${promptTokens} --new-tokens ${newTokens}`;
   const md = [
@@ -128,7 +132,7 @@ async function main(): Promise<void> {
     `Model: ${(llamaParams(BENCH_SHAPE) / 1e6).toFixed(1)} M parameters, float32 (hidden ${BENCH_SHAPE.hidden}, ${BENCH_SHAPE.layers} layers, ${BENCH_SHAPE.heads}/${BENCH_SHAPE.kvHeads} query/key-value heads, SwiGLU ${BENCH_SHAPE.intermediate}, vocab ${BENCH_SHAPE.modelVocab}), built by maas's engine (bench/llm/folder.ts).`,
     `Prompt ${promptTokens} tokens, ${newTokens} new tokens, greedy, batch 1, ORT 2 intra-op / 1 inter-op threads. Prefill tokens/s = prompt tokens ÷ time to the first new token; decode tokens/s = (new tokens − 1) ÷ the time after it. Median (min–max) over ${Math.max(1, rounds - (rounds > 1 ? 1 : 0))} measured round(s)${rounds > 1 ? ' after one warm-up round' : ''}; decode ratio = median of per-round ratios against transformers.js.`,
     '',
-    '| row | what | prefill tok/s | decode tok/s | decode vs transformers.js | notes |',
+    '| row | what | prefill tok/s | decode tok/s | decode vs transformers.js (same precision) | notes |',
     '| --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',

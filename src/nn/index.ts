@@ -8,6 +8,7 @@ export * from './lm';
 export * from './losses';
 export * from './norm';
 export * from './optim';
+export * from './quantize';
 export * from './rng';
 export * from './rnn';
 export * from './schedule';

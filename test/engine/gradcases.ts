@@ -105,6 +105,8 @@ export const gradCases: Record<string, OpCheck> = {
   Not: { noGradient: 'bool output' },
   Shape: { noGradient: 'integer output' },
   Range: { noGradient: 'integer output' },
+  DynamicQuantizeLinear: { noGradient: 'integer output (int8 inference graphs)' },
+  MatMulInteger: { noGradient: 'integer output (int8 inference graphs)' },
   // ORT has float32 kernels only for Conv, ConvTranspose and MaxUnpool: checked in float32.
   Conv: {
     cases: [

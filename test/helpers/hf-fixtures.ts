@@ -7,6 +7,12 @@
  * tokenizer.json (byte-level BPE, ~384 tokens, ChatML specials), tokenizer_config.json (ChatML
  * `chat_template`), special_tokens_map.json and onnx/model.onnx. Hidden 64, 2 layers: built in
  * well under a second.
+ *
+ * Options (see RandomDecoderOptions): sizes and seed; `generation` (merged into
+ * generation_config.json); `externalData` (weights in onnx/model.onnx_data); `quantized` (Llama:
+ * an int8 onnx/model_quantized.onnx beside it); `chatTemplateFile` (a chat_template.jinja);
+ * `genai` (onnxruntime-genai's model.onnx + genai_config.json); `logitBias` ({id: amount} added
+ * to the logits, e.g. {2: 100} to emit <|endoftext|>, the eos only generation_config.json lists).
  */
 import {
   type RandomDecoderFolder,

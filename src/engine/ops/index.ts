@@ -6,6 +6,7 @@ import { dynamicOps } from './dynamic';
 import { elementwiseOps } from './elementwise';
 import { gatherOps } from './gather';
 import { matmulOps } from './matmul';
+import { quantizeOps } from './quantize';
 import { reduceOps } from './reduce';
 import { OpRegistry } from './registry';
 import { shapeOps } from './shape';
@@ -19,6 +20,7 @@ export const opFamilies: Readonly<Record<string, readonly OpSpec[]>> = {
   gather: gatherOps,
   conv: convOps,
   dynamic: dynamicOps,
+  quantize: quantizeOps,
 };
 
 export function defaultRegistry(): OpRegistry {

@@ -23,30 +23,39 @@ afterAll(async () => {
   await root.remove();
 });
 
-/** Logits of one prefill of `ids` (Llama feeds: ids, mask, positions, empty caches). */
-async function prefill(session: EngineSession, ids: number[]): Promise<Float32Array> {
+/** One run of a 2-layer Llama graph: `ids` after `pastLength` cached tokens (`past`: a previous run's outputs). */
+async function run(
+  session: EngineSession,
+  ids: number[],
+  pastLength: number,
+  past: Record<string, Tensor> | null,
+  headDim: number,
+): Promise<Record<string, Tensor>> {
+  const total = pastLength + ids.length;
   const feeds: Record<string, Tensor> = {
     input_ids: tensorFrom('int64', [1, ids.length], ids),
-    attention_mask: tensorFrom(
-      'int64',
-      [1, ids.length],
-      ids.map(() => 1),
-    ),
+    attention_mask: tensorFrom('int64', [1, total], new Array(total).fill(1)),
     position_ids: tensorFrom(
       'int64',
       [1, ids.length],
-      ids.map((_, i) => i),
+      ids.map((_, i) => pastLength + i),
     ),
   };
   for (let i = 0; i < 2; i++)
     for (const part of ['key', 'value'])
-      feeds[`past_key_values.${i}.${part}`] = zeros('float32', [1, 2, 0, 16]);
-  return (await session.run(feeds)).logits.data as Float32Array;
+      feeds[`past_key_values.${i}.${part}`] =
+        past?.[`present.${i}.${part}`] ?? zeros('float32', [1, 2, 0, headDim]);
+  return session.run(feeds);
 }
 
-async function greedyTokens(name: string, prompt: string): Promise<number[]> {
+/** Logits of one prefill of `ids` with empty caches. */
+async function prefill(session: EngineSession, ids: number[], headDim = 16): Promise<Float32Array> {
+  return (await run(session, ids, 0, null, headDim)).logits.data as Float32Array;
+}
+
+async function greedyTokens(name: string, prompt: string, dtype: 'fp32' | 'q8' = 'fp32'): Promise<number[]> {
   const tokenizer = await AutoTokenizer.from_pretrained(name);
-  const model = await AutoModelForCausalLM.from_pretrained(name, { dtype: 'fp32' });
+  const model = await AutoModelForCausalLM.from_pretrained(name, { dtype });
   try {
     const inputs = tokenizer(prompt);
     const out = (await model.generate({ ...inputs, max_new_tokens: 10, do_sample: false })) as {
@@ -83,6 +92,58 @@ describe('fixture folder variants', () => {
     const theirs = await greedyTokens('external', prompt);
     expect(theirs.length).toBeGreaterThan(0);
     expect(theirs).toEqual(await greedyTokens('inline', prompt));
+  });
+
+  it('int8 sibling model_quantized.onnx: smaller, close logits, loaded by transformers.js as q8', async () => {
+    const f = await writeTinyLlamaFolder(join(root.dir, 'q8'), {
+      quantized: true,
+      hidden: 128,
+      intermediate: 256,
+    });
+    expect(f.files).toContain('onnx/model_quantized.onnx');
+    const float = await EngineSession.create(join(f.dir, 'onnx/model.onnx'));
+    const int8 = await EngineSession.create(join(f.dir, 'onnx/model_quantized.onnx'));
+    const floatBytes = (await stat(join(f.dir, 'onnx/model.onnx'))).size;
+    expect((await stat(join(f.dir, 'onnx/model_quantized.onnx'))).size).toBeLessThan(floatBytes / 2); // the embedding stays float
+    const ids = [5, 17, 200, 33, 81, 9, 140];
+    const a = await prefill(float, ids, 32);
+    const b = await prefill(int8, ids, 32);
+    const range = Math.max(...a) - Math.min(...a);
+    const worst = a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+    expect(worst).toBeGreaterThan(0); // really quantised
+    expect(worst).toBeLessThan(0.05 * range);
+
+    // transformers.js (dtype q8) generates what a greedy loop with the KV cache over the int8 graph
+    // gives. (A full re-run would not do: DynamicQuantizeLinear scales each call's activations
+    // as a whole, so int8 logits depend on what else is in the call, as in every such export.)
+    const prompt = 'Hello, world! How are you today?';
+    const theirs = await greedyTokens('q8', prompt, 'q8');
+    const tokenizer = await AutoTokenizer.from_pretrained('q8');
+    const prompted = Array.from(tokenizer.encode(prompt));
+    const ours: number[] = [];
+    let feed = prompted;
+    let past: Record<string, Tensor> | null = null;
+    for (let step = 0; step < theirs.length; step++) {
+      const total = prompted.length + step;
+      const r = await run(int8, feed, total - feed.length, past, 32);
+      const logits = r.logits.data as Float32Array;
+      const last = logits.subarray(logits.length - f.tokenizer.vocabSize);
+      const next = last.reduce((best, x, k) => (x > last[best] ? k : best), 0);
+      ours.push(next);
+      feed = [next];
+      past = r;
+    }
+    expect(theirs).toEqual(ours);
+    await float.release();
+    await int8.release();
+  });
+
+  it('a logit bias steers the random model: transformers.js stops on the eos only generation_config lists', async () => {
+    const f = await writeTinyGpt2Folder(join(root.dir, 'biased'), { logitBias: { 2: 100 } });
+    const config = JSON.parse(await readFile(join(f.dir, 'config.json'), 'utf8'));
+    expect(config.eos_token_id).toBe(f.ids.imEnd); // <|endoftext|> is an eos in generation_config.json only
+    expect(f.ids.endOfText).toBe(2);
+    expect(await greedyTokens('biased', 'Hello, world!')).toEqual([f.ids.endOfText]);
   });
 
   it('writes chat_template.jinja beside the config template it overrides', async () => {

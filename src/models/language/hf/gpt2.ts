@@ -11,7 +11,7 @@ import { encodeModel } from '../../../engine/onnx/encode';
 import { paddedCausalMask, positionsFromMask } from '../../../nn/decoder';
 import { type Gpt, type GptConfig, gptModel } from '../../../nn/gpt';
 import { Rng } from '../../../nn/rng';
-import { decoderInputs, decoderOutputs } from './layout';
+import { decoderInputs, decoderOutputs, type LogitBias } from './layout';
 
 /** A GPT with random (seeded) weights; `initStd` overrides GPT-2's N(0, 0.02) for every weight. */
 export function randomGpt(config: GptConfig & { initStd?: number }): Gpt {
@@ -36,14 +36,14 @@ export function exportGpt2Layout(model: Gpt): Uint8Array {
 export const GPT2_GRAPH_NAME = 'maas-gpt2';
 
 /** The inference graph in the layout of layout.ts (encode it with or without external data). */
-export function gpt2LayoutGraph(model: Gpt): Graph {
+export function gpt2LayoutGraph(model: Gpt, options: { logitBias?: LogitBias } = {}): Graph {
   const { layers, heads, dim } = model.config;
   const g = new Graph();
   const inputs = decoderInputs(g, { layers, kvHeads: heads, headDim: dim / heads, positionIds: false });
   const mask = paddedCausalMask(inputs.attentionMask, inputs.slots);
   const positions = positionsFromMask(inputs.attentionMask, inputs.slots);
   const r = model.run(inputs.inputIds, { positions, mask, past: inputs.past });
-  decoderOutputs(g, r.logits, r.present);
+  decoderOutputs(g, r.logits, r.present, options.logitBias);
   return g;
 }
 

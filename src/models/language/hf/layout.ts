@@ -13,8 +13,10 @@
  * input metadata, resolving `batch_size` to the batch and every other symbolic dim to 0, while
  * numeric dims (kv_heads, head_dim) are kept as they are.
  */
+import { fail } from '../../../common/errors';
 import type { Graph } from '../../../engine/ir/graph';
 import type { Value } from '../../../engine/ir/types';
+import { tensorFrom } from '../../../engine/runtime/tensor';
 import type { KeyValue } from '../../../nn/attention';
 import { dimLength, type StepPositions, stepPositions } from '../../../nn/decoder';
 
@@ -62,8 +64,27 @@ export function decoderInputs(g: Graph, shape: DecoderShape): DecoderInputs {
   return { inputIds, attentionMask, positionIds, past, slots };
 }
 
-/** Name the outputs: logits, then present key/value per layer. */
-export function decoderOutputs(g: Graph, logits: Value, present: readonly KeyValue[]): void {
+/** token id → amount added to its logit at every position (fixtures steer a random model with it). */
+export type LogitBias = Readonly<Record<number, number>>;
+
+/** Name the outputs: logits (plus `logitBias`, when given), then present key/value per layer. */
+export function decoderOutputs(
+  g: Graph,
+  logits: Value,
+  present: readonly KeyValue[],
+  logitBias?: LogitBias,
+): void {
+  const entries = Object.entries(logitBias ?? {});
+  if (entries.length > 0) {
+    const vocab = Number(logits.shape[logits.shape.length - 1]);
+    const bias = new Float32Array(vocab);
+    for (const [id, amount] of entries) {
+      if (!(Number(id) >= 0 && Number(id) < vocab))
+        fail('invalid_request', `logit bias for token ${id} outside the vocabulary of ${vocab}`);
+      bias[Number(id)] = amount;
+    }
+    logits = g.op('Add', [logits, g.constant(tensorFrom('float32', [vocab], bias))]);
+  }
   g.output('logits', logits);
   present.forEach((kv, i) => {
     g.output(presentName(i, 'key'), kv.key);

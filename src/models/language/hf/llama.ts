@@ -19,8 +19,9 @@ import {
 import { normal } from '../../../nn/init';
 import { embedding, type Layer, linear, named } from '../../../nn/layers';
 import { rmsNorm } from '../../../nn/norm';
+import { int8MatMul } from '../../../nn/quantize';
 import { Rng } from '../../../nn/rng';
-import { decoderInputs, decoderOutputs } from './layout';
+import { decoderInputs, decoderOutputs, type LogitBias } from './layout';
 
 export interface LlamaConfig {
   vocab: number;
@@ -45,15 +46,32 @@ export interface LlamaModel {
   readonly headDim: number;
   readonly params: Parameter[];
   /** Logits [B, S, V] and each layer's extended cache. */
-  run(
-    ids: Value,
-    o: { positionIds: Value; mask: Value; past: KeyValue[] },
-  ): { logits: Value; present: KeyValue[] };
+  run(ids: Value, o: LlamaRunOptions): { logits: Value; present: KeyValue[] };
+}
+
+export interface LlamaRunOptions {
+  positionIds: Value;
+  mask: Value;
+  past: KeyValue[];
+  /** Every projection and the LM head with int8 weights (optimum's `model_quantized.onnx`). */
+  int8?: boolean;
+}
+
+type Linear = ReturnType<typeof linear>;
+
+/** x·W through the float layer, or with W quantised to int8. */
+const project = (layer: Linear, x: Value, int8: boolean) => (int8 ? int8MatMul(x, layer.weight) : layer(x));
+
+interface LayerStep {
+  mask: Value;
+  rotary: RotaryTables;
+  past: KeyValue;
+  int8: boolean;
 }
 
 interface LlamaLayer {
   params: Parameter[];
-  run(x: Value, mask: Value, rotary: RotaryTables, past: KeyValue): { output: Value; present: KeyValue };
+  run(x: Value, step: LayerStep): { output: Value; present: KeyValue };
 }
 
 function llamaLayer(rng: Rng, c: Required<LlamaConfig>, headDim: number): LlamaLayer {
@@ -72,19 +90,21 @@ function llamaLayer(rng: Rng, c: Required<LlamaConfig>, headDim: number): LlamaL
   const layers: Layer[] = [inputNorm, q, k, v, o, postNorm, gate, up, down];
   return {
     params: layers.flatMap((l) => l.params),
-    run(x, mask, rotary, past) {
+    run(x, step) {
       const g = x.graph;
+      const mm = (layer: Linear, t: Value) => project(layer, t, step.int8);
       const h = inputNorm(x);
       // [B, S, n·d] → [B, n, S, d]
       const split = (t: Value, n: number) =>
         g.op('Transpose', [g.op('Reshape', [t], { shape: [0, 0, n, headDim] })], { perm: [0, 2, 1, 3] });
-      const query = applyRotary(split(q(h), c.heads), rotary);
-      const key = g.op('Concat', [past.key, applyRotary(split(k(h), c.kvHeads), rotary)], { axis: 2 });
-      const value = g.op('Concat', [past.value, split(v(h), c.kvHeads)], { axis: 2 });
-      const attended = g.op('Add', [x, o(groupedAttention(query, key, value, mask))]);
+      const query = applyRotary(split(mm(q, h), c.heads), step.rotary);
+      const newKey = applyRotary(split(mm(k, h), c.kvHeads), step.rotary);
+      const key = g.op('Concat', [step.past.key, newKey], { axis: 2 });
+      const value = g.op('Concat', [step.past.value, split(mm(v, h), c.kvHeads)], { axis: 2 });
+      const attended = g.op('Add', [x, mm(o, groupedAttention(query, key, value, step.mask))]);
       const m = postNorm(attended);
       const swish = (t: Value) => g.op('Mul', [t, g.op('Sigmoid', [t])]);
-      const output = g.op('Add', [attended, down(g.op('Mul', [swish(gate(m)), up(m)]))]);
+      const output = g.op('Add', [attended, mm(down, g.op('Mul', [swish(mm(gate, m)), mm(up, m)]))]);
       return { output, present: { key, value } };
     },
   };
@@ -116,11 +136,11 @@ export function llamaModel(config: LlamaConfig): LlamaModel {
       let x = embed(ids);
       const present: KeyValue[] = [];
       blocks.forEach((block, i) => {
-        const r = block.run(x, o.mask, rotary, o.past[i]);
+        const r = block.run(x, { mask: o.mask, rotary, past: o.past[i], int8: o.int8 ?? false });
         x = r.output;
         present.push(r.present);
       });
-      return { logits: head(finalNorm(x)), present };
+      return { logits: project(head, finalNorm(x), o.int8 ?? false), present };
     },
   };
 }
@@ -132,8 +152,14 @@ export function exportLlama(model: LlamaModel): Uint8Array {
 
 export const LLAMA_GRAPH_NAME = 'maas-llama';
 
-/** The inference graph in the layout of layout.ts (encode it with or without external data). */
-export function llamaGraph(model: LlamaModel): Graph {
+/**
+ * The inference graph in the layout of layout.ts (encode it with or without external data);
+ * `int8`: the projections and the LM head with int8 weights (`onnx/model_quantized.onnx`).
+ */
+export function llamaGraph(
+  model: LlamaModel,
+  options: { int8?: boolean; logitBias?: LogitBias } = {},
+): Graph {
   const c = model.config;
   const g = new Graph();
   const inputs = decoderInputs(g, {
@@ -144,8 +170,8 @@ export function llamaGraph(model: LlamaModel): Graph {
   });
   const mask = paddedCausalMask(inputs.attentionMask, inputs.slots);
   const positionIds = inputs.positionIds as Value;
-  const r = model.run(inputs.inputIds, { positionIds, mask, past: inputs.past });
-  decoderOutputs(g, r.logits, r.present);
+  const r = model.run(inputs.inputIds, { positionIds, mask, past: inputs.past, int8: options.int8 });
+  decoderOutputs(g, r.logits, r.present, options.logitBias);
   return g;
 }
 

@@ -4,6 +4,7 @@
  * tokenizer's merges are learned by maas's BPE trainer on a short multilingual text, so common
  * words are single tokens and non-ASCII text splits into byte tokens as in real models.
  */
+import { fail } from '../../../common/errors';
 import { trainBpe } from '../../../data/text/bpe';
 import type { BpeTokenizerSpec } from '../../../data/text/tokenizer';
 import type { Graph } from '../../../engine/ir/graph';
@@ -11,6 +12,7 @@ import { encodeModelParts } from '../../../engine/onnx/encode';
 import { CHATML_TEMPLATE, type HfFolder, writeHfFolder } from './folder';
 import { type GenaiDecoder, genaiConfig } from './genai';
 import { GPT2_GRAPH_NAME, gpt2HfConfig, gpt2LayoutGraph, randomGpt } from './gpt2';
+import type { LogitBias } from './layout';
 import { LLAMA_GRAPH_NAME, llamaGraph, llamaHfConfig, llamaModel } from './llama';
 import { type HfTokenizer, hfTokenizerJson } from './tokenizer';
 
@@ -58,6 +60,17 @@ export interface RandomDecoderOptions {
   chatTemplateFile?: string;
   /** onnxruntime-genai's layout: the graph at `model.onnx` and a `genai_config.json`. */
   genai?: boolean;
+  /**
+   * Also an int8 sibling `model_quantized.onnx` (projections and LM head with int8 weights, the
+   * dynamic-quantisation pattern optimum publishes; transformers.js loads it as `dtype: 'q8'`).
+   * Llama only.
+   */
+  quantized?: boolean;
+  /**
+   * Added to the logits of these token ids at every position, e.g. `{ [ids.endOfText]: 4 }` makes
+   * the random model emit `<|endoftext|>` (the eos only generation_config.json lists) early.
+   */
+  logitBias?: LogitBias;
 }
 
 export interface RandomDecoderFolder {
@@ -91,9 +104,20 @@ function chatTokenizer(vocab: number): Pick<RandomDecoderFolder, 'tokenizer' | '
 
 interface Built {
   graph: Graph;
+  /** The int8 graph, when the architecture has one. */
+  int8Graph?: () => Graph;
   graphName: string;
   config: Record<string, unknown>;
   shape: Omit<GenaiDecoder, 'filename' | 'bos' | 'eos' | 'pad'>;
+}
+
+function genaiFile(
+  built: Built,
+  ids: { bos: number; eos: number[]; pad: number },
+  graphPath: string,
+): [string, string] {
+  const config = genaiConfig({ ...built.shape, ...ids, filename: graphPath });
+  return ['genai_config.json', `${JSON.stringify(config, null, 2)}\n`];
 }
 
 async function write(
@@ -115,6 +139,12 @@ async function write(
     name: built.graphName,
     externalData: o.externalData ? { location: dataFile, minBytes: 0 } : undefined,
   });
+  const siblings: [string, Uint8Array][] = [];
+  if (o.quantized) {
+    if (!built.int8Graph) fail('invalid_request', 'an int8 sibling is built for Llama-style folders only');
+    const path = graphPath.replace(/model\.onnx$/, 'model_quantized.onnx');
+    siblings.push([path, encodeModelParts(built.int8Graph(), { name: `${built.graphName}-int8` }).model]);
+  }
   const config = o.externalData
     ? { ...built.config, 'transformers.js_config': { use_external_data_format: true } }
     : built.config;
@@ -135,14 +165,7 @@ async function write(
     onnx: encoded.model,
     graphPath,
     onnxData: encoded.externalData ?? undefined,
-    extraFiles: o.genai
-      ? [
-          [
-            'genai_config.json',
-            `${JSON.stringify(genaiConfig({ ...built.shape, ...ids, filename: graphPath }), null, 2)}\n`,
-          ],
-        ]
-      : [],
+    extraFiles: [...siblings, ...(o.genai ? [genaiFile(built, ids, graphPath)] : [])],
   };
   const files = await writeHfFolder(dir, folder);
   return {
@@ -179,7 +202,8 @@ export async function writeRandomLlamaFolder(
   });
   const c = model.config;
   return write(dir, o, tok, {
-    graph: llamaGraph(model),
+    graph: llamaGraph(model, { logitBias: o.logitBias }),
+    int8Graph: () => llamaGraph(model, { int8: true, logitBias: o.logitBias }),
     graphName: LLAMA_GRAPH_NAME,
     config: llamaHfConfig(model, { bos: tok.ids.endOfText, eos: tok.ids.imEnd, pad: tok.ids.endOfText }),
     shape: {
@@ -215,7 +239,7 @@ export async function writeRandomGpt2Folder(
   });
   const c = model.config;
   return write(dir, o, tok, {
-    graph: gpt2LayoutGraph(model),
+    graph: gpt2LayoutGraph(model, { logitBias: o.logitBias }),
     graphName: GPT2_GRAPH_NAME,
     config: gpt2HfConfig(model, { bos: tok.ids.endOfText, eos: tok.ids.imEnd, pad: tok.ids.endOfText }),
     shape: {
