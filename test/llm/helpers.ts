@@ -66,11 +66,12 @@ export async function reference(
   name: string,
   input: { messages: Message[]; chatTemplate?: string } | { prompt: string },
   maxNewTokens: number,
+  dtype: 'fp32' | 'q8' = 'fp32',
 ): Promise<Reference> {
   env.allowRemoteModels = false;
   env.localModelPath = root;
   const tokenizer = await AutoTokenizer.from_pretrained(name);
-  const model = await AutoModelForCausalLM.from_pretrained(name, { dtype: 'fp32' });
+  const model = await AutoModelForCausalLM.from_pretrained(name, { dtype });
   try {
     const chat = 'messages' in input;
     const text = chat

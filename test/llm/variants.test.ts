@@ -73,4 +73,25 @@ describe('published folder variants, served', () => {
     await push('chatml', plain.dir);
     expect((await chat('chatml')).usage.prompt_tokens).not.toBe(ref.promptTokens);
   }, 120_000);
+
+  it('an int8 sibling (?variant=quantized) answers as transformers.js does with dtype q8', async () => {
+    const f = await writeTinyLlamaFolder(join(root.dir, 'int8'), { quantized: true });
+    const res = await uploadArchive(
+      s.app,
+      'int8',
+      await packFolder(await folderFiles(f.dir)),
+      'application/gzip',
+      '?variant=quantized',
+    );
+    expect(res.statusCode, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.metadata).toMatchObject({
+      graph: 'onnx/model_quantized.onnx',
+      quantization: 'int8 (dynamic)',
+    });
+    const ref = await reference(root.dir, 'int8', { messages }, 10, 'q8');
+    expect(ref.tokens.length).toBeGreaterThan(0);
+    const got = await chat('int8');
+    expect(got.usage.prompt_tokens).toBe(ref.promptTokens);
+    expect(got.choices[0].message.content).toBe(ref.text);
+  }, 120_000);
 });
