@@ -2,7 +2,7 @@
  * A cluster on one machine for the multi-process tests: N `maas serve` processes (real processes,
  * real sockets) on one PostgreSQL schema and one Redis key prefix, both fresh per run, with a
  * shared blob folder (as a shared volume would be). The variables are exactly those of
- * docs/cluster.md, deploy/docker-compose.yml and deploy/systemd/.
+ * docs/deploy.md, deploy/docker-compose.yml and deploy/systemd/.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -115,6 +115,8 @@ export const opAttributes = {
   // dynamic
   Shape: { start: 'int', end: 'int' },
   Range: { dim: 'string', delta: 'float' },
+  DynamicQuantizeLinear: none,
+  MatMulInteger: none,
 } as const satisfies Record<string, AttributeDeclaration>;
 
 export type OpName = keyof typeof opAttributes;
