@@ -22,6 +22,7 @@ const entries = {
   'zoo-worker': 'src/platform/zoo-training/worker.ts',
   'validate-worker': 'src/platform/registry/validate-worker.ts',
   'session-thread': 'src/platform/serving/session-thread-main.ts',
+  'describe-worker': 'src/platform/training/describe-worker.ts',
   'zoo-train': 'src/models/zoo/train-cli.ts',
 };
 

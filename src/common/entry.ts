@@ -15,7 +15,12 @@ declare const MAAS_COMPILED: boolean | undefined;
 export const compiled = typeof MAAS_COMPILED !== 'undefined' && MAAS_COMPILED === true;
 
 /** Names of the entries the build writes into `dist/` (see scripts/build.mjs). */
-export type EntryName = 'training-worker' | 'zoo-worker' | 'validate-worker' | 'session-thread';
+export type EntryName =
+  | 'training-worker'
+  | 'zoo-worker'
+  | 'validate-worker'
+  | 'session-thread'
+  | 'describe-worker';
 
 /**
  * The file to start: `dist/<name>.js` when compiled, else `source` (a URL made by the caller with

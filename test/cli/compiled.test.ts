@@ -1,7 +1,8 @@
 /**
  * The compiled build (what `npm start` and `bin/maas.js` run): the bundle in a fresh out folder
  * starts a server with plain `node` (no tsx), and every child entry it needs is found next to
- * it: a trainer child (train), the upload validator (models push), a model thread (predict).
+ * it: a trainer child (train), the upload validator (models push), a model thread (predict), the
+ * dataset reader's worker thread (datasets push).
  */
 import { execFile, spawn } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
@@ -73,5 +74,11 @@ describe('compiled build', () => {
 
     const predicted = await maas('predict', 'x', '--input', '{"x1": 0.1, "x2": 0.9}');
     expect(predicted.stdout).toMatch(/^[01]\t\(/);
+
+    const csv = join(data.dir, 'rows.csv');
+    await writeFile(csv, 'a,b,label\n1,2,x\n3,4,y\n');
+    const dataset = await maas('datasets', 'push', 'rows', csv);
+    expect(dataset.stdout).toContain('rows');
+    expect(dataset.stdout).toMatch(/tabular|csv/);
   });
 });

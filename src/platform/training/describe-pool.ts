@@ -9,6 +9,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { compiled, entryUrl } from '../../common/entry';
 import { type ErrorCode, errorCatalog, fail, MaasError } from '../../common/errors';
 import type { DatasetDescription, DescribeOptions } from '../../data/index';
 import type { DescribeAnswer, DescribeRequest } from './describe-worker';
@@ -24,14 +25,22 @@ export interface DescribePoolOptions {
   idleMs: number;
 }
 
-const workerUrl = new URL('./describe-worker.ts', import.meta.url).href;
-/** tsx's loader, registered inside the worker so it can import TypeScript (as bin/maas.js does). */
-const tsxApi = pathToFileURL(
-  createRequire(import.meta.url)
-    .resolve('tsx/esm/api')
-    .replace(/\.cjs$/, '.mjs'),
-).href;
-const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(workerUrl)}); });`;
+const workerUrl = entryUrl('describe-worker', new URL('./describe-worker.ts', import.meta.url));
+
+/**
+ * Compiled (dist/), the worker is its bundled entry; from source, a bootstrap that registers tsx's
+ * loader inside the worker so it can import the TypeScript file (as bin/maas.js does).
+ */
+function workerSource(): { source: string | URL; eval: boolean } {
+  if (compiled) return { source: workerUrl, eval: false };
+  const tsxApi = pathToFileURL(
+    createRequire(import.meta.url)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs'),
+  ).href;
+  const source = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(workerUrl.href)}); });`;
+  return { source, eval: true };
+}
 
 interface Slot {
   worker: Worker;
@@ -70,8 +79,9 @@ export class DescribePool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(bootstrap, {
-      eval: true,
+    const { source, eval: isCode } = workerSource();
+    const worker = new Worker(source, {
+      eval: isCode,
       execArgv: [],
       env: {},
       resourceLimits: { maxOldGenerationSizeMb: this.options.memoryMb, stackSizeMb: 4 },
