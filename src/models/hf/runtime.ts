@@ -10,20 +10,42 @@
  */
 import { fail } from '../../common/errors';
 import { failContext, Generator } from '../common/generator';
+import { stepLogprob, type TokenLogprob } from '../common/logprobs';
+import { bindGrammar, JsonConstraint } from '../language/constrain/json-constraint';
+import { buildVocabulary, type TokenVocabulary } from '../language/constrain/vocabulary';
 import { registerRuntime } from '../runtimes';
-import type { GenerateRequest, GenerateResult, RuntimeContext, TextGenerationRuntime } from '../task';
+import type {
+  DeltaListener,
+  GenerateRequest,
+  GenerateResult,
+  RuntimeContext,
+  TextGenerationRuntime,
+} from '../task';
 import { loadTextAssets, type TextAssets } from './assets';
 import { hfDecoder } from './decoder';
 import type { DecoderPlan } from './plan';
 
 export const HF_DECODER_FAMILY = 'hf-decoder';
 
+/** The byte vocabulary for constrained decoding and logprobs, built once per runtime (null: not byte-level). */
+function vocabularyOnce(assets: TextAssets): () => TokenVocabulary | null {
+  let vocabulary: TokenVocabulary | null | undefined;
+  return () => {
+    if (vocabulary === undefined) {
+      const bytes = assets.tokenizer.tokenBytes();
+      vocabulary = bytes ? buildVocabulary(bytes, assets.eosIds) : null;
+    }
+    return vocabulary;
+  };
+}
+
 async function generate(
   assets: TextAssets,
   context: number,
   makeDecoder: () => ReturnType<typeof hfDecoder>,
+  vocabularyOf: () => TokenVocabulary | null,
   req: GenerateRequest,
-  onDelta?: (delta: string) => void,
+  onDelta?: DeltaListener,
   signal?: AbortSignal,
 ): Promise<GenerateResult> {
   const { tokenizer, sampling } = assets;
@@ -32,6 +54,11 @@ async function generate(
     : tokenizer.encode(req.prompt, { addSpecialTokens: req.specialTokens ?? true });
   if (prompt.length === 0) fail('invalid_request', 'the prompt is empty: it encodes to no tokens');
   if (prompt.length >= context) failContext(context, prompt.length);
+  const vocabulary = req.json || req.logprobs !== undefined ? vocabularyOf() : null;
+  if (req.json && !vocabulary)
+    fail('invalid_request', "this model's tokenizer is not byte-level: JSON output cannot be constrained", {
+      pointer: 'response_format',
+    });
   const gen = new Generator(
     {
       maxTokens: req.maxTokens ?? context - prompt.length,
@@ -44,9 +71,24 @@ async function generate(
       frequencyPenalty: req.frequencyPenalty,
       repetitionPenalty: req.repetitionPenalty ?? sampling.repetitionPenalty,
       endTokens: assets.eosIds,
+      topLogprobs: req.logprobs,
+      constraint:
+        req.json && vocabulary
+          ? new JsonConstraint(bindGrammar(req.json.root, req.json.key, vocabulary))
+          : undefined,
     },
     (ids) => tokenizer.decode(ids),
   );
+  // Log probabilities go out with the text they belong to; end tokens have none.
+  const logprobs: TokenLogprob[] = [];
+  let unsent = 0;
+  const ends = new Set(assets.eosIds);
+  const bytesOf = (id: number) => vocabulary?.bytes[id] ?? null;
+  const send = (delta: string, done: boolean) => {
+    if (!onDelta || !(delta || (done && unsent < logprobs.length))) return;
+    onDelta(delta, req.logprobs === undefined ? undefined : logprobs.slice(unsent));
+    unsent = logprobs.length;
+  };
   const seq = [...prompt];
   const decoder = makeDecoder();
   let fresh = true;
@@ -54,25 +96,27 @@ async function generate(
     while (!gen.done) {
       if (signal?.aborted) fail('client_closed', 'generation cancelled by the client');
       if (seq.length >= context) {
-        const rest = gen.finish('length');
-        if (rest && onDelta) onDelta(rest);
+        send(gen.finish('length'), true);
         break;
       }
       const logits = await decoder.next(seq, fresh, signal);
       fresh = false;
       const step = gen.step(logits);
-      if (step.delta && onDelta) onDelta(step.delta);
+      if (req.logprobs !== undefined && !ends.has(step.token)) logprobs.push(stepLogprob(step, bytesOf));
+      send(step.delta, step.done);
       seq.push(step.token);
     }
   } finally {
     decoder.close?.();
   }
-  return {
+  const result: GenerateResult = {
     text: gen.text,
     finishReason: gen.finishReason ?? 'length',
     promptTokens: prompt.length,
     completionTokens: gen.completionTokens,
   };
+  if (req.logprobs !== undefined) result.logprobs = logprobs;
+  return result;
 }
 
 function metaPlan(meta: Readonly<Record<string, unknown>>): { plan: DecoderPlan; context: number } {
@@ -93,9 +137,11 @@ export async function hfDecoderRuntime(ctx: RuntimeContext): Promise<TextGenerat
   const assets = await loadTextAssets(read);
   const { tokenizer, template } = assets;
   const makeDecoder = () => hfDecoder(ctx.run, plan);
+  const vocabulary = vocabularyOnce(assets);
   return {
     task: 'text-generation',
     contextLength: context,
+    supports: new Set(['json', 'logprobs']),
     countTokens: (text, options) =>
       tokenizer.encode(text, { addSpecialTokens: options?.specialTokens ?? true }).length,
     chatPrompt: template
@@ -109,7 +155,8 @@ export async function hfDecoderRuntime(ctx: RuntimeContext): Promise<TextGenerat
       // every id the model can emit or take is valid.
       vocabSize: Math.max(tokenizer.vocabSize, modelVocab(ctx.metadata)),
     },
-    generate: (req, onDelta, signal) => generate(assets, context, makeDecoder, req, onDelta, signal),
+    generate: (req, onDelta, signal) =>
+      generate(assets, context, makeDecoder, vocabulary, req, onDelta, signal),
   };
 }
 
