@@ -212,7 +212,7 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     registry,
     pool,
     inference,
-    tasks: new TaskService({ registry, inference, artifacts }),
+    tasks: new TaskService({ registry, inference, artifacts, requestTimeoutMs: config.requestTimeoutMs }),
     metrics,
     keys:
       deps.keys ??

@@ -152,6 +152,44 @@ describe('task service', () => {
     expect(performance.now() - t).toBeLessThan(100);
   });
 
+  it('an image request ends at the request deadline (render and encoding included) with a 504', async () => {
+    const tasks = new TaskService({
+      registry: server.platform.registry,
+      inference: server.platform.inference,
+      requestTimeoutMs: 1,
+    });
+    await expect(
+      tasks.imagine(target('cppn'), { prompt: 'x', n: 4, width: 1024, height: 1024, seed: 1 }),
+    ).rejects.toMatchObject({
+      code: 'deadline_exceeded',
+      message: expect.stringContaining('MAAS_REQUEST_TIMEOUT_MS'),
+    });
+  });
+
+  it('the largest image request allowed keeps the event loop answering: PNG compression is off the loop', async () => {
+    let last = performance.now();
+    let worst = 0;
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      worst = Math.max(worst, now - last);
+      last = now;
+    }, 5);
+    try {
+      const img = await server.platform.tasks.imagine(target('cppn'), {
+        prompt: 'x',
+        n: 1,
+        width: 2048,
+        height: 2048,
+        seed: 1,
+      });
+      expect(img.images[0].length).toBeGreaterThan(1000);
+    } finally {
+      clearInterval(ticker);
+    }
+    console.log(`worst event-loop gap during a 2048×2048 image request: ${worst.toFixed(0)} ms`);
+    expect(worst).toBeLessThan(1000);
+  });
+
   it('speech without an installed engine is a 503 that says how to install one', async () => {
     const tasks = new TaskService({
       registry: server.platform.registry,

@@ -117,6 +117,36 @@ export function encodePng(img: Image): Buffer {
   return PNG.sync.write(png, { colorType, inputColorType: colorType, inputHasAlpha: img.channels === 4 });
 }
 
+/**
+ * The same PNG as `encodePng`, with its compression (zlib) on libuv's thread pool instead of the
+ * event loop, and each row filtered with `Sub` (linear, no adaptive search on the loop): for the
+ * served image routes, where a 4-megapixel encode would otherwise stall every other request.
+ */
+export function encodePngAsync(img: Image): Promise<Buffer> {
+  checkSize(img.width, img.height);
+  const colorType = ({ 1: 0, 3: 2, 4: 6 } as const)[img.channels];
+  const png = new PNG({
+    width: img.width,
+    height: img.height,
+    colorType,
+    inputColorType: colorType,
+    inputHasAlpha: img.channels === 4,
+    bitDepth: 8,
+    filterType: 1,
+  });
+  const bytes = Buffer.alloc(img.data.length);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = toByte(img.data[i]);
+  png.data = bytes;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    png
+      .pack()
+      .on('data', (c: Buffer) => chunks.push(c))
+      .on('end', () => resolve(Buffer.concat(chunks)))
+      .on('error', reject);
+  });
+}
+
 /** Decode a PNG to RGBA floats (pngjs expands every colour type and bit depth to 8-bit RGBA). */
 export function decodePng(bytes: Uint8Array): Image {
   let png: PNG;

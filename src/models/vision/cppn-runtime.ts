@@ -9,7 +9,7 @@
  */
 import { fail } from '../../common/errors';
 import type { Tensor } from '../../engine/runtime/tensor';
-import { createImage, encodePng, type Image } from '../common/image';
+import { createImage, encodePngAsync, type Image } from '../common/image';
 import { Rng, randomSeed } from '../common/prng';
 import type { ImageGenerationRuntime, RunModel, RuntimeContext } from '../task';
 import { paletteFor, paletteNames } from './palettes';
@@ -136,7 +136,8 @@ export function cppnRuntime(ctx: RuntimeContext): ImageGenerationRuntime {
           z,
           signal,
         });
-        pngs.push(encodePng(img));
+        if (signal?.aborted) fail('client_closed', 'image generation stopped: the request ended');
+        pngs.push(await encodePngAsync(img));
       }
       return pngs;
     },

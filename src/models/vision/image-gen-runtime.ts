@@ -7,7 +7,7 @@
  * `resample` (`bilinear`, default, smooth strokes; `nearest`, hard pixels).
  */
 import { fail } from '../../common/errors';
-import { encodePng, imagesFromBatch, resizeImage } from '../common/image';
+import { encodePngAsync, imagesFromBatch, resizeImage } from '../common/image';
 import { randomSeed } from '../common/prng';
 import type { ImageGenerationRuntime, RuntimeContext } from '../task';
 import { checkImageCount } from './cppn-runtime';
@@ -69,13 +69,17 @@ export function imageGenRuntime(ctx: RuntimeContext): ImageGenerationRuntime {
         temperature: style.temperature,
       });
       const { image } = await ctx.run(feeds, { outputs: ['image'], signal });
-      return imagesFromBatch(image).map((img) =>
-        encodePng(
+      const pngs: Uint8Array[] = [];
+      for (const img of imagesFromBatch(image)) {
+        // Between images the request's deadline (and a client hang-up) can end the work.
+        if (signal?.aborted) fail('client_closed', 'image generation stopped: the request ended');
+        const sized =
           img.width === req.width && img.height === req.height
             ? img
-            : resizeImage(img, req.width, req.height, style.resample),
-        ),
-      );
+            : resizeImage(img, req.width, req.height, style.resample);
+        pngs.push(await encodePngAsync(sized));
+      }
+      return pngs;
     },
   };
 }

@@ -68,6 +68,8 @@ export interface TaskServiceDeps {
   artifacts?: ArtifactStore;
   /** (family, role) → derived-file builder. Default: the models layer's table. */
   derivedBuilders?: DerivedBuilders;
+  /** Deadline of one image request, render and PNG encoding included (ms). Default 30,000. */
+  requestTimeoutMs?: number;
 }
 
 export interface ListedModel {
@@ -99,6 +101,7 @@ export class TaskService {
   private readonly runtimes: (family: string) => RuntimeFactory | undefined;
   private readonly derived: DerivedModels | null;
   private readonly explainers = new Map<string, Explainer>();
+  private readonly requestTimeoutMs: number;
 
   constructor(deps: TaskServiceDeps) {
     this.registry = deps.registry;
@@ -106,6 +109,7 @@ export class TaskService {
     this.speechEngine = deps.speech;
     this.speechModels = deps.speechModels ?? defaultSpeechModels();
     this.runtimes = deps.runtimes ?? runtimeFor;
+    this.requestTimeoutMs = deps.requestTimeoutMs ?? 30_000;
     this.derived = deps.artifacts
       ? new DerivedModels(deps.registry, deps.artifacts, deps.derivedBuilders ?? derivedArtifactBuilder)
       : null;
@@ -252,7 +256,18 @@ export class TaskService {
       );
     if (req.seed !== undefined) integerIn('seed', req.seed, 0, Number.MAX_SAFE_INTEGER);
     const { version, runtime } = await this.runtime(target, 'image-generation');
-    const images = await runtime.generate(req, signal);
+    const deadline = AbortSignal.timeout(this.requestTimeoutMs);
+    let images: Uint8Array[];
+    try {
+      images = await runtime.generate(req, signal ? AbortSignal.any([signal, deadline]) : deadline);
+    } catch (e) {
+      if (deadline.aborted)
+        fail(
+          'deadline_exceeded',
+          `image generation took longer than ${this.requestTimeoutMs} ms (MAAS_REQUEST_TIMEOUT_MS): ask for fewer or smaller images`,
+        );
+      throw e;
+    }
     return {
       model: version.model,
       version: version.version,
