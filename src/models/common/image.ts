@@ -99,22 +99,22 @@ export function imageToTensor(img: Image, layout: 'chw' | 'hwc' = 'chw'): Tensor
 
 const toByte = (v: number): number => (v > 0 ? (v < 1 ? Math.round(v * 255) : 255) : 0);
 
-/** PNG bytes, 8 bits per channel: colour type grey (1 channel), RGB (3) or RGBA (4). */
-export function encodePng(img: Image): Buffer {
+/** A pngjs image of `img`, 8 bits per channel: grey (1 channel), RGB (3) or RGBA (4). */
+function pngOf(img: Image, filterType?: number) {
   checkSize(img.width, img.height);
   const colorType = ({ 1: 0, 3: 2, 4: 6 } as const)[img.channels];
-  const png = new PNG({
-    width: img.width,
-    height: img.height,
-    colorType,
-    inputColorType: colorType,
-    inputHasAlpha: img.channels === 4,
-    bitDepth: 8,
-  });
+  const options = { colorType, inputColorType: colorType, inputHasAlpha: img.channels === 4 };
+  const png = new PNG({ width: img.width, height: img.height, bitDepth: 8, filterType, ...options });
   const bytes = Buffer.alloc(img.data.length);
   for (let i = 0; i < bytes.length; i++) bytes[i] = toByte(img.data[i]);
   png.data = bytes;
-  return PNG.sync.write(png, { colorType, inputColorType: colorType, inputHasAlpha: img.channels === 4 });
+  return { png, options };
+}
+
+/** PNG bytes, 8 bits per channel: colour type grey (1 channel), RGB (3) or RGBA (4). */
+export function encodePng(img: Image): Buffer {
+  const { png, options } = pngOf(img);
+  return PNG.sync.write(png, options);
 }
 
 /**
@@ -123,20 +123,7 @@ export function encodePng(img: Image): Buffer {
  * served image routes, where a 4-megapixel encode would otherwise stall every other request.
  */
 export function encodePngAsync(img: Image): Promise<Buffer> {
-  checkSize(img.width, img.height);
-  const colorType = ({ 1: 0, 3: 2, 4: 6 } as const)[img.channels];
-  const png = new PNG({
-    width: img.width,
-    height: img.height,
-    colorType,
-    inputColorType: colorType,
-    inputHasAlpha: img.channels === 4,
-    bitDepth: 8,
-    filterType: 1,
-  });
-  const bytes = Buffer.alloc(img.data.length);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = toByte(img.data[i]);
-  png.data = bytes;
+  const { png } = pngOf(img, 1);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     png

@@ -40,3 +40,31 @@ export function stepLogprob(step: GenerationStep, bytesOf: TokenBytes): TokenLog
     top: (step.top ?? []).map((t) => ({ ...tokenText(t.token, bytesOf), logprob: t.logprob })),
   };
 }
+
+/**
+ * A generation's text as it streams, with the log probabilities of its tokens when they were
+ * asked for: each entry goes out with the text it belongs to; end tokens have none.
+ */
+export class LogprobStream {
+  readonly entries: TokenLogprob[] = [];
+  private unsent = 0;
+
+  constructor(
+    private readonly wanted: boolean,
+    private readonly ends: ReadonlySet<number>,
+    private readonly bytesOf: TokenBytes,
+    private readonly onDelta?: (delta: string, logprobs?: TokenLogprob[]) => void,
+  ) {}
+
+  step(step: GenerationStep): void {
+    if (this.wanted && !this.ends.has(step.token)) this.entries.push(stepLogprob(step, this.bytesOf));
+    this.send(step.delta, step.done);
+  }
+
+  /** Text that became final (with the entries not sent yet); `done`: flush even without text. */
+  send(delta: string, done: boolean): void {
+    if (!this.onDelta || !(delta || (done && this.unsent < this.entries.length))) return;
+    this.onDelta(delta, this.wanted ? this.entries.slice(this.unsent) : undefined);
+    this.unsent = this.entries.length;
+  }
+}

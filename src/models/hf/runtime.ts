@@ -10,7 +10,7 @@
  */
 import { fail } from '../../common/errors';
 import { failContext, Generator } from '../common/generator';
-import { stepLogprob, type TokenLogprob } from '../common/logprobs';
+import { LogprobStream } from '../common/logprobs';
 import { bindGrammar, JsonConstraint } from '../language/constrain/json-constraint';
 import { buildVocabulary, type TokenVocabulary } from '../language/constrain/vocabulary';
 import { registerRuntime } from '../runtimes';
@@ -79,16 +79,12 @@ async function generate(
     },
     (ids) => tokenizer.decode(ids),
   );
-  // Log probabilities go out with the text they belong to; end tokens have none.
-  const logprobs: TokenLogprob[] = [];
-  let unsent = 0;
-  const ends = new Set(assets.eosIds);
-  const bytesOf = (id: number) => vocabulary?.bytes[id] ?? null;
-  const send = (delta: string, done: boolean) => {
-    if (!onDelta || !(delta || (done && unsent < logprobs.length))) return;
-    onDelta(delta, req.logprobs === undefined ? undefined : logprobs.slice(unsent));
-    unsent = logprobs.length;
-  };
+  const out = new LogprobStream(
+    req.logprobs !== undefined,
+    new Set(assets.eosIds),
+    (id) => vocabulary?.bytes[id] ?? null,
+    onDelta,
+  );
   const seq = [...prompt];
   const decoder = makeDecoder();
   let fresh = true;
@@ -96,14 +92,13 @@ async function generate(
     while (!gen.done) {
       if (signal?.aborted) fail('client_closed', 'generation cancelled by the client');
       if (seq.length >= context) {
-        send(gen.finish('length'), true);
+        out.send(gen.finish('length'), true);
         break;
       }
       const logits = await decoder.next(seq, fresh, signal);
       fresh = false;
       const step = gen.step(logits);
-      if (req.logprobs !== undefined && !ends.has(step.token)) logprobs.push(stepLogprob(step, bytesOf));
-      send(step.delta, step.done);
+      out.step(step);
       seq.push(step.token);
     }
   } finally {
@@ -115,7 +110,7 @@ async function generate(
     promptTokens: prompt.length,
     completionTokens: gen.completionTokens,
   };
-  if (req.logprobs !== undefined) result.logprobs = logprobs;
+  if (req.logprobs !== undefined) result.logprobs = out.entries;
   return result;
 }
 

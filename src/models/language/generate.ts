@@ -10,7 +10,7 @@
 import { fail } from '../../common/errors';
 import type { Tokenizer } from '../../data/index';
 import { Generator } from '../common/generator';
-import { stepLogprob, type TokenLogprob } from '../common/logprobs';
+import { LogprobStream } from '../common/logprobs';
 import type { DeltaListener, GenerateRequest, GenerateResult, TextGenerationRuntime } from '../task';
 import { bindGrammar, JsonConstraint } from './constrain/json-constraint';
 import { vocabularyOf } from './constrain/vocabulary';
@@ -64,11 +64,12 @@ export async function generateText(
     },
     (ids) => model.tokenizer.decode(ids),
   );
-  // Log probabilities go out with the text they belong to; end tokens have none.
-  const logprobs: TokenLogprob[] = [];
-  let unsent = 0;
-  const bytesOf = (id: number) => vocabulary?.bytes[id] ?? null;
-  const ends = new Set(vocabulary?.endTokens ?? []);
+  const out = new LogprobStream(
+    req.logprobs !== undefined,
+    new Set(vocabulary?.endTokens ?? []),
+    (id) => vocabulary?.bytes[id] ?? null,
+    onDelta,
+  );
   const prompt = model.tokenizer.encode(req.prompt);
   const seq = prompt.length > 0 ? prompt.slice(-model.context) : model.tokenizer.encode(model.startText);
   if (seq.length === 0) fail('internal', 'the start text encodes to no tokens');
@@ -81,11 +82,7 @@ export async function generateText(
       const logits = await decoder.next(seq.slice(start), fresh, signal);
       fresh = false;
       const step = gen.step(logits);
-      if (req.logprobs !== undefined && !ends.has(step.token)) logprobs.push(stepLogprob(step, bytesOf));
-      if (onDelta && (step.delta || (step.done && unsent < logprobs.length))) {
-        onDelta(step.delta, req.logprobs === undefined ? undefined : logprobs.slice(unsent));
-        unsent = logprobs.length;
-      }
+      out.step(step);
       seq.push(step.token);
       if (seq.length - start > model.context) {
         start = seq.length - (model.context - 1);
@@ -101,7 +98,7 @@ export async function generateText(
     promptTokens: prompt.length,
     completionTokens: gen.completionTokens,
   };
-  if (req.logprobs !== undefined) result.logprobs = logprobs;
+  if (req.logprobs !== undefined) result.logprobs = out.entries;
   return result;
 }
 
