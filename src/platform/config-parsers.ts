@@ -22,6 +22,13 @@ export const int =
     return n;
   };
 export const text: Parser<string> = (raw) => raw;
+/** One of a fixed list of words (a mode, a role, a format). */
+export const oneOf =
+  <T extends string>(values: readonly T[]): Parser<T> =>
+  (raw, key) =>
+    (values as readonly string[]).includes(raw)
+      ? (raw as T)
+      : fail('invalid_request', `config ${key}: ${JSON.stringify(raw)} is not one of ${values.join(', ')}`);
 export const bool: Parser<boolean> = (raw, key) => {
   if (['1', 'true', 'yes'].includes(raw)) return true;
   if (['0', 'false', 'no'].includes(raw)) return false;

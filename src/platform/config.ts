@@ -6,23 +6,17 @@
 import { fail } from '../common/errors';
 import { didYouMean } from '../common/suggest';
 import { limitOptions } from './config-limits';
-import { bool, int, MiB, type OptionSpec, optionalSecret, type Parser, text } from './config-parsers';
+import { bool, int, MiB, type OptionSpec, oneOf, optionalSecret, type Parser, text } from './config-parsers';
 
 /** What `maas serve` does about zoo models that are not installed (see src/platform/zoo-training/). */
 export const ZOO_MODES = ['auto', 'off', 'quick'] as const;
 export type ZooMode = (typeof ZOO_MODES)[number];
-const zooMode: Parser<ZooMode> = (raw, key) =>
-  (ZOO_MODES as readonly string[]).includes(raw)
-    ? (raw as ZooMode)
-    : fail('invalid_request', `config ${key}: ${JSON.stringify(raw)} is not one of ${ZOO_MODES.join(', ')}`);
+const zooMode = oneOf(ZOO_MODES);
 
 /** What one process does (see src/platform/roles.ts): `api` serves HTTP only, `worker` trains only. */
 export const ROLES = ['all', 'api', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
-const role: Parser<Role> = (raw, key) =>
-  (ROLES as readonly string[]).includes(raw)
-    ? (raw as Role)
-    : fail('invalid_request', `config ${key}: ${JSON.stringify(raw)} is not one of ${ROLES.join(', ')}`);
+const role = oneOf(ROLES);
 
 /** A URL whose scheme is one of `schemes` (the password in it makes the option a secret). */
 const urlOf =
@@ -66,13 +60,7 @@ const pepper: Parser<string | null> = (raw, key) => {
 /** How the server log is written: `auto` picks `pretty` on a terminal, `json` otherwise. */
 export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
-const logFormat: Parser<LogFormat> = (raw, key) =>
-  (LOG_FORMATS as readonly string[]).includes(raw)
-    ? (raw as LogFormat)
-    : fail(
-        'invalid_request',
-        `config ${key}: ${JSON.stringify(raw)} is not one of ${LOG_FORMATS.join(', ')}`,
-      );
+const logFormat = oneOf(LOG_FORMATS);
 
 /** Every option, in the order docs/configuration.md's table shows them. */
 export const configSpec = {
