@@ -66,7 +66,8 @@ describe('hardening: slow clients are cut off and never hold shutdown', () => {
     const clients = Array.from({ length: 20 }, () => slowClient(port, chunkedPost, '1\r\n[\r\n'));
     const ready = performance.now();
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
-    expect(performance.now() - ready).toBeLessThan(1000);
+    // Answered while the 20 drips are still held (they are cut after ≈ 3.5 s), with room for load.
+    expect(performance.now() - ready).toBeLessThan(2500);
     const answers = await Promise.all(clients.map((c) => c.closed));
     // headers 1 s + body 1.5 s, checked every second: cut within ≈ 3.5 s (not held for minutes).
     expect(performance.now() - t).toBeLessThan(6000);
@@ -93,7 +94,7 @@ describe('hardening: slow clients are cut off and never hold shutdown', () => {
     const t = performance.now();
     await server.stop();
     // The drain timeout is 30 s; the bodies' timeout 1.5 s: neither is waited for.
-    expect(performance.now() - t).toBeLessThan(1000);
+    expect(performance.now() - t).toBeLessThan(1400);
     await Promise.all(clients.map((c) => c.closed));
   });
 });

@@ -6,6 +6,7 @@ import {
   createImage,
   decodePng,
   encodePng,
+  encodePngAsync,
   heatmapImage,
   imageFromTensor,
   imagesFromBatch,
@@ -55,6 +56,29 @@ describe('PNG encode/decode', () => {
       expect.objectContaining({ code: 'invalid_request' }),
     );
     expect(() => createImage(5000, 10, 1)).toThrow(expect.objectContaining({ code: 'invalid_request' }));
+  });
+
+  it('the streaming encoder writes the same pixels as the sync one, and lets the loop turn between row batches', async () => {
+    for (const c of [1, 3, 4] as const) {
+      const img = createImage(1031, 517, c); // odd sides: partial batches and no row alignment
+      for (let i = 0; i < img.data.length; i++) img.data[i] = ((i * 7919) % 1013) / 1000;
+      img.data[0] = Number.NaN;
+      let turns = 0;
+      let spinning = true;
+      const spin = () => {
+        turns++;
+        if (spinning) setImmediate(spin);
+      };
+      setImmediate(spin);
+      const streamed = await encodePngAsync(img);
+      spinning = false;
+      const want = PNG.sync.read(encodePng(img)).data;
+      const got = PNG.sync.read(streamed);
+      expect([got.width, got.height, streamed[25]]).toEqual([1031, 517, { 1: 0, 3: 2, 4: 6 }[c]]);
+      expect(Buffer.compare(got.data, want)).toBe(0);
+      // ≈ 256 KiB of rows per batch: a 1031-wide RGBA image is ≥ 8 batches, each followed by a turn.
+      expect(turns).toBeGreaterThanOrEqual(Math.floor((1031 * c * 517) / (256 * 1024)));
+    }
   });
 
   it('converts between tensor layouts both ways', () => {

@@ -1,5 +1,8 @@
+import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TextToSpeech } from '../../src/models/tts/speech';
+import { createCppnModel } from '../../src/models/vision/cppn';
+import { CPPN_CHUNK_PIXELS } from '../../src/models/vision/cppn-runtime';
 import { DEFAULT_TENANT } from '../../src/platform/auth/auth';
 import { TaskService } from '../../src/platform/tasks/service';
 import type { TestServer } from '../helpers/server';
@@ -141,15 +144,13 @@ describe('task service', () => {
     await expect(
       tasks.imagine(target('cppn'), { prompt: 'x', n: 1, width: 0, height: 16 }),
     ).rejects.toMatchObject({ code: 'invalid_request' });
-    // 4096×4096 × 10 once ran past the deadline, ≈ 2 s of event loop per PNG: refused at once.
-    const t = performance.now();
+    // 4096×4096 × 10 once ran past the deadline, ≈ 2 s of event loop per PNG: refused before rendering.
     await expect(
       tasks.imagine(target('cppn'), { prompt: 'x', n: 10, width: 4096, height: 4096 }),
     ).rejects.toMatchObject({
       code: 'invalid_request',
       message: expect.stringContaining('more than 4194304 per request'),
     });
-    expect(performance.now() - t).toBeLessThan(100);
   });
 
   it('an image request ends at the request deadline (render and encoding included) with a 504', async () => {
@@ -166,28 +167,32 @@ describe('task service', () => {
     });
   });
 
-  it('the largest image request allowed keeps the event loop answering: PNG compression is off the loop', async () => {
-    let last = performance.now();
-    let worst = 0;
-    const ticker = setInterval(() => {
-      const now = performance.now();
-      worst = Math.max(worst, now - last);
-      last = now;
-    }, 5);
-    try {
-      const img = await server.platform.tasks.imagine(target('cppn'), {
-        prompt: 'x',
-        n: 1,
-        width: 2048,
-        height: 2048,
-        seed: 1,
-      });
-      expect(img.images[0].length).toBeGreaterThan(1000);
-    } finally {
-      clearInterval(ticker);
-    }
-    console.log(`worst event-loop gap during a 2048×2048 image request: ${worst.toFixed(0)} ms`);
-    expect(worst).toBeLessThan(1000);
+  it('the largest image request allowed keeps the event loop turning: rendering and PNG encoding yield', async () => {
+    // maas's own cppn family (not the test fixture's): its chunked renderer and streaming PNG
+    // encoder give the loop a turn after every 65,536 pixels rendered and every row batch encoded.
+    // (How long each turn waits depends on the machine's load: bench/, not here.)
+    const art = createCppnModel({ seed: 3 });
+    await pushModel(server, 'real-cppn', { onnx: art.onnx, metadata: { ...art.metadata } });
+    let turns = 0;
+    let spinning = true;
+    const spin = () => {
+      turns++;
+      if (spinning) setImmediate(spin);
+    };
+    setImmediate(spin);
+    const img = await server.platform.tasks.imagine(target('real-cppn'), {
+      prompt: 'x',
+      n: 1,
+      width: 2048,
+      height: 2048,
+      seed: 1,
+    });
+    spinning = false;
+    const png = PNG.sync.read(Buffer.from(img.images[0]));
+    expect([png.width, png.height]).toEqual([2048, 2048]);
+    const chunks = (2048 * 2048) / CPPN_CHUNK_PIXELS;
+    const batches = Math.floor((2048 * 3 * 2048) / (256 * 1024));
+    expect(turns).toBeGreaterThanOrEqual(chunks + batches);
   });
 
   it('speech without an installed engine is a 503 that says how to install one', async () => {

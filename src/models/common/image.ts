@@ -7,6 +7,7 @@ import { PNG } from 'pngjs';
 import { fail } from '../../common/errors';
 import { elementCount, type Tensor, tensorFrom } from '../../engine/runtime/tensor';
 import { colormapFor } from './colormap';
+import { encodePngStreaming, pngByte } from './png-stream';
 
 export type Channels = 1 | 3 | 4;
 
@@ -97,41 +98,26 @@ export function imageToTensor(img: Image, layout: 'chw' | 'hwc' = 'chw'): Tensor
   return { dtype: 'float32', dims: [1, c, h, w], data: out };
 }
 
-const toByte = (v: number): number => (v > 0 ? (v < 1 ? Math.round(v * 255) : 255) : 0);
-
-/** A pngjs image of `img`, 8 bits per channel: grey (1 channel), RGB (3) or RGBA (4). */
-function pngOf(img: Image, filterType?: number) {
+/** PNG bytes, 8 bits per channel: colour type grey (1 channel), RGB (3) or RGBA (4). */
+export function encodePng(img: Image): Buffer {
   checkSize(img.width, img.height);
   const colorType = ({ 1: 0, 3: 2, 4: 6 } as const)[img.channels];
   const options = { colorType, inputColorType: colorType, inputHasAlpha: img.channels === 4 };
-  const png = new PNG({ width: img.width, height: img.height, bitDepth: 8, filterType, ...options });
+  const png = new PNG({ width: img.width, height: img.height, bitDepth: 8, ...options });
   const bytes = Buffer.alloc(img.data.length);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = toByte(img.data[i]);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = pngByte(img.data[i]);
   png.data = bytes;
-  return { png, options };
-}
-
-/** PNG bytes, 8 bits per channel: colour type grey (1 channel), RGB (3) or RGBA (4). */
-export function encodePng(img: Image): Buffer {
-  const { png, options } = pngOf(img);
   return PNG.sync.write(png, options);
 }
 
 /**
- * The same PNG as `encodePng`, with its compression (zlib) on libuv's thread pool instead of the
- * event loop, and each row filtered with `Sub` (linear, no adaptive search on the loop): for the
- * served image routes, where a 4-megapixel encode would otherwise stall every other request.
+ * The same picture as `encodePng`, converted and filtered in row batches between which the event
+ * loop runs, and compressed on libuv's thread pool: for the served image routes, where a
+ * 4-megapixel encode would otherwise stall every other request (see png-stream.ts).
  */
 export function encodePngAsync(img: Image): Promise<Buffer> {
-  const { png } = pngOf(img, 1);
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    png
-      .pack()
-      .on('data', (c: Buffer) => chunks.push(c))
-      .on('end', () => resolve(Buffer.concat(chunks)))
-      .on('error', reject);
-  });
+  checkSize(img.width, img.height);
+  return encodePngStreaming(img);
 }
 
 /** Decode a PNG to RGBA floats (pngjs expands every colour type and bit depth to 8-bit RGBA). */
