@@ -20,7 +20,7 @@ export {
 } from './featurize/spec';
 export type { TabularSpec } from './featurize/tabular';
 export { type ClassTarget, decodeClass, decodeRegression, type TargetSpec } from './featurize/target';
-export { inputWarnings } from './featurize/warnings';
+export { type InputWarning, inputWarnings } from './featurize/warnings';
 export { decodeImage, encodePng } from './formats/image';
 export { jsonErrorOffset } from './formats/json-locate';
 export { chatExampleText } from './formats/openai-finetune';

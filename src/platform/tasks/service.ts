@@ -43,6 +43,7 @@ import type { InferenceService } from '../serving/inference';
 import { type ChatMessage, chatStops, chatTemplateOf, renderChat } from './chat';
 import { type DerivedBuilders, DerivedModels } from './derived';
 import { type GenerationJob, type GenerationParams, openGeneration } from './generation';
+import { type PredictOutcome, predictFromInputs } from './predict';
 import { defaultSpeechModels, type SpeechModels, type SpeechOutcome } from './speech';
 
 export interface TaskTarget {
@@ -293,6 +294,15 @@ export class TaskService {
     const { version, runtime } = await this.runtime(target, 'classification');
     const predictions = await runtime.classify(inputs, signal);
     return { model: version.model, version: version.version, predictions };
+  }
+
+  /** Labels or values from raw rows, texts or images, through the version's feature spec (predict.ts). */
+  predict(
+    target: TaskTarget,
+    inputs: unknown,
+    options: { strict?: boolean; signal?: AbortSignal } = {},
+  ): Promise<PredictOutcome> {
+    return predictFromInputs({ registry: this.registry, inference: this.inference }, target, inputs, options);
   }
 
   /** Speech through a built-in speech model (`tts`, `tts-1`, `espeak-ng`, `flite`). */
