@@ -10,4 +10,4 @@ export { HF_ENCODER_FAMILY } from './encoder';
 export { isEncoderGraph, planEncoder, readPooling } from './encoder-plan';
 export { chooseGraph, quantizationOf } from './layout';
 export { describeConfig, planDecoder } from './plan';
-export { HF_DECODER_FAMILY } from './runtime';
+export { HF_DECODER_FAMILY, hfDecoderRuntime } from './runtime';

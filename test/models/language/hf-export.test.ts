@@ -148,6 +148,58 @@ describe('maas models export NAME DIR', () => {
     }
   });
 
+  it('chats through /v1/chat/completions with the greedy tokens of transformers.js on the export', async () => {
+    // The stored gpt is served by the one decoder runtime; a chat renders with the platform's
+    // plain template ("role: content" lines, then "assistant:"), since a gpt has no Jinja one.
+    const dir = join(out.dir, 'tiny-gpt-chat');
+    const r = await cli(['models', 'export', 'tiny-gpt', dir, '--url', url, '--key', ADMIN_KEY]);
+    expect(r.code, r.err).toBe(0);
+    env.allowRemoteModels = false;
+    env.localModelPath = out.dir;
+    const tokenizer = await AutoTokenizer.from_pretrained('tiny-gpt-chat');
+    const hf = await AutoModelForCausalLM.from_pretrained('tiny-gpt-chat', { dtype: 'fp32' });
+    try {
+      for (const messages of [
+        [
+          { role: 'system', content: 'You are a helpful assistant.' },
+          { role: 'user', content: 'Hello, world! How are you today?' },
+        ],
+        [{ role: 'user', content: 'Grüße aus München, où est la gare ?' }],
+      ]) {
+        const rendered = `${messages.map((m) => `${m.role}: ${m.content}`).join('\n')}\nassistant:`;
+        const inputs = tokenizer(rendered);
+        const promptTokens = inputs.input_ids.dims[1];
+        const maxNew = 64 - promptTokens - 1;
+        const generated = (await hf.generate({ ...inputs, max_new_tokens: maxNew, do_sample: false })) as {
+          data: BigInt64Array;
+        };
+        const theirs = Array.from(generated.data, Number).slice(promptTokens);
+        const theirText = tokenizer.decode(theirs, { skip_special_tokens: true });
+        const res = await server.app.inject({
+          method: 'POST',
+          url: '/v1/chat/completions',
+          headers: auth,
+          payload: { model: 'tiny-gpt', messages, temperature: 0, max_tokens: maxNew },
+        });
+        expect(res.statusCode, res.body).toBe(200);
+        const body = res.json() as {
+          choices: { message: { content: string }; finish_reason: string }[];
+          usage: { prompt_tokens: number; completion_tokens: number };
+        };
+        expect(body.usage.prompt_tokens).toBe(promptTokens);
+        // The chat also stops where the model starts a user turn ("\nuser:", the template's stop).
+        const cut = theirText.indexOf('\nuser:');
+        expect(body.choices[0].message.content).toBe(cut < 0 ? theirText : theirText.slice(0, cut));
+        if (cut < 0) {
+          expect(body.usage.completion_tokens).toBe(theirs.length);
+          expect(body.choices[0].finish_reason).toBe(theirs.at(-1) === 2 ? 'stop' : 'length');
+        }
+      }
+    } finally {
+      await hf.dispose();
+    }
+  });
+
   it('refuses a version that is not a decoder, with a 400 that says why', async () => {
     const res = await server.app.inject({
       method: 'GET',
