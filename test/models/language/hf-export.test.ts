@@ -9,6 +9,7 @@ import { AutoModelForCausalLM, AutoTokenizer, env } from '@huggingface/transform
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliIO, main } from '../../../src/cli/main';
 import { BpeTokenizer, trainBpe } from '../../../src/data/text/bpe';
+import { buildCharVocab, CharTokenizer } from '../../../src/data/text/char';
 import { EngineSession } from '../../../src/engine/runtime/session';
 import { type Tensor, tensorFrom, zeros } from '../../../src/engine/runtime/tensor';
 import { randomGpt } from '../../../src/models/language/hf/gpt2';
@@ -195,6 +196,51 @@ describe('maas models export NAME DIR', () => {
           expect(body.choices[0].finish_reason).toBe(theirs.at(-1) === 2 ? 'stop' : 'length');
         }
       }
+    } finally {
+      await hf.dispose();
+    }
+  });
+
+  it('exports a gpt with a character vocabulary: same ids, same greedy text as maas serves', async () => {
+    const spec = buildCharVocab([TOKENIZER_TEXT]);
+    const charModel = randomGpt({ vocab: spec.chars.length, ...shape, seed: 5, initStd: 0.25 });
+    const meta = { ...metadata, tokenizer: spec };
+    const q = `?task=text-generation&metadata=${encodeURIComponent(JSON.stringify(meta))}`;
+    expect(
+      (await upload(server.app, 'char-gpt', exportGpt(charModel, { kvCache: true }), q)).statusCode,
+    ).toBe(201);
+    const r = await cli([
+      'models',
+      'export',
+      'char-gpt',
+      join(out.dir, 'char-gpt'),
+      '--url',
+      url,
+      '--key',
+      ADMIN_KEY,
+    ]);
+    expect(r.code, r.err).toBe(0);
+    env.allowRemoteModels = false;
+    env.localModelPath = out.dir;
+    const tokenizer = await AutoTokenizer.from_pretrained('char-gpt');
+    const hf = await AutoModelForCausalLM.from_pretrained('char-gpt', { dtype: 'fp32' });
+    try {
+      const text = 'Grüße aus München! The whale.';
+      const ids = new CharTokenizer(spec).encode(text);
+      expect(Array.from(tokenizer.encode(text))).toEqual(ids);
+      const generated = (await hf.generate({ ...tokenizer(text), max_new_tokens: 16, do_sample: false })) as {
+        data: BigInt64Array;
+      };
+      const theirs = Array.from(generated.data, Number).slice(ids.length);
+      expect(theirs).toHaveLength(16);
+      const res = await server.app.inject({
+        method: 'POST',
+        url: '/api/v1/models/char-gpt/generate',
+        headers: auth,
+        payload: { prompt: text, max_tokens: 16, temperature: 0 },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json().choices[0].text).toBe(tokenizer.decode(theirs, { skip_special_tokens: true }));
     } finally {
       await hf.dispose();
     }
