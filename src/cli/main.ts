@@ -137,6 +137,12 @@ async function models(p: Parsed, io: CliIO): Promise<void> {
         `  ${meta.architecture}, context ${meta.context} tokens, vocabulary ${meta.vocabSize}, ${meta.parameters} parameters, variant ${meta.variant} (quantisation: ${meta.quantization})`,
       );
     }
+    if (meta.kind === 'text-embedding') {
+      const e = meta.encoder as { hidden: number; pooling: string[]; normalize: boolean };
+      io.out(
+        `  ${meta.architecture} text embedding, context ${meta.context} tokens, ${e.hidden * e.pooling.length} dimensions (pooling: ${e.pooling.join('+')}${e.normalize ? ', normalised' : ''})`,
+      );
+    }
     for (const i of v.signature.inputs) io.out(`  input  ${i.name}: ${i.dtype} [${i.shape.join(', ')}]`);
     for (const o of v.signature.outputs) io.out(`  output ${o.name}: ${o.dtype} [${o.shape.join(', ')}]`);
   } else if (sub === 'public') {

@@ -5,9 +5,10 @@
  * (and `use_cache_branch` false on legacy merged graphs); every step feeds the new tokens, an
  * all-ones `attention_mask` over past + new, `position_ids` past..past+new−1 when the graph takes
  * them, and `num_logits_to_keep` 1 when it takes that (only the last row of logits comes back).
+ * A plan without layers (no cache) feeds the whole window every step.
  */
 import { type Tensor, tensorFrom, zeros } from '../../engine/runtime/tensor';
-import { type Decoder, sequenceDecoder } from '../language/decoders';
+import { type Decoder, fullRerunDecoder, sequenceDecoder } from '../language/decoders';
 import type { RunModel } from '../task';
 import type { DecoderPlan } from './plan';
 
@@ -16,6 +17,8 @@ function range(from: number, count: number): number[] {
 }
 
 export function hfDecoder(run: RunModel, plan: DecoderPlan): Decoder {
+  // A graph without a cache (a maas gpt exported with kvCache false) runs the whole window each step.
+  if (plan.layers.length === 0) return fullRerunDecoder(run);
   const feedback: Record<string, string> = {};
   for (const l of plan.layers) {
     feedback[l.presentKey] = l.pastKey;

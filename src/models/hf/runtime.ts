@@ -39,20 +39,42 @@ function vocabularyOnce(assets: TextAssets): () => TokenVocabulary | null {
   };
 }
 
+export interface HfDecoderOptions {
+  /**
+   * Conditioned on when the prompt is empty (not billed), e.g. maas's gpt starts from "\n";
+   * absent: an empty prompt is refused.
+   */
+  startText?: string;
+}
+
+interface Served {
+  assets: TextAssets;
+  context: number;
+  makeDecoder: () => ReturnType<typeof hfDecoder>;
+  vocabularyOf: () => TokenVocabulary | null;
+  options: HfDecoderOptions;
+}
+
+function promptOf({ assets, options }: Served, req: GenerateRequest): { ids: number[]; billed: number } {
+  const { tokenizer } = assets;
+  const prompt = req.promptIds
+    ? [...req.promptIds]
+    : tokenizer.encode(req.prompt, { addSpecialTokens: req.specialTokens ?? true });
+  if (prompt.length > 0) return { ids: prompt, billed: prompt.length };
+  const start = options.startText ? tokenizer.encode(options.startText, { addSpecialTokens: false }) : [];
+  if (start.length === 0) fail('invalid_request', 'the prompt is empty: it encodes to no tokens');
+  return { ids: start, billed: 0 };
+}
+
 async function generate(
-  assets: TextAssets,
-  context: number,
-  makeDecoder: () => ReturnType<typeof hfDecoder>,
-  vocabularyOf: () => TokenVocabulary | null,
+  served: Served,
   req: GenerateRequest,
   onDelta?: DeltaListener,
   signal?: AbortSignal,
 ): Promise<GenerateResult> {
+  const { assets, context, makeDecoder, vocabularyOf } = served;
   const { tokenizer, sampling } = assets;
-  const prompt = req.promptIds
-    ? [...req.promptIds]
-    : tokenizer.encode(req.prompt, { addSpecialTokens: req.specialTokens ?? true });
-  if (prompt.length === 0) fail('invalid_request', 'the prompt is empty: it encodes to no tokens');
+  const { ids: prompt, billed } = promptOf(served, req);
   if (prompt.length >= context) failContext(context, prompt.length);
   const vocabulary = req.json || req.logprobs !== undefined ? vocabularyOf() : null;
   if (req.json && !vocabulary)
@@ -107,7 +129,7 @@ async function generate(
   const result: GenerateResult = {
     text: gen.text,
     finishReason: gen.finishReason ?? 'length',
-    promptTokens: prompt.length,
+    promptTokens: billed,
     completionTokens: gen.completionTokens,
   };
   if (req.logprobs !== undefined) result.logprobs = out.entries;
@@ -126,7 +148,10 @@ function modelVocab(meta: Readonly<Record<string, unknown>>): number {
   return typeof meta.vocabSize === 'number' ? meta.vocabSize : 0;
 }
 
-export async function hfDecoderRuntime(ctx: RuntimeContext): Promise<TextGenerationRuntime> {
+export async function hfDecoderRuntime(
+  ctx: RuntimeContext,
+  options: HfDecoderOptions = {},
+): Promise<TextGenerationRuntime> {
   const read = ctx.readFile ?? fail('unsupported_model', 'this version has no folder files to read');
   const { plan, context } = metaPlan(ctx.metadata);
   const assets = await loadTextAssets(read);
@@ -151,8 +176,8 @@ export async function hfDecoderRuntime(ctx: RuntimeContext): Promise<TextGenerat
       vocabSize: Math.max(tokenizer.vocabSize, modelVocab(ctx.metadata)),
     },
     generate: (req, onDelta, signal) =>
-      generate(assets, context, makeDecoder, vocabulary, req, onDelta, signal),
+      generate({ assets, context, makeDecoder, vocabularyOf: vocabulary, options }, req, onDelta, signal),
   };
 }
 
-registerRuntime(HF_DECODER_FAMILY, hfDecoderRuntime);
+registerRuntime(HF_DECODER_FAMILY, (ctx) => hfDecoderRuntime(ctx));

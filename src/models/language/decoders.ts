@@ -3,9 +3,10 @@
  * exported here. The generation loop (generate.ts) owns the window; a decoder only remembers what
  * it has already consumed, so a call with `fresh` false feeds just the tokens added since.
  *
- *   KV cache (gpt, exportGpt kvCache): prefill the window in one run, then one token per run with
- *     each `present_*` fed back as `past_*` (a ModelSequence: the cache stays by the model).
- *   Full re-run (gpt, exportGpt without cache): the whole window every step; the reference.
+ *   KV cache (`sequenceDecoder`; every decoder graph, maas's gpt included, steps through
+ *     src/models/hf/decoder.ts): prefill the window in one run, then one token per run with each
+ *     `present` output fed back as its `past` input (a ModelSequence: the cache stays by the model).
+ *   Full re-run (a gpt exported without cache): the whole window every step; the reference.
  *   Recurrent (lstm-lm, exportLstmLm seq 1): one token per run, `h_out`/`c_out` fed back (a
  *     ModelSequence too).
  */
@@ -32,12 +33,6 @@ function lastRow(logits: Tensor): Float32Array {
 
 function ids(tokens: readonly number[]): Tensor {
   return tensorFrom('int64', [1, tokens.length], tokens);
-}
-
-export interface KvShape {
-  layers: number;
-  heads: number;
-  headDim: number;
 }
 
 /** The run's own sequences (the platform keeps the state by the model) or, without, local ones. */
@@ -103,25 +98,6 @@ export function sequenceDecoder(
     },
     close,
   };
-}
-
-export function kvCacheDecoder(run: RunModel, shape: KvShape): Decoder {
-  const feedback: Record<string, string> = {};
-  for (let i = 0; i < shape.layers; i++) {
-    feedback[`present_key_${i}`] = `past_key_${i}`;
-    feedback[`present_value_${i}`] = `past_value_${i}`;
-  }
-  const empty = (): Record<string, Tensor> => {
-    const feeds: Record<string, Tensor> = {};
-    for (const name of Object.values(feedback)) {
-      feeds[name] = zeros('float32', [1, shape.heads, 0, shape.headDim]);
-    }
-    return feeds;
-  };
-  return sequenceDecoder(run, feedback, empty, async (seq, added, first, signal) => {
-    const out = await seq.run({ input_ids: ids(added), ...first }, { outputs: ['logits'], signal });
-    return out.logits;
-  });
 }
 
 /**

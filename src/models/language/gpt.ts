@@ -10,12 +10,12 @@
  * tokens decode to (lm-train.ts).
  */
 import { exportGpt, gptModel } from '../../nn/index';
+import { hfDecoderRuntime } from '../hf/index';
 import type { RuntimeContext, TextGenerationRuntime } from '../task';
 import { type ProseSplit, proseTokenizer } from './corpus';
-import { fullRerunDecoder, kvCacheDecoder } from './decoders';
-import { textGenerationRuntime } from './generate';
+import { gptVersionFolder } from './hf/gpt-version';
 import { type LmTrainOptions, type LmTrainResult, trainLanguageModel } from './lm-train';
-import { metaInt, metaString, metaTokenizer } from './metadata';
+import { metaString } from './metadata';
 
 export interface GptFamilyConfig {
   context: number;
@@ -68,21 +68,22 @@ export async function trainGpt(
   };
 }
 
-/** Rebuilds the runtime from metadata; a plain (no-cache) export re-runs the window every token. */
-export function gptRuntime(ctx: RuntimeContext): TextGenerationRuntime {
-  const meta = ctx.metadata;
-  const tokenizer = metaTokenizer(meta);
-  const context = metaInt(meta, 'context', 2);
-  const shape = {
-    layers: metaInt(meta, 'layers'),
-    heads: metaInt(meta, 'heads'),
-    headDim: metaInt(meta, 'headDim'),
+/**
+ * A gpt version is served by the one decoder runtime of Hugging Face-layout folders: its folder's
+ * text files are derived from the metadata on load and its graph stepped in maas's own names
+ * (hf/gpt-version.ts). A plain (no-cache) export re-runs the window every token.
+ */
+export function gptRuntime(ctx: RuntimeContext): Promise<TextGenerationRuntime> {
+  const folder = gptVersionFolder(ctx.metadata);
+  const metadata = {
+    ...ctx.metadata,
+    decoder: folder.plan,
+    context: folder.context,
+    vocabSize: folder.vocabSize,
   };
-  const kvCache = meta.kvCache !== false;
-  return textGenerationRuntime({
-    tokenizer,
-    context,
-    startText: metaString(meta, 'startText', '\n'),
-    makeDecoder: () => (kvCache ? kvCacheDecoder(ctx.run, shape) : fullRerunDecoder(ctx.run)),
-  });
+  const readFile = async (path: string) => folder.files.get(path) ?? null;
+  return hfDecoderRuntime(
+    { ...ctx, metadata, readFile },
+    { startText: metaString(ctx.metadata, 'startText', '\n') },
+  );
 }

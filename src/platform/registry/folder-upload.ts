@@ -26,11 +26,15 @@ import {
   chooseGraph,
   describeConfig,
   HF_DECODER_FAMILY,
+  HF_ENCODER_FAMILY,
+  isEncoderGraph,
   loadTextAssets,
   planDecoder,
+  planEncoder,
   quantizationOf,
   type ReadFolderFile,
   readJson,
+  readPooling,
   type TextAssets,
 } from '../../models/hf/index';
 import type { ModelSignature } from '../../store/ports';
@@ -115,6 +119,21 @@ function weightsOf(checked: ValidatedModel) {
   return { parameters: checked.parameters ?? null, weightTypes: checked.weightTypes ?? {} };
 }
 
+/** `model_max_length` of tokenizer_config.json (absent or transformers' 1e30 "no limit": null). */
+function tokenizerMaxLength(config: Record<string, unknown> | null): number | null {
+  const max = config?.model_max_length;
+  return typeof max === 'number' && Number.isInteger(max) && max > 0 && max < 1e9 ? max : null;
+}
+
+/**
+ * An encoder's longest input: config.json's position count, or the tokenizer's
+ * `model_max_length` when that is smaller (BERT-style models declare 512 in both).
+ */
+function encoderContext(encoder: boolean, fromConfig: number | null, tokenizerMax: number | null) {
+  if (!encoder || tokenizerMax === null) return fromConfig;
+  return fromConfig === null ? tokenizerMax : Math.min(fromConfig, tokenizerMax);
+}
+
 export async function stageFolder(
   archive: string,
   format: ArchiveFormat,
@@ -143,11 +162,30 @@ export async function stageFolder(
         throw e;
       });
     const config = await readJson(readKept, 'config.json');
-    const plan = planDecoder(checked.signature.inputs, checked.signature.outputs, config, genai);
     const described = describeConfig(config, genai);
+    const { inputs, outputs } = checked.signature;
+    const encoder = isEncoderGraph(inputs, outputs);
+    const model = encoder
+      ? {
+          family: HF_ENCODER_FAMILY,
+          task: 'embeddings',
+          kind: 'text-embedding',
+          encoder: planEncoder(inputs, outputs, config, await readPooling(readKept)),
+        }
+      : {
+          family: HF_DECODER_FAMILY,
+          task: 'text-generation',
+          kind: 'decoder-lm',
+          eosTokenIds: assets.eosIds,
+          chatTemplate: assets.template !== null,
+          decoder: planDecoder(inputs, outputs, config, genai),
+        };
     const context =
-      described.context ??
-      fail('invalid_model', 'config.json states no context length (max_position_embeddings)');
+      encoderContext(
+        encoder,
+        described.context,
+        tokenizerMaxLength(await readJson(readKept, 'tokenizer_config.json')),
+      ) ?? fail('invalid_model', 'config.json states no context length (max_position_embeddings)');
     const files: FolderFile[] = [];
     for (const path of kept) {
       const s = await deps.artifacts.stage(createReadStream(join(root, path)), Number.MAX_SAFE_INTEGER);
@@ -164,9 +202,7 @@ export async function stageFolder(
       sizeBytes,
       signature: checked.signature,
       metadata: {
-        family: HF_DECODER_FAMILY,
-        task: 'text-generation',
-        kind: 'decoder-lm',
+        ...model,
         layout: choice.layout,
         architecture: described.architecture,
         context,
@@ -176,10 +212,7 @@ export async function stageFolder(
         variant: choice.variant,
         quantization: quantizationOf(choice.variant),
         weightTypes: weights.weightTypes,
-        eosTokenIds: assets.eosIds,
-        chatTemplate: assets.template !== null,
         graph: choice.graph,
-        decoder: plan,
         producer: checked.producer,
         opsets: checked.opsets,
         files,

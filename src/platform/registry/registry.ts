@@ -270,7 +270,8 @@ export class Registry {
         {
           owner,
           name,
-          task: options.task ?? 'text-generation',
+          // The folder says what it is: a decoder generates text, an encoder embeds.
+          task: options.task ?? String(folder.metadata.task),
           description: options.description,
           serving: options.serving ?? {},
         },

@@ -9,6 +9,7 @@ import { AutoModelForCausalLM, AutoTokenizer, env } from '@huggingface/transform
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliIO, main } from '../../../src/cli/main';
 import { BpeTokenizer, trainBpe } from '../../../src/data/text/bpe';
+import { buildCharVocab, CharTokenizer } from '../../../src/data/text/char';
 import { EngineSession } from '../../../src/engine/runtime/session';
 import { type Tensor, tensorFrom, zeros } from '../../../src/engine/runtime/tensor';
 import { randomGpt } from '../../../src/models/language/hf/gpt2';
@@ -142,6 +143,103 @@ describe('maas models export NAME DIR', () => {
         payload: { prompt, max_tokens: theirs.length, temperature: 0 },
       });
       expect(res.statusCode).toBe(200);
+      expect(res.json().choices[0].text).toBe(tokenizer.decode(theirs, { skip_special_tokens: true }));
+    } finally {
+      await hf.dispose();
+    }
+  });
+
+  it('chats through /v1/chat/completions with the greedy tokens of transformers.js on the export', async () => {
+    // The stored gpt is served by the one decoder runtime; a chat renders with the platform's
+    // plain template ("role: content" lines, then "assistant:"), since a gpt has no Jinja one.
+    const dir = join(out.dir, 'tiny-gpt-chat');
+    const r = await cli(['models', 'export', 'tiny-gpt', dir, '--url', url, '--key', ADMIN_KEY]);
+    expect(r.code, r.err).toBe(0);
+    env.allowRemoteModels = false;
+    env.localModelPath = out.dir;
+    const tokenizer = await AutoTokenizer.from_pretrained('tiny-gpt-chat');
+    const hf = await AutoModelForCausalLM.from_pretrained('tiny-gpt-chat', { dtype: 'fp32' });
+    try {
+      for (const messages of [
+        [
+          { role: 'system', content: 'You are a helpful assistant.' },
+          { role: 'user', content: 'Hello, world! How are you today?' },
+        ],
+        [{ role: 'user', content: 'Grüße aus München, où est la gare ?' }],
+      ]) {
+        const rendered = `${messages.map((m) => `${m.role}: ${m.content}`).join('\n')}\nassistant:`;
+        const inputs = tokenizer(rendered);
+        const promptTokens = inputs.input_ids.dims[1];
+        const maxNew = 64 - promptTokens - 1;
+        const generated = (await hf.generate({ ...inputs, max_new_tokens: maxNew, do_sample: false })) as {
+          data: BigInt64Array;
+        };
+        const theirs = Array.from(generated.data, Number).slice(promptTokens);
+        const theirText = tokenizer.decode(theirs, { skip_special_tokens: true });
+        const res = await server.app.inject({
+          method: 'POST',
+          url: '/v1/chat/completions',
+          headers: auth,
+          payload: { model: 'tiny-gpt', messages, temperature: 0, max_tokens: maxNew },
+        });
+        expect(res.statusCode, res.body).toBe(200);
+        const body = res.json() as {
+          choices: { message: { content: string }; finish_reason: string }[];
+          usage: { prompt_tokens: number; completion_tokens: number };
+        };
+        expect(body.usage.prompt_tokens).toBe(promptTokens);
+        // The chat also stops where the model starts a user turn ("\nuser:", the template's stop).
+        const cut = theirText.indexOf('\nuser:');
+        expect(body.choices[0].message.content).toBe(cut < 0 ? theirText : theirText.slice(0, cut));
+        if (cut < 0) {
+          expect(body.usage.completion_tokens).toBe(theirs.length);
+          expect(body.choices[0].finish_reason).toBe(theirs.at(-1) === 2 ? 'stop' : 'length');
+        }
+      }
+    } finally {
+      await hf.dispose();
+    }
+  });
+
+  it('exports a gpt with a character vocabulary: same ids, same greedy text as maas serves', async () => {
+    const spec = buildCharVocab([TOKENIZER_TEXT]);
+    const charModel = randomGpt({ vocab: spec.chars.length, ...shape, seed: 5, initStd: 0.25 });
+    const meta = { ...metadata, tokenizer: spec };
+    const q = `?task=text-generation&metadata=${encodeURIComponent(JSON.stringify(meta))}`;
+    expect(
+      (await upload(server.app, 'char-gpt', exportGpt(charModel, { kvCache: true }), q)).statusCode,
+    ).toBe(201);
+    const r = await cli([
+      'models',
+      'export',
+      'char-gpt',
+      join(out.dir, 'char-gpt'),
+      '--url',
+      url,
+      '--key',
+      ADMIN_KEY,
+    ]);
+    expect(r.code, r.err).toBe(0);
+    env.allowRemoteModels = false;
+    env.localModelPath = out.dir;
+    const tokenizer = await AutoTokenizer.from_pretrained('char-gpt');
+    const hf = await AutoModelForCausalLM.from_pretrained('char-gpt', { dtype: 'fp32' });
+    try {
+      const text = 'Grüße aus München! The whale.';
+      const ids = new CharTokenizer(spec).encode(text);
+      expect(Array.from(tokenizer.encode(text))).toEqual(ids);
+      const generated = (await hf.generate({ ...tokenizer(text), max_new_tokens: 16, do_sample: false })) as {
+        data: BigInt64Array;
+      };
+      const theirs = Array.from(generated.data, Number).slice(ids.length);
+      expect(theirs).toHaveLength(16);
+      const res = await server.app.inject({
+        method: 'POST',
+        url: '/api/v1/models/char-gpt/generate',
+        headers: auth,
+        payload: { prompt: text, max_tokens: 16, temperature: 0 },
+      });
+      expect(res.statusCode, res.body).toBe(200);
       expect(res.json().choices[0].text).toBe(tokenizer.decode(theirs, { skip_special_tokens: true }));
     } finally {
       await hf.dispose();

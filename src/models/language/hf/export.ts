@@ -4,19 +4,20 @@
  *
  * - `gpt` (maas-trained, the zoo's included): the weights are read back from the stored graph by
  *   their parameter names, the GPT is rebuilt and emitted in the GPT-2 layout (gpt2.ts), its
- *   byte-level BPE written as `tokenizer.json` with maas's ids (tokenizer.ts).
+ *   byte-level BPE or its character vocabulary written as `tokenizer.json` with maas's ids
+ *   (tokenizer.ts).
  *
- * A family without an exporter (or a gpt with a character tokenizer) is a 400 that says so.
+ * A family without an exporter is a 400 that says so.
  */
 import { fail } from '../../../common/errors';
 import { EOS_ID } from '../../../data/text/bpe';
-import type { BpeTokenizerSpec } from '../../../data/text/tokenizer';
+import type { BpeTokenizerSpec, CharTokenizerSpec } from '../../../data/text/tokenizer';
 import { readInitializers } from '../../../engine/index';
 import { type Gpt, gptModel } from '../../../nn/gpt';
 import { metaInt } from '../metadata';
 import type { HfFolder } from './folder';
 import { exportGpt2Layout, gpt2HfConfig } from './gpt2';
-import { hfTokenizerJson } from './tokenizer';
+import { charTokenizerJson, hfTokenizerJson } from './tokenizer';
 
 type Exporter = (onnx: Uint8Array, metadata: Record<string, unknown>) => HfFolder;
 
@@ -44,20 +45,31 @@ export function gptFromOnnx(onnx: Uint8Array, heads: number): Gpt {
   return model;
 }
 
-/** A maas GPT and its BPE as a folder: eos and bos are `<|endoftext|>`, no chat template. */
-export function gptHfFolder(model: Gpt, bpe: BpeTokenizerSpec): HfFolder {
-  const tokenizer = hfTokenizerJson(bpe);
+/**
+ * A maas GPT and its tokenizer as a folder. Byte-level BPE: eos and bos are `<|endoftext|>`. A
+ * character vocabulary (tokenizer.ts's `charTokenizerJson`) has no end token: generation runs to
+ * `max_new_tokens` or the context. No chat template.
+ */
+export function gptHfFolder(model: Gpt, spec: BpeTokenizerSpec | CharTokenizerSpec): HfFolder {
+  const bpe = spec.type === 'bpe';
+  const tokenizer = bpe ? hfTokenizerJson(spec) : charTokenizerJson(spec);
   if (tokenizer.vocabSize !== model.config.vocab)
     fail(
       'unsupported_model',
       `the tokenizer has ${tokenizer.vocabSize} tokens, the model ${model.config.vocab}`,
     );
-  const ids = { bos: EOS_ID, eos: EOS_ID };
+  const config = gpt2HfConfig(model, { bos: EOS_ID, eos: EOS_ID });
+  if (!bpe) {
+    delete config.bos_token_id;
+    delete config.eos_token_id;
+  }
   return {
-    config: gpt2HfConfig(model, ids),
-    generationConfig: { bos_token_id: EOS_ID, eos_token_id: EOS_ID },
+    config,
+    generationConfig: bpe ? { bos_token_id: EOS_ID, eos_token_id: EOS_ID } : {},
     tokenizer,
-    specialTokens: { bos: '<|endoftext|>', eos: '<|endoftext|>', pad: '<pad>' },
+    specialTokens: bpe
+      ? { bos: '<|endoftext|>', eos: '<|endoftext|>', pad: '<pad>' }
+      : { bos: null, eos: null, pad: '<pad>' },
     maxLength: model.config.context,
     onnx: exportGpt2Layout(model),
   };
@@ -66,12 +78,12 @@ export function gptHfFolder(model: Gpt, bpe: BpeTokenizerSpec): HfFolder {
 const exporters: Record<string, Exporter> = {
   gpt(onnx, metadata) {
     const spec = metadata.tokenizer as { type?: string } | undefined;
-    if (spec?.type !== 'bpe')
-      fail(
-        'invalid_request',
-        'only gpt versions with a byte-level BPE tokenizer export as a Hugging Face folder',
-      );
-    return gptHfFolder(gptFromOnnx(onnx, metaInt(metadata, 'heads')), spec as BpeTokenizerSpec);
+    if (spec?.type !== 'bpe' && spec?.type !== 'char')
+      fail('invalid_request', 'only gpt versions with a byte-level BPE or character tokenizer export');
+    return gptHfFolder(
+      gptFromOnnx(onnx, metaInt(metadata, 'heads')),
+      spec as BpeTokenizerSpec | CharTokenizerSpec,
+    );
   },
 };
 

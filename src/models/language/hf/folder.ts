@@ -21,8 +21,9 @@ export const CHATML_TEMPLATE =
   "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
 export interface SpecialTokens {
-  bos: string;
-  eos: string;
+  /** Absent for a vocabulary without them (a maas character vocabulary): written as null. */
+  bos: string | null;
+  eos: string | null;
   pad: string;
   /** Further special tokens listed as `additional_special_tokens`. */
   additional?: string[];

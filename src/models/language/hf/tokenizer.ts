@@ -11,7 +11,7 @@
  * splits into exactly the chunks maas's encoder merges within.
  */
 import { BPE_FIRST_MERGE_ID, BYTE_OFFSET, CHUNK_PATTERN, EOS_ID } from '../../../data/text/bpe';
-import type { BpeTokenizerSpec } from '../../../data/text/tokenizer';
+import type { BpeTokenizerSpec, CharTokenizerSpec } from '../../../data/text/tokenizer';
 import { PAD_ID, UNK_ID } from '../../../data/text/tokenizer';
 
 /** GPT-2's map from a byte to a printable character (`bytes_to_unicode`). */
@@ -94,4 +94,42 @@ export function hfTokenizerJson(spec: BpeTokenizerSpec, extraSpecials: readonly 
     },
   };
   return { json, vocabSize: base + extraSpecials.length, specialIds: Object.fromEntries(specials) };
+}
+
+/**
+ * `tokenizer.json` for a maas character vocabulary (`chars[id]`, 0 `<pad>`, 1 `<unk>`): a BPE
+ * model without merges, so every character (code point) is its own token and one the vocabulary
+ * lacks is `<unk>`; no pre-tokenizer (spaces and newlines are characters like any other) and the
+ * `Fuse` decoder, which joins the characters back without separators.
+ */
+export function charTokenizerJson(spec: CharTokenizerSpec): HfTokenizer {
+  const vocab: Record<string, number> = {};
+  spec.chars.forEach((c, id) => {
+    if (id > UNK_ID && !(c in vocab)) vocab[c] = id;
+  });
+  vocab['<pad>'] = PAD_ID;
+  vocab['<unk>'] = UNK_ID;
+  const json = {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: [addedToken(PAD_ID, '<pad>'), addedToken(UNK_ID, '<unk>')],
+    normalizer: null,
+    pre_tokenizer: null,
+    post_processor: null,
+    decoder: { type: 'Fuse' },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: '<unk>',
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges: [],
+    },
+  };
+  return { json, vocabSize: spec.chars.length, specialIds: { '<pad>': PAD_ID, '<unk>': UNK_ID } };
 }
