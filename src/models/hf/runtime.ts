@@ -42,7 +42,7 @@ function vocabularyOnce(assets: TextAssets): () => TokenVocabulary | null {
 async function generate(
   assets: TextAssets,
   context: number,
-  makeDecoder: () => ReturnType<typeof hfDecoder>,
+  makeDecoder: (tenant?: string) => ReturnType<typeof hfDecoder>,
   vocabularyOf: () => TokenVocabulary | null,
   req: GenerateRequest,
   onDelta?: DeltaListener,
@@ -86,7 +86,7 @@ async function generate(
     onDelta,
   );
   const seq = [...prompt];
-  const decoder = makeDecoder();
+  const decoder = makeDecoder(req.tenant);
   let fresh = true;
   try {
     while (!gen.done) {
@@ -131,7 +131,7 @@ export async function hfDecoderRuntime(ctx: RuntimeContext): Promise<TextGenerat
   const { plan, context } = metaPlan(ctx.metadata);
   const assets = await loadTextAssets(read);
   const { tokenizer, template } = assets;
-  const makeDecoder = () => hfDecoder(ctx.run, plan);
+  const makeDecoder = (tenant?: string) => hfDecoder(ctx.run, plan, tenant);
   const vocabulary = vocabularyOnce(assets);
   return {
     task: 'text-generation',
