@@ -6,6 +6,11 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Feedback } from '../../src/engine/index';
+import type { Tensor } from '../../src/engine/runtime/tensor';
+import { hfDecoder } from '../../src/models/hf/decoder';
+import type { DecoderPlan } from '../../src/models/hf/plan';
+import type { RunModel, RunOptions, SequenceOptions } from '../../src/models/task';
 import type { TaskTarget } from '../../src/platform/tasks/service';
 import { writeTinyGpt2Folder, writeTinyLlamaFolder } from '../helpers/hf-fixtures';
 import { type TestServer, testServer } from '../helpers/server';
@@ -120,25 +125,32 @@ describe('continuous batching of an uploaded decoder', () => {
     const abort = new AbortController();
     let runningWhenAborted = -1;
     let runningAfter = -1;
-    const dropped = generate(s, target, PROMPTS[2], 40, {
-      signal: abort.signal,
-      onDelta: (n) => {
-        if (n !== 3) return;
-        runningWhenAborted = sequences(s, 'gpt2', 'running');
-        abort.abort();
-      },
-    }).then(
-      () => 'finished',
-      (e: Error) => e.message,
-    );
+    let dropped: Promise<string> | null = null;
+    // The dropped stream starts once the kept ones stream, and hangs up after 3 tokens.
+    const startDropped = () => {
+      dropped ??= generate(s, target, PROMPTS[2], 40, {
+        signal: abort.signal,
+        onDelta: (n) => {
+          if (n !== 3) return;
+          runningWhenAborted = sequences(s, 'gpt2', 'running');
+          abort.abort();
+        },
+      }).then(
+        () => 'finished',
+        (e: Error) => e.message,
+      );
+    };
     const kept = Promise.all([
-      generate(s, target, PROMPTS[1], 12),
+      generate(s, target, PROMPTS[1], 12, { onDelta: (n) => n === 1 && startDropped() }),
       generate(s, target, PROMPTS[4], 12, {
         // Read after the hang-up reached the decoder: the row left at the next step.
-        onDelta: (n) => n === 8 && (runningAfter = sequences(s, 'gpt2', 'running')),
+        onDelta: (n) => {
+          if (n === 10) runningAfter = sequences(s, 'gpt2', 'running');
+        },
       }),
     ]);
-    expect(await dropped).toMatch(/closed|cancel/);
+    startDropped();
+    expect(await dropped!).toMatch(/closed|cancel/);
     expect(await kept).toEqual(alone);
     expect(runningWhenAborted).toBe(3);
     expect(runningAfter).toBeLessThanOrEqual(2);
@@ -154,21 +166,29 @@ describe('continuous batching of an uploaded decoder', () => {
     });
     expect(patch.statusCode, patch.body).toBe(200);
     const order: string[] = [];
-    let blockerDone = false;
-    const until = async (state: 'running' | 'waiting', n: number) => {
-      while (sequences(s, 'fair', state) < n && !blockerDone) await new Promise((r) => setTimeout(r, 2));
-      expect(blockerDone, 'the blocker ended before the waiters queued').toBe(false);
+    const until = async (n: number) => {
+      while (sequences(s, 'fair', 'waiting') < n) await new Promise((r) => setTimeout(r, 2));
     };
-    // A blocker holds the only slot until every waiter is queued.
-    const stop = new AbortController();
-    const blocker = generate(s, { owner: 'default', model: 'fair', caller: 'z' }, 'a', 240, {
-      signal: stop.signal,
-    })
-      .catch(() => null)
-      .finally(() => {
-        blockerDone = true;
-      });
-    await until('running', 1);
+    // A blocker (tenant z) holds the only slot, without stepping, until every waiter is queued.
+    const version = await s.platform.registry.resolve('default', 'fair');
+    const run: RunModel = Object.assign(
+      async (): Promise<Record<string, Tensor>> => {
+        throw new Error('the blocker only steps a sequence');
+      },
+      {
+        sequence: (feedback: Feedback, options?: SequenceOptions) => {
+          const q = s.platform.inference.sequence('default', 'fair', undefined, feedback, options);
+          return {
+            run: (inputs: Record<string, Tensor>, o?: RunOptions) => q.run({ inputs, outputs: o?.outputs }),
+            close: () => q.close(),
+            prefillChunk: () => q.prefillChunk(),
+          };
+        },
+      },
+    );
+    const blocker = hfDecoder(run, version.metadata.decoder as DecoderPlan, 'z');
+    await blocker.next([1, 2, 3], true);
+    expect(sequences(s, 'fair', 'running')).toBe(1);
     const all: Promise<Outcome>[] = [];
     // Tenant a queues four, then tenant b one: b gets the second free slot, not the fifth.
     for (const [i, label] of ['a1', 'a2', 'a3', 'a4', 'b1'].entries()) {
@@ -177,11 +197,9 @@ describe('continuous batching of an uploaded decoder', () => {
           onDelta: (n) => n === 1 && order.push(label),
         }),
       );
-      await until('waiting', i + 1);
+      await until(i + 1);
     }
-    stop.abort();
-    await blocker;
-    blockerDone = false;
+    blocker.close?.();
     await Promise.all(all);
     expect(order).toEqual(['a1', 'b1', 'a2', 'a3', 'a4']);
   }, 120_000);
@@ -205,7 +223,9 @@ describe('continuous batching of an uploaded decoder', () => {
     const before = runs();
     let chunked: Promise<Outcome> | null = null;
     const running = generate(s, target, PROMPTS[1], 16, {
-      onDelta: (n) => n === 2 && (chunked ??= generate(s, target, long, 8)),
+      onDelta: (n) => {
+        if (n === 2) chunked ??= generate(s, target, long, 8);
+      },
     });
     expect(await running).toEqual(other);
     expect(await chunked!).toEqual(whole);

@@ -114,7 +114,7 @@ export class DecodeBatch {
     }
     const width = this.width + 1;
     const mask = new Array<number>(rows.length * width).fill(0);
-    this.lens.forEach((len, r) => mask.fill(1, r * width + (width - len - 1), (r + 1) * width));
+    for (const [r, len] of this.lens.entries()) mask.fill(1, r * width + (width - len - 1), (r + 1) * width);
     feeds[plan.attentionMask] = tensorFrom('int64', [rows.length, width], mask);
     const fetch = outputs ? [...new Set([...outputs, ...Object.keys(feedback)])] : undefined;
     let out: Record<string, Tensor>;

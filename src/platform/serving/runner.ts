@@ -538,7 +538,7 @@ export class Runner {
         plan,
         first.req.outputs?.length ? first.req.outputs : undefined,
       );
-      batch.forEach((p, i) => this.settle(p, () => p.resolve(outs[i])));
+      for (const [i, p] of batch.entries()) this.settle(p, () => p.resolve(outs[i]));
     } catch (e) {
       const msg = String(e instanceof Error ? e.message : e)
         .split('\n')[0]
