@@ -6,7 +6,7 @@
  * prefill: `max_batched_tokens` 256, and unchunked: 4096).
  *
  *   node --import tsx bench/llm/concurrency.ts [--streams 1,4,8,16] [--new-tokens 32]
- *        [--prompt-tokens 64] [--long-prompt 1000] [--hidden 512] [--layers 8] [--vocab 32000]
+ *        [--prompt-tokens 64] [--long-prompt 1000] [--hidden 512] [--layers 8] [--vocab N]
  *        [--out bench/results]
  *
  * The model is a random-weight Llama-layout folder (writeRandomLlamaFolder) of the given shape,
@@ -38,7 +38,8 @@ const shape = {
   heads: 8,
   kvHeads: 4,
   intermediate: 2 * Number(flag('--hidden', '512')),
-  modelVocab: Number(flag('--vocab', '32000')),
+  // Default: the tokenizer's own size, so that every generated id decodes to text (an SSE event).
+  modelVocab: flag('--vocab', '') ? Number(flag('--vocab', '')) : undefined,
   context: 2048,
   seed: 7,
 };
@@ -168,12 +169,13 @@ async function main() {
     await stream(server.url, ids(8, 1), 4, performance.now()); // loads the session
     await round(server.url, Math.max(...streams)); // warm-up: ORT's first runs of each shape are slow
     const rows: Record<string, Record<number, number>> = { on: {}, off: {} };
-    for (const [mode, seqs] of [
-      ['on', 16],
-      ['off', 1],
-    ] as const) {
-      await serving(server.url, { max_num_seqs: seqs, max_batched_tokens: 256 });
-      for (const n of streams) {
+    // Interleaved (off, on at each count) so that the machine's drifting load hits both alike.
+    for (const n of streams) {
+      for (const [mode, seqs] of [
+        ['off', 1],
+        ['on', 16],
+      ] as const) {
+        await serving(server.url, { max_num_seqs: seqs, max_batched_tokens: 256 });
         const r = await round(server.url, n);
         rows[mode][n] = r.tokens / r.seconds;
         console.error(
@@ -226,11 +228,12 @@ async function main() {
     await server.stop();
     await rm(root, { recursive: true, force: true });
   }
+  const vocab = shape.modelVocab ?? 384;
   const params =
-    2 * shape.modelVocab * shape.hidden +
+    2 * vocab * shape.hidden +
     shape.layers * (4 * shape.hidden * shape.hidden + 3 * shape.hidden * shape.intermediate);
   const header = [
-    `Random Llama-layout decoder, hidden ${shape.hidden}, ${shape.layers} layers, vocab ${shape.modelVocab} (≈ ${(params / 1e6).toFixed(0)} M parameters), ${promptTokens}-token prompts, ${newTokens} new tokens per stream, greedy.`,
+    `Random Llama-layout decoder, hidden ${shape.hidden}, ${shape.layers} layers, vocab ${shape.modelVocab ?? 'of its tokenizer (≈ 384)'} (≈ ${(params / 1e6).toFixed(0)} M parameters), ${promptTokens}-token prompts, ${newTokens} new tokens per stream, greedy.`,
     `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load average ${os
       .loadavg()
       .map((l) => l.toFixed(1))
