@@ -14,9 +14,18 @@ import type { RouteContext, RouteSpec } from './route';
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const servingKeys = ['max_batch_size', 'max_delay_ms', 'max_queue', 'timeout_ms'] as const;
+const servingKeys = [
+  'max_batch_size',
+  'max_delay_ms',
+  'max_queue',
+  'timeout_ms',
+  'max_num_seqs',
+  'max_batched_tokens',
+] as const;
 const servingLimits: Record<(typeof servingKeys)[number], [number, number]> = {
   max_batch_size: [1, 65_536],
+  max_num_seqs: [1, 1024],
+  max_batched_tokens: [16, 65_536],
   max_delay_ms: [0, 10_000],
   max_queue: [1, 1_000_000],
   timeout_ms: [1, 3_600_000],
@@ -150,7 +159,7 @@ export const nativeRoutes: RouteSpec[] = [
     access: 'manage',
     body: 'json',
     summary:
-      'Update task, description, public (true: readable and callable by every tenant as owner~name) or serving settings (max_batch_size, max_delay_ms, max_queue, timeout_ms)',
+      'Update task, description, public (true: readable and callable by every tenant as owner~name) or serving settings (max_batch_size, max_delay_ms, max_queue, timeout_ms, max_num_seqs, max_batched_tokens)',
     audit: 'model.update',
     handler: async (ctx) => {
       const patch = patchBody(ctx.body);

@@ -62,6 +62,7 @@ async function target(ctx: RouteContext, body: Body): Promise<TaskTarget> {
   return {
     owner: found.owner,
     model: found.name,
+    caller: ctx.principal.tenantId,
     ref: version === undefined ? undefined : String(version),
   };
 }

@@ -7,7 +7,7 @@
  * Families register a runtime factory in `src/models/runtimes.ts`; the platform's task service
  * looks up `metadata.family` of a model version and builds the runtime on demand.
  */
-import type { Feedback } from '../engine/index';
+import type { BatchPlan, Feedback } from '../engine/index';
 import type { Tensor } from '../engine/runtime/tensor';
 import type { TokenLogprob } from './common/logprobs';
 import type { ValueNode } from './language/constrain/schema';
@@ -25,6 +25,14 @@ export interface RunOptions {
 export interface ModelSequence {
   run(inputs: Record<string, Tensor>, options?: RunOptions): Promise<Record<string, Tensor>>;
   close(): void;
+  /** The most tokens one run should take: a longer prompt is prefilled in chunks (batching only). */
+  prefillChunk?: () => Promise<number | undefined>;
+}
+
+/** How a sequence may join others (continuous batching, `BatchPlan`) and whose it is. */
+export interface SequenceOptions {
+  batch?: BatchPlan;
+  tenant?: string;
 }
 
 /**
@@ -35,7 +43,7 @@ export interface ModelSequence {
  */
 export interface RunModel {
   (inputs: Record<string, Tensor>, options?: RunOptions): Promise<Record<string, Tensor>>;
-  sequence?: (feedback: Feedback) => ModelSequence;
+  sequence?: (feedback: Feedback, options?: SequenceOptions) => ModelSequence;
 }
 
 export interface RuntimeContext {
@@ -77,6 +85,8 @@ export interface GenerateRequest {
   specialTokens?: boolean;
   /** The prompt as token ids (OpenAI's `prompt: [1, 2, 3]`); `prompt` is then ignored. */
   promptIds?: readonly number[];
+  /** The calling tenant: waiting sequences get a decoder's batch slots round-robin by tenant. */
+  tenant?: string;
 }
 
 /** A compiled JSON grammar; `key` names it for caches shared across requests (the schema's JSON). */

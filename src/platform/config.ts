@@ -128,6 +128,20 @@ export const configSpec = {
     parse: int(1, 65_536),
     doc: 'Default `max_batch_size` for models with a dynamic batch dimension',
   },
+  maxNumSeqs: {
+    env: 'MAAS_MAX_NUM_SEQS',
+    flag: '--max-num-seqs',
+    default: 16,
+    parse: int(1, 1024),
+    doc: 'Default `max_num_seqs`: decoder sequences of one model stepping together in one run (continuous batching); more wait for a slot, admitted round-robin across tenants. 1: no batching',
+  },
+  maxBatchedTokens: {
+    env: 'MAAS_MAX_BATCHED_TOKENS',
+    flag: '--max-batched-tokens',
+    default: 256,
+    parse: int(16, 65_536),
+    doc: 'Default `max_batched_tokens`: the most prompt tokens one prefill run of a decoder takes; a longer prompt is prefilled in chunks between decode steps',
+  },
   maxDelayMs: {
     env: 'MAAS_MAX_DELAY_MS',
     flag: '--max-delay-ms',

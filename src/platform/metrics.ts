@@ -193,6 +193,35 @@ export function platformMetrics(registry = new MetricsRegistry()) {
       'Rows (batch dimension) per model run',
       [1, 2, 4, 8, 16, 32, 64, 128],
     ),
+    timeToFirstToken: registry.histogram(
+      'maas_llm_time_to_first_token_seconds',
+      'Decoder sequences: from the first step queued to the first token (seconds), per model',
+      [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    ),
+    interTokenLatency: registry.histogram(
+      'maas_llm_inter_token_latency_seconds',
+      'Decoder sequences: time between two tokens of one sequence (seconds), per model',
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    ),
+    tokensPerSecond: registry.histogram(
+      'maas_llm_sequence_tokens_per_second',
+      'Decoder sequences: decode tokens per second of each finished sequence, per model',
+      [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+    ),
+    batchOccupancy: registry.histogram(
+      'maas_llm_batch_occupancy',
+      'Decoder sequences stepped together in one run (rows of a decode step), per model',
+      [1, 2, 4, 8, 16, 32, 64, 128],
+    ),
+    sequences: registry.gauge(
+      'maas_llm_sequences',
+      'Decoder sequences per model holding a batch slot (state="running") or waiting for one ("waiting")',
+    ),
+    sequenceQueueWait: registry.histogram(
+      'maas_llm_queue_wait_seconds',
+      'Decoder sequences: time waiting for a slot (max_num_seqs) before the prefill (seconds), per model',
+      [0, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    ),
     dropped: registry.counter('maas_requests_dropped_total', 'Queued requests dropped, by reason'),
     loadedModels: registry.gauge('maas_loaded_models', 'Model versions loaded in memory'),
     loads: registry.counter('maas_model_loads_total', 'Model version loads'),

@@ -146,6 +146,8 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
         maxBatchSize: config.maxBatchSize,
         maxDelayMs: config.maxDelayMs,
         maxQueue: config.queueSize,
+        maxNumSeqs: config.maxNumSeqs,
+        maxBatchedTokens: config.maxBatchedTokens,
       },
     },
     metrics,

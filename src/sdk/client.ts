@@ -32,6 +32,8 @@ export interface V2InferResponse {
 
 export interface ServingSettings {
   max_batch_size?: number;
+  max_num_seqs?: number;
+  max_batched_tokens?: number;
   max_delay_ms?: number;
   max_queue?: number;
   timeout_ms?: number;

@@ -18,6 +18,13 @@ export interface ServingSettings {
   max_batch_size?: number;
   /** How long the first request of a batch may wait for others (ms). */
   max_delay_ms?: number;
+  /**
+   * Decoder sequences stepping together in one run (continuous batching); more wait for a slot.
+   * Falls back to `max_batch_size`, then the server default.
+   */
+  max_num_seqs?: number;
+  /** The most prompt tokens one prefill run of a decoder takes (longer prompts are chunked). */
+  max_batched_tokens?: number;
   /** Requests allowed to wait before 429. */
   max_queue?: number;
   /** Deadline of one request on this model (ms). */

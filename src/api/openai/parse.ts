@@ -60,10 +60,11 @@ export async function targetOf(ctx: RouteContext, raw: unknown): Promise<TaskTar
   );
   const owner = found.owner;
   const model = found.name;
-  if (colon < 0) return { owner, model };
+  const caller = ctx.principal.tenantId;
+  if (colon < 0) return { owner, model, caller };
   const ref = raw.slice(colon + 1);
   if (!/^[0-9]{1,9}$/.test(ref)) parseName(ref, 'model');
-  return { owner, model, ref };
+  return { owner, model, ref, caller };
 }
 
 /** Fields with a default meaning; anything else asks for something maas does not do. */

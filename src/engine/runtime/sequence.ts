@@ -10,6 +10,21 @@ import type { Tensor } from './tensor';
 /** Output name → the input it feeds on the next run, e.g. `{ present_key_0: 'past_key_0' }`. */
 export type Feedback = Readonly<Record<string, string>>;
 
+/**
+ * How the steps of several sequences of one decoder graph run as one batch (continuous batching,
+ * see DecodeBatch in the platform's serving): which inputs are what.
+ */
+export interface BatchPlan {
+  /** The input of the new tokens, [1, n]. */
+  tokens: string;
+  /** The [b, past + n] attention mask: built by the batch, with zeros over each row's left padding. */
+  attentionMask: string;
+  /** Inputs every row passes alike (num_logits_to_keep, use_cache_branch): the first row's is fed. */
+  shared: readonly string[];
+  /** The axis along which the fed-back state grows (2 for [b, heads, past, head_dim]). */
+  axis: number;
+}
+
 export type RunFeeds = (
   feeds: Record<string, Tensor>,
   outputs?: readonly string[],
@@ -60,6 +75,18 @@ export class SequenceStates {
 
   close(id: number): void {
     this.entries.delete(id);
+  }
+
+  /** Take sequence `id`'s state out (a batch of sequences holds it meanwhile: see DecodeBatch). */
+  take(id: number): Record<string, Tensor> | undefined {
+    const entry = this.entries.get(id);
+    this.entries.delete(id);
+    return entry?.state;
+  }
+
+  /** Give sequence `id` its own state back. */
+  put(id: number, state: Record<string, Tensor>): void {
+    this.entries.set(id, { state });
   }
 
   clear(): void {

@@ -6,17 +6,35 @@
  * all-ones `attention_mask` over past + new, `position_ids` past..past+new−1 when the graph takes
  * them, and `num_logits_to_keep` 1 when it takes that (only the last row of logits comes back).
  * A plan without layers (no cache) feeds the whole window every step.
+ *
+ * Where the platform batches sequences (continuous batching), a graph with an attention mask
+ * opens its sequence with a BatchPlan: its one-token steps then run in one batch with other
+ * sequences', each row left-padded and masked (the batch builds the mask; position_ids stay each
+ * row's own), and a prompt longer than the platform's chunk is prefilled in several runs.
  */
+import { fail } from '../../common/errors';
+import type { BatchPlan } from '../../engine/index';
 import { type Tensor, tensorFrom, zeros } from '../../engine/runtime/tensor';
 import { type Decoder, fullRerunDecoder, sequenceDecoder } from '../language/decoders';
-import type { RunModel } from '../task';
+import type { ModelSequence, RunModel } from '../task';
 import type { DecoderPlan } from './plan';
 
 function range(from: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => from + i);
 }
 
-export function hfDecoder(run: RunModel, plan: DecoderPlan): Decoder {
+/** How steps of this graph batch with other sequences' (null: it has no attention mask to pad with). */
+function batchPlan(plan: DecoderPlan): BatchPlan | null {
+  if (!plan.attentionMask) return null;
+  return {
+    tokens: plan.inputIds,
+    attentionMask: plan.attentionMask,
+    shared: [plan.numLogitsToKeep, plan.useCacheBranch].filter((n): n is string => n !== null),
+    axis: 2,
+  };
+}
+
+export function hfDecoder(run: RunModel, plan: DecoderPlan, tenant?: string): Decoder {
   // A graph without a cache (a maas gpt exported with kvCache false) runs the whole window each step.
   if (plan.layers.length === 0) return fullRerunDecoder(run);
   const feedback: Record<string, string> = {};
@@ -32,7 +50,15 @@ export function hfDecoder(run: RunModel, plan: DecoderPlan): Decoder {
     }
     return feeds;
   };
-  return sequenceDecoder(run, feedback, empty, async (seq, added, first, signal, past) => {
+  const batch = batchPlan(plan);
+  const options = batch ? { batch, tenant } : { tenant };
+  const runOnce = async (
+    seq: ModelSequence,
+    added: readonly number[],
+    first: Record<string, Tensor> | null,
+    signal: AbortSignal | undefined,
+    past: number,
+  ) => {
     const total = past + added.length;
     const feeds: Record<string, Tensor> = {
       ...first,
@@ -46,5 +72,22 @@ export function hfDecoder(run: RunModel, plan: DecoderPlan): Decoder {
     if (plan.useCacheBranch) feeds[plan.useCacheBranch] = tensorFrom('bool', [1], [past > 0 ? 1 : 0]);
     const out = await seq.run(feeds, { outputs: [plan.logits], signal });
     return out[plan.logits];
-  });
+  };
+  return sequenceDecoder(
+    run,
+    feedback,
+    empty,
+    async (seq, added, first, signal, past) => {
+      // Chunked prefill: a long prompt goes in runs of at most `chunk` tokens, each one queued
+      // behind the batch's next decode step, so running streams keep flowing meanwhile.
+      const chunk = added.length > 1 ? ((await seq.prefillChunk?.()) ?? added.length) : added.length;
+      let logits: Tensor | null = null;
+      for (let at = 0; at < added.length; at += chunk) {
+        if (at > 0 && signal?.aborted) fail('client_closed', 'generation cancelled by the client');
+        logits = await runOnce(seq, added.slice(at, at + chunk), at === 0 ? first : null, signal, past + at);
+      }
+      return logits!;
+    },
+    options,
+  );
 }

@@ -50,7 +50,7 @@ export interface HfDecoderOptions {
 interface Served {
   assets: TextAssets;
   context: number;
-  makeDecoder: () => ReturnType<typeof hfDecoder>;
+  makeDecoder: (tenant?: string) => ReturnType<typeof hfDecoder>;
   vocabularyOf: () => TokenVocabulary | null;
   options: HfDecoderOptions;
 }
@@ -108,7 +108,7 @@ async function generate(
     onDelta,
   );
   const seq = [...prompt];
-  const decoder = makeDecoder();
+  const decoder = makeDecoder(req.tenant);
   let fresh = true;
   try {
     while (!gen.done) {
@@ -156,7 +156,7 @@ export async function hfDecoderRuntime(
   const { plan, context } = metaPlan(ctx.metadata);
   const assets = await loadTextAssets(read);
   const { tokenizer, template } = assets;
-  const makeDecoder = () => hfDecoder(ctx.run, plan);
+  const makeDecoder = (tenant?: string) => hfDecoder(ctx.run, plan, tenant);
   const vocabulary = vocabularyOnce(assets);
   return {
     task: 'text-generation',

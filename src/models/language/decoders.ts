@@ -13,7 +13,7 @@
 import { fail } from '../../common/errors';
 import { type Feedback, SequenceStates } from '../../engine/index';
 import { type Tensor, tensorFrom, zeros } from '../../engine/runtime/tensor';
-import type { ModelSequence, RunModel } from '../task';
+import type { ModelSequence, RunModel, SequenceOptions } from '../task';
 
 export interface Decoder {
   /**
@@ -36,8 +36,8 @@ function ids(tokens: readonly number[]): Tensor {
 }
 
 /** The run's own sequences (the platform keeps the state by the model) or, without, local ones. */
-function openSequence(run: RunModel, feedback: Feedback): ModelSequence {
-  if (run.sequence) return run.sequence(feedback);
+function openSequence(run: RunModel, feedback: Feedback, options?: SequenceOptions): ModelSequence {
+  if (run.sequence) return run.sequence(feedback, options);
   const states = new SequenceStates();
   return {
     run: (inputs, o) =>
@@ -68,6 +68,7 @@ export function sequenceDecoder(
     /** Tokens the sequence consumed before `added` (the past length of a KV cache). */
     past: number,
   ) => Promise<Tensor>,
+  options?: SequenceOptions,
 ): Decoder {
   let seq: ModelSequence | null = null;
   let consumed = 0;
@@ -80,7 +81,7 @@ export function sequenceDecoder(
       let first: Record<string, Tensor> | null = null;
       if (fresh || seq === null) {
         close();
-        seq = openSequence(run, feedback);
+        seq = openSequence(run, feedback, options);
         consumed = 0;
         first = initial();
       }

@@ -4,7 +4,7 @@
  * wire formats at the edge and call this.
  */
 import { fail } from '../../common/errors';
-import type { Feedback } from '../../engine/index';
+import type { BatchPlan, Feedback } from '../../engine/index';
 import type { Tensor } from '../../engine/runtime/tensor';
 import type { ModelSignature, VersionRecord } from '../../store/ports';
 import type { Registry } from '../registry/registry';
@@ -22,6 +22,8 @@ export interface InferCall {
 /** A sequence of runs on one version (see `InferenceService.sequence`). */
 export interface InferSequence {
   run(call: InferCall): Promise<Record<string, Tensor>>;
+  /** For batched sequences: the most tokens a prefill run takes (resolves the runner). */
+  prefillChunk(): Promise<number | undefined>;
   /** Free the state and let the runner be evicted again (idempotent). */
   close(): void;
 }
@@ -74,7 +76,13 @@ export class InferenceService {
    * once, at the first run, not per step (a generation is one request); each run still gets the
    * model's deadline, the queue limit and cancellation by its signal.
    */
-  sequence(owner: string, model: string, ref: string | undefined, feedback: Feedback): InferSequence {
+  sequence(
+    owner: string,
+    model: string,
+    ref: string | undefined,
+    feedback: Feedback,
+    options: { batch?: BatchPlan; tenant?: string } = {},
+  ): InferSequence {
     let opened: Promise<{ seq: RunnerSequence; limitMs: number }> | null = null;
     let closed = false;
     const open = async () => {
@@ -82,7 +90,7 @@ export class InferenceService {
       const detail = await this.registry.modelRecord(owner, model);
       const runner = await this.pool.acquire(version, await this.registry.modelPath(version), detail.serving);
       return {
-        seq: runner.openSequence(feedback),
+        seq: runner.openSequence(feedback, options),
         limitMs: detail.serving.timeout_ms ?? this.defaultTimeoutMs,
       };
     };
@@ -99,6 +107,10 @@ export class InferenceService {
           deadline: started + limit,
           signal: call.signal,
         });
+      },
+      prefillChunk: async () => {
+        opened ??= open();
+        return (await opened).seq.prefillChunk;
       },
       close: () => {
         closed = true;

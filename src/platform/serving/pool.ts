@@ -32,6 +32,9 @@ export function runnerSettings(serving: ServingSettings, defaults: RunnerSetting
     maxBatchSize: serving.max_batch_size ?? defaults.maxBatchSize,
     maxDelayMs: serving.max_delay_ms ?? defaults.maxDelayMs,
     maxQueue: serving.max_queue ?? defaults.maxQueue,
+    // `max_batch_size` is the alias of `max_num_seqs` for decoders (as vLLM's and TGI's names).
+    maxNumSeqs: serving.max_num_seqs ?? serving.max_batch_size ?? defaults.maxNumSeqs,
+    maxBatchedTokens: serving.max_batched_tokens ?? defaults.maxBatchedTokens,
   };
 }
 

@@ -14,12 +14,20 @@
  * thread as the next run's inputs. Their runs never batch (their state is not stacked) and so
  * never wait `maxDelayMs` for company; queue limit, deadline and cancellation apply as to any run.
  * An open sequence keeps the runner loaded (busy), so its state is not evicted between steps.
+ *
+ * Continuous batching (sequences opened with a BatchPlan: decoders): each holds one of
+ * `maxNumSeqs` slots from its first step to its close; sequences waiting for a slot are admitted
+ * round-robin across tenants (FairQueue). A prefill step (or chunk, at most `maxBatchedTokens`
+ * tokens) runs alone; once primed, a sequence's one-token steps run together with every other
+ * primed sequence's in one run (DecodeBatch in the session's thread). Between two decode steps at
+ * most one prefill chunk runs, so streams keep flowing while a long prompt arrives.
  */
 import { fail, MaasError } from '../../common/errors';
-import type { Feedback } from '../../engine/index';
+import type { BatchPlan, Feedback } from '../../engine/index';
 import type { Tensor } from '../../engine/runtime/tensor';
 import type { ModelSignature } from '../../store/ports';
 import type { PlatformMetrics } from '../metrics';
+import { FairQueue } from './fair-queue';
 import { checkInputs, hasFreeBatchDim, sliceRows, stack } from './tensors';
 import type { ModelSession } from './threaded-session';
 
@@ -27,6 +35,10 @@ export interface RunnerSettings {
   maxBatchSize: number;
   maxDelayMs: number;
   maxQueue: number;
+  /** Decoder sequences stepping together (continuous batching); more wait for a slot. */
+  maxNumSeqs: number;
+  /** The most prompt tokens one prefill run takes (longer prompts are chunked). */
+  maxBatchedTokens: number;
 }
 
 export interface InferRequest {
@@ -43,6 +55,13 @@ export interface InferRequest {
 export interface RunnerSequence {
   run(req: InferRequest): Promise<Record<string, Tensor>>;
   close(): void;
+  /** For batched sequences: the most tokens a prefill run should take. */
+  readonly prefillChunk?: number;
+}
+
+interface SlotWaiter {
+  admit: () => void;
+  refuse: (e: Error) => void;
 }
 
 interface OpenSequence {
@@ -51,6 +70,18 @@ interface OpenSequence {
   /** Inputs the state provides once a run has succeeded. */
   fedInputs: ReadonlySet<string>;
   primed: boolean;
+  /** Steps with others (continuous batching); null: always alone. */
+  batch: BatchPlan | null;
+  tenant: string;
+  /** Holds one of maxNumSeqs slots (batched sequences). */
+  admitted: boolean;
+  admission: Promise<void> | null;
+  waiter: SlotWaiter | null;
+  /** ms since epoch: first step queued, first and last token (a decode step queued). */
+  startedAt: number;
+  firstTokenAt: number;
+  lastTokenAt: number;
+  tokens: number;
 }
 
 interface Pending {
@@ -75,6 +106,10 @@ export class Runner {
   private scheduled = false;
   private readonly sequences = new Map<number, OpenSequence>();
   private nextSequence = 1;
+  private readonly waiting = new FairQueue<SlotWaiter>();
+  private slotsHeld = 0;
+  /** A prefill chunk ran since the last decode step (the next turn goes to the decode rows). */
+  private prefilledSinceDecode = false;
   /** ms since epoch of the last request (for idle eviction). */
   lastUsed = Date.now();
   readonly batchable: boolean;
@@ -102,11 +137,16 @@ export class Runner {
     return this.queue.length;
   }
 
+  /** Batched sequences holding a slot, and waiting for one. */
+  get slots(): { held: number; waiting: number } {
+    return { held: this.slotsHeld, waiting: this.waiting.size };
+  }
+
   /**
    * Open a sequence whose `feedback` outputs (output name → input name) are kept for its next run:
    * that run may then leave those inputs out.
    */
-  openSequence(feedback: Feedback): RunnerSequence {
+  openSequence(feedback: Feedback, options: { batch?: BatchPlan; tenant?: string } = {}): RunnerSequence {
     const outputs = new Set(this.signature.outputs.map((o) => o.name));
     const inputs = new Set(this.signature.inputs.map((i) => i.name));
     for (const [out, input] of Object.entries(feedback)) {
@@ -121,8 +161,18 @@ export class Runner {
       feedback: { ...feedback },
       fedInputs: new Set(Object.values(feedback)),
       primed: false,
+      batch: options.batch && this.session.runBatch ? options.batch : null,
+      tenant: options.tenant ?? '',
+      admitted: false,
+      admission: null,
+      waiter: null,
+      startedAt: 0,
+      firstTokenAt: 0,
+      lastTokenAt: 0,
+      tokens: 0,
     };
     this.sequences.set(seq.id, seq);
+    const settings = () => this.settings;
     return {
       run: (req) => {
         if (this.sequences.get(seq.id) !== seq) fail('engine_unavailable', 'the model was unloaded');
@@ -133,8 +183,103 @@ export class Runner {
         this.sequences.delete(seq.id);
         this.session.closeSequence(seq.id);
         this.lastUsed = Date.now();
+        this.releaseSlot(seq);
+      },
+      get prefillChunk() {
+        return seq.batch ? settings().maxBatchedTokens : undefined;
       },
     };
+  }
+
+  /** A decode step: one new token of a primed batched sequence. */
+  private isDecode(p: Pending): boolean {
+    const s = p.sequence;
+    return !!s?.batch && s.primed && p.req.inputs[s.batch.tokens]?.dims[1] === 1;
+  }
+
+  /** Time to first token, inter-token latency (a decode step queued = a token sampled). */
+  private noteStep(seq: OpenSequence, req: InferRequest): void {
+    const now = Date.now();
+    if (seq.startedAt === 0) seq.startedAt = now;
+    if (!seq.batch || !seq.primed || req.inputs[seq.batch.tokens]?.dims[1] !== 1) return;
+    if (seq.firstTokenAt === 0) {
+      seq.firstTokenAt = now;
+      this.metrics.timeToFirstToken.observe(this.labels, (now - seq.startedAt) / 1000);
+    } else this.metrics.interTokenLatency.observe(this.labels, (now - seq.lastTokenAt) / 1000);
+    seq.lastTokenAt = now;
+    seq.tokens++;
+  }
+
+  /** Wait for one of maxNumSeqs slots (round-robin across tenants); resolves when admitted. */
+  private admit(seq: OpenSequence, req: InferRequest): Promise<void> {
+    seq.admission ??= new Promise<void>((resolve, reject) => {
+      const since = Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = () =>
+        this.giveUpSlot(seq, new MaasError('client_closed', 'the client closed the request'));
+      const cleanup = () => {
+        clearTimeout(timer);
+        req.signal?.removeEventListener('abort', onAbort);
+        seq.waiter = null;
+      };
+      const waiter: SlotWaiter = {
+        admit: () => {
+          cleanup();
+          seq.admitted = true;
+          this.slotsHeld++;
+          this.publishSlots();
+          this.metrics.sequenceQueueWait.observe(this.labels, (Date.now() - since) / 1000);
+          resolve();
+        },
+        refuse: (e) => {
+          cleanup();
+          reject(e);
+        },
+      };
+      if (this.slotsHeld < this.settings.maxNumSeqs && this.waiting.size === 0) {
+        waiter.admit();
+        return;
+      }
+      seq.waiter = waiter;
+      this.waiting.push(seq.tenant, waiter);
+      this.publishSlots();
+      timer = setTimeout(
+        () =>
+          this.giveUpSlot(seq, new MaasError('deadline_exceeded', 'no answer within the request deadline')),
+        Math.max(0, req.deadline - Date.now()),
+      );
+      req.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    return seq.admission;
+  }
+
+  private giveUpSlot(seq: OpenSequence, e: Error): void {
+    const w = seq.waiter;
+    if (w && this.waiting.remove(w)) w.refuse(e);
+    this.publishSlots();
+  }
+
+  /** A closed sequence frees its slot (or stops waiting for one); the next waiter is admitted. */
+  private releaseSlot(seq: OpenSequence): void {
+    if (seq.waiter) this.giveUpSlot(seq, new MaasError('client_closed', 'the sequence was closed'));
+    if (!seq.admitted) return;
+    seq.admitted = false;
+    this.slotsHeld--;
+    if (seq.tokens >= 2 && seq.lastTokenAt > seq.firstTokenAt) {
+      const perSecond = ((seq.tokens - 1) * 1000) / (seq.lastTokenAt - seq.firstTokenAt);
+      this.metrics.tokensPerSecond.observe(this.labels, perSecond);
+    }
+    this.admitWaiting();
+  }
+
+  private admitWaiting(): void {
+    while (this.slotsHeld < this.settings.maxNumSeqs && this.waiting.size > 0) this.waiting.shift()!.admit();
+    this.publishSlots();
+  }
+
+  private publishSlots(): void {
+    this.metrics.sequences.set({ ...this.labels, state: 'running' }, this.slotsHeld);
+    this.metrics.sequences.set({ ...this.labels, state: 'waiting' }, this.waiting.size);
   }
 
   infer(req: InferRequest): Promise<Record<string, Tensor>> {
@@ -158,7 +303,11 @@ export class Runner {
       });
     }
     this.lastUsed = Date.now();
-    return new Promise((resolve, reject) => this.enqueue(req, seq, resolve, reject));
+    const enqueue = () =>
+      new Promise<Record<string, Tensor>>((resolve, reject) => this.enqueue(req, seq, resolve, reject));
+    if (!seq?.batch) return enqueue();
+    this.noteStep(seq, req);
+    return seq.admitted ? enqueue() : this.admit(seq, req).then(enqueue);
   }
 
   private enqueue(
@@ -243,6 +392,14 @@ export class Runner {
   /** Take the next batch: the head request plus compatible ones, up to maxBatchSize rows. */
   private takeBatch(): Pending[] {
     const head = this.queue[0];
+    if (head.sequence?.batch) {
+      // Decode rows in sequence order (the batched state keeps its layout while rows stay).
+      const decode = this.queue
+        .filter((p) => this.isDecode(p))
+        .sort((a, b) => a.sequence!.id - b.sequence!.id);
+      if (this.isDecode(head) || (this.prefilledSinceDecode && decode.length > 0)) return decode;
+      return [head];
+    }
     const batch = [head];
     let rows = head.rows;
     if (head.key !== null) {
@@ -266,7 +423,8 @@ export class Runner {
    */
   private pump(): void {
     if (this.running || this.queue.length === 0 || this.waitTimer || this.scheduled) return;
-    if (this.queue[0].sequence) {
+    const head = this.queue[0];
+    if (head.sequence && !(this.isDecode(head) && this.stragglers())) {
       this.startBatch();
       return;
     }
@@ -275,6 +433,16 @@ export class Runner {
       this.scheduled = false;
       this.startBatch();
     });
+  }
+
+  /**
+   * Primed batched sequences whose next step is not queued yet: their token is being sampled in
+   * a microtask of this turn, so the decode step waits one turn (setImmediate) for them.
+   */
+  private stragglers(): boolean {
+    let primed = 0;
+    for (const s of this.sequences.values()) if (s.batch && s.primed) primed++;
+    return this.queue.filter((p) => this.isDecode(p)).length < primed;
   }
 
   private startBatch(): void {
@@ -307,6 +475,8 @@ export class Runner {
     const batch = formed.filter((p) => !p.settled);
     if (batch.length === 0) return;
     for (const p of batch) p.started = true;
+    if (this.isDecode(batch[0])) return this.runDecode(batch);
+    if (batch[0].sequence?.batch) this.prefilledSinceDecode = true;
     this.metrics.batchSize.observe(this.labels, batch.length);
     this.metrics.batchRows.observe(
       this.labels,
@@ -350,8 +520,39 @@ export class Runner {
     }
   }
 
+  /** One decode step of batched sequences, in one run (DecodeBatch in the session's thread). */
+  private async runDecode(batch: Pending[]): Promise<void> {
+    this.prefilledSinceDecode = false;
+    this.metrics.batchOccupancy.observe(this.labels, batch.length);
+    const first = batch[0];
+    const plan = first.sequence!.batch!;
+    // The batch builds its own attention mask: the rows' own masks need not cross the thread.
+    const rows = batch.map((p) => {
+      const { [plan.attentionMask]: _mask, ...feeds } = p.req.inputs;
+      return { id: p.sequence!.id, feeds };
+    });
+    try {
+      const outs = await this.session.runBatch!(
+        rows,
+        first.sequence!.feedback,
+        plan,
+        first.req.outputs?.length ? first.req.outputs : undefined,
+      );
+      for (const [i, p] of batch.entries()) this.settle(p, () => p.resolve(outs[i]));
+    } catch (e) {
+      const msg = String(e instanceof Error ? e.message : e)
+        .split('\n')[0]
+        .replace(/(\/[\w.-]+){2,}/g, '<path>');
+      for (const p of batch)
+        this.settle(p, () => p.reject(new MaasError('inference_failed', msg.slice(0, 300))));
+    }
+  }
+
   /** Reject everything queued (shutdown, unload) and release the session. */
   async close(): Promise<void> {
+    const gone = () => new MaasError('engine_unavailable', 'the model was unloaded');
+    for (const seq of this.sequences.values()) this.giveUpSlot(seq, gone());
+    for (const seq of this.sequences.values()) this.releaseSlot(seq);
     this.sequences.clear();
     if (this.waitTimer) clearTimeout(this.waitTimer);
     this.waitTimer = null;

@@ -2,11 +2,19 @@
  * Body of a model's worker thread: owns one EngineSession and runs it on request, so a long run
  * never blocks the server's event loop. Messages: load → loaded | failed; run → result | error;
  * close-sequence (no answer); release → released (then the thread exits). A run with `sequence`
- * takes its fed-back inputs from, and leaves its fed-back outputs in, this thread's SequenceStates.
+ * takes its fed-back inputs from, and leaves its fed-back outputs in, this thread's SequenceStates;
+ * batch-step → result steps several open sequences in one run (DecodeBatch).
  */
 import { parentPort } from 'node:worker_threads';
-import { EngineSession, type Feedback, SequenceStates, type SessionOptions } from '../../engine/index';
+import {
+  type BatchPlan,
+  EngineSession,
+  type Feedback,
+  SequenceStates,
+  type SessionOptions,
+} from '../../engine/index';
 import type { Tensor } from '../../engine/runtime/tensor';
+import { type BatchRow, DecodeBatch } from './decode-batch';
 
 type Inbound =
   | { type: 'load'; model: string | Uint8Array; options: SessionOptions }
@@ -17,16 +25,26 @@ type Inbound =
       outputs?: string[];
       sequence?: { id: number; feedback: Feedback };
     }
+  | {
+      type: 'batch-step';
+      id: number;
+      rows: BatchRow[];
+      feedback: Feedback;
+      plan: BatchPlan;
+      outputs?: string[];
+    }
   | { type: 'close-sequence'; id: number }
   | { type: 'release' };
 
 const port = parentPort!;
 let session: EngineSession | null = null;
 const sequences = new SequenceStates();
+const batch = new DecodeBatch(sequences);
 
 function run(msg: Extract<Inbound, { type: 'run' }>): Promise<Record<string, Tensor>> {
   const s = session!;
   if (!msg.sequence) return s.run(msg.feeds, msg.outputs);
+  batch.detach(msg.sequence.id);
   return sequences.run(
     msg.sequence.id,
     msg.sequence.feedback,
@@ -57,10 +75,23 @@ port.on('message', async (msg: Inbound) => {
     } catch (e) {
       port.postMessage({ type: 'error', id: msg.id, message: short(e) });
     }
+  } else if (msg.type === 'batch-step') {
+    try {
+      const s = session!;
+      const out = await batch.step(msg.rows, msg.feedback, msg.plan, (f, o) => s.run(f, o), msg.outputs);
+      // Rows are views of one output: each buffer is transferred once.
+      const transfer = [
+        ...new Set(out.flatMap((row) => Object.values(row).map((t) => t.data.buffer as ArrayBuffer))),
+      ];
+      port.postMessage({ type: 'result', id: msg.id, outputs: out }, transfer);
+    } catch (e) {
+      port.postMessage({ type: 'error', id: msg.id, message: short(e) });
+    }
   } else if (msg.type === 'close-sequence') {
-    sequences.close(msg.id);
+    batch.close(msg.id);
   } else if (msg.type === 'release') {
     sequences.clear();
+    batch.clear();
     await session?.release();
     session = null;
     port.postMessage({ type: 'released' });

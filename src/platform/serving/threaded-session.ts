@@ -6,8 +6,9 @@
  */
 import { Worker } from 'node:worker_threads';
 import { entryUrl } from '../../common/entry';
-import type { Feedback, SessionOptions, ValueSignature } from '../../engine/index';
+import type { BatchPlan, Feedback, SessionOptions, ValueSignature } from '../../engine/index';
 import type { Tensor } from '../../engine/runtime/tensor';
+import type { BatchRow } from './decode-batch';
 
 /** A run that belongs to a sequence: its fed-back outputs stay in the session's thread. */
 export interface SequenceStep {
@@ -24,6 +25,16 @@ export interface ModelSession {
     outputs?: readonly string[],
     sequence?: SequenceStep,
   ): Promise<Record<string, Tensor>>;
+  /**
+   * One decode step of several open sequences in one run (continuous batching: DecodeBatch);
+   * absent where the session cannot batch sequences.
+   */
+  runBatch?(
+    rows: BatchRow[],
+    feedback: Feedback,
+    plan: BatchPlan,
+    outputs?: readonly string[],
+  ): Promise<Record<string, Tensor>[]>;
   /** Drop a sequence's state (idempotent). */
   closeSequence(id: number): void;
   release(): Promise<void>;
@@ -32,7 +43,7 @@ export interface ModelSession {
 type Outbound =
   | { type: 'loaded'; inputs: ValueSignature[]; outputs: ValueSignature[] }
   | { type: 'failed'; message: string }
-  | { type: 'result'; id: number; outputs: Record<string, Tensor> }
+  | { type: 'result'; id: number; outputs: unknown }
   | { type: 'error'; id: number; message: string }
   | { type: 'released' };
 
@@ -41,10 +52,7 @@ const entry = entryUrl('session-thread', new URL('./session-thread.mjs', import.
 
 export class ThreadedSession implements ModelSession {
   private nextId = 1;
-  private readonly pending = new Map<
-    number,
-    { resolve: (o: Record<string, Tensor>) => void; reject: (e: Error) => void }
-  >();
+  private readonly pending = new Map<number, { resolve: (o: never) => void; reject: (e: Error) => void }>();
   private released: Promise<void> | null = null;
 
   private constructor(
@@ -56,7 +64,7 @@ export class ThreadedSession implements ModelSession {
       if (msg.type !== 'result' && msg.type !== 'error') return;
       const p = this.pending.get(msg.id);
       this.pending.delete(msg.id);
-      if (msg.type === 'result') p?.resolve(msg.outputs);
+      if (msg.type === 'result') p?.resolve(msg.outputs as never);
       else p?.reject(new Error(msg.message));
     });
     const failAll = (e: Error) => {
@@ -106,6 +114,27 @@ export class ThreadedSession implements ModelSession {
         feeds,
         outputs: outputs ? [...outputs] : undefined,
         sequence: sequence ? { id: sequence.id, feedback: { ...sequence.feedback } } : undefined,
+      });
+    });
+  }
+
+  runBatch(
+    rows: BatchRow[],
+    feedback: Feedback,
+    plan: BatchPlan,
+    outputs?: readonly string[],
+  ): Promise<Record<string, Tensor>[]> {
+    if (this.released) return Promise.reject(new Error('the session was released'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({
+        type: 'batch-step',
+        id,
+        rows,
+        feedback: { ...feedback },
+        plan,
+        outputs: outputs ? [...outputs] : undefined,
       });
     });
   }

@@ -37,6 +37,8 @@ export interface GenerationParams {
   specialTokens?: boolean;
   /** The prompt as token ids (OpenAI's `prompt: [1, 2, 3]`), for models that take them. */
   promptIds?: number[];
+  /** The calling tenant (fair share of a decoder's batch slots). */
+  tenant?: string;
 }
 
 export interface GenerationOutcome {
@@ -159,6 +161,7 @@ export function openGeneration(
                 repetitionPenalty: params.repetitionPenalty,
                 specialTokens: params.specialTokens,
                 promptIds: params.promptIds,
+                tenant: params.tenant,
               },
               onDelta ? (delta, logprobs) => onDelta(i, delta, logprobs) : undefined,
               signal,

@@ -51,6 +51,8 @@ export interface TaskTarget {
   model: string;
   /** A version number or alias; absent = latest. */
   ref?: string;
+  /** The calling tenant (fair share of a decoder's batch slots). */
+  caller?: string;
 }
 
 /** What a caller may ask of a model: the runtime tasks plus built-in speech. */
@@ -161,7 +163,7 @@ export class TaskService {
   /** Validate and resolve a generation; errors are thrown here, before any byte is streamed. */
   async generation(target: TaskTarget, params: GenerationParams): Promise<GenerationJob> {
     const { version, runtime } = await this.runtime(target, 'text-generation');
-    return openGeneration(version, runtime, params);
+    return openGeneration(version, runtime, { ...params, tenant: target.caller });
   }
 
   /**
@@ -178,13 +180,19 @@ export class TaskService {
     const { version, runtime } = await this.runtime(target, 'text-generation');
     if (runtime.chatPrompt) {
       const prompt = runtime.chatPrompt(messages, { tools });
-      return openGeneration(version, runtime, { ...params, prompt, specialTokens: false });
+      return openGeneration(version, runtime, {
+        ...params,
+        prompt,
+        specialTokens: false,
+        tenant: target.caller,
+      });
     }
     // maas's simple template cannot describe tools to the model: a forced call (tool_choice
     // required or named) still comes back as tool_calls through constrained decoding.
     const template = chatTemplateOf(version.metadata);
     return openGeneration(version, runtime, {
       ...params,
+      tenant: target.caller,
       prompt: renderChat(messages, template),
       stop: chatStops(params.stop ?? [], template),
     });
@@ -414,11 +422,12 @@ export class TaskService {
       ).outputs;
     // Decoders step through sequences: the state stays in the model's thread, the runner is
     // resolved once per generation instead of once per token.
-    run.sequence = (feedback) => {
-      const seq = this.inference.sequence(owner, model, ref, feedback);
+    run.sequence = (feedback, options) => {
+      const seq = this.inference.sequence(owner, model, ref, feedback, options);
       return {
-        run: (inputs, options) => seq.run({ inputs, outputs: options?.outputs, signal: options?.signal }),
+        run: (inputs, o) => seq.run({ inputs, outputs: o?.outputs, signal: o?.signal }),
         close: () => seq.close(),
+        prefillChunk: () => seq.prefillChunk(),
       };
     };
     const derived = this.derived;

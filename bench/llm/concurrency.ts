@@ -1,0 +1,249 @@
+/**
+ * Many streams from one served decoder: aggregate decode tokens/s at 1, 4, 8, 16 concurrent
+ * streams with continuous batching on (`max_num_seqs` 16) and off (`max_num_seqs` 1: one
+ * sequence at a time, the others wait for its slot), and p50/p99 time to first token and
+ * inter-token latency at 8 streams, with and without a long prompt arriving meanwhile (chunked
+ * prefill: `max_batched_tokens` 256, and unchunked: 4096).
+ *
+ *   node --import tsx bench/llm/concurrency.ts [--streams 1,4,8,16] [--new-tokens 32]
+ *        [--prompt-tokens 64] [--long-prompt 1000] [--hidden 512] [--layers 8] [--vocab N]
+ *        [--out bench/results]
+ *
+ * The model is a random-weight Llama-layout folder (writeRandomLlamaFolder) of the given shape,
+ * served by `maas serve` in a child process; each stream is a streamed /v1/completions request
+ * with a token-id prompt (greedy). A stream's tokens are its usage.completion_tokens; latencies are
+ * the arrival times of its SSE events (an event may hold back bytes of an unfinished character).
+ * Writes `<out>/llm-concurrency.md` and `.json`.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os, { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { packFolderStream } from '../../src/data/formats/folder-pack';
+import { writeRandomLlamaFolder } from '../../src/models/language/hf/random';
+import { spawnServe } from '../../test/helpers/serve';
+
+function flag(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
+}
+
+const streams = flag('--streams', '1,4,8,16').split(',').map(Number);
+const newTokens = Number(flag('--new-tokens', '32'));
+const promptTokens = Number(flag('--prompt-tokens', '64'));
+const longPrompt = Number(flag('--long-prompt', '1000'));
+const shape = {
+  hidden: Number(flag('--hidden', '512')),
+  layers: Number(flag('--layers', '8')),
+  heads: 8,
+  kvHeads: 4,
+  intermediate: 2 * Number(flag('--hidden', '512')),
+  // Default: the tokenizer's own size, so that every generated id decodes to text (an SSE event).
+  modelVocab: flag('--vocab', '') ? Number(flag('--vocab', '')) : undefined,
+  context: 2048,
+  seed: 7,
+};
+const outDir = flag('--out', join('bench', 'results'));
+const key = 'bench-admin-key-0123456789abcdef';
+
+function ids(length: number, seed: number): number[] {
+  let s = seed;
+  return Array.from({ length }, () => {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    return 3 + (s % 300);
+  });
+}
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+interface Stream {
+  tokens: number;
+  ttftMs: number;
+  gapsMs: number[];
+  endMs: number;
+}
+
+async function stream(url: string, prompt: number[], maxTokens: number, t0: number): Promise<Stream> {
+  const start = performance.now();
+  const res = await fetch(`${url}/v1/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      model: 'bench',
+      prompt,
+      max_tokens: maxTokens,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+    }),
+  });
+  if (!res.ok || !res.body) throw new Error(`completion failed: ${res.status} ${await res.text()}`);
+  const times: number[] = [];
+  let tokens = 0;
+  let buffer = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end = buffer.indexOf('\n\n');
+    while (end >= 0) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      end = buffer.indexOf('\n\n');
+      const data = event.replace(/^data: /, '');
+      if (data === '[DONE]') continue;
+      const body = JSON.parse(data) as { usage?: { completion_tokens: number } | null; choices?: unknown[] };
+      if (body.usage) tokens = body.usage.completion_tokens;
+      if (body.choices?.length) times.push(performance.now());
+    }
+  }
+  const gaps = times.slice(1).map((t, i) => t - times[i]);
+  return {
+    tokens,
+    ttftMs: (times[0] ?? performance.now()) - start,
+    gapsMs: gaps,
+    endMs: performance.now() - t0,
+  };
+}
+
+async function serving(url: string, settings: Record<string, number>): Promise<void> {
+  const res = await fetch(`${url}/api/v1/models/bench`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ serving: settings }),
+  });
+  if (!res.ok) throw new Error(`settings failed: ${res.status} ${await res.text()}`);
+}
+
+/** n streams at once: aggregate tokens/s from the first request sent to the last stream's end. */
+async function round(url: string, n: number) {
+  const t0 = performance.now();
+  const all = await Promise.all(
+    Array.from({ length: n }, (_, i) => stream(url, ids(promptTokens, 1000 + i), newTokens, t0)),
+  );
+  const seconds = Math.max(...all.map((s) => s.endMs)) / 1000;
+  const tokens = all.reduce((sum, s) => sum + s.tokens, 0);
+  return { all, seconds, tokens };
+}
+
+/** 8 streams, and a long prompt sent once the streams have started (after the first's TTFT). */
+async function withLongPrompt(url: string, n: number, long: number) {
+  const t0 = performance.now();
+  const streamsP = Array.from({ length: n }, (_, i) =>
+    stream(url, ids(promptTokens, 2000 + i), newTokens, t0),
+  );
+  // Give the streams their prefill first: the long prompt arrives while they decode.
+  await new Promise((r) => setTimeout(r, 300));
+  const longP = stream(url, ids(long, 99), 1, t0);
+  const all = await Promise.all(streamsP);
+  const longS = await longP;
+  return { all, longTtftMs: longS.ttftMs };
+}
+
+async function main() {
+  const root = await mkdtemp(join(tmpdir(), 'maas-bench-conc-'));
+  const dataDir = join(root, 'data');
+  await mkdir(dataDir);
+  const folder = join(root, 'model');
+  await writeRandomLlamaFolder(folder, shape);
+  const server = await spawnServe({
+    dataDir,
+    adminKey: key,
+    flags: ['--intra-op-threads', '2', '--max-upload-bytes', String(2 * 1024 ** 3)],
+    env: { MAAS_VALIDATE_TIMEOUT_MS: '600000', MAAS_VALIDATE_MEMORY_MB: '4096' },
+  });
+  const lines: string[] = [];
+  const json: Record<string, unknown> = { shape, newTokens, promptTokens, longPrompt };
+  try {
+    const body = Readable.toWeb(await packFolderStream(folder)) as ReadableStream<Uint8Array>;
+    const pushed = await fetch(`${server.url}/api/v1/models/bench/versions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/gzip' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    if (!pushed.ok) throw new Error(`push failed: ${pushed.status} ${await pushed.text()}`);
+    await stream(server.url, ids(8, 1), 4, performance.now()); // loads the session
+    await round(server.url, Math.max(...streams)); // warm-up: ORT's first runs of each shape are slow
+    const rows: Record<string, Record<number, number>> = { on: {}, off: {} };
+    // Interleaved (off, on at each count) so that the machine's drifting load hits both alike.
+    for (const n of streams) {
+      for (const [mode, seqs] of [
+        ['off', 1],
+        ['on', 16],
+      ] as const) {
+        await serving(server.url, { max_num_seqs: seqs, max_batched_tokens: 256 });
+        const r = await round(server.url, n);
+        rows[mode][n] = r.tokens / r.seconds;
+        console.error(
+          `${mode} ${n} streams: ${(r.tokens / r.seconds).toFixed(1)} tok/s (${r.tokens} tokens)`,
+        );
+      }
+    }
+    json.aggregate = rows;
+    const one = rows.on[1];
+    lines.push(
+      '| concurrent streams | batching on (tok/s) | × one stream | batching off (tok/s) | on / off |',
+      '|---:|---:|---:|---:|---:|',
+      ...streams.map(
+        (n) =>
+          `| ${n} | ${rows.on[n].toFixed(1)} | ${(rows.on[n] / one).toFixed(2)}× | ${rows.off[n].toFixed(1)} | ${(rows.on[n] / rows.off[n]).toFixed(2)}× |`,
+      ),
+      '',
+    );
+    const latency: Record<string, unknown> = {};
+    lines.push(
+      '| 8 streams, batching on | TTFT p50 (ms) | TTFT p99 (ms) | inter-token p50 (ms) | inter-token p99 (ms) | long prompt TTFT (ms) |',
+      '|---|---:|---:|---:|---:|---:|',
+    );
+    for (const [label, chunk, long] of [
+      ['no long prompt', 256, 0],
+      [`a ${longPrompt}-token prompt arrives, chunked (max_batched_tokens 256)`, 256, longPrompt],
+      [`a ${longPrompt}-token prompt arrives, unchunked (max_batched_tokens 4096)`, 4096, longPrompt],
+    ] as const) {
+      await serving(server.url, { max_num_seqs: 16, max_batched_tokens: chunk });
+      const r = long
+        ? await withLongPrompt(server.url, 8, long)
+        : { ...(await round(server.url, 8)), longTtftMs: NaN };
+      const ttft = r.all.map((s) => s.ttftMs);
+      const gaps = r.all.flatMap((s) => s.gapsMs);
+      const row = {
+        ttftP50: percentile(ttft, 50),
+        ttftP99: percentile(ttft, 99),
+        itlP50: percentile(gaps, 50),
+        itlP99: percentile(gaps, 99),
+        longTtft: r.longTtftMs,
+      };
+      latency[label] = row;
+      lines.push(
+        `| ${label} | ${row.ttftP50.toFixed(0)} | ${row.ttftP99.toFixed(0)} | ${row.itlP50.toFixed(1)} | ${row.itlP99.toFixed(1)} | ${Number.isNaN(row.longTtft) ? '–' : row.longTtft.toFixed(0)} |`,
+      );
+      console.error(label, JSON.stringify(row));
+    }
+    json.latency = latency;
+  } finally {
+    await server.stop();
+    await rm(root, { recursive: true, force: true });
+  }
+  const vocab = shape.modelVocab ?? 384;
+  const params =
+    2 * vocab * shape.hidden +
+    shape.layers * (4 * shape.hidden * shape.hidden + 3 * shape.hidden * shape.intermediate);
+  const header = [
+    `Random Llama-layout decoder, hidden ${shape.hidden}, ${shape.layers} layers, vocab ${shape.modelVocab ?? 'of its tokenizer (≈ 384)'} (≈ ${(params / 1e6).toFixed(0)} M parameters), ${promptTokens}-token prompts, ${newTokens} new tokens per stream, greedy.`,
+    `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} at the end.`,
+    '',
+  ];
+  await mkdir(outDir, { recursive: true });
+  await writeFile(join(outDir, 'llm-concurrency.md'), `${[...header, ...lines].join('\n')}\n`);
+  await writeFile(join(outDir, 'llm-concurrency.json'), `${JSON.stringify(json, null, 2)}\n`);
+  console.log([...header, ...lines].join('\n'));
+}
+
+await main();
