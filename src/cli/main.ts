@@ -117,7 +117,9 @@ async function models(p: Parsed, io: CliIO): Promise<void> {
       () => false,
     );
     const body = isFolder
-      ? (Readable.toWeb(await (await import('../data/formats/folder-pack')).packFolderStream(file)) as ReadableStream<Uint8Array>)
+      ? (Readable.toWeb(
+          await (await import('../data/formats/folder-pack')).packFolderStream(file),
+        ) as ReadableStream<Uint8Array>)
       : await fileBlob(file);
     const v = await (await client(p.flags, io)).pushModel(name, body, {
       variant: p.flags['--variant'],
