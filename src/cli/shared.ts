@@ -3,7 +3,7 @@ import { openAsBlob } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MaasClient } from '../sdk/client';
-import { SWITCHES, UsageError } from './flags';
+import { SWITCHES } from './flags';
 import { httpFetch } from './http-fetch';
 
 export { only, UsageError } from './flags';
@@ -84,6 +84,7 @@ export async function fileBlob(file: string): Promise<Blob> {
     (s) => (s.isFile() ? null : 'not a file'),
     (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? 'no such file' : e.message),
   );
-  if (why) throw new UsageError(`cannot read ${file}: ${why}`);
+  // A plain error, not a usage one: the command was right, the file is not (no "maas --help" hint).
+  if (why) throw new Error(`cannot read ${file}: ${why}`);
   return openAsBlob(file);
 }
