@@ -20,12 +20,9 @@ import { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { isMaasError } from '../common/errors';
 import { didYouMean } from '../common/suggest';
-import { packFolderStream } from '../data/formats/folder-pack';
 import { MaasApiError } from '../sdk/client';
 import { chatCommand } from './chat';
-import { exportCommand } from './export';
 import { flagLines, VERB_FLAGS } from './flags';
-import { migrateCommand } from './migrate';
 import { type CliIO, client, fileBlob, only, type Parsed, parseArgs, UsageError } from './shared';
 import { taskCommands } from './tasks';
 import { table, tenancyCommands } from './tenancy';
@@ -34,8 +31,9 @@ import { datasetsCommand, predictCommand, trainCommand, trainHelp, trainingsComm
 export { type CliIO, parseArgs };
 
 // `maas --help` and every client verb must start fast (< 300 ms): the server, the platform and
-// the zoo (fastify, ONNX Runtime, SQLite, the model code) are imported only by the verbs that use
-// them (serve, zoo), in the functions below.
+// the zoo (fastify, ONNX Runtime, SQLite, the model code), the store adapters (migrate) and the
+// archive code (folder push, export) are imported only by the verbs that use them, in the
+// functions below: a client verb loads the HTTP client and its own few files.
 
 /** One line per verb form; `maas VERB --help` shows the lines of VERB and its flags. */
 const USAGE_LINES = [
@@ -119,7 +117,9 @@ async function models(p: Parsed, io: CliIO): Promise<void> {
       () => false,
     );
     const body = isFolder
-      ? (Readable.toWeb(await packFolderStream(file)) as ReadableStream<Uint8Array>)
+      ? (Readable.toWeb(
+          await (await import('../data/formats/folder-pack')).packFolderStream(file),
+        ) as ReadableStream<Uint8Array>)
       : await fileBlob(file);
     const v = await (await client(p.flags, io)).pushModel(name, body, {
       variant: p.flags['--variant'],
@@ -155,7 +155,7 @@ async function models(p: Parsed, io: CliIO): Promise<void> {
       `${m.name} is ${on === 'true' ? 'public: others call it as' : 'private again, was'} ${m.owner}~${m.name}`,
     );
   } else if (sub === 'export') {
-    await exportCommand(p, io);
+    await (await import('./export')).exportCommand(p, io);
   } else if (sub === 'rm') {
     only(p.flags, 'models rm');
     if (!name) throw new UsageError('maas models rm NAME [--version V]');
@@ -204,7 +204,7 @@ async function serve(p: Parsed, io: CliIO): Promise<void> {
 
 const commands: Record<string, (p: Parsed, io: CliIO) => Promise<void>> = {
   serve,
-  migrate: migrateCommand,
+  migrate: async (p, io) => (await import('./migrate')).migrateCommand(p, io),
   models,
   infer,
   chat: chatCommand,

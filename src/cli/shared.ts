@@ -3,7 +3,8 @@ import { openAsBlob } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MaasClient } from '../sdk/client';
-import { SWITCHES, UsageError } from './flags';
+import { SWITCHES } from './flags';
+import { httpFetch } from './http-fetch';
 
 export { only, UsageError } from './flags';
 
@@ -60,7 +61,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
 export async function connection(
   flags: Record<string, string>,
   env: Record<string, string | undefined>,
-): Promise<{ url: string; key: string | undefined }> {
+): Promise<{ url: string; key: string | undefined; fetch: typeof fetch }> {
   const url = flags['--url'] ?? env.MAAS_URL ?? 'http://127.0.0.1:8080';
   const key =
     flags['--key'] ??
@@ -69,7 +70,7 @@ export async function connection(
       (s) => s.trim(),
       () => undefined,
     ));
-  return { url, key };
+  return { url, key, fetch: httpFetch };
 }
 
 export async function client(flags: Record<string, string>, io: CliIO): Promise<MaasClient> {
@@ -83,6 +84,7 @@ export async function fileBlob(file: string): Promise<Blob> {
     (s) => (s.isFile() ? null : 'not a file'),
     (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? 'no such file' : e.message),
   );
-  if (why) throw new UsageError(`cannot read ${file}: ${why}`);
+  // A plain error, not a usage one: the command was right, the file is not (no "maas --help" hint).
+  if (why) throw new Error(`cannot read ${file}: ${why}`);
   return openAsBlob(file);
 }

@@ -16,6 +16,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MaasApiError } from '../sdk/client';
 import { only } from './flags';
+import { httpFetch } from './http-fetch';
 
 /** The shapes main.ts passes (declared here: importing main.ts would be a cycle). */
 interface Args {
@@ -50,7 +51,7 @@ async function call(p: Args, io: TaskIO, model: string, task: string, body: Reco
     version === undefined ? body : { ...body, version: /^[0-9]+$/.test(version) ? Number(version) : version };
   let res: Response;
   try {
-    res = await fetch(`${url}/api/v1/models/${encodeURIComponent(model)}/${task}`, {
+    res = await httpFetch(`${url}/api/v1/models/${encodeURIComponent(model)}/${task}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
       body: JSON.stringify(payload),

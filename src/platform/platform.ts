@@ -14,7 +14,7 @@ import { type LeaderLock, soleLeader } from '../store/leader';
 import { openStore } from '../store/open';
 import type { Store } from '../store/ports';
 import { postgresLeaderLock } from '../store/postgres/leader';
-import { openSharedRedis, type SharedRedis } from '../store/redis/index';
+import type { SharedRedis } from '../store/redis/index';
 import { ArtifactStore } from './artifacts/artifacts';
 import {
   AdminKeyResolver,
@@ -108,8 +108,12 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
   const blobRoot = blobRootOf(config);
   await mkdir(blobRoot, { recursive: true, mode: 0o700 });
   const store = deps.store ?? (await openDefaultStore(config));
+  // ioredis is loaded only where Redis is configured: the embedded default starts without it.
   const redis: SharedRedis | null = config.redisUrl
-    ? openSharedRedis({ url: config.redisUrl, prefix: config.redisPrefix }, deps.clock ?? { now: Date.now })
+    ? (await import('../store/redis/index')).openSharedRedis(
+        { url: config.redisUrl, prefix: config.redisPrefix },
+        deps.clock ?? { now: Date.now },
+      )
     : null;
   const bus: Bus = redis?.bus ?? new LocalBus();
   const leader =

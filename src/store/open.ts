@@ -7,8 +7,6 @@
 import { join } from 'node:path';
 import { fail } from '../common/errors';
 import type { Store } from './ports';
-import { migratePostgres } from './postgres/admin';
-import { openPostgresStore } from './postgres/store';
 import { SqliteStore } from './sqlite/store';
 
 export interface OpenStoreOptions {
@@ -28,10 +26,12 @@ interface StoreAdapter {
   migrate(url: string, options: OpenStoreOptions): Promise<{ applied: number[]; version: number }>;
 }
 
+// The pg driver and the PostgreSQL adapter load only when a PostgreSQL URL is configured: the
+// embedded default (SQLite) starts without them.
 const postgres: StoreAdapter = {
   name: 'postgresql',
-  open: (url, o) => openPostgresStore(url, { schema: o.schema }),
-  migrate: (url, o) => migratePostgres(url, { schema: o.schema }),
+  open: async (url, o) => (await import('./postgres/store')).openPostgresStore(url, { schema: o.schema }),
+  migrate: async (url, o) => (await import('./postgres/admin')).migratePostgres(url, { schema: o.schema }),
 };
 
 /** Adapters by URL scheme (`new URL(url).protocol`). */

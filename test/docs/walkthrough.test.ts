@@ -1,0 +1,144 @@
+/**
+ * Every ```console block of README.md and docs/*.md runs as written (convention in
+ * ./walkthrough-blocks.ts and docs/cli.md): per doc, one bash session against the server its
+ * `<!-- walkthrough: server -->` block starts (the compiled CLI, built fresh, on a free port,
+ * data in a temp folder), each command's exit status and shown output checked; two docs at a
+ * time. Blocks marked
+ * `<!-- walkthrough: skip REASON -->` are reported as skipped with their reason.
+ */
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../helpers/serve';
+import { tempDir } from '../helpers/tmp';
+import { consoleBlocks, type DocBlock, expectedStatus, missingLines } from './walkthrough-blocks';
+import {
+  type CommandResult,
+  type DocServer,
+  makeWorkspace,
+  Rewrites,
+  runSession,
+  startDocServer,
+} from './walkthrough-session';
+
+const run = promisify(execFile);
+// Inside the checkout, so the bundle resolves its packages from node_modules like dist/ does.
+const OUT = `.vitest/walkthrough-${process.pid}`;
+const SESSION_TIMEOUT_MS = 240_000;
+/** Docs run two at a time: each is a server and a shell, mostly waiting on each other. */
+const CONCURRENT_DOCS = 2;
+/** WALKTHROUGH_SHOW=1 prints every command's real output (to paste into a doc after a change). */
+const SHOW = process.env.WALKTHROUGH_SHOW === '1';
+/** WALKTHROUGH_ONLY=docs/a.md,README.md runs only these docs (while editing them). */
+const ONLY = process.env.WALKTHROUGH_ONLY?.split(',');
+
+const docFiles = [
+  'README.md',
+  ...readdirSync(join(REPO_ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
+const docs = docFiles
+  .map((file) => ({ file, blocks: consoleBlocks(file, readFileSync(join(REPO_ROOT, file), 'utf8')) }))
+  .filter((d) => d.blocks.length > 0 && (!ONLY || ONLY.includes(d.file)));
+
+interface DocRun {
+  results: Map<DocBlock, CommandResult[]>;
+}
+const runs = new Map<string, Promise<DocRun>>();
+const cleanups: (() => Promise<void>)[] = [];
+
+/** Starts the doc's server (if it has a server block), runs its runnable blocks in one session. */
+async function runDoc(file: string, blocks: DocBlock[]): Promise<DocRun> {
+  const runnable = blocks.filter((b) => b.mark.kind === 'run');
+  const serverBlock = blocks.find((b) => b.mark.kind === 'server');
+  const ws = await tempDir('maas-walk-');
+  let server: DocServer | undefined;
+  cleanups.push(async () => {
+    await server?.stop();
+    await ws.remove();
+  });
+  const space = await makeWorkspace(ws.dir, REPO_ROOT, join(REPO_ROOT, OUT, 'maas.js'));
+  const rw = new Rewrites(space);
+  if (serverBlock) server = await startDocServer(serverBlock.commands[0], space, rw);
+  const cmds = runnable.flatMap((b) => b.commands);
+  const started = Date.now();
+  const all = await runSession(cmds, space, rw, server?.url, SESSION_TIMEOUT_MS).finally(() =>
+    server?.stop(),
+  );
+  console.log(`${file}: ${cmds.length} commands in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (SHOW) console.log(cmds.map((c, i) => `$ ${c.text}\n${all[i]?.output ?? '(not run)'}`).join('\n'));
+  const results = new Map<DocBlock, CommandResult[]>();
+  let at = 0;
+  for (const b of runnable) {
+    results.set(b, all.slice(at, at + b.commands.length));
+    at += b.commands.length;
+  }
+  return { results };
+}
+
+beforeAll(async () => {
+  await run(process.execPath, ['scripts/build.mjs', '--outdir', OUT], { cwd: REPO_ROOT });
+  const queue = docs.filter((d) => d.blocks.some((b) => b.mark.kind === 'run'));
+  const slots: Promise<unknown>[] = [];
+  for (const d of queue) {
+    const previous =
+      slots.length >= CONCURRENT_DOCS ? slots[slots.length - CONCURRENT_DOCS] : Promise.resolve();
+    const p = previous.then(() => runDoc(d.file, d.blocks));
+    p.catch(() => {}); // reported by the doc's own tests
+    runs.set(d.file, p);
+    slots.push(p.catch(() => {}));
+  }
+}, 120_000);
+afterAll(async () => {
+  await Promise.allSettled([...runs.values()]);
+  for (const clean of cleanups) await clean();
+  await rm(join(REPO_ROOT, OUT), { recursive: true, force: true });
+});
+
+function describeDoc(file: string, blocks: DocBlock[]): void {
+  let done: DocRun | undefined;
+  beforeAll(
+    async () => {
+      done = await runs.get(file);
+    },
+    2 * SESSION_TIMEOUT_MS + 60_000,
+  );
+
+  for (const block of blocks) {
+    const name = `${file}:${block.line}`;
+    if (block.mark.kind === 'skip') {
+      it.skip(`${name} (skipped: ${block.mark.reason})`, () => {});
+    } else if (block.mark.kind === 'server') {
+      it(`${name} starts the server`, () => {
+        if (block !== blocks.find((b) => b.mark.kind === 'server'))
+          throw new Error('one server block per doc');
+        expect(done).toBeDefined();
+      });
+    } else {
+      it(name, () => {
+        const got = done?.results.get(block) ?? [];
+        const problems = block.commands.flatMap((cmd, i) => {
+          const r = got[i];
+          if (!r) return [`line ${cmd.line}: not run (an earlier command hung?)\n$ ${cmd.text}`];
+          const status = expectedStatus(cmd);
+          const wrong: string[] = [];
+          if ((status === 'fails' && r.rc === 0) || (status === 'succeeds' && r.rc !== 0))
+            wrong.push(`exit status ${r.rc}, expected ${status === 'fails' ? 'non-zero' : '0'}`);
+          const missing = missingLines(cmd.expected, r.output);
+          if (missing.length > 0) wrong.push(`shown lines not printed:\n  ${missing.join('\n  ')}`);
+          return wrong.length === 0
+            ? []
+            : [`line ${cmd.line}: $ ${cmd.text}\n${wrong.join('\n')}\n--- got:\n${r.output}`];
+        });
+        expect(problems.join('\n\n')).toBe('');
+      });
+    }
+  }
+}
+
+for (const { file, blocks } of docs) describe(file, () => describeDoc(file, blocks));
