@@ -61,12 +61,15 @@ describe('packing', () => {
         const scale = q.scales[j * q.blocks + Math.floor(i / 32)];
         expect(Math.abs(back[i * n + j] - w[i * n + j])).toBeLessThanOrEqual(scale / 2 + 1e-6);
       }
-    // The largest |w| of a block maps to ±7 exactly; low nibble first.
+    // A block spans [min, max] in 15 steps, its zero point the code of 0; low nibble first.
     const first = Array.from({ length: 32 }, (_, i) => w[i * n]);
-    const amax = Math.max(...first.map(Math.abs));
-    expect(q.scales[0]).toBeCloseTo(amax / 7, 6);
-    const code0 = Math.round(w[0] / q.scales[0]) + 8;
-    const code1 = Math.round(w[n] / q.scales[0]) + 8;
+    const [lo, hi] = [Math.min(0, ...first), Math.max(0, ...first)];
+    expect(q.scales[0]).toBeCloseTo((hi - lo) / 15, 6);
+    const zero = Math.round(-lo / q.scales[0]);
+    expect(q.zeroPoints[0] & 0x0f).toBe(zero);
+    expect(q.zeroPoints.length).toBe(n * 2);
+    const code0 = Math.round(w[0] / q.scales[0]) + zero;
+    const code1 = Math.round(w[n] / q.scales[0]) + zero;
     expect(q.packed[0]).toBe(code0 | (code1 << 4));
   });
 
@@ -79,6 +82,7 @@ describe('packing', () => {
     const b = quantizeInt4(t, k, n, 32, true);
     expect(Array.from(b.packed)).toEqual(Array.from(a.packed));
     expect(Array.from(b.scales)).toEqual(Array.from(a.scales));
+    expect(Array.from(b.zeroPoints)).toEqual(Array.from(a.zeroPoints));
   });
 
   it('int8 columns round-trip within half a step of their column', () => {
@@ -122,12 +126,12 @@ describe('quantizeModel', () => {
   const w = values(k * n, 4);
   const x = values(m * k, 5);
 
-  it('int4: MatMulNBits gives x · dequantised W (ORT unpacks nibbles and scales as packed)', async () => {
+  it('int4: MatMulNBits gives x · dequantised W (ORT unpacks nibbles, scales and zero points as packed)', async () => {
     const q = quantizeModel(linearModel(k, n, false, w), { to: 'int4' });
     expect(q.report).toMatchObject({ to: 'int4', nodes: 1, weights: 1, parameters: k * n });
     const info = decodeModel(q.model);
     expect(info.nodeDomains).toContain('com.microsoft');
-    expect(info.initializers.map((t) => t.name).sort()).toEqual(['w_int4', 'w_scales']);
+    expect(info.initializers.map((t) => t.name).sort()).toEqual(['w_int4', 'w_scales', 'w_zero_points']);
     const want = matmul(x, dequantizeInt4(quantizeInt4(w, k, n)), m, k, n);
     const got = await run(q.model, x, m, k);
     const range = Math.max(...want) - Math.min(...want);

@@ -295,6 +295,11 @@ export class Registry {
     return join(view, graph);
   }
 
+  /** A private temp folder under the data folder (the caller removes it). */
+  tempFolder(): Promise<string> {
+    return this.artifacts.tempFolder();
+  }
+
   /** A file of a folder version by its folder path; null when the version has no such file. */
   async readFolderFile(v: VersionRecord, path: string): Promise<Uint8Array | null> {
     const file = folderFiles(v).find((f) => f.path === path);

@@ -5,9 +5,11 @@
  *     column (scale = max |w| / 127, zero point 0); activations are quantised per call.
  *   int4 (MatMulNBits, com.microsoft, bits 4): B transposed to [N, K] and cut along K into blocks
  *     of `blockSize` (K padded with zeros to a whole block). Each block has one scale
- *     (max |w| / 7) and the default zero point 8, so a code q ∈ 0…15 means (q − 8) · scale. Codes
- *     are packed two per byte, the even element of K in the low nibble, the odd in the high one:
- *     B uint8 [N, blocks, blockSize / 2], scales float [N · blocks] (row n's blocks in order).
+ *     and one zero point (asymmetric: the block's [min, max] with 0 in it, in 15 steps), so a code
+ *     q ∈ 0…15 means (q − zero) · scale. Codes are packed two per byte, the even element of K in
+ *     the low nibble, the odd in the high one: B uint8 [N, blocks, blockSize / 2], scales float
+ *     [N · blocks] (row n's blocks in order), zero points uint8 [N · ceil(blocks / 2)], packed
+ *     the same way.
  *
  * `dequantizeInt4` / `dequantizeInt8` undo the packing (the round-trip tests, quality checks).
  */
@@ -57,14 +59,14 @@ export interface Int4Weight {
   packed: Uint8Array;
   /** [N · blocks]. */
   scales: Float32Array;
+  /** [N · ceil(blocks / 2)]: each row's block zero points, two per byte (low nibble first). */
+  zeroPoints: Uint8Array;
 }
 
-/** The default zero point of MatMulNBits when no `zero_points` input is given. */
-const INT4_ZERO = 8;
-
 /**
- * Block-wise symmetric int4 of a [K, N] weight, read as `w[i·N + j]`, or as `w[j·K + i]` when
- * `transposed` (Gemm's transB: the weight is stored [N, K] already).
+ * Block-wise asymmetric int4 of a [K, N] weight, read as `w[i·N + j]`, or as `w[j·K + i]` when
+ * `transposed` (Gemm's transB: the weight is stored [N, K] already). Each block spans
+ * [min(block, 0), max(block, 0)] in 15 steps, so 0 stays exact; its zero point is the code of 0.
  */
 export function quantizeInt4(
   w: Float32Array,
@@ -77,49 +79,58 @@ export function quantizeInt4(
     throw new RangeError(`block size ${blockSize} is not a power of two ≥ 16`);
   const blocks = Math.ceil(k / blockSize);
   const blob = blockSize / 2;
+  const zpBytes = Math.ceil(blocks / 2);
   const packed = new Uint8Array(n * blocks * blob);
   const scales = new Float32Array(n * blocks);
+  const zeroPoints = new Uint8Array(n * zpBytes);
   const at = transposed ? (i: number, j: number) => w[j * k + i] : (i: number, j: number) => w[i * n + j];
   const block = new Float32Array(blockSize);
   for (let j = 0; j < n; j++) {
     for (let b = 0; b < blocks; b++) {
-      let amax = 0;
+      let lo = 0;
+      let hi = 0;
       for (let t = 0; t < blockSize; t++) {
         const i = b * blockSize + t;
         block[t] = i < k ? at(i, j) : 0;
-        amax = Math.max(amax, Math.abs(block[t]));
+        lo = Math.min(lo, block[t]);
+        hi = Math.max(hi, block[t]);
       }
-      const scale = amax / 7 || 1;
+      const scale = (hi - lo) / 15 || 1;
+      const zero = Math.min(15, Math.max(0, Math.round(-lo / scale)));
       scales[j * blocks + b] = scale;
+      zeroPoints[j * zpBytes + (b >> 1)] |= b % 2 === 0 ? zero : zero << 4;
       const base = (j * blocks + b) * blob;
       for (let t = 0; t < blockSize; t += 2) {
-        const lo = code(block[t], scale);
-        const hi = code(block[t + 1], scale);
-        packed[base + t / 2] = lo | (hi << 4);
+        const c0 = code(block[t], scale, zero);
+        const c1 = code(block[t + 1], scale, zero);
+        packed[base + t / 2] = c0 | (c1 << 4);
       }
     }
   }
-  return { k, n, blockSize, blocks, packed, scales };
+  return { k, n, blockSize, blocks, packed, scales, zeroPoints };
 }
 
-function code(x: number, scale: number): number {
-  return Math.min(15, Math.max(0, Math.round(x / scale) + INT4_ZERO));
+function code(x: number, scale: number, zero: number): number {
+  return Math.min(15, Math.max(0, Math.round(x / scale) + zero));
 }
 
 /** The [K, N] row-major float weight an int4 one stands for. */
 export function dequantizeInt4(q: Int4Weight): Float32Array {
   const out = new Float32Array(q.k * q.n);
   const blob = q.blockSize / 2;
+  const zpBytes = Math.ceil(q.blocks / 2);
   for (let j = 0; j < q.n; j++) {
     for (let b = 0; b < q.blocks; b++) {
       const scale = q.scales[j * q.blocks + b];
+      const zpByte = q.zeroPoints[j * zpBytes + (b >> 1)];
+      const zero = b % 2 === 0 ? zpByte & 0x0f : zpByte >> 4;
       const base = (j * q.blocks + b) * blob;
       for (let t = 0; t < q.blockSize; t++) {
         const i = b * q.blockSize + t;
         if (i >= q.k) break;
         const byte = q.packed[base + (t >> 1)];
         const c = t % 2 === 0 ? byte & 0x0f : byte >> 4;
-        out[i * q.n + j] = (c - INT4_ZERO) * scale;
+        out[i * q.n + j] = (c - zero) * scale;
       }
     }
   }

@@ -3,7 +3,7 @@
  * transA 0) of the top-level graph whose B is a constant float32 [K, N] initializer becomes
  *
  *   int8  DynamicQuantizeMatMul(A, B int8 [K, N], scales [N])           (com.microsoft)
- *   int4  MatMulNBits(A, B uint8 [N, blocks, 16], scales [N · blocks])   (com.microsoft,
+ *   int4  MatMulNBits(A, B uint8 [N, blocks, 16], scales, zero points)    (com.microsoft,
  *         bits 4, block_size 32, accuracy_level 4: activations in int8 inside the kernel)
  *
  * with Gemm's bias added after (`Add`), its alpha folded into the scales. Everything else is copied
@@ -389,13 +389,15 @@ function quantizeWeight(
   if (c.alpha !== 1) for (let i = 0; i < q.scales.length; i++) q.scales[i] *= c.alpha;
   const qName = freshName(`${base}_int4`, taken);
   const sName = freshName(`${base}_scales`, taken);
+  const zName = freshName(`${base}_zero_points`, taken);
   return {
     k,
     n,
-    inputs: [qName, sName],
+    inputs: [qName, sName, zName],
     tensors: [
       { name: qName, dataType: UINT8, dims: [n, q.blocks, INT4_BLOCK_SIZE / 2], bytes: bytesOf(q.packed) },
       { name: sName, dataType: FLOAT, dims: [n * q.blocks], bytes: bytesOf(q.scales) },
+      { name: zName, dataType: UINT8, dims: [q.zeroPoints.length], bytes: bytesOf(q.zeroPoints) },
     ],
   };
 }
