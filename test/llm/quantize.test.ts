@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainBpe } from '../../src/data/text/bpe';
 import { Graph } from '../../src/engine/ir/graph';
 import { encodeModel } from '../../src/engine/onnx/encode';
+import { quantizeModel } from '../../src/engine/onnx/quantize/rewrite';
 import { tensorFrom } from '../../src/engine/runtime/tensor';
 import { randomGpt } from '../../src/models/language/hf/gpt2';
 import { TOKENIZER_TEXT } from '../../src/models/language/hf/random';
@@ -198,6 +199,36 @@ describe('quantize a version', () => {
       payload: { model: 'gpt', prompt: 'The sea', temperature: 0, max_tokens: 6 },
     });
     expect(res.statusCode, res.body).toBe(200);
+  }, 120_000);
+
+  it('an uploaded int4 sibling (model_q4.onnx, MatMulNBits) serves as it is: by ?variant=q4, or alone by default', async () => {
+    const f = await writeTinyLlamaFolder(join(root.dir, 'q4'));
+    const q4 = quantizeModel(f.onnx, { to: 'int4' }).model;
+    const withSibling = await folderFiles(f.dir);
+    withSibling.push(['onnx/model_q4.onnx', q4]);
+    const picked = await uploadArchive(
+      s.app,
+      'q4',
+      await packFolder(withSibling),
+      'application/gzip',
+      '?variant=q4',
+    );
+    expect(picked.statusCode, JSON.stringify(picked.body)).toBe(201);
+    expect(picked.body.metadata).toMatchObject({
+      graph: 'onnx/model_q4.onnx',
+      quantization: 'int4 (MatMulNBits)',
+    });
+    const paths = ((picked.body.metadata as Record<string, unknown>).files as { path: string }[]).map(
+      (x) => x.path,
+    );
+    expect(paths).not.toContain('onnx/model.onnx');
+    expect((await chat('q4')).usage.completion_tokens).toBeGreaterThan(0);
+
+    const alone = withSibling.filter(([p]) => p !== 'onnx/model.onnx');
+    const only = await uploadArchive(s.app, 'q4-only', await packFolder(alone));
+    expect(only.statusCode, JSON.stringify(only.body)).toBe(201);
+    expect(only.body.metadata).toMatchObject({ graph: 'onnx/model_q4.onnx', variant: 'q4' });
+    expect((await chat('q4-only')).usage.completion_tokens).toBeGreaterThan(0);
   }, 120_000);
 
   it('bad requests: an unknown target, an unknown property, a model with no MatMul weight, a missing version', async () => {

@@ -46,11 +46,13 @@ export interface QualityOptions {
   context: number;
   /** Text to score in bits per character (decoders only). */
   heldOut?: string;
+  /** Windows of `context` tokens scored from `heldOut` (default 8). */
+  heldOutWindows?: number;
 }
 
 const PROMPTS = ['Call me Ishmael.', 'The sea was calm and', 'Hello, world!', 'It was the best of times'];
 const GREEDY_TOKENS = 12;
-/** Scored windows of the held-out text (each `context` tokens). */
+/** Scored windows of the held-out text (each `context` tokens), by default. */
 const HELD_OUT_WINDOWS = 8;
 
 /** A dim of a probe input: batch-like 1, a past length 0, other free dims `free`. */
@@ -179,10 +181,11 @@ async function heldOutBitsPerChar(
   o: QualityOptions,
 ): Promise<BitsPerChar> {
   const window = Math.min(o.context, 256);
-  const ids = tokenizer.encode((o.heldOut ?? '').slice(0, window * HELD_OUT_WINDOWS * 8)).ids;
+  const windows = o.heldOutWindows ?? HELD_OUT_WINDOWS;
+  const ids = tokenizer.encode((o.heldOut ?? '').slice(0, window * windows * 8)).ids;
   const nats = [0, 0];
   let scored: number[] = [];
-  for (let w = 0; w < HELD_OUT_WINDOWS && (w + 1) * window < ids.length; w++) {
+  for (let w = 0; w < windows && (w + 1) * window < ids.length; w++) {
     const x = ids.slice(w * window, (w + 1) * window);
     const y = ids.slice(w * window + 1, (w + 1) * window + 1);
     for (const [k, m] of [float, quant].entries()) {
