@@ -26,7 +26,6 @@ export {
 } from './onnx/decode';
 export { encodeModel, encodeModelParts } from './onnx/encode';
 export {
-  INT4_BLOCK_SIZE,
   type QuantizeReport,
   type QuantizeTarget,
   quantizeModel,

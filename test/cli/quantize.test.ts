@@ -46,7 +46,8 @@ describe('maas models quantize', () => {
 
   beforeAll(async () => {
     root = await tempDir('maas-cli-quantize-');
-    s = await testServer();
+    // Each quantisation uploads a new version: its load check gets the default minute under load.
+    s = await testServer({ validateTimeoutMs: 120_000 });
     await s.app.listen({ port: 0, host: '127.0.0.1' });
     const port = (s.app.server.address() as AddressInfo).port;
     env = { MAAS_URL: `http://127.0.0.1:${port}`, MAAS_KEY: ADMIN_KEY };

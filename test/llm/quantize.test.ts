@@ -45,7 +45,8 @@ describe('quantize a version', () => {
 
   beforeAll(async () => {
     root = await tempDir('maas-quantize-api-');
-    s = await testServer();
+    // Each quantisation uploads a new version: its load check gets the default minute under load.
+    s = await testServer({ validateTimeoutMs: 120_000 });
   });
   afterAll(async () => {
     await s?.close();

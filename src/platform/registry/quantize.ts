@@ -15,18 +15,12 @@
  * metadata. Both graphs are compared before anything is stored.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, normalize, posix } from 'node:path';
+import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { dirname, join, posix, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { fail } from '../../common/errors';
 import { packTarGz } from '../../data/formats/tar-pack';
-import {
-  decodeModel,
-  EngineSession,
-  type QuantizeReport,
-  type QuantizeTarget,
-  quantizeModel,
-} from '../../engine/index';
+import { decodeModel, EngineSession, type QuantizeReport, type QuantizeTarget } from '../../engine/index';
 import { toCatalogError } from '../../models/common/engine-errors';
 import { quantizationOf } from '../../models/hf/index';
 import { loadProse, splitProse } from '../../models/language/index';
@@ -34,6 +28,8 @@ import { compareQuality, type QualityReport } from '../../models/quantize/qualit
 import { runtimeFor } from '../../models/runtimes';
 import type { RuntimeContext, TokenInspector } from '../../models/task';
 import type { VersionRecord } from '../../store/ports';
+import { quantizeInWorker } from './quantize-thread';
+import type { QuantizeJob } from './quantize-worker';
 import { folderFiles, type Registry } from './registry';
 
 export const QUANTIZE_TARGETS: readonly QuantizeTarget[] = ['int8', 'int4'];
@@ -60,69 +56,78 @@ const targets: Record<QuantizeTarget, { variant: string }> = {
 const CORPUS_FAMILIES = new Set(['gpt', 'lstm-lm']);
 
 interface Output {
-  /** Folder-relative path → bytes, every file of the new version. */
-  files: [string, Uint8Array][];
+  /** The quantised graph's folder path (in the temp folder and in the new version). */
   graph: string;
   /** A folder version (else one ONNX file). */
   folder: boolean;
+  report: QuantizeReport;
 }
 
-/** The external data files a graph names, read from its folder (paths checked at upload). */
-async function externalFiles(graph: Uint8Array, graphPath: string, v: VersionRecord, registry: Registry) {
-  const out = new Map<string, Uint8Array>();
-  for (const location of decodeModel(graph).externalLocations) {
+/** location → the file in the version's folder view, for each external data file the graph names. */
+async function externalFiles(
+  graphFile: string,
+  graphPath: string,
+  v: VersionRecord,
+): Promise<[string, string][]> {
+  const inFolder = new Set(folderFiles(v).map((f) => f.path));
+  const head = await readFile(graphFile);
+  const out: [string, string][] = [];
+  for (const location of decodeModel(new Uint8Array(head)).externalLocations) {
     const path = posix.normalize(posix.join(posix.dirname(graphPath), location));
-    const bytes = await registry.readFolderFile(v, path);
-    if (!bytes)
+    if (!inFolder.has(path))
       fail('invalid_model', `external data '${location}' of ${graphPath} is not in the version's folder`);
-    out.set(location, bytes);
+    out.push([location, join(dirname(graphFile), ...location.split('/'))]);
   }
   return out;
 }
 
-async function quantizedFiles(
+/** Write the new version's files into `dir`: the quantised graph (in a worker) and, for a folder, the rest. */
+async function writeQuantized(
   registry: Registry,
   v: VersionRecord,
   req: QuantizeRequest,
-): Promise<{ output: Output; report: QuantizeReport }> {
+  dir: string,
+): Promise<Output> {
   const files = folderFiles(v);
   const graphPath = typeof v.metadata.graph === 'string' && files.length > 0 ? v.metadata.graph : null;
-  const graph = new Uint8Array(await readFile(await registry.modelPath(v)));
-  try {
-    if (!graphPath) {
-      const q = quantizeModel(graph, { to: req.to, keepHead: req.keepHead });
-      return {
-        output: { files: [['model.onnx', q.model]], graph: 'model.onnx', folder: false },
-        report: q.report,
-      };
+  const graphFile = await registry.modelPath(v);
+  const run = async (job: Omit<QuantizeJob, 'graph' | 'to' | 'keepHead'>) => {
+    try {
+      return await quantizeInWorker({ ...job, graph: graphFile, to: req.to, keepHead: req.keepHead });
+    } catch (e) {
+      throw toCatalogError(e);
     }
-    const external = await externalFiles(graph, graphPath, v, registry);
-    const genai = v.metadata.layout === 'onnxruntime-genai';
-    const target = genai
-      ? graphPath
-      : posix.join(posix.dirname(graphPath), `model_${targets[req.to].variant}.onnx`);
-    const dataName = `${posix.basename(target)}_data`;
-    const q = quantizeModel(graph, {
-      to: req.to,
-      keepHead: req.keepHead,
-      external,
-      externalLocation: external.size > 0 ? dataName : undefined,
-    });
-    const dropped = new Set([
-      graphPath,
-      ...[...external.keys()].map((l) => posix.join(posix.dirname(graphPath), l)),
-    ]);
-    const out: [string, Uint8Array][] = [];
-    for (const f of files) {
-      if (dropped.has(f.path)) continue;
-      out.push([f.path, (await registry.readFolderFile(v, f.path))!]);
-    }
-    out.push([target, q.model]);
-    if (q.externalData) out.push([posix.join(posix.dirname(target), dataName), q.externalData]);
-    return { output: { files: out, graph: target, folder: true }, report: q.report };
-  } catch (e) {
-    throw toCatalogError(e);
+  };
+  if (!graphPath) {
+    const report = await run({ external: [], out: join(dir, 'model.onnx') });
+    return { graph: 'model.onnx', folder: false, report };
   }
+  const external = await externalFiles(graphFile, graphPath, v);
+  const genai = v.metadata.layout === 'onnxruntime-genai';
+  const target = genai
+    ? graphPath
+    : posix.join(posix.dirname(graphPath), `model_${targets[req.to].variant}.onnx`);
+  const dataName = `${posix.basename(target)}_data`;
+  const at = (path: string) => join(dir, ...path.split('/'));
+  await mkdir(dirname(at(target)), { recursive: true });
+  const report = await run({
+    external,
+    out: at(target),
+    outData:
+      external.length > 0
+        ? { path: at(posix.join(posix.dirname(target), dataName)), location: dataName }
+        : undefined,
+  });
+  const dropped = new Set([
+    graphPath,
+    ...external.map(([l]) => posix.normalize(posix.join(posix.dirname(graphPath), l))),
+  ]);
+  for (const f of files) {
+    if (dropped.has(f.path)) continue;
+    await mkdir(dirname(at(f.path)), { recursive: true });
+    await copyFile(registry.artifactPath(f.digest), at(f.path));
+  }
+  return { graph: target, folder: true, report };
 }
 
 /** The version's tokenizer, when its family's runtime has one. */
@@ -159,6 +164,17 @@ async function measure(registry: Registry, v: VersionRecord, quantPath: string):
   }
 }
 
+/** Every file under `dir` as [folder path, bytes] (the new folder version, to pack). */
+async function folderEntries(dir: string): Promise<[string, Uint8Array][]> {
+  const out: [string, Uint8Array][] = [];
+  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    const path = relative(dir, join(e.parentPath, e.name)).split(sep).join('/');
+    out.push([path, new Uint8Array(await readFile(join(dir, path)))]);
+  }
+  return out;
+}
+
 /** Metadata a single-file version passes on: all but what the upload records anew. */
 function inherited(v: VersionRecord): Record<string, unknown> {
   const { producer: _p, opsets: _o, lineage, quality: _q, quantization: _z, ...rest } = v.metadata;
@@ -175,15 +191,11 @@ export async function quantizeVersion(
   req: QuantizeRequest,
 ): Promise<QuantizeOutcome> {
   const v = await registry.resolve(owner, name, ref);
-  const { output, report } = await quantizedFiles(registry, v, req);
   const dir = await registry.tempFolder();
   try {
-    for (const [path, bytes] of output.files) {
-      const at = join(dir, normalize(path));
-      await mkdir(dirname(at), { recursive: true });
-      await writeFile(at, bytes);
-    }
-    const quality = await measure(registry, v, join(dir, output.graph));
+    const output = await writeQuantized(registry, v, req, dir);
+    const report = output.report;
+    const quality = await measure(registry, v, join(dir, ...output.graph.split('/')));
     const from = { version: v.version, digest: v.digest };
     const recorded = {
       // The name a folder's variant gets (src/models/hf/layout.ts), for single files too.
@@ -194,7 +206,7 @@ export async function quantizeVersion(
       quality,
     };
     const version = output.folder
-      ? await registry.upload(owner, name, Readable.from([await packTarGz(output.files)]), {
+      ? await registry.upload(owner, name, Readable.from([await packTarGz(await folderEntries(dir))]), {
           variant: v.metadata.layout === 'onnxruntime-genai' ? undefined : targets[req.to].variant,
           metadata: { ...recorded, lineage: { quantized_from: from } },
         })

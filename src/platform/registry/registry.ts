@@ -295,6 +295,11 @@ export class Registry {
     return join(view, graph);
   }
 
+  /** The stored file of a folder version's file (by its digest, as `metadata.files` lists it). */
+  artifactPath(digest: string): string {
+    return this.artifacts.pathOf(digest);
+  }
+
   /** A private temp folder under the data folder (the caller removes it). */
   tempFolder(): Promise<string> {
     return this.artifacts.tempFolder();

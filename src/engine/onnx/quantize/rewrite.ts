@@ -22,7 +22,7 @@ import { quantizeInt4, quantizeInt8 } from './pack';
 
 export type QuantizeTarget = 'int8' | 'int4';
 
-export const INT4_BLOCK_SIZE = 32;
+const INT4_BLOCK_SIZE = 32;
 /** MatMulNBits accuracy level 4: int8 activations, int32 accumulation (the fast CPU path). */
 const INT4_ACCURACY_LEVEL = 4;
 const MS_DOMAIN = 'com.microsoft';
