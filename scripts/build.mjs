@@ -23,6 +23,7 @@ const entries = {
   'validate-worker': 'src/platform/registry/validate-worker.ts',
   'session-thread': 'src/platform/serving/session-thread-main.ts',
   'describe-worker': 'src/platform/training/describe-worker.ts',
+  'quantize-worker': 'src/platform/registry/quantize-worker.ts',
   'zoo-train': 'src/models/zoo/train-cli.ts',
 };
 

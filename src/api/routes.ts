@@ -14,6 +14,7 @@ import { fineTuningRoutes } from './openai/fine-tuning';
 import { openAIRoutes } from './openai/routes';
 import { opsRoutes } from './ops';
 import { predictRoutes } from './predict';
+import { quantizeRoutes } from './quantize';
 import { defineRoutes } from './route';
 import { taskRoutes } from './tasks';
 import { tenancyRoutes } from './tenancy-routes';
@@ -37,5 +38,6 @@ export const routeTable = defineRoutes(
   predictRoutes,
   explainRoutes,
   exportRoutes,
+  quantizeRoutes,
   zooRoutes,
 );

@@ -27,7 +27,7 @@ export const FLAG_DOCS: Record<string, string> = {
   '--tenant': 'the tenant (admin keys only; default: your own)',
   '--scopes': 'comma-separated: infer, manage, admin',
   '--from': 'first day, YYYY-MM-DD',
-  '--to': 'last day, YYYY-MM-DD',
+  '--to': 'usage: the last day, YYYY-MM-DD; models quantize: int8 or int4',
   '--by': 'group by: day, model, key, tenant (comma-separated; default day,model,key)',
   '--max-tokens': 'tokens to generate at most',
   '--temperature': 'sampling temperature (0 = greedy)',
@@ -57,13 +57,15 @@ export const FLAG_DOCS: Record<string, string> = {
   '--variant':
     "a model folder's graph variant, e.g. q4 or quantized (onnx/model_q4.onnx; default: the full-precision model.onnx)",
   '--system': 'the system message the chat starts with',
+  '--keep-head':
+    "quantize: keep the head (the LM head, a classifier's last layer) in float (a switch; embeddings always stay float)",
   '--data-dir': 'the data folder (MAAS_DATA_DIR; default ./data)',
   '--database-url': 'the PostgreSQL database (MAAS_DATABASE_URL), postgres://user@host:5432/db',
   '--schema': "the PostgreSQL schema (MAAS_DATABASE_SCHEMA; default: the server's current one)",
 };
 
 /** Flags that take no value: `--follow` alone means true. */
-export const SWITCHES = new Set(['--follow', '--quick', '--strict']);
+export const SWITCHES = new Set(['--follow', '--quick', '--strict', '--keep-head']);
 
 export const CLIENT_FLAGS = ['--url', '--key'] as const;
 const LIMITS = ['--requests-per-minute', '--units-per-minute', '--monthly-units'];
@@ -85,6 +87,7 @@ export const VERB_FLAGS: Record<string, readonly string[]> = {
   chat: [...CLIENT_FLAGS, '--version', '--system', '--temperature', '--max-tokens', '--seed'],
   'models rm': [...CLIENT_FLAGS, '--version'],
   'models export': [...CLIENT_FLAGS, '--version'],
+  'models quantize': [...CLIENT_FLAGS, '--version', '--to', '--keep-head'],
   migrate: ['--database-url', '--schema'],
   'models public': [...CLIENT_FLAGS],
   infer: [...CLIENT_FLAGS, '--version', '--input'],

@@ -7,6 +7,7 @@
  *   maas chat NAME [--system S]                        interactive chat (see ./chat.ts)
  *   maas models rm NAME [--version V]
  *   maas models export NAME DIR [--version V]        a decoder version as a Hugging Face folder
+ *   maas models quantize NAME --to int8|int4 [--version V] [--keep-head]   a quantised version
  *   maas infer NAME [--version V] [--input FILE]        KServe v2 JSON in (stdin or file), JSON out
  *   maas tenants|keys|usage ...                          see ./tenancy.ts
  *   maas migrate [--database-url URL] [--schema NAME]   apply PostgreSQL migrations (./migrate.ts)
@@ -46,6 +47,7 @@ const USAGE_LINES = [
   'maas chat NAME [--system S] [--temperature T] [--max-tokens N] [--seed S]   (interactive; /system TEXT, /reset, /exit)',
   'maas models rm NAME [--version V]',
   'maas models export NAME DIR [--version V]   (a decoder as a Hugging Face folder: transformers.js loads it)',
+  'maas models quantize NAME --to int8|int4 [--version V] [--keep-head]   (a new version with quantised weights, and its quality cost)',
   'maas models public NAME [true|false]   (others call a public model as OWNER~NAME)',
   'maas infer NAME [--version V] [--input FILE]   (KServe v2 JSON request on stdin or in FILE)',
   'maas tenants create NAME [LIMITS]   |  maas tenants ls',
@@ -156,6 +158,8 @@ async function models(p: Parsed, io: CliIO): Promise<void> {
     );
   } else if (sub === 'export') {
     await (await import('./export')).exportCommand(p, io);
+  } else if (sub === 'quantize') {
+    await (await import('./quantize')).quantizeCommand(p, io);
   } else if (sub === 'rm') {
     only(p.flags, 'models rm');
     if (!name) throw new UsageError('maas models rm NAME [--version V]');

@@ -20,7 +20,8 @@ export type EntryName =
   | 'zoo-worker'
   | 'validate-worker'
   | 'session-thread'
-  | 'describe-worker';
+  | 'describe-worker'
+  | 'quantize-worker';
 
 /**
  * The file to start: `dist/<name>.js` when compiled, else `source` (a URL made by the caller with

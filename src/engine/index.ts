@@ -7,7 +7,7 @@
  *
  *   graph IR      Graph, Value, Parameter                  (build graphs; typed `g.op(...)`)
  *   autodiff      gradients                                (reverse mode over a Graph)
- *   ONNX          encodeModel, decodeModel, ...            (write and read .onnx files)
+ *   ONNX          encodeModel, decodeModel, quantizeModel  (write, read, quantise .onnx files)
  *   train steps   compileTrainStep, ModelSpec, Optimizer   (one ONNX train-step graph, run by ORT)
  *   runtime       EngineSession, SequenceStates            (the only onnxruntime-node wrapper)
  *   errors        EngineError                              (translated to catalog errors by callers)
@@ -25,6 +25,11 @@ export {
   readInitializers,
 } from './onnx/decode';
 export { encodeModel, encodeModelParts } from './onnx/encode';
+export {
+  type QuantizeReport,
+  type QuantizeTarget,
+  quantizeModel,
+} from './onnx/quantize/rewrite';
 export { type BatchPlan, type Feedback, SequenceStates } from './runtime/sequence';
 export { EngineSession, type SessionOptions, type ValueSignature } from './runtime/session';
 export { compileTrainStep, type TrainState, type TrainStep } from './train/compile';

@@ -82,6 +82,27 @@ export interface PushOptions extends ServingSettings {
 }
 
 /** An error answer from the server (problem+json or KServe `{error}`), or no answer at all. */
+/** What `quantizeModel` answers. */
+export interface QuantizeResult {
+  version: ModelVersion;
+  quantization: {
+    to: 'int8' | 'int4';
+    nodes: number;
+    weights: number;
+    parameters: number;
+    keptFloat: { node: string; reason: string }[];
+    weightBytes: { before: number; after: number };
+  };
+  quality: {
+    method: string;
+    maxLogitError: number;
+    logitRange: number;
+    agreement: number;
+    positions: number;
+    bitsPerChar?: { float: number; quantized: number; relativeCost: number; characters: number };
+  };
+}
+
 export class MaasApiError extends Error {
   constructor(
     /** HTTP status; 0 when the server could not be reached. */
@@ -248,6 +269,22 @@ export class MaasClient {
       );
     }
     return new Uint8Array(await res.arrayBuffer());
+  }
+
+  /**
+   * A new version with int8 or int4 MatMul weights, made from `version` (default: latest);
+   * answers the version, what was rewritten and what it cost (`quality`).
+   */
+  quantizeModel(
+    name: string,
+    to: 'int8' | 'int4',
+    options: { version?: string; keepHead?: boolean } = {},
+  ): Promise<QuantizeResult> {
+    const v = encodeURIComponent(options.version ?? 'latest');
+    return this.request('POST', `/api/v1/models/${encodeURIComponent(name)}/versions/${v}/quantize`, {
+      to,
+      ...(options.keepHead ? { keep_head: true } : {}),
+    });
   }
 
   /** The zoo's public models (`zoo~NAME`): background training state, progress, quality. */

@@ -61,6 +61,15 @@ export class ProtoWriter {
     return this.bytes(field, inner.finish());
   }
 
+  /** A field as `readFields` read it, written back unchanged (copying what a rewrite leaves alone). */
+  field(f: ProtoField): this {
+    if (f.wire === WireType.varint) return this.varint(f.field, f.varint);
+    if (f.wire === WireType.bytes) return this.bytes(f.field, f.bytes);
+    this.tag(f.field, f.wire);
+    this.push(f.bytes);
+    return this;
+  }
+
   /** Packed repeated varints (e.g. dims, ints attributes). */
   packedVarints(field: number, values: readonly (number | bigint)[]): this {
     const inner = new ProtoWriter();

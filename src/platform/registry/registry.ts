@@ -296,6 +296,16 @@ export class Registry {
     return join(view, graph);
   }
 
+  /** The stored file of a folder version's file (by its digest, as `metadata.files` lists it). */
+  artifactPath(digest: string): string {
+    return this.artifacts.pathOf(digest);
+  }
+
+  /** A private temp folder under the data folder (the caller removes it). */
+  tempFolder(): Promise<string> {
+    return this.artifacts.tempFolder();
+  }
+
   /** A file of a folder version by its folder path; null when the version has no such file. */
   async readFolderFile(v: VersionRecord, path: string): Promise<Uint8Array | null> {
     const file = folderFiles(v).find((f) => f.path === path);

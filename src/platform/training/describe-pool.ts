@@ -6,12 +6,11 @@
  * 413, and the server keeps answering. Workers are reused (starting one costs ~1 s: TypeScript
  * is compiled on load) and stop after `idleMs` without work.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { compiled, entryUrl } from '../../common/entry';
+import { entryUrl } from '../../common/entry';
 import { type ErrorCode, errorCatalog, fail, MaasError } from '../../common/errors';
 import type { DatasetDescription, DescribeOptions } from '../../data/index';
+import { workerSource } from '../worker-source';
 import type { DescribeAnswer, DescribeRequest } from './describe-worker';
 
 export interface DescribePoolOptions {
@@ -26,21 +25,6 @@ export interface DescribePoolOptions {
 }
 
 const workerUrl = entryUrl('describe-worker', new URL('./describe-worker.ts', import.meta.url));
-
-/**
- * Compiled (dist/), the worker is its bundled entry; from source, a bootstrap that registers tsx's
- * loader inside the worker so it can import the TypeScript file (as bin/maas.js does).
- */
-function workerSource(): { source: string | URL; eval: boolean } {
-  if (compiled) return { source: workerUrl, eval: false };
-  const tsxApi = pathToFileURL(
-    createRequire(import.meta.url)
-      .resolve('tsx/esm/api')
-      .replace(/\.cjs$/, '.mjs'),
-  ).href;
-  const source = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(workerUrl.href)}); });`;
-  return { source, eval: true };
-}
 
 interface Slot {
   worker: Worker;
@@ -79,7 +63,7 @@ export class DescribePool {
   }
 
   private spawn(): Slot {
-    const { source, eval: isCode } = workerSource();
+    const { source, eval: isCode } = workerSource(workerUrl);
     const worker = new Worker(source, {
       eval: isCode,
       execArgv: [],
