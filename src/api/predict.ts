@@ -14,7 +14,7 @@
 import { fail } from '../common/errors';
 import { encodeInputs, inputWarnings, parseFeatureSpec, rowsFromRecords } from '../data/index';
 import { decodePredictions, recordsFromInputs } from '../models/families/index';
-import { disconnectSignal } from './kserve';
+import { disconnectSignal } from './common';
 import { metered } from './metered';
 import { authorizedModel } from './model-ref';
 import type { RouteContext, RouteSpec } from './route';
