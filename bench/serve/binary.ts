@@ -28,7 +28,9 @@ const COUNT = 3 * 224 * 224;
 const values = Float32Array.from({ length: COUNT }, (_, i) => Math.sin(i) * 0.5);
 
 function bodies(shape: number[]) {
-  const json = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape, datatype: 'FP32', data: [...values] }] }));
+  const json = Buffer.from(
+    JSON.stringify({ inputs: [{ name: 'x', shape, datatype: 'FP32', data: [...values] }] }),
+  );
   const header = Buffer.from(
     JSON.stringify({
       inputs: [{ name: 'x', shape, datatype: 'FP32', parameters: { binary_data_size: COUNT * 4 } }],
@@ -64,7 +66,12 @@ function inProcess() {
           {
             ...header,
             outputs: [
-              { name: 'y', datatype: 'FP32', shape: [1, 3, 224, 224], parameters: { binary_data_size: COUNT * 4 } },
+              {
+                name: 'y',
+                datatype: 'FP32',
+                shape: [1, 3, 224, 224],
+                parameters: { binary_data_size: COUNT * 4 },
+              },
             ],
           },
           [tensorBytes(out)],
@@ -97,7 +104,11 @@ async function overHttp() {
     const { json, binary, headerLength } = bodies([COUNT]);
     const call = async (body: Buffer, headers: Record<string, string>) => {
       const t = performance.now();
-      const res = await fetch(`${base}/v2/models/id/infer`, { method: 'POST', headers: { ...auth, ...headers }, body });
+      const res = await fetch(`${base}/v2/models/id/infer`, {
+        method: 'POST',
+        headers: { ...auth, ...headers },
+        body,
+      });
       await res.arrayBuffer();
       if (res.status !== 200) throw new Error(`infer ${res.status}`);
       return performance.now() - t;
@@ -114,7 +125,12 @@ async function overHttp() {
       rows.json.push(median(j));
       rows.binary.push(median(b));
     }
-    return { json: median(rows.json), binary: median(rows.binary), jsonBytes: json.length, binaryBytes: binary.length };
+    return {
+      json: median(rows.json),
+      binary: median(rows.binary),
+      jsonBytes: json.length,
+      binaryBytes: binary.length,
+    };
   } finally {
     await app.close();
     await platform.close();
