@@ -57,16 +57,18 @@ const ops: Op[] = [
     name: 'usage.append (every served request)',
     inFlight: 1,
     call: (s) =>
-      s.tenancy.usage.append({
-        tenantId: 'bench',
-        keyId: 'key_bench',
-        model: 'm',
-        version: '1',
-        units: 3,
-        latencyMs: 1.5,
-        status: 200,
-        at: Date.now(),
-      }),
+      s.tenancy.usage.append([
+        {
+          tenantId: 'bench',
+          keyId: 'key_bench',
+          model: 'm',
+          version: '1',
+          units: 3,
+          latencyMs: 1.5,
+          status: 200,
+          at: Date.now(),
+        },
+      ]),
   },
   {
     name: 'quotas.debit (a request with a monthly quota)',

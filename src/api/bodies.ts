@@ -30,6 +30,8 @@ export const bodyHints: Record<RouteSpec['body'], string> = {
   json: 'this route takes a JSON body: send Content-Type: application/json',
   binary: `this route takes the file itself as the body, with any of: ${BINARY_TYPES.join(', ')} (the format is read from the bytes)`,
   multipart: 'this route takes a form: send Content-Type: multipart/form-data (curl -F file=@data.jsonl)',
+  tensors:
+    'this route takes a JSON body (Content-Type: application/json), or a JSON header and binary tensors with the Inference-Header-Content-Length header',
   none: 'this route takes no body',
 };
 

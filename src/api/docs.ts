@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fail } from '../common/errors';
-import { SERVER_VERSION } from './kserve';
+import { SERVER_VERSION } from './common';
 import { openApi } from './ops';
 import type { RouteSpec } from './route';
 

@@ -14,7 +14,7 @@
  */
 import { fail } from '../common/errors';
 import type { Explanation } from '../models/index';
-import { disconnectSignal } from './kserve';
+import { disconnectSignal } from './common';
 import { metered } from './metered';
 import { authorizedModel } from './model-ref';
 import type { RouteContext, RouteSpec } from './route';

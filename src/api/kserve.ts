@@ -5,13 +5,12 @@
 import { fail } from '../common/errors';
 import type { Tensor } from '../engine/runtime/tensor';
 import type { VersionRecord } from '../store/ports';
+import { disconnectSignal, SERVER_NAME, SERVER_VERSION } from './common';
 import { metered } from './metered';
 import { authorizedModel } from './model-ref';
 import type { RouteContext, RouteSpec } from './route';
-import { decodeV2Input, encodeV2Output, type V2InputJson, v2DataType } from './v2-tensors';
-
-export const SERVER_NAME = 'maas';
-export const SERVER_VERSION = '0.1.0';
+import { BinaryChunks, BinaryTensorBody, binaryAnswer, INFERENCE_HEADER, tensorBytes } from './v2-binary';
+import { decodeV2Input, describeV2Output, encodeV2Output, type V2InputJson, v2DataType } from './v2-tensors';
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -41,11 +40,24 @@ interface ParsedInfer {
   id?: string;
   inputs: Record<string, Tensor>;
   outputs?: string[];
+  /** The outputs to answer as raw bytes (the binary extension); empty for an all-JSON answer. */
+  binaryOutputs: Set<string>;
+  /** `parameters.binary_data_output`: every output binary unless it says otherwise. */
+  allBinary: boolean;
   timeoutMs?: number;
 }
 
-/** Validate the JSON request body of `.../infer`. */
-export function parseInferBody(body: unknown): ParsedInfer {
+function optionalBool(params: Record<string, unknown>, key: string, where: string): boolean | undefined {
+  const v = params[key];
+  if (v !== undefined && typeof v !== 'boolean')
+    fail('invalid_request', `${where}.${key} must be true or false`);
+  return v as boolean | undefined;
+}
+
+/** Validate the body of `.../infer`: JSON, or a JSON header and binary tensors (v2-binary.ts). */
+export function parseInferBody(raw: unknown): ParsedInfer {
+  const binary = raw instanceof BinaryTensorBody ? raw : undefined;
+  const body = binary ? binary.json : raw;
   if (!isObject(body)) fail('invalid_request', 'the body must be a JSON object with "inputs"');
   for (const k of Object.keys(body)) {
     if (!['id', 'parameters', 'inputs', 'outputs'].includes(k))
@@ -54,56 +66,72 @@ export function parseInferBody(body: unknown): ParsedInfer {
   if (body.id !== undefined && typeof body.id !== 'string') fail('invalid_request', '"id" must be a string');
   if (!Array.isArray(body.inputs) || body.inputs.length === 0)
     fail('invalid_request', '"inputs" must be a non-empty list');
+  const params = isObject(body.parameters) ? body.parameters : {};
+  const allBinary = optionalBool(params, 'binary_data_output', 'parameters') ?? false;
+  const chunks = new BinaryChunks(binary?.tail);
   const inputs: Record<string, Tensor> = {};
-  body.inputs.forEach((raw: V2InputJson, i: number) => {
-    const { name, tensor } = decodeV2Input(raw, `inputs[${i}]`);
+  body.inputs.forEach((input: V2InputJson, i: number) => {
+    const { name, tensor } = decodeV2Input(input, `inputs[${i}]`, chunks);
     if (name in inputs) fail('invalid_tensor', `input '${name}' is given twice`);
     inputs[name] = tensor;
   });
+  chunks.finish();
   let outputs: string[] | undefined;
+  const binaryOutputs = new Set<string>();
   if (body.outputs !== undefined) {
     if (!Array.isArray(body.outputs)) fail('invalid_request', '"outputs" must be a list');
     outputs = body.outputs.map((o: unknown, i: number) => {
       if (!isObject(o) || typeof o.name !== 'string')
         fail('invalid_request', `outputs[${i}].name must be a string`);
-      if (isObject(o.parameters) && o.parameters.binary_data === true) {
-        fail('invalid_request', 'the binary tensor extension is not supported; omit binary_data');
-      }
+      const asked = isObject(o.parameters)
+        ? optionalBool(o.parameters, 'binary_data', `outputs[${i}].parameters`)
+        : undefined;
+      if (asked ?? allBinary) binaryOutputs.add(o.name);
       return o.name;
     });
   }
-  const params = isObject(body.parameters) ? body.parameters : {};
   const timeout = params.timeout_ms;
   if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) {
     fail('invalid_request', 'parameters.timeout_ms must be a positive number (ms)');
   }
-  return { id: body.id as string | undefined, inputs, outputs, timeoutMs: timeout as number | undefined };
+  return {
+    id: body.id as string | undefined,
+    inputs,
+    outputs,
+    binaryOutputs,
+    allBinary: allBinary && outputs === undefined,
+    timeoutMs: timeout as number | undefined,
+  };
 }
 
-/** A signal that fires when the client goes away before its answer is written. */
-export function disconnectSignal(ctx: RouteContext): AbortSignal {
-  const controller = new AbortController();
-  const res = ctx.reply.raw;
-  const socket = ctx.request.raw.socket;
-  // A FIN from the client ('end') is noticed in the same poll phase it arrives in; the
-  // response's 'close' only after our side has closed too, which can be a whole run later.
-  const gone = () => {
-    if (!res.writableFinished) controller.abort();
+/**
+ * The answer: all JSON, or (when an output is asked for as binary) a JSON header whose length
+ * `Inference-Header-Content-Length` gives, followed by those outputs' bytes in order.
+ */
+function answer(
+  ctx: RouteContext,
+  parsed: ParsedInfer,
+  version: VersionRecord,
+  outputs: Record<string, Tensor>,
+): { header: Record<string, unknown>; body: Buffer | Record<string, unknown> } {
+  const names = parsed.outputs ?? version.signature.outputs.map((o) => o.name);
+  const isBinary = (n: string) => parsed.allBinary || parsed.binaryOutputs.has(n);
+  const chunks: Buffer[] = [];
+  const header = {
+    model_name: version.model,
+    model_version: String(version.version),
+    ...(parsed.id !== undefined ? { id: parsed.id } : {}),
+    outputs: names.map((n) => {
+      if (!isBinary(n)) return encodeV2Output(n, outputs[n]);
+      chunks.push(tensorBytes(outputs[n]));
+      return describeV2Output(n, outputs[n]);
+    }),
   };
-  const cleanup = () => {
-    socket.off('end', gone);
-    socket.off('close', gone);
-  };
-  socket.once('end', gone);
-  socket.once('close', gone);
-  // The FIN may have come before this handler ran (the body was parsed in the same poll phase).
-  if (socket.readableEnded || socket.destroyed) controller.abort();
-  res.once('close', () => {
-    gone();
-    cleanup();
-  });
-  res.once('finish', cleanup);
-  return controller.signal;
+  if (chunks.length === 0) return { header, body: header };
+  const { body, jsonLength } = binaryAnswer(header, chunks);
+  ctx.reply.header('content-type', 'application/octet-stream');
+  ctx.reply.header(INFERENCE_HEADER, String(jsonLength));
+  return { header, body };
 }
 
 /** The deadline a request asks for (ms): the smaller of `parameters.timeout_ms` and `x-maas-timeout-ms`. */
@@ -143,16 +171,10 @@ async function infer(ctx: RouteContext) {
           signal: disconnectSignal(ctx),
         },
       );
-      const names = parsed.outputs ?? version.signature.outputs.map((o) => o.name);
-      return {
-        model_name: version.model,
-        model_version: String(version.version),
-        ...(parsed.id !== undefined ? { id: parsed.id } : {}),
-        outputs: names.map((n) => encodeV2Output(n, outputs[n])),
-      };
+      return answer(ctx, parsed, version, outputs);
     },
-    (answer) => ({ units, version: answer.model_version }),
-  );
+    (done) => ({ units, version: done.header.model_version as string }),
+  ).then((done) => done.body);
 }
 
 const model = '/v2/models/:name';
@@ -167,7 +189,7 @@ export const kserveRoutes: RouteSpec[] = [
     access: 'infer',
     owned: null,
     summary: 'Server metadata',
-    handler: () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: [] }),
+    handler: () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ['binary_tensor_data'] }),
   },
   {
     ...base,
@@ -215,8 +237,8 @@ export const kserveRoutes: RouteSpec[] = [
       path: `${path}/infer`,
       access: 'infer',
       owned: 'name',
-      body: 'json',
-      summary: 'Run the model on JSON tensors',
+      body: 'tensors',
+      summary: 'Run the model on JSON tensors, or binary ones (Inference-Header-Content-Length)',
       handler: infer,
     },
   ]),

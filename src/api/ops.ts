@@ -1,10 +1,43 @@
 /** Operations: health, readiness, Prometheus metrics; the OpenAPI document (served by docs.ts). */
 import { fail } from '../common/errors';
 import { BINARY_TYPES } from './bodies';
-import { SERVER_VERSION } from './kserve';
+import { SERVER_VERSION } from './common';
 import type { RouteSpec } from './route';
 
 const base = { surface: 'ops' as const, body: 'none' as const, owned: null };
+
+const binarySchema = { schema: { type: 'string', format: 'binary' } };
+const jsonSchema = { schema: { type: 'object' } };
+
+/** The OpenAPI requestBody of each route body kind (RouteSpec.body). */
+const requestBodies: Record<RouteSpec['body'], object> = {
+  json: { requestBody: { required: true, content: { 'application/json': jsonSchema } } },
+  // The binary tensor extension: a JSON header, then raw tensor bytes.
+  tensors: {
+    requestBody: {
+      required: true,
+      content: { 'application/json': jsonSchema, 'application/octet-stream': binarySchema },
+    },
+  },
+  // Any of these (or none): the format is read from the bytes.
+  binary: {
+    requestBody: { required: true, content: Object.fromEntries(BINARY_TYPES.map((t) => [t, binarySchema])) },
+  },
+  multipart: {
+    requestBody: {
+      required: true,
+      content: {
+        'multipart/form-data': {
+          schema: {
+            type: 'object',
+            properties: { file: { type: 'string', format: 'binary' }, purpose: { type: 'string' } },
+          },
+        },
+      },
+    },
+  },
+  none: {},
+};
 
 /** OpenAPI 3.1 document generated from the route table. */
 export function openApi(routes: readonly RouteSpec[]) {
@@ -23,36 +56,7 @@ export function openApi(routes: readonly RouteSpec[]) {
       tags: [r.surface],
       ...(params.length ? { parameters: params } : {}),
       ...(r.access === 'public' ? { security: [] } : { 'x-required-scope': r.access }),
-      ...(r.body === 'json'
-        ? { requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } } }
-        : r.body === 'binary'
-          ? {
-              requestBody: {
-                required: true,
-                // Any of these (or none): the format is read from the bytes.
-                content: Object.fromEntries(
-                  BINARY_TYPES.map((t) => [t, { schema: { type: 'string', format: 'binary' } }]),
-                ),
-              },
-            }
-          : r.body === 'multipart'
-            ? {
-                requestBody: {
-                  required: true,
-                  content: {
-                    'multipart/form-data': {
-                      schema: {
-                        type: 'object',
-                        properties: {
-                          file: { type: 'string', format: 'binary' },
-                          purpose: { type: 'string' },
-                        },
-                      },
-                    },
-                  },
-                },
-              }
-            : {}),
+      ...requestBodies[r.body],
       responses: {
         [String(r.status ?? 200)]: { description: 'OK' },
         default: { description: 'Error (problem+json or {error})' },

@@ -13,7 +13,7 @@
  */
 import { fail } from '../common/errors';
 import { MAX_PREDICT_INPUTS } from '../platform/tasks/predict';
-import { disconnectSignal } from './kserve';
+import { disconnectSignal } from './common';
 import { metered } from './metered';
 import { authorizedModel } from './model-ref';
 import type { RouteContext, RouteSpec } from './route';

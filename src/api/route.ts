@@ -48,8 +48,11 @@ export interface RouteSpec {
   owned: string | null;
   surface: Surface;
   summary: string;
-  /** Request body: JSON, a raw byte stream (uploads), a multipart form (OpenAI's file upload), or none. */
-  body: 'json' | 'binary' | 'multipart' | 'none';
+  /**
+   * Request body: JSON, a raw byte stream (uploads), a multipart form (OpenAI's file upload),
+   * KServe tensors (JSON, or a JSON header and raw tensor bytes: v2-binary.ts), or none.
+   */
+  body: 'json' | 'binary' | 'multipart' | 'tensors' | 'none';
   /**
    * Audit action name (`model.upload`) for management routes whose service does not audit itself;
    * the server records one entry per attempt (success, denied or failed).

@@ -18,6 +18,7 @@ import { prettyStream, resolveLogFormat } from './console';
 import { sendError, toMaasError } from './errors';
 import type { RouteSpec, ServerState, Surface } from './route';
 import { routeTable } from './routes';
+import { installTensorParsers } from './v2-binary';
 
 /** The principal of public routes (health): no tenant, no scope. */
 const ANONYMOUS: Principal = { tenantId: '', keyId: '', scopes: [], limits: { key: {}, tenant: {} } };
@@ -127,11 +128,17 @@ export function buildServer(platform: Platform, routes: readonly RouteSpec[] = r
   });
 
   const shared = { platform, state, routes, principals, specs };
-  for (const spec of routes.filter((r) => r.body !== 'binary')) registerRoute(app, spec, shared);
+  const ownContext = (r: RouteSpec) => r.body === 'binary' || r.body === 'tensors';
+  for (const spec of routes.filter((r) => !ownContext(r))) registerRoute(app, spec, shared);
   // Uploads in a context of their own, where every Content-Type is the raw stream.
   app.register(async (binary) => {
     installBinaryParsers(binary);
     for (const spec of routes.filter((r) => r.body === 'binary')) registerRoute(binary, spec, shared);
+  });
+  // KServe infer: JSON, or the binary tensor extension under any Content-Type (v2-binary.ts).
+  app.register(async (tensors) => {
+    installTensorParsers(tensors, config.maxJsonDepth);
+    for (const spec of routes.filter((r) => r.body === 'tensors')) registerRoute(tensors, spec, shared);
   });
   const dropUnfinishedBodies = () => {
     let dropped = 0;

@@ -6,6 +6,7 @@
  */
 import { fail } from '../common/errors';
 import { elementCount, type Tensor, type TensorDType, zeros } from '../engine/runtime/tensor';
+import type { BinaryChunks } from './v2-binary';
 
 /** v2 datatype ⇄ engine dtype (the eight maas carries). */
 export const v2DataTypes: Readonly<Record<string, TensorDType>> = {
@@ -56,14 +57,18 @@ export interface V2InputJson {
   parameters?: unknown;
 }
 
-/** Decode one request input. `where` names it in errors (`inputs[0]`). */
-export function decodeV2Input(input: V2InputJson, where: string): { name: string; tensor: Tensor } {
+/**
+ * Decode one request input. `where` names it in errors (`inputs[0]`). An input with
+ * `parameters.binary_data_size` takes its bytes from `chunks` (the binary extension, v2-binary.ts).
+ */
+export function decodeV2Input(
+  input: V2InputJson,
+  where: string,
+  chunks: BinaryChunks,
+): { name: string; tensor: Tensor } {
   if (typeof input !== 'object' || input === null) fail('invalid_tensor', `${where} must be an object`);
   const { name, shape, datatype, data, parameters } = input;
   if (typeof name !== 'string' || name.length === 0) fail('invalid_tensor', `${where}.name must be a string`);
-  if (isObject(parameters) && parameters.binary_data_size !== undefined) {
-    fail('invalid_tensor', `${where}: the binary tensor extension is not supported; send JSON data`);
-  }
   const dtype = typeof datatype === 'string' ? v2DataTypes[datatype] : undefined;
   if (!dtype) {
     fail(
@@ -81,6 +86,14 @@ export function decodeV2Input(input: V2InputJson, where: string): { name: string
   }
   const count = elementCount(shape as number[]);
   if (count > MAX_ELEMENTS) fail('invalid_tensor', `${where} has ${count} elements (limit ${MAX_ELEMENTS})`);
+  if (isObject(parameters) && parameters.binary_data_size !== undefined) {
+    if (data !== undefined) {
+      fail('invalid_tensor', `${where} has both data and parameters.binary_data_size: send one`, {
+        pointer: `${where}.data`,
+      });
+    }
+    return { name, tensor: chunks.take(dtype, shape as number[], parameters.binary_data_size, where) };
+  }
   const flat: unknown[] = [];
   flatten(data, flat, 0, where);
   if (flat.length !== count) {
@@ -126,6 +139,19 @@ function fill(dtype: TensorDType, dims: number[], flat: unknown[], where: string
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The JSON part of a binary output: its bytes follow the header (v2-binary.ts). */
+export function describeV2Output(
+  name: string,
+  t: Tensor,
+): { name: string; datatype: string; shape: number[]; parameters: { binary_data_size: number } } {
+  return {
+    name,
+    datatype: v2DataType(t.dtype),
+    shape: [...t.dims],
+    parameters: { binary_data_size: t.data.byteLength },
+  };
+}
 
 /** Encode an output tensor (row-major flat data). */
 export function encodeV2Output(

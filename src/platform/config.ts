@@ -121,6 +121,13 @@ export const configSpec = {
     parse: int(1, 3_600_000),
     doc: 'Deadline of one inference request, queueing included (ms); a request may ask for less',
   },
+  usageFlushMs: {
+    env: 'MAAS_USAGE_FLUSH_MS',
+    flag: '--usage-flush-ms',
+    default: 100,
+    parse: int(1, 3_600_000),
+    doc: 'Usage records are buffered and written in one batch this often (ms), or at 256 records; shutdown writes the rest',
+  },
   maxBatchSize: {
     env: 'MAAS_MAX_BATCH_SIZE',
     flag: '--max-batch-size',

@@ -164,6 +164,10 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     pepper: await ensurePepper(config.dataDir, config.keyPepper),
     limiter: redis?.limiter,
     clock: deps.clock,
+    usageFlushMs: config.usageFlushMs,
+    bus,
+    // As for versions: several processes on one database without Redis would not hear revocations.
+    cacheKeys: config.databaseUrl === null || redis !== null,
   });
   // The bootstrap admin's tenant exists from the first start, so its models have an owner row.
   await tenancy.tenants.ensure(DEFAULT_TENANT);
@@ -240,6 +244,7 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
         .then(() => pool.close())
         .then(() => leader.release())
         .then(() => bus.close())
+        .then(() => tenancy.meter.close())
         .then(() => redis?.close())
         .then(() => store.close());
       return closed;

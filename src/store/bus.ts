@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 
 /** The topics every process may publish and subscribe to; the message is a JSON string. */
-export type BusTopic = 'training-event' | 'version-removed';
+export type BusTopic = 'training-event' | 'version-removed' | 'keys-changed' | 'models-changed';
 
 export interface Bus {
   publish(topic: BusTopic, message: string): Promise<void>;

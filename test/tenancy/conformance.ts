@@ -136,11 +136,14 @@ export function describeTenancyStoreConformance(adapter: string, open: () => Pro
     });
 
     it('usage: aggregates by day, model and key over [from, to), per tenant', async () => {
-      await s.usage.append(usage({ at: T0, units: 3 }));
-      await s.usage.append(usage({ at: T0 + HOUR / 2, units: 4, keyId: 'k2' }));
-      await s.usage.append(usage({ at: T0 + HOUR, units: 5 })); // next UTC day (and month)
-      await s.usage.append(usage({ at: T0 + HOUR, units: 0, status: 500, latencyMs: 9, model: 'gpt' }));
-      await s.usage.append(usage({ at: T0, units: 100, tenantId: 'beta', keyId: 'kb' }));
+      // A batch of two (the meter's flush), then single records.
+      await s.usage.append([
+        usage({ at: T0, units: 3 }),
+        usage({ at: T0 + HOUR / 2, units: 4, keyId: 'k2' }),
+      ]);
+      await s.usage.append([usage({ at: T0 + HOUR, units: 5 })]); // next UTC day (and month)
+      await s.usage.append([usage({ at: T0 + HOUR, units: 0, status: 500, latencyMs: 9, model: 'gpt' })]);
+      await s.usage.append([usage({ at: T0, units: 100, tenantId: 'beta', keyId: 'kb' })]);
 
       const byDay = await s.usage.aggregate({ tenantId: 'acme', groupBy: ['day'] });
       expect(byDay).toEqual([

@@ -13,7 +13,7 @@ import { fail, isMaasError } from '../../common/errors';
 import { chatExampleText } from '../../data/index';
 import type { ChatMessage } from '../../platform/tasks/chat';
 import type { TaskTarget } from '../../platform/tasks/service';
-import { disconnectSignal } from '../kserve';
+import { disconnectSignal } from '../common';
 import { metered } from '../metered';
 import type { RouteContext } from '../route';
 import { openAIFeatures } from './features';

@@ -6,7 +6,7 @@
  * `espeak-ng`, `flite`).
  */
 import { fail } from '../../common/errors';
-import { disconnectSignal } from '../kserve';
+import { disconnectSignal } from '../common';
 import { audioUnits, metered, speechBound, tokenBound } from '../metered';
 import { callableId, parseListScope, sharedModels } from '../model-ref';
 import type { RouteContext, RouteSpec } from '../route';

@@ -24,6 +24,7 @@ import {
 } from '../../store/ports';
 import type { ArtifactStore } from '../artifacts/artifacts';
 import { type FolderFile, stageFolder } from './folder-upload';
+import { ModelLookupCache } from './lookup-cache';
 import { type ValidationLimits, validateModelFile } from './validate';
 
 export interface RegistryLimits {
@@ -95,6 +96,9 @@ interface RemovalMessage {
   version: VersionRecord;
 }
 
+/** How long a cached alias or model row is trusted when no change was announced (ms). */
+const LOOKUP_TTL_MS = 5_000;
+
 export class Registry {
   private readonly listeners: VersionListener[] = [];
   private explainers: MissingModelExplainer[] = [];
@@ -108,6 +112,8 @@ export class Registry {
   private readonly sharing: RegistrySharing | null;
   /** Tells this process's own removal messages apart from other processes' (a bus echoes them). */
   private readonly origin = randomUUID();
+  /** Alias → version and model rows, the per-request reads (lookup-cache.ts). */
+  private readonly lookups: ModelLookupCache;
 
   /** Without `sharing`: one process, cache on, removals told to this process's listeners only. */
   constructor(
@@ -118,6 +124,12 @@ export class Registry {
   ) {
     this.sharing = sharing ?? null;
     sharing?.bus.subscribe('version-removed', (message) => this.removedElsewhere(message));
+    this.lookups = new ModelLookupCache({
+      enabled: sharing?.cacheVersions !== false,
+      ttlMs: LOOKUP_TTL_MS,
+      maxEntries: VERSION_CACHE_ENTRIES,
+      bus: sharing?.bus,
+    });
   }
 
   /** Another process removed a version: forget and unload it. */
@@ -215,16 +227,18 @@ export class Registry {
       await this.artifacts.commit(staged);
       committed = true;
       const serving = options.serving ?? {};
-      return await this.store.models.addVersion(
-        {
-          owner,
-          model: name,
-          digest: staged.digest,
-          sizeBytes: staged.sizeBytes,
-          signature: checked.signature,
-          metadata: { ...(options.metadata ?? {}), producer: checked.producer, opsets: checked.opsets },
-        },
-        { owner, name, task: options.task, description: options.description, serving },
+      return await this.changing(
+        this.store.models.addVersion(
+          {
+            owner,
+            model: name,
+            digest: staged.digest,
+            sizeBytes: staged.sizeBytes,
+            signature: checked.signature,
+            metadata: { ...(options.metadata ?? {}), producer: checked.producer, opsets: checked.opsets },
+          },
+          { owner, name, task: options.task, description: options.description, serving },
+        ),
       );
     } catch (e) {
       if (!committed) await this.artifacts.discard(staged);
@@ -258,23 +272,25 @@ export class Registry {
         await this.artifacts.commit(s);
         committed.push(s.digest);
       }
-      return await this.store.models.addVersion(
-        {
-          owner,
-          model: name,
-          digest: folder.graph.digest,
-          sizeBytes: folder.sizeBytes,
-          signature: folder.signature,
-          metadata: { ...(options.metadata ?? {}), ...folder.metadata },
-        },
-        {
-          owner,
-          name,
-          // The folder says what it is: a decoder generates text, an encoder embeds.
-          task: options.task ?? String(folder.metadata.task),
-          description: options.description,
-          serving: options.serving ?? {},
-        },
+      return await this.changing(
+        this.store.models.addVersion(
+          {
+            owner,
+            model: name,
+            digest: folder.graph.digest,
+            sizeBytes: folder.sizeBytes,
+            signature: folder.signature,
+            metadata: { ...(options.metadata ?? {}), ...folder.metadata },
+          },
+          {
+            owner,
+            name,
+            // The folder says what it is: a decoder generates text, an encoder embeds.
+            task: options.task ?? String(folder.metadata.task),
+            description: options.description,
+            serving: options.serving ?? {},
+          },
+        ),
       );
     } catch (e) {
       for (const s of folder.staged.filter((x) => !committed.includes(x.digest)))
@@ -346,12 +362,22 @@ export class Registry {
   /** The model row alone (serving settings), without its versions: the per-request lookup. */
   async modelRecord(owner: string, name: string): Promise<ModelRecord> {
     parseName(name, 'model');
-    return (await this.store.models.getModel(owner, name)) ?? (await this.notFound(owner, name));
+    const model = await this.lookups.model(owner, name, () => this.store.models.getModel(owner, name));
+    return model ?? (await this.notFound(owner, name));
   }
 
   async updateModel(owner: string, name: string, patch: ModelPatch): Promise<ModelRecord> {
     parseName(name, 'model');
-    return this.store.models.updateModel(owner, name, patch);
+    return this.changing(this.store.models.updateModel(owner, name, patch));
+  }
+
+  /** A write to a model: the cached lookups are cleared once it is done (or failed). */
+  private async changing<T>(write: Promise<T>): Promise<T> {
+    try {
+      return await write;
+    } finally {
+      await this.lookups.changed();
+    }
   }
 
   /** `ref` is a version number (`"3"`) or an alias (`"prod"`); absent means `latest`. */
@@ -391,7 +417,10 @@ export class Registry {
   private async versionNumber(owner: string, name: string, ref: string): Promise<number> {
     if (/^[0-9]{1,9}$/.test(ref)) return Number(ref);
     parseName(ref, 'version');
-    const v = await this.store.models.resolveAlias(owner, name, ref);
+    const v = await this.lookups.version(owner, name, ref, async () => {
+      const n = await this.store.models.resolveAlias(owner, name, ref);
+      return n ?? null;
+    });
     if (v !== null && v !== undefined) return v;
     if (!(await this.store.models.getModel(owner, name))) return this.notFound(owner, name);
     if (ref === LATEST_ALIAS) return this.missing(owner, name, `model '${name}' has no versions yet`);
@@ -405,7 +434,7 @@ export class Registry {
     if (/^[0-9]+$/.test(alias))
       fail('invalid_name', 'an alias cannot be a number (it would shadow a version)');
     const version = await this.versionNumber(owner, name, ref);
-    await this.store.models.setAlias(owner, name, alias, version);
+    await this.changing(this.store.models.setAlias(owner, name, alias, version));
     return version;
   }
 
@@ -413,20 +442,22 @@ export class Registry {
     parseName(name, 'model');
     parseName(alias, 'alias');
     if (alias === LATEST_ALIAS) fail('invalid_request', `'${LATEST_ALIAS}' is maintained automatically`);
-    if (!(await this.store.models.deleteAlias(owner, name, alias))) fail('not_found', `no alias '${alias}'`);
+    if (!(await this.changing(this.store.models.deleteAlias(owner, name, alias))))
+      fail('not_found', `no alias '${alias}'`);
   }
 
   async deleteModel(owner: string, name: string): Promise<void> {
     parseName(name, 'model');
     this.removals++; // before the delete: a read in flight now is not cached
-    const removed = (await this.store.models.deleteModel(owner, name)) ?? (await this.notFound(owner, name));
+    const removed =
+      (await this.changing(this.store.models.deleteModel(owner, name))) ?? (await this.notFound(owner, name));
     await this.afterRemoval(removed);
   }
 
   async deleteVersion(owner: string, name: string, ref: string): Promise<void> {
     const v = await this.resolve(owner, name, ref);
     this.removals++; // before the delete: a read in flight now is not cached
-    await this.store.models.deleteVersion(owner, name, v.version);
+    await this.changing(this.store.models.deleteVersion(owner, name, v.version));
     await this.afterRemoval([v]);
   }
 

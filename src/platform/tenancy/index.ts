@@ -4,13 +4,16 @@
  * auth hook calls `keys.resolve`, routes call `authorize`, inference calls `admission.admit` /
  * `admission.settle` and `meter.record`, creates go through `idempotency.run`.
  */
+
+import type { Bus } from '../../store/bus';
 import { Admission } from './admission';
 import { AuditLog } from './audit';
 import { type Clock, systemClock } from './clock';
 import { Idempotency } from './idempotency';
 import { KeyService } from './key-service';
-import { Meter } from './metering';
+import { DEFAULT_FLUSH, Meter } from './metering';
 import type { RateLimiter, TenancyStores } from './ports';
+import { PrincipalCache } from './principal-cache';
 import { SlidingWindowRateLimiter } from './sliding-window';
 import { TenantService } from './tenant-service';
 
@@ -30,6 +33,10 @@ export { TenantService } from './tenant-service';
 export type * from './types';
 export { parseCreateKey, parseCreateTenant } from './validation';
 
+/** How long a resolved key is trusted without the store (ms) when no change was announced. */
+const KEY_CACHE_TTL_MS = 5_000;
+const KEY_CACHE_ENTRIES = 10_000;
+
 export interface TenancyOptions {
   stores: TenancyStores;
   /** Server secret for key hashes, ≥ 32 bytes (config `MAAS_KEY_PEPPER`); never logged. */
@@ -37,6 +44,15 @@ export interface TenancyOptions {
   /** Default: in-process sliding-window log. Multi-process deployments pass a shared (Redis) limiter. */
   limiter?: RateLimiter;
   clock?: Clock;
+  /** How often buffered usage records are written (ms; default 100). */
+  usageFlushMs?: number;
+  /**
+   * Where key revocations are announced to the other processes. Without one, resolved keys are
+   * cached only when `cacheKeys` says this process is alone on its database.
+   */
+  bus?: Bus;
+  /** Cache resolved keys (default true); off for several processes on one database without a bus. */
+  cacheKeys?: boolean;
 }
 
 export interface Tenancy {
@@ -56,6 +72,13 @@ export function createTenancy(options: TenancyOptions): Tenancy {
   const { stores } = options;
   const limiter = options.limiter ?? new SlidingWindowRateLimiter(clock);
   const audit = new AuditLog(stores.audit, clock);
+  const cache = new PrincipalCache({
+    enabled: options.cacheKeys ?? true,
+    ttlMs: KEY_CACHE_TTL_MS,
+    maxEntries: KEY_CACHE_ENTRIES,
+    clock,
+    bus: options.bus,
+  });
   return {
     stores,
     limiter,
@@ -67,10 +90,14 @@ export function createTenancy(options: TenancyOptions): Tenancy {
       audit,
       clock,
       pepper: options.pepper,
+      cache,
     }),
-    tenants: new TenantService({ tenants: stores.tenants, audit, clock }),
+    tenants: new TenantService({ tenants: stores.tenants, audit, clock, cache }),
     admission: new Admission({ limiter, quotas: stores.quotas, clock }),
-    meter: new Meter(stores.usage, clock),
+    meter: new Meter(stores.usage, clock, {
+      afterMs: options.usageFlushMs ?? DEFAULT_FLUSH.afterMs,
+      maxRecords: DEFAULT_FLUSH.maxRecords,
+    }),
     idempotency: new Idempotency(stores.idempotency, clock),
   };
 }

@@ -4,6 +4,7 @@ import type { AuditLog } from './audit';
 import type { Clock } from './clock';
 import { generateKey, hashKey, newKeyId, parseKeyPrefix, verifyKeyHash } from './keys';
 import type { KeyStore, TenantStore } from './ports';
+import type { PrincipalCache } from './principal-cache';
 import { authorize, hasScope, narrowLimits, scopeClosure, scopesWithin } from './scopes';
 import type { KeyRecord, Limits, Principal, Scope } from './types';
 import type { CreateKeyBody } from './validation';
@@ -33,6 +34,8 @@ export interface KeyServiceDeps {
   clock: Clock;
   /** Server secret mixed into every key hash (≥ 32 bytes), from config; never logged. */
   pepper: Buffer;
+  /** Resolved keys; cleared by every revocation (principal-cache.ts). */
+  cache: PrincipalCache;
 }
 
 /** Attempts at a fresh prefix when one collides (≈ 59-bit prefixes: a retry is already rare). */
@@ -55,9 +58,20 @@ export class KeyService {
 
   /**
    * The auth hook's key resolver: raw key (from `Authorization: Bearer …`) → Principal, or
-   * `unauthorized`. Reads the store on every call, so a revocation applies to the next request.
+   * `unauthorized`. A key resolved before comes from the cache, which every revocation and limit
+   * change clears, so a revocation still applies to the next request.
    */
   async resolve(raw: string | undefined): Promise<Principal> {
+    const cached = raw === undefined ? undefined : this.deps.cache.get(raw);
+    if (cached !== undefined) return cached;
+    const generation = this.deps.cache.begin();
+    const principal = await this.lookup(raw);
+    this.deps.cache.set(raw as string, principal, generation);
+    return principal;
+  }
+
+  /** The store's answer: the key by prefix, its hash checked, its tenant's limits. */
+  private async lookup(raw: string | undefined): Promise<Principal> {
     const prefix = raw === undefined ? null : parseKeyPrefix(raw);
     const record = prefix === null ? null : await this.deps.keys.findByPrefix(prefix);
     const matches = verifyKeyHash(raw ?? '', record?.hash ?? this.dummyHash, this.deps.pepper);
@@ -136,6 +150,7 @@ export class KeyService {
       }
       const at = this.deps.clock.now();
       await this.deps.keys.revoke(keyId, at);
+      await this.deps.cache.changed();
       const after = await this.deps.keys.get(keyId);
       return publicKey(after ?? { ...record, revokedAt: at });
     });

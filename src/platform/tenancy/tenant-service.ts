@@ -2,6 +2,7 @@ import { fail } from '../../common/errors';
 import type { AuditLog } from './audit';
 import type { Clock } from './clock';
 import type { TenantStore } from './ports';
+import type { PrincipalCache } from './principal-cache';
 import { authorize, hasScope } from './scopes';
 import type { Limits, Principal, TenantRecord } from './types';
 import type { CreateTenantBody } from './validation';
@@ -10,6 +11,8 @@ export interface TenantServiceDeps {
   tenants: TenantStore;
   audit: AuditLog;
   clock: Clock;
+  /** Resolved keys carry their tenant's limits: a limit change clears them. */
+  cache: PrincipalCache;
 }
 
 /** Tenants: created and re-limited by admins; any key can read its own tenant. */
@@ -63,6 +66,7 @@ export class TenantService {
     return this.deps.audit.track(actor, event, async () => {
       authorize(actor, 'admin');
       if (!(await this.deps.tenants.setLimits(id, { ...limits }))) fail('not_found', 'not found');
+      await this.deps.cache.changed();
       return (await this.deps.tenants.get(id)) ?? fail('not_found', 'not found');
     });
   }

@@ -161,10 +161,15 @@ const DIM_SQL: Record<UsageDimension, { expr: string; field: 'day' | 'model' | '
 
 class PostgresUsage implements UsageStore {
   constructor(private readonly db: Db) {}
-  async append(r: UsageRecord): Promise<void> {
+  async append(records: readonly UsageRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    // One multi-row INSERT: 8 parameters per record.
+    const rows = records.map(
+      (_, i) => `(${Array.from({ length: 8 }, (_, j) => `$${i * 8 + j + 1}`).join(', ')})`,
+    );
     await this.db.query(
-      'INSERT INTO usage (tenant_id, key_id, model, version, units, latency_ms, status, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-      [r.tenantId, r.keyId, r.model, r.version, r.units, r.latencyMs, r.status, r.at],
+      `INSERT INTO usage (tenant_id, key_id, model, version, units, latency_ms, status, at) VALUES ${rows.join(', ')}`,
+      records.flatMap((r) => [r.tenantId, r.keyId, r.model, r.version, r.units, r.latencyMs, r.status, r.at]),
     );
   }
   async aggregate(q: UsageQuery): Promise<UsageRow[]> {

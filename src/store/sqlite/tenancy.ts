@@ -164,11 +164,15 @@ const DIM_SQL: Record<UsageDimension, { expr: string; field: 'day' | 'model' | '
 
 class SqliteUsage implements UsageStore {
   constructor(private readonly db: Db) {}
-  async append(r: UsageRecord): Promise<void> {
-    prepared(
+  async append(records: readonly UsageRecord[]): Promise<void> {
+    const insert = prepared(
       this.db,
       'INSERT INTO usage (tenant_id, key_id, model, version, units, latency_ms, status, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    ).run(r.tenantId, r.keyId, r.model, r.version, r.units, r.latencyMs, r.status, r.at);
+    );
+    this.db.transaction(() => {
+      for (const r of records)
+        insert.run(r.tenantId, r.keyId, r.model, r.version, r.units, r.latencyMs, r.status, r.at);
+    })();
   }
   async aggregate(q: UsageQuery): Promise<UsageRow[]> {
     const where: string[] = [];

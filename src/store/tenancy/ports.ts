@@ -43,7 +43,11 @@ export interface KeyStore {
 }
 
 export interface UsageStore {
-  append(record: UsageRecord): Promise<void>;
+  /**
+   * Append a batch of records in one write (one transaction or one statement): the meter buffers
+   * served requests and flushes them together, so no request waits on a database write.
+   */
+  append(records: readonly UsageRecord[]): Promise<void>;
   /**
    * GROUP BY the requested dimensions over [from, to), ORDER BY them in `groupBy` order. No
    * matching record → no rows (also with an empty `groupBy`, where SQL would give one of NULLs).

@@ -13,8 +13,8 @@ const ROW_FIELD = { day: 'day', model: 'model', key: 'keyId', tenant: 'tenantId'
 export class MemoryUsageStore implements UsageStore {
   private readonly rows: UsageRecord[] = [];
 
-  async append(record: UsageRecord): Promise<void> {
-    this.rows.push(structuredClone(record));
+  async append(records: readonly UsageRecord[]): Promise<void> {
+    for (const r of records) this.rows.push(structuredClone(r));
   }
 
   async aggregate(query: UsageQuery): Promise<UsageRow[]> {

@@ -1,0 +1,125 @@
+/**
+ * Where a batch-1 `/v2` request's time goes in the server. Runs the server in this process (so
+ * `node --cpu-prof` sees it) with a tenant key minted through the key service (the store-backed
+ * path a real client takes, not the admin key), uploads the small MLP of latency.ts, and drives
+ * N sequential keep-alive requests from a worker thread (its own event loop and profile).
+ * Prints requests/s and the mean in-server time, then, with `--cpu-prof`, the profile of this
+ * (main) thread can be summarised by `node bench/serve/profile-summary.mjs <file> 30 <window>`,
+ * the window printed here (the timed requests only, not the start-up).
+ *
+ *   N=3000 BODY=json|binary node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/serve/profile.ts
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { buildServer } from '../../src/api/server';
+import { loadConfig } from '../../src/platform/config';
+import { openPlatform } from '../../src/platform/platform';
+import { mlpModel } from '../../test/helpers/onnx-fixtures';
+import { KEY } from './harness';
+
+const N = Number(process.env.N ?? 3000);
+const BODY = process.env.BODY ?? 'json';
+
+/** The client: N sequential requests over one keep-alive socket; posts its per-request ms. */
+const clientSource = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { Agent, request } = require('node:http');
+const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+const { url, key, body, headers, n } = workerData;
+const payload = Buffer.from(body, 'base64');
+function post() {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { authorization: 'Bearer ' + key, 'content-length': payload.length, ...headers } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+(async () => {
+  const times = [];
+  for (let i = 0; i < n; i++) {
+    const s = performance.now();
+    const status = await post();
+    times.push(performance.now() - s);
+    if (status !== 200) throw new Error('status ' + status);
+  }
+  parentPort.postMessage(times);
+})();
+`;
+
+function requestBody(): { body: Buffer; headers: Record<string, string> } {
+  const x = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i));
+  if (BODY === 'binary') {
+    const json = Buffer.from(
+      JSON.stringify({
+        inputs: [{ name: 'x', shape: [1, 64], datatype: 'FP32', parameters: { binary_data_size: 256 } }],
+      }),
+    );
+    return {
+      body: Buffer.concat([json, Buffer.from(x.buffer)]),
+      headers: { 'inference-header-content-length': String(json.length) },
+    };
+  }
+  const json = JSON.stringify({ inputs: [{ name: 'x', shape: [1, 64], datatype: 'FP32', data: [...x] }] });
+  return { body: Buffer.from(json), headers: { 'content-type': 'application/json' } };
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'maas-profile-'));
+  const config = loadConfig({}, {}, { dataDir: dir, adminKey: KEY, logLevel: 'silent', port: 0, zoo: 'off' });
+  const platform = await openPlatform(config);
+  const { app } = buildServer(platform);
+  try {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const addr = app.server.address();
+    if (addr === null || typeof addr === 'string') throw new Error('no port');
+    const base = `http://127.0.0.1:${addr.port}`;
+    const up = await fetch(`${base}/api/v1/models/mlp/versions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/octet-stream' },
+      body: mlpModel(),
+    });
+    if (up.status !== 201) throw new Error(`upload: ${up.status}`);
+    const admin = await platform.keys.resolve(KEY);
+    if (admin === null) throw new Error('admin key');
+    const minted = await platform.tenancy.keys.mint(admin, { name: 'bench', scopes: ['infer'], limits: {} });
+    const { body, headers } = requestBody();
+    const run = (n: number) =>
+      new Promise<number[]>((resolve, reject) => {
+        const w = new Worker(clientSource, {
+          eval: true,
+          workerData: {
+            url: `${base}/v2/models/mlp/infer`,
+            key: minted.key,
+            body: body.toString('base64'),
+            headers,
+            n,
+          },
+        });
+        w.once('message', resolve);
+        w.once('error', reject);
+      });
+    await run(200);
+    const started = performance.now();
+    const fromUs = process.hrtime.bigint() / 1000n;
+    const times = (await run(N)).sort((a, b) => a - b);
+    const toUs = process.hrtime.bigint() / 1000n;
+    const seconds = (performance.now() - started) / 1000;
+    const p = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(3);
+    const cpu = process.cpuUsage();
+    process.stdout.write(
+      `${BODY}: ${N} requests, ${(N / seconds).toFixed(0)}/s, client p50 ${p(0.5)} ms, p99 ${p(0.99)} ms\n` +
+        `timed window (for profile-summary.mjs): ${fromUs},${toUs}; process CPU so far ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms\n`,
+    );
+  } finally {
+    await app.close();
+    await platform.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
