@@ -61,7 +61,7 @@ function valueInfo(w: ProtoWriter, v: ValueDef): void {
 
 export function onnxModel(def: ModelDef): Uint8Array {
   const graph = new ProtoWriter();
-  def.nodes.forEach((n, k) =>
+  for (const [k, n] of def.nodes.entries())
     graph.message(1, (w) => {
       for (const i of n.inputs) w.string(1, i);
       for (const o of n.outputs) w.string(2, o);
@@ -69,8 +69,7 @@ export function onnxModel(def: ModelDef): Uint8Array {
       w.string(4, n.op);
       for (const [name, a] of Object.entries(n.attrs ?? {})) w.message(5, (aw) => attr(aw, name, a));
       if (n.domain) w.string(7, n.domain);
-    }),
-  );
+    });
   graph.string(2, 'hand-written');
   for (const [name, t] of Object.entries(def.initializers ?? {})) graph.message(5, (w) => tensor(w, t, name));
   for (const v of def.inputs) graph.message(11, (w) => valueInfo(w, v));
