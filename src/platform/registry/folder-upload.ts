@@ -35,7 +35,7 @@ import {
 } from '../../models/hf/index';
 import type { ModelSignature } from '../../store/ports';
 import type { ArtifactStore, StagedArtifact } from '../artifacts/artifacts';
-import { type ValidatedModel, type ValidationLimits, validateModelFile } from './validate';
+import { trainability, type ValidatedModel, type ValidationLimits, validateModelFile } from './validate';
 
 export interface FolderFile {
   path: string;
@@ -182,6 +182,7 @@ export async function stageFolder(
         decoder: plan,
         producer: checked.producer,
         opsets: checked.opsets,
+        ...trainability(checked.missingOps),
         files,
       },
     };

@@ -24,7 +24,7 @@ import {
 } from '../../store/ports';
 import type { ArtifactStore } from '../artifacts/artifacts';
 import { type FolderFile, stageFolder } from './folder-upload';
-import { type ValidationLimits, validateModelFile } from './validate';
+import { trainability, type ValidationLimits, validateModelFile } from './validate';
 
 export interface RegistryLimits {
   maxUploadBytes: number;
@@ -222,7 +222,12 @@ export class Registry {
           digest: staged.digest,
           sizeBytes: staged.sizeBytes,
           signature: checked.signature,
-          metadata: { ...(options.metadata ?? {}), producer: checked.producer, opsets: checked.opsets },
+          metadata: {
+            ...(options.metadata ?? {}),
+            producer: checked.producer,
+            opsets: checked.opsets,
+            ...trainability(checked.missingOps),
+          },
         },
         { owner, name, task: options.task, description: options.description, serving },
       );
