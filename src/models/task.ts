@@ -9,6 +9,7 @@
  */
 import type { Feedback } from '../engine/index';
 import type { Tensor } from '../engine/runtime/tensor';
+import type { ModelSignature } from '../store/ports';
 import type { TokenLogprob } from './common/logprobs';
 import type { ValueNode } from './language/constrain/schema';
 
@@ -53,6 +54,8 @@ export interface RuntimeContext {
    * folder has none; absent for single-file versions.
    */
   readFile?: (path: string) => Promise<Uint8Array | null>;
+  /** The version's inputs and outputs as read from its ONNX file. */
+  signature?: ModelSignature;
 }
 
 export interface GenerateRequest {

@@ -14,6 +14,7 @@ import { Graph } from '../ir/graph';
 import type { Dim, Parameter, Value } from '../ir/types';
 import { isFloat } from '../ops/util';
 import { isTensorDType, type TensorDType } from '../runtime/tensor';
+import type { OnnxValueInfo } from './decode';
 import { folders, type Known, knownOfTensor, numeric, tensorOfKnown } from './import-fold';
 import { importableOps, importRow, type NodeImport } from './import-ops';
 import { type OnnxGraph, type OnnxNode, readOnnxGraph, readOpTypes } from './import-proto';
@@ -31,6 +32,13 @@ export interface ImportOptions {
    * `Graph.bindParam`), so one session can evaluate the graph at other weights (finite differences).
    */
   paramsAsInputs?: boolean;
+  /**
+   * Build into this graph instead of a new one (e.g. a saliency graph around the model); the
+   * model's outputs are then returned, not declared as outputs of `graph`.
+   */
+  graph?: Graph;
+  /** Values that stand for graph inputs by name (in `graph`), instead of new graph inputs. */
+  feeds?: Readonly<Record<string, Value>>;
 }
 
 export interface ImportedModel {
@@ -39,6 +47,8 @@ export interface ImportedModel {
   params: Parameter[];
   inputs: { name: string; value: Value }[];
   outputs: { name: string; value: Value }[];
+  /** The model's own inputs as the file declares them (weights listed as inputs left out). */
+  declared: OnnxValueInfo[];
   /** Opset version per domain ('' = ONNX). */
   opsets: Record<string, number>;
 }
@@ -90,7 +100,7 @@ class Importer {
     private readonly options: ImportOptions,
   ) {
     this.floatType = options.float64 ? 'float64' : 'float32';
-    this.g = new Graph({ paramDType: this.floatType });
+    this.g = options.graph ?? new Graph({ paramDType: this.floatType });
     for (const n of onnx.nodes) for (const i of n.inputs) this.consumers.add(i);
     for (const o of onnx.outputs) this.consumers.add(o.name);
   }
@@ -113,7 +123,12 @@ class Importer {
         const named = typeof d === 'string' ? d : d < 0 ? `${info.name}_${axis}` : d;
         return typeof named === 'string' ? (this.options.dims?.[named] ?? named) : named;
       });
-      this.values.set(info.name, this.g.input(info.name, this.dtype(info.elemType), shape));
+      const fed = this.options.feeds?.[info.name];
+      if (fed) {
+        const fits = fed.shape.length === shape.length && fed.shape.every((d, i) => d === shape[i]);
+        if (!fits) engineFail('invalid_graph', `input '${info.name}' is [${shape}], fed [${fed.shape}]`);
+        this.values.set(info.name, fed);
+      } else this.values.set(info.name, this.g.input(info.name, this.dtype(info.elemType), shape));
     }
   }
 
@@ -285,7 +300,7 @@ class Importer {
   declareOutputs(): { name: string; value: Value }[] {
     return this.onnx.outputs.map((o) => {
       const value = this.values.get(o.name) ?? this.value(o.name);
-      this.g.output(o.name, value);
+      if (!this.options.graph) this.g.output(o.name, value);
       return { name: o.name, value };
     });
   }
@@ -313,6 +328,7 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Impo
     graph: imp.g,
     params: imp.params,
     inputs: imp.g.inputs.map((value) => ({ name: (value.leaf as { name: string }).name, value })),
+    declared: onnx.inputs.filter((i) => !onnx.initializers.has(i.name)),
     outputs,
     opsets: Object.fromEntries(onnx.opsets),
   };
