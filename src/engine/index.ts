@@ -25,7 +25,7 @@ export {
   readInitializers,
 } from './onnx/decode';
 export { encodeModel, encodeModelParts } from './onnx/encode';
-export { type ImportedModel, importOnnx, missingOps } from './onnx/import';
+export { importOnnx, missingOps } from './onnx/import';
 export { type Feedback, SequenceStates } from './runtime/sequence';
 export { EngineSession, type SessionOptions, type ValueSignature } from './runtime/session';
 export { compileTrainStep, type TrainState, type TrainStep } from './train/compile';

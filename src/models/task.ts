@@ -9,7 +9,6 @@
  */
 import type { Feedback } from '../engine/index';
 import type { Tensor } from '../engine/runtime/tensor';
-import type { ModelSignature } from '../store/ports';
 import type { TokenLogprob } from './common/logprobs';
 import type { ValueNode } from './language/constrain/schema';
 
@@ -55,7 +54,14 @@ export interface RuntimeContext {
    */
   readFile?: (path: string) => Promise<Uint8Array | null>;
   /** The version's inputs and outputs as read from its ONNX file. */
-  signature?: ModelSignature;
+  signature?: { inputs: GraphValue[]; outputs: GraphValue[] };
+}
+
+/** A graph input or output: dtype name, dims (symbolic ones as their name). */
+export interface GraphValue {
+  name: string;
+  dtype: string;
+  shape: (number | string)[];
 }
 
 export interface GenerateRequest {

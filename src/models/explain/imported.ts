@@ -15,9 +15,8 @@
 import { fail } from '../../common/errors';
 import { encodeModel, Graph, gradients, importOnnx, type Value } from '../../engine/index';
 import { type Tensor, tensorFrom } from '../../engine/runtime/tensor';
-import type { TensorSignature } from '../../store/ports';
 import { encodePng, saliencyOverlay } from '../common/image';
-import type { RunModel, RuntimeContext } from '../task';
+import type { GraphValue, RunModel, RuntimeContext } from '../task';
 import { chosenClass, modelInput, selectedLogitSum, smoothingNoise } from '../vision/saliency';
 import { parseImage } from './image';
 import type { Metadata } from './rebuild';
@@ -179,7 +178,7 @@ function tabularRow(
 async function explainImported(ctx: RuntimeContext, req: ExplainRequest): Promise<Explanation> {
   const sig = ctx.signature;
   if (!sig || !ctx.runArtifact) return fail('internal', 'this server cannot run derived artifacts');
-  const floats = (list: TensorSignature[]) => list.filter((v) => v.dtype === 'float32');
+  const floats = (list: GraphValue[]) => list.filter((v) => v.dtype === 'float32');
   const input = pick(floats(sig.inputs), req.inputName, 'input');
   const output = pick(floats(sig.outputs), req.outputName, 'output');
   const dims = itemDims(input.shape, input.name);
