@@ -124,8 +124,8 @@ export const folders: Record<string, Folder> = {
     );
     return { ...x, dims: x.dims.filter((_, i) => !axes.includes(i)) };
   },
-  Concat(inputs, a) {
-    if (inputs.some((k) => k.dims.length !== 1) || attrInt(a, 'axis', 0) % 1 !== 0) return null;
+  Concat(inputs) {
+    if (inputs.some((k) => k.dims.length !== 1)) return null;
     return {
       dtype: inputs[0].dtype,
       dims: [inputs.reduce((n, k) => n + k.dims[0], 0)],

@@ -202,7 +202,9 @@ async function explainImported(ctx: RuntimeContext, req: ExplainRequest): Promis
       )
     : tensorFrom('float32', [1, dims[0]], row!.values);
   const method = methodOf(req, image ? 'smoothgrad' : 'gradient');
-  const k = (output.shape[1] as number) ?? 0;
+  const k = output.shape[1];
+  if (output.shape.length !== 2 || typeof k !== 'number')
+    notExplainable(`output '${output.name}' is [${output.shape}], a classifier's is [batch, classes]`);
   const labels = labelsOf(ctx.metadata, k);
   const out = await run(
     {
