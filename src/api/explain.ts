@@ -11,6 +11,7 @@
  *   → {..., "kind": "text", "tokens": [{"token": "free", "score": 0.8, "signed": 0.7}, ...]}
  *   {"input": {"sepal": 5.1, "petal": 1.4}}                               tabular row (mlp)
  *   → {..., "kind": "tabular", "features": [{"feature": "petal", "value": 1.4, "score": 2.1}, ...]}
+ *   {"input": ..., "method": "integrated_gradients", "output_name": "logits"}  uploaded ONNX
  */
 import { fail } from '../common/errors';
 import type { Explanation } from '../models/index';
@@ -19,9 +20,25 @@ import { metered } from './metered';
 import { authorizedModel } from './model-ref';
 import type { RouteContext, RouteSpec } from './route';
 
-const KEYS = ['input', 'target', 'version'];
+const KEYS = ['input', 'target', 'version', 'method', 'input_name', 'output_name'];
 
-function parseBody(raw: unknown): { input: unknown; target?: string | number; version?: string } {
+interface Body {
+  input: unknown;
+  target?: string | number;
+  version?: string;
+  method?: string;
+  inputName?: string;
+  outputName?: string;
+}
+
+function optionalString(body: Record<string, unknown>, key: string): string | undefined {
+  const v = body[key];
+  if (v !== undefined && typeof v !== 'string')
+    fail('invalid_request', `${key} must be a string`, { pointer: key });
+  return v;
+}
+
+function parseBody(raw: unknown): Body {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     fail('invalid_request', 'the body must be a JSON object {"input": ...}');
   const body = raw as Record<string, unknown>;
@@ -37,7 +54,14 @@ function parseBody(raw: unknown): { input: unknown; target?: string | number; ve
     fail('invalid_request', 'target must be a class label or index', { pointer: 'target' });
   if (version !== undefined && typeof version !== 'string' && typeof version !== 'number')
     fail('invalid_request', 'version must be a number or an alias', { pointer: 'version' });
-  return { input: body.input, target, version: version === undefined ? undefined : String(version) };
+  return {
+    input: body.input,
+    target,
+    version: version === undefined ? undefined : String(version),
+    method: optionalString(body, 'method'),
+    inputName: optionalString(body, 'input_name'),
+    outputName: optionalString(body, 'output_name'),
+  };
 }
 
 /** The wire shape: snake_case like the other native task answers, PNG as base64. */
@@ -75,6 +99,9 @@ async function explain(ctx: RouteContext) {
       ctx.platform.tasks.explain(target, {
         input: body.input,
         target: body.target,
+        method: body.method,
+        inputName: body.inputName,
+        outputName: body.outputName,
         signal: disconnectSignal(ctx),
       }),
     (r) => ({ units: 1, version: r.version }),
@@ -91,7 +118,7 @@ export const explainRoutes: RouteSpec[] = [
     access: 'infer',
     body: 'json',
     summary:
-      'Explain a classifier: input-gradient saliency (image heat-map PNG, per-token or per-feature scores): {input, target, version}',
+      'Explain a classifier: input-gradient saliency (image heat-map PNG, per-token or per-feature scores): {input, target, version}; uploaded ONNX classifiers also {method: gradient|smoothgrad|integrated_gradients, input_name, output_name}',
     handler: explain,
   },
 ];

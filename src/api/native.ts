@@ -208,10 +208,14 @@ export const nativeRoutes: RouteSpec[] = [
     method: 'GET',
     path: `${M}/versions/:version`,
     access: 'infer',
-    summary: 'One version (a number or an alias such as latest)',
+    summary:
+      'One version (a number or an alias such as latest); uploaded ONNX versions show trainable and missing_ops (ops the engine cannot import for explain and fine-tuning)',
     handler: async (ctx) => {
       const ref = await model(ctx, 'read');
-      return ctx.platform.registry.resolve(ref.owner, ref.name, ctx.params.version);
+      const v = await ctx.platform.registry.resolve(ref.owner, ref.name, ctx.params.version);
+      // Recorded at upload (versions uploaded before it have neither field).
+      const { trainable, missing_ops } = v.metadata;
+      return trainable === undefined ? v : { ...v, trainable, missing_ops };
     },
   },
   {

@@ -25,6 +25,7 @@ export {
   readInitializers,
 } from './onnx/decode';
 export { encodeModel, encodeModelParts } from './onnx/encode';
+export { importOnnx, missingOps } from './onnx/import';
 export {
   type QuantizeReport,
   type QuantizeTarget,

@@ -13,5 +13,6 @@ export {
   type ExplainRequest,
   type Explanation,
   explainerFor,
+  explainKey,
 } from './explain/index';
 export { runtimeFor } from './runtimes';

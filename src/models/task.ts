@@ -61,6 +61,15 @@ export interface RuntimeContext {
    * folder has none; absent for single-file versions.
    */
   readFile?: (path: string) => Promise<Uint8Array | null>;
+  /** The version's inputs and outputs as read from its ONNX file. */
+  signature?: { inputs: GraphValue[]; outputs: GraphValue[] };
+}
+
+/** A graph input or output: dtype name, dims (symbolic ones as their name). */
+export interface GraphValue {
+  name: string;
+  dtype: string;
+  shape: (number | string)[];
 }
 
 export interface GenerateRequest {

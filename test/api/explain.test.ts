@@ -197,7 +197,8 @@ describe('POST /api/v1/models/{name}/explain', () => {
   it('refuses what cannot be explained and bad input, naming the field', async () => {
     expect((await upload(s.app, 'raw', linearModel(4, 3).bytes)).statusCode).toBe(201);
     const cases: [string, unknown, number, string, RegExp][] = [
-      ['raw', { input: 'x' }, 422, 'not_explainable', /not trained by maas/],
+      // An uploaded graph the engine imports is explainable (explain-imported.test.ts): its input is checked.
+      ['raw', { input: 'x' }, 400, 'invalid_request', /input must be 4 numbers/],
       ['patches', { input: 'not an image' }, 400, 'invalid_dataset', /input: not a PNG or JPEG/],
       ['patches', { input: { width: 2, height: 2, pixels: [1] } }, 400, 'invalid_request', /pixels/],
       [

@@ -179,4 +179,28 @@ export const gradCases: Record<string, OpCheck> = {
       },
     ],
   },
+  BatchNormalization: {
+    cases: [
+      {
+        inputs: [
+          { shape: [2, 3, 2, 2] },
+          { shape: [3] },
+          { shape: [3] },
+          { shape: [3] },
+          { shape: [3], range: [0.5, 2] },
+        ],
+        attrs: { epsilon: 1e-3 },
+      },
+    ],
+  },
+  LayerNormalization: {
+    cases: [
+      { inputs: [{ shape: [2, 3, 4] }, { shape: [4] }, { shape: [4] }] },
+      { inputs: [{ shape: [2, 3, 2] }, { shape: [3, 2] }], attrs: { axis: 1, epsilon: 1e-3 } },
+    ],
+  },
+  Flatten: {
+    cases: [{ inputs: [{ shape: [2, 3, 2] }] }, { inputs: [{ shape: [2, 3, 2] }], attrs: { axis: 2 } }],
+  },
+  GlobalAveragePool: { cases: [{ inputs: [{ shape: [2, 3, 2, 3] }], dtype: 'float32' }] },
 };

@@ -117,6 +117,11 @@ export const opAttributes = {
   Range: { dim: 'string', delta: 'float' },
   DynamicQuantizeLinear: none,
   MatMulInteger: none,
+  // norm (the single-node forms exported models use)
+  BatchNormalization: { epsilon: 'float', momentum: 'float', training_mode: 'int' },
+  LayerNormalization: { axis: 'int', epsilon: 'float' },
+  Flatten: { axis: 'int' },
+  GlobalAveragePool: none,
 } as const satisfies Record<string, AttributeDeclaration>;
 
 export type OpName = keyof typeof opAttributes;

@@ -6,6 +6,7 @@ import { dynamicOps } from './dynamic';
 import { elementwiseOps } from './elementwise';
 import { gatherOps } from './gather';
 import { matmulOps } from './matmul';
+import { normOps } from './norm';
 import { quantizeOps } from './quantize';
 import { reduceOps } from './reduce';
 import { OpRegistry } from './registry';
@@ -21,6 +22,7 @@ export const opFamilies: Readonly<Record<string, readonly OpSpec[]>> = {
   conv: convOps,
   dynamic: dynamicOps,
   quantize: quantizeOps,
+  norm: normOps,
 };
 
 export function defaultRegistry(): OpRegistry {

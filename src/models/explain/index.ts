@@ -8,6 +8,7 @@
  *   const e = await row.create({ run, metadata, runArtifact }).explain({ input: dataUrl });
  */
 import { imageExplainerRow } from './image';
+import { IMPORTED, importedExplainerRow } from './imported';
 import { tabularExplainerRow } from './tabular';
 import { textExplainerRow } from './text';
 import type { ExplainerRow } from './types';
@@ -24,6 +25,15 @@ export function explainerFor(family: string): ExplainerRow | undefined {
 }
 
 /**
+ * The explainer row key of a version: its family (trained by maas, or the zoo), or `onnx` for an
+ * uploaded graph the engine can import (`metadata.trainable`, recorded at upload).
+ */
+export function explainKey(metadata: Readonly<Record<string, unknown>>): string | undefined {
+  if (typeof metadata.family === 'string') return metadata.family;
+  return metadata.trainable === true ? IMPORTED : undefined;
+}
+
+/**
  * Builders of a version's derived ONNX artifacts, by family and role (`saliency`): what the task
  * service's `runArtifact(role)` runs.
  */
@@ -31,11 +41,14 @@ export function derivedArtifactBuilder(
   family: string,
   role: string,
 ): ((metadata: Readonly<Record<string, unknown>>, onnx: Uint8Array) => Uint8Array) | undefined {
-  return role === 'saliency' ? rows.get(family)?.buildSaliency : undefined;
+  const row = rows.get(family);
+  if (!row || !role.startsWith('saliency')) return undefined;
+  return (metadata, onnx) => row.buildSaliency(metadata, onnx, role);
 }
 
 registerExplainer(imageExplainerRow);
 registerExplainer(textExplainerRow);
 registerExplainer(tabularExplainerRow);
+registerExplainer(importedExplainerRow);
 
 export type { Explainer, ExplainerRow, ExplainRequest, Explanation } from './types';

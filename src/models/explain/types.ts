@@ -15,6 +15,11 @@ export interface ExplainRequest {
   input: unknown;
   /** The class to explain, by label or index; default: the predicted class. */
   target?: string | number;
+  /** Uploaded models: `gradient`, `smoothgrad` (image default) or `integrated_gradients`. */
+  method?: string;
+  /** Uploaded models with several float inputs or outputs: which to explain. */
+  inputName?: string;
+  outputName?: string;
   signal?: AbortSignal;
 }
 
@@ -60,7 +65,7 @@ export interface Explainer {
 export interface ExplainerRow {
   family: string;
   /** The saliency ONNX (role `saliency`) of a version: the recipe rebuilt with the stored weights. */
-  buildSaliency(metadata: Metadata, onnx: Uint8Array): Uint8Array;
+  buildSaliency(metadata: Metadata, onnx: Uint8Array, role?: string): Uint8Array;
   /** Explanations that run that graph through `ctx.runArtifact('saliency')`. */
   create(ctx: RuntimeContext): Explainer;
 }

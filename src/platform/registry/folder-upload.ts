@@ -39,7 +39,7 @@ import {
 } from '../../models/hf/index';
 import type { ModelSignature } from '../../store/ports';
 import type { ArtifactStore, StagedArtifact } from '../artifacts/artifacts';
-import { type ValidatedModel, type ValidationLimits, validateModelFile } from './validate';
+import { trainability, type ValidatedModel, type ValidationLimits, validateModelFile } from './validate';
 
 export interface FolderFile {
   path: string;
@@ -215,6 +215,7 @@ export async function stageFolder(
         graph: choice.graph,
         producer: checked.producer,
         opsets: checked.opsets,
+        ...trainability(checked.missingOps),
         files,
       },
     };

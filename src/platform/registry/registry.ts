@@ -25,7 +25,7 @@ import {
 import type { ArtifactStore } from '../artifacts/artifacts';
 import { type FolderFile, stageFolder } from './folder-upload';
 import { ModelLookupCache } from './lookup-cache';
-import { type ValidationLimits, validateModelFile } from './validate';
+import { trainability, type ValidationLimits, validateModelFile } from './validate';
 
 export interface RegistryLimits {
   maxUploadBytes: number;
@@ -235,7 +235,12 @@ export class Registry {
             digest: staged.digest,
             sizeBytes: staged.sizeBytes,
             signature: checked.signature,
-            metadata: { ...(options.metadata ?? {}), producer: checked.producer, opsets: checked.opsets },
+            metadata: {
+              ...(options.metadata ?? {}),
+              producer: checked.producer,
+              opsets: checked.opsets,
+              ...trainability(checked.missingOps),
+            },
           },
           { owner, name, task: options.task, description: options.description, serving },
         ),

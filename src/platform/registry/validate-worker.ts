@@ -10,7 +10,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { relative, sep } from 'node:path';
 import { isMaasError } from '../../common/errors';
-import { EngineSession } from '../../engine/index';
+import { EngineSession, missingOps } from '../../engine/index';
 import { type GraphFolder, inspectModel } from './policy';
 
 /** Every file under `root`, as `/`-separated paths relative to it. */
@@ -46,6 +46,8 @@ async function main(): Promise<void> {
       producer: info.producer,
       opsets: info.opsets,
       nodeCount: info.nodeCount,
+      // Ops the engine cannot import (so cannot differentiate): none means explain and fine-tune work.
+      missingOps: missingOps(bytes),
       ...weights(info.initializers),
     };
     await session.release();

@@ -22,10 +22,20 @@ export interface ValidatedModel {
   producer: string;
   opsets: { domain: string; version: number }[];
   nodeCount: number;
+  /** Op types the engine cannot import into its IR (`Op`, or `domain.Op` outside ONNX's own). */
+  missingOps: string[];
   /** Elements of all initializers (external ones included): the parameter count of a float graph. */
   parameters?: number;
   /** Initializer elements by element type (`{float32: 1200000, uint8: 300000}`): its quantisation. */
   weightTypes?: Record<string, number>;
+}
+
+/**
+ * What a version's metadata records about the engine importing it (`trainable`: explain and
+ * fine-tuning can differentiate it; `missing_ops`: what stands in the way). Names as the API shows them.
+ */
+export function trainability(missingOps: readonly string[]): { trainable: boolean; missing_ops: string[] } {
+  return { trainable: missingOps.length === 0, missing_ops: [...missingOps] };
 }
 
 const workerPath = fileURLToPath(
@@ -106,6 +116,7 @@ export async function validateModelFile(
     producer: parsed.producer ?? '',
     opsets: parsed.opsets ?? [],
     nodeCount: parsed.nodeCount ?? 0,
+    missingOps: parsed.missingOps ?? [],
     parameters: parsed.parameters,
     weightTypes: parsed.weightTypes,
   };

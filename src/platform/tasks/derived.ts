@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import { fail } from '../../common/errors';
 import { decodeModel, type OnnxValueInfo } from '../../engine/index';
 import { toCatalogError } from '../../models/common/engine-errors';
+import { explainKey } from '../../models/index';
 import type { TensorSignature, VersionRecord } from '../../store/ports';
 import type { ArtifactStore } from '../artifacts/artifacts';
 import type { Registry } from '../registry/registry';
@@ -65,8 +66,8 @@ export class DerivedModels {
   }
 
   private async build(version: VersionRecord, role: string): Promise<DerivedModel> {
-    const family = version.metadata.family;
-    const builder = typeof family === 'string' ? this.builders(family, role) : undefined;
+    const family = explainKey(version.metadata);
+    const builder = family ? this.builders(family, role) : undefined;
     if (!builder) fail('not_found', `model '${version.model}' has no '${role.slice(0, 32)}' artifact`);
     const source = await readFile(this.registry.pathOf(version));
     let bytes: Uint8Array;

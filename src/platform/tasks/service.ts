@@ -25,6 +25,7 @@ import {
   type ExplainRequest,
   type Explanation,
   explainerFor,
+  explainKey,
   runtimeFor,
 } from '../../models/index';
 import type {
@@ -393,14 +394,14 @@ export class TaskService {
     const key = cacheKey(version);
     const known = this.explainers.get(key);
     if (known) return known;
-    const family = version.metadata.family;
-    const row = typeof family === 'string' ? explainerFor(family) : undefined;
+    const family = explainKey(version.metadata);
+    const row = family ? explainerFor(family) : undefined;
     if (!row)
       fail(
         'not_explainable',
         typeof family === 'string'
           ? `model '${version.model}' is of family '${family.slice(0, 64)}', which has no explanations (image, text and tabular classifiers do)`
-          : `model '${version.model}' was not trained by maas: explanations need its family's recipe`,
+          : `model '${version.model}' was not trained by maas and the engine cannot import it (missing ops: ${(version.metadata.missing_ops as string[] | undefined)?.join(', ') || 'unknown: uploaded before imports were recorded'})`,
         { pointer: 'model' },
       );
     const explainer = row.create(this.contextOf(version));
@@ -443,7 +444,7 @@ export class TaskService {
     const readFile = Array.isArray(version.metadata.files)
       ? (path: string) => this.registry.readFolderFile(version, path)
       : undefined;
-    return { run, metadata: version.metadata, runArtifact, readFile };
+    return { run, metadata: version.metadata, runArtifact, readFile, signature: version.signature };
   }
 }
 
