@@ -128,6 +128,22 @@ describe('BERT-style encoder folders on /v1/embeddings', () => {
     }, 60_000);
   }
 
+  it('refuses a pooling it cannot do, naming the file', async () => {
+    const files = await folderFiles(`${out.dir}/bert-st`, (path, bytes) =>
+      path === '1_Pooling/config.json'
+        ? JSON.stringify({
+            ...JSON.parse(Buffer.from(bytes).toString()),
+            pooling_mode_weightedmean_tokens: true,
+          })
+        : bytes,
+    );
+    const up = await uploadArchive(s.app, 'bert-weighted', await packFolder(files));
+    expect(up.statusCode).toBe(422);
+    expect(JSON.stringify(up.body)).toContain(
+      '1_Pooling/config.json: pooling_mode_weightedmean_tokens is not supported',
+    );
+  });
+
   it('refuses a text longer than the context with the numbers, and stays ready', async () => {
     const long = 'the quick brown fox '.repeat(40);
     const res = await s.app.inject({
