@@ -8,7 +8,14 @@
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { constants, crc32, createDeflate } from 'node:zlib';
-import type { Image } from './image';
+
+/** What is encoded: row-major pixels, `channels` values each in [0, 1] (image.ts's Image). */
+interface Pixels {
+  width: number;
+  height: number;
+  channels: number;
+  data: Float32Array;
+}
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 /** Raw bytes converted per batch: small enough for a few milliseconds of work between yields. */
@@ -28,7 +35,7 @@ function chunk(type: string, data: Buffer): Buffer {
   return Buffer.concat([head, data, crc]);
 }
 
-function header(img: Image): Buffer {
+function header(img: Pixels): Buffer {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(img.width, 0);
   ihdr.writeUInt32BE(img.height, 4);
@@ -39,7 +46,7 @@ function header(img: Image): Buffer {
 }
 
 /** Rows [from, to) as PNG scanlines: a filter byte, then each byte minus the one a pixel before. */
-function scanlines(img: Image, from: number, to: number): Buffer {
+function scanlines(img: Pixels, from: number, to: number): Buffer {
   const stride = img.width * img.channels;
   const out = Buffer.alloc((to - from) * (stride + 1));
   let o = 0;
@@ -55,7 +62,7 @@ function scanlines(img: Image, from: number, to: number): Buffer {
 }
 
 /** Compressed scanlines: rows fed in batches, yielding between them, zlib on the thread pool. */
-async function compressedRows(img: Image): Promise<Buffer> {
+async function compressedRows(img: Pixels): Promise<Buffer> {
   const deflate = createDeflate({ level: 6, strategy: constants.Z_RLE });
   const parts: Buffer[] = [];
   deflate.on('data', (c: Buffer) => parts.push(c));
@@ -74,7 +81,7 @@ async function compressedRows(img: Image): Promise<Buffer> {
 }
 
 /** A PNG of `img` (values in [0, 1], 1, 3 or 4 channels), encoded without stalling the loop. */
-export async function encodePngStreaming(img: Image): Promise<Buffer> {
+export async function encodePngStreaming(img: Pixels): Promise<Buffer> {
   const idat = await compressedRows(img);
   return Buffer.concat([SIGNATURE, header(img), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
 }
