@@ -15,7 +15,7 @@ import { openStore } from '../store/open';
 import type { Store } from '../store/ports';
 import { postgresLeaderLock } from '../store/postgres/leader';
 import { openSharedRedis, type SharedRedis } from '../store/redis/index';
-import { ArtifactStore } from './artifacts/artifacts';
+import { ArtifactStore, type SharedBlobs } from './artifacts/artifacts';
 import {
   AdminKeyResolver,
   ChainedKeyResolver,
@@ -79,9 +79,25 @@ export interface PlatformDeps {
   leader?: LeaderLock;
 }
 
-/** Where artifacts live: `file:///path` → `/path`; unset → the data folder. */
+/**
+ * Where artifacts live: `file:///path` → `/path`; unset → the data folder; `postgres` → the data
+ * folder holds this process's cache of the database's blobs (and training checkpoints).
+ */
 export function blobRootOf(config: Config): string {
-  return config.blobStore === null ? config.dataDir : fileURLToPath(config.blobStore);
+  return config.blobStore === null || config.blobStore === 'postgres'
+    ? config.dataDir
+    : fileURLToPath(config.blobStore);
+}
+
+/** MAAS_BLOB_STORE=postgres: the database's blobs, the folder caching them within the budget. */
+function sharedBlobsOf(config: Config, store: Store): SharedBlobs | undefined {
+  if (config.blobStore !== 'postgres') return undefined;
+  if (!store.blobs)
+    return fail(
+      'invalid_request',
+      'config MAAS_BLOB_STORE: postgres needs the PostgreSQL store (MAAS_DATABASE_URL)',
+    );
+  return { blobs: store.blobs, cacheBytes: config.modelCacheBytes };
 }
 
 /** PostgreSQL (migrated under an advisory lock before it is used) when configured, else SQLite. */
@@ -117,7 +133,8 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     (config.databaseUrl === null
       ? soleLeader
       : postgresLeaderLock(config.databaseUrl, config.databaseSchema ?? undefined));
-  const artifacts = await ArtifactStore.open(blobRoot);
+  const shared = sharedBlobsOf(config, store);
+  const artifacts = await ArtifactStore.open(blobRoot, shared);
   const registry = new Registry(
     store,
     artifacts,
@@ -163,7 +180,7 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
   await tenancy.tenants.ensure(DEFAULT_TENANT);
   const datasets = new DatasetService(
     store,
-    await ArtifactStore.open(join(blobRoot, 'datasets')),
+    await ArtifactStore.open(join(blobRoot, 'datasets'), shared),
     config.maxDatasetBytes,
     new DescribePool({
       memoryMb: config.datasetParseMemoryMb,

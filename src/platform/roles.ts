@@ -33,12 +33,22 @@ export async function startRole(platform: Platform, log: (line: string) => void)
   return leadership;
 }
 
-/** Housekeeping: dataset and model files no row references, and stale temp files. */
-export async function sweep(platform: Platform): Promise<{ models: number; datasets: number }> {
+/**
+ * Housekeeping: dataset and model files no row references, and stale temp files; with a shared
+ * blob store (MAAS_BLOB_STORE=postgres) its unreferenced blobs, models' and datasets' together.
+ */
+export async function sweep(
+  platform: Platform,
+): Promise<{ models: number; datasets: number; blobs: number }> {
   const grace = platform.config.sweepGraceMs;
   const models = await platform.registry.collectOrphans(grace);
   const datasets = await platform.datasets.collectOrphans(grace);
-  return { models: models.length, datasets: datasets.length };
+  const referenced = new Set([
+    ...(await platform.store.models.referencedDigests()),
+    ...(await platform.store.datasets.referencedDigests()),
+  ]);
+  const blobs = await platform.artifacts.collectSharedOrphans(referenced, grace);
+  return { models: models.length, datasets: datasets.length, blobs: blobs.length };
 }
 
 class Leadership implements BackgroundWork {
@@ -81,9 +91,9 @@ class Leadership implements BackgroundWork {
       if (this.isLeader && Date.now() - this.lastSweep >= SWEEP_EVERY_MS) {
         this.lastSweep = Date.now();
         const removed = await sweep(this.platform);
-        if (removed.models + removed.datasets > 0)
+        if (removed.models + removed.datasets + removed.blobs > 0)
           this.log(
-            `housekeeping: removed ${removed.models} model and ${removed.datasets} dataset orphan files`,
+            `housekeeping: removed ${removed.models} model and ${removed.datasets} dataset orphan files, ${removed.blobs} orphan blobs`,
           );
       }
     } catch (e) {
