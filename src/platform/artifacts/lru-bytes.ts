@@ -24,7 +24,7 @@ export class LruBytes {
     this.sizes.set(digest, sizeBytes);
     this.total += sizeBytes;
     const evicted: string[] = [];
-    for (const [d, size] of this.sizes) {
+    for (const d of this.sizes.keys()) {
       if (this.total <= this.maxBytes) break;
       if (d === digest) continue;
       this.forget(d);
