@@ -95,7 +95,7 @@ describe('compiled build', () => {
           'migrate',
           '--database-url',
           POSTGRES_TEST_URL,
-          '--database-schema',
+          '--schema',
           schema,
         );
         expect(migrated.stdout).toMatch(/applied migrations 1, 2; schema version 2/);
