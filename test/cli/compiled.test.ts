@@ -91,13 +91,7 @@ describe('compiled build', () => {
     async () => {
       const schema = freshSchemaName();
       try {
-        const migrated = await maas(
-          'migrate',
-          '--database-url',
-          POSTGRES_TEST_URL,
-          '--schema',
-          schema,
-        );
+        const migrated = await maas('migrate', '--database-url', POSTGRES_TEST_URL, '--schema', schema);
         expect(migrated.stdout).toMatch(/applied migrations 1, 2; schema version 2/);
       } finally {
         await dropPostgresSchema(POSTGRES_TEST_URL, schema);
