@@ -36,6 +36,7 @@ import { type Clock, createTenancy, type Tenancy } from './tenancy/index';
 import { DatasetService } from './training/datasets';
 import { DescribePool } from './training/describe-pool';
 import { TrainingService } from './training/service';
+import { blobCheckpoints } from './training/shared-checkpoints';
 import { ZooService } from './zoo-training/service';
 
 export interface Platform {
@@ -209,8 +210,10 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
       retryBackoffMaxMs: config.trainRetryBackoffMaxMs,
       pollMs: Math.min(1000, Math.max(50, Math.floor(config.trainLeaseMs / 4))),
       threads: config.trainThreads,
-      // Checkpoints beside the artifacts: a worker resuming another's job finds them there.
+      // Checkpoints beside the artifacts: a worker resuming another's job finds them there (with
+      // blobs in the database, each checkpoint is also stored there and fetched by the next worker).
       dir: join(blobRoot, 'training'),
+      checkpoints: shared ? blobCheckpoints(artifacts, store.trainings) : undefined,
     },
     bus,
   );

@@ -14,6 +14,7 @@
  * `LEAD_RETRY_MS`, so when the leader dies another takes over.
  */
 import type { Platform } from './platform';
+import { lastCheckpointDigest } from './training/shared-checkpoints';
 
 /** How often a follower tries to take the lead, and a leader sweeps (ms). */
 const LEAD_RETRY_MS = 5_000;
@@ -58,6 +59,14 @@ export async function sweep(platform: Platform): Promise<Swept> {
     ...(await platform.store.models.referencedDigests()),
     ...(await platform.store.datasets.referencedDigests()),
   ]);
+  // The last checkpoint of a job not yet ended is what a worker taking it over will fetch.
+  if (platform.config.blobStore === 'postgres') {
+    for (const status of ['queued', 'running'] as const)
+      for (const job of await platform.store.trainings.byStatus(status)) {
+        const digest = await lastCheckpointDigest(platform.store.trainings, job.id);
+        if (digest) referenced.add(digest);
+      }
+  }
   const blobs = await platform.artifacts.collectSharedOrphans(referenced, grace);
   const idempotencyKeys = await platform.tenancy.idempotency.purgeExpired();
   return { models: models.length, datasets: datasets.length, blobs: blobs.length, idempotencyKeys };
