@@ -321,7 +321,7 @@ export const configSpec = {
     flag: '--blob-store',
     default: null,
     parse: blobStore,
-    doc: 'Artifacts (model files, datasets, checkpoints): `file:///path`, a folder every process of a cluster shares (e.g. an NFS volume), or `postgres`, content-addressed chunks in MAAS_DATABASE_URL’s database (each process caches the files it serves, see MAAS_MODEL_CACHE_BYTES); unset: the data folder',
+    doc: 'Artifacts (model files, datasets, checkpoints): `file:///path`, a folder every process of a cluster shares (e.g. an NFS volume), or `postgres`, content-addressed chunks in MAAS_DATABASE_URL’s database, checkpoints included (each process caches the files it serves, see MAAS_MODEL_CACHE_BYTES); unset: the data folder',
   },
   modelCacheBytes: {
     env: 'MAAS_MODEL_CACHE_BYTES',
