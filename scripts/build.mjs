@@ -6,7 +6,7 @@
 // finds a sibling entry with `new URL('./<name>.js', import.meta.url)` (src/common/entry.ts),
 // which works from any chunk because all of them sit in the same folder. Packages stay in
 // node_modules (not bundled): native addons and their files must load from where npm put them.
-import { rm } from 'node:fs/promises';
+import { cp, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -53,4 +53,13 @@ await build({
   define: { MAAS_COMPILED: 'true' },
   logLevel: 'warning',
 });
+// Files code reads beside itself at run time (`new URL('./migrations/', import.meta.url)`): the
+// PostgreSQL migrations, without which a compiled server cannot open MAAS_DATABASE_URL.
+await cp(
+  new URL('../src/store/postgres/migrations/', import.meta.url),
+  new URL(`../${outdir}/migrations/`, import.meta.url),
+  {
+    recursive: true,
+  },
+);
 console.log(`built ${outdir}/ in ${Date.now() - started} ms`);

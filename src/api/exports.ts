@@ -27,7 +27,7 @@ export const exportRoutes: RouteSpec[] = [
       const registry = ctx.platform.registry;
       const ref = await authorizedModel(registry, ctx.principal, ctx.params.name, 'read');
       const version = await registry.resolve(ref.owner, ref.name, ctx.params.version);
-      const folder = hfFolderOfVersion(await readFile(registry.pathOf(version)), version.metadata);
+      const folder = hfFolderOfVersion(await readFile(await registry.localPath(version)), version.metadata);
       const archive = await packTarGz(hfFolderFiles(folder));
       ctx.reply.header('content-type', 'application/gzip');
       ctx.reply.header(

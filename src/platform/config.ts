@@ -37,18 +37,16 @@ const urlOf =
   };
 
 /**
- * Where artifacts live: `file:///absolute/path` (a folder, possibly a shared volume). Unset: the
- * data folder. (Content-addressed chunks in PostgreSQL, `postgres`, are not built yet: refused
- * here rather than accepted and ignored.)
+ * Where artifacts live: `file:///absolute/path` (a folder, possibly a shared volume), or `postgres`
+ * (content-addressed chunks in MAAS_DATABASE_URL's database; each process keeps a local cache).
+ * Unset: the data folder.
  */
 const blobStore: Parser<string | null> = (raw, key) => {
-  if (raw === 'postgres')
+  if (raw !== 'postgres' && !raw.startsWith('file:///'))
     fail(
       'invalid_request',
-      `config ${key}: 'postgres' (chunks in the database) is not available yet; use file:///path`,
+      `config ${key}: expected file:///absolute/path or postgres, not ${JSON.stringify(raw)}`,
     );
-  if (!raw.startsWith('file:///'))
-    fail('invalid_request', `config ${key}: expected file:///absolute/path, not ${JSON.stringify(raw)}`);
   return raw;
 };
 
@@ -344,7 +342,14 @@ export const configSpec = {
     flag: '--blob-store',
     default: null,
     parse: blobStore,
-    doc: 'Artifacts (model files, datasets, checkpoints): `file:///path`, a folder every process of a cluster shares (e.g. an NFS volume); unset: the data folder',
+    doc: 'Artifacts (model files, datasets, checkpoints): `file:///path`, a folder every process of a cluster shares (e.g. an NFS volume), or `postgres`, content-addressed chunks in MAAS_DATABASE_URL’s database, checkpoints included (each process caches the files it serves, see MAAS_MODEL_CACHE_BYTES); unset: the data folder',
+  },
+  modelCacheBytes: {
+    env: 'MAAS_MODEL_CACHE_BYTES',
+    flag: '--model-cache-bytes',
+    default: 4096 * MiB,
+    parse: int(MiB, 2 ** 48),
+    doc: 'With MAAS_BLOB_STORE=postgres: disk each process uses for its local copies of model and dataset files, least recently used ones deleted first (bytes; a file in use is kept even past it)',
   },
   keyPepper: {
     env: 'MAAS_KEY_PEPPER',
@@ -403,8 +408,13 @@ export function loadConfig(
   return Object.freeze(out) as Config;
 }
 
-/** Rules between options: a shared database needs a shared pepper. */
+/** Rules between options: a shared database needs a shared pepper; blobs in it need it. */
 function checkTogether(c: Config): void {
+  if (c.blobStore === 'postgres' && c.databaseUrl === null)
+    fail(
+      'invalid_request',
+      'config MAAS_BLOB_STORE: postgres keeps artifacts in the database of MAAS_DATABASE_URL, which is not set',
+    );
   if (c.databaseUrl !== null && c.keyPepper === null)
     fail(
       'invalid_request',

@@ -15,7 +15,7 @@ import { openStore } from '../store/open';
 import type { Store } from '../store/ports';
 import { postgresLeaderLock } from '../store/postgres/leader';
 import type { SharedRedis } from '../store/redis/index';
-import { ArtifactStore } from './artifacts/artifacts';
+import { ArtifactStore, type SharedBlobs } from './artifacts/artifacts';
 import {
   AdminKeyResolver,
   ChainedKeyResolver,
@@ -36,6 +36,7 @@ import { type Clock, createTenancy, type Tenancy } from './tenancy/index';
 import { DatasetService } from './training/datasets';
 import { DescribePool } from './training/describe-pool';
 import { TrainingService } from './training/service';
+import { blobCheckpoints } from './training/shared-checkpoints';
 import { ZooService } from './zoo-training/service';
 
 export interface Platform {
@@ -79,9 +80,25 @@ export interface PlatformDeps {
   leader?: LeaderLock;
 }
 
-/** Where artifacts live: `file:///path` → `/path`; unset → the data folder. */
+/**
+ * Where artifacts live: `file:///path` → `/path`; unset → the data folder; `postgres` → the data
+ * folder holds this process's cache of the database's blobs (and training checkpoints).
+ */
 export function blobRootOf(config: Config): string {
-  return config.blobStore === null ? config.dataDir : fileURLToPath(config.blobStore);
+  return config.blobStore === null || config.blobStore === 'postgres'
+    ? config.dataDir
+    : fileURLToPath(config.blobStore);
+}
+
+/** MAAS_BLOB_STORE=postgres: the database's blobs, the folder caching them within the budget. */
+function sharedBlobsOf(config: Config, store: Store): SharedBlobs | undefined {
+  if (config.blobStore !== 'postgres') return undefined;
+  if (!store.blobs)
+    return fail(
+      'invalid_request',
+      'config MAAS_BLOB_STORE: postgres needs the PostgreSQL store (MAAS_DATABASE_URL)',
+    );
+  return { blobs: store.blobs, cacheBytes: config.modelCacheBytes };
 }
 
 /** PostgreSQL (migrated under an advisory lock before it is used) when configured, else SQLite. */
@@ -121,7 +138,8 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     (config.databaseUrl === null
       ? soleLeader
       : postgresLeaderLock(config.databaseUrl, config.databaseSchema ?? undefined));
-  const artifacts = await ArtifactStore.open(blobRoot);
+  const shared = sharedBlobsOf(config, store);
+  const artifacts = await ArtifactStore.open(blobRoot, shared);
   const registry = new Registry(
     store,
     artifacts,
@@ -173,7 +191,7 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
   await tenancy.tenants.ensure(DEFAULT_TENANT);
   const datasets = new DatasetService(
     store,
-    await ArtifactStore.open(join(blobRoot, 'datasets')),
+    await ArtifactStore.open(join(blobRoot, 'datasets'), shared),
     config.maxDatasetBytes,
     new DescribePool({
       memoryMb: config.datasetParseMemoryMb,
@@ -202,8 +220,10 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
       retryBackoffMaxMs: config.trainRetryBackoffMaxMs,
       pollMs: Math.min(1000, Math.max(50, Math.floor(config.trainLeaseMs / 4))),
       threads: config.trainThreads,
-      // Checkpoints beside the artifacts: a worker resuming another's job finds them there.
+      // Checkpoints beside the artifacts: a worker resuming another's job finds them there (with
+      // blobs in the database, each checkpoint is also stored there and fetched by the next worker).
       dir: join(blobRoot, 'training'),
+      checkpoints: shared ? blobCheckpoints(artifacts, store.trainings) : undefined,
     },
     bus,
   );

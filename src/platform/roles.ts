@@ -8,11 +8,13 @@
  * - `all`: both (the embedded default: one process on SQLite and a data folder).
  *
  * Among the processes that train, one leader (`Platform.leader`: a PostgreSQL advisory lock, or
- * the only process) also runs the housekeeping sweeps and trains the zoo's missing models, so N
+ * the only process) also runs the housekeeping sweeps (every `SWEEP_EVERY_MS`: orphan files and
+ * blobs, expired idempotency keys) and trains the zoo's missing models, so N
  * workers do not train the zoo N times and no two sweeps race. A follower asks again every
  * `LEAD_RETRY_MS`, so when the leader dies another takes over.
  */
 import type { Platform } from './platform';
+import { lastCheckpointDigest } from './training/shared-checkpoints';
 
 /** How often a follower tries to take the lead, and a leader sweeps (ms). */
 const LEAD_RETRY_MS = 5_000;
@@ -33,12 +35,41 @@ export async function startRole(platform: Platform, log: (line: string) => void)
   return leadership;
 }
 
-/** Housekeeping: dataset and model files no row references, and stale temp files. */
-export async function sweep(platform: Platform): Promise<{ models: number; datasets: number }> {
+/** What one housekeeping round removed. */
+interface Swept {
+  /** Orphan model files (or, with a shared blob store, this process's cached copies of them). */
+  models: number;
+  datasets: number;
+  /** Unreferenced blobs of a shared blob store (MAAS_BLOB_STORE=postgres). */
+  blobs: number;
+  /** Idempotency keys past their 24 h replay window. */
+  idempotencyKeys: number;
+}
+
+/**
+ * Housekeeping: dataset and model files no row references, and stale temp files; with a shared
+ * blob store (MAAS_BLOB_STORE=postgres) its unreferenced blobs, models' and datasets' together;
+ * and idempotency keys past their replay window.
+ */
+export async function sweep(platform: Platform): Promise<Swept> {
   const grace = platform.config.sweepGraceMs;
   const models = await platform.registry.collectOrphans(grace);
   const datasets = await platform.datasets.collectOrphans(grace);
-  return { models: models.length, datasets: datasets.length };
+  const referenced = new Set([
+    ...(await platform.store.models.referencedDigests()),
+    ...(await platform.store.datasets.referencedDigests()),
+  ]);
+  // The last checkpoint of a job not yet ended is what a worker taking it over will fetch.
+  if (platform.config.blobStore === 'postgres') {
+    for (const status of ['queued', 'running'] as const)
+      for (const job of await platform.store.trainings.byStatus(status)) {
+        const digest = await lastCheckpointDigest(platform.store.trainings, job.id);
+        if (digest) referenced.add(digest);
+      }
+  }
+  const blobs = await platform.artifacts.collectSharedOrphans(referenced, grace);
+  const idempotencyKeys = await platform.tenancy.idempotency.purgeExpired();
+  return { models: models.length, datasets: datasets.length, blobs: blobs.length, idempotencyKeys };
 }
 
 class Leadership implements BackgroundWork {
@@ -81,9 +112,10 @@ class Leadership implements BackgroundWork {
       if (this.isLeader && Date.now() - this.lastSweep >= SWEEP_EVERY_MS) {
         this.lastSweep = Date.now();
         const removed = await sweep(this.platform);
-        if (removed.models + removed.datasets > 0)
+        if (Object.values(removed).some((n) => n > 0))
           this.log(
-            `housekeeping: removed ${removed.models} model and ${removed.datasets} dataset orphan files`,
+            `housekeeping: removed ${removed.models} model and ${removed.datasets} dataset orphan files, ` +
+              `${removed.blobs} orphan blobs, ${removed.idempotencyKeys} expired idempotency keys`,
           );
       }
     } catch (e) {

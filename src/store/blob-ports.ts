@@ -26,8 +26,8 @@ export interface BlobStore {
   read(digest: string): Promise<AsyncIterable<Buffer> | null>;
   /** Returns whether it existed. */
   remove(digest: string): Promise<boolean>;
-  /** Every stored digest, sorted. */
-  list(): Promise<string[]>;
+  /** Every stored digest, sorted; with `storedBefore` (epoch ms), only those stored before it. */
+  list(storedBefore?: number): Promise<string[]>;
   /**
    * Deletes the chunks of uploads that never finished (their process died) and started before
    * `before` (epoch ms): the leader's housekeeping. Returns how many uploads it removed.

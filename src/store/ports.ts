@@ -8,6 +8,7 @@
  * no method returns another owner's rows.
  */
 
+import type { BlobStore } from './blob-ports';
 import type { TenancyStores } from './tenancy/ports';
 
 /** Serving settings stored with a model; `null` fields fall back to server defaults. */
@@ -141,6 +142,8 @@ export interface Store {
   readonly tenancy: TenancyStores;
   readonly datasets: DatasetRepository;
   readonly trainings: TrainingRepository;
+  /** Content-addressed blobs in the database, where the adapter keeps them (MAAS_BLOB_STORE=postgres). */
+  readonly blobs?: BlobStore;
   /** Idempotent. */
   close(): Promise<void>;
 }

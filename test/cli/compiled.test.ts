@@ -9,11 +9,14 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropPostgresSchema } from '../../src/store/postgres/admin';
 import { linearModel } from '../helpers/onnx-fixtures';
+import { freshSchemaName, POSTGRES_TEST_URL, postgresAvailable } from '../helpers/postgres';
 import { REPO_ROOT } from '../helpers/serve';
 import { tempDir } from '../helpers/tmp';
 
 const run = promisify(execFile);
+const withPostgres = await postgresAvailable('the compiled build on PostgreSQL');
 const KEY = 'mk_compiled_test_admin_key_0123456789';
 // Inside the checkout, so the bundle resolves its packages from node_modules like dist/ does.
 const OUT = `.vitest/compiled-${process.pid}`;
@@ -81,4 +84,18 @@ describe('compiled build', () => {
     expect(dataset.stdout).toContain('rows');
     expect(dataset.stdout).toMatch(/tabular|csv/);
   });
+
+  // The migrations are SQL files the bundle reads beside itself: the build must ship them.
+  it.skipIf(!withPostgres)(
+    'migrates a PostgreSQL schema with the SQL files shipped beside the bundle',
+    async () => {
+      const schema = freshSchemaName();
+      try {
+        const migrated = await maas('migrate', '--database-url', POSTGRES_TEST_URL, '--schema', schema);
+        expect(migrated.stdout).toMatch(/applied migrations 1, 2; schema version 2/);
+      } finally {
+        await dropPostgresSchema(POSTGRES_TEST_URL, schema);
+      }
+    },
+  );
 });

@@ -19,18 +19,21 @@ export interface ClusterSettings {
   schema: string;
   /** Fresh per run: `maas-cluster-<hex>:`. */
   redisPrefix: string;
-  /** The shared folder of artifacts, datasets and checkpoints. */
+  /** The shared folder of artifacts, datasets and checkpoints (`file`), or none (`postgres`). */
   blobDir: string;
+  /** MAAS_BLOB_STORE: a shared folder, or chunks in the database (no shared folder at all). */
+  blobStore: 'file' | 'postgres';
   /** Each process gets its own data folder under this one. */
   root: string;
 }
 
-export function clusterSettings(root: string): ClusterSettings {
+export function clusterSettings(root: string, blobStore: 'file' | 'postgres' = 'file'): ClusterSettings {
   const run = randomBytes(4).toString('hex');
   return {
     schema: `maas_cluster_${run}`,
     redisPrefix: `maas-cluster-${run}:`,
     blobDir: join(root, 'blobs'),
+    blobStore,
     root,
   };
 }
@@ -42,7 +45,7 @@ export function clusterEnv(s: ClusterSettings): Record<string, string> {
     MAAS_DATABASE_SCHEMA: s.schema,
     MAAS_REDIS_URL: TEST_REDIS_URL,
     MAAS_REDIS_PREFIX: s.redisPrefix,
-    MAAS_BLOB_STORE: `file://${s.blobDir}`,
+    MAAS_BLOB_STORE: s.blobStore === 'postgres' ? 'postgres' : `file://${s.blobDir}`,
     MAAS_KEY_PEPPER: 'cluster-test-pepper-0123456789abcdef',
     // A dead worker's job is claimed by another after 1.5 s without heartbeats, retried at once.
     MAAS_TRAIN_LEASE_MS: '1500',

@@ -52,8 +52,20 @@ describe('config', () => {
     expect(() => loadConfig({ MAAS_REDIS_URL: 'not a url' })).toThrow(/MAAS_REDIS_URL: not a URL/);
     expect(() => loadConfig({ MAAS_DATABASE_URL: 'postgres://db/x' })).toThrow(/MAAS_KEY_PEPPER: required/);
     expect(() => loadConfig({ MAAS_KEY_PEPPER: 'short' })).toThrow(/32 characters/);
-    expect(() => loadConfig({ MAAS_BLOB_STORE: 'postgres' })).toThrow(/not available yet/);
-    expect(() => loadConfig({ MAAS_BLOB_STORE: '/srv/blobs' })).toThrow(/file:\/\/\/absolute\/path/);
+    expect(() => loadConfig({ MAAS_BLOB_STORE: 'postgres' })).toThrow(
+      /MAAS_BLOB_STORE: postgres keeps artifacts in the database of MAAS_DATABASE_URL, which is not set/,
+    );
+    const inDatabase = loadConfig({
+      MAAS_BLOB_STORE: 'postgres',
+      MAAS_DATABASE_URL: 'postgres://db/x',
+      MAAS_KEY_PEPPER: 'p'.repeat(32),
+      MAAS_MODEL_CACHE_BYTES: String(64 * 1024 * 1024),
+    });
+    expect([inDatabase.blobStore, inDatabase.modelCacheBytes]).toEqual(['postgres', 64 * 1024 * 1024]);
+    expect(() => loadConfig({ MAAS_MODEL_CACHE_BYTES: '1000' })).toThrow(/MAAS_MODEL_CACHE_BYTES/);
+    expect(() => loadConfig({ MAAS_BLOB_STORE: '/srv/blobs' })).toThrow(
+      /file:\/\/\/absolute\/path or postgres/,
+    );
     expect(loadConfig({ MAAS_BLOB_STORE: 'file:///srv/blobs' }).blobStore).toBe('file:///srv/blobs');
     const shown = JSON.stringify(redactConfig(c));
     for (const secret of ['pw@db', 'cache:6379', pepper]) expect(shown).not.toContain(secret);

@@ -51,6 +51,9 @@ export function describeBlobStoreConformance(adapter: string, open: () => Promis
       expect(empty).toEqual({ digest: sha(Buffer.alloc(0)), sizeBytes: 0 });
       expect((await readAll(h.blobs, empty.digest))?.length).toBe(0);
       expect(await h.blobs.list()).toEqual([info.digest, empty.digest].sort());
+      // By age (the leader's sweep removes only blobs older than its grace period).
+      expect(await h.blobs.list(Date.now() + 1000)).toEqual([info.digest, empty.digest].sort());
+      expect(await h.blobs.list(Date.now() - 60_000)).toEqual([]);
     });
 
     it('keeps one copy of the same bytes stored twice at once', async () => {

@@ -1,16 +1,22 @@
 /**
  * Content-addressed artifact files. A file is streamed into a temp file while being hashed,
  * fsynced, then renamed to its digest's path, so a crash leaves either no file or a whole one (and
- * at worst an orphan temp file, which `open` removes). Paths come from ONE function, `pathOf`,
- * and only from a validated digest — never from request strings.
+ * at worst an orphan temp file, which the leader's sweep removes). Paths come from ONE function,
+ * `pathOf`, and only from a validated digest — never from request strings.
+ *
+ * With a shared blob store (MAAS_BLOB_STORE=postgres) the blob store holds the artifacts and the
+ * folder is this process's cache of them: `commit` stores the bytes there first, `local` fetches
+ * a file another process stored, and the least recently used copies are deleted past the budget.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, mkdir, mkdtemp, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { fail } from '../../common/errors';
 import { parseDigest } from '../../common/names';
+import type { BlobStore } from '../../store/blob-ports';
+import { LruBytes } from './lru-bytes';
 
 export interface StagedArtifact {
   digest: string;
@@ -19,24 +25,103 @@ export interface StagedArtifact {
   tempPath: string;
 }
 
+/** Artifacts kept in a blob store every process reads, the folder caching them. */
+export interface SharedBlobs {
+  blobs: BlobStore;
+  /** Disk budget of the local copies (bytes). */
+  cacheBytes: number;
+}
+
 export class ArtifactStore {
+  /** Fetches in flight by digest, so concurrent requests for one file fetch it once. */
+  private readonly fetching = new Map<string, Promise<string>>();
+
   private constructor(
     readonly root: string,
     private readonly tmpDir: string,
+    private readonly shared: { blobs: BlobStore; cache: LruBytes } | null,
   ) {}
 
   /**
    * Opens (creating) `<dir>/artifacts`. Deletes nothing: the folder may be shared by several
    * processes, and temp files a crash left behind go in the leader's sweep (`collectOrphans`).
+   * With `shared`, the copies already in the folder count against the budget, oldest first.
    */
-  static async open(dataDir: string): Promise<ArtifactStore> {
+  static async open(dataDir: string, shared?: SharedBlobs): Promise<ArtifactStore> {
     const root = join(dataDir, 'artifacts');
     const tmpDir = join(root, 'tmp');
     await mkdir(join(root, 'sha256'), { recursive: true, mode: 0o700 });
     await mkdir(tmpDir, { recursive: true, mode: 0o700 });
     // Folder views are derived (hard links): rebuilt on first use, never trusted across a restart.
     await rm(join(root, 'views'), { recursive: true, force: true });
-    return new ArtifactStore(root, tmpDir);
+    const store = new ArtifactStore(
+      root,
+      tmpDir,
+      shared ? { blobs: shared.blobs, cache: new LruBytes(shared.cacheBytes) } : null,
+    );
+    if (store.shared) await store.accountLocalCopies(store.shared.cache);
+    return store;
+  }
+
+  /** Seeds the cache's budget with the copies a previous run left, least recently used first. */
+  private async accountLocalCopies(cache: LruBytes): Promise<void> {
+    const copies: { digest: string; size: number; usedAt: number }[] = [];
+    for (const digest of await this.listLocal()) {
+      const s = await stat(this.pathOf(digest)).catch(() => null);
+      if (s) copies.push({ digest, size: s.size, usedAt: s.mtimeMs });
+    }
+    copies.sort((a, b) => a.usedAt - b.usedAt);
+    for (const c of copies) for (const gone of cache.use(c.digest, c.size)) await this.removeLocal(gone);
+  }
+
+  /**
+   * The path of the file on this machine. Without a shared blob store that is its stored file;
+   * with one, a cached copy, fetched (and checked against its digest) when missing, then marked
+   * used so the least recently used copies go first. `not_found` when no process stored it.
+   */
+  async local(digest: string): Promise<string> {
+    if (!this.shared) return this.pathOf(digest);
+    const path = this.pathOf(digest);
+    const size = await stat(path).then(
+      (s) => s.size,
+      () => null,
+    );
+    if (size !== null) {
+      // The file's time is its last use: a restart orders the copies by it.
+      await utimes(path, new Date(), new Date()).catch(() => {});
+      await this.used(digest, size);
+      return path;
+    }
+    let fetching = this.fetching.get(digest);
+    if (!fetching) {
+      fetching = this.fetch(digest).finally(() => this.fetching.delete(digest));
+      this.fetching.set(digest, fetching);
+    }
+    return fetching;
+  }
+
+  private async fetch(digest: string): Promise<string> {
+    const shared = this.shared as { blobs: BlobStore; cache: LruBytes };
+    const body = await shared.blobs.read(digest);
+    if (!body) return fail('not_found', `the stored file ${digest} is missing from the blob store`);
+    const staged = await this.stage(body, Number.MAX_SAFE_INTEGER);
+    if (staged.digest !== digest) {
+      await this.discard(staged);
+      return fail('internal', `the blob store returned other bytes for ${digest}`);
+    }
+    const path = await this.place(staged);
+    await this.used(digest, staged.sizeBytes);
+    return path;
+  }
+
+  private async used(digest: string, sizeBytes: number): Promise<void> {
+    if (!this.shared) return;
+    for (const gone of this.shared.cache.use(digest, sizeBytes)) await this.removeLocal(gone);
+  }
+
+  /** Bytes of the local copies (with a shared blob store; 0 otherwise). */
+  cachedBytes(): number {
+    return this.shared?.cache.bytes ?? 0;
   }
 
   /** A fresh private folder under the temp folder (a crash leaves it for `open` to remove). */
@@ -64,7 +149,7 @@ export class ArtifactStore {
         if (!isFolderPath(f.path)) fail('internal', 'a stored folder path is not a plain relative path');
         const at = join(temp, f.path);
         await mkdir(dirname(at), { recursive: true, mode: 0o700 });
-        await link(this.pathOf(f.digest), at);
+        await link(await this.local(f.digest), at);
       }
       await mkdir(join(this.root, 'views'), { recursive: true, mode: 0o700 });
       await rename(temp, target).catch(async (e: NodeJS.ErrnoException) => {
@@ -96,13 +181,13 @@ export class ArtifactStore {
    * Stream `body` into a temp file, hashing as it goes. More than `maxBytes` → `payload_too_large`
    * (the stream is abandoned, nothing is kept); a body that errors → the error, nothing kept.
    */
-  async stage(body: Readable, maxBytes: number): Promise<StagedArtifact> {
+  async stage(body: Readable | AsyncIterable<Uint8Array>, maxBytes: number): Promise<StagedArtifact> {
     const tempPath = join(this.tmpDir, `${randomBytes(12).toString('hex')}.part`);
     const hash = createHash('sha256');
     const file = await open(tempPath, 'wx', 0o600);
     let size = 0;
     try {
-      await eachChunk(body, async (chunk) => {
+      await eachChunk(body instanceof Readable ? body : Readable.from(body), async (chunk) => {
         size += chunk.length;
         if (size > maxBytes) fail('payload_too_large', `model files are limited to ${maxBytes} bytes`);
         hash.update(chunk);
@@ -118,8 +203,22 @@ export class ArtifactStore {
     return { digest: `sha256:${hash.digest('hex')}`, sizeBytes: size, tempPath };
   }
 
-  /** Move a staged file to its content address (a no-op if the same bytes are already stored). */
+  /**
+   * Store a staged file under its content address (a no-op if the same bytes are already stored):
+   * in the shared blob store first when there is one, then in the folder. Returns the local path.
+   */
   async commit(staged: StagedArtifact): Promise<string> {
+    if (this.shared) {
+      const stored = await this.shared.blobs.put(createReadStream(staged.tempPath));
+      if (stored.digest !== staged.digest) fail('internal', 'a staged file changed before it was stored');
+    }
+    const target = await this.place(staged);
+    await this.used(staged.digest, staged.sizeBytes);
+    return target;
+  }
+
+  /** Rename a staged file to its path in the folder. */
+  private async place(staged: StagedArtifact): Promise<string> {
     const target = this.pathOf(staged.digest);
     await mkdir(join(target, '..'), { recursive: true, mode: 0o700 });
     await rename(staged.tempPath, target);
@@ -133,6 +232,7 @@ export class ArtifactStore {
     await rm(staged.tempPath, { force: true });
   }
 
+  /** Whether the file is on this machine now (with a shared blob store: whether it is cached). */
   async has(digest: string): Promise<boolean> {
     return stat(this.pathOf(digest)).then(
       (s) => s.isFile(),
@@ -140,7 +240,14 @@ export class ArtifactStore {
     );
   }
 
+  /** Removes the file everywhere: from the shared blob store too when there is one. */
   async remove(digest: string): Promise<void> {
+    await this.shared?.blobs.remove(digest);
+    await this.removeLocal(digest);
+  }
+
+  private async removeLocal(digest: string): Promise<void> {
+    this.shared?.cache.forget(digest);
     await rm(this.pathOf(digest), { force: true });
   }
 
@@ -155,8 +262,12 @@ export class ArtifactStore {
     return `sha256:${hash.digest('hex')}` === digest;
   }
 
-  /** Every stored digest (for orphan collection). */
+  /** Every stored digest: the shared blob store's when there is one, else the folder's. */
   async list(): Promise<string[]> {
+    return this.shared ? this.shared.blobs.list() : this.listLocal();
+  }
+
+  private async listLocal(): Promise<string[]> {
     const out: string[] = [];
     const base = join(this.root, 'sha256');
     for (const prefix of await readdir(base)) {
@@ -165,6 +276,25 @@ export class ArtifactStore {
       }
     }
     return out;
+  }
+
+  /**
+   * With a shared blob store: remove the blobs stored more than `graceMs` ago that no row
+   * references, and the chunks of uploads that died. `referenced` must hold every digest of the
+   * deployment (models AND datasets: they share the blob store). Returns removed digests.
+   */
+  async collectSharedOrphans(referenced: Set<string>, graceMs = 0): Promise<string[]> {
+    if (!this.shared) return [];
+    const before = Date.now() - graceMs;
+    const removed: string[] = [];
+    for (const digest of await this.shared.blobs.list(before)) {
+      if (!referenced.has(digest)) {
+        await this.remove(digest);
+        removed.push(digest);
+      }
+    }
+    await this.shared.blobs.purgeAbandoned(before);
+    return removed;
   }
 
   /**
@@ -181,9 +311,10 @@ export class ArtifactStore {
         () => false,
       );
     const removed: string[] = [];
-    for (const digest of await this.list()) {
+    // The stored files, or with a shared blob store this process's copies of them.
+    for (const digest of await this.listLocal()) {
       if (!referenced.has(digest) && (await old(this.pathOf(digest)))) {
-        await this.remove(digest);
+        await this.removeLocal(digest);
         removed.push(digest);
       }
     }

@@ -312,7 +312,7 @@ export class Registry {
   async modelPath(v: VersionRecord): Promise<string> {
     const files = folderFiles(v);
     const graph = v.metadata.graph;
-    if (files.length === 0 || typeof graph !== 'string') return this.pathOf(v);
+    if (files.length === 0 || typeof graph !== 'string') return this.localPath(v);
     const view = await this.artifacts.folderView(viewKey(files), files);
     return join(view, graph);
   }
@@ -330,7 +330,7 @@ export class Registry {
   /** A file of a folder version by its folder path; null when the version has no such file. */
   async readFolderFile(v: VersionRecord, path: string): Promise<Uint8Array | null> {
     const file = folderFiles(v).find((f) => f.path === path);
-    return file ? new Uint8Array(await readFile(this.artifacts.pathOf(file.digest))) : null;
+    return file ? new Uint8Array(await readFile(await this.artifacts.local(file.digest))) : null;
   }
 
   private async limited<T>(fn: () => Promise<T>): Promise<T> {
@@ -466,9 +466,17 @@ export class Registry {
     await this.afterRemoval([v]);
   }
 
-  /** Absolute path of a version's file (built from its validated digest only). */
+  /**
+   * Absolute path of a version's file (built from its validated digest only). With a shared blob
+   * store the file may not be on this machine: read it through `localPath`.
+   */
   pathOf(v: VersionRecord): string {
     return this.artifacts.pathOf(v.digest);
+  }
+
+  /** The version's file on this machine: with a shared blob store, fetched into the local cache. */
+  localPath(v: VersionRecord): Promise<string> {
+    return this.artifacts.local(v.digest);
   }
 
   private async afterRemoval(versions: VersionRecord[]): Promise<void> {

@@ -69,7 +69,7 @@ export class DerivedModels {
     const family = explainKey(version.metadata);
     const builder = family ? this.builders(family, role) : undefined;
     if (!builder) fail('not_found', `model '${version.model}' has no '${role.slice(0, 32)}' artifact`);
-    const source = await readFile(this.registry.pathOf(version));
+    const source = await readFile(await this.registry.localPath(version));
     let bytes: Uint8Array;
     try {
       bytes = builder(version.metadata, new Uint8Array(source.buffer, source.byteOffset, source.length));

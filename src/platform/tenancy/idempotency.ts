@@ -106,6 +106,14 @@ export class Idempotency {
     await this.store.complete(scopeKey, toStored(response));
     return { response, replayed: false };
   }
+
+  /**
+   * Housekeeping (the leader's sweep): delete the answers past their TTL, which `run` would treat
+   * as absent anyway, so the table holds about one TTL of keys. Returns how many it deleted.
+   */
+  purgeExpired(): Promise<number> {
+    return this.store.purgeExpired(this.clock.now() - this.ttlMs);
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { fail } from '../../common/errors';
+import { fail, isMaasError } from '../../common/errors';
 import type { AuditLog } from './audit';
 import type { Clock } from './clock';
 import type { TenantStore } from './ports';
@@ -42,7 +42,14 @@ export class TenantService {
     const existing = await this.deps.tenants.get(id);
     if (existing !== null) return existing;
     const tenant: TenantRecord = { id, limits: { ...limits }, createdAt: this.deps.clock.now() };
-    await this.deps.tenants.create(tenant);
+    try {
+      await this.deps.tenants.create(tenant);
+    } catch (e) {
+      // Processes of a cluster starting together on an empty database race here: one creates it.
+      const created = isMaasError(e) && e.code === 'conflict' ? await this.deps.tenants.get(id) : null;
+      if (created === null) throw e;
+      return created;
+    }
     return tenant;
   }
 

@@ -12,6 +12,9 @@ import { dirname, join } from 'node:path';
 
 const MAGIC = 'MAASCKP1';
 
+/** A job folder's checkpoint file (`<job dir>/checkpoint.bin`). */
+export const CHECKPOINT_FILE = 'checkpoint.bin';
+
 export interface CheckpointArrays {
   [name: string]: Float32Array | Float64Array;
 }

@@ -205,7 +205,7 @@ export class DatasetService {
     parseName(name, 'dataset');
     const own = await this.store.datasets.get(owner, name);
     if (!own) fail('not_found', `dataset '${name}' not found`);
-    return { stream: createReadStream(this.files.pathOf(own.digest)), sizeBytes: own.sizeBytes };
+    return { stream: createReadStream(await this.files.local(own.digest)), sizeBytes: own.sizeBytes };
   }
 
   /** The owner's dataset of that name, else the built-in; `not_found` otherwise. */
@@ -216,7 +216,7 @@ export class DatasetService {
       return {
         name,
         kind: own.kind,
-        source: { path: this.files.pathOf(own.digest) },
+        source: { path: await this.files.local(own.digest) },
         digest: own.digest,
         format: own.format,
         columns: ((own.description.schema ?? []) as { name: string }[]).map((c) => c.name),

@@ -24,6 +24,7 @@ import type { DatasetService } from './datasets';
 import { parseJobRequest } from './job-request';
 import type { TrainingOutcome, WorkerJob, WorkerMessage } from './protocol';
 import { registerOnce } from './results';
+import type { CheckpointSharing } from './shared-checkpoints';
 
 export interface TrainingSettings {
   /** Jobs running at once (2 cores: 1). */
@@ -47,6 +48,8 @@ export interface TrainingSettings {
   threads: number;
   /** Where job folders (checkpoints) live. */
   dir: string;
+  /** With a shared blob store: checkpoints stored there, so another worker can resume a job. */
+  checkpoints?: CheckpointSharing;
 }
 
 const JOB_ID = /^trn_[0-9a-f]{24}$/;
@@ -218,6 +221,10 @@ export class TrainingService {
   private async launch(job: JobRecord): Promise<void> {
     const dir = this.jobDir(job.id);
     await mkdir(dir, { recursive: true, mode: 0o700 });
+    // Taken over from a worker that died: its last checkpoint, from the shared blob store.
+    await this.settings.checkpoints
+      ?.restore(job, dir)
+      .catch((e: unknown) => this.log(`training ${job.id}: no checkpoint fetched: ${(e as Error).message}`));
     const dataset = await this.datasets.resolve(job.owner, job.dataset).catch(() => null);
     if (!dataset || dataset.digest !== job.datasetDigest) {
       await this.settle(job, 'failed', { error: `dataset '${job.dataset}' is gone or was replaced` });
@@ -284,8 +291,12 @@ export class TrainingService {
     if (r.stopped) return;
     if (m.type === 'event') await this.event(r.job.id, m.event, m.data);
     else if (m.type === 'checkpoint') {
+      const digest = await this.settings.checkpoints?.publish(this.jobDir(r.job.id)).catch((e: unknown) => {
+        this.log(`training ${r.job.id}: checkpoint not shared: ${(e as Error).message}`);
+        return undefined;
+      });
       await this.store.trainings.setCheckpoint(r.job.id, m.step);
-      await this.event(r.job.id, 'checkpoint', { step: m.step });
+      await this.event(r.job.id, 'checkpoint', digest ? { step: m.step, digest } : { step: m.step });
     } else if (m.type === 'failed' || m.type === 'done') {
       r.settled = true;
       r.finalizing = (

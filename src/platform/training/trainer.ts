@@ -19,7 +19,7 @@ import {
 import { compileTrainStep, type SessionOptions, type TrainState, type TrainStep } from '../../engine/index';
 import { families, type Hyperparameters } from '../../models/families/index';
 import * as nn from '../../nn/index';
-import { encodeCheckpoint, readCheckpoint, writeFileAtomic } from './checkpoint';
+import { CHECKPOINT_FILE, encodeCheckpoint, readCheckpoint, writeFileAtomic } from './checkpoint';
 import { ConfusionCounter, RegressionCounter } from './metrics';
 import type { TrainingOutcome, WorkerJob, WorkerMessage } from './protocol';
 
@@ -67,7 +67,7 @@ export type Timing = {
 };
 
 const paths = (dir: string) => ({
-  checkpoint: join(dir, 'checkpoint.bin'),
+  checkpoint: join(dir, CHECKPOINT_FILE),
   onnx: join(dir, 'model.onnx'),
   result: join(dir, 'result.json'),
 });

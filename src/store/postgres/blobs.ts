@@ -109,8 +109,11 @@ export class PostgresBlobs implements BlobStore {
     });
   }
 
-  async list(): Promise<string[]> {
-    const { rows } = await this.db.query<{ digest: string }>('SELECT digest FROM blobs ORDER BY digest');
+  async list(storedBefore = Number.POSITIVE_INFINITY): Promise<string[]> {
+    const { rows } = await this.db.query<{ digest: string }>(
+      'SELECT digest FROM blobs WHERE created_at < $1 ORDER BY digest',
+      [Number.isFinite(storedBefore) ? storedBefore : Number.MAX_SAFE_INTEGER],
+    );
     return rows.map((r) => r.digest);
   }
 
