@@ -23,7 +23,7 @@ const entries = {
   'validate-worker': 'src/platform/registry/validate-worker.ts',
   'session-thread': 'src/platform/serving/session-thread-main.ts',
   'describe-worker': 'src/platform/training/describe-worker.ts',
-  'zoo-train': 'src/models/zoo/train-cli.ts',
+  'zoo-train': 'src/cli/zoo-train.ts',
 };
 
 /** Left in node_modules: native addons (their .node files) and packages that read their own files. */
