@@ -24,7 +24,7 @@ const entries = {
   'session-thread': 'src/platform/serving/session-thread-main.ts',
   'describe-worker': 'src/platform/training/describe-worker.ts',
   'quantize-worker': 'src/platform/registry/quantize-worker.ts',
-  'zoo-train': 'src/models/zoo/train-cli.ts',
+  'zoo-train': 'src/cli/zoo-train.ts',
 };
 
 /** Left in node_modules: native addons (their .node files) and packages that read their own files. */

@@ -23,6 +23,7 @@ export const errorCatalog = {
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   idempotency_mismatch: { status: 422, title: 'Idempotency key reused with a different request' },
   unprocessable: { status: 422, title: 'Unprocessable request' },
+  model_failed: { status: 422, title: 'The model failed on this input' },
   rate_limited: { status: 429, title: 'Rate limit exceeded' },
   quota_exceeded: { status: 429, title: 'Monthly quota exhausted' },
   queue_full: { status: 429, title: 'Model queue is full' },

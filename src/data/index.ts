@@ -40,4 +40,4 @@ export {
   UNK_ID,
 } from './text/tokenizer';
 export { buildWordVocab, WordTokenizer } from './text/word';
-export { batches, type LoadOptions, loadForTraining, type TrainingData, type TrainingTask } from './training';
+export { batches, type LoadOptions, loadForTraining, type TrainingData } from './training';

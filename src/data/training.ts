@@ -1,3 +1,4 @@
+import type { DataTask } from '../common/kinds';
 import { type Tensor, zeros } from '../engine/runtime/tensor';
 import { type Batch, type BatchCursor, gatherRows, MinibatchIterator, splitIndices } from './batching';
 import { type DatasetSource, openSource, type SourceOptions, sourcePath } from './describe';
@@ -15,10 +16,8 @@ import { buildCharVocab } from './text/char';
 import type { TokenizerSpec } from './text/tokenizer';
 import { buildWordVocab } from './text/word';
 
-export type TrainingTask = 'tabular' | 'image' | 'text-classification' | 'language-model';
-
 export interface LoadOptions extends SourceOptions {
-  task: TrainingTask;
+  task: DataTask;
   /** Target column. Default `label` when present (or the built-in's target). */
   target?: string;
   /** Tabular only. Default: class for categorical targets and numeric ones with ≤ 20 integer values. */
@@ -149,7 +148,7 @@ const textTask: RowTask = (rows, schema, target, o) => {
 };
 
 /** Task → how rows become tensors. Language models take a corpus instead (below). */
-const rowTasks: Record<Exclude<TrainingTask, 'language-model'>, RowTask> = {
+const rowTasks: Record<Exclude<DataTask, 'language-model'>, RowTask> = {
   tabular: tabularTask,
   image: imageTask,
   'text-classification': textTask,

@@ -4,8 +4,10 @@
  * it, so another tenant's id reads as absent.
  */
 
-/** What a dataset can train: decides which model families accept it. */
-export type DatasetKind = 'tabular' | 'image' | 'text' | 'corpus';
+import type { DatasetKind } from '../common/kinds';
+
+/** What a dataset can train (the one list of src/common/kinds.ts): decides which recipes accept it. */
+export type { DatasetKind };
 
 export interface DatasetRecord {
   owner: string;

@@ -8,8 +8,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isMaasError } from '../../src/common/errors';
-import type { TenancyStores } from '../../src/platform/tenancy/ports';
-import type { AuditEntry, KeyRecord, UsageRecord } from '../../src/platform/tenancy/types';
+import type { TenancyStores } from '../../src/store/tenancy/ports';
+import type { AuditEntry, KeyRecord, UsageRecord } from '../../src/store/tenancy/types';
 
 export interface StoreHarness {
   stores: TenancyStores;

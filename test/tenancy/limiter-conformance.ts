@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type Clock, ManualClock } from '../../src/platform/tenancy/clock';
-import type { RateLimiter, RateLimitSpec } from '../../src/platform/tenancy/ports';
+import type { RateLimiter, RateLimitSpec } from '../../src/store/tenancy/ports';
 
 function spec(
   bucket: string,

@@ -1,5 +1,5 @@
-import { createMemoryStores } from '../../src/platform/tenancy/memory/index';
 import { SlidingWindowRateLimiter } from '../../src/platform/tenancy/sliding-window';
+import { createMemoryStores } from '../../src/store/memory/index';
 import { describeTenancyStoreConformance } from './conformance';
 import { describeRateLimiterConformance } from './limiter-conformance';
 

@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/platform/config';
 import { openPlatform } from '../../src/platform/platform';
 import { ManualClock, Meter } from '../../src/platform/tenancy/index';
-import { MemoryUsageStore } from '../../src/platform/tenancy/memory/usage';
-import type { UsageRecord } from '../../src/platform/tenancy/types';
+import { MemoryUsageStore } from '../../src/store/memory/usage';
+import type { UsageRecord } from '../../src/store/tenancy/types';
 import { mlpModel } from '../helpers/onnx-fixtures';
 import { spawnServe } from '../helpers/serve';
 

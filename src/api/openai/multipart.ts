@@ -77,7 +77,12 @@ export function readForm<T>(
       if (valueTruncated) stop(new MaasError('invalid_request', `the form field '${name}' is too long`));
       else fields[name] = value;
     });
+    const malformed = (e: unknown) =>
+      new MaasError('invalid_request', `malformed multipart body: ${(e as Error).message}`);
     parser.on('file', (name, stream, filename) => {
+      // A part cut short (the body ends before its boundary) errors its stream; unheard, that
+      // error would be thrown out of the event loop and end the server (found by the API fuzzer).
+      stream.on('error', (e) => abandon(malformed(e)));
       if (name !== 'file' || file) {
         stream.resume();
         stop(new MaasError('invalid_request', 'send exactly one file, in the form field "file"'));
@@ -91,9 +96,7 @@ export function readForm<T>(
     parser.on('partsLimit', tooMany);
     parser.on('filesLimit', tooMany);
     parser.on('fieldsLimit', tooMany);
-    parser.on('error', (e: unknown) =>
-      abandon(new MaasError('invalid_request', `malformed multipart body: ${(e as Error).message}`)),
-    );
+    parser.on('error', (e: unknown) => abandon(malformed(e)));
     parser.on('finish', () => void finish());
     body.on('error', abandon);
     body.on('close', () => {

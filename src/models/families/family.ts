@@ -4,11 +4,9 @@
  * read them from ONE registry (`families`); adding a family is adding a row (see index.ts).
  */
 import { fail } from '../../common/errors';
-import type { FeatureSpec, LoadOptions, TrainingTask } from '../../data/index';
+import type { DatasetKind, DataTask } from '../../common/kinds';
+import type { FeatureSpec, LoadOptions } from '../../data/index';
 import type { ModelSpec } from '../../engine/index';
-
-/** What a dataset can train (mirrors the store's `DatasetKind`). */
-export type DatasetKind = 'tabular' | 'image' | 'text' | 'corpus';
 
 /** One hyperparameter: its type, range, default and what it does. */
 export type HyperparameterRule =
@@ -32,7 +30,7 @@ export interface ModelFamily {
   name: string;
   description: string;
   /** The data layer task that featurizes its datasets. */
-  task: TrainingTask;
+  task: DataTask;
   datasetKinds: readonly DatasetKind[];
   /** Family-specific rules; the common ones (epochs, batch_size, ...) are merged in. */
   hyperparameters: Record<string, HyperparameterRule>;

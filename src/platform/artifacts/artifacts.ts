@@ -344,6 +344,7 @@ function eachChunk(body: Readable, onChunk: (chunk: Uint8Array) => Promise<void>
       body.off('data', onData);
       body.off('end', onEnd);
       body.off('error', onError);
+      body.off('close', onClose);
     };
     const onData = (chunk: Uint8Array) => {
       body.pause();
@@ -369,8 +370,18 @@ function eachChunk(body: Readable, onChunk: (chunk: Uint8Array) => Promise<void>
       stop();
       reject(e);
     };
+    // A body destroyed before it ended (its error may have fired before we listened: a multipart
+    // part cut short) never emits 'end': without this the upload would wait forever.
+    const onClose = () => {
+      if (!body.readableEnded) onError(body.errored ?? new Error('the body ended early'));
+    };
+    if (body.destroyed) {
+      onClose();
+      return;
+    }
     body.on('data', onData);
     body.on('end', onEnd);
     body.on('error', onError);
+    body.on('close', onClose);
   });
 }

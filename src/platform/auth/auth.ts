@@ -7,16 +7,16 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMaasError } from '../../common/errors';
+import type { Principal } from '../../store/tenancy/types';
 import type { KeyService } from '../tenancy/key-service';
 /**
  * One Principal, one Scope, one `hasScope` for the whole platform: the tenancy domain's
  * (`{tenantId, keyId, scopes, limits}`), re-exported here for the API edge.
  */
 import { SCOPE_LADDER } from '../tenancy/scopes';
-import type { Principal } from '../tenancy/types';
 
+export type { Principal, Scope } from '../../store/tenancy/types';
 export { hasScope } from '../tenancy/scopes';
-export type { Principal, Scope } from '../tenancy/types';
 
 /** `admin`: tenants and other tenants' keys; `manage`: upload, delete, configure; `infer`: call models. */
 export const scopes = SCOPE_LADDER;

@@ -31,6 +31,9 @@ import { FairQueue } from './fair-queue';
 import { checkInputs, hasFreeBatchDim, sliceRows, stack } from './tensors';
 import type { ModelSession } from './threaded-session';
 
+/** How ONNX Runtime reports a node that failed while running (its message's first words). */
+const NODE_FAILURE = /^Non-zero status code returned while running /;
+
 export interface RunnerSettings {
   maxBatchSize: number;
   maxDelayMs: number;
@@ -515,8 +518,10 @@ export class Runner {
       const msg = String(e instanceof Error ? e.message : e)
         .split('\n')[0]
         .replace(/(\/[\w.-]+){2,}/g, '<path>');
-      for (const p of batch)
-        this.settle(p, () => p.reject(new MaasError('inference_failed', msg.slice(0, 300))));
+      // A node that fails while running (a shape its weights cannot take, an index out of range)
+      // is the model's or the input's doing, not the server's: 422. Anything else stays a 500.
+      const code = NODE_FAILURE.test(msg) ? 'model_failed' : 'inference_failed';
+      for (const p of batch) this.settle(p, () => p.reject(new MaasError(code, msg.slice(0, 300))));
     }
   }
 

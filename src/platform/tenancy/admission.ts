@@ -1,8 +1,8 @@
 import { fail } from '../../common/errors';
+import type { QuotaStore, RateDecision, RateLimiter, RateLimitSpec } from '../../store/tenancy/ports';
+import type { Limits, Principal } from '../../store/tenancy/types';
 import { type Clock, monthOf } from './clock';
 import { rateLimitHeaders, retryAfterSeconds } from './headers';
-import type { QuotaStore, RateDecision, RateLimiter, RateLimitSpec } from './ports';
-import type { Limits, Principal } from './types';
 
 /** The rate window: limits are per minute. */
 export const MINUTE_MS = 60_000;

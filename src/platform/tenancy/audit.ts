@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { isMaasError } from '../../common/errors';
+import type { AuditStore } from '../../store/tenancy/ports';
+import type { AuditEntry, AuditOutcome, AuditQuery, Principal } from '../../store/tenancy/types';
 import type { Clock } from './clock';
-import type { AuditStore } from './ports';
 import { authorize, hasScope } from './scopes';
-import type { AuditEntry, AuditOutcome, AuditQuery, Principal } from './types';
 
 /** Who acted. A principal, or the system itself (the bootstrap of the first admin key). */
 export type Actor = Pick<Principal, 'tenantId' | 'keyId'>;

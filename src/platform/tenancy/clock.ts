@@ -22,8 +22,3 @@ export class ManualClock implements Clock {
 export function monthOf(epochMs: number): string {
   return new Date(epochMs).toISOString().slice(0, 7);
 }
-
-/** `YYYY-MM-DD` of an epoch-ms time, in UTC: the usage day. */
-export function dayOf(epochMs: number): string {
-  return new Date(epochMs).toISOString().slice(0, 10);
-}

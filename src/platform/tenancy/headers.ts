@@ -1,4 +1,4 @@
-import type { BucketState, RateDecision } from './ports';
+import type { BucketState, RateDecision } from '../../store/tenancy/ports';
 
 /**
  * Response headers for a rate-limit decision, in the two dialects clients read:

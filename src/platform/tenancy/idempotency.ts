@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { fail } from '../../common/errors';
+import type { IdempotencyStore } from '../../store/tenancy/ports';
+import type { Principal, StoredResponse } from '../../store/tenancy/types';
 import type { Clock } from './clock';
-import type { IdempotencyStore } from './ports';
-import type { Principal, StoredResponse } from './types';
 
 /** How long a first answer is kept for replay: 24 h, as Stripe and the IETF draft suggest. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;

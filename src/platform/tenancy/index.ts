@@ -6,31 +6,32 @@
  */
 
 import type { Bus } from '../../store/bus';
+import type { RateLimiter, TenancyStores } from '../../store/tenancy/ports';
 import { Admission } from './admission';
 import { AuditLog } from './audit';
 import { type Clock, systemClock } from './clock';
 import { Idempotency } from './idempotency';
 import { KeyService } from './key-service';
 import { DEFAULT_FLUSH, Meter } from './metering';
-import type { RateLimiter, TenancyStores } from './ports';
 import { PrincipalCache } from './principal-cache';
 import { SlidingWindowRateLimiter } from './sliding-window';
 import { TenantService } from './tenant-service';
 
+export { createMemoryStores, type MemoryStores } from '../../store/memory/index';
+export type * from '../../store/tenancy/ports';
+export type * from '../../store/tenancy/types';
+export { dayOf } from '../../store/tenancy/types';
 export { Admission } from './admission';
 export { AuditLog } from './audit';
-export { type Clock, dayOf, ManualClock, monthOf, systemClock } from './clock';
+export { type Clock, ManualClock, monthOf, systemClock } from './clock';
 export { formatDuration } from './headers';
 export { Idempotency, parseIdempotencyKey, requestFingerprint, withoutRawKey } from './idempotency';
 export { KeyService, type MintedKey } from './key-service';
 export { constantTimeEqual, generateKey } from './keys';
-export { createMemoryStores, type MemoryStores } from './memory/index';
 export { billedUnits, Meter } from './metering';
-export type * from './ports';
 export { authorize } from './scopes';
 export { SlidingWindowRateLimiter } from './sliding-window';
 export { TenantService } from './tenant-service';
-export type * from './types';
 export { parseCreateKey, parseCreateTenant } from './validation';
 
 /** How long a resolved key is trusted without the store (ms) when no change was announced. */

@@ -1,12 +1,12 @@
 import { fail, isMaasError } from '../../common/errors';
 import { parseName } from '../../common/names';
+import type { KeyStore, TenantStore } from '../../store/tenancy/ports';
+import type { KeyRecord, Limits, Principal, Scope } from '../../store/tenancy/types';
 import type { AuditLog } from './audit';
 import type { Clock } from './clock';
 import { generateKey, hashKey, newKeyId, parseKeyPrefix, verifyKeyHash } from './keys';
-import type { KeyStore, TenantStore } from './ports';
 import type { PrincipalCache } from './principal-cache';
 import { authorize, hasScope, narrowLimits, scopeClosure, scopesWithin } from './scopes';
-import type { KeyRecord, Limits, Principal, Scope } from './types';
 import type { CreateKeyBody } from './validation';
 
 /** A key as shown in lists and answers: no hash, no secret. */

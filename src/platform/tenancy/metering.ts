@@ -1,8 +1,8 @@
 import { fail } from '../../common/errors';
+import type { UsageStore } from '../../store/tenancy/ports';
+import type { Principal, UsageDimension, UsageQuery, UsageRecord, UsageRow } from '../../store/tenancy/types';
 import type { Clock } from './clock';
-import type { UsageStore } from './ports';
 import { authorize, hasScope } from './scopes';
-import type { Principal, UsageDimension, UsageQuery, UsageRecord, UsageRow } from './types';
 
 const DIMENSIONS: readonly UsageDimension[] = ['day', 'model', 'key', 'tenant'];
 

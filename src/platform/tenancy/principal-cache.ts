@@ -7,8 +7,8 @@
  * a database without a bus (they would not hear each other's revocations).
  */
 import type { Bus } from '../../store/bus';
+import type { Principal } from '../../store/tenancy/types';
 import type { Clock } from './clock';
-import type { Principal } from './types';
 
 export interface PrincipalCacheOptions {
   enabled: boolean;

@@ -1,5 +1,5 @@
 import { fail } from '../../common/errors';
-import type { Limits, Principal, Scope } from './types';
+import type { Limits, Principal, Scope } from '../../store/tenancy/types';
 
 /**
  * The scope ladder, broadest first. Each scope implies every scope after it:

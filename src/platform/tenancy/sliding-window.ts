@@ -1,5 +1,5 @@
+import type { BucketState, RateDecision, RateLimiter, RateLimitSpec } from '../../store/tenancy/ports';
 import type { Clock } from './clock';
-import type { BucketState, RateDecision, RateLimiter, RateLimitSpec } from './ports';
 
 /** Sweep buckets whose charges have all left their window every this many decisions. */
 const SWEEP_EVERY = 10_000;

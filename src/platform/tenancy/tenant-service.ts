@@ -1,10 +1,10 @@
 import { fail, isMaasError } from '../../common/errors';
+import type { TenantStore } from '../../store/tenancy/ports';
+import type { Limits, Principal, TenantRecord } from '../../store/tenancy/types';
 import type { AuditLog } from './audit';
 import type { Clock } from './clock';
-import type { TenantStore } from './ports';
 import type { PrincipalCache } from './principal-cache';
 import { authorize, hasScope } from './scopes';
-import type { Limits, Principal, TenantRecord } from './types';
 import type { CreateTenantBody } from './validation';
 
 export interface TenantServiceDeps {

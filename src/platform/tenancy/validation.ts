@@ -1,7 +1,7 @@
 import { fail } from '../../common/errors';
 import { parseName } from '../../common/names';
+import type { Limits, Scope } from '../../store/tenancy/types';
 import { isScope, SCOPE_LADDER } from './scopes';
-import type { Limits, Scope } from './types';
 
 /**
  * Parsers for create bodies. Unknown properties are refused by name (no mass assignment of

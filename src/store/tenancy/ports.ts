@@ -1,6 +1,6 @@
 /**
- * Persistence ports of the tenancy domain (the platform re-exports them from platform/tenancy/ports). Every method is one statement or one transaction for a
- * SQL adapter; the in-memory adapters in `./memory` implement the same contract for tests and
+ * Persistence ports of the tenancy domain. Every method is one statement or one transaction for a
+ * SQL adapter; the in-memory adapters in `src/store/memory` implement the same contract for tests and
  * single-process development, and `test/tenancy/conformance.ts` is the suite every adapter passes.
  *
  * All methods are async so that PostgreSQL/Redis adapters fit without changing callers.

@@ -147,3 +147,8 @@ export interface QuotaDebitResult {
   /** Units left this month after the debit (or unchanged when refused); absent = unlimited. */
   remaining: { tenant?: number; key?: number };
 }
+
+/** `YYYY-MM-DD` of an epoch-ms time, in UTC: the usage day (the `day` dimension of usage rows). */
+export function dayOf(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(0, 10);
+}

@@ -1,5 +1,5 @@
-import type { AuditStore } from '../ports';
-import type { AuditEntry, AuditQuery } from '../types';
+import type { AuditStore } from '../tenancy/ports';
+import type { AuditEntry, AuditQuery } from '../tenancy/types';
 
 export class MemoryAuditStore implements AuditStore {
   private readonly rows: AuditEntry[] = [];

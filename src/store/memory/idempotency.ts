@@ -1,5 +1,5 @@
-import type { IdempotencyStore } from '../ports';
-import type { IdempotencyBegin, StoredResponse } from '../types';
+import type { IdempotencyStore } from '../tenancy/ports';
+import type { IdempotencyBegin, StoredResponse } from '../tenancy/types';
 
 interface Entry {
   fingerprint: string;

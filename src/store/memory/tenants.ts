@@ -1,6 +1,6 @@
-import { fail } from '../../../common/errors';
-import type { KeyStore, TenantStore } from '../ports';
-import type { KeyRecord, Limits, TenantRecord } from '../types';
+import { fail } from '../../common/errors';
+import type { KeyStore, TenantStore } from '../tenancy/ports';
+import type { KeyRecord, Limits, TenantRecord } from '../tenancy/types';
 
 /**
  * In-memory adapters hand out copies (`structuredClone`) on every read and keep copies on every

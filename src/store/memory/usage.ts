@@ -1,6 +1,6 @@
-import { dayOf } from '../clock';
-import type { UsageStore } from '../ports';
-import type { UsageDimension, UsageQuery, UsageRecord, UsageRow } from '../types';
+import type { UsageStore } from '../tenancy/ports';
+import type { UsageDimension, UsageQuery, UsageRecord, UsageRow } from '../tenancy/types';
+import { dayOf } from '../tenancy/types';
 
 const FIELD: Record<UsageDimension, (r: UsageRecord) => string> = {
   day: (r) => dayOf(r.at),

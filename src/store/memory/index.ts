@@ -1,4 +1,4 @@
-import type { TenancyStores } from '../ports';
+import type { TenancyStores } from '../tenancy/ports';
 import { MemoryAuditStore } from './audit';
 import { MemoryIdempotencyStore } from './idempotency';
 import { MemoryQuotaStore } from './quotas';

@@ -1,7 +1,7 @@
 /**
  * Train zoo models and print their quality.
  *
- *   node --import tsx src/models/zoo/train-cli.ts --only gpt,lstm-lm,word2vec --out DIR [--quick] [--seed N]
+ *   node --import tsx src/cli/zoo-train.ts --only gpt,lstm-lm,word2vec --out DIR [--quick] [--seed N]
  *
  * Writes DIR/<name>.onnx and DIR/<name>.json (family, seed, metadata, quality, train seconds),
  * logs progress, then prints one quality table. Text models also print a sample through their
@@ -10,11 +10,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EngineSession } from '../../engine/index';
-import '../language/index';
-import { runtimeFor } from '../runtimes';
-import type { TaskRuntime } from '../task';
-import { meetsTarget, type ZooArtifact, zooEntries, zooEntry, zooUnavailable } from './index';
+import { EngineSession } from '../engine/index';
+import '../models/language/index';
+import { runtimeFor } from '../models/runtimes';
+import type { TaskRuntime } from '../models/task';
+import { meetsTarget, type ZooArtifact, zooEntries, zooEntry, zooUnavailable } from '../models/zoo/index';
 
 interface Trained {
   name: string;

@@ -1,5 +1,5 @@
-import type { QuotaStore } from '../ports';
-import type { QuotaAllowance, QuotaDebitResult } from '../types';
+import type { QuotaStore } from '../tenancy/ports';
+import type { QuotaAllowance, QuotaDebitResult } from '../tenancy/types';
 
 /**
  * Units used per month, per tenant and per key. `debit` checks and charges with no await in

@@ -1,0 +1,13 @@
+/**
+ * The one list of kinds the layers share (docs/architecture.md, "Vocabulary"). A *recipe* (a
+ * trainable family: mlp, cnn, text-cnn, gpt, ...) trains on a *data task* from datasets of some
+ * *dataset kinds*; a *serving runtime* (language, vision, tts, classification) serves a version by
+ * its `metadata.family`. Public field names and values (`task`, `kind`) are contracts: these lists
+ * name them once, they do not rename them.
+ */
+
+/** What a stored dataset holds, as `describeDataset` decides it from the bytes. */
+export type DatasetKind = 'tabular' | 'image' | 'text' | 'corpus';
+
+/** What a recipe learns from its dataset: rows to a label, images to a label, text to a label, next token. */
+export type DataTask = 'tabular' | 'image' | 'text-classification' | 'language-model';

@@ -1,2 +1,0 @@
-/** The tenancy ports live in the store layer (src/store/tenancy) so adapters import downward. */
-export type * from '../../store/tenancy/ports';
