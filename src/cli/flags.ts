@@ -27,7 +27,7 @@ export const FLAG_DOCS: Record<string, string> = {
   '--tenant': 'the tenant (admin keys only; default: your own)',
   '--scopes': 'comma-separated: infer, manage, admin',
   '--from': 'first day, YYYY-MM-DD',
-  '--to': 'usage: the last day, YYYY-MM-DD; models quantize: int8 or int4',
+  '--to': 'last day, YYYY-MM-DD',
   '--by': 'group by: day, model, key, tenant (comma-separated; default day,model,key)',
   '--max-tokens': 'tokens to generate at most',
   '--temperature': 'sampling temperature (0 = greedy)',
@@ -111,6 +111,11 @@ export const VERB_FLAGS: Record<string, readonly string[]> = {
   'zoo ls': [...CLIENT_FLAGS, '--data-dir'],
 };
 
+/** A flag that means different things to different verbs is described per verb form. */
+const FORM_FLAG_DOCS: Record<string, Record<string, string>> = {
+  'models quantize': { '--to': 'int8 or int4' },
+};
+
 export class UsageError extends Error {}
 
 /** `unknown option --epoch for maas train (did you mean --epochs?)`. */
@@ -127,8 +132,14 @@ export function only(flags: Record<string, string>, verb: string, extra: readonl
   for (const f of Object.keys(flags)) if (!allowed.includes(f)) throw unknownFlag(f, verb, allowed);
 }
 
-/** `  --max-tokens N   tokens to generate at most` lines for the flags of `verb`. */
-export function flagLines(flags: readonly string[]): string[] {
+/**
+ * `  --max-tokens N   tokens to generate at most` lines for the flags of the verb forms `forms`
+ * (`models` shows those of `models rm`, `models quantize`, …): a flag's text is its form's own
+ * when one of them has one, else the common one.
+ */
+export function flagLines(flags: readonly string[], forms: readonly string[] = []): string[] {
   const width = Math.max(...flags.map((f) => f.length)) + 2;
-  return flags.map((f) => `  ${f.padEnd(width)}${FLAG_DOCS[f] ?? ''}`);
+  const describe = (f: string) =>
+    forms.map((form) => FORM_FLAG_DOCS[form]?.[f]).find((d) => d !== undefined) ?? FLAG_DOCS[f] ?? '';
+  return flags.map((f) => `  ${f.padEnd(width)}${describe(f)}`);
 }

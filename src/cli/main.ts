@@ -89,7 +89,7 @@ async function verbHelp(verb: string): Promise<string | null> {
   if (lines.length === 0 && forms.length === 0) return null;
   const flags = [...new Set(forms.flatMap((k) => VERB_FLAGS[k]))];
   const out = ['usage:', ...lines];
-  if (flags.length > 0) out.push('', 'options:', ...flagLines(flags));
+  if (flags.length > 0) out.push('', 'options:', ...flagLines(flags, forms));
   if (verb === 'train') out.push(...(await trainHelp()));
   return out.join('\n');
 }

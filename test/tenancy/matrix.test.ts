@@ -41,6 +41,10 @@ const ownedSamples: Record<string, Sample> = {
   'GET /api/v1/models/:name/versions': { url: () => '/api/v1/models/priv/versions' },
   'GET /api/v1/models/:name/versions/:version': { url: () => '/api/v1/models/priv/versions/1' },
   'GET /api/v1/models/:name/versions/:version/export': { url: () => '/api/v1/models/priv/versions/1/export' },
+  'POST /api/v1/models/:name/versions/:version/quantize': {
+    url: () => '/api/v1/models/priv/versions/1/quantize',
+    payload: { to: 'int8' },
+  },
   'GET /api/v1/models/:name/tokenize': { url: () => '/api/v1/models/priv/tokenize?text=hello' },
   'GET /api/v1/models/:name/detokenize': { url: () => '/api/v1/models/priv/detokenize?ids=1,2' },
   'DELETE /api/v1/models/:name/versions/:version': { url: () => '/api/v1/models/priv/versions/1' },
