@@ -46,7 +46,7 @@ describe('registry', () => {
     expect(v.signature.inputs).toEqual([{ name: 'x', dtype: 'float32', shape: ['batch', 4] }]);
     expect(v.signature.outputs).toEqual([{ name: 'y', dtype: 'float32', shape: ['batch', 3] }]);
     expect(v.metadata.labels).toEqual(['a', 'b', 'c']);
-    expect(new Uint8Array(await readFile(registry.pathOf(v)))).toEqual(bytes);
+    expect(new Uint8Array(await readFile(await registry.localPath(v)))).toEqual(bytes);
     const v2 = await registry.upload('t', 'lin', body(bytes));
     expect(v2.version).toBe(2);
     expect((await registry.resolve('t', 'lin')).version).toBe(2);

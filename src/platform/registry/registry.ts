@@ -466,14 +466,6 @@ export class Registry {
     await this.afterRemoval([v]);
   }
 
-  /**
-   * Absolute path of a version's file (built from its validated digest only). With a shared blob
-   * store the file may not be on this machine: read it through `localPath`.
-   */
-  pathOf(v: VersionRecord): string {
-    return this.artifacts.pathOf(v.digest);
-  }
-
   /** The version's file on this machine: with a shared blob store, fetched into the local cache. */
   localPath(v: VersionRecord): Promise<string> {
     return this.artifacts.local(v.digest);
