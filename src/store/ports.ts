@@ -94,6 +94,11 @@ export interface NewVersion {
   sizeBytes: number;
   signature: ModelSignature;
   metadata?: Record<string, unknown>;
+  /**
+   * The training job that produced it: a model holds at most one version per job (a second
+   * `addVersion` naming the same job throws `conflict`), however many trainers finished the job.
+   */
+  job?: string;
 }
 
 /** The alias every model has, moved automatically to its newest version. */

@@ -62,6 +62,21 @@ export type NewJob = Pick<
   'owner' | 'id' | 'family' | 'dataset' | 'datasetDigest' | 'target' | 'model' | 'hyperparameters'
 >;
 
+/** Which jobs a claimer may take. */
+export interface ClaimOptions {
+  /** Job ids not to take (the ones this claimer runs already). */
+  exclude: readonly string[];
+  /** Take only jobs of these families (absent: any). */
+  families?: readonly string[];
+  /** Never take jobs of these families. */
+  excludeFamilies?: readonly string[];
+  /**
+   * Take no job of a tenant that already has this many jobs running under a live lease (absent:
+   * no cap).
+   */
+  perTenantLimit?: number;
+}
+
 export interface JobEvent {
   /** 1, 2, 3 ... per job; the SSE `id`. */
   seq: number;
@@ -87,21 +102,29 @@ export interface TrainingRepository {
   get(owner: string, id: string): Promise<JobRecord | null>;
   list(owner: string): Promise<JobRecord[]>;
   /**
-   * Atomically claim the oldest job that is queued, or running with a lease older than `now`
-   * (its trainer died): status → running, lease → `leaseUntil`, attempts + 1. Null: none.
+   * Atomically claim one job that is queued, or running with a lease older than `now` (its
+   * trainer died): status → running, lease → `leaseUntil`, attempts + 1 (the claim's number: the
+   * fencing token every later write of this trainer names). Fair across tenants: the tenant served
+   * longest ago (never served first) goes next, FIFO within a tenant. Null: none.
    */
-  claimNext(now: number, leaseUntil: number, exclude: readonly string[]): Promise<JobRecord | null>;
-  /** Extend a lease; false when the job is no longer running (cancelled meanwhile). */
-  heartbeat(id: string, leaseUntil: number): Promise<boolean>;
-  setCheckpoint(id: string, step: number): Promise<void>;
+  claimNext(now: number, leaseUntil: number, options: ClaimOptions): Promise<JobRecord | null>;
+  /**
+   * Extend the lease of claim `attempt`; false when that claim no longer holds the job (cancelled,
+   * finished, or taken over by another trainer after the lease ran out).
+   */
+  heartbeat(id: string, attempt: number, leaseUntil: number): Promise<boolean>;
+  /** Record the last checkpointed step of claim `attempt`; false (nothing written) when it no longer holds. */
+  setCheckpoint(id: string, attempt: number, step: number): Promise<boolean>;
   /**
    * Move to a terminal status unless already terminal; returns whether this call did it (so a
-   * cancel racing a success settles once).
+   * cancel racing a success settles once). With `attempt`: only while that claim holds the job
+   * (a trainer whose lease was taken over settles nothing); without: always (a user's cancel).
    */
   finish(
     id: string,
     status: JobStatus,
     fields: { error?: string; result?: Record<string, unknown> },
+    attempt?: number,
   ): Promise<boolean>;
   /** Jobs of any owner in `status` (start-up reconciliation). */
   byStatus(status: JobStatus): Promise<JobRecord[]>;

@@ -165,6 +165,29 @@ export function describeModelStoreConformance(adapter: string, factory: StoreFac
       }
     });
 
+    it('holds one version per training job: a second one naming the job conflicts, also from another connection', async () => {
+      const peer = await openPeer();
+      try {
+        const ofJob = (n: number, job?: string) => ({ ...version('t', 'm', n), job });
+        const results = await Promise.allSettled(
+          [store, peer, store, peer].map((s, n) =>
+            s.models.addVersion(ofJob(n + 1, 'trn_a'), { owner: 't', name: 'm' }),
+          ),
+        );
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        for (const r of results)
+          if (r.status === 'rejected') expect((r.reason as MaasError).code).toBe('conflict');
+        // Another job, versions of no job, and the same job under another model are all allowed.
+        await store.models.addVersion(ofJob(5, 'trn_b'));
+        await store.models.addVersion(ofJob(6));
+        await store.models.addVersion(ofJob(7));
+        await store.models.addVersion({ ...ofJob(8, 'trn_a'), model: 'k' }, { owner: 't', name: 'k' });
+        expect((await store.models.listVersions('t', 'm')).map((v) => v.digest)).toHaveLength(4);
+      } finally {
+        await peer.close();
+      }
+    });
+
     it('an alias set while its version is deleted on another connection never points at nothing', async () => {
       const peer = await openPeer();
       try {

@@ -128,15 +128,15 @@ export function describeTrainingStoreConformance(adapter: string, factory: Store
     it('claims the oldest queued job, skips excluded ones, and reclaims an expired lease', async () => {
       const { store } = h;
       const [first, second] = await createJobs(store, 2);
-      const claimed = await store.trainings.claimNext(1000, 5000, [first!]);
+      const claimed = await store.trainings.claimNext(1000, 5000, { exclude: [first!] });
       expect(claimed).toMatchObject({ id: second, status: 'running', attempts: 1, leaseUntil: 5000 });
       expect(claimed?.startedAt).not.toBeNull();
-      expect((await store.trainings.claimNext(1000, 5000, []))?.id).toBe(first);
+      expect((await store.trainings.claimNext(1000, 5000, { exclude: [] }))?.id).toBe(first);
       // Both leases run until 5000: nothing to claim before then.
-      expect(await store.trainings.claimNext(4999, 9000, [])).toBeNull();
+      expect(await store.trainings.claimNext(4999, 9000, { exclude: [] })).toBeNull();
       // The trainer of `second` died: after its lease it is claimed again, start time kept.
-      expect(await store.trainings.heartbeat(first!, 20_000)).toBe(true);
-      const again = await store.trainings.claimNext(5001, 9000, []);
+      expect(await store.trainings.heartbeat(first!, 1, 20_000)).toBe(true);
+      const again = await store.trainings.claimNext(5001, 9000, { exclude: [] });
       expect(again).toMatchObject({
         id: second,
         attempts: 2,
@@ -154,13 +154,15 @@ export function describeTrainingStoreConformance(adapter: string, factory: Store
       const peer = await h.openPeer();
       const ids = await createJobs(store, 6);
       const claims = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => (i % 2 ? peer : store).trainings.claimNext(1000, 60_000, [])),
+        Array.from({ length: 8 }, (_, i) =>
+          (i % 2 ? peer : store).trainings.claimNext(1000, 60_000, { exclude: [] }),
+        ),
       );
       const got = claims.filter((c) => c !== null).map((c) => c.id);
       expect(new Set(got).size).toBe(got.length);
       // Every job is claimed exactly once in the end (a claimer may lose a race and find none).
       for (;;) {
-        const next = await (got.length % 2 ? peer : store).trainings.claimNext(1000, 60_000, []);
+        const next = await (got.length % 2 ? peer : store).trainings.claimNext(1000, 60_000, { exclude: [] });
         if (!next) break;
         expect(got).not.toContain(next.id);
         got.push(next.id);
@@ -169,16 +171,112 @@ export function describeTrainingStoreConformance(adapter: string, factory: Store
       for (const id of ids) expect((await store.trainings.get('acme', id))?.attempts).toBe(1);
     });
 
+    it('fences a claim taken over after its lease ran out: the old trainer renews, checkpoints and settles nothing', async () => {
+      const { store } = h;
+      const peer = await h.openPeer();
+      const [id] = await createJobs(store, 1);
+      const first = await store.trainings.claimNext(1000, 5000, { exclude: [] });
+      expect(first?.attempts).toBe(1);
+      // Its trainer was too slow to renew: another worker takes the job over.
+      const second = await peer.trainings.claimNext(5001, 9000, { exclude: [] });
+      expect(second).toMatchObject({ id, attempts: 2, leaseUntil: 9000 });
+      expect(await store.trainings.heartbeat(id!, 1, 20_000)).toBe(false);
+      expect(await store.trainings.setCheckpoint(id!, 1, 80)).toBe(false);
+      expect(await store.trainings.finish(id!, 'succeeded', { result: { version: 1 } }, 1)).toBe(false);
+      expect(await peer.trainings.get('acme', id!)).toMatchObject({
+        status: 'running',
+        leaseUntil: 9000,
+        checkpointStep: 0,
+        result: null,
+      });
+      // The holder's writes go through.
+      expect(await peer.trainings.heartbeat(id!, 2, 12_000)).toBe(true);
+      expect(await peer.trainings.setCheckpoint(id!, 2, 40)).toBe(true);
+      expect(await peer.trainings.finish(id!, 'succeeded', { result: { version: 1 } }, 2)).toBe(true);
+      expect(await store.trainings.get('acme', id!)).toMatchObject({
+        status: 'succeeded',
+        checkpointStep: 40,
+      });
+      // A cancel names no claim: it always ends a job not yet ended.
+      const [other] = await createJobs(store, 1);
+      await store.trainings.claimNext(20_000, 30_000, { exclude: [] });
+      expect(await peer.trainings.finish(other!, 'cancelled', {})).toBe(true);
+    });
+
+    it('is fair across tenants: the tenant served longest ago goes first, FIFO within a tenant', async () => {
+      const { store } = h;
+      const jobsOf = async (owner: string, n: number) => {
+        const ids: string[] = [];
+        for (let i = 0; i < n; i++) {
+          ids.push((await store.trainings.create(job({ owner }))).id);
+          await new Promise((r) => setTimeout(r, 2));
+        }
+        return ids;
+      };
+      const a = await jobsOf('a', 4);
+      const b = await jobsOf('b', 2);
+      const claimed: string[] = [];
+      for (let i = 0; i < 3; i++)
+        claimed.push((await store.trainings.claimNext(1000, 60_000, { exclude: [] }))!.id);
+      // A tenant queueing now, having never been served, goes before both.
+      const [c] = await jobsOf('c', 1);
+      for (;;) {
+        const next = await store.trainings.claimNext(1000, 60_000, { exclude: [] });
+        if (!next) break;
+        claimed.push(next.id);
+      }
+      expect(claimed).toEqual([a[0], b[0], a[1], c, b[1], a[2], a[3]]);
+    });
+
+    it('caps the jobs one tenant runs at once under live leases, across connections', async () => {
+      const { store } = h;
+      const peer = await h.openPeer();
+      const a: string[] = [];
+      for (let i = 0; i < 4; i++) a.push((await store.trainings.create(job({ owner: 'a' }))).id);
+      const [b] = [(await store.trainings.create(job({ owner: 'b' }))).id];
+      const limit = { exclude: [], perTenantLimit: 2 };
+      const claims = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => (i % 2 ? peer : store).trainings.claimNext(1000, 5000, limit)),
+      );
+      const got = claims.filter((c) => c !== null).map((c) => c.id);
+      expect(got.filter((id) => a.includes(id))).toHaveLength(2);
+      expect(got).toContain(b);
+      expect(await store.trainings.claimNext(1000, 5000, limit)).toBeNull();
+      // An ended job frees its place; so does a lease that ran out (its job is claimable again).
+      const [doneA] = got.filter((id) => a.includes(id));
+      await store.trainings.finish(doneA!, 'succeeded', {});
+      expect(a).toContain((await peer.trainings.claimNext(1000, 5000, limit))?.id);
+      expect(await peer.trainings.claimNext(1000, 5000, limit)).toBeNull();
+      expect((await store.trainings.claimNext(6000, 9000, limit))?.attempts).toBe(2);
+    });
+
+    it('claims only the families asked for, and never the excluded ones', async () => {
+      const { store } = h;
+      const user = (await store.trainings.create(job())).id;
+      await new Promise((r) => setTimeout(r, 2));
+      const zoo = (await store.trainings.create(job({ owner: 'zoo', family: 'zoo' }))).id;
+      expect(await store.trainings.claimNext(1000, 5000, { exclude: [], families: ['cnn'] })).toBeNull();
+      expect((await store.trainings.claimNext(1000, 5000, { exclude: [], families: ['zoo'] }))?.id).toBe(zoo);
+      const [other] = [(await store.trainings.create(job({ owner: 'zoo', family: 'zoo' }))).id];
+      expect(
+        (await store.trainings.claimNext(1000, 5000, { exclude: [], excludeFamilies: ['zoo'] }))?.id,
+      ).toBe(user);
+      expect(
+        await store.trainings.claimNext(1000, 5000, { exclude: [], excludeFamilies: ['zoo'] }),
+      ).toBeNull();
+      expect((await store.trainings.claimNext(1000, 5000, { exclude: [] }))?.id).toBe(other);
+    });
+
     it('heartbeat extends a running lease and fails after a cancel', async () => {
       const { store } = h;
       const [id] = await createJobs(store, 1);
-      expect(await store.trainings.heartbeat(id!, 9000)).toBe(false); // queued, not running
-      await store.trainings.claimNext(1000, 5000, []);
-      expect(await store.trainings.heartbeat(id!, 9000)).toBe(true);
+      expect(await store.trainings.heartbeat(id!, 1, 9000)).toBe(false); // queued, not running
+      await store.trainings.claimNext(1000, 5000, { exclude: [] });
+      expect(await store.trainings.heartbeat(id!, 1, 9000)).toBe(true);
       expect((await store.trainings.get('acme', id!))?.leaseUntil).toBe(9000);
-      await store.trainings.setCheckpoint(id!, 40);
+      expect(await store.trainings.setCheckpoint(id!, 1, 40)).toBe(true);
       expect(await store.trainings.finish(id!, 'cancelled', {})).toBe(true);
-      expect(await store.trainings.heartbeat(id!, 12_000)).toBe(false);
+      expect(await store.trainings.heartbeat(id!, 1, 12_000)).toBe(false);
       const cancelled = await store.trainings.get('acme', id!);
       expect(cancelled).toMatchObject({
         status: 'cancelled',
@@ -188,7 +286,7 @@ export function describeTrainingStoreConformance(adapter: string, factory: Store
       });
       expect(cancelled?.finishedAt).not.toBeNull();
       // A terminal job is never claimed again, however old its lease.
-      expect(await store.trainings.claimNext(Number.MAX_SAFE_INTEGER, 1, [])).toBeNull();
+      expect(await store.trainings.claimNext(Number.MAX_SAFE_INTEGER, 1, { exclude: [] })).toBeNull();
     });
 
     it('finish settles once: of a success racing a cancel on two connections, one wins', async () => {
@@ -196,7 +294,7 @@ export function describeTrainingStoreConformance(adapter: string, factory: Store
       const peer = await h.openPeer();
       const ids = await createJobs(store, 5);
       for (const id of ids) {
-        await store.trainings.claimNext(1000, 60_000, []);
+        await store.trainings.claimNext(1000, 60_000, { exclude: [] });
         const result = { version: 1, metrics: { accuracy: 0.97 } };
         const [succeeded, cancelled] = await Promise.all([
           store.trainings.finish(id, 'succeeded', { result }),

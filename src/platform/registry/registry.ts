@@ -55,6 +55,8 @@ export interface UploadOptions {
   serving?: ServingSettings;
   /** Which graph of an uploaded folder to serve (`q4`, `quantized`, …); see src/models/hf/layout.ts. */
   variant?: string;
+  /** The training job it is the result of: at most one version per job (`conflict` otherwise). */
+  job?: string;
 }
 
 /** The files an uploaded folder version holds (`metadata.files`); empty for a single file. */
@@ -241,6 +243,7 @@ export class Registry {
               opsets: checked.opsets,
               ...trainability(checked.missingOps),
             },
+            job: options.job,
           },
           { owner, name, task: options.task, description: options.description, serving },
         ),

@@ -5,6 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
+import { isMaasError } from '../../common/errors';
 import { families } from '../../models/families/index';
 import type { JobRecord } from '../../store/training-ports';
 import type { Registry } from '../registry/registry';
@@ -38,9 +39,18 @@ export function versionMetadata(job: JobRecord, o: TrainingOutcome): Record<stri
   };
 }
 
+/** The version of `job.model` whose lineage names `job` (undefined: none yet). */
+async function versionOfJob(registry: Registry, job: JobRecord): Promise<number | undefined> {
+  const model = await registry.getModel(job.owner, job.model).catch(() => undefined);
+  return model?.versions.find((v) => (v.metadata.lineage as { job?: string } | undefined)?.job === job.id)
+    ?.version;
+}
+
 /**
  * Register the job's exported model (`model.onnx` in `jobDir`) as a version of `job.model`,
  * unless a version whose lineage names this job exists already. Returns the version number.
+ * Two trainers finishing the same job together (the first one's lease ran out while it still
+ * worked) both get the one version: the store refuses a second version of a job (`conflict`).
  */
 export async function registerOnce(
   registry: Registry,
@@ -48,14 +58,23 @@ export async function registerOnce(
   jobDir: string,
   outcome: TrainingOutcome,
 ): Promise<number> {
-  const existing = await registry
-    .getModel(job.owner, job.model)
-    .then((m) => m.versions.find((v) => (v.metadata.lineage as { job?: string } | undefined)?.job === job.id))
-    .catch(() => undefined);
-  if (existing) return existing.version;
-  const version = await registry.upload(job.owner, job.model, createReadStream(join(jobDir, 'model.onnx')), {
-    task: outcome.task,
-    metadata: versionMetadata(job, outcome),
-  });
-  return version.version;
+  const existing = await versionOfJob(registry, job);
+  if (existing !== undefined) return existing;
+  try {
+    const version = await registry.upload(
+      job.owner,
+      job.model,
+      createReadStream(join(jobDir, 'model.onnx')),
+      {
+        task: outcome.task,
+        metadata: versionMetadata(job, outcome),
+        job: job.id,
+      },
+    );
+    return version.version;
+  } catch (e) {
+    const winner = isMaasError(e) && e.code === 'conflict' ? await versionOfJob(registry, job) : undefined;
+    if (winner === undefined) throw e;
+    return winner;
+  }
 }

@@ -29,6 +29,11 @@ import type { CheckpointSharing } from './shared-checkpoints';
 export interface TrainingSettings {
   /** Jobs running at once (2 cores: 1). */
   concurrency: number;
+  /**
+   * Jobs one tenant may have running at once across every worker (absent: no cap beyond
+   * `concurrency`); the queue is fair across tenants either way.
+   */
+  perTenantLimit?: number;
   /** How long a claim holds without a heartbeat (ms); a dead server's jobs resume after it. */
   leaseMs: number;
   /** How often the scheduler looks for claimable jobs (ms). */
@@ -201,9 +206,10 @@ export class TrainingService {
     try {
       while (!this.closed && this.running.size < this.settings.concurrency) {
         const now = Date.now();
-        const job = await this.store.trainings.claimNext(now, now + this.settings.leaseMs, [
-          ...this.running.keys(),
-        ]);
+        const job = await this.store.trainings.claimNext(now, now + this.settings.leaseMs, {
+          exclude: [...this.running.keys()],
+          perTenantLimit: this.settings.perTenantLimit,
+        });
         if (!job) break;
         await this.launch(job);
       }
@@ -230,9 +236,10 @@ export class TrainingService {
       await this.settle(job, 'failed', { error: `dataset '${job.dataset}' is gone or was replaced` });
       return;
     }
-    // Cancelled while the lines above awaited (the job was claimed but had no trainer to stop yet):
-    // start nothing, so no 'running' event follows 'cancelled'.
-    if ((await this.store.trainings.get(job.owner, job.id))?.status !== 'running') {
+    // Cancelled while the lines above awaited (the job was claimed but had no trainer to stop yet),
+    // or the lease ran out meanwhile and another worker took the job: start nothing, so no
+    // 'running' event follows 'cancelled'. Holding it, the lease is renewed from here.
+    if (!(await this.store.trainings.heartbeat(job.id, job.attempts, Date.now() + this.settings.leaseMs))) {
       await rm(dir, { recursive: true, force: true });
       return;
     }
@@ -279,9 +286,10 @@ export class TrainingService {
     const r = this.running.get(id);
     if (!r || this.closed) return;
     const held = await this.store.trainings
-      .heartbeat(id, Date.now() + this.settings.leaseMs)
+      .heartbeat(id, r.job.attempts, Date.now() + this.settings.leaseMs)
       .catch(() => true);
-    // Cancelled (or finished) elsewhere: stop the trainer.
+    // Cancelled (or finished) elsewhere, or taken over by another worker after our lease ran out
+    // (this process was too slow to renew it): stop the trainer; the claim holder goes on.
     if (!held) this.stop(r);
   }
 
@@ -295,7 +303,7 @@ export class TrainingService {
         this.log(`training ${r.job.id}: checkpoint not shared: ${(e as Error).message}`);
         return undefined;
       });
-      await this.store.trainings.setCheckpoint(r.job.id, m.step);
+      await this.store.trainings.setCheckpoint(r.job.id, r.job.attempts, m.step);
       await this.event(r.job.id, 'checkpoint', digest ? { step: m.step, digest } : { step: m.step });
     } else if (m.type === 'failed' || m.type === 'done') {
       r.settled = true;
@@ -335,7 +343,8 @@ export class TrainingService {
    */
   private async crashed(job: JobRecord, how: string): Promise<void> {
     const current = await this.store.trainings.get(job.owner, job.id);
-    if (current?.status !== 'running') return;
+    // Ended meanwhile, or another worker holds a later claim: not ours to retry.
+    if (current?.status !== 'running' || current.attempts !== job.attempts) return;
     const reason = `the trainer process exited unexpectedly (${how})`;
     const retries = await this.store.trainings.countEvents(job.id, 'retrying');
     if (retries >= this.settings.maxRetries) {
@@ -362,7 +371,7 @@ export class TrainingService {
       retryAt: new Date(retryAt).toISOString(),
     });
     // claimNext takes a running job once lease_until < now: 0 frees it at once.
-    await this.store.trainings.heartbeat(job.id, delayMs > 0 ? retryAt : 0);
+    await this.store.trainings.heartbeat(job.id, job.attempts, delayMs > 0 ? retryAt : 0);
     if (delayMs > 0 && !this.closed) this.wakeAt(delayMs);
   }
 
@@ -381,7 +390,7 @@ export class TrainingService {
     status: JobStatus,
     fields: { error?: string; result?: Record<string, unknown> },
   ): Promise<void> {
-    if (await this.store.trainings.finish(job.id, status, fields))
+    if (await this.store.trainings.finish(job.id, status, fields, job.attempts))
       await this.event(job.id, 'status', {
         status,
         ...(fields.error ? { error: fields.error } : {}),
@@ -391,6 +400,13 @@ export class TrainingService {
   }
 
   private async succeed(job: JobRecord, outcome: TrainingOutcome): Promise<void> {
+    // Registering only while this claim holds the job: a worker whose lease was taken over leaves
+    // the result to the new holder (which registers it once, see registerOnce).
+    if (!(await this.store.trainings.heartbeat(job.id, job.attempts, Date.now() + this.settings.leaseMs))) {
+      this.log(`training ${job.id}: finished, but another worker holds the job now; its result is kept`);
+      await rm(this.jobDir(job.id), { recursive: true, force: true });
+      return;
+    }
     const version = await registerOnce(this.registry, job, this.jobDir(job.id), outcome);
     const metrics = { ...outcome.metrics };
     delete metrics.confusion;
@@ -424,7 +440,7 @@ export class TrainingService {
         }),
     );
     // Release the leases so the next start resumes at once rather than after the lease.
-    for (const r of all) await this.store.trainings.heartbeat(r.job.id, 0).catch(() => {});
+    for (const r of all) await this.store.trainings.heartbeat(r.job.id, r.job.attempts, 0).catch(() => {});
     await Promise.all(exits);
   }
 }

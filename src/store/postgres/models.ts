@@ -179,6 +179,16 @@ export class PostgresModels implements ModelRepository {
   }
 
   async addVersion(v: NewVersion, createModel?: NewModel): Promise<VersionRecord> {
+    try {
+      return await this.insertVersion(v, createModel);
+    } catch (e) {
+      if (v.job && isUniqueViolation(e))
+        fail('conflict', `model '${v.model}' already has the version of training job '${v.job}'`);
+      throw e;
+    }
+  }
+
+  private insertVersion(v: NewVersion, createModel?: NewModel): Promise<VersionRecord> {
     return transaction(this.db, async (c) => {
       // Two uploads creating the same model together: the second waits for the first and skips.
       if (createModel) await this.insertModel(c, createModel, true);
@@ -191,8 +201,8 @@ export class PostgresModels implements ModelRepository {
       if (!rows[0]) fail('not_found', `model '${v.model}' not found`);
       const { version } = rows[0];
       const inserted = await c.query<VersionRow>(
-        `INSERT INTO versions (owner, model, version, digest, size_bytes, signature_json, metadata_json, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+        `INSERT INTO versions (owner, model, version, digest, size_bytes, signature_json, metadata_json, created_at, source_job)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
         [
           v.owner,
           v.model,
@@ -202,6 +212,7 @@ export class PostgresModels implements ModelRepository {
           JSON.stringify(v.signature),
           JSON.stringify(v.metadata ?? {}),
           nowIso(),
+          v.job ?? null,
         ],
       );
       await this.moveLatest(c, v.owner, v.model);

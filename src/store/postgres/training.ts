@@ -1,8 +1,11 @@
 /**
  * PostgreSQL adapter of the training ports (datasets, jobs with leases, job events). Safe with
  * many trainer processes on one database:
- * - `claimNext` is one `UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED)`: two claimers
- *   never take the same job, and neither waits for the other's row;
+ * - `claimNext` is one `UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED)` under a
+ *   transaction-scoped advisory lock: two claimers never take the same job, and the fair order
+ *   across tenants and the per-tenant cap hold across processes;
+ * - `heartbeat`, `setCheckpoint` and a trainer's `finish` name their claim (`attempts`): a trainer
+ *   whose lease was taken over writes nothing;
  * - `finish` is one conditional `UPDATE`: of a cancel racing a success, one wins;
  * - `addEvent` bumps the job's `last_event_seq` and inserts the event in one statement, under the
  *   job's row lock: sequence numbers are gapless and committed in order (no `MAX(seq)+1` race), so
@@ -10,6 +13,7 @@
  */
 import { fail } from '../../common/errors';
 import type {
+  ClaimOptions,
   DatasetKind,
   DatasetRecord,
   DatasetRepository,
@@ -21,7 +25,10 @@ import type {
   TrainingRepository,
 } from '../training-ports';
 import { TERMINAL_STATUSES } from '../training-ports';
-import { type Db, isUniqueViolation, nowIso } from './db';
+import { type Db, isUniqueViolation, nowIso, transaction } from './db';
+
+/** Serialises claims across every process on the database (released at COMMIT). */
+const CLAIM_LOCK = "SELECT pg_advisory_xact_lock(hashtext('maas.training.claim'))";
 
 interface DatasetRow {
   owner: string;
@@ -173,42 +180,72 @@ export class PostgresTrainings implements TrainingRepository {
     return rows.map(toJob);
   }
 
-  async claimNext(nowMs: number, leaseUntil: number, exclude: readonly string[]): Promise<JobRecord | null> {
-    const { rows } = await this.db.query<JobRow>(
-      `UPDATE training_jobs
-          SET status = 'running', lease_until = $2, attempts = attempts + 1, started_at = COALESCE(started_at, $3)
-        WHERE id = (
-          SELECT id FROM training_jobs
-           WHERE (status = 'queued' OR (status = 'running' AND lease_until < $1)) AND NOT (id = ANY($4::text[]))
-           ORDER BY created_at, id
-           LIMIT 1
-           FOR UPDATE SKIP LOCKED)
-        RETURNING ${JOB_COLUMNS}`,
-      [nowMs, leaseUntil, nowIso(), [...exclude]],
-    );
-    return rows[0] ? toJob(rows[0]) : null;
+  async claimNext(nowMs: number, leaseUntil: number, options: ClaimOptions): Promise<JobRecord | null> {
+    const params: unknown[] = [nowMs, leaseUntil, nowIso(), [...options.exclude]];
+    const where = [
+      `(j.status = 'queued' OR (j.status = 'running' AND j.lease_until < $1))`,
+      'NOT (j.id = ANY($4::text[]))',
+    ];
+    if (options.families) {
+      params.push([...options.families]);
+      where.push(`j.family = ANY($${params.length}::text[])`);
+    }
+    if (options.excludeFamilies) {
+      params.push([...options.excludeFamilies]);
+      where.push(`NOT (j.family = ANY($${params.length}::text[]))`);
+    }
+    if (options.perTenantLimit !== undefined) {
+      params.push(options.perTenantLimit);
+      where.push(`(SELECT COUNT(*) FROM training_jobs r
+         WHERE r.owner = j.owner AND r.status = 'running' AND r.lease_until >= $1) < $${params.length}`);
+    }
+    // One claim at a time in the whole cluster (claims are rare: one per job): the fair order and
+    // the per-tenant cap hold exactly, not only per process.
+    return transaction(this.db, async (c) => {
+      await c.query(CLAIM_LOCK);
+      const { rows } = await c.query<JobRow>(
+        `UPDATE training_jobs
+            SET status = 'running', lease_until = $2, attempts = attempts + 1,
+                started_at = COALESCE(started_at, $3), claim_seq = nextval('training_claim_seq')
+          WHERE id = (
+            SELECT j.id FROM training_jobs j
+             WHERE ${where.join(' AND ')}
+             ORDER BY (SELECT MAX(s.claim_seq) FROM training_jobs s WHERE s.owner = j.owner) NULLS FIRST,
+                      j.created_at, j.id
+             LIMIT 1
+             FOR UPDATE SKIP LOCKED)
+          RETURNING ${JOB_COLUMNS}`,
+        params,
+      );
+      return rows[0] ? toJob(rows[0]) : null;
+    });
   }
 
-  async heartbeat(id: string, leaseUntil: number): Promise<boolean> {
+  async heartbeat(id: string, attempt: number, leaseUntil: number): Promise<boolean> {
     const r = await this.db.query(
-      `UPDATE training_jobs SET lease_until = $1 WHERE id = $2 AND status = 'running'`,
-      [leaseUntil, id],
+      `UPDATE training_jobs SET lease_until = $1 WHERE id = $2 AND attempts = $3 AND status = 'running'`,
+      [leaseUntil, id, attempt],
     );
     return (r.rowCount ?? 0) > 0;
   }
 
-  async setCheckpoint(id: string, step: number): Promise<void> {
-    await this.db.query('UPDATE training_jobs SET checkpoint_step = $1 WHERE id = $2', [step, id]);
+  async setCheckpoint(id: string, attempt: number, step: number): Promise<boolean> {
+    const r = await this.db.query(
+      `UPDATE training_jobs SET checkpoint_step = $1 WHERE id = $2 AND attempts = $3 AND status = 'running'`,
+      [step, id, attempt],
+    );
+    return (r.rowCount ?? 0) > 0;
   }
 
   async finish(
     id: string,
     status: JobStatus,
     fields: { error?: string; result?: Record<string, unknown> },
+    attempt?: number,
   ): Promise<boolean> {
     const r = await this.db.query(
       `UPDATE training_jobs SET status = $1, error = $2, result_json = $3, lease_until = 0, finished_at = $4
-        WHERE id = $5 AND status <> ALL($6::text[])`,
+        WHERE id = $5 AND status <> ALL($6::text[]) AND ($7::int IS NULL OR attempts = $7)`,
       [
         status,
         fields.error ?? null,
@@ -216,6 +253,7 @@ export class PostgresTrainings implements TrainingRepository {
         nowIso(),
         id,
         [...TERMINAL_STATUSES],
+        attempt ?? null,
       ],
     );
     return (r.rowCount ?? 0) > 0;

@@ -156,6 +156,19 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'scale_claims',
+    sql: `
+      -- The order of claims (1, 2, 3 ...): a tenant's last one decides its turn in the fair queue.
+      ALTER TABLE training_jobs ADD COLUMN claim_seq INTEGER;
+      CREATE INDEX training_jobs_owner_claim ON training_jobs (owner, claim_seq);
+      -- The training job a version was registered by: at most one version per job, even when two
+      -- trainers both finished it (one's lease ran out while it still worked).
+      ALTER TABLE versions ADD COLUMN source_job TEXT;
+      CREATE UNIQUE INDEX versions_source_job ON versions (owner, model, source_job) WHERE source_job IS NOT NULL;
+    `,
+  },
 ];
 
 /** Registry of migrations by version: rejects duplicates and gaps at import time. */

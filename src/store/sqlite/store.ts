@@ -188,6 +188,16 @@ class SqliteModels implements ModelRepository {
   }
 
   async addVersion(v: NewVersion, createModel?: NewModel): Promise<VersionRecord> {
+    try {
+      return this.insertVersion(v, createModel);
+    } catch (e) {
+      if (v.job && (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+        fail('conflict', `model '${v.model}' already has the version of training job '${v.job}'`);
+      throw e;
+    }
+  }
+
+  private insertVersion(v: NewVersion, createModel?: NewModel): VersionRecord {
     return this.db.transaction(() => {
       if (!this.modelRow(v.owner, v.model)) {
         if (!createModel) fail('not_found', `model '${v.model}' not found`);
@@ -199,8 +209,8 @@ class SqliteModels implements ModelRepository {
       ).get(v.owner, v.model) as { next_version: number };
       prepared(
         this.db,
-        `INSERT INTO versions (owner, model, version, digest, size_bytes, signature_json, metadata_json, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO versions (owner, model, version, digest, size_bytes, signature_json, metadata_json, created_at, source_job)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         v.owner,
         v.model,
@@ -210,6 +220,7 @@ class SqliteModels implements ModelRepository {
         JSON.stringify(v.signature),
         JSON.stringify(v.metadata ?? {}),
         now(),
+        v.job ?? null,
       );
       prepared(
         this.db,

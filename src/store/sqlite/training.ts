@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import { fail } from '../../common/errors';
 import type {
+  ClaimOptions,
   DatasetKind,
   DatasetRecord,
   DatasetRepository,
@@ -128,6 +129,36 @@ const toJob = (r: JobRow): JobRecord => ({
   finishedAt: r.finished_at,
 });
 
+/**
+ * The job `claimNext` takes: claimable and allowed by `options`; of the
+ * tenant whose last claim is oldest (never claimed: first), then the oldest job of that tenant.
+ */
+function claimQuery(nowMs: number, options: ClaimOptions): { sql: string; params: unknown[] } {
+  const where = [
+    `(j.status = 'queued' OR (j.status = 'running' AND j.lease_until < ?))`,
+    'j.id NOT IN (SELECT value FROM json_each(?))',
+  ];
+  const params: unknown[] = [nowMs, JSON.stringify(options.exclude)];
+  if (options.families) {
+    where.push('j.family IN (SELECT value FROM json_each(?))');
+    params.push(JSON.stringify(options.families));
+  }
+  if (options.excludeFamilies) {
+    where.push('j.family NOT IN (SELECT value FROM json_each(?))');
+    params.push(JSON.stringify(options.excludeFamilies));
+  }
+  if (options.perTenantLimit !== undefined) {
+    where.push(`(SELECT COUNT(*) FROM training_jobs r
+       WHERE r.owner = j.owner AND r.status = 'running' AND r.lease_until >= ?) < ?`);
+    params.push(nowMs, options.perTenantLimit);
+  }
+  const sql = `SELECT j.id FROM training_jobs j WHERE ${where.join(' AND ')}
+    ORDER BY (SELECT MAX(s.claim_seq) FROM training_jobs s WHERE s.owner = j.owner) NULLS FIRST,
+      j.created_at, j.id
+    LIMIT 1`;
+  return { sql, params };
+}
+
 const terminalList = TERMINAL_STATUSES.map((s) => `'${s}'`).join(', ');
 
 export class SqliteTrainings implements TrainingRepository {
@@ -170,49 +201,60 @@ export class SqliteTrainings implements TrainingRepository {
     return rows.map(toJob);
   }
 
-  async claimNext(nowMs: number, leaseUntil: number, exclude: readonly string[]): Promise<JobRecord | null> {
+  async claimNext(nowMs: number, leaseUntil: number, options: ClaimOptions): Promise<JobRecord | null> {
+    const { sql, params } = claimQuery(nowMs, options);
     return this.db.transaction(() => {
-      const candidates = this.db
-        .prepare(
-          `SELECT id FROM training_jobs
-           WHERE status = 'queued' OR (status = 'running' AND lease_until < ?)
-           ORDER BY created_at, id LIMIT ?`,
-        )
-        .all(nowMs, exclude.length + 1) as { id: string }[];
-      const pick = candidates.find((c) => !exclude.includes(c.id));
+      const pick = this.db.prepare(sql).get(...params) as { id: string } | undefined;
       if (!pick) return null;
       this.db
         .prepare(
           `UPDATE training_jobs SET status = 'running', lease_until = ?, attempts = attempts + 1,
-           started_at = COALESCE(started_at, ?) WHERE id = ?`,
+           started_at = COALESCE(started_at, ?),
+           claim_seq = (SELECT COALESCE(MAX(claim_seq), 0) + 1 FROM training_jobs) WHERE id = ?`,
         )
         .run(leaseUntil, now(), pick.id);
       return this.row(pick.id);
     })();
   }
 
-  async heartbeat(id: string, leaseUntil: number): Promise<boolean> {
+  async heartbeat(id: string, attempt: number, leaseUntil: number): Promise<boolean> {
     const r = this.db
-      .prepare(`UPDATE training_jobs SET lease_until = ? WHERE id = ? AND status = 'running'`)
-      .run(leaseUntil, id);
+      .prepare(
+        `UPDATE training_jobs SET lease_until = ? WHERE id = ? AND attempts = ? AND status = 'running'`,
+      )
+      .run(leaseUntil, id, attempt);
     return r.changes > 0;
   }
 
-  async setCheckpoint(id: string, step: number): Promise<void> {
-    this.db.prepare('UPDATE training_jobs SET checkpoint_step = ? WHERE id = ?').run(step, id);
+  async setCheckpoint(id: string, attempt: number, step: number): Promise<boolean> {
+    const r = this.db
+      .prepare(
+        `UPDATE training_jobs SET checkpoint_step = ? WHERE id = ? AND attempts = ? AND status = 'running'`,
+      )
+      .run(step, id, attempt);
+    return r.changes > 0;
   }
 
   async finish(
     id: string,
     status: JobStatus,
     fields: { error?: string; result?: Record<string, unknown> },
+    attempt?: number,
   ): Promise<boolean> {
     const r = this.db
       .prepare(
         `UPDATE training_jobs SET status = ?, error = ?, result_json = ?, lease_until = 0, finished_at = ?
-         WHERE id = ? AND status NOT IN (${terminalList})`,
+         WHERE id = ? AND status NOT IN (${terminalList}) AND (? IS NULL OR attempts = ?)`,
       )
-      .run(status, fields.error ?? null, fields.result ? JSON.stringify(fields.result) : null, now(), id);
+      .run(
+        status,
+        fields.error ?? null,
+        fields.result ? JSON.stringify(fields.result) : null,
+        now(),
+        id,
+        attempt ?? null,
+        attempt ?? null,
+      );
     return r.changes > 0;
   }
 
