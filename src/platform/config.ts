@@ -248,6 +248,13 @@ export const configSpec = {
     parse: int(1, 64),
     doc: 'Training jobs running at once (each in its own child process); others wait queued',
   },
+  trainMaxPerTenant: {
+    env: 'MAAS_TRAIN_MAX_PER_TENANT',
+    flag: '--train-max-per-tenant',
+    default: 0,
+    parse: int(0, 10_000),
+    doc: 'Training jobs one tenant may have running at once across all workers (0: no cap); the queue takes tenants in turn either way',
+  },
   trainLeaseMs: {
     env: 'MAAS_TRAIN_LEASE_MS',
     flag: '--train-lease-ms',

@@ -214,6 +214,7 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     registry,
     {
       concurrency: config.trainConcurrency,
+      perTenantLimit: config.trainMaxPerTenant > 0 ? config.trainMaxPerTenant : undefined,
       leaseMs: config.trainLeaseMs,
       maxRetries: config.trainMaxRetries,
       retryBackoffMs: config.trainRetryBackoffMs,
