@@ -3,7 +3,8 @@
  * 2 workers with their own data folders and no shared folder. A model uploaded through API 1 is
  * served by API 2 from its own cache; a dataset uploaded through API 1 is trained on by a worker
  * (which fetches it from the database); `kill -9` of that worker → the other resumes the job from
- * the checkpoint the first stored in the database, and API 2 serves the one version.
+ * the checkpoint the first stored in the database, and API 2 serves the one version; API 1
+ * explains it (a model derived from the version's file, fetched from the database).
  */
 import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -149,4 +150,32 @@ describe.skipIf(!available)('a cluster on PostgreSQL and Redis only: blobs in th
     );
     expect(versions.versions[0].metadata.lineage.resumedFrom).toBeGreaterThan(0);
   }, 180_000);
+
+  it('explains the trained model through API 1, which fetches its file from the database first', async () => {
+    const detail = (await (
+      await fetch(`${api1.url}/api/v1/models/line/versions/latest`, { headers: auth })
+    ).json()) as {
+      digest: string;
+    };
+    expect(detail.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(await cached(join(settings.root, 'api1'))).not.toContain(detail.digest);
+    const res = await fetch(`${api1.url}/api/v1/models/line/explain`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ input: { x1: 0.8, x2: -0.5, colour: 'red' } }),
+    });
+    const body = (await res.json()) as {
+      kind: string;
+      label: string;
+      features: { feature: string; score: number }[];
+    };
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body).toMatchObject({ kind: 'tabular', label: 'pos' });
+    const scores = Object.fromEntries(body.features.map((f) => [f.feature, f.score]));
+    expect(Object.keys(scores).sort()).toEqual(['colour', 'x1', 'x2']);
+    expect(Math.abs(scores.x1!)).toBeGreaterThan(Math.abs(scores.colour!));
+    // Served from API 1's own cache, fetched by digest: still no shared folder anywhere.
+    expect(await cached(join(settings.root, 'api1'))).toContain(detail.digest);
+    await expect(access(settings.blobDir)).rejects.toThrow();
+  });
 });
