@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropPostgresSchema } from '../../src/store/postgres/admin';
+import { loadMigrations } from '../../src/store/postgres/migrate';
 import { linearModel } from '../helpers/onnx-fixtures';
 import { freshSchemaName, POSTGRES_TEST_URL, postgresAvailable } from '../helpers/postgres';
 import { REPO_ROOT } from '../helpers/serve';
@@ -92,7 +93,10 @@ describe('compiled build', () => {
       const schema = freshSchemaName();
       try {
         const migrated = await maas('migrate', '--database-url', POSTGRES_TEST_URL, '--schema', schema);
-        expect(migrated.stdout).toMatch(/applied migrations 1, 2; schema version 2/);
+        const versions = loadMigrations().map((m) => m.version);
+        expect(migrated.stdout).toContain(
+          `applied migrations ${versions.join(', ')}; schema version ${versions.at(-1)}`,
+        );
       } finally {
         await dropPostgresSchema(POSTGRES_TEST_URL, schema);
       }
