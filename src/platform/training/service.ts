@@ -396,15 +396,22 @@ export class TrainingService {
         ...(fields.error ? { error: fields.error } : {}),
         ...(fields.result ?? {}),
       });
+    else if (await this.heldByAnother(job)) return; // its folder may be the new holder's (shared)
     await rm(this.jobDir(job.id), { recursive: true, force: true });
+  }
+
+  /** Whether a later claim than `job`'s holds the job now (another worker took it over). */
+  private async heldByAnother(job: JobRecord): Promise<boolean> {
+    const current = await this.store.trainings.get(job.owner, job.id);
+    return current?.status === 'running' && current.attempts !== job.attempts;
   }
 
   private async succeed(job: JobRecord, outcome: TrainingOutcome): Promise<void> {
     // Registering only while this claim holds the job: a worker whose lease was taken over leaves
     // the result to the new holder (which registers it once, see registerOnce).
     if (!(await this.store.trainings.heartbeat(job.id, job.attempts, Date.now() + this.settings.leaseMs))) {
-      this.log(`training ${job.id}: finished, but another worker holds the job now; its result is kept`);
-      await rm(this.jobDir(job.id), { recursive: true, force: true });
+      // Its folder stays: with a shared folder it is the new holder's working folder too.
+      this.log(`training ${job.id}: finished, but another worker holds the job now; it registers the result`);
       return;
     }
     const version = await registerOnce(this.registry, job, this.jobDir(job.id), outcome);
