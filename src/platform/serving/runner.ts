@@ -313,8 +313,8 @@ export class Runner {
     const ahead = this.queue.waitingAhead(caller);
     if (ahead >= this.settings.maxQueue) {
       this.metrics.dropped.inc({ ...this.labels, reason: 'queue_full' });
-      const whose = (this.settings.scheduling ?? 'fair') === 'fair' ? ' of yours' : '';
-      fail('queue_full', `model '${this.labels.model}' has ${ahead} requests${whose} waiting`, {
+      const whose = (this.settings.scheduling ?? 'fair') === 'fair' ? ' from your tenant' : '';
+      fail('queue_full', `model '${this.labels.model}' has ${ahead} requests waiting${whose}`, {
         retryAfterSeconds: 1,
       });
     }
