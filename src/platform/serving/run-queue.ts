@@ -18,6 +18,8 @@ export type Scheduling = (typeof SCHEDULINGS)[number];
 
 export interface Queued {
   rows: number;
+  /** What serving it charges its tenant (rows along dim 0, also for a request too big to batch). */
+  cost: number;
   caller: Caller;
 }
 
@@ -37,7 +39,7 @@ export class RunQueue<P extends Queued> {
 
   push(p: P): void {
     const { tenant, weight, priority } = p.caller;
-    this.waiting.push(tenant, p, { weight, priority, cost: p.rows });
+    this.waiting.push(tenant, p, { weight, priority, cost: p.cost });
   }
 
   /** Drop a request that gave up (no turn charged). */

@@ -100,6 +100,8 @@ interface Pending {
   key: string | null;
   sequence?: OpenSequence;
   caller: Caller;
+  /** What serving it charges its tenant's turn (see RunQueue). */
+  cost: number;
   enqueuedAt: number;
   settled: boolean;
   /** True once its batch is handed to ORT (too late to drop). */
@@ -107,6 +109,12 @@ interface Pending {
   resolve: (out: Record<string, Tensor>) => void;
   reject: (e: Error) => void;
   cleanup: () => void;
+}
+
+/** Rows along dim 0 of a request's first input (at least 1). */
+function leadingDim(req: InferRequest): number {
+  const first = Object.values(req.inputs)[0];
+  return Math.max(1, first?.dims[0] ?? 1);
 }
 
 export class Runner {
@@ -339,6 +347,7 @@ export class Runner {
     const p: Pending = {
       req,
       rows: rows ?? 1,
+      cost: rows ?? (sequence ? 1 : leadingDim(req)),
       key: rows === null ? null : this.batchKey(req),
       sequence,
       caller,
