@@ -27,6 +27,8 @@ const { values: args } = parseArgs({
     steps: { type: 'string', default: '8' },
     seconds: { type: 'string', default: '20' },
     reps: { type: 'string', default: '3' },
+    /** Tenant A's `limits.concurrency` (its most rows in one run); absent: no cap. */
+    cap: { type: 'string' },
   },
 });
 const REQUESTS = Number(args.requests);
@@ -36,6 +38,7 @@ const STEPS = Number(args.steps);
 /** B's loaded phase stops after this long (FIFO makes each of its requests wait behind A's 64). */
 const SECONDS = Number(args.seconds);
 const REPS = Number(args.reps);
+const CAP = args.cap === undefined ? undefined : Number(args.cap);
 
 function busyModel(steps: number): Uint8Array {
   const n = 256;
@@ -162,7 +165,8 @@ async function serve(scheduling: 'fair' | 'fifo'): Promise<Served> {
   await admin(server.url, '/api/v1/models/shared', { public: true });
   const keys: Record<string, string> = {};
   for (const name of ['tenant-a', 'tenant-b']) {
-    await admin(server.url, '/api/v1/tenants', { name });
+    const limits = name === 'tenant-a' && CAP !== undefined ? { concurrency: CAP } : {};
+    await admin(server.url, '/api/v1/tenants', { name, limits });
     keys[name] = (await admin(server.url, '/api/v1/keys', { tenant: name, name, scopes: ['infer'] }))
       .key as string;
   }
@@ -234,8 +238,8 @@ const summary = {
 };
 const md = `# Fair scheduling: a light tenant beside a flooding one
 
-Command: \`node --import tsx bench/serve/fairness.ts --requests ${REQUESTS} --inflight ${INFLIGHT} --batch ${BATCH} --steps ${STEPS} --seconds ${SECONDS} --reps ${REPS}\`
-(model x [batch, 16, 256] × ${STEPS} MatMuls, \`max_batch_size\` ${BATCH}; tenant A keeps ${INFLIGHT} requests in flight from a worker thread, tenant B sends ${REQUESTS} one at a time (at most ${SECONDS} s of them with A flooding); one \`maas serve\` child per mode, repetitions interleaved; ${environment().cpus} CPUs shared with other jobs: load average 1-min before → after each repetition in the last column).
+Command: \`node --import tsx bench/serve/fairness.ts --requests ${REQUESTS} --inflight ${INFLIGHT} --batch ${BATCH} --steps ${STEPS} --seconds ${SECONDS} --reps ${REPS}${CAP === undefined ? '' : ` --cap ${CAP}`}\`
+(model x [batch, 16, 256] × ${STEPS} MatMuls, \`max_batch_size\` ${BATCH}; tenant A keeps ${INFLIGHT} requests in flight from a worker thread${CAP === undefined ? '' : ` with \`limits.concurrency\` ${CAP}`}, tenant B sends ${REQUESTS} one at a time (at most ${SECONDS} s of them with A flooding); one \`maas serve\` child per mode, repetitions interleaved; ${environment().cpus} CPUs shared with other jobs: load average 1-min before → after each repetition in the last column).
 
 | scheduling | rep | B requests idle / loaded | B p50 idle ms | B p99 idle ms | B p50 with A flooding ms | B p99 with A flooding ms | B p99 loaded ÷ idle | A alone req/s | A beside B req/s | A's share of served | A's 429s | load |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|
@@ -244,4 +248,8 @@ ${rows.join('\n')}
 Median B p99 loaded ÷ idle: **fair ${f(summary.fair, 2)}×**, fifo ${f(summary.fifo, 2)}×; A's median share of what was served beside B under fair: ${f(100 * summary.fairAShare)} %.
 Target: ≤ 2× under \`fair\` — ${summary.fair <= 2 ? 'met' : 'NOT met'}.
 `;
-await writeResults(`serve-fairness-batch${BATCH}`, md, { summary, reps, environment: environment() });
+await writeResults(`serve-fairness-batch${BATCH}${CAP === undefined ? '' : `-cap${CAP}`}`, md, {
+  summary,
+  reps,
+  environment: environment(),
+});

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tensorFrom } from '../../src/engine/runtime/tensor';
-import { runAs } from '../../src/platform/serving/caller';
+import { runAs, withPriority } from '../../src/platform/serving/caller';
 import { FairQueue } from '../../src/platform/serving/fair-queue';
 import type { Runner } from '../../src/platform/serving/runner';
 import { linearModel } from '../helpers/onnx-fixtures';
@@ -130,13 +130,16 @@ describe('fair scheduling of a model queue', () => {
   it("takes the caller and priority through the inference service (the request's tenant, batch on ask)", async () => {
     const infer = s.platform.inference;
     const order: string[] = [];
+    const send = (label: string, priority?: 'batch') =>
+      infer.infer('default', 'one', undefined, { inputs: row(), priority }).then(() => order.push(label));
     const call = (label: string, tenant: string, priority?: 'batch') =>
-      runAs({ tenant }, () =>
-        infer.infer('default', 'one', undefined, { inputs: row(), priority }).then(() => order.push(label)),
-      );
+      runAs({ tenant }, () => send(label, priority));
+    // Batch priority asked for around the work rather than on the call (as a background job would).
+    const inBatch = (label: string, tenant: string) =>
+      runAs({ tenant }, () => withPriority('batch', () => send(label)));
     await Promise.all([
       call('a1-batch', 'a', 'batch'),
-      call('a2-batch', 'a', 'batch'),
+      inBatch('a2-batch', 'a'),
       call('a3', 'a'),
       call('a4', 'a'),
       call('b1', 'b'),

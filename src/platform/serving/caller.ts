@@ -41,7 +41,7 @@ export function withPriority<T>(priority: Priority, fn: () => T): T {
   return current.run({ ...(current.getStore() ?? { tenant: '' }), priority }, fn);
 }
 
-/** The caller of a request by a tenant with these limits. */
-export function callerOf(tenant: string, limits: Limits): Caller {
-  return { tenant, weight: limits.weight, concurrency: limits.concurrency, priority: 'interactive' };
+/** The caller of work by a tenant with these limits (its `weight` and `concurrency`). */
+export function callerOf(tenant: string, limits: Limits, priority: Priority = 'interactive'): Caller {
+  return { tenant, weight: limits.weight, concurrency: limits.concurrency, priority };
 }
