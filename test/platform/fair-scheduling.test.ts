@@ -33,7 +33,7 @@ describe('fair scheduling of a model queue', () => {
     expect((await upload(s.app, 'one', lin, '?max_batch_size=1')).statusCode).toBe(201);
     expect((await upload(s.app, 'eight', lin, '?max_batch_size=8')).statusCode).toBe(201);
     expect((await upload(s.app, 'fifo', lin, '?max_batch_size=1')).statusCode).toBe(201);
-  });
+  }, 180_000);
   afterAll(async () => {
     await s?.close();
   });

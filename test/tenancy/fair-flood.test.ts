@@ -106,7 +106,7 @@ describe('a flooding tenant and a light one on one model', () => {
     expect(heavy.refused).toBeGreaterThan(0);
     expect(heavy.served).toBeGreaterThan(0);
     expect(light).toEqual([200, 200, 200, 200, 200]);
-  });
+  }, 120_000);
 
   it('fifo (the comparison): the flood fills the one queue and the light tenant is refused too', async () => {
     const w = await world('fifo');
@@ -114,7 +114,7 @@ describe('a flooding tenant and a light one on one model', () => {
     const { heavy, light } = await flood(w);
     expect(heavy.refused).toBeGreaterThan(0);
     expect(light.filter((c) => c === 429).length).toBeGreaterThan(0);
-  });
+  }, 120_000);
 
   it("validates weight and concurrency, a tenant's limits only", async () => {
     s = await testServer();
