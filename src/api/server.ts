@@ -13,6 +13,7 @@ import { fail, MaasError } from '../common/errors';
 import { NAME_PATTERN } from '../common/names';
 import { hasScope, type Principal } from '../platform/auth/auth';
 import type { Platform } from '../platform/platform';
+import { callerOf, runAs } from '../platform/serving/caller';
 import { bodyHints, checkBodyType, installBinaryParsers, installBodyParsers } from './bodies';
 import { prettyStream, resolveLogFormat } from './console';
 import { sendError, toMaasError } from './errors';
@@ -190,11 +191,13 @@ function registerRoute(app: FastifyInstance, spec: RouteSpec, shared: Shared): v
         request: req,
         reply,
       };
-      const result = spec.audit
-        ? await platform.tenancy.audit.track(ctx.principal, auditEvent(spec.audit, ctx), async () =>
-            spec.handler(ctx),
-          )
-        : await spec.handler(ctx);
+      const handle = async () => spec.handler(ctx);
+      // Every model run this request causes is scheduled as its tenant's (fair queues).
+      const result = await runAs(callerOf(ctx.principal.tenantId, ctx.principal.limits.tenant), () =>
+        spec.audit
+          ? platform.tenancy.audit.track(ctx.principal, auditEvent(spec.audit, ctx), handle)
+          : handle(),
+      );
       // A streaming route (SSE) answered on the raw socket itself.
       if (reply.sent) return reply;
       reply.code(spec.status ?? 200);

@@ -27,6 +27,8 @@ const showLimits = (l: Limits): string =>
     l.requestsPerMinute !== undefined ? `${l.requestsPerMinute} req/min` : '',
     l.unitsPerMinute !== undefined ? `${l.unitsPerMinute} units/min` : '',
     l.monthlyUnits !== undefined ? `${l.monthlyUnits} units/month` : '',
+    l.weight !== undefined ? `weight ${l.weight}` : '',
+    l.concurrency !== undefined ? `concurrency ${l.concurrency}` : '',
   ]
     .filter((x) => x !== '')
     .join(', ') || '-';

@@ -7,6 +7,7 @@ import { fail } from '../common/errors';
 import { didYouMean } from '../common/suggest';
 import { limitOptions } from './config-limits';
 import { bool, int, MiB, type OptionSpec, oneOf, optionalSecret, type Parser, text } from './config-parsers';
+import { SCHEDULINGS, type Scheduling } from './serving/run-queue';
 
 /** What `maas serve` does about zoo models that are not installed (see src/platform/zoo-training/). */
 export const ZOO_MODES = ['auto', 'off', 'quick'] as const;
@@ -110,7 +111,14 @@ export const configSpec = {
     flag: '--queue-size',
     default: 128,
     parse: int(1, 1_000_000),
-    doc: 'Default requests waiting per model before 429 (a model can set its own `max_queue`)',
+    doc: 'Default requests waiting per model before 429 (a model can set its own `max_queue`); per tenant when MAAS_SCHEDULING is fair, so a flooding tenant fills only its own share',
+  },
+  scheduling: {
+    env: 'MAAS_SCHEDULING',
+    flag: '--scheduling',
+    default: 'fair' as Scheduling,
+    parse: oneOf(SCHEDULINGS),
+    doc: "Who a busy model serves next: `fair` (interactive before batch, weighted round-robin across tenants by `limits.weight`, FIFO within a tenant, each tenant's `limits.concurrency` at most in one run) or `fifo` (arrival order, one queue bound for all)",
   },
   requestTimeoutMs: {
     env: 'MAAS_REQUEST_TIMEOUT_MS',

@@ -170,6 +170,7 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
         maxQueue: config.queueSize,
         maxNumSeqs: config.maxNumSeqs,
         maxBatchedTokens: config.maxBatchedTokens,
+        scheduling: config.scheduling,
       },
     },
     metrics,

@@ -381,6 +381,10 @@ export interface Limits {
   requestsPerMinute?: number;
   unitsPerMinute?: number;
   monthlyUnits?: number;
+  /** Tenant only: turns on a busy model relative to other tenants (default 1). */
+  weight?: number;
+  /** Tenant only: the most of its requests one model runs at once. */
+  concurrency?: number;
 }
 export interface Tenant {
   id: string;

@@ -8,6 +8,7 @@ import type { BatchPlan, Feedback } from '../../engine/index';
 import type { Tensor } from '../../engine/runtime/tensor';
 import type { ModelSignature, VersionRecord } from '../../store/ports';
 import type { Registry } from '../registry/registry';
+import { type Caller, currentCaller, type Priority } from './caller';
 import type { RunnerPool } from './pool';
 import type { RunnerSequence } from './runner';
 
@@ -17,6 +18,17 @@ export interface InferCall {
   /** A tighter deadline than the model's/server's (ms). */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Whose run it is (fair scheduling); default: the request's caller (`runAs`). */
+  caller?: Caller;
+  /** `batch` waits behind every `interactive` request of the model; default: the caller's, else interactive. */
+  priority?: Priority;
+}
+
+/** The caller a run is scheduled as: the call's own, else the request's, at the call's priority. */
+function callerFor(call: Pick<InferCall, 'caller' | 'priority'>): Caller | undefined {
+  const base = call.caller ?? currentCaller();
+  if (!call.priority) return base;
+  return { ...(base ?? { tenant: '' }), priority: call.priority };
 }
 
 /** A sequence of runs on one version (see `InferenceService.sequence`). */
@@ -66,6 +78,7 @@ export class InferenceService {
       outputs: call.outputs,
       deadline: started + limit,
       signal: call.signal,
+      caller: callerFor(call),
     });
     return { version, outputs };
   }
@@ -81,7 +94,7 @@ export class InferenceService {
     model: string,
     ref: string | undefined,
     feedback: Feedback,
-    options: { batch?: BatchPlan; tenant?: string } = {},
+    options: { batch?: BatchPlan; tenant?: string; priority?: Priority } = {},
   ): InferSequence {
     let opened: Promise<{ seq: RunnerSequence; limitMs: number }> | null = null;
     let closed = false;
@@ -90,7 +103,7 @@ export class InferenceService {
       const detail = await this.registry.modelRecord(owner, model);
       const runner = await this.pool.acquire(version, await this.registry.modelPath(version), detail.serving);
       return {
-        seq: runner.openSequence(feedback, options),
+        seq: runner.openSequence(feedback, { ...options, caller: callerFor(options) }),
         limitMs: detail.serving.timeout_ms ?? this.defaultTimeoutMs,
       };
     };
@@ -149,6 +162,7 @@ export class InferenceService {
       outputs: call.outputs,
       deadline: started + limit,
       signal: call.signal,
+      caller: callerFor(call),
     });
   }
 }

@@ -35,6 +35,7 @@ export function runnerSettings(serving: ServingSettings, defaults: RunnerSetting
     // `max_batch_size` is the alias of `max_num_seqs` for decoders (as vLLM's and TGI's names).
     maxNumSeqs: serving.max_num_seqs ?? serving.max_batch_size ?? defaults.maxNumSeqs,
     maxBatchedTokens: serving.max_batched_tokens ?? defaults.maxBatchedTokens,
+    scheduling: defaults.scheduling,
   };
 }
 

@@ -27,7 +27,9 @@ import type { BatchPlan, Feedback } from '../../engine/index';
 import type { Tensor } from '../../engine/runtime/tensor';
 import type { ModelSignature } from '../../store/ports';
 import type { PlatformMetrics } from '../metrics';
+import type { Caller } from './caller';
 import { FairQueue } from './fair-queue';
+import { RunQueue, type Scheduling } from './run-queue';
 import { checkInputs, hasFreeBatchDim, sliceRows, stack } from './tensors';
 import type { ModelSession } from './threaded-session';
 
@@ -42,6 +44,8 @@ export interface RunnerSettings {
   maxNumSeqs: number;
   /** The most prompt tokens one prefill run takes (longer prompts are chunked). */
   maxBatchedTokens: number;
+  /** Who goes next among waiting requests (see run-queue.ts); default fair. */
+  scheduling?: Scheduling;
 }
 
 export interface InferRequest {
@@ -52,6 +56,8 @@ export interface InferRequest {
   deadline: number;
   /** Aborted when the client goes away: a queued request is dropped. */
   signal?: AbortSignal;
+  /** Whose request it is and its priority (fair scheduling); default: an anonymous interactive one. */
+  caller?: Caller;
 }
 
 /** An open sequence of runs on this runner; `close` frees its state (idempotent). */
@@ -75,7 +81,7 @@ interface OpenSequence {
   primed: boolean;
   /** Steps with others (continuous batching); null: always alone. */
   batch: BatchPlan | null;
-  tenant: string;
+  caller: Caller;
   /** Holds one of maxNumSeqs slots (batched sequences). */
   admitted: boolean;
   admission: Promise<void> | null;
@@ -93,6 +99,9 @@ interface Pending {
   /** Requests with equal keys can share a run; `null` = always alone. */
   key: string | null;
   sequence?: OpenSequence;
+  caller: Caller;
+  /** What serving it charges its tenant's turn (see RunQueue). */
+  cost: number;
   enqueuedAt: number;
   settled: boolean;
   /** True once its batch is handed to ORT (too late to drop). */
@@ -102,8 +111,14 @@ interface Pending {
   cleanup: () => void;
 }
 
+/** Rows along dim 0 of a request's first input (at least 1). */
+function leadingDim(req: InferRequest): number {
+  const first = Object.values(req.inputs)[0];
+  return Math.max(1, first?.dims[0] ?? 1);
+}
+
 export class Runner {
-  private readonly queue: Pending[] = [];
+  private readonly queue = new RunQueue<Pending>(() => this.settings.scheduling ?? 'fair');
   private running = false;
   private waitTimer: NodeJS.Timeout | null = null;
   private scheduled = false;
@@ -133,11 +148,11 @@ export class Runner {
   }
 
   get busy(): boolean {
-    return this.running || this.queue.length > 0 || this.sequences.size > 0;
+    return this.running || this.queue.size > 0 || this.sequences.size > 0;
   }
 
   get queueDepth(): number {
-    return this.queue.length;
+    return this.queue.size;
   }
 
   /** Batched sequences holding a slot, and waiting for one. */
@@ -149,7 +164,10 @@ export class Runner {
    * Open a sequence whose `feedback` outputs (output name → input name) are kept for its next run:
    * that run may then leave those inputs out.
    */
-  openSequence(feedback: Feedback, options: { batch?: BatchPlan; tenant?: string } = {}): RunnerSequence {
+  openSequence(
+    feedback: Feedback,
+    options: { batch?: BatchPlan; tenant?: string; caller?: Caller } = {},
+  ): RunnerSequence {
     const outputs = new Set(this.signature.outputs.map((o) => o.name));
     const inputs = new Set(this.signature.inputs.map((i) => i.name));
     for (const [out, input] of Object.entries(feedback)) {
@@ -165,7 +183,7 @@ export class Runner {
       fedInputs: new Set(Object.values(feedback)),
       primed: false,
       batch: options.batch && this.session.runBatch ? options.batch : null,
-      tenant: options.tenant ?? '',
+      caller: { ...options.caller, tenant: options.tenant ?? options.caller?.tenant ?? '' },
       admitted: false,
       admission: null,
       waiter: null,
@@ -244,7 +262,7 @@ export class Runner {
         return;
       }
       seq.waiter = waiter;
-      this.waiting.push(seq.tenant, waiter);
+      this.waiting.push(seq.caller.tenant, waiter, seq.caller);
       this.publishSlots();
       timer = setTimeout(
         () =>
@@ -299,15 +317,20 @@ export class Runner {
     for (const o of req.outputs ?? []) {
       if (!outputNames.has(o)) fail('invalid_tensor', `the model has no output '${o.slice(0, 100)}'`);
     }
-    if (this.queue.length >= this.settings.maxQueue) {
+    const caller = seq?.caller ?? req.caller ?? { tenant: '' };
+    const ahead = this.queue.waitingAhead(caller);
+    if (ahead >= this.settings.maxQueue) {
       this.metrics.dropped.inc({ ...this.labels, reason: 'queue_full' });
-      fail('queue_full', `model '${this.labels.model}' has ${this.queue.length} requests waiting`, {
+      const whose = (this.settings.scheduling ?? 'fair') === 'fair' ? ' from your tenant' : '';
+      fail('queue_full', `model '${this.labels.model}' has ${ahead} requests waiting${whose}`, {
         retryAfterSeconds: 1,
       });
     }
     this.lastUsed = Date.now();
     const enqueue = () =>
-      new Promise<Record<string, Tensor>>((resolve, reject) => this.enqueue(req, seq, resolve, reject));
+      new Promise<Record<string, Tensor>>((resolve, reject) =>
+        this.enqueue(req, caller, seq, resolve, reject),
+      );
     if (!seq?.batch) return enqueue();
     this.noteStep(seq, req);
     return seq.admitted ? enqueue() : this.admit(seq, req).then(enqueue);
@@ -315,6 +338,7 @@ export class Runner {
 
   private enqueue(
     req: InferRequest,
+    caller: Caller,
     sequence: OpenSequence | undefined,
     resolve: Pending['resolve'],
     reject: Pending['reject'],
@@ -323,8 +347,10 @@ export class Runner {
     const p: Pending = {
       req,
       rows: rows ?? 1,
+      cost: rows ?? (sequence ? 1 : leadingDim(req)),
       key: rows === null ? null : this.batchKey(req),
       sequence,
+      caller,
       enqueuedAt: Date.now(),
       settled: false,
       started: false,
@@ -366,11 +392,8 @@ export class Runner {
 
   private abandon(p: Pending, reason: 'deadline_exceeded' | 'client_closed'): void {
     if (p.settled) return;
-    const i = this.queue.indexOf(p);
-    if (i >= 0) {
-      this.queue.splice(i, 1);
-      this.publishDepth();
-    }
+    this.queue.remove(p);
+    this.publishDepth();
     if (!p.started) this.metrics.dropped.inc({ ...this.labels, reason });
     this.settle(p, () =>
       p.reject(
@@ -389,32 +412,26 @@ export class Runner {
   }
 
   private publishDepth(): void {
-    this.metrics.queueDepth.set(this.labels, this.queue.length);
+    this.metrics.queueDepth.set(this.labels, this.queue.size);
   }
 
-  /** Take the next batch: the head request plus compatible ones, up to maxBatchSize rows. */
+  /**
+   * Take the next batch: the head request (the next in serving order, see RunQueue) plus
+   * compatible ones in that order, up to maxBatchSize rows.
+   */
   private takeBatch(): Pending[] {
-    const head = this.queue[0];
+    const head = this.queue.head()!;
     if (head.sequence?.batch) {
       // Decode rows in sequence order (the batched state keeps its layout while rows stay).
       const decode = this.queue
+        .items()
         .filter((p) => this.isDecode(p))
         .sort((a, b) => a.sequence!.id - b.sequence!.id);
       if (this.isDecode(head) || (this.prefilledSinceDecode && decode.length > 0)) return decode;
       return [head];
     }
-    const batch = [head];
-    let rows = head.rows;
-    if (head.key !== null) {
-      for (let i = 1; i < this.queue.length && rows < this.settings.maxBatchSize; i++) {
-        const p = this.queue[i];
-        if (p.key === head.key && rows + p.rows <= this.settings.maxBatchSize) {
-          batch.push(p);
-          rows += p.rows;
-        }
-      }
-    }
-    return batch;
+    if (head.key === null) return [head];
+    return this.queue.fill(head, (p) => p.key === head.key, this.settings.maxBatchSize);
   }
 
   /**
@@ -425,8 +442,8 @@ export class Runner {
    * this thread streams the previous token (an SSE write is ≈ 0.1 ms of syscall per token).
    */
   private pump(): void {
-    if (this.running || this.queue.length === 0 || this.waitTimer || this.scheduled) return;
-    const head = this.queue[0];
+    if (this.running || this.queue.size === 0 || this.waitTimer || this.scheduled) return;
+    const head = this.queue.head()!;
     if (head.sequence && !(this.isDecode(head) && this.stragglers())) {
       this.startBatch();
       return;
@@ -445,11 +462,11 @@ export class Runner {
   private stragglers(): boolean {
     let primed = 0;
     for (const s of this.sequences.values()) if (s.batch && s.primed) primed++;
-    return this.queue.filter((p) => this.isDecode(p)).length < primed;
+    return this.queue.items().filter((p) => this.isDecode(p)).length < primed;
   }
 
   private startBatch(): void {
-    if (this.running || this.queue.length === 0 || this.waitTimer) return;
+    if (this.running || this.queue.size === 0 || this.waitTimer) return;
     const batch = this.takeBatch();
     const rows = batch.reduce((n, p) => n + p.rows, 0);
     const waited = Date.now() - batch[0].enqueuedAt;
@@ -460,7 +477,7 @@ export class Runner {
       }, this.settings.maxDelayMs - waited);
       return;
     }
-    for (const p of batch) this.queue.splice(this.queue.indexOf(p), 1);
+    this.queue.take(batch);
     this.publishDepth();
     this.running = true;
     void this.run(batch).finally(() => {
@@ -561,7 +578,9 @@ export class Runner {
     this.sequences.clear();
     if (this.waitTimer) clearTimeout(this.waitTimer);
     this.waitTimer = null;
-    for (const p of this.queue.splice(0)) {
+    const queued = this.queue.items();
+    for (const p of queued) this.queue.remove(p);
+    for (const p of queued) {
       this.settle(p, () => p.reject(new MaasError('engine_unavailable', 'the model was unloaded')));
     }
     this.publishDepth();

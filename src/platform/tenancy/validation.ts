@@ -12,6 +12,8 @@ import { isScope, SCOPE_LADDER } from './scopes';
 /** Largest limit accepted (units/month): 10^12 stays exact in a double and in SQLite INTEGER. */
 const MAX_LIMIT = 1e12;
 const LIMIT_FIELDS = ['requestsPerMinute', 'unitsPerMinute', 'monthlyUnits'] as const;
+/** Scheduling limits (see platform/serving/fair-queue.ts): a tenant's, not a key's. */
+const TENANT_FIELDS = { weight: 1000, concurrency: 1_000_000 } as const;
 
 export interface CreateTenantBody {
   name: string;
@@ -42,22 +44,35 @@ function rejectUnknown(obj: Record<string, unknown>, allowed: readonly string[],
   }
 }
 
-export function parseLimits(value: unknown, pointer = 'limits'): Limits {
+/** A key's limits, or with `tenant` a tenant's (which may also set `weight` and `concurrency`). */
+export function parseLimits(value: unknown, pointer = 'limits', tenant = false): Limits {
   if (value === undefined) return {};
   const obj = asObject(value, pointer);
-  rejectUnknown(obj, LIMIT_FIELDS, `${pointer}.`);
+  const tenantFields = Object.keys(TENANT_FIELDS) as (keyof typeof TENANT_FIELDS)[];
+  if (!tenant) {
+    const misplaced = tenantFields.find((f) => obj[f] !== undefined);
+    if (misplaced)
+      fail('invalid_request', `${pointer}.${misplaced} is a tenant limit; set it on the tenant, not a key`, {
+        pointer: `${pointer}.${misplaced}`,
+      });
+  }
+  rejectUnknown(obj, tenant ? [...LIMIT_FIELDS, ...tenantFields] : LIMIT_FIELDS, `${pointer}.`);
   const out: Limits = {};
   for (const field of LIMIT_FIELDS) {
-    const v = obj[field];
-    if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_LIMIT) {
-      fail('invalid_request', `${pointer}.${field} must be an integer from 1 to ${MAX_LIMIT}`, {
-        pointer: `${pointer}.${field}`,
-      });
-    }
-    out[field] = v;
+    if (obj[field] !== undefined) out[field] = integer(obj[field], `${pointer}.${field}`, MAX_LIMIT);
+  }
+  for (const field of tenantFields) {
+    if (obj[field] !== undefined)
+      out[field] = integer(obj[field], `${pointer}.${field}`, TENANT_FIELDS[field]);
   }
   return out;
+}
+
+function integer(v: unknown, pointer: string, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
+    fail('invalid_request', `${pointer} must be an integer from 1 to ${max}`, { pointer });
+  }
+  return v as number;
 }
 
 export function parseScopes(value: unknown, pointer = 'scopes'): Scope[] {
@@ -80,7 +95,7 @@ export function parseScopes(value: unknown, pointer = 'scopes'): Scope[] {
 export function parseCreateTenant(body: unknown): CreateTenantBody {
   const obj = asObject(body, '');
   rejectUnknown(obj, ['name', 'limits'], '');
-  return { name: parseName(obj.name, 'name'), limits: parseLimits(obj.limits) };
+  return { name: parseName(obj.name, 'name'), limits: parseLimits(obj.limits, 'limits', true) };
 }
 
 /** `POST /api/v1/keys` body: `{tenant?, name, scopes, limits?}`. */

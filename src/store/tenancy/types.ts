@@ -17,6 +17,10 @@ export interface Limits {
   unitsPerMinute?: number;
   /** Units per calendar month (UTC). */
   monthlyUnits?: number;
+  /** Tenant only: turns on a busy model relative to other tenants (default 1). */
+  weight?: number;
+  /** Tenant only: the most of its requests one model runs at once (others of its wait). */
+  concurrency?: number;
 }
 
 export interface TenantRecord {
