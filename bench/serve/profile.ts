@@ -119,16 +119,17 @@ async function main(): Promise<void> {
         w.once('error', reject);
       });
     await run(Math.max(200, CONC * 10));
+    const cpuBefore = process.cpuUsage();
     const started = performance.now();
     const fromUs = process.hrtime.bigint() / 1000n;
     const times = (await run(N)).sort((a, b) => a - b);
     const toUs = process.hrtime.bigint() / 1000n;
     const seconds = (performance.now() - started) / 1000;
     const p = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(3);
-    const cpu = process.cpuUsage();
+    const cpu = process.cpuUsage(cpuBefore);
     process.stdout.write(
       `${BODY}: ${N} requests, ${(N / seconds).toFixed(0)}/s, client p50 ${p(0.5)} ms, p99 ${p(0.99)} ms\n` +
-        `timed window (for profile-summary.mjs): ${fromUs},${toUs}; process CPU so far ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms\n`,
+        `timed window (for profile-summary.mjs): ${fromUs},${toUs}; process CPU (all threads, client included) ${((cpu.user + cpu.system) / 1000 / N).toFixed(3)} ms per request\n`,
     );
   } finally {
     await app.close();
