@@ -16,18 +16,21 @@ import { Worker } from 'node:worker_threads';
 import { buildServer } from '../../src/api/server';
 import { loadConfig } from '../../src/platform/config';
 import { openPlatform } from '../../src/platform/platform';
-import { mlpModel } from '../../test/helpers/onnx-fixtures';
+import { cnnModel, mlpModel } from '../../test/helpers/onnx-fixtures';
 import { KEY } from './harness';
 
 const N = Number(process.env.N ?? 3000);
 const BODY = process.env.BODY ?? 'json';
+/** MODEL=cnn: the batching benchmark's CNN (max_batch_size 32) driven by CONC concurrent clients. */
+const MODEL = process.env.MODEL === 'cnn' ? 'cnn' : 'mlp';
+const CONC = Number(process.env.CONC ?? (MODEL === 'cnn' ? 64 : 1));
 
 /** The client: N sequential requests over one keep-alive socket; posts its per-request ms. */
 const clientSource = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { Agent, request } = require('node:http');
-const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-const { url, key, body, headers, n } = workerData;
+const { url, key, body, headers, n, conc } = workerData;
+const agent = new Agent({ keepAlive: true, maxSockets: conc });
 const payload = Buffer.from(body, 'base64');
 function post() {
   return new Promise((resolve, reject) => {
@@ -39,19 +42,29 @@ function post() {
     req.end(payload);
   });
 }
-(async () => {
-  const times = [];
-  for (let i = 0; i < n; i++) {
+async function loop(count, times) {
+  for (let i = 0; i < count; i++) {
     const s = performance.now();
     const status = await post();
     times.push(performance.now() - s);
     if (status !== 200) throw new Error('status ' + status);
   }
+}
+(async () => {
+  const times = [];
+  await Promise.all(Array.from({ length: conc }, () => loop(Math.ceil(n / conc), times)));
   parentPort.postMessage(times);
 })();
 `;
 
 function requestBody(): { body: Buffer; headers: Record<string, string> } {
+  if (MODEL === 'cnn') {
+    const image = Array.from({ length: 784 }, (_, i) => ((i * 37) % 255) / 255);
+    const json = JSON.stringify({
+      inputs: [{ name: 'x', shape: [1, 1, 28, 28], datatype: 'FP32', data: image }],
+    });
+    return { body: Buffer.from(json), headers: { 'content-type': 'application/json' } };
+  }
   const x = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i));
   if (BODY === 'binary') {
     const json = Buffer.from(
@@ -78,10 +91,11 @@ async function main(): Promise<void> {
     const addr = app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('no port');
     const base = `http://127.0.0.1:${addr.port}`;
-    const up = await fetch(`${base}/api/v1/models/mlp/versions`, {
+    const query = MODEL === 'cnn' ? '?max_batch_size=32' : '';
+    const up = await fetch(`${base}/api/v1/models/${MODEL}/versions${query}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/octet-stream' },
-      body: mlpModel(),
+      body: MODEL === 'cnn' ? cnnModel(2048) : mlpModel(),
     });
     if (up.status !== 201) throw new Error(`upload: ${up.status}`);
     const admin = await platform.keys.resolve(KEY);
@@ -93,7 +107,8 @@ async function main(): Promise<void> {
         const w = new Worker(clientSource, {
           eval: true,
           workerData: {
-            url: `${base}/v2/models/mlp/infer`,
+            url: `${base}/v2/models/${MODEL}/infer`,
+            conc: CONC,
             key: minted.key,
             body: body.toString('base64'),
             headers,
@@ -103,17 +118,18 @@ async function main(): Promise<void> {
         w.once('message', resolve);
         w.once('error', reject);
       });
-    await run(200);
+    await run(Math.max(200, CONC * 10));
+    const cpuBefore = process.cpuUsage();
     const started = performance.now();
     const fromUs = process.hrtime.bigint() / 1000n;
     const times = (await run(N)).sort((a, b) => a - b);
     const toUs = process.hrtime.bigint() / 1000n;
     const seconds = (performance.now() - started) / 1000;
     const p = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(3);
-    const cpu = process.cpuUsage();
+    const cpu = process.cpuUsage(cpuBefore);
     process.stdout.write(
       `${BODY}: ${N} requests, ${(N / seconds).toFixed(0)}/s, client p50 ${p(0.5)} ms, p99 ${p(0.99)} ms\n` +
-        `timed window (for profile-summary.mjs): ${fromUs},${toUs}; process CPU so far ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms\n`,
+        `timed window (for profile-summary.mjs): ${fromUs},${toUs}; process CPU (all threads, client included) ${((cpu.user + cpu.system) / 1000 / N).toFixed(3)} ms per request\n`,
     );
   } finally {
     await app.close();

@@ -7,8 +7,21 @@
 import { fail } from '../common/errors';
 import { jsonErrorOffset } from '../data/index';
 
+/** How many `[` and `{` the text holds, counting no further than `limit + 1` (native indexOf). */
+function openersUpTo(text: string, limit: number): number {
+  let n = 0;
+  for (const ch of ['[', '{']) {
+    for (let i = text.indexOf(ch); i >= 0 && n <= limit; i = text.indexOf(ch, i + 1)) n++;
+  }
+  return n;
+}
+
 /** 0-based offset of the bracket that opens level `maxDepth + 1`, or -1. Strings are skipped. */
 export function depthExceededAt(text: string, maxDepth: number): number {
+  // A body with no more openers than the limit cannot nest past it: the usual case (a tensor
+  // request has a handful), settled by native scans instead of a per-character loop, which cost
+  // ≈ 0.1 ms per 15 KB request under the batching benchmark's load.
+  if (openersUpTo(text, maxDepth) <= maxDepth) return -1;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {

@@ -94,8 +94,9 @@ export function decodeV2Input(
     }
     return { name, tensor: chunks.take(dtype, shape as number[], parameters.binary_data_size, where) };
   }
-  const flat: unknown[] = [];
-  flatten(data, flat, 0, where);
+  // Flat data (the usual form) is used as it is; nested data is flattened into a copy first.
+  const flat: unknown[] = Array.isArray(data) && !data.some(Array.isArray) ? data : [];
+  if (flat !== data) flatten(data, flat, 0, where);
   if (flat.length !== count) {
     fail('invalid_tensor', `${where}.data has ${flat.length} values, shape [${shape}] needs ${count}`, {
       pointer: `${where}.data`,

@@ -3,6 +3,7 @@
  * train-step graph, so one ORT run does forward, backward and update. Formulas follow PyTorch.
  */
 import type { Optimizer, OptimizerContext, OptimizerUpdate, Value } from '../engine/index';
+import { fusedSgdStep } from './sgd-fusion';
 
 export interface ClipOptions {
   /** Scale gradients so their global L2 norm is at most this (reported as metric `grad_norm`). */
@@ -37,9 +38,13 @@ export function sgd(options: SgdOptions = {}): Optimizer {
   return {
     name: 'sgd',
     stateNames: mu > 0 ? ['momentum'] : [],
+    elementwise: options.clipGradNorm === undefined,
     update(ctx): OptimizerUpdate {
       const { g, params, lr } = ctx;
       const t = params.dtype;
+      const fused =
+        mu === 0 && !wd && options.clipGradNorm === undefined && fusedSgdStep(g, params, ctx.grad, lr);
+      if (fused) return { params: fused, state: {} };
       let { grad, metrics } = clipped(ctx, options.clipGradNorm);
       if (wd) grad = g.op('Add', [grad, g.op('Mul', [params, g.scalar(wd, t)])]);
       const state: Record<string, Value> = {};
@@ -71,6 +76,7 @@ function adamLike(name: 'adam' | 'adamw', options: AdamOptions): Optimizer {
   return {
     name,
     stateNames: ['m', 'v'],
+    elementwise: options.clipGradNorm === undefined,
     update(ctx): OptimizerUpdate {
       const { g, lr, step } = ctx;
       const t = ctx.params.dtype;

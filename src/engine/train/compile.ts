@@ -16,9 +16,12 @@ import {
   buildEvalGraph,
   buildInferenceGraph,
   buildTrainGraph,
+  chooseParamLayout,
   type Layout,
   type ModelSpec,
+  type ParamLayout,
   packLayout,
+  slotNames,
   type TrainGraph,
 } from './graphs';
 import type { Optimizer } from './optimizer';
@@ -29,6 +32,8 @@ export interface CompileOptions {
   /** float64 for numerical checks; float32 (default) for speed. */
   dtype?: 'float32' | 'float64';
   session?: SessionOptions;
+  /** Parameter layout across the graph boundary (default: chosen from sizes and optimizer). */
+  paramLayout?: ParamLayout;
 }
 
 export interface StepResult {
@@ -63,8 +68,9 @@ export class TrainStep {
     private readonly session: EngineSession,
     private readonly train: TrainGraph,
     readonly layout: Layout,
-    private params: Flat,
-    private readonly optState: Record<string, Flat>,
+    /** One tensor (packed) or one per parameter (separate), fed back as the next step's inputs. */
+    private params: Flat[],
+    private readonly optState: Record<string, Flat[]>,
   ) {
     const buffers = options.model.buffers ?? [];
     this.buffers = buffers.length ? pack(buffers, packLayout(buffers), this.dtype) : null;
@@ -108,16 +114,16 @@ export class TrainStep {
   async step(batch: Record<string, Tensor>, lr: number): Promise<StepResult> {
     const feeds: Record<string, Tensor> = {
       ...this.convert(batch),
-      params: this.params,
       lr: this.scalar(lr),
+      step: this.scalar(this.stepCount + 1),
     };
-    feeds.step = this.scalar(this.stepCount + 1);
-    for (const s of this.train.stateNames) feeds[s] = this.optState[s];
+    this.feedSlots(feeds, 'params', this.params);
+    for (const s of this.train.stateNames) this.feedSlots(feeds, s, this.optState[s]);
     if (this.buffers) feeds.buffers = this.buffers;
     const out = await this.session.run(feeds);
     if (this.buffers) this.buffers = out.buffers_out as Flat;
-    this.params = out.params_out as Flat;
-    for (const s of this.train.stateNames) this.optState[s] = out[`${s}_out`] as Flat;
+    this.params = this.slotOutputs(out, 'params');
+    for (const s of this.train.stateNames) this.optState[s] = this.slotOutputs(out, s);
     this.stepCount++;
     return readScalars(out, this.train.metricNames);
   }
@@ -125,10 +131,11 @@ export class TrainStep {
   /** Loss, metrics and predictions without training (Dropout off); any batch size. */
   async evaluate(batch: Record<string, Tensor>): Promise<EvalResult> {
     if (!this.evalSession) {
-      this.evalGraph = buildEvalGraph(this.options.model, this.layout, this.dtype);
+      this.evalGraph = buildEvalGraph(this.options.model, this.layout, this.dtype, this.train.mode);
       this.evalSession = await EngineSession.create(encodeModel(this.evalGraph.graph), this.sessionOptions());
     }
-    const feeds: Record<string, Tensor> = { ...this.convert(batch), params: this.params };
+    const feeds: Record<string, Tensor> = this.convert(batch);
+    this.feedSlots(feeds, 'params', this.params);
     if (this.buffers) feeds.buffers = this.buffers;
     const out = await this.evalSession.run(feeds);
     const predictions: Record<string, Tensor> = {};
@@ -138,7 +145,7 @@ export class TrainStep {
 
   /** Copy the current packed values back into the model's Parameter objects. */
   syncParameters(): void {
-    unpack(this.options.model.params, this.layout, this.params);
+    unpack(this.options.model.params, this.layout, this.joined(this.params));
     const buffers = this.options.model.buffers ?? [];
     if (this.buffers) unpack(buffers, packLayout(buffers), this.buffers);
   }
@@ -151,8 +158,12 @@ export class TrainStep {
 
   state(): TrainState {
     const optimizer: TrainState['optimizer'] = {};
-    for (const s of this.train.stateNames) optimizer[s] = this.optState[s].data.slice();
-    const state: TrainState = { step: this.stepCount, params: this.params.data.slice(), optimizer };
+    for (const s of this.train.stateNames) optimizer[s] = this.joined(this.optState[s]).data.slice();
+    const state: TrainState = {
+      step: this.stepCount,
+      params: this.joined(this.params).data.slice(),
+      optimizer,
+    };
     if (this.buffers) state.buffers = this.buffers.data.slice();
     return state;
   }
@@ -167,13 +178,47 @@ export class TrainStep {
     const n = this.layout.total;
     const flat = (data: Float32Array | Float64Array) =>
       ({ dtype: this.dtype, dims: [data.length], data }) as Flat;
-    const params = flat(check(state.params, 'params'));
-    const opt = this.train.stateNames.map((s) => [s, flat(check(state.optimizer[s], s, n))] as const);
+    const params = this.slots(flat(check(state.params, 'params')));
+    const opt = this.train.stateNames.map(
+      (s) => [s, this.slots(flat(check(state.optimizer[s], s, n)))] as const,
+    );
     const buffers = this.buffers ? flat(check(state.buffers, 'buffers', this.buffers.data.length)) : null;
     this.params = params;
     for (const [s, t] of opt) this.optState[s] = t;
     this.buffers = buffers;
     this.stepCount = state.step;
+  }
+
+  /** Which layout the train graph uses (`separate`: one input per parameter tensor). */
+  get paramLayout(): ParamLayout {
+    return this.train.mode;
+  }
+
+  private feedSlots(feeds: Record<string, Tensor>, base: string, slots: Flat[]): void {
+    slotNames(base, this.train.mode, slots.length).forEach((name, i) => {
+      feeds[name] = slots[i];
+    });
+  }
+
+  private slotOutputs(out: Record<string, Tensor>, base: string): Flat[] {
+    return slotNames(base, this.train.mode, this.layout.sizes.length).map(
+      (name) => out[`${name}_out`] as Flat,
+    );
+  }
+
+  /** The flat vector of some slots (the slot itself when packed; a concatenation when separate). */
+  private joined(slots: Flat[]): Flat {
+    if (this.train.mode === 'packed') return slots[0];
+    const flat = zeros(this.dtype, [this.layout.total]) as Flat;
+    slots.forEach((t, i) => {
+      flat.data.set(t.data, this.layout.offsets[i]);
+    });
+    return flat;
+  }
+
+  /** A flat vector as the graph's slots (copies when separate, so slots never share a buffer). */
+  private slots(flat: Flat): Flat[] {
+    return splitSlots(flat, this.train.mode, this.layout, this.options.model.params);
   }
 
   private sessionOptions(): SessionOptions {
@@ -195,6 +240,14 @@ function pack(params: readonly Parameter[], layout: Layout, dtype: 'float32' | '
   return flat;
 }
 
+function splitSlots(flat: Flat, mode: ParamLayout, layout: Layout, params: readonly Parameter[]): Flat[] {
+  if (mode === 'packed') return [flat];
+  return params.map((p, i) => {
+    const data = flat.data.slice(layout.offsets[i], layout.offsets[i] + layout.sizes[i]);
+    return { dtype: flat.dtype, dims: p.value.dims, data } as Flat;
+  });
+}
+
 /** Write slices of a flat tensor back into parameter objects (keeping each one's dtype). */
 function unpack(params: readonly Parameter[], layout: Layout, flat: Flat): void {
   params.forEach((p, i) => {
@@ -213,13 +266,15 @@ function readScalars(out: Record<string, Tensor>, metricNames: readonly string[]
 export async function compileTrainStep(options: CompileOptions): Promise<TrainStep> {
   const dtype = options.dtype ?? 'float32';
   const layout = packLayout(options.model.params);
-  const train = buildTrainGraph(options.model, options.optimizer, layout, dtype);
+  const mode = options.paramLayout ?? chooseParamLayout(layout, options.optimizer);
+  const train = buildTrainGraph(options.model, options.optimizer, layout, dtype, mode);
   const session = await EngineSession.create(encodeModel(train.graph, { name: 'maas-train-step' }), {
     graphOptimization: 'extended',
     ...options.session,
   });
-  const params = pack(options.model.params, layout, dtype);
-  const state: Record<string, Flat> = {};
-  for (const s of train.stateNames) state[s] = zeros(dtype, [layout.total]) as Flat;
+  const params = splitSlots(pack(options.model.params, layout, dtype), mode, layout, options.model.params);
+  const state: Record<string, Flat[]> = {};
+  for (const s of train.stateNames)
+    state[s] = splitSlots(zeros(dtype, [layout.total]) as Flat, mode, layout, options.model.params);
   return new TrainStep(options, session, train, layout, params, state);
 }

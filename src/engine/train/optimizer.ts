@@ -4,11 +4,12 @@ import type { Value } from '../ir/types';
 
 export interface OptimizerContext {
   g: Graph;
-  /** All parameters packed into one flat vector [P] (docs/engine.md: fewer nodes, less I/O). */
+  /** All parameters packed into one flat vector [P] (docs/engine.md: fewer nodes, less I/O), or,
+   * for an `elementwise` optimizer under the `separate` layout, one parameter tensor. */
   params: Value;
-  /** dLoss/dParams, same layout [P]. */
+  /** dLoss/dParams, same layout and shape as `params`. */
   grad: Value;
-  /** Each state vector named in `stateNames`, [P], zero at step 1. */
+  /** Each state vector named in `stateNames`, shaped as `params`, zero at step 1. */
   state: Readonly<Record<string, Value>>;
   /** Learning rate, a rank-0 input fed per step (schedules are computed in JS). */
   lr: Value;
@@ -26,5 +27,10 @@ export interface OptimizerUpdate {
 export interface Optimizer {
   readonly name: string;
   readonly stateNames: readonly string[];
+  /**
+   * True when the update treats every element on its own (no global norm): the train step may then
+   * run it once per parameter tensor (`separate` layout) instead of once over the packed vector.
+   */
+  readonly elementwise?: boolean;
   update(ctx: OptimizerContext): OptimizerUpdate;
 }

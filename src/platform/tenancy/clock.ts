@@ -18,7 +18,15 @@ export class ManualClock implements Clock {
   }
 }
 
+/** The last month computed and its [start, end) in epoch ms: admission asks once per request. */
+let lastMonth = { start: 0, end: 0, name: '' };
+
 /** `YYYY-MM` of an epoch-ms time, in UTC: the quota period. */
 export function monthOf(epochMs: number): string {
-  return new Date(epochMs).toISOString().slice(0, 7);
+  if (epochMs >= lastMonth.start && epochMs < lastMonth.end) return lastMonth.name;
+  const d = new Date(epochMs);
+  const start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  const end = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  lastMonth = { start, end, name: d.toISOString().slice(0, 7) };
+  return lastMonth.name;
 }
