@@ -28,6 +28,7 @@ import {
   HF_DECODER_FAMILY,
   HF_ENCODER_FAMILY,
   isEncoderGraph,
+  keptPaths,
   loadTextAssets,
   planDecoder,
   planEncoder,
@@ -105,13 +106,6 @@ function tryTemplate(assets: TextAssets): void {
     const cause = isMaasError(e) ? e.message : String(e);
     fail('invalid_model', `${assets.templateFile}: ${cause}`);
   }
-}
-
-/** Graphs other than `graph`, and the external data files named after them, are left out. */
-function keptPaths(paths: readonly string[], graph: string): string[] {
-  const others = paths.filter((p) => p.endsWith('.onnx') && p !== graph);
-  const dropped = new Set(others.flatMap((p) => [p, `${p}_data`, `${p}.data`]));
-  return paths.filter((p) => !dropped.has(p));
 }
 
 /** Count of parameters and the element types that hold them, from the child's report. */
