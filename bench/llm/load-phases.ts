@@ -3,13 +3,14 @@
  * real code of each phase on the bench folder (bench/llm/folder.ts, ≈ 110 M parameters, 627 MB with
  * its int8 sibling):
  *
- *   pack        `maas models push`'s client side: the folder as a .tar.gz stream (packFolderStream)
+ *   pack        `maas models push`'s client side: the folder as it sends it (push-folder.ts: a plain
+ *               .tar of the graph it serves; `--gzip-all`: every file as .tar.gz, as it did before)
  *   receive     the server streams the body into a temp file, hashing it (ArtifactStore.stage)
  *   stage       unpack, check text files, validate the graph in a child, store each file (stageFolder)
  *   validate    the child check alone (validateModelFile), part of `stage`
  *   first-load  the serving session in its worker thread (ThreadedSession.create)
  *
- *   node --import tsx bench/llm/load-phases.ts
+ *   node --import tsx bench/llm/load-phases.ts [--gzip-all]
  *
  * Wall ms per phase, and this process's CPU ms (a child's CPU is not in it).
  */
@@ -18,6 +19,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { filesToPush } from '../../src/cli/push-folder';
 import { packFolderStream } from '../../src/data/formats/folder-pack';
 import { dataLimits } from '../../src/data/limits';
 import { ArtifactStore } from '../../src/platform/artifacts/artifacts';
@@ -49,7 +51,7 @@ async function main() {
     );
     const validation = { timeoutMs: 1_200_000, memoryMb: 4096 };
     const staged = await phase('stage', () =>
-      stageFolder(received.tempPath, 'tar.gz', undefined, {
+      stageFolder(received.tempPath, gzip ? 'tar.gz' : 'tar', undefined, {
         artifacts,
         validation,
         limited: (fn) => fn(),

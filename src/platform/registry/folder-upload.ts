@@ -16,7 +16,6 @@
  * Storage: one artifact per file (same bytes stored once across versions); the version's own
  * digest is its graph's. Serving loads the graph from a folder view of hard links (artifacts.ts).
  */
-import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fail, isMaasError } from '../../common/errors';
@@ -182,7 +181,8 @@ export async function stageFolder(
       ) ?? fail('invalid_model', 'config.json states no context length (max_position_embeddings)');
     const files: FolderFile[] = [];
     for (const path of kept) {
-      const s = await deps.artifacts.stage(createReadStream(join(root, path)), Number.MAX_SAFE_INTEGER);
+      // Moved, not copied: the unpacked file lies in the store's own temp folder.
+      const s = await deps.artifacts.stageFile(join(root, path));
       staged.push(s);
       files.push({ path, digest: s.digest, sizeBytes: s.sizeBytes });
     }
