@@ -43,8 +43,12 @@ async function main() {
   const folder = await benchFolder((m) => console.error(m));
   const dir = await mkdtemp(join(tmpdir(), 'maas-load-phases-'));
   try {
-    const archive = join(dir, 'model.tar.gz');
-    await phase('pack', async () => pipeline(await packFolderStream(folder), createWriteStream(archive)));
+    const gzip = process.argv.includes('--gzip-all');
+    const archive = join(dir, 'model.tar');
+    const files = gzip ? undefined : await filesToPush(folder, undefined);
+    await phase('pack', async () =>
+      pipeline(await packFolderStream(folder, { files, gzip }), createWriteStream(archive)),
+    );
     const artifacts = await ArtifactStore.open(join(dir, 'data'));
     const received = await phase('receive', () =>
       artifacts.stage(createReadStream(archive), Number.MAX_SAFE_INTEGER),
