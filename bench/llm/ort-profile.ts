@@ -59,9 +59,9 @@ async function main() {
       ]);
   let feed = promptIds(promptLength);
   let total = 0;
-  const runStarts: number[] = [];
+  let cpuFrom = process.cpuUsage();
   for (let step = 0; step <= steps; step++) {
-    runStarts.push(performance.now());
+    if (step === 1) cpuFrom = process.cpuUsage(); // decode steps only
     const out = await session.run({
       input_ids: i64(repeat(feed), [rows, feed.length]),
       attention_mask: i64(new Array(rows * (total + feed.length)).fill(1), [rows, total + feed.length]),
@@ -80,6 +80,7 @@ async function main() {
       if (logits[logits.length - v + i] > logits[logits.length - v + best]) best = i;
     feed = [best];
   }
+  const cpu = process.cpuUsage(cpuFrom);
   session.endProfiling(); // writes <prefix>_<date>.json
   const name = (await readdir(os.tmpdir())).find((f) => f.startsWith(stem) && f.endsWith('.json'));
   if (!name) throw new Error('ORT wrote no profile');
@@ -106,7 +107,7 @@ async function main() {
     `rows ${rows}, prompt ${promptLength}, ${steps} decode steps, load ${os.loadavg()[0].toFixed(2)}`,
   );
   console.log(
-    `decode: ${(runTotal / steps / 1000).toFixed(2)} ms per run (ORT's model_run), nodes ${(nodeTotal / steps / 1000).toFixed(2)} ms`,
+    `decode: ${(runTotal / steps / 1000).toFixed(2)} ms per run (ORT's model_run), nodes ${(nodeTotal / steps / 1000).toFixed(2)} ms; CPU of all threads ${((cpu.user + cpu.system) / 1000 / steps).toFixed(2)} ms per step`,
   );
   for (const [op, us] of [...byOp.entries()].sort((a, b) => b[1] - a[1]).slice(0, 14))
     console.log(
