@@ -32,7 +32,7 @@ export async function folderFileList(dir: string): Promise<string[]> {
 }
 
 export interface PackOptions {
-  /** Pack only these files (folder paths, as folderFileList gives them); default: all. */
+  /** Pack only these files: a subset of what folderFileList gives (it refuses links); default: all. */
   files?: readonly string[];
   /** Compress (.tar.gz); default false (.tar). */
   gzip?: boolean;
