@@ -18,8 +18,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { packFolderStream } from '../../src/data/formats/folder-pack';
+import { folderBody } from '../../src/cli/push-folder';
 import { writeRandomLlamaFolder } from '../../src/models/language/hf/random';
 import { spawnServe } from '../../test/helpers/serve';
 
@@ -158,10 +157,10 @@ async function main() {
   const lines: string[] = [];
   const json: Record<string, unknown> = { shape, newTokens, promptTokens, longPrompt };
   try {
-    const body = Readable.toWeb(await packFolderStream(folder)) as ReadableStream<Uint8Array>;
+    const body = await folderBody(folder, undefined);
     const pushed = await fetch(`${server.url}/api/v1/models/bench/versions`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/gzip' },
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-tar' },
       body,
       duplex: 'half',
     } as RequestInit);

@@ -15,9 +15,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { AutoModelForCausalLM, env, Tensor as HfTensor } from '@huggingface/transformers';
-import { packFolderStream } from '../../src/data/formats/folder-pack';
+import { folderBody } from '../../src/cli/push-folder';
 import { EngineSession } from '../../src/engine/runtime/session';
 import { type Tensor, tensorFrom, zeros } from '../../src/engine/runtime/tensor';
 import { spawnServe } from '../../test/helpers/serve';
@@ -182,12 +181,11 @@ async function maasServed(args: ShapeArgs): Promise<StreamTiming> {
   try {
     const headers = { authorization: `Bearer ${key}` };
     const t0 = performance.now();
-    const body = Readable.toWeb(
-      await packFolderStream(join(MODEL_ROOT, MODEL_NAME)),
-    ) as ReadableStream<Uint8Array>;
+    // As `maas models push` sends it: a plain .tar of the graph it serves (no int8 sibling).
+    const body = await folderBody(join(MODEL_ROOT, MODEL_NAME), undefined);
     const pushed = await fetch(`${server.url}/api/v1/models/bench/versions`, {
       method: 'POST',
-      headers: { ...headers, 'content-type': 'application/gzip' },
+      headers: { ...headers, 'content-type': 'application/x-tar' },
       body,
       duplex: 'half',
     } as RequestInit);

@@ -17,7 +17,6 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { isMaasError } from '../common/errors';
 import { didYouMean } from '../common/suggest';
@@ -113,15 +112,13 @@ async function models(p: Parsed, io: CliIO): Promise<void> {
     only(p.flags, 'models push');
     if (!name || !file) throw new UsageError('maas models push NAME FILE|FOLDER');
     const opt = (f: string) => (p.flags[f] === undefined ? undefined : Number(p.flags[f]));
-    // A folder (a Hugging Face model folder) goes as a .tar.gz packed while it uploads.
+    // A folder (a Hugging Face model folder) goes as a .tar packed while it uploads (push-folder.ts).
     const isFolder = await stat(file).then(
       (s) => s.isDirectory(),
       () => false,
     );
     const body = isFolder
-      ? (Readable.toWeb(
-          await (await import('../data/formats/folder-pack')).packFolderStream(file),
-        ) as ReadableStream<Uint8Array>)
+      ? await (await import('./push-folder')).folderBody(file, p.flags['--variant'])
       : await fileBlob(file);
     const v = await (await client(p.flags, io)).pushModel(name, body, {
       variant: p.flags['--variant'],

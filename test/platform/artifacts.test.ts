@@ -6,7 +6,8 @@
  * the leader's sweep removes unreferenced blobs.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isMaasError } from '../../src/common/errors';
@@ -60,6 +61,20 @@ function describeArtifactStore(name: string, backend: () => Promise<Backend>): v
       await a.remove(digest);
       expect(await a.has(digest)).toBe(false);
       expect(await a.list()).toEqual([]);
+    });
+
+    it('stages a file of an unpacked upload by moving it, under its digest', async () => {
+      const a = await b.open(tmp.dir);
+      const bytes = randomBytes(200_000);
+      const unpacked = join(await a.tempFolder(), 'model.onnx');
+      await writeFile(unpacked, bytes);
+      const staged = await a.stageFile(unpacked);
+      expect(staged.digest).toBe(sha(bytes));
+      expect(staged.sizeBytes).toBe(bytes.length);
+      expect(await exists(unpacked)).toBe(false);
+      await a.commit(staged);
+      expect((await readFile(await a.local(staged.digest))).equals(bytes)).toBe(true);
+      expect(await a.verify(staged.digest)).toBe(true);
     });
 
     it('sweeps files no row references, only past the grace period', async () => {

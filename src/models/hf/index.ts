@@ -8,6 +8,6 @@ import './encoder';
 export { loadTextAssets, type ReadFolderFile, readJson, type TextAssets } from './assets';
 export { HF_ENCODER_FAMILY } from './encoder';
 export { isEncoderGraph, planEncoder, readPooling } from './encoder-plan';
-export { chooseGraph, quantizationOf } from './layout';
+export { chooseGraph, keptPaths, quantizationOf } from './layout';
 export { describeConfig, planDecoder } from './plan';
 export { HF_DECODER_FAMILY, hfDecoderRuntime } from './runtime';

@@ -112,3 +112,10 @@ export function quantizationOf(variant: string): string {
   };
   return names[variant] ?? variant;
 }
+
+/** The folder's files that serve `graph`: the other graphs, and external data named after them, left out. */
+export function keptPaths(paths: readonly string[], graph: string): string[] {
+  const others = paths.filter((p) => p.endsWith('.onnx') && p !== graph);
+  const dropped = new Set(others.flatMap((p) => [p, `${p}_data`, `${p}.data`]));
+  return paths.filter((p) => !dropped.has(p));
+}

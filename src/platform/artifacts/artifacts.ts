@@ -204,6 +204,25 @@ export class ArtifactStore {
   }
 
   /**
+   * Stage a file already written inside this store's temp folder (a file of an unpacked upload,
+   * see `tempFolder`) by moving it, not copying it: it is hashed as it is read, synced, and
+   * renamed to a staged path (a 440 MB graph is then written once, not twice).
+   */
+  async stageFile(path: string): Promise<StagedArtifact> {
+    const tempPath = join(this.tmpDir, `${randomBytes(12).toString('hex')}.part`);
+    const hash = createHash('sha256');
+    let size = 0;
+    await eachChunk(createReadStream(path), async (chunk) => {
+      size += chunk.length;
+      hash.update(chunk);
+    });
+    const file = await open(path, 'r');
+    await file.sync().finally(() => file.close());
+    await rename(path, tempPath);
+    return { digest: `sha256:${hash.digest('hex')}`, sizeBytes: size, tempPath };
+  }
+
+  /**
    * Store a staged file under its content address (a no-op if the same bytes are already stored):
    * in the shared blob store first when there is one, then in the folder. Returns the local path.
    */

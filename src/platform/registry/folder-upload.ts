@@ -16,7 +16,6 @@
  * Storage: one artifact per file (same bytes stored once across versions); the version's own
  * digest is its graph's. Serving loads the graph from a folder view of hard links (artifacts.ts).
  */
-import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fail, isMaasError } from '../../common/errors';
@@ -28,6 +27,7 @@ import {
   HF_DECODER_FAMILY,
   HF_ENCODER_FAMILY,
   isEncoderGraph,
+  keptPaths,
   loadTextAssets,
   planDecoder,
   planEncoder,
@@ -107,13 +107,6 @@ function tryTemplate(assets: TextAssets): void {
   }
 }
 
-/** Graphs other than `graph`, and the external data files named after them, are left out. */
-function keptPaths(paths: readonly string[], graph: string): string[] {
-  const others = paths.filter((p) => p.endsWith('.onnx') && p !== graph);
-  const dropped = new Set(others.flatMap((p) => [p, `${p}_data`, `${p}.data`]));
-  return paths.filter((p) => !dropped.has(p));
-}
-
 /** Count of parameters and the element types that hold them, from the child's report. */
 function weightsOf(checked: ValidatedModel) {
   return { parameters: checked.parameters ?? null, weightTypes: checked.weightTypes ?? {} };
@@ -188,7 +181,8 @@ export async function stageFolder(
       ) ?? fail('invalid_model', 'config.json states no context length (max_position_embeddings)');
     const files: FolderFile[] = [];
     for (const path of kept) {
-      const s = await deps.artifacts.stage(createReadStream(join(root, path)), Number.MAX_SAFE_INTEGER);
+      // Moved, not copied: the unpacked file lies in the store's own temp folder.
+      const s = await deps.artifacts.stageFile(join(root, path));
       staged.push(s);
       files.push({ path, digest: s.digest, sizeBytes: s.sizeBytes });
     }
