@@ -31,7 +31,10 @@ export function LineChart({
         height: 260,
         scales: { x: { time: false } },
         axes: [{ label: x }, {}],
-        series: [{ label: x }, ...series.map((s) => ({ label: s.label, stroke: s.colour, width: 2, spanGaps: true }))],
+        series: [
+          { label: x },
+          ...series.map((s) => ({ label: s.label, stroke: s.colour, width: 2, spanGaps: true })),
+        ],
       },
       data as uPlot.AlignedData,
       box.current,

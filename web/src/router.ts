@@ -1,13 +1,10 @@
 /** Pages live in the hash (`#/models/mnist`), so the server only ever serves `/`. */
 import { useEffect, useState } from 'react';
 
+const read = (): string[] =>
+  window.location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+
 export function useRoute(): string[] {
-  const read = () =>
-    window.location.hash
-      .replace(/^#\/?/, '')
-      .split('/')
-      .filter(Boolean)
-      .map(decodeURIComponent);
   const [parts, setParts] = useState(read);
   useEffect(() => {
     const onChange = () => setParts(read());

@@ -12,7 +12,8 @@ export interface Session {
   client: ConsoleClient;
 }
 
-export const clientFor = (key: string): ConsoleClient => new ConsoleClient({ url: window.location.origin, key });
+export const clientFor = (key: string): ConsoleClient =>
+  new ConsoleClient({ url: window.location.origin, key });
 
 export const storedKey = (): string | null => window.sessionStorage.getItem(STORAGE_KEY);
 

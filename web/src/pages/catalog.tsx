@@ -14,7 +14,9 @@ export function Catalog() {
       <h1>Models</h1>
       <ErrorNote error={models.error} />
       {models.loading && !models.data && <Loading what="models" />}
-      {models.data && models.data.length === 0 && <p className="muted">No models yet. Upload one, or train one.</p>}
+      {models.data && models.data.length === 0 && (
+        <p className="muted">No models yet. Upload one, or train one.</p>
+      )}
       {models.data && models.data.length > 0 && (
         <table className="list">
           <thead>

@@ -74,7 +74,10 @@ export function Job({ id }: { id: string }) {
         {job.family} on {job.dataset} · job {job.id}
       </p>
       {last && (
-        <Progress value={Number(last.data.step) / Number(last.data.totalSteps || 1)} label="training progress" />
+        <Progress
+          value={Number(last.data.step) / Number(last.data.totalSteps || 1)}
+          label="training progress"
+        />
       )}
       {!TERMINAL.includes(job.status) && allows(me, 'manage') && (
         <button type="button" onClick={() => client.cancelTraining(id).then(setJob, setError)}>
@@ -83,7 +86,8 @@ export function Job({ id }: { id: string }) {
       )}
       {job.result && (
         <p>
-          Result: <a href={href('models', job.result.model)}>{job.result.model}</a> version {job.result.version}
+          Result: <a href={href('models', job.result.model)}>{job.result.model}</a> version{' '}
+          {job.result.version}
         </p>
       )}
       {job.error && <p className="error">{job.error}</p>}

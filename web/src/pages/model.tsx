@@ -23,19 +23,19 @@ export function ModelPage({ name, tab }: { name: string; tab?: string }) {
   return (
     <section>
       <h1>
-        {m.id} <span className="tag">{m.task ?? 'tensors'}</span>
+        {name} <span className="tag">{m.task ?? 'tensors'}</span>
         {m.public && <span className="tag">public</span>}
       </h1>
       {m.description && <p>{m.description}</p>}
       <div className="tabs" role="tablist" aria-label="Playgrounds">
         {tabs.map((t) => (
-          <a key={t} role="tab" aria-selected={t === current} href={href('models', m.id, t)}>
+          <a key={t} role="tab" aria-selected={t === current} href={href('models', name, t)}>
             {PLAYGROUNDS[t].label}
           </a>
         ))}
       </div>
       <div className="card">
-        <Playground model={m.id} detail={m} />
+        <Playground model={name} detail={m} />
       </div>
       <Overview m={m} onChange={model.reload} />
     </section>
@@ -141,7 +141,15 @@ function VersionFacts({ v }: { v: ModelVersion }) {
   );
 }
 
-function AliasForm({ model, versions, onDone }: { model: string; versions: ModelVersion[]; onDone: () => void }) {
+function AliasForm({
+  model,
+  versions,
+  onDone,
+}: {
+  model: string;
+  versions: ModelVersion[];
+  onDone: () => void;
+}) {
   const { client } = useSession().session;
   const [alias, setAlias] = useState('prod');
   const [version, setVersion] = useState(String(versions[versions.length - 1]?.version ?? 1));

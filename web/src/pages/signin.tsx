@@ -2,7 +2,13 @@
 import { type FormEvent, useState } from 'react';
 import { explainError } from '../errors';
 
-export function SignIn({ onSignIn, notice }: { onSignIn: (key: string) => Promise<void>; notice: string | null }) {
+export function SignIn({
+  onSignIn,
+  notice,
+}: {
+  onSignIn: (key: string) => Promise<void>;
+  notice: string | null;
+}) {
   const [key, setKey] = useState('');
   const [error, setError] = useState<string | null>(notice);
   const [busy, setBusy] = useState(false);
@@ -44,7 +50,9 @@ export function SignIn({ onSignIn, notice }: { onSignIn: (key: string) => Promis
           {error}
         </p>
       )}
-      <p className="muted small">The key stays in this tab only (session storage) and is never put in a URL.</p>
+      <p className="muted small">
+        The key stays in this tab only (session storage) and is never put in a URL.
+      </p>
     </form>
   );
 }

@@ -51,7 +51,11 @@ const shown = (v: unknown) => (Array.isArray(v) ? v.join(', ') : String(v));
 
 export function parseHyperparameter(rule: HyperparameterRule, text: string): unknown {
   if (rule.kind === 'choice') return text;
-  if (rule.kind === 'ints') return text.split(/[\s,]+/).filter(Boolean).map(Number);
+  if (rule.kind === 'ints')
+    return text
+      .split(/[\s,]+/)
+      .filter(Boolean)
+      .map(Number);
   return Number(text);
 }
 
@@ -119,7 +123,8 @@ function NewTraining() {
           Model name <input value={model} onChange={(e) => setModel(e.target.value)} required />
         </label>
         <label>
-          Target column <input value={target} onChange={(e) => setTarget(e.target.value)} placeholder="label" />
+          Target column{' '}
+          <input value={target} onChange={(e) => setTarget(e.target.value)} placeholder="label" />
         </label>
       </div>
       {f && <p className="muted small">{f.description}</p>}
@@ -129,16 +134,22 @@ function NewTraining() {
         <div className="hp-grid">
           {f &&
             Object.entries(f.hyperparameters).map(([k, rule]) => (
-              <label key={k} title={rule.doc}>
-                {k}
+              <div key={k} className="hp-field" title={rule.doc}>
+                <label htmlFor={`hp-${k}`}>{k}</label>
                 {rule.kind === 'choice' ? (
-                  <select value={hp[k] ?? rule.default} onChange={(e) => setHp({ ...hp, [k]: e.target.value })}>
+                  <select
+                    id={`hp-${k}`}
+                    value={hp[k] ?? rule.default}
+                    onChange={(e) => setHp({ ...hp, [k]: e.target.value })}
+                  >
                     {rule.choices.map((c) => (
                       <option key={c}>{c}</option>
                     ))}
                   </select>
                 ) : (
                   <input
+                    id={`hp-${k}`}
+                    name={k}
                     value={hp[k] ?? ''}
                     placeholder={shown(rule.default)}
                     onChange={(e) => setHp({ ...hp, [k]: e.target.value })}
@@ -148,7 +159,7 @@ function NewTraining() {
                   {rule.doc}
                   {'min' in rule ? ` (${rule.min}–${rule.max})` : ''}
                 </span>
-              </label>
+              </div>
             ))}
         </div>
       </details>

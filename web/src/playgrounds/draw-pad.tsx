@@ -24,7 +24,13 @@ export function DrawPad({ onCanvas }: { onCanvas: (c: HTMLCanvasElement) => void
     const r = c.getBoundingClientRect();
     g.fillStyle = '#fff';
     g.beginPath();
-    g.arc(((e.clientX - r.left) * SIZE) / r.width, ((e.clientY - r.top) * SIZE) / r.height, 12, 0, Math.PI * 2);
+    g.arc(
+      ((e.clientX - r.left) * SIZE) / r.width,
+      ((e.clientY - r.top) * SIZE) / r.height,
+      12,
+      0,
+      Math.PI * 2,
+    );
     g.fill();
   };
   const drop = (file: File) => {
@@ -67,7 +73,12 @@ export function DrawPad({ onCanvas }: { onCanvas: (c: HTMLCanvasElement) => void
           Clear
         </button>
         <label>
-          or pick an image <input type="file" accept="image/*" onChange={(e) => e.target.files?.[0] && drop(e.target.files[0])} />
+          or pick an image{' '}
+          <input
+            type="file"
+            accept="image/*"
+            onChange={(e) => e.target.files?.[0] && drop(e.target.files[0])}
+          />
         </label>
       </div>
     </div>

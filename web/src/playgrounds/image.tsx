@@ -55,16 +55,23 @@ export function ImagePlayground({ model }: PlaygroundProps) {
       </form>
       <ErrorNote error={error} />
       <div className="image-grid" data-testid="image-grid">
-        {images.map((b64, i) => (
-          <figure key={`${seed}-${i}-${b64.length}`}>
-            <img src={`data:image/png;base64,${b64}`} alt={`generated ${i + 1}: ${prompt}`} width={size} height={size} />
-            <figcaption>
-              <a href={`data:image/png;base64,${b64}`} download={`${model}-${seed}-${i + 1}.png`}>
-                Download
-              </a>
-            </figcaption>
-          </figure>
-        ))}
+        {images
+          .map((b64, i) => ({ b64, n: i + 1 }))
+          .map(({ b64, n: i }) => (
+            <figure key={`${seed}-${i}`}>
+              <img
+                src={`data:image/png;base64,${b64}`}
+                alt={`generated ${i}: ${prompt}`}
+                width={size}
+                height={size}
+              />
+              <figcaption>
+                <a href={`data:image/png;base64,${b64}`} download={`${model}-${seed}-${i}.png`}>
+                  Download
+                </a>
+              </figcaption>
+            </figure>
+          ))}
       </div>
     </div>
   );

@@ -20,7 +20,7 @@ export const PLAYGROUNDS = {
 
 export type PlaygroundName = keyof typeof PLAYGROUNDS;
 
-/** By the model's task; uploaded graphs without one get the tensor form and classify. */
+/** Which come first by the model's task; uploaded graphs without one start with the tensor form. */
 const BY_TASK: Record<string, PlaygroundName[]> = {
   'text-generation': ['chat', 'tensors'],
   'image-generation': ['image', 'tensors'],
@@ -30,6 +30,9 @@ const BY_TASK: Record<string, PlaygroundName[]> = {
   tabular: ['classify', 'tensors'],
 };
 
+/** Every playground, those that fit the task first (a graph's task is not always known). */
 export function playgroundsFor(task: string | null): PlaygroundName[] {
-  return BY_TASK[task ?? ''] ?? ['tensors', 'classify'];
+  const first = BY_TASK[task ?? ''] ?? ['tensors', 'classify'];
+  const rest = (Object.keys(PLAYGROUNDS) as PlaygroundName[]).filter((p) => !first.includes(p));
+  return [...first, ...rest];
 }

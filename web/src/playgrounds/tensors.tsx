@@ -36,7 +36,12 @@ export function TensorPlayground({ model }: PlaygroundProps) {
       const tensors: V2Tensor[] = inputs.map((t) => {
         const shape = concrete(t.shape);
         const text = values[t.name] ?? new Array(count(shape)).fill(0).join(', ');
-        return { name: t.name, shape, datatype: t.datatype as V2Tensor['datatype'], data: parseValues(text, t.datatype) };
+        return {
+          name: t.name,
+          shape,
+          datatype: t.datatype as V2Tensor['datatype'],
+          data: parseValues(text, t.datatype),
+        };
       });
       setResult(await client.infer(model, { inputs: tensors }));
     } catch (err) {
