@@ -48,16 +48,6 @@ export interface ChatUsage {
   total_tokens: number;
 }
 
-export interface ImageExplanation {
-  kind: 'image';
-  label: string;
-  predicted: string;
-  probabilities: Record<string, number>;
-  width: number;
-  height: number;
-  heatmap_png: string;
-}
-
 export interface Explanation {
   kind: string;
   label: string;
