@@ -59,6 +59,18 @@ export interface Explanation {
   [more: string]: unknown;
 }
 
+export interface AuditEntry {
+  id: string;
+  at: number;
+  actorKeyId: string;
+  actorTenantId: string;
+  action: string;
+  target: string;
+  targetTenantId: string;
+  outcome: string;
+  detail?: string;
+}
+
 export interface V2Metadata {
   name: string;
   versions: string[];
@@ -153,6 +165,15 @@ export class ConsoleClient extends TrainingClient {
       body,
     );
     return res.images.map((i) => i.png_base64);
+  }
+
+  /** The audit log, newest first: the caller's tenant (an admin's: every tenant's). */
+  async audit(query: { action?: string; limit?: number } = {}): Promise<AuditEntry[]> {
+    const q = new URLSearchParams();
+    if (query.action) q.set('action', query.action);
+    if (query.limit) q.set('limit', String(query.limit));
+    const qs = q.size ? `?${q}` : '';
+    return (await this.request<{ entries: AuditEntry[] }>('GET', `/api/v1/audit${qs}`)).entries;
   }
 
   /** Input-gradient saliency: a heat map over an image, or scores per token or feature. */

@@ -12,6 +12,7 @@ import { ModelPage } from './pages/model';
 import { SignIn } from './pages/signin';
 import { Training } from './pages/training';
 import { Upload } from './pages/upload';
+import { Usage } from './pages/usage';
 import { href, useRoute } from './router';
 import { allows, clientFor, forget, remember, type Session, storedKey } from './session';
 
@@ -60,6 +61,7 @@ function Shell({ session, signOut }: { session: Session; signOut: () => void }) 
     ['Upload', href('upload'), manage],
     ['Training', href('training'), true],
     ['Keys', href('keys'), manage],
+    ['Usage', href('usage'), manage],
   ];
   const here = href(...route.slice(0, 1));
   return (
@@ -104,6 +106,7 @@ function Page({ route, manage }: { route: string[]; manage: boolean }) {
   if (page === 'training') return <Training />;
   if (page === 'trainings' && rest[0]) return <Job id={rest[0]} />;
   if (page === 'keys' && manage) return <Keys />;
+  if (page === 'usage' && manage) return <Usage />;
   if (page && page !== 'models')
     return <p className="error">This page does not exist, or your key's scopes do not allow it.</p>;
   return <Catalog />;

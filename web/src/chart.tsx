@@ -12,9 +12,12 @@ export function LineChart({
   x,
   series,
   data,
+  time = false,
 }: {
   title: string;
   x: string;
+  /** The x values are Unix seconds (dates on the axis). */
+  time?: boolean;
   series: Series[];
   /** [xs, ys of series 1, ys of series 2, …]; null where a series has no point. */
   data: (number | null)[][];
@@ -29,7 +32,12 @@ export function LineChart({
         title,
         width: Math.max(280, Math.min(900, box.current.clientWidth || 600)),
         height: 260,
-        scales: { x: { time: false } },
+        // Days: at least a week shown, so one day of data is a point, not a span of years.
+        scales: {
+          x: time
+            ? { time, range: (_u, min, max) => [Math.min(min, max - 6 * 86_400), max + 43_200] }
+            : { time },
+        },
         axes: [{ label: x }, {}],
         series: [
           { label: x },

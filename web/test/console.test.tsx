@@ -13,6 +13,7 @@ import { explainError } from '../src/errors';
 import { lossColumns } from '../src/pages/job';
 import { SignIn } from '../src/pages/signin';
 import { parseHyperparameter } from '../src/pages/training';
+import { dayColumns } from '../src/pages/usage';
 import { buildChatRequest } from '../src/playgrounds/chat';
 import { ExplanationView } from '../src/playgrounds/classify';
 import { chatCurl, chatOpenAI } from '../src/playgrounds/code';
@@ -146,6 +147,23 @@ describe('loss chart columns', () => {
       [5, 10, 10],
       [0.9, 0.7, null],
       [null, null, 0.75],
+    ]);
+  });
+});
+
+describe('usage chart columns', () => {
+  it('days in order as Unix seconds, requests and errors; rows without a day left out', () => {
+    const row = (day: string | undefined, requests: number, errors: number) => ({
+      day,
+      requests,
+      errors,
+      units: requests,
+      latencyMsTotal: 0,
+    });
+    expect(dayColumns([row('2026-12-02', 5, 1), row(undefined, 9, 9), row('2026-12-01', 3, 0)])).toEqual([
+      [Date.UTC(2026, 11, 1) / 1000, Date.UTC(2026, 11, 2) / 1000],
+      [3, 5],
+      [0, 1],
     ]);
   });
 });
