@@ -62,4 +62,34 @@ await cp(
     recursive: true,
   },
 );
+// The web console (web/ → dist/web/), served by the API at `/`. Vite is a development
+// dependency: an install without them (npm ci --omit=dev) serves the page of links instead.
+if (outdir === 'dist' && !process.argv.includes('--no-web')) await buildWeb();
 console.log(`built ${outdir}/ in ${Date.now() - started} ms`);
+
+async function buildWeb() {
+  let vite;
+  try {
+    vite = await import('vite');
+  } catch {
+    console.warn('vite is not installed: the web console is not built (GET / shows a page of links)');
+    return;
+  }
+  await vite.build({
+    root: fileURLToPath(new URL('../web/', import.meta.url)),
+    configFile: false,
+    logLevel: 'warn',
+    base: '/',
+    // React's automatic JSX runtime, compiled by Vite's own transformer (no plugin needed).
+    oxc: { jsx: { runtime: 'automatic' } },
+    build: {
+      outDir: fileURLToPath(new URL(`../${outdir}/web/`, import.meta.url)),
+      emptyOutDir: true,
+      assetsDir: 'assets',
+      // No inline scripts or data: modules: the console's CSP allows only files from this origin.
+      modulePreload: { polyfill: false },
+      assetsInlineLimit: 0,
+      chunkSizeWarningLimit: 1000,
+    },
+  });
+}

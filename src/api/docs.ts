@@ -1,7 +1,7 @@
 /**
  * The pages a browser lands on, all without a key:
  *
- *   GET /                 a small page of links (until the web console takes this path)
+ *   GET /                 the web console (web-console.ts), or a small page of links without it
  *   GET /docs             the interactive API reference (Swagger UI, served from the
  *                         swagger-ui-dist package: no CDN, works offline)
  *   GET /docs/:asset      that page's script and style sheet (a fixed list, never a path)
@@ -18,6 +18,7 @@ import { fail } from '../common/errors';
 import { SERVER_VERSION } from './common';
 import { openApi } from './ops';
 import type { RouteSpec } from './route';
+import { consoleRoutes } from './web-console';
 
 const base = { surface: 'ops' as const, body: 'none' as const, owned: null, access: 'public' as const };
 
@@ -89,6 +90,7 @@ li { margin: .3rem 0; }
 <h1>maas ${SERVER_VERSION}</h1>
 <p>Model-as-a-Service: deploy, train and use ONNX models over HTTP.</p>
 <ul>
+<li>The web console is not built in this checkout: <code>npm run build</code> makes it</li>
 <li><a href="/docs">API reference</a>: every route, tried from the browser (Authorize with your key first)</li>
 <li><a href="/openapi.json">OpenAPI document</a> (<code>/openapi.json</code>)</li>
 <li><a href="/healthz">/healthz</a> and <a href="/readyz">/readyz</a>: liveness and readiness</li>
@@ -104,13 +106,7 @@ printed once at the first start and saved in the data folder (<code>data/admin.k
 `;
 
 export const docsRoutes: RouteSpec[] = [
-  {
-    ...base,
-    method: 'GET',
-    path: '/',
-    summary: 'A page of links: the API reference, the OpenAPI document, health',
-    handler: (ctx) => ctx.reply.type('text/html; charset=utf-8').send(HOME_HTML),
-  },
+  ...consoleRoutes(HOME_HTML),
   {
     ...base,
     method: 'GET',

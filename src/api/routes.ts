@@ -3,6 +3,7 @@
  * To add a route, add a row to the right group (or a new group here); auth, error rendering,
  * metrics and /docs follow from the row.
  */
+import { accountRoutes } from './account';
 import { datasetRoutes } from './datasets';
 import { docsRoutes } from './docs';
 import { explainRoutes } from './explain';
@@ -28,6 +29,7 @@ export const routeTable = defineRoutes(
   kserveRoutes,
   nativeRoutes,
   tenancyRoutes,
+  accountRoutes,
   taskRoutes,
   tokenRoutes,
   openAIRoutes,

@@ -129,7 +129,8 @@ export class MaasClient {
 
   constructor(protected readonly options: ClientOptions) {
     this.base = options.url.replace(/\/+$/, '');
-    this.fetchImpl = options.fetch ?? fetch;
+    // Bound: a browser refuses `fetch` called as a method of another object (Illegal invocation).
+    this.fetchImpl = options.fetch ?? fetch.bind(globalThis);
   }
 
   protected async request<T>(

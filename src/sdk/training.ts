@@ -162,10 +162,13 @@ export class TrainingClient extends MaasClient {
     const headers: Record<string, string> = { accept: 'text/event-stream', 'last-event-id': String(after) };
     if (this.options.key) headers.authorization = `Bearer ${this.options.key}`;
     const base = this.options.url.replace(/\/+$/, '');
-    const res = await (this.options.fetch ?? fetch)(`${base}/api/v1/trainings/${enc(id)}/events`, {
-      headers,
-      signal,
-    });
+    const res = await (this.options.fetch ?? fetch.bind(globalThis))(
+      `${base}/api/v1/trainings/${enc(id)}/events`,
+      {
+        headers,
+        signal,
+      },
+    );
     if (!res.ok || !res.body) {
       const p = (await res.json().catch(() => ({}))) as { code?: string; detail?: string };
       throw new MaasApiError(res.status, p.code ?? `http_${res.status}`, p.detail ?? res.statusText);

@@ -1,6 +1,7 @@
 /**
- * What a browser lands on, without a key: `/` links to the reference, `/docs` is the interactive
- * reference served entirely by this server (no CDN), `/openapi.json` the document it reads.
+ * What a browser lands on, without a key: `/` is the web console (its files: web-console.test.ts),
+ * `/docs` is the interactive reference served entirely by this server (no CDN), `/openapi.json`
+ * the document it reads.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestServer, testServer } from '../helpers/server';
@@ -16,12 +17,13 @@ describe('landing page and API reference', () => {
 
   const get = (url: string) => s.app.inject({ url });
 
-  it('GET / is a page of links, without a key', async () => {
+  it('GET / is the web console (or, unbuilt, a page of links), without a key', async () => {
     const res = await get('/');
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
-    for (const link of ['href="/docs"', 'href="/openapi.json"', 'href="/healthz"'])
-      expect(res.body).toContain(link);
+    const console = res.body.includes('<div id="root">');
+    const links = console ? ['href="/assets/'] : ['href="/docs"', 'href="/openapi.json"', 'href="/healthz"'];
+    for (const link of links) expect(res.body).toContain(link);
   });
 
   it('/docs loads only files this server serves, and each of them answers', async () => {

@@ -41,9 +41,10 @@ describe('hostile input', () => {
 
   it('needs a key on every route of the route table except health and the documentation pages', async () => {
     const open = routeTable.filter((r) => r.access === 'public').map((r) => r.path);
-    // The pages (/, /docs and its files, /openapi.json) describe routes and hold no data.
+    // The pages (/ and the console's files, /docs and its files, /openapi.json) hold no data.
     expect(open.sort()).toEqual([
       '/',
+      '/assets/:file',
       '/docs',
       '/docs/:asset',
       '/healthz',

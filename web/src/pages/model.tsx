@@ -1,0 +1,192 @@
+/**
+ * One model: kind, signature, versions, aliases, lineage and files from its metadata, the alias
+ * form, and the playgrounds (the one matching its kind first).
+ */
+import { type FormEvent, useState } from 'react';
+import type { ModelDetail, ModelVersion } from '../../../src/sdk/client';
+import { useSession } from '../context';
+import { useLoad } from '../hooks';
+import { PLAYGROUNDS, playgroundsFor } from '../playgrounds/registry';
+import { href } from '../router';
+import { allows } from '../session';
+import { ErrorNote, Loading } from '../ui';
+
+export function ModelPage({ name, tab }: { name: string; tab?: string }) {
+  const { client } = useSession().session;
+  const model = useLoad(() => client.getModel(name), [client, name]);
+  if (model.error) return <ErrorNote error={model.error} />;
+  if (!model.data) return <Loading what={name} />;
+  const m = model.data;
+  const tabs = playgroundsFor(m.task);
+  const current = tabs.find((t) => t === tab) ?? tabs[0];
+  const Playground = PLAYGROUNDS[current].component;
+  return (
+    <section>
+      <h1>
+        {name} <span className="tag">{m.task ?? 'tensors'}</span>
+        {m.public && <span className="tag">public</span>}
+      </h1>
+      {m.description && <p>{m.description}</p>}
+      <div className="tabs" role="tablist" aria-label="Playgrounds">
+        {tabs.map((t) => (
+          <a key={t} role="tab" aria-selected={t === current} href={href('models', name, t)}>
+            {PLAYGROUNDS[t].label}
+          </a>
+        ))}
+      </div>
+      <div className="card">
+        <Playground model={name} detail={m} />
+      </div>
+      <Overview m={m} onChange={model.reload} />
+    </section>
+  );
+}
+
+function Overview({ m, onChange }: { m: ModelDetail; onChange: () => void }) {
+  const { me } = useSession().session;
+  const latest = m.versions[m.versions.length - 1];
+  return (
+    <div className="grid2">
+      <div className="card">
+        <h2>Versions</h2>
+        <table className="list">
+          <thead>
+            <tr>
+              <th>Version</th>
+              <th>Size</th>
+              <th>Created</th>
+              <th>Aliases</th>
+            </tr>
+          </thead>
+          <tbody>
+            {m.versions.map((v) => (
+              <tr key={v.version}>
+                <td>{v.version}</td>
+                <td>{formatBytes(v.sizeBytes)}</td>
+                <td>{new Date(v.createdAt).toLocaleString()}</td>
+                <td>
+                  {Object.entries(m.aliases)
+                    .filter(([, n]) => n === v.version)
+                    .map(([a]) => (
+                      <span key={a} className="tag">
+                        {a}
+                      </span>
+                    ))}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {allows(me, 'manage') && m.owner === me.tenant && (
+          <AliasForm model={m.name} versions={m.versions} onDone={onChange} />
+        )}
+      </div>
+      {latest && <VersionFacts v={latest} />}
+    </div>
+  );
+}
+
+function VersionFacts({ v }: { v: ModelVersion }) {
+  const meta = v.metadata ?? {};
+  const lineage = ['family', 'dataset', 'training', 'job', 'source'].filter((k) => meta[k] !== undefined);
+  const files = Array.isArray(meta.files) ? (meta.files as unknown[]) : [];
+  const quality = meta.metrics ?? meta.quality;
+  return (
+    <div className="card">
+      <h2>Version {v.version}</h2>
+      <h3>Signature</h3>
+      <ul className="mono small">
+        {v.signature.inputs.map((t) => (
+          <li key={`in-${t.name}`}>
+            in {t.name}: {t.dtype} [{t.shape.join(', ')}]
+          </li>
+        ))}
+        {v.signature.outputs.map((t) => (
+          <li key={`out-${t.name}`}>
+            out {t.name}: {t.dtype} [{t.shape.join(', ')}]
+          </li>
+        ))}
+      </ul>
+      {lineage.length > 0 && (
+        <>
+          <h3>Lineage</h3>
+          <dl className="small">
+            {lineage.map((k) => (
+              <div key={k}>
+                <dt>{k}</dt>
+                <dd>{short(meta[k])}</dd>
+              </div>
+            ))}
+          </dl>
+        </>
+      )}
+      {quality !== undefined && (
+        <>
+          <h3>Quality</h3>
+          <pre className="small">{JSON.stringify(quality, null, 1)}</pre>
+        </>
+      )}
+      {files.length > 0 && (
+        <>
+          <h3>Files</h3>
+          <ul className="mono small">
+            {files.slice(0, 50).map((f) => (
+              <li key={short(f)}>{short(f)}</li>
+            ))}
+          </ul>
+        </>
+      )}
+      <p className="muted small mono">digest {v.digest.slice(0, 19)}…</p>
+    </div>
+  );
+}
+
+function AliasForm({
+  model,
+  versions,
+  onDone,
+}: {
+  model: string;
+  versions: ModelVersion[];
+  onDone: () => void;
+}) {
+  const { client } = useSession().session;
+  const [alias, setAlias] = useState('prod');
+  const [version, setVersion] = useState(String(versions[versions.length - 1]?.version ?? 1));
+  const [error, setError] = useState<unknown>();
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      await client.setAlias(model, alias, Number(version));
+      setError(undefined);
+      onDone();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <form className="row" onSubmit={submit} aria-label="Point an alias">
+      <label>
+        Alias <input value={alias} onChange={(e) => setAlias(e.target.value)} required />
+      </label>
+      <label>
+        Version
+        <select value={version} onChange={(e) => setVersion(e.target.value)}>
+          {versions.map((v) => (
+            <option key={v.version}>{v.version}</option>
+          ))}
+        </select>
+      </label>
+      <button type="submit">Point alias</button>
+      <ErrorNote error={error} />
+    </form>
+  );
+}
+
+const short = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v)).slice(0, 120);
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+}

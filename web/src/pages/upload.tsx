@@ -1,0 +1,71 @@
+/** Upload a model: drop an .onnx file or a folder archive, watch the progress, land on its page. */
+import { type FormEvent, useState } from 'react';
+import { useSession } from '../context';
+import { go } from '../router';
+import { ErrorNote, Progress } from '../ui';
+
+export function Upload() {
+  const { client } = useSession().session;
+  const [file, setFile] = useState<File | null>(null);
+  const [name, setName] = useState('');
+  const [progress, setProgress] = useState<number | null>(null);
+  const [error, setError] = useState<unknown>();
+  const [over, setOver] = useState(false);
+  const pick = (f: File | undefined) => {
+    if (!f) return;
+    setFile(f);
+    if (!name) setName(f.name.replace(/\.(onnx|tar\.gz|tgz|tar|zip)$/i, '').replace(/[^a-zA-Z0-9_.-]/g, '-'));
+  };
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!file) return;
+    setError(undefined);
+    setProgress(0);
+    try {
+      await client.uploadModel(name, file, setProgress);
+      go('models', name);
+    } catch (err) {
+      setError(err);
+      setProgress(null);
+    }
+  };
+  return (
+    <section>
+      <h1>Upload a model</h1>
+      <form className="card" onSubmit={submit} aria-label="Upload a model">
+        <label
+          className={`drop ${over ? 'over' : ''}`}
+          onDragOver={(e) => {
+            e.preventDefault();
+            setOver(true);
+          }}
+          onDragLeave={() => setOver(false)}
+          onDrop={(e) => {
+            e.preventDefault();
+            setOver(false);
+            pick(e.dataTransfer.files[0]);
+          }}
+        >
+          {file
+            ? `${file.name} (${file.size} bytes)`
+            : 'Drop an .onnx file or a model folder archive (.tar.gz, .zip) here, or choose one'}
+          <input type="file" accept=".onnx,.gz,.tgz,.tar,.zip" onChange={(e) => pick(e.target.files?.[0])} />
+        </label>
+        <label>
+          Model name{' '}
+          <input
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            required
+            pattern="[A-Za-z0-9][A-Za-z0-9_.\-]*"
+          />
+        </label>
+        <button type="submit" disabled={!file || progress !== null}>
+          Upload
+        </button>
+        {progress !== null && <Progress value={progress} label="upload" />}
+        <ErrorNote error={error} />
+      </form>
+    </section>
+  );
+}

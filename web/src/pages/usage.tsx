@@ -1,0 +1,141 @@
+/** Usage by day (a chart), by model and by key (tables); the audit log with an action filter. */
+import { useMemo, useState } from 'react';
+import type { UsageRow } from '../../../src/sdk/client';
+import { LineChart } from '../chart';
+import { useSession } from '../context';
+import { useLoad } from '../hooks';
+import { ErrorNote, Loading } from '../ui';
+
+/** Rows by day → chart columns: day index (epoch days), requests, errors. */
+export function dayColumns(rows: UsageRow[]): number[][] {
+  const sorted = [...rows].filter((r) => r.day).sort((a, b) => String(a.day).localeCompare(String(b.day)));
+  return [
+    sorted.map((r) => Date.parse(String(r.day)) / 1000),
+    sorted.map((r) => r.requests),
+    sorted.map((r) => r.errors),
+  ];
+}
+
+export function Usage() {
+  const { client } = useSession().session;
+  const byDay = useLoad(() => client.tenancy.usage({ groupBy: ['day'] }), [client]);
+  const byModel = useLoad(() => client.tenancy.usage({ groupBy: ['model'] }), [client]);
+  const byKey = useLoad(() => client.tenancy.usage({ groupBy: ['key'] }), [client]);
+  const days = useMemo(() => dayColumns(byDay.data ?? []), [byDay.data]);
+  return (
+    <section>
+      <h1>Usage</h1>
+      <ErrorNote error={byDay.error ?? byModel.error ?? byKey.error} />
+      {byDay.data ? (
+        <div className="card">
+          <LineChart
+            title="Requests per day"
+            x="day"
+            time
+            series={[
+              { label: 'requests', colour: '#2f5bd3' },
+              { label: 'errors', colour: '#b3261e' },
+            ]}
+            data={days}
+          />
+        </div>
+      ) : (
+        <Loading what="usage" />
+      )}
+      <div className="grid2">
+        <UsageTable title="By model" rows={byModel.data} label={(r) => r.model ?? '—'} />
+        <UsageTable title="By key" rows={byKey.data} label={(r) => r.keyId ?? '—'} />
+      </div>
+      <Audit />
+    </section>
+  );
+}
+
+function UsageTable({
+  title,
+  rows,
+  label,
+}: {
+  title: string;
+  rows?: UsageRow[];
+  label: (r: UsageRow) => string;
+}) {
+  return (
+    <div className="card">
+      <h2>{title}</h2>
+      <table className="list">
+        <thead>
+          <tr>
+            <th>{title.replace('By ', '')}</th>
+            <th>Requests</th>
+            <th>Units</th>
+            <th>Errors</th>
+            <th>Mean latency</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(rows ?? []).map((r) => (
+            <tr key={label(r)}>
+              <td className="mono small">{label(r)}</td>
+              <td>{r.requests}</td>
+              <td>{r.units}</td>
+              <td>{r.errors}</td>
+              <td>{r.requests ? `${Math.round(r.latencyMsTotal / r.requests)} ms` : '—'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function Audit() {
+  const { client } = useSession().session;
+  const [action, setAction] = useState('');
+  const [applied, setApplied] = useState('');
+  const log = useLoad(() => client.audit({ action: applied || undefined, limit: 100 }), [client, applied]);
+  return (
+    <div className="card">
+      <h2>Audit log</h2>
+      <form
+        className="row"
+        aria-label="Filter the audit log"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setApplied(action.trim());
+        }}
+      >
+        <label>
+          Action <input value={action} onChange={(e) => setAction(e.target.value)} placeholder="key.create" />
+        </label>
+        <button type="submit">Filter</button>
+      </form>
+      <ErrorNote error={log.error} />
+      <table className="list" data-testid="audit">
+        <thead>
+          <tr>
+            <th>When</th>
+            <th>Action</th>
+            <th>Target</th>
+            <th>Outcome</th>
+            <th>By key</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(log.data ?? []).map((e) => (
+            <tr key={e.id}>
+              <td>{new Date(e.at).toLocaleString()}</td>
+              <td>{e.action}</td>
+              <td className="mono small">{e.target}</td>
+              <td>
+                {e.outcome}
+                {e.detail ? ` (${e.detail})` : ''}
+              </td>
+              <td className="mono small">{e.actorKeyId}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

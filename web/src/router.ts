@@ -1,0 +1,21 @@
+/** Pages live in the hash (`#/models/mnist`), so the server only ever serves `/`. */
+import { useEffect, useState } from 'react';
+
+const read = (): string[] =>
+  window.location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+
+export function useRoute(): string[] {
+  const [parts, setParts] = useState(read);
+  useEffect(() => {
+    const onChange = () => setParts(read());
+    window.addEventListener('hashchange', onChange);
+    return () => window.removeEventListener('hashchange', onChange);
+  }, []);
+  return parts;
+}
+
+export const href = (...parts: string[]): string => `#/${parts.map(encodeURIComponent).join('/')}`;
+
+export function go(...parts: string[]): void {
+  window.location.hash = href(...parts);
+}
