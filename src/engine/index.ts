@@ -26,6 +26,7 @@ export {
 } from './onnx/decode';
 export { encodeModel, encodeModelParts } from './onnx/encode';
 export { importOnnx, missingOps } from './onnx/import';
+export { type ImportedLayer, type ImportedWeight, importedLayers } from './onnx/import-layers';
 export {
   type QuantizeReport,
   type QuantizeTarget,

@@ -54,7 +54,7 @@ function refuse(param: string, why: string): never {
 
 function familyOf(model: unknown): string {
   if (typeof model !== 'string' || model === '') refuse('model', 'model is required (a maas model family)');
-  const known = families.names();
+  const known = families.standalone();
   if (!known.includes(model))
     refuse(
       'model',

@@ -1,6 +1,7 @@
 /** THE family table: one row per family. Adding a family = writing its file and adding a row. */
 import { cnnFamily } from './cnn';
 import { FamilyRegistry } from './family';
+import { importedFamily } from './imported';
 import { mlpFamily } from './mlp';
 import { textCnnFamily } from './text-cnn';
 
@@ -8,7 +9,10 @@ export const families = new FamilyRegistry();
 families.register(mlpFamily);
 families.register(cnnFamily);
 families.register(textCnnFamily);
+families.register(importedFamily);
 
 export * from './family';
 export { fitFamily } from './fit';
+export { IMPORTED_FAMILY } from './imported';
+export { importedSpec, type TransferChoice, type TransferShape } from './imported-spec';
 export { decodePredictions, recordsFromInputs } from './predict';

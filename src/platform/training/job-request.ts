@@ -1,14 +1,18 @@
 /**
  * The body of `POST /api/v1/trainings`, checked before a job row exists: known keys only (no mass
- * assignment), a family and its hyperparameters, a model name, a dataset the family can train on
- * and a target column it has.
+ * assignment), a family and its hyperparameters (or a `base` model to fine-tune), a model name,
+ * a dataset the family can train on and a target column it has.
  */
 import { fail } from '../../common/errors';
 import { parseName } from '../../common/names';
-import { families, validateHyperparameters } from '../../models/families/index';
+import { families, IMPORTED_FAMILY, validateHyperparameters } from '../../models/families/index';
+import type { VersionRecord } from '../../store/ports';
+import { baseOf, parseBaseRef } from './base-model';
 import type { ResolvedDataset } from './datasets';
 
-const CREATE_KEYS = ['family', 'dataset', 'target', 'model', 'hyperparameters'];
+const CREATE_KEYS = ['family', 'base', 'dataset', 'target', 'model', 'hyperparameters'];
+/** Hyperparameters of a fine-tuning job that are no rule of the family (checked here). */
+const NAMES_LIMIT = 10_000;
 
 export interface JobRequest {
   family: string;
@@ -17,6 +21,9 @@ export interface JobRequest {
   model: string;
   hyperparameters: Record<string, unknown>;
 }
+
+/** Resolves `base` (`name`, `name:3`, `name:prod`) to one of the caller's versions. */
+export type ResolveBase = (name: string, ref?: string) => Promise<VersionRecord>;
 
 /** The target must be a column; without one, the dataset needs a `label` column. */
 function checkTarget(columns: string[] | null, target: string | undefined): void {
@@ -32,9 +39,49 @@ function checkTarget(columns: string[] | null, target: string | undefined): void
     });
 }
 
+/** `trainable_parameters`: weight names (checked against the model when the trainer imports it). */
+function trainableParameters(raw: unknown): string[] {
+  const ok =
+    Array.isArray(raw) &&
+    raw.length <= NAMES_LIMIT &&
+    raw.every((n) => typeof n === 'string' && n.length > 0 && n.length <= 500);
+  if (!ok)
+    fail('invalid_request', 'hyperparameters.trainable_parameters must be a list of weight names', {
+      pointer: 'hyperparameters.trainable_parameters',
+    });
+  return raw as string[];
+}
+
+/** A fine-tuning job's own hyperparameters: the family's rules, plus the base and named weights. */
+async function baseHyperparameters(
+  b: Record<string, unknown>,
+  resolveBase: ResolveBase,
+): Promise<Record<string, unknown>> {
+  if (b.family !== undefined && b.family !== IMPORTED_FAMILY)
+    fail(
+      'invalid_request',
+      `give either family or base: a base model is fine-tuned as family ${IMPORTED_FAMILY}`,
+      {
+        pointer: 'family',
+      },
+    );
+  const { name, ref } = parseBaseRef(b.base);
+  const base = baseOf(await resolveBase(name, ref));
+  const raw = b.hyperparameters;
+  const given = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? { ...raw } : raw;
+  let named: string[] = [];
+  if (typeof given === 'object' && given !== null && 'trainable_parameters' in given) {
+    named = trainableParameters((given as Record<string, unknown>).trainable_parameters);
+    delete (given as Record<string, unknown>).trainable_parameters;
+  }
+  const hp = validateHyperparameters(families.get(IMPORTED_FAMILY), given);
+  return { ...hp, base: base.ref, trainable_parameters: named };
+}
+
 export async function parseJobRequest(
   body: unknown,
   resolveDataset: (name: string) => Promise<ResolvedDataset>,
+  resolveBase: ResolveBase,
 ): Promise<JobRequest> {
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     fail('invalid_request', 'the body must be a JSON object');
@@ -42,11 +89,18 @@ export async function parseJobRequest(
   for (const k of Object.keys(b))
     if (!CREATE_KEYS.includes(k))
       fail('invalid_request', `unknown property '${k.slice(0, 50)}'`, { pointer: k.slice(0, 50) });
-  const family = families.get(String(b.family ?? ''));
+  const family = families.get(String(b.family ?? (b.base !== undefined ? IMPORTED_FAMILY : '')));
+  if (family.needsBase && b.base === undefined)
+    fail('invalid_request', `family ${family.name} fine-tunes an uploaded model: name it with base`, {
+      pointer: 'base',
+    });
   const model = parseName(b.model, 'model');
   if (b.target !== undefined && (typeof b.target !== 'string' || b.target.length > 200))
     fail('invalid_request', 'target must be a column name', { pointer: 'target' });
-  const hyperparameters = validateHyperparameters(family, b.hyperparameters);
+  const hyperparameters =
+    b.base !== undefined
+      ? await baseHyperparameters(b, resolveBase)
+      : validateHyperparameters(family, b.hyperparameters);
   const dataset = await resolveDataset(String(b.dataset ?? ''));
   if (!family.datasetKinds.includes(dataset.kind))
     fail(

@@ -1,6 +1,7 @@
 /** Messages between the training service (parent) and a trainer child process, over Node IPC. */
 import type { DatasetSource, FeatureSpec } from '../../data/index';
 import type { Hyperparameters } from '../../models/families/index';
+import type { BaseModel } from './base-model';
 
 export interface WorkerJob {
   id: string;
@@ -12,6 +13,8 @@ export interface WorkerJob {
   dir: string;
   /** ORT threads inside one op. */
   threads: number;
+  /** Fine-tuning: the uploaded model to start from, its file on this machine. */
+  base?: BaseModel & { file: string };
 }
 
 export interface TrainingOutcome {

@@ -20,6 +20,7 @@ import type { JobEvent, JobRecord, JobStatus } from '../../store/training-ports'
 import { TERMINAL_STATUSES } from '../../store/training-ports';
 import type { Registry } from '../registry/registry';
 import { retryDelayMs } from './backoff';
+import { baseOf, parseBaseRef } from './base-model';
 import type { DatasetService } from './datasets';
 import { parseJobRequest } from './job-request';
 import type { TrainingOutcome, WorkerJob, WorkerMessage } from './protocol';
@@ -118,8 +119,10 @@ export class TrainingService {
   }
 
   async create(owner: string, body: unknown): Promise<JobRecord> {
-    const { family, dataset, target, model, hyperparameters } = await parseJobRequest(body, (name) =>
-      this.datasets.resolve(owner, name),
+    const { family, dataset, target, model, hyperparameters } = await parseJobRequest(
+      body,
+      (name) => this.datasets.resolve(owner, name),
+      (name, ref) => this.registry.resolve(owner, name, ref),
     );
     const job = await this.store.trainings.create({
       owner,
@@ -230,6 +233,11 @@ export class TrainingService {
       await this.settle(job, 'failed', { error: `dataset '${job.dataset}' is gone or was replaced` });
       return;
     }
+    const base = await this.baseFile(job).catch((e: unknown) => e as Error);
+    if (base instanceof Error) {
+      await this.settle(job, 'failed', { error: base.message });
+      return;
+    }
     // Cancelled while the lines above awaited (the job was claimed but had no trainer to stop yet):
     // start nothing, so no 'running' event follows 'cancelled'.
     if ((await this.store.trainings.get(job.owner, job.id))?.status !== 'running') {
@@ -265,6 +273,7 @@ export class TrainingService {
       hyperparameters: job.hyperparameters as WorkerJob['hyperparameters'],
       dir,
       threads: this.settings.threads,
+      ...(base ? { base } : {}),
     };
     child.on('message', (m: WorkerMessage) => {
       r.inbox = r.inbox
@@ -273,6 +282,16 @@ export class TrainingService {
     });
     child.on('exit', (code, signal) => void this.onExit(r, code, signal));
     child.send({ type: 'start', job: wjob });
+  }
+
+  /** A fine-tuning job's base model, pinned to the version resolved at creation, on this machine. */
+  private async baseFile(job: JobRecord): Promise<WorkerJob['base'] | null> {
+    const ref = job.hyperparameters.base;
+    if (typeof ref !== 'string') return null;
+    const { name, ref: version } = parseBaseRef(ref);
+    const record = await this.registry.resolve(job.owner, name, version).catch(() => null);
+    if (!record) throw new Error(`base model ${ref} is gone`);
+    return { ...baseOf(record), file: await this.registry.localPath(record) };
   }
 
   private async beat(id: string): Promise<void> {
