@@ -103,7 +103,7 @@ describe('fine-tuning requests refused before a job exists', () => {
     expect(missing.statusCode).toBe(404);
     const tabular = await startTraining(s.app, { base: 'tab:1', dataset: 'mnist', model: 'x' });
     expect(tabular.statusCode).toBe(422);
-    expect(tabular.json().detail).toContain("model tab:1 takes 'x'");
+    expect(tabular.json().detail).toContain("model tab:1 takes 'features'");
     expect(tabular.json().detail).toContain('fine-tuning trains image classifiers');
     const both = await startTraining(s.app, { family: 'cnn', base: 'tab', dataset: 'mnist', model: 'x' });
     expect(both.statusCode).toBe(400);

@@ -46,6 +46,11 @@ export interface ImportOptions {
    * constant, i.e. frozen.
    */
   trainable?: ReadonlyMap<string, Parameter>;
+  /**
+   * Stands a frozen weight's value in for something computed from it (LoRA: W + s·A·B with A and
+   * B trainable); called once per weight, on its first use. Return the value itself to keep it.
+   */
+  substitute?: (name: string, weight: Value) => Value;
 }
 
 export interface ImportedModel {
@@ -158,8 +163,9 @@ class Importer {
     }
     if (frozen && t && isFloat(t.dtype) && t.dims.length > 0 && !dtype && !this.options.float64) {
       const c = this.g.constant(t);
-      this.values.set(name, c);
-      return c;
+      const v = this.options.substitute?.(name, c) ?? c;
+      this.values.set(name, v);
+      return v;
     }
     const k = this.known.get(name) ?? (t ? knownOfTensor(t) : null);
     if (!k) {

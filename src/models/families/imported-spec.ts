@@ -185,7 +185,7 @@ export function importedSpec(bytes: Uint8Array, shape: TransferShape, choice: Tr
     const x = batch.x;
     const dims = typeof shape.input.batchDim === 'string' ? { [shape.input.batchDim]: x.shape[0] } : {};
     const m = importOnnx(bytes, { graph: g, feeds: { [shape.input.name]: x }, dims, trainable });
-    const extra = m.inputs.find((i) => i.value !== x);
+    const extra = m.declared.find((i) => i.name !== shape.input.name);
     if (extra) refuse(`the model has another input '${extra.name}' that training cannot fill`);
     const logits = logitsOf(m.outputs[0].value);
     if (logits.shape.length !== 2 || logits.shape[1] !== shape.classes)
