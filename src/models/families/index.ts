@@ -2,6 +2,7 @@
 import { cnnFamily } from './cnn';
 import { FamilyRegistry } from './family';
 import { importedFamily } from './imported';
+import { loraFamily } from './lora';
 import { mlpFamily } from './mlp';
 import { textCnnFamily } from './text-cnn';
 
@@ -10,9 +11,11 @@ families.register(mlpFamily);
 families.register(cnnFamily);
 families.register(textCnnFamily);
 families.register(importedFamily);
+families.register(loraFamily);
 
 export * from './family';
 export { fitFamily } from './fit';
 export { IMPORTED_FAMILY } from './imported';
 export { importedSpec, type TransferChoice, type TransferShape } from './imported-spec';
+export { LORA_FAMILY } from './lora';
 export { decodePredictions, recordsFromInputs } from './predict';

@@ -4,6 +4,7 @@
  * wrong) and read again when a trainer starts, pinned to the version resolved at creation.
  */
 import { fail } from '../../common/errors';
+import { HF_DECODER_FAMILY } from '../../models/hf/index';
 import type { VersionRecord } from '../../store/ports';
 
 export interface BaseModel {
@@ -67,4 +68,18 @@ export function baseOf(v: VersionRecord): BaseModel {
     itemDims: item as number[],
     labels: Array.isArray(labels) && labels.every((l) => typeof l === 'string') ? (labels as string[]) : null,
   };
+}
+
+/** A LoRA job's base: an uploaded decoder folder (Hugging Face ONNX layout). */
+export interface DecoderBase {
+  ref: string;
+  /** The graph's path inside the folder (`onnx/model.onnx`). */
+  graphPath: string;
+}
+
+export function decoderBaseOf(v: VersionRecord): DecoderBase {
+  const ref = `${v.model}:${v.version}`;
+  if (v.metadata.family !== HF_DECODER_FAMILY || typeof v.metadata.graph !== 'string')
+    refuse(`model ${ref} is not a decoder folder (Hugging Face ONNX layout): LoRA trains uploaded decoders`);
+  return { ref, graphPath: v.metadata.graph };
 }

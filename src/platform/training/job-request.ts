@@ -5,12 +5,18 @@
  */
 import { fail } from '../../common/errors';
 import { parseName } from '../../common/names';
-import { families, IMPORTED_FAMILY, validateHyperparameters } from '../../models/families/index';
+import {
+  families,
+  IMPORTED_FAMILY,
+  LORA_FAMILY,
+  type ModelFamily,
+  validateHyperparameters,
+} from '../../models/families/index';
 import type { VersionRecord } from '../../store/ports';
-import { baseOf, parseBaseRef } from './base-model';
+import { baseOf, decoderBaseOf, parseBaseRef } from './base-model';
 import type { ResolvedDataset } from './datasets';
 
-const CREATE_KEYS = ['family', 'base', 'dataset', 'target', 'model', 'hyperparameters'];
+const CREATE_KEYS = ['family', 'base', 'dataset', 'validation_dataset', 'target', 'model', 'hyperparameters'];
 /** Hyperparameters of a fine-tuning job that are no rule of the family (checked here). */
 const NAMES_LIMIT = 10_000;
 
@@ -54,19 +60,19 @@ function trainableParameters(raw: unknown): string[] {
 
 /** A fine-tuning job's own hyperparameters: the family's rules, plus the base and named weights. */
 async function baseHyperparameters(
+  family: ModelFamily,
   b: Record<string, unknown>,
   resolveBase: ResolveBase,
 ): Promise<Record<string, unknown>> {
-  if (b.family !== undefined && b.family !== IMPORTED_FAMILY)
+  if (!family.needsBase)
     fail(
       'invalid_request',
-      `give either family or base: a base model is fine-tuned as family ${IMPORTED_FAMILY}`,
-      {
-        pointer: 'family',
-      },
+      `family ${family.name} trains from scratch: a base model is fine-tuned with family ${IMPORTED_FAMILY} (classifiers) or ${LORA_FAMILY} (decoders)`,
+      { pointer: 'family' },
     );
   const { name, ref } = parseBaseRef(b.base);
-  const base = baseOf(await resolveBase(name, ref));
+  const version = await resolveBase(name, ref);
+  const base = family.name === LORA_FAMILY ? decoderBaseOf(version) : baseOf(version);
   const raw = b.hyperparameters;
   const given = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? { ...raw } : raw;
   let named: string[] = [];
@@ -74,7 +80,14 @@ async function baseHyperparameters(
     named = trainableParameters((given as Record<string, unknown>).trainable_parameters);
     delete (given as Record<string, unknown>).trainable_parameters;
   }
-  const hp = validateHyperparameters(families.get(IMPORTED_FAMILY), given);
+  const hp = validateHyperparameters(family, given);
+  if (family.name === LORA_FAMILY) {
+    if (named.length)
+      fail('invalid_request', 'trainable_parameters: LoRA trains adapters on the attention projections', {
+        pointer: 'hyperparameters.trainable_parameters',
+      });
+    return { ...hp, base: base.ref };
+  }
   return { ...hp, base: base.ref, trainable_parameters: named };
 }
 
@@ -99,8 +112,19 @@ export async function parseJobRequest(
     fail('invalid_request', 'target must be a column name', { pointer: 'target' });
   const hyperparameters =
     b.base !== undefined
-      ? await baseHyperparameters(b, resolveBase)
+      ? await baseHyperparameters(family, b, resolveBase)
       : validateHyperparameters(family, b.hyperparameters);
+  if (b.validation_dataset !== undefined) {
+    if (family.name !== LORA_FAMILY)
+      fail(
+        'invalid_request',
+        `validation_dataset is for ${LORA_FAMILY} jobs; others hold out validation_fraction`,
+        {
+          pointer: 'validation_dataset',
+        },
+      );
+    hyperparameters.validation_dataset = (await resolveDataset(String(b.validation_dataset))).name;
+  }
   const dataset = await resolveDataset(String(b.dataset ?? ''));
   if (!family.datasetKinds.includes(dataset.kind))
     fail(

@@ -12,16 +12,16 @@
  */
 import { fail } from '../../../common/errors';
 import {
-  encodeModel,
   importedLayers,
   importOnnx,
   type ModelSpec,
   type Parameter,
   readInitializers,
+  replaceInitializers,
   type Value,
   type Values,
 } from '../../../engine/index';
-import { tensorFrom } from '../../../engine/runtime/tensor';
+import { type Tensor, tensorFrom } from '../../../engine/runtime/tensor';
 import * as nn from '../../../nn/index';
 
 /** Names of attention projections in Llama/Qwen/Mistral (q/k/v/o_proj), GPT-2 (attn c_attn/c_proj) and maas's gpt. */
@@ -151,7 +151,7 @@ export function mergeLora(
   scale: number,
 ): Uint8Array {
   const stored = readInitializers(bytes, new Set(plan.map((t) => t.name)));
-  const merged = new Map<string, Parameter>();
+  const merged = new Map<string, Tensor>();
   plan.forEach((t, i) => {
     const [inF, outF] = t.dims;
     const a = params[2 * i].value.data as Float32Array;
@@ -164,7 +164,7 @@ export function mergeLora(
         if (av === 0) continue;
         for (let c = 0; c < outF; c++) w[r * outF + c] += av * b[k * outF + c];
       }
-    merged.set(t.name, { name: t.name, value: tensorFrom('float32', t.dims, w) });
+    merged.set(t.name, tensorFrom('float32', t.dims, w));
   });
-  return encodeModel(importOnnx(bytes, { trainable: merged }).graph, { name: 'maas-lora-merged' });
+  return replaceInitializers(bytes, merged);
 }
