@@ -133,6 +133,7 @@ export async function parseJobRequest(
       { pointer: 'dataset' },
     );
   const target = b.target as string | undefined;
-  checkTarget(dataset.columns, target);
+  // A LoRA job learns the chats' assistant turns, not a column.
+  if (family.name !== LORA_FAMILY) checkTarget(dataset.columns, target);
   return { family: family.name, dataset, target: target ?? null, model, hyperparameters };
 }

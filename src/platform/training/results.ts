@@ -13,11 +13,11 @@ import type { TrainingOutcome } from './protocol';
 export function versionMetadata(job: JobRecord, o: TrainingOutcome): Record<string, unknown> {
   const family = families.get(job.family);
   const base = typeof job.hyperparameters.base === 'string' ? job.hyperparameters.base : undefined;
-  const target = o.spec.kind !== 'language-model' ? o.spec.target : undefined;
+  const target = o.spec && o.spec.kind !== 'language-model' ? o.spec.target : undefined;
   return {
     family: job.family,
     task: o.task,
-    featureSpec: o.spec,
+    ...(o.spec ? { featureSpec: o.spec } : {}),
     // Uploaded-model conventions too, so /explain and /v2 clients read the classes as for an upload.
     ...(base && target?.kind === 'class' ? { labels: target.classes } : {}),
     metrics: { ...o.metrics, lossCurve: o.lossCurve, validationCurve: o.validationCurve },
@@ -60,9 +60,15 @@ export async function registerOnce(
     .then((m) => m.versions.find((v) => (v.metadata.lineage as { job?: string } | undefined)?.job === job.id))
     .catch(() => undefined);
   if (existing) return existing.version;
-  const version = await registry.upload(job.owner, job.model, createReadStream(join(jobDir, 'model.onnx')), {
-    task: outcome.task,
-    metadata: versionMetadata(job, outcome),
-  });
+  const version = await registry.upload(
+    job.owner,
+    job.model,
+    createReadStream(join(jobDir, outcome.onnxFile)),
+    {
+      // A decoder folder's task comes from the folder itself.
+      task: outcome.task === 'text-generation' ? undefined : outcome.task,
+      metadata: versionMetadata(job, outcome),
+    },
+  );
   return version.version;
 }
