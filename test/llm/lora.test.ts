@@ -73,7 +73,7 @@ it('trains adapters on the attention projections, merges them, and the new model
     suffix: 'chat',
     seed: 1,
     hyperparameters: {
-      n_epochs: 30,
+      n_epochs: 60,
       batch_size: 3,
       learning_rate_multiplier: 10,
       lora_rank: 8,
@@ -96,12 +96,12 @@ it('trains adapters on the attention projections, merges them, and the new model
   const epochs = events.filter(
     (e) => (e.data as { valid_loss?: number } | undefined)?.valid_loss !== undefined,
   );
-  expect(epochs).toHaveLength(30);
+  expect(epochs).toHaveLength(60);
   const first = epochs[0].data as { train_loss: number; valid_loss: number };
   const last = epochs.at(-1)!.data as { train_loss: number; valid_loss: number };
   expect(last.train_loss).toBeLessThan(first.train_loss / 5);
   expect(last.valid_loss).toBeLessThan(first.valid_loss / 5);
-  expect(epochs.at(-1)!.message).toMatch(/^Epoch 30\/30: training loss=[0-9.]+, validation loss=[0-9.]+$/);
+  expect(epochs.at(-1)!.message).toMatch(/^Epoch 60\/60: training loss=[0-9.]+, validation loss=[0-9.]+$/);
 
   const version = (
     await server.app.inject({ method: 'GET', url: `/api/v1/models/${name}/versions/1`, headers: auth })

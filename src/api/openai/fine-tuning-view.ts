@@ -46,6 +46,9 @@ export function openAIHyperparameters(job: Pick<JobRecord, 'family' | 'hyperpara
     batch_size: Number(hp.batch_size),
     // 6 significant digits: 3e-3 / 1e-3 reads 3, not 2.9999999999999996.
     learning_rate_multiplier: Number((Number(hp.learning_rate) / defaultRate).toPrecision(6)),
+    ...(hp.lora_rank === undefined
+      ? {}
+      : { lora_rank: Number(hp.lora_rank), lora_alpha: Number(hp.lora_alpha) }),
   };
 }
 

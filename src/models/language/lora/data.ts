@@ -55,20 +55,41 @@ export interface EncodedChat {
   labels: number[];
 }
 
+/**
+ * Text up to each assistant turn is encoded apart from the turn itself, as the server will see it:
+ * the prompt rendered with the generation prompt, encoded alone, then the answer's tokens (a BPE
+ * merge across that boundary would teach tokens the served prompt never ends with).
+ */
 export function encodeChat(
   chat: readonly TemplateMessage[],
   template: ChatTemplate,
   tokenizer: TextTokenizer,
 ): EncodedChat {
   const encode = (text: string) => tokenizer.encode(text, { addSpecialTokens: false });
-  const ids = encode(template.render(chat, { addGenerationPrompt: false }));
-  const labels = new Array<number>(ids.length).fill(IGNORE);
+  const ids: number[] = [];
+  const learned: boolean[] = [];
+  const push = (text: string, learn: boolean) => {
+    for (const id of encode(text)) {
+      ids.push(id);
+      learned.push(learn);
+    }
+  };
+  let done = '';
   chat.forEach((m, i) => {
     if (m.role !== 'assistant') return;
-    const start = encode(template.render(chat.slice(0, i), { addGenerationPrompt: true })).length;
-    const end = encode(template.render(chat.slice(0, i + 1), { addGenerationPrompt: false })).length;
-    for (let t = Math.max(start, 1); t < Math.min(end, ids.length); t++) labels[t - 1] = ids[t];
+    const prompt = template.render(chat.slice(0, i), { addGenerationPrompt: true });
+    const upto = template.render(chat.slice(0, i + 1), { addGenerationPrompt: false });
+    if (!prompt.startsWith(done) || !upto.startsWith(prompt))
+      fail('unprocessable', "the model's chat template does not render turns as prefixes of each other", {
+        pointer: 'training_file',
+      });
+    push(prompt.slice(done.length), false);
+    push(upto.slice(prompt.length), true);
+    done = upto;
   });
+  const full = template.render(chat, { addGenerationPrompt: false });
+  if (full.startsWith(done)) push(full.slice(done.length), false);
+  const labels = ids.map((_, t) => (t + 1 < ids.length && learned[t + 1] ? ids[t + 1] : IGNORE));
   return { ids, labels };
 }
 
