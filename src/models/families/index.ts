@@ -16,6 +16,6 @@ families.register(loraFamily);
 export * from './family';
 export { fitFamily } from './fit';
 export { IMPORTED_FAMILY } from './imported';
-export { importedSpec, type TransferChoice, type TransferShape } from './imported-spec';
+export { importedSpec, type TransferChoice } from './imported-spec';
 export { LORA_FAMILY } from './lora';
 export { decodePredictions, recordsFromInputs } from './predict';
