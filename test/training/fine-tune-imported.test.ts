@@ -176,6 +176,15 @@ describe.skipIf(!hasTorch)('an MNIST CNN trained and exported by PyTorch, fine-t
     });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json().predictions[0].label).toBe('odd');
+    // Explained as any uploaded classifier: the saliency of the new labels.
+    const explained = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/models/parity/explain',
+      headers: auth,
+      payload: { input: { width: 28, height: 28, channels: 1, pixels: seven } },
+    });
+    expect(explained.statusCode, explained.body).toBe(200);
+    expect(Object.keys(explained.json().probabilities)).toEqual(['even', 'odd']);
   }, 600_000);
 
   it('trains only the last layers asked for: the frozen convolutions keep their weights exactly', async () => {
