@@ -43,7 +43,7 @@ async function familyRules(): Promise<
   { name: string; description: string; rules: Record<string, HpRule> }[]
 > {
   const { families, rulesOf } = await import('../models/families/index');
-  return families.names().map((name) => {
+  return families.standalone().map((name) => {
     const f = families.get(name);
     return { name, description: f.description, rules: rulesOf(f) };
   });

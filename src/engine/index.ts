@@ -26,6 +26,8 @@ export {
 } from './onnx/decode';
 export { encodeModel, encodeModelParts } from './onnx/encode';
 export { importOnnx, missingOps } from './onnx/import';
+export { type ImportedLayer, type ImportedWeight, importedLayers } from './onnx/import-layers';
+export { replaceInitializers } from './onnx/patch';
 export {
   type QuantizeReport,
   type QuantizeTarget,

@@ -53,6 +53,8 @@ it('fills in defaults and names the field of a bad hyperparameter', () => {
   expect(() => validateHyperparameters(mlpFamily, { batch_size: 0 })).toThrow(/hyperparameters\.batch_size/);
   expect(() => validateHyperparameters(mlpFamily, { hidden: [8, 'x'] })).toThrow(/hyperparameters\.hidden/);
   expect(() => validateHyperparameters(mlpFamily, [])).toThrow(/must be an object/);
-  expect(families.names()).toEqual(['mlp', 'cnn', 'text-cnn']);
+  expect(families.names()).toEqual(['mlp', 'cnn', 'text-cnn', 'onnx', 'lora']);
+  // onnx and lora fine-tune an uploaded base: never picked by name alone.
+  expect(families.standalone()).toEqual(['mlp', 'cnn', 'text-cnn']);
   expect(() => families.register(mlpFamily)).toThrow(/already registered/);
 });

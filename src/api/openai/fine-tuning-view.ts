@@ -46,6 +46,9 @@ export function openAIHyperparameters(job: Pick<JobRecord, 'family' | 'hyperpara
     batch_size: Number(hp.batch_size),
     // 6 significant digits: 3e-3 / 1e-3 reads 3, not 2.9999999999999996.
     learning_rate_multiplier: Number((Number(hp.learning_rate) / defaultRate).toPrecision(6)),
+    ...(hp.lora_rank === undefined
+      ? {}
+      : { lora_rank: Number(hp.lora_rank), lora_alpha: Number(hp.lora_alpha) }),
   };
 }
 
@@ -58,11 +61,18 @@ export function jobObject(job: Omit<JobRecord, 'owner'>, organization: string) {
     finished_at: job.finishedAt ? seconds(job.finishedAt) : null,
     // maas validates files when the job is created, so a job is never seen in `validating_files`.
     status: job.status,
-    model: job.family,
+    // A fine-tuned upload (LoRA) names its base model, as OpenAI's jobs do.
+    model:
+      typeof job.hyperparameters.base === 'string'
+        ? job.hyperparameters.base.replace(/:\d+$/, '')
+        : job.family,
     fine_tuned_model: job.status === 'succeeded' ? job.model : null,
     organization_id: organization || 'maas',
     training_file: job.dataset,
-    validation_file: null,
+    validation_file:
+      typeof job.hyperparameters.validation_dataset === 'string'
+        ? job.hyperparameters.validation_dataset
+        : null,
     hyperparameters,
     method: { type: 'supervised' as const, supervised: { hyperparameters } },
     seed: Number(job.hyperparameters.seed),
@@ -124,9 +134,9 @@ const eventMessages: Record<string, (d: Record<string, unknown>, job: string) =>
     return {
       level: 'info',
       type: 'metrics',
-      message: `Epoch ${d.epoch}/${d.epochs}: validation loss=${num(v.loss)}${
-        metric ? `, ${metric}=${num(v[metric], 3)}` : ''
-      }`,
+      message: `Epoch ${d.epoch}/${d.epochs}: ${
+        typeof d.train_loss === 'number' ? `training loss=${num(d.train_loss)}, ` : ''
+      }validation loss=${num(v.loss)}${metric ? `, ${metric}=${num(v[metric], 3)}` : ''}`,
     };
   },
   checkpoint: (d) => ({ level: 'info', type: 'message', message: `Checkpoint saved at step ${d.step}` }),
@@ -160,7 +170,8 @@ function metricsData(type: string, d: Record<string, unknown>): Record<string, u
         .filter(([k]) => k !== 'loss')
         .map(([k, x]) => [`valid_${k}`, x]),
     );
-    return { step: d.step, epoch: d.epoch, valid_loss: v.loss, ...extra };
+    const train = typeof d.train_loss === 'number' ? { train_loss: d.train_loss } : {};
+    return { step: d.step, epoch: d.epoch, ...train, valid_loss: v.loss, ...extra };
   }
   return d;
 }

@@ -3,10 +3,11 @@
  *
  * - `model` names a maas model family to train on the file: `text-cnn` (text classifier: OpenAI
  *   chat or prompt/completion JSONL, or any text + label dataset), `mlp` (tabular rows with a
- *   `label` column), `cnn` (images). The family learns from scratch; maas does not continue the
- *   training of a language model, so `gpt-4o-mini`, `zoo~gpt` and the like get a 400 saying so.
+ *   `label` column), `cnn` (images). The family learns from scratch. Or `model` is one of the
+ *   caller's uploaded decoder folders: LoRA on its attention projections (family `lora`,
+ *   hyperparameters `lora_rank`, `lora_alpha`), merged into the new model `ft-lora-…`.
  * - `training_file`: a file id from /v1/files, or any dataset name of the caller (built-ins too).
- *   `validation_file` is refused: maas holds out `validation_fraction` of the training file.
+ *   `validation_file` (LoRA only; families hold out `validation_fraction` of the training file).
  * - `hyperparameters` (or `method.supervised.hyperparameters`): `n_epochs`, `batch_size`,
  *   `learning_rate_multiplier` (× the family's default rate; "auto" = the default), and any of the
  *   family's own (`max_length`, `embed_dim`, ... see GET /docs) under their maas names.
@@ -16,7 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { fail, isMaasError, MaasError } from '../../common/errors';
-import { families, rulesOf } from '../../models/families/index';
+import { families, LORA_FAMILY, rulesOf } from '../../models/families/index';
 import { idempotent } from '../idempotent';
 import type { RouteContext, RouteSpec } from '../route';
 import { eventObject, eventSeqOf, fineTunedName, jobObject, trainingIdOf } from './fine-tuning-view';
@@ -44,6 +45,8 @@ const POINTERS: Record<string, string> = {
   target: 'training_file',
   'hyperparameters.epochs': 'hyperparameters.n_epochs',
   'hyperparameters.learning_rate': 'hyperparameters.learning_rate_multiplier',
+  base: 'model',
+  validation_dataset: 'validation_file',
 };
 
 const owner = (ctx: RouteContext) => ctx.principal.tenantId;
@@ -52,16 +55,23 @@ function refuse(param: string, why: string): never {
   fail('invalid_request', why, { pointer: param });
 }
 
-function familyOf(model: unknown): string {
-  if (typeof model !== 'string' || model === '') refuse('model', 'model is required (a maas model family)');
-  const known = families.names();
-  if (!known.includes(model))
+/**
+ * A family name trains that family; another name must be one of the caller's models, which is
+ * LoRA-tuned (the training service checks it is a decoder folder).
+ */
+async function familyOf(ctx: RouteContext, model: unknown): Promise<string> {
+  if (typeof model !== 'string' || model === '')
+    refuse('model', 'model is required (a maas model family, or one of your decoder models)');
+  const known = families.standalone();
+  if (known.includes(model)) return model;
+  const mine = await ctx.platform.registry.resolve(owner(ctx), model).catch(() => null);
+  if (!mine)
     refuse(
       'model',
       `model '${model.slice(0, 80)}' cannot be fine-tuned here: maas trains the families ${known.join(', ')} ` +
-        'on your file (text-cnn for chat or prompt/completion examples); it does not continue training language models',
+        'on your file (text-cnn for chat or prompt/completion examples), and LoRA-tunes language models you uploaded (decoder folders)',
     );
-  return model;
+  return LORA_FAMILY;
 }
 
 /** `hyperparameters`, from the body or from `method: {type: "supervised", supervised: {...}}`. */
@@ -94,10 +104,10 @@ function translateHyperparameters(family: string, body: Body): Record<string, un
   return out;
 }
 
-function checkUnsupported(body: Body): void {
+function checkUnsupported(body: Body, family: string): void {
   for (const k of Object.keys(body))
     if (!CREATE_KEYS.includes(k)) refuse(k.slice(0, 50), `unknown property '${k.slice(0, 50)}'`);
-  if (body.validation_file !== undefined && body.validation_file !== null)
+  if (family !== LORA_FAMILY && body.validation_file !== undefined && body.validation_file !== null)
     refuse('validation_file', 'validation_file is not supported: maas holds out a share of training_file');
   if (Array.isArray(body.integrations) ? body.integrations.length > 0 : body.integrations != null)
     refuse('integrations', 'integrations are not supported');
@@ -122,16 +132,20 @@ function asOpenAIError(e: unknown): unknown {
 
 async function createJob(ctx: RouteContext) {
   const body = objectBody(ctx.body);
-  checkUnsupported(body);
-  const family = familyOf(body.model);
+  const family = await familyOf(ctx, body.model);
+  checkUnsupported(body, family);
   const suffix = body.suffix === undefined || body.suffix === null ? undefined : body.suffix;
   if (suffix !== undefined && (typeof suffix !== 'string' || !SUFFIX.test(suffix)))
     refuse('suffix', 'suffix must be 1 to 40 of a-z, 0-9, ".", "_", "-" (it becomes part of a model name)');
   if (typeof body.training_file !== 'string' || body.training_file === '')
     refuse('training_file', 'training_file is required (a file id from /v1/files)');
+  const lora = family === LORA_FAMILY;
+  const validation = typeof body.validation_file === 'string' ? body.validation_file : undefined;
   const request = {
     family,
+    ...(lora ? { base: body.model } : {}),
     dataset: body.training_file,
+    ...(lora && validation ? { validation_dataset: validation } : {}),
     model: fineTunedName(family, suffix, randomBytes(4).toString('hex')),
     hyperparameters: translateHyperparameters(family, body),
   };
@@ -170,7 +184,7 @@ export const fineTuningRoutes: RouteSpec[] = [
     body: 'json',
     audit: 'fine_tuning.create',
     summary:
-      'OpenAI: fine-tune = a maas training (model: text-cnn | mlp | cnn; training_file; hyperparameters n_epochs, batch_size, learning_rate_multiplier; seed; suffix)',
+      'OpenAI: fine-tune = a maas training (model: text-cnn | mlp | cnn, or your decoder model for LoRA; training_file; validation_file (LoRA); hyperparameters n_epochs, batch_size, learning_rate_multiplier, lora_rank, lora_alpha; seed; suffix)',
     // A retried create (same Idempotency-Key and body) is the same job, never a second one.
     handler: (ctx) => idempotent(ctx, () => createJob(ctx)),
   },

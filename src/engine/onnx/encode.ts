@@ -75,7 +75,7 @@ function writeExternalTensor(w: ProtoWriter, t: Tensor, name: string, sink: Exte
   w.varint(14, 1);
 }
 
-function writeTensor(w: ProtoWriter, t: Tensor, name: string): void {
+export function writeTensor(w: ProtoWriter, t: Tensor, name: string): void {
   w.packedVarints(1, t.dims);
   w.varint(2, onnxDataType[t.dtype]);
   w.string(8, name);

@@ -24,7 +24,7 @@ export interface ImportOptions {
    * Sizes for symbolic dims, by name (`{ batch: 1 }`). Gradients need static shapes; the round
    * trip does not. An input dim the file leaves unnamed is called `<input>_<axis>`.
    */
-  dims?: Readonly<Record<string, number>>;
+  dims?: Readonly<Record<string, Dim>>;
   /** float64: float32 inputs, weights and constants become float64 (finite-difference checks). */
   float64?: boolean;
   /**
@@ -39,6 +39,18 @@ export interface ImportOptions {
   graph?: Graph;
   /** Values that stand for graph inputs by name (in `graph`), instead of new graph inputs. */
   feeds?: Readonly<Record<string, Value>>;
+  /**
+   * Fine-tuning: the weights to train, by initializer name, as Parameters the caller owns (the
+   * same objects in the train, eval and inference graphs; a value of other dims replaces the
+   * file's, e.g. a new classification head). Every other float initializer is imported as a
+   * constant, i.e. frozen.
+   */
+  trainable?: ReadonlyMap<string, Parameter>;
+  /**
+   * Stands a frozen weight's value in for something computed from it (LoRA: W + s·A·B with A and
+   * B trainable); called once per weight, on its first use. Return the value itself to keep it.
+   */
+  substitute?: (name: string, weight: Value) => Value;
 }
 
 export interface ImportedModel {
@@ -137,8 +149,9 @@ class Importer {
     const v = this.values.get(name);
     if (v) return v;
     const t = this.onnx.initializers.get(name);
-    if (t && isFloat(t.dtype) && t.dims.length > 0) {
-      const p: Parameter = { name, value: t };
+    const frozen = this.options.trainable && !this.options.trainable.has(name);
+    if (t && isFloat(t.dtype) && t.dims.length > 0 && !frozen) {
+      const p: Parameter = this.options.trainable?.get(name) ?? { name, value: t };
       this.params.push(p);
       let value: Value;
       if (this.options.paramsAsInputs) {
@@ -147,6 +160,12 @@ class Importer {
       } else value = this.g.param(p);
       this.values.set(name, value);
       return value;
+    }
+    if (frozen && t && isFloat(t.dtype) && t.dims.length > 0 && !dtype && !this.options.float64) {
+      const c = this.g.constant(t);
+      const v = this.options.substitute?.(name, c) ?? c;
+      this.values.set(name, v);
+      return v;
     }
     const k = this.known.get(name) ?? (t ? knownOfTensor(t) : null);
     if (!k) {

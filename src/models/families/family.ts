@@ -41,6 +41,8 @@ export interface ModelFamily {
    * `value` [N, 1] (regression), with loss and metrics. `batchSize` is the static train batch.
    */
   build(shape: DataShape, hp: Hyperparameters, batchSize: number): ModelSpec;
+  /** Trains only from an uploaded model named by the job's `base` (never picked by name alone). */
+  needsBase?: boolean;
 }
 
 /** Hyperparameters every family takes. */
@@ -144,6 +146,13 @@ export class FamilyRegistry {
 
   names(): string[] {
     return [...this.rows.keys()];
+  }
+
+  /** Families a request can pick by name alone (those that need no base model). */
+  standalone(): string[] {
+    return this.list()
+      .filter((f) => !f.needsBase)
+      .map((f) => f.name);
   }
 
   list(): ModelFamily[] {

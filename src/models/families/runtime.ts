@@ -47,4 +47,4 @@ export function featureSpecClassifier(ctx: RuntimeContext): ClassificationRuntim
 }
 
 /** Every family trained by the training service classifies through its stored feature spec. */
-for (const family of ['mlp', 'cnn', 'text-cnn']) registerRuntime(family, featureSpecClassifier);
+for (const family of ['mlp', 'cnn', 'text-cnn', 'onnx']) registerRuntime(family, featureSpecClassifier);

@@ -1,6 +1,7 @@
 /** Messages between the training service (parent) and a trainer child process, over Node IPC. */
 import type { DatasetSource, FeatureSpec } from '../../data/index';
 import type { Hyperparameters } from '../../models/families/index';
+import type { BaseModel, DecoderBase } from './base-model';
 
 export interface WorkerJob {
   id: string;
@@ -12,13 +13,19 @@ export interface WorkerJob {
   dir: string;
   /** ORT threads inside one op. */
   threads: number;
+  /** Fine-tuning: the uploaded model to start from, its file on this machine. */
+  base?: BaseModel & { file: string };
+  /** LoRA: the decoder folder to start from, on this machine, and the validation chats. */
+  decoder?: DecoderBase & { folder: string };
+  validation?: DatasetSource;
 }
 
 export interface TrainingOutcome {
   /** The exported inference ONNX, inside the job folder. */
   onnxFile: string;
-  spec: FeatureSpec;
-  task: 'classification' | 'regression';
+  /** The feature spec of a classifier or regressor (none for a LoRA-tuned decoder folder). */
+  spec?: FeatureSpec;
+  task: 'classification' | 'regression' | 'text-generation';
   metrics: Record<string, unknown>;
   lossCurve: { step: number; loss: number }[];
   validationCurve: { epoch: number; step: number; loss: number; metric: number }[];

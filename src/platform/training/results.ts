@@ -13,10 +13,14 @@ import type { TrainingOutcome } from './protocol';
 
 export function versionMetadata(job: JobRecord, o: TrainingOutcome): Record<string, unknown> {
   const family = families.get(job.family);
+  const base = typeof job.hyperparameters.base === 'string' ? job.hyperparameters.base : undefined;
+  const target = o.spec && o.spec.kind !== 'language-model' ? o.spec.target : undefined;
   return {
     family: job.family,
     task: o.task,
-    featureSpec: o.spec,
+    ...(o.spec ? { featureSpec: o.spec } : {}),
+    // Uploaded-model conventions too, so /explain and /v2 clients read the classes as for an upload.
+    ...(base && target?.kind === 'class' ? { labels: target.classes } : {}),
     metrics: { ...o.metrics, lossCurve: o.lossCurve, validationCurve: o.validationCurve },
     lineage: {
       job: job.id,
@@ -26,9 +30,12 @@ export function versionMetadata(job: JobRecord, o: TrainingOutcome): Record<stri
       seed: job.hyperparameters.seed,
       steps: o.steps,
       resumedFrom: o.resumedFrom,
+      ...(base ? { base } : {}),
     },
     card: {
-      summary: `${family.description}, trained by maas on '${job.dataset}'`,
+      summary: base
+        ? `${base} fine-tuned by maas on '${job.dataset}'`
+        : `${family.description}, trained by maas on '${job.dataset}'`,
       family: job.family,
       parameters: o.paramCount,
       epochs: o.epochs,
@@ -64,9 +71,10 @@ export async function registerOnce(
     const version = await registry.upload(
       job.owner,
       job.model,
-      createReadStream(join(jobDir, 'model.onnx')),
+      createReadStream(join(jobDir, outcome.onnxFile)),
       {
-        task: outcome.task,
+        // A decoder folder's task comes from the folder itself.
+        task: outcome.task === 'text-generation' ? undefined : outcome.task,
         metadata: versionMetadata(job, outcome),
         job: job.id,
       },

@@ -14,12 +14,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { entryUrl, nodeArgs, packageRoot } from '../../common/entry';
 import { fail } from '../../common/errors';
+import { LORA_FAMILY } from '../../models/families/index';
 import type { Bus } from '../../store/bus';
 import type { Store } from '../../store/ports';
 import type { JobEvent, JobRecord, JobStatus } from '../../store/training-ports';
 import { TERMINAL_STATUSES } from '../../store/training-ports';
 import type { Registry } from '../registry/registry';
 import { retryDelayMs } from './backoff';
+import { baseOf, decoderBaseOf, parseBaseRef } from './base-model';
 import type { DatasetService } from './datasets';
 import { parseJobRequest } from './job-request';
 import type { TrainingOutcome, WorkerJob, WorkerMessage } from './protocol';
@@ -123,8 +125,10 @@ export class TrainingService {
   }
 
   async create(owner: string, body: unknown): Promise<JobRecord> {
-    const { family, dataset, target, model, hyperparameters } = await parseJobRequest(body, (name) =>
-      this.datasets.resolve(owner, name),
+    const { family, dataset, target, model, hyperparameters } = await parseJobRequest(
+      body,
+      (name) => this.datasets.resolve(owner, name),
+      (name, ref) => this.registry.resolve(owner, name, ref),
     );
     const job = await this.store.trainings.create({
       owner,
@@ -236,6 +240,11 @@ export class TrainingService {
       await this.settle(job, 'failed', { error: `dataset '${job.dataset}' is gone or was replaced` });
       return;
     }
+    const start = await this.startingPoint(job).catch((e: unknown) => e as Error);
+    if (start instanceof Error) {
+      await this.settle(job, 'failed', { error: start.message });
+      return;
+    }
     // Cancelled while the lines above awaited (the job was claimed but had no trainer to stop yet),
     // or the lease ran out meanwhile and another worker took the job: start nothing, so no
     // 'running' event follows 'cancelled'. Holding it, the lease is renewed from here.
@@ -272,6 +281,7 @@ export class TrainingService {
       hyperparameters: job.hyperparameters as WorkerJob['hyperparameters'],
       dir,
       threads: this.settings.threads,
+      ...start,
     };
     child.on('message', (m: WorkerMessage) => {
       r.inbox = r.inbox
@@ -280,6 +290,30 @@ export class TrainingService {
     });
     child.on('exit', (code, signal) => void this.onExit(r, code, signal));
     child.send({ type: 'start', job: wjob });
+  }
+
+  /**
+   * A fine-tuning job's base model, pinned to the version resolved at creation, on this machine
+   * (a file, or a LoRA job's decoder folder), and a LoRA job's validation chats.
+   */
+  private async startingPoint(job: JobRecord): Promise<Pick<WorkerJob, 'base' | 'decoder' | 'validation'>> {
+    const hp = job.hyperparameters;
+    if (typeof hp.base !== 'string') return {};
+    const { name, ref } = parseBaseRef(hp.base);
+    const record = await this.registry.resolve(job.owner, name, ref).catch(() => null);
+    if (!record) throw new Error(`base model ${hp.base} is gone`);
+    if (job.family !== LORA_FAMILY)
+      return { base: { ...baseOf(record), file: await this.registry.localPath(record) } };
+    const decoder = decoderBaseOf(record);
+    const graph = await this.registry.modelPath(record);
+    const folder = graph.slice(0, graph.length - decoder.graphPath.length);
+    const out: Pick<WorkerJob, 'decoder' | 'validation'> = { decoder: { ...decoder, folder } };
+    if (typeof hp.validation_dataset === 'string') {
+      const v = await this.datasets.resolve(job.owner, hp.validation_dataset).catch(() => null);
+      if (!v) throw new Error(`validation dataset '${hp.validation_dataset}' is gone`);
+      out.validation = v.source;
+    }
+    return out;
   }
 
   private async beat(id: string): Promise<void> {

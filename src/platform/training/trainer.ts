@@ -8,16 +8,29 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fail } from '../../common/errors';
 import {
   type BatchCursor,
   batches,
   type ClassTarget,
   type FeatureSpec,
+  type LoadOptions,
   loadForTraining,
   type TrainingData,
 } from '../../data/index';
-import { compileTrainStep, type SessionOptions, type TrainState, type TrainStep } from '../../engine/index';
-import { families, type Hyperparameters } from '../../models/families/index';
+import {
+  compileTrainStep,
+  type ModelSpec,
+  type SessionOptions,
+  type TrainState,
+  type TrainStep,
+} from '../../engine/index';
+import {
+  families,
+  type Hyperparameters,
+  importedSpec,
+  type TransferChoice,
+} from '../../models/families/index';
 import * as nn from '../../nn/index';
 import { CHECKPOINT_FILE, encodeCheckpoint, readCheckpoint, writeFileAtomic } from './checkpoint';
 import { ConfusionCounter, RegressionCounter } from './metrics';
@@ -145,6 +158,41 @@ async function restore(dir: string): Promise<Restored> {
   };
 }
 
+/** The images as the base model takes them: its [C, H, W], whatever size they are stored at. */
+function baseLoadOptions(base: NonNullable<WorkerJob['base']>): Partial<LoadOptions> {
+  const [channels, height, width] = base.itemDims;
+  return { image: { width, height, channels: channels as 1 | 3 } };
+}
+
+/** A fine-tuning job's model: the base file imported into the train step (`imported-spec.ts`). */
+async function baseSpec(job: WorkerJob, data: TrainingData, batchSize: number): Promise<ModelSpec> {
+  const base = job.base!;
+  const hp = job.hyperparameters;
+  const cls = classTargetOf(data.spec);
+  if (!cls)
+    fail('unprocessable', 'fine-tuning an uploaded model trains a classifier: the target must be classes', {
+      pointer: 'target',
+    });
+  return importedSpec(
+    new Uint8Array(await readFile(base.file)),
+    {
+      input: base.input,
+      classes: cls.classes.length,
+      baseLabels: base.labels,
+      labels: cls.classes,
+      batchSize,
+      itemDims: base.itemDims,
+    },
+    {
+      layers: Number(hp.trainable_layers),
+      parameters: (hp.trainable_parameters as unknown as string[] | undefined) ?? [],
+      replaceHead: hp.replace_head as TransferChoice['replaceHead'],
+      init: hp.init as TransferChoice['init'],
+      seed: Number(hp.seed),
+    },
+  );
+}
+
 async function prepare(job: WorkerJob, emit: Emit, restored: Restored): Promise<Run> {
   const family = families.get(job.family);
   const hp = job.hyperparameters;
@@ -154,15 +202,17 @@ async function prepare(job: WorkerJob, emit: Emit, restored: Restored): Promise<
     seed: Number(hp.seed),
     validationFraction: Number(hp.validation_fraction),
     spec: restored.spec,
-    ...family.loadOptions(hp),
+    ...(job.base ? baseLoadOptions(job.base) : family.loadOptions(hp)),
   });
   const batchSize = Math.min(Number(hp.batch_size), data.train.length);
   const cls = classTargetOf(data.spec);
-  const model = family.build(
-    { spec: data.spec, inputDims: data.inputs.dims.slice(1), classes: cls ? cls.classes.length : 0 },
-    hp,
-    batchSize,
-  );
+  const model = job.base
+    ? await baseSpec(job, data, batchSize)
+    : family.build(
+        { spec: data.spec, inputDims: data.inputs.dims.slice(1), classes: cls ? cls.classes.length : 0 },
+        hp,
+        batchSize,
+      );
   const trainer = await compileTrainStep({
     model,
     optimizer: nn.adam(),

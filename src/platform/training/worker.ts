@@ -6,6 +6,7 @@
  */
 import { isMaasError } from '../../common/errors';
 import { toCatalogError } from '../../models/common/engine-errors';
+import { runLoraJob } from './lora-run';
 import type { ParentMessage, WorkerMessage } from './protocol';
 import { runTraining } from './trainer';
 
@@ -18,7 +19,8 @@ process.on('disconnect', () => process.exit(3));
 
 process.once('message', (m: ParentMessage) => {
   if (m.type !== 'start') process.exit(2);
-  runTraining(m.job, send).then(
+  // A LoRA job (a decoder folder as base) has its own loop; every other job is a family's.
+  (m.job.decoder ? runLoraJob(m.job, send) : runTraining(m.job, send)).then(
     (outcome) => {
       send({ type: 'done', outcome });
       process.disconnect?.();
