@@ -36,7 +36,7 @@ import type {
   TaskRuntime,
   TokenInspector,
 } from '../../models/task';
-import { TextToSpeech } from '../../models/tts/speech';
+import { type SpeechResult, TextToSpeech } from '../../models/tts/speech';
 import type { ModelRecord, VersionRecord } from '../../store/ports';
 import type { ArtifactStore } from '../artifacts/artifacts';
 import type { Registry } from '../registry/registry';
@@ -326,13 +326,25 @@ export class TaskService {
       const version = await this.registry.resolve(target.owner, target.model, target.ref);
       this.wrongTask(target.model, (await this.load(version)).task, 'speech');
     }
-    const result = await this.speech.synthesize({
-      text: req.input,
-      voice: req.voice,
-      speed: req.speed,
-      engine: builtin.engine,
-      signal,
-    });
+    // The request deadline covers the queue, the engine and the re-encoding, like image generation.
+    const deadline = AbortSignal.timeout(this.requestTimeoutMs);
+    let result: SpeechResult;
+    try {
+      result = await this.speech.synthesize({
+        text: req.input,
+        voice: req.voice,
+        speed: req.speed,
+        engine: builtin.engine,
+        signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+      });
+    } catch (e) {
+      if (deadline.aborted && !signal?.aborted)
+        fail(
+          'deadline_exceeded',
+          `speech took longer than ${this.requestTimeoutMs} ms (MAAS_REQUEST_TIMEOUT_MS): send a shorter input`,
+        );
+      throw e;
+    }
     return {
       model: builtin.id,
       wav: result.wav,
