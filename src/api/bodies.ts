@@ -44,9 +44,10 @@ const passThrough = (
 /** The root context: JSON (bounded), multipart and octet-stream pass through as streams. */
 export function installBodyParsers(app: FastifyInstance, maxJsonDepth: number): void {
   app.removeContentTypeParser(['application/json']);
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+  // As bytes: a depth bomb is refused before its 10s of MB are decoded into a string.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
     try {
-      done(null, parseJsonBody(body as string, maxJsonDepth));
+      done(null, parseJsonBody(body as Buffer, maxJsonDepth));
     } catch (e) {
       done(e as Error);
     }

@@ -9,10 +9,23 @@ import { jsonErrorOffset } from '../data/index';
 
 /** 0-based offset of the bracket that opens level `maxDepth + 1`, or -1. Strings are skipped. */
 export function depthExceededAt(text: string, maxDepth: number): number {
+  return depthScan(text.length, (i) => text.charCodeAt(i), maxDepth);
+}
+
+/**
+ * The same scan over UTF-8 bytes, so a bomb is refused before the body is decoded into a string
+ * (decoding 10 MB costs more than the scan). Safe byte by byte: no byte of a multi-byte UTF-8
+ * sequence is a quote, a backslash or a bracket.
+ */
+function depthExceededAtByte(bytes: Uint8Array, maxDepth: number): number {
+  return depthScan(bytes.length, (i) => bytes[i], maxDepth);
+}
+
+function depthScan(length: number, codeAt: (i: number) => number, maxDepth: number): number {
   let depth = 0;
   let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+  for (let i = 0; i < length; i++) {
+    const c = codeAt(i);
     if (inString) {
       if (c === 0x5c)
         i++; // backslash: skip the escaped character
@@ -36,20 +49,34 @@ export function positionOf(text: string, offset: number): string {
   return `line ${line}, column ${offset - lineStart + 1}`;
 }
 
-export function parseJsonBody(text: string, maxDepth: number): unknown {
+function tooDeep(textBefore: string, maxDepth: number): never {
+  const at = positionOf(textBefore, textBefore.length);
+  return fail(
+    'invalid_request',
+    `the JSON body nests deeper than ${maxDepth} levels at ${at} (limit maxJsonDepth, setting MAAS_MAX_JSON_DEPTH)`,
+    { pointer: `body, ${at}` },
+  );
+}
+
+/**
+ * A JSON body, bounded in depth. Given the raw bytes (what the server reads), the depth is checked
+ * before they are decoded, and a bomb's position comes from decoding only the bytes before it.
+ */
+export function parseJsonBody(body: string | Uint8Array, maxDepth: number): unknown {
+  let text: string;
+  if (typeof body === 'string') {
+    const deep = depthExceededAt(body, maxDepth);
+    if (deep >= 0) tooDeep(body.slice(0, deep), maxDepth);
+    text = body;
+  } else {
+    const deep = depthExceededAtByte(body, maxDepth);
+    if (deep >= 0) tooDeep(Buffer.from(body.buffer, body.byteOffset, deep).toString('utf8'), maxDepth);
+    text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  }
   if (text.trim() === '')
     fail('invalid_request', 'the body is empty: send a JSON document (or no Content-Type header)', {
       pointer: 'body',
     });
-  const deep = depthExceededAt(text, maxDepth);
-  if (deep >= 0) {
-    const at = positionOf(text, deep);
-    fail(
-      'invalid_request',
-      `the JSON body nests deeper than ${maxDepth} levels at ${at} (limit maxJsonDepth, setting MAAS_MAX_JSON_DEPTH)`,
-      { pointer: `body, ${at}` },
-    );
-  }
   try {
     return JSON.parse(text);
   } catch {

@@ -52,7 +52,7 @@ export function parseTensorBody(
         `send Content-Type: application/json, or the binary tensor format with the ${INFERENCE_HEADER} header`,
       );
     }
-    return parseJsonBody(body.toString('utf8'), maxJsonDepth);
+    return parseJsonBody(body, maxJsonDepth);
   }
   const text = Array.isArray(raw) ? raw[0] : raw;
   if (!/^[0-9]{1,12}$/.test(text)) {
@@ -72,7 +72,7 @@ export function parseTensorBody(
       { pointer: `header ${INFERENCE_HEADER}` },
     );
   }
-  const json = parseJsonBody(body.toString('utf8', 0, jsonLength), maxJsonDepth);
+  const json = parseJsonBody(body.subarray(0, jsonLength), maxJsonDepth);
   return new BinaryTensorBody(json, body.subarray(jsonLength));
 }
 
