@@ -128,7 +128,7 @@ function slowloris(sockets: number, everyMs: number): Attack {
 export async function attacks(model: string): Promise<Attack[]> {
   const csvBomb = gzipBomb('text,label\nhello,', 2048);
   const tarBomb = await idxTarBomb();
-  const brackets = `${'['.repeat(5 * MiB)}${']'.repeat(5 * MiB)}`;
+  const brackets = Buffer.from(`${'['.repeat(5 * MiB)}${']'.repeat(5 * MiB)}`);
   const auth = (key: string) => ({ authorization: `Bearer ${key}` });
   const infer = `/v2/models/${model}/infer`;
   let n = 0;

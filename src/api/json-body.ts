@@ -1,31 +1,19 @@
 /**
- * JSON request bodies, bounded: the size by fastify's `bodyLimit` (MAAS_MAX_JSON_BYTES, 413),
- * the nesting by a linear pre-scan BEFORE `JSON.parse` (MAAS_MAX_JSON_DEPTH, 400), so a 10 MB
- * body of `[[[[…` costs one pass over its bytes (milliseconds) instead of a parse whose result
- * then stalls every recursive consumer. Invalid JSON is a 400 naming line, column and offset.
+ * JSON request bodies, bounded: the size by the route's `bodyLimit` (MAAS_MAX_JSON_BYTES, 413),
+ * the nesting by a linear scan BEFORE `JSON.parse` (MAAS_MAX_JSON_DEPTH, 400), run on the bytes
+ * while they arrive (bodies.ts), so a 10 MB body of `[[[[…` is refused at its 65th byte instead of
+ * being received, decoded and parsed into a result that stalls every recursive consumer. Invalid
+ * JSON is a 400 naming line, column and offset.
  */
 import { fail } from '../common/errors';
 import { jsonErrorOffset } from '../data/index';
 
 /** 0-based offset of the bracket that opens level `maxDepth + 1`, or -1. Strings are skipped. */
 export function depthExceededAt(text: string, maxDepth: number): number {
-  return depthScan(text.length, (i) => text.charCodeAt(i), maxDepth);
-}
-
-/**
- * The same scan over UTF-8 bytes, so a bomb is refused before the body is decoded into a string
- * (decoding 10 MB costs more than the scan). Safe byte by byte: no byte of a multi-byte UTF-8
- * sequence is a quote, a backslash or a bracket.
- */
-function depthExceededAtByte(bytes: Uint8Array, maxDepth: number): number {
-  return depthScan(bytes.length, (i) => bytes[i], maxDepth);
-}
-
-function depthScan(length: number, codeAt: (i: number) => number, maxDepth: number): number {
   let depth = 0;
   let inString = false;
-  for (let i = 0; i < length; i++) {
-    const c = codeAt(i);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
     if (inString) {
       if (c === 0x5c)
         i++; // backslash: skip the escaped character
@@ -36,6 +24,37 @@ function depthScan(length: number, codeAt: (i: number) => number, maxDepth: numb
     } else if (c === 0x5d || c === 0x7d) depth--;
   }
   return -1;
+}
+
+/**
+ * The same scan over UTF-8 bytes, fed chunk by chunk as they arrive, so a bomb is refused at its
+ * first bracket too many: before the rest is received, buffered or decoded. Safe byte by byte: no
+ * byte of a multi-byte UTF-8 sequence is a quote, a backslash or a bracket.
+ */
+export class JsonDepthScanner {
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private seen = 0;
+
+  constructor(readonly maxDepth: number) {}
+
+  /** Offset (in the whole body) of the bracket past the limit, or -1 while within it. */
+  feed(bytes: Uint8Array): number {
+    for (let i = 0; i < bytes.length; i++) {
+      const c = bytes[i];
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === 0x5c) this.escaped = true;
+        else if (c === 0x22) this.inString = false;
+      } else if (c === 0x22) this.inString = true;
+      else if (c === 0x5b || c === 0x7b) {
+        if (++this.depth > this.maxDepth) return this.seen + i;
+      } else if (c === 0x5d || c === 0x7d) this.depth--;
+    }
+    this.seen += bytes.length;
+    return -1;
+  }
 }
 
 /** `line L, column C` (1-based) of a 0-based offset. */
@@ -49,7 +68,8 @@ export function positionOf(text: string, offset: number): string {
   return `line ${line}, column ${offset - lineStart + 1}`;
 }
 
-function tooDeep(textBefore: string, maxDepth: number): never {
+/** The 400 of a body nesting past `maxDepth`; `textBefore` is the body up to the bracket. */
+export function tooDeep(textBefore: string, maxDepth: number): never {
   const at = positionOf(textBefore, textBefore.length);
   return fail(
     'invalid_request',
@@ -60,18 +80,20 @@ function tooDeep(textBefore: string, maxDepth: number): never {
 
 /**
  * A JSON body, bounded in depth. Given the raw bytes (what the server reads), the depth is checked
- * before they are decoded, and a bomb's position comes from decoding only the bytes before it.
+ * before they are decoded, and a bomb's position comes from decoding only the bytes before it;
+ * `depthChecked` when a JsonDepthScanner already saw every byte (bodies.ts's streaming reader).
  */
-export function parseJsonBody(body: string | Uint8Array, maxDepth: number): unknown {
+export function parseJsonBody(body: string | Uint8Array, maxDepth: number, depthChecked = false): unknown {
   let text: string;
   if (typeof body === 'string') {
-    const deep = depthExceededAt(body, maxDepth);
+    const deep = depthChecked ? -1 : depthExceededAt(body, maxDepth);
     if (deep >= 0) tooDeep(body.slice(0, deep), maxDepth);
     text = body;
   } else {
-    const deep = depthExceededAtByte(body, maxDepth);
-    if (deep >= 0) tooDeep(Buffer.from(body.buffer, body.byteOffset, deep).toString('utf8'), maxDepth);
-    text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+    const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    const deep = depthChecked ? -1 : new JsonDepthScanner(maxDepth).feed(bytes);
+    if (deep >= 0) tooDeep(bytes.toString('utf8', 0, deep), maxDepth);
+    text = bytes.toString('utf8');
   }
   if (text.trim() === '')
     fail('invalid_request', 'the body is empty: send a JSON document (or no Content-Type header)', {

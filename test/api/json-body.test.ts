@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { parseJsonBody } from '../../src/api/json-body';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JsonDepthScanner, parseJsonBody } from '../../src/api/json-body';
+import { ADMIN_KEY } from '../helpers/server';
+import { type Listening, listening } from './hardening-helpers';
 
 const MiB = 1024 * 1024;
 
@@ -33,5 +36,47 @@ describe('bounded JSON bodies', () => {
     expect(parseJsonBody(text, 3)).toEqual(doc);
     expect(() => parseJsonBody(Buffer.from('  \n'), 3)).toThrow(/the body is empty/);
     expect(() => parseJsonBody(Buffer.from('{"a": tru}'), 3)).toThrow(/line 1, column/);
+  });
+});
+
+describe('the depth scan while the body arrives', () => {
+  it('keeps its state across chunks: a quote or an escape split between two chunks', () => {
+    const doc = Buffer.from('{"a":"x\\"[[[[", "b": [[1]]}');
+    for (let cut = 0; cut <= doc.length; cut++) {
+      const s = new JsonDepthScanner(3);
+      expect(s.feed(doc.subarray(0, cut)), `cut at ${cut}`).toBe(-1);
+      expect(s.feed(doc.subarray(cut)), `cut at ${cut}`).toBe(-1);
+    }
+    const deep = new JsonDepthScanner(2);
+    expect(deep.feed(Buffer.from('{"a": ['))).toBe(-1);
+    expect(deep.feed(Buffer.from('[1]]}'))).toBe(7); // the third level's bracket, offset in the body
+  });
+
+  let s: Listening;
+  beforeAll(async () => {
+    s = await listening();
+  });
+  afterAll(() => s?.close());
+
+  it('answers a bomb with a 400 before the client has sent the rest of it', async () => {
+    // 1 MB of a declared 10 MB is sent, then the client waits: the answer comes anyway.
+    const { hostname, port } = new URL(s.url);
+    const socket = connect(Number(port), hostname);
+    const answer = new Promise<string>((resolve) => {
+      let got = '';
+      socket.on('data', (d) => {
+        got += d.toString('latin1');
+        if (got.includes('\r\n\r\n')) resolve(got);
+      });
+      socket.on('close', () => resolve(got));
+    });
+    socket.write(
+      `POST /api/v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_KEY}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${10 * MiB}\r\n\r\n`,
+    );
+    socket.write('['.repeat(MiB));
+    const head = await answer;
+    socket.destroy();
+    expect(head).toMatch(/^HTTP\/1\.1 400 /);
   });
 });
