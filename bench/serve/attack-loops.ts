@@ -167,3 +167,20 @@ export async function attacks(model: string): Promise<Attack[]> {
     ),
   ];
 }
+
+/**
+ * As a child process (bench/serve/attack.ts starts it, so the attacker's own work never delays
+ * tenant B's client): `node --import tsx bench/serve/attack-loops.ts URL KEY MODEL [INDICES]`
+ * attacks until SIGTERM, then prints its tallies as one JSON line.
+ */
+async function child(): Promise<void> {
+  const [url, key, model, only] = process.argv.slice(2);
+  const chosen = (await attacks(model)).filter((_, i) => !only || only.split(',').map(Number).includes(i));
+  const stop = new AbortController();
+  process.once('SIGTERM', () => stop.abort());
+  const running = chosen.map((a) => a.run(url, key, stop.signal));
+  process.stdout.write('ready\n');
+  process.stdout.write(`${JSON.stringify(await Promise.all(running))}\n`);
+}
+
+if (process.argv[1]?.endsWith('attack-loops.ts')) await child();

@@ -2,20 +2,22 @@
  * Cross-tenant latency under attack: tenant B calls its small MLP over KServe v2 (one request at a
  * time, keep-alive) while the server is idle, then while tenant A (a manage key of its own tenant)
  * runs every attack of attack-loops.ts at once: slowloris, a gzip CSV bomb, a tar of gzipped IDX,
- * a bracket bomb, oversize bodies, an unauthenticated flood. Reports B's p50/p99/max in both
+ * a bracket bomb, oversize bodies, an unauthenticated flood (from a child process, so the
+ * attacker's own work never delays B's client). Reports B's p50/p99/max in both
  * phases, the slowest /readyz during the attack, the server's peak RSS and the load average.
  *
  *   node --import tsx bench/serve/attack.ts            # 20 s per phase
  *   SECONDS_PER_PHASE=60 node --import tsx bench/serve/attack.ts
  */
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mlpModel } from '../../test/helpers/onnx-fixtures';
 import { spawnServe } from '../../test/helpers/serve';
-import { type AttackTally, attacks } from './attack-loops';
-import { environment, KEY, percentile, writeResults } from './harness';
+import type { AttackTally } from './attack-loops';
+import { environment, KEY, percentile, ROOT, writeResults } from './harness';
 
 const SECONDS = Number(process.env.SECONDS_PER_PHASE ?? 20);
 /** ATTACKS=0,3 runs only those attacks (indices into attack-loops.ts's list), to find a culprit. */
@@ -125,6 +127,30 @@ async function slowestReadyz(url: string, stop: AbortSignal): Promise<number> {
   return slowest;
 }
 
+/** Tenant A's attacks in a child process (attack-loops.ts), so its work never delays B's client. */
+async function startAttacker(url: string, key: string): Promise<{ stop(): Promise<AttackTally[]> }> {
+  const args = ['--import', 'tsx', join(ROOT, 'bench/serve/attack-loops.ts'), url, key, 'a-mlp'];
+  const child = spawn(process.execPath, ONLY ? [...args, ONLY.join(',')] : args, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', () => out.includes('ready\n') && resolve());
+    child.once('exit', (code) => reject(new Error(`attacker exited (${code})`)));
+  });
+  return {
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      return JSON.parse(out.slice(out.indexOf('ready\n') + 6)) as AttackTally[];
+    },
+  };
+}
+
 const peakRssMb = async (pid: number) =>
   Number(/VmHWM:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
@@ -143,12 +169,11 @@ async function main(): Promise<void> {
     load.push(loadavg()[0]);
 
     const stop = new AbortController();
-    const chosen = (await attacks('a-mlp')).filter((_, i) => !ONLY || ONLY.includes(i));
-    const running = chosen.map((a) => a.run(url, aKey, stop.signal));
+    const attacker = await startAttacker(url, aKey);
     const readyz = slowestReadyz(url, stop.signal);
     const attacked = await tenantB(url, bKey, SECONDS);
     stop.abort();
-    const tallies: AttackTally[] = await Promise.all(running);
+    const tallies = await attacker.stop();
     const slowest = await readyz;
     load.push(loadavg()[0]);
     const alive = (await fetch(`${url}/readyz`)).status === 200 && server.child.exitCode === null;
