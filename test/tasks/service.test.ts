@@ -211,6 +211,23 @@ describe('task service', () => {
     expect(turns).toBeGreaterThanOrEqual(chunks + batches);
   });
 
+  it('a prompt too long for any model is refused before it is tokenised on the event loop', async () => {
+    const tasks = server.platform.tasks;
+    const long = 'the '.repeat(25_001); // 100,004 characters
+    await expect(tasks.generation(target('bigram'), { prompt: long, maxTokens: 1 })).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: expect.stringContaining('more than 100000'),
+    });
+    await expect(
+      tasks.chat(target('bigram'), [{ role: 'user', content: long }], { maxTokens: 1 }),
+    ).rejects.toMatchObject({ code: 'invalid_request', extras: { pointer: 'messages' } });
+    // Under the bound it is a prompt like any other.
+    const ok = await (
+      await tasks.generation(target('bigram'), { prompt: long.slice(0, 50_000), maxTokens: 1 })
+    ).run();
+    expect(ok.usage.promptTokens).toBeGreaterThan(0);
+  });
+
   it('a long speech output keeps the event loop turning: the WAV is re-encoded in batches', async () => {
     // 4 M float samples (≈ 3 min at 22 kHz, 16 MB from the engine): decoded and re-written as
     // PCM16 with a loop turn after every WAV_BATCH_SAMPLES, not in one synchronous pass.
