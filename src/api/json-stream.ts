@@ -1,9 +1,9 @@
 /**
  * Reading a JSON body off the socket with its limits applied while it arrives: the size against
  * the route's `bodyLimit` (the declared Content-Length first), the nesting through a
- * JsonDepthScanner on every chunk. A depth bomb is refused at its first bracket too many, so the
- * rest of it is never buffered, concatenated or decoded (fastify closes the connection after a
- * parse error, so the client cannot go on sending).
+ * JsonDepthScanner on every chunk. A depth bomb is refused at its first bracket too many: the rest
+ * of it is read off the socket and dropped (never buffered, concatenated or decoded), then the 400
+ * goes out, so a client that is still sending gets to read it.
  */
 import type { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
@@ -33,6 +33,8 @@ export function readBodyBytes(req: FastifyRequest, payload: Readable, maxDepth?:
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
+    /** Set once the body is refused: the rest is read and dropped (never kept), then the answer goes. */
+    let refused: Error | undefined;
     const stop = (err?: Error & { statusCode?: number }) => {
       payload.off('data', onData).off('end', onEnd).off('error', stop);
       if (!err) return;
@@ -44,19 +46,24 @@ export function readBodyBytes(req: FastifyRequest, payload: Readable, maxDepth?:
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       received += bytes.length;
       if (received > limit) return stop(tooLarge());
+      if (refused) return;
       const deep = scanner ? scanner.feed(bytes) : -1;
       chunks.push(bytes);
       if (deep < 0) return;
       try {
         tooDeep(Buffer.concat(chunks).toString('utf8', 0, deep), scanner?.maxDepth ?? 0);
       } catch (err) {
-        stop(err as Error);
+        // Answering now would close the socket under a client still sending, which then never
+        // reads the answer (curl: "failed sending data"): drain the rest, keeping nothing.
+        refused = err as Error;
+        chunks.length = 0;
       }
     };
     const onEnd = () => {
       stop();
       const declared = req.headers['content-length'];
-      if (declared !== undefined && Number(declared) !== received) reject(badLength());
+      if (refused) reject(refused);
+      else if (declared !== undefined && Number(declared) !== received) reject(badLength());
       else resolve(Buffer.concat(chunks, received));
     };
     payload.on('data', onData).on('end', onEnd).on('error', stop);
