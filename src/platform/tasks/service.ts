@@ -10,6 +10,7 @@
  * API surfaces (native /api/v1, OpenAI /v1) translate their wire formats onto these calls.
  */
 import { fail, isMaasError } from '../../common/errors';
+import type { RuntimeTask, ServingTask } from '../../common/kinds';
 import type { Tensor } from '../../engine/runtime/tensor';
 import { MAX_IMAGE_SIDE } from '../../models/common/image';
 import {
@@ -32,7 +33,6 @@ import type {
   RunModel,
   RuntimeContext,
   RuntimeFactory,
-  TaskName,
   TaskRuntime,
   TokenInspector,
 } from '../../models/task';
@@ -56,9 +56,7 @@ export interface TaskTarget {
   caller?: string;
 }
 
-/** What a caller may ask of a model: the runtime tasks plus built-in speech. */
-export type ServiceTask = TaskName | 'speech';
-type RuntimeOf<T extends TaskName> = Extract<TaskRuntime, { task: T }>;
+type RuntimeOf<T extends RuntimeTask> = Extract<TaskRuntime, { task: T }>;
 
 export interface TaskServiceDeps {
   registry: Registry;
@@ -144,7 +142,7 @@ export class TaskService {
   }
 
   /** The runtime of a model version for `task`; another task → 400 naming what it can do. */
-  async runtime<T extends TaskName>(
+  async runtime<T extends RuntimeTask>(
     target: TaskTarget,
     task: T,
   ): Promise<{ version: VersionRecord; runtime: RuntimeOf<T> }> {
@@ -370,7 +368,7 @@ export class TaskService {
     };
   }
 
-  private wrongTask(model: string, does: ServiceTask, asked: ServiceTask): never {
+  private wrongTask(model: string, does: ServingTask, asked: ServingTask): never {
     return fail('invalid_request', `model '${model}' can do ${does}, not ${asked}`, { pointer: 'model' });
   }
 
