@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { fail } from '../common/errors';
 import { parseJsonBody } from './json-body';
+import { readBodyBytes } from './json-stream';
 import type { RouteSpec } from './route';
 
 /** Content-Types listed in hints and the OpenAPI document for binary routes (all others work too). */
@@ -44,13 +45,10 @@ const passThrough = (
 /** The root context: JSON (bounded), multipart and octet-stream pass through as streams. */
 export function installBodyParsers(app: FastifyInstance, maxJsonDepth: number): void {
   app.removeContentTypeParser(['application/json']);
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    try {
-      done(null, parseJsonBody(body as string, maxJsonDepth));
-    } catch (e) {
-      done(e as Error);
-    }
-  });
+  // Read and depth-checked as the bytes arrive: a bomb is refused before the rest is buffered.
+  app.addContentTypeParser('application/json', async (req: FastifyRequest, payload: Readable) =>
+    parseJsonBody(await readBodyBytes(req, payload, maxJsonDepth), maxJsonDepth, true),
+  );
   app.addContentTypeParser('application/octet-stream', passThrough);
   app.addContentTypeParser('multipart/form-data', passThrough);
 }

@@ -1,8 +1,9 @@
 /**
- * JSON request bodies, bounded: the size by fastify's `bodyLimit` (MAAS_MAX_JSON_BYTES, 413),
- * the nesting by a linear pre-scan BEFORE `JSON.parse` (MAAS_MAX_JSON_DEPTH, 400), so a 10 MB
- * body of `[[[[…` costs one pass over its bytes (milliseconds) instead of a parse whose result
- * then stalls every recursive consumer. Invalid JSON is a 400 naming line, column and offset.
+ * JSON request bodies, bounded: the size by the route's `bodyLimit` (MAAS_MAX_JSON_BYTES, 413),
+ * the nesting by a linear scan BEFORE `JSON.parse` (MAAS_MAX_JSON_DEPTH, 400), run on the bytes
+ * while they arrive (bodies.ts), so a 10 MB body of `[[[[…` is refused at its 65th byte instead of
+ * being received, decoded and parsed into a result that stalls every recursive consumer. Invalid
+ * JSON is a 400 naming line, column and offset.
  */
 import { fail } from '../common/errors';
 import { jsonErrorOffset } from '../data/index';
@@ -38,6 +39,37 @@ export function depthExceededAt(text: string, maxDepth: number): number {
   return -1;
 }
 
+/**
+ * The same scan over UTF-8 bytes, fed chunk by chunk as they arrive, so a bomb is refused at its
+ * first bracket too many: before the rest is received, buffered or decoded. Safe byte by byte: no
+ * byte of a multi-byte UTF-8 sequence is a quote, a backslash or a bracket.
+ */
+export class JsonDepthScanner {
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private seen = 0;
+
+  constructor(readonly maxDepth: number) {}
+
+  /** Offset (in the whole body) of the bracket past the limit, or -1 while within it. */
+  feed(bytes: Uint8Array): number {
+    for (let i = 0; i < bytes.length; i++) {
+      const c = bytes[i];
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === 0x5c) this.escaped = true;
+        else if (c === 0x22) this.inString = false;
+      } else if (c === 0x22) this.inString = true;
+      else if (c === 0x5b || c === 0x7b) {
+        if (++this.depth > this.maxDepth) return this.seen + i;
+      } else if (c === 0x5d || c === 0x7d) this.depth--;
+    }
+    this.seen += bytes.length;
+    return -1;
+  }
+}
+
 /** `line L, column C` (1-based) of a 0-based offset. */
 export function positionOf(text: string, offset: number): string {
   let line = 1;
@@ -49,20 +81,37 @@ export function positionOf(text: string, offset: number): string {
   return `line ${line}, column ${offset - lineStart + 1}`;
 }
 
-export function parseJsonBody(text: string, maxDepth: number): unknown {
+/** The 400 of a body nesting past `maxDepth`; `textBefore` is the body up to the bracket. */
+export function tooDeep(textBefore: string, maxDepth: number): never {
+  const at = positionOf(textBefore, textBefore.length);
+  return fail(
+    'invalid_request',
+    `the JSON body nests deeper than ${maxDepth} levels at ${at} (limit maxJsonDepth, setting MAAS_MAX_JSON_DEPTH)`,
+    { pointer: `body, ${at}` },
+  );
+}
+
+/**
+ * A JSON body, bounded in depth. Given the raw bytes (what the server reads), the depth is checked
+ * before they are decoded, and a bomb's position comes from decoding only the bytes before it;
+ * `depthChecked` when a JsonDepthScanner already saw every byte (bodies.ts's streaming reader).
+ */
+export function parseJsonBody(body: string | Uint8Array, maxDepth: number, depthChecked = false): unknown {
+  let text: string;
+  if (typeof body === 'string') {
+    const deep = depthChecked ? -1 : depthExceededAt(body, maxDepth);
+    if (deep >= 0) tooDeep(body.slice(0, deep), maxDepth);
+    text = body;
+  } else {
+    const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    const deep = depthChecked ? -1 : new JsonDepthScanner(maxDepth).feed(bytes);
+    if (deep >= 0) tooDeep(bytes.toString('utf8', 0, deep), maxDepth);
+    text = bytes.toString('utf8');
+  }
   if (text.trim() === '')
     fail('invalid_request', 'the body is empty: send a JSON document (or no Content-Type header)', {
       pointer: 'body',
     });
-  const deep = depthExceededAt(text, maxDepth);
-  if (deep >= 0) {
-    const at = positionOf(text, deep);
-    fail(
-      'invalid_request',
-      `the JSON body nests deeper than ${maxDepth} levels at ${at} (limit maxJsonDepth, setting MAAS_MAX_JSON_DEPTH)`,
-      { pointer: `body, ${at}` },
-    );
-  }
   try {
     return JSON.parse(text);
   } catch {

@@ -6,10 +6,12 @@
  * when `outputs[i].parameters.binary_data` (or the request's `parameters.binary_data_output`)
  * asks for it, and the answer then carries the same header. BOOL is one byte per element (0 or 1).
  */
+import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { fail } from '../common/errors';
 import { elementCount, type Tensor, type TensorDType, zeros } from '../engine/runtime/tensor';
 import { parseJsonBody } from './json-body';
+import { readBodyBytes } from './json-stream';
 
 /** The header naming the JSON part's length, on requests and answers (lower case, as Node reads it). */
 export const INFERENCE_HEADER = 'inference-header-content-length';
@@ -35,6 +37,16 @@ const bytesPer: Record<TensorDType, number> = {
 
 const isJsonType = (type: string) => /^application\/([a-z.+-]*\+)?json\s*(;|$)/i.test(type);
 
+/** A body without the binary header must be JSON: refused before it is read otherwise. */
+function checkJsonType(headers: FastifyRequest['headers']): void {
+  if (!isJsonType(String(headers['content-type'] ?? ''))) {
+    fail(
+      'unsupported_media_type',
+      `send Content-Type: application/json, or the binary tensor format with the ${INFERENCE_HEADER} header`,
+    );
+  }
+}
+
 /**
  * The body of a v2 infer request: the binary format when the header is present (any
  * Content-Type, or none: Triton's clients send none), else bounded JSON.
@@ -43,16 +55,12 @@ export function parseTensorBody(
   headers: FastifyRequest['headers'],
   body: Buffer,
   maxJsonDepth: number,
+  depthChecked = false,
 ): unknown {
   const raw = headers[INFERENCE_HEADER];
   if (raw === undefined) {
-    if (!isJsonType(String(headers['content-type'] ?? ''))) {
-      fail(
-        'unsupported_media_type',
-        `send Content-Type: application/json, or the binary tensor format with the ${INFERENCE_HEADER} header`,
-      );
-    }
-    return parseJsonBody(body.toString('utf8'), maxJsonDepth);
+    checkJsonType(headers);
+    return parseJsonBody(body, maxJsonDepth, depthChecked);
   }
   const text = Array.isArray(raw) ? raw[0] : raw;
   if (!/^[0-9]{1,12}$/.test(text)) {
@@ -72,19 +80,20 @@ export function parseTensorBody(
       { pointer: `header ${INFERENCE_HEADER}` },
     );
   }
-  const json = parseJsonBody(body.toString('utf8', 0, jsonLength), maxJsonDepth);
+  const json = parseJsonBody(body.subarray(0, jsonLength), maxJsonDepth);
   return new BinaryTensorBody(json, body.subarray(jsonLength));
 }
 
 /** The v2 infer routes' context: every Content-Type (and none) is read whole, then split. */
 export function installTensorParsers(app: FastifyInstance, maxJsonDepth: number): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
-    try {
-      done(null, parseTensorBody(req.headers, body as Buffer, maxJsonDepth));
-    } catch (e) {
-      done(e as Error);
-    }
+  app.addContentTypeParser('*', async (req: FastifyRequest, payload: Readable) => {
+    // Plain JSON is depth-checked while it arrives (a bomb is refused at once); the binary
+    // format's JSON header is checked once its length is known.
+    const plain = req.headers[INFERENCE_HEADER] === undefined;
+    if (plain) checkJsonType(req.headers);
+    const body = await readBodyBytes(req, payload, plain ? maxJsonDepth : undefined);
+    return parseTensorBody(req.headers, body, maxJsonDepth, plain);
   });
 }
 

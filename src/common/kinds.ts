@@ -11,3 +11,12 @@ export type DatasetKind = 'tabular' | 'image' | 'text' | 'corpus';
 
 /** What a recipe learns from its dataset: rows to a label, images to a label, text to a label, next token. */
 export type DataTask = 'tabular' | 'image' | 'text-classification' | 'language-model';
+
+/**
+ * What a caller may ask of a model: each serving runtime does one of the first four (its
+ * `TaskRuntime.task`), and the built-in speech models do `speech`.
+ */
+export type ServingTask = 'text-generation' | 'embeddings' | 'image-generation' | 'classification' | 'speech';
+
+/** The serving tasks a registered model's runtime can do (all but the built-in speech). */
+export type RuntimeTask = Exclude<ServingTask, 'speech'>;

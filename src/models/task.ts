@@ -7,6 +7,7 @@
  * Families register a runtime factory in `src/models/runtimes.ts`; the platform's task service
  * looks up `metadata.family` of a model version and builds the runtime on demand.
  */
+import type { RuntimeTask } from '../common/kinds';
 import type { BatchPlan, Feedback } from '../engine/index';
 import type { Tensor } from '../engine/runtime/tensor';
 import type { TokenLogprob } from './common/logprobs';
@@ -191,6 +192,13 @@ export type TaskRuntime =
   | EmbeddingRuntime
   | ImageGenerationRuntime
   | ClassificationRuntime;
-export type TaskName = TaskRuntime['task'];
+/** Every runtime's task is one of the shared list's, and every one of those has a runtime. */
+type RuntimeTasksMatch = [TaskRuntime['task']] extends [RuntimeTask]
+  ? [RuntimeTask] extends [TaskRuntime['task']]
+    ? true
+    : never
+  : never;
+// A compile-time check: tsc fails here when a runtime's task and the list disagree.
+const _runtimeTasksMatch: RuntimeTasksMatch = true;
 
 export type RuntimeFactory = (ctx: RuntimeContext) => TaskRuntime | Promise<TaskRuntime>;

@@ -34,12 +34,17 @@ describe('consoleBlocks', () => {
       '      $MAAS_URL/readyz',
       '  {"status":"ready"}',
       `  ${FENCE}`,
+      '<!-- walkthrough: needs postgres -->',
+      `${FENCE}console`,
+      '$ maas migrate',
+      FENCE,
     ].join('\n');
     const blocks = consoleBlocks('x.md', md);
     expect(blocks.map((b) => [b.line, b.mark])).toEqual([
       [5, { kind: 'server' }],
       [10, { kind: 'skip', reason: 'needs the full zoo' }],
       [14, { kind: 'run' }],
+      [20, { kind: 'run', needs: 'postgres' }],
     ]);
     expect(blocks[2].commands).toEqual([
       { line: 15, text: 'curl -s \\\n    $MAAS_URL/readyz', expected: ['{"status":"ready"}'] },

@@ -7,6 +7,8 @@
  * - An HTML comment on the line before the fence marks a block:
  *   `<!-- walkthrough: server -->` is the server the following blocks talk to (the test starts
  *   it itself, on a free port, with the data folder and MAAS_ZOO the command names);
+ *   `<!-- walkthrough: needs postgres -->` runs when PostgreSQL is reachable (always in CI, where
+ *   MAAS_REQUIRE_SERVICES=1 makes its absence a failure);
  *   `<!-- walkthrough: skip REASON -->` is not run (it needs the full zoo, PostgreSQL, minutes of
  *   training …); the test lists it as skipped with the reason.
  * - Shown output is compared tolerantly (`normalizeLine`): numbers, ids, keys and hashes may
@@ -24,7 +26,11 @@ export interface DocCommand {
   expected: string[];
 }
 
-export type BlockMark = { kind: 'run' } | { kind: 'server' } | { kind: 'skip'; reason: string };
+/** `needs`: a service the block uses (run when it is reachable, like the PostgreSQL suites). */
+export type BlockMark =
+  | { kind: 'run'; needs?: 'postgres' }
+  | { kind: 'server' }
+  | { kind: 'skip'; reason: string };
 
 export interface DocBlock {
   file: string;
@@ -34,7 +40,7 @@ export interface DocBlock {
   commands: DocCommand[];
 }
 
-const MARK = /^<!--\s*walkthrough:\s*(server|skip)\b\s*(.*?)\s*-->\s*$/;
+const MARK = /^<!--\s*walkthrough:\s*(server|skip|needs postgres)\b\s*(.*?)\s*-->\s*$/;
 
 function markBefore(lines: string[], fence: number): BlockMark {
   let i = fence - 1;
@@ -42,6 +48,7 @@ function markBefore(lines: string[], fence: number): BlockMark {
   const m = i >= 0 ? MARK.exec(lines[i].trim()) : null;
   if (!m) return { kind: 'run' };
   if (m[1] === 'server') return { kind: 'server' };
+  if (m[1] === 'needs postgres') return { kind: 'run', needs: 'postgres' };
   return { kind: 'skip', reason: m[2] || 'no reason given' };
 }
 

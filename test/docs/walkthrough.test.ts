@@ -13,6 +13,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postgresAvailable } from '../helpers/postgres';
 import { REPO_ROOT } from '../helpers/serve';
 import { tempDir } from '../helpers/tmp';
 import { consoleBlocks, type DocBlock, expectedStatus, missingLines } from './walkthrough-blocks';
@@ -43,9 +44,22 @@ const docFiles = [
     .sort()
     .map((f) => `docs/${f}`),
 ];
-const docs = docFiles
+const read = docFiles
   .map((file) => ({ file, blocks: consoleBlocks(file, readFileSync(join(REPO_ROOT, file), 'utf8')) }))
   .filter((d) => d.blocks.length > 0 && (!ONLY || ONLY.includes(d.file)));
+const needsPostgres = (b: DocBlock) => b.mark.kind === 'run' && b.mark.needs === 'postgres';
+// Blocks that need PostgreSQL run when it answers (always in CI); otherwise they are listed as not run.
+const postgresUp =
+  read.some((d) => d.blocks.some(needsPostgres)) && (await postgresAvailable('the docs walk-throughs'));
+const docs = read.map((d) => ({
+  file: d.file,
+  blocks: d.blocks.map(
+    (b): DocBlock =>
+      needsPostgres(b) && !postgresUp
+        ? { ...b, mark: { kind: 'skip', reason: 'needs PostgreSQL, not reachable here' } }
+        : b,
+  ),
+}));
 
 interface DocRun {
   results: Map<DocBlock, CommandResult[]>;

@@ -12,7 +12,7 @@ import { EngineSession } from '../../src/engine/runtime/session';
 import { type Tensor, tensorFrom } from '../../src/engine/runtime/tensor';
 import { buildInferenceGraph } from '../../src/engine/train/graphs';
 import { explainerFor } from '../../src/models/explain/index';
-import { families, type ModelFamily, validateHyperparameters } from '../../src/models/families/index';
+import { families, type Recipe, validateHyperparameters } from '../../src/models/families/index';
 import { DIGIT_SMOOTHING, digitCnn } from '../../src/models/vision/digits';
 import { buildSaliencyModel, smoothingNoise } from '../../src/models/vision/saliency';
 
@@ -28,7 +28,7 @@ async function open(bytes: Uint8Array): Promise<EngineSession> {
 }
 
 /** A randomly initialised family model exported as the trainer exports it, with its metadata. */
-function exported(family: ModelFamily, spec: ImageSpec | TabularSpec, inputDims: number[], hp: object) {
+function exported(family: Recipe, spec: ImageSpec | TabularSpec, inputDims: number[], hp: object) {
   const hyperparameters = validateHyperparameters(family, hp);
   const classes = spec.target?.kind === 'class' ? spec.target.classes.length : 0;
   const model = family.build({ spec, inputDims, classes }, hyperparameters, 1);

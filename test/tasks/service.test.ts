@@ -1,5 +1,8 @@
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeWav, parseWav } from '../../src/models/common/audio';
+import { WAV_BATCH_SAMPLES } from '../../src/models/common/wav-stream';
+import { type SpeechEngine, SpeechEngineRegistry } from '../../src/models/tts/engines';
 import { TextToSpeech } from '../../src/models/tts/speech';
 import { createCppnModel } from '../../src/models/vision/cppn';
 import { CPPN_CHUNK_PIXELS } from '../../src/models/vision/cppn-runtime';
@@ -12,6 +15,19 @@ import { pushModel, taskServer } from './fixtures/server';
 
 let server: TestServer;
 const target = (model: string, ref?: string) => ({ owner: DEFAULT_TENANT, model, ref });
+
+/** A speech engine whose binary is a real program (`sleep` or `true`) and whose output is given. */
+function fakeEngine(binary: string, synthesize: SpeechEngine['synthesize']): TextToSpeech {
+  const engine: SpeechEngine = {
+    name: binary,
+    binary,
+    defaultVoice: 'v',
+    install: 'nothing',
+    listVoices: async () => [{ id: 'v', name: 'v', language: '', engine: binary }],
+    synthesize,
+  };
+  return new TextToSpeech({ engines: new SpeechEngineRegistry().register(engine), maxOutputBytes: 1 << 26 });
+}
 
 beforeAll(async () => {
   server = await taskServer();
@@ -193,6 +209,67 @@ describe('task service', () => {
     const chunks = (2048 * 2048) / CPPN_CHUNK_PIXELS;
     const batches = Math.floor((2048 * 3 * 2048) / (256 * 1024));
     expect(turns).toBeGreaterThanOrEqual(chunks + batches);
+  });
+
+  it('a prompt too long for any model is refused before it is tokenised on the event loop', async () => {
+    const tasks = server.platform.tasks;
+    const long = 'the '.repeat(25_001); // 100,004 characters
+    await expect(tasks.generation(target('bigram'), { prompt: long, maxTokens: 1 })).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: expect.stringContaining('more than 100000'),
+    });
+    await expect(
+      tasks.chat(target('bigram'), [{ role: 'user', content: long }], { maxTokens: 1 }),
+    ).rejects.toMatchObject({ code: 'invalid_request', extras: { pointer: 'messages' } });
+    // Under the bound it is a prompt like any other.
+    const ok = await (
+      await tasks.generation(target('bigram'), { prompt: long.slice(0, 50_000), maxTokens: 1 })
+    ).run();
+    expect(ok.usage.promptTokens).toBeGreaterThan(0);
+  });
+
+  it('a long speech output keeps the event loop turning: the WAV is re-encoded in batches', async () => {
+    // 4 M float samples (≈ 3 min at 22 kHz, 16 MB from the engine): decoded and re-written as
+    // PCM16 with a loop turn after every WAV_BATCH_SAMPLES, not in one synchronous pass.
+    const samples = new Float32Array(4 * 1024 * 1024).map((_, i) => Math.sin(i / 10));
+    const engineWav = Buffer.from(encodeWav({ sampleRate: 22050, channels: 1, samples }));
+    engineWav.writeUInt32LE(0x7ffff000, 40); // a pipe's placeholder size, as espeak-ng writes
+    const tasks = new TaskService({
+      registry: server.platform.registry,
+      inference: server.platform.inference,
+      speech: fakeEngine('true', async () => engineWav),
+    });
+    let turns = 0;
+    let spinning = true;
+    const spin = () => {
+      turns++;
+      if (spinning) setImmediate(spin);
+    };
+    setImmediate(spin);
+    const out = await tasks.speak(target('tts'), { input: 'a long text' });
+    spinning = false;
+    expect(out.wav.readUInt32LE(40)).toBe(samples.length * 2); // exact sizes in the clean WAV
+    expect(out.durationSeconds).toBeCloseTo(samples.length / 22050, 3);
+    expect(Array.from(parseWav(out.wav).samples.subarray(0, 4))).toEqual(
+      Array.from(parseWav(engineWav).samples.subarray(0, 4)),
+    );
+    expect(turns).toBeGreaterThanOrEqual(samples.length / WAV_BATCH_SAMPLES);
+  });
+
+  it('speech obeys the request deadline: a slow engine is killed and the answer is a 504', async () => {
+    const tasks = new TaskService({
+      registry: server.platform.registry,
+      inference: server.platform.inference,
+      speech: fakeEngine('sleep', async (runner) => (await runner.run(['30'])).stdout),
+      requestTimeoutMs: 300,
+    });
+    const started = process.hrtime.bigint();
+    await expect(tasks.speak(target('tts'), { input: 'hello' })).rejects.toMatchObject({
+      code: 'deadline_exceeded',
+      message: expect.stringContaining('MAAS_REQUEST_TIMEOUT_MS'),
+    });
+    // Killed at the deadline, not at the engine's own 30 s limit (generous: 10× the deadline).
+    expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(15_000);
   });
 
   it('speech without an installed engine is a 503 that says how to install one', async () => {

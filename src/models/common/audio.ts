@@ -69,8 +69,16 @@ function decodeSamples(view: DataView, at: number, count: number, f: Format): Fl
   return out;
 }
 
-/** Parse a RIFF/WAVE file; anything else, or a format it cannot read, is `invalid_request`. */
-export function parseWav(bytes: Uint8Array): Audio {
+/** Where a WAV's samples are and how to read them: what `parseWav` decodes in one go. */
+export interface WavLayout extends Format {
+  /** Byte offset of the first sample. */
+  dataOffset: number;
+  /** Interleaved samples present (whole frames only). */
+  sampleCount: number;
+}
+
+/** Walk the RIFF chunks up to `data` (cheap: no sample is read); anything unreadable is `invalid_request`. */
+export function readWavLayout(bytes: Uint8Array): WavLayout {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tag = (at: number) => String.fromCharCode(...bytes.subarray(at, at + 4));
   if (bytes.length < 12 || tag(0) !== 'RIFF' || tag(8) !== 'WAVE') bad('no RIFF/WAVE header');
@@ -84,19 +92,38 @@ export function parseWav(bytes: Uint8Array): Audio {
     if (id === 'data') {
       if (!format) return bad('data chunk before fmt chunk');
       const frames = Math.floor(size / format.blockAlign);
-      return {
-        sampleRate: format.sampleRate,
-        channels: format.channels,
-        samples: decodeSamples(view, body, frames * format.channels, format),
-      };
+      return { ...format, dataOffset: body, sampleCount: frames * format.channels };
     }
     at = body + declared + (declared % 2); // chunks are padded to an even length
   }
   return bad('no data chunk');
 }
 
-/** Encode as 16-bit PCM WAV (44-byte header); samples outside [-1, 1] are clipped, NaN is silence. */
-export function encodeWav(audio: Audio): Buffer {
+/** Samples [from, to) of a WAV whose layout `readWavLayout` read, into `out` at the same indices. */
+export function decodeWavSamples(
+  bytes: Uint8Array,
+  layout: WavLayout,
+  out: Float32Array,
+  from: number,
+  to: number,
+): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  out.set(decodeSamples(view, layout.dataOffset + from * (layout.bits / 8), to - from, layout), from);
+}
+
+/** Parse a RIFF/WAVE file; anything else, or a format it cannot read, is `invalid_request`. */
+export function parseWav(bytes: Uint8Array): Audio {
+  const layout = readWavLayout(bytes);
+  const samples = new Float32Array(layout.sampleCount);
+  decodeWavSamples(bytes, layout, samples, 0, layout.sampleCount);
+  return { sampleRate: layout.sampleRate, channels: layout.channels, samples };
+}
+
+/**
+ * A 16-bit PCM WAV of `audio` with its 44-byte header written and its samples still zero: fill them
+ * with `writePcm16` (all at once, or in batches between event-loop turns as wav-stream.ts does).
+ */
+export function pcm16Container(audio: Audio): Buffer {
   const { sampleRate, channels, samples } = audio;
   if (!Number.isInteger(channels) || channels < 1 || channels > MAX_CHANNELS) {
     fail('invalid_request', `audio needs 1..${MAX_CHANNELS} channels, got ${channels}`);
@@ -120,11 +147,22 @@ export function encodeWav(audio: Audio): Buffer {
   out.writeUInt16LE(16, 34);
   out.write('data', 36, 'latin1');
   out.writeUInt32LE(dataBytes, 40);
-  for (let i = 0; i < samples.length; i++) {
+  return out;
+}
+
+/** Samples [from, to) into a `pcm16Container`: clipped to [-1, 1], NaN as silence. */
+export function writePcm16(out: Buffer, samples: Float32Array, from: number, to: number): void {
+  for (let i = from; i < to; i++) {
     const v = samples[i];
     const clipped = v > 1 ? 1 : v < -1 ? -1 : v || 0;
     out.writeInt16LE(Math.round(clipped < 0 ? clipped * 32768 : clipped * 32767), 44 + i * 2);
   }
+}
+
+/** Encode as 16-bit PCM WAV (44-byte header); samples outside [-1, 1] are clipped, NaN is silence. */
+export function encodeWav(audio: Audio): Buffer {
+  const out = pcm16Container(audio);
+  writePcm16(out, audio.samples, 0, audio.samples.length);
   return out;
 }
 

@@ -1,9 +1,9 @@
 /** `cnn`: image classification — [conv k×k → ReLU → 2×2 max-pool] per channel width → dense → logits. */
 import * as nn from '../../nn/index';
-import type { ModelFamily } from './family';
+import type { Recipe } from './family';
 import { targetField, withHead } from './heads';
 
-export const cnnFamily: ModelFamily = {
+export const cnnFamily: Recipe = {
   name: 'cnn',
   description: 'Convolutional network for image classification (PNG/JPEG archives, IDX, MNIST)',
   task: 'image',

@@ -26,7 +26,7 @@ export interface DataShape {
   classes: number;
 }
 
-export interface ModelFamily {
+export interface Recipe {
   name: string;
   description: string;
   /** The data layer task that featurizes its datasets. */
@@ -95,7 +95,7 @@ function checkRule(field: string, rule: HyperparameterRule, v: unknown): number 
   return v as number;
 }
 
-export function rulesOf(family: ModelFamily): Record<string, HyperparameterRule> {
+export function rulesOf(family: Recipe): Record<string, HyperparameterRule> {
   return { ...commonHyperparameters, ...family.hyperparameters };
 }
 
@@ -103,7 +103,7 @@ export function rulesOf(family: ModelFamily): Record<string, HyperparameterRule>
  * Complete and check a request's hyperparameters: unknown names and bad values fail at once with
  * `invalid_request` naming the field (`hyperparameters.learning_rate`).
  */
-export function validateHyperparameters(family: ModelFamily, raw: unknown): Hyperparameters {
+export function validateHyperparameters(family: Recipe, raw: unknown): Hyperparameters {
   if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw)))
     fail('invalid_request', 'hyperparameters must be an object', { pointer: 'hyperparameters' });
   const rules = rulesOf(family);
@@ -123,15 +123,15 @@ export function validateHyperparameters(family: ModelFamily, raw: unknown): Hype
 }
 
 /** The registry of families: rejects duplicates; unknown names fail with the list of known ones. */
-export class FamilyRegistry {
-  private readonly rows = new Map<string, ModelFamily>();
+export class RecipeRegistry {
+  private readonly rows = new Map<string, Recipe>();
 
-  register(family: ModelFamily): void {
+  register(family: Recipe): void {
     if (this.rows.has(family.name)) throw new Error(`model family ${family.name} is already registered`);
     this.rows.set(family.name, family);
   }
 
-  get(name: string): ModelFamily {
+  get(name: string): Recipe {
     const f = this.rows.get(name);
     if (!f)
       fail(
@@ -155,7 +155,7 @@ export class FamilyRegistry {
       .map((f) => f.name);
   }
 
-  list(): ModelFamily[] {
+  list(): Recipe[] {
     return [...this.rows.values()];
   }
 }

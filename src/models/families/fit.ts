@@ -11,7 +11,7 @@ import type { ClassTarget, FeatureSpec, TrainingData } from '../../data/index';
 import { batches } from '../../data/index';
 import { compileTrainStep } from '../../engine/index';
 import * as nn from '../../nn/index';
-import type { Hyperparameters, ModelFamily } from './family';
+import type { Hyperparameters, Recipe } from './family';
 
 /** Examples per evaluation run: bounds memory, any size gives the same figure. */
 const EVAL_BATCH = 512;
@@ -40,7 +40,7 @@ function classTargetOf(spec: FeatureSpec): ClassTarget | null {
 
 /** Adam over `hp.epochs` passes of `hp.batch_size`, constant or cosine learning rate (`hp.lr_schedule`). */
 export async function fitFamily(
-  family: ModelFamily,
+  family: Recipe,
   data: TrainingData,
   hp: Hyperparameters,
   o: FitOptions = {},

@@ -5,11 +5,11 @@
  * recipe's. Not trainable without a base, so never listed where a family is picked by name alone.
  */
 import { fail } from '../../common/errors';
-import type { ModelFamily } from './family';
+import type { Recipe } from './family';
 
 export const IMPORTED_FAMILY = 'onnx';
 
-export const importedFamily: ModelFamily = {
+export const importedFamily: Recipe = {
   name: IMPORTED_FAMILY,
   description:
     'An uploaded ONNX image classifier, fine-tuned (transfer learning; POST /api/v1/trainings with base)',

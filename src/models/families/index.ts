@@ -1,12 +1,12 @@
 /** THE family table: one row per family. Adding a family = writing its file and adding a row. */
 import { cnnFamily } from './cnn';
-import { FamilyRegistry } from './family';
+import { RecipeRegistry } from './family';
 import { importedFamily } from './imported';
 import { loraFamily } from './lora';
 import { mlpFamily } from './mlp';
 import { textCnnFamily } from './text-cnn';
 
-export const families = new FamilyRegistry();
+export const families = new RecipeRegistry();
 families.register(mlpFamily);
 families.register(cnnFamily);
 families.register(textCnnFamily);

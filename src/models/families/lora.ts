@@ -5,11 +5,11 @@
  * with `model` = the decoder, or `POST /api/v1/trainings` with `family: "lora"` and `base`.
  */
 import { fail } from '../../common/errors';
-import type { ModelFamily } from './family';
+import type { Recipe } from './family';
 
 export const LORA_FAMILY = 'lora';
 
-export const loraFamily: ModelFamily = {
+export const loraFamily: Recipe = {
   name: LORA_FAMILY,
   description: 'LoRA fine-tuning of an uploaded decoder (chat JSONL; adapters merged into a new version)',
   task: 'text-classification',

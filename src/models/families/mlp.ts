@@ -1,9 +1,9 @@
 /** `mlp`: tabular classification and regression — standardised features → dense ReLU layers → head. */
 import * as nn from '../../nn/index';
-import type { ModelFamily } from './family';
+import type { Recipe } from './family';
 import { targetField, withHead } from './heads';
 
-export const mlpFamily: ModelFamily = {
+export const mlpFamily: Recipe = {
   name: 'mlp',
   description: 'Multi-layer perceptron for tabular data (classification or regression)',
   task: 'tabular',

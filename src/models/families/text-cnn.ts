@@ -6,7 +6,7 @@
 import { tokenizerFromSpec } from '../../data/index';
 import type { Value } from '../../engine/index';
 import * as nn from '../../nn/index';
-import type { DataShape, Hyperparameters, ModelFamily } from './family';
+import type { DataShape, Hyperparameters, Recipe } from './family';
 import { targetField, withHead } from './heads';
 
 /**
@@ -67,7 +67,7 @@ export function textCnnBody(shape: DataShape, hp: Hyperparameters) {
   };
 }
 
-export const textCnnFamily: ModelFamily = {
+export const textCnnFamily: Recipe = {
   name: 'text-cnn',
   description: 'Convolutional sentence classifier (embedding, convolutions over time, max-over-time)',
   task: 'text-classification',

@@ -6,7 +6,8 @@
  *   const { wav, durationSeconds } = await tts.synthesize({ text: 'Hello.', voice: 'en-gb', speed: 1.2 });
  */
 import { fail, isMaasError, MaasError } from '../../common/errors';
-import { type Audio, audioDuration, encodeWav, parseWav } from '../common/audio';
+import { type Audio, audioDuration } from '../common/audio';
+import { toPcm16Wav } from '../common/wav-stream';
 import {
   defaultSpeechEngines,
   type EngineRunner,
@@ -134,15 +135,18 @@ export class TextToSpeech {
     } finally {
       this.release();
     }
-    let audio: Audio;
+    let clean: { audio: Audio; wav: Buffer };
     try {
-      audio = parseWav(bytes);
+      // In batches between loop turns: a long text's output is megabytes of samples.
+      clean = await toPcm16Wav(bytes, request.signal);
     } catch (err) {
-      if (isMaasError(err)) fail('inference_failed', `${engine.name} did not produce readable audio`);
+      if (isMaasError(err) && err.code === 'invalid_request')
+        fail('inference_failed', `${engine.name} did not produce readable audio`);
       throw err;
     }
+    const { audio, wav } = clean;
     return {
-      wav: encodeWav(audio),
+      wav,
       audio,
       durationSeconds: audioDuration(audio),
       engine: engine.name,

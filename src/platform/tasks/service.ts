@@ -10,6 +10,7 @@
  * API surfaces (native /api/v1, OpenAI /v1) translate their wire formats onto these calls.
  */
 import { fail, isMaasError } from '../../common/errors';
+import type { RuntimeTask, ServingTask } from '../../common/kinds';
 import type { Tensor } from '../../engine/runtime/tensor';
 import { MAX_IMAGE_SIDE } from '../../models/common/image';
 import {
@@ -32,11 +33,10 @@ import type {
   RunModel,
   RuntimeContext,
   RuntimeFactory,
-  TaskName,
   TaskRuntime,
   TokenInspector,
 } from '../../models/task';
-import { TextToSpeech } from '../../models/tts/speech';
+import { type SpeechResult, TextToSpeech } from '../../models/tts/speech';
 import type { ModelRecord, VersionRecord } from '../../store/ports';
 import type { ArtifactStore } from '../artifacts/artifacts';
 import type { Registry } from '../registry/registry';
@@ -56,9 +56,7 @@ export interface TaskTarget {
   caller?: string;
 }
 
-/** What a caller may ask of a model: the runtime tasks plus built-in speech. */
-export type ServiceTask = TaskName | 'speech';
-type RuntimeOf<T extends TaskName> = Extract<TaskRuntime, { task: T }>;
+type RuntimeOf<T extends RuntimeTask> = Extract<TaskRuntime, { task: T }>;
 
 export interface TaskServiceDeps {
   registry: Registry;
@@ -96,6 +94,20 @@ const LIMITS = {
   maxImagePixels: 2048 * 2048,
 };
 
+/**
+ * A prompt is tokenised on the API's event loop (≈ 1 s per 100,000 characters on a loaded 2-core
+ * machine): without this bound one 30 MB prompt (under MAAS_MAX_JSON_BYTES) held it for minutes.
+ */
+function checkPromptLength<T extends string | undefined>(prompt: T, pointer: string): T {
+  if (prompt !== undefined && prompt.length > LIMITS.maxInputChars)
+    fail(
+      'invalid_request',
+      `the prompt is ${prompt.length} characters, more than ${LIMITS.maxInputChars}: no model here has a context that long`,
+      { pointer },
+    );
+  return prompt;
+}
+
 export class TaskService {
   private readonly cache = new Map<string, Promise<TaskRuntime>>();
   private readonly registry: Registry;
@@ -130,7 +142,7 @@ export class TaskService {
   }
 
   /** The runtime of a model version for `task`; another task → 400 naming what it can do. */
-  async runtime<T extends TaskName>(
+  async runtime<T extends RuntimeTask>(
     target: TaskTarget,
     task: T,
   ): Promise<{ version: VersionRecord; runtime: RuntimeOf<T> }> {
@@ -163,6 +175,7 @@ export class TaskService {
 
   /** Validate and resolve a generation; errors are thrown here, before any byte is streamed. */
   async generation(target: TaskTarget, params: GenerationParams): Promise<GenerationJob> {
+    checkPromptLength(params.prompt, 'prompt');
     const { version, runtime } = await this.runtime(target, 'text-generation');
     return openGeneration(version, runtime, { ...params, tenant: target.caller });
   }
@@ -180,7 +193,7 @@ export class TaskService {
   ): Promise<GenerationJob> {
     const { version, runtime } = await this.runtime(target, 'text-generation');
     if (runtime.chatPrompt) {
-      const prompt = runtime.chatPrompt(messages, { tools });
+      const prompt = checkPromptLength(runtime.chatPrompt(messages, { tools }), 'messages');
       return openGeneration(version, runtime, {
         ...params,
         prompt,
@@ -194,7 +207,7 @@ export class TaskService {
     return openGeneration(version, runtime, {
       ...params,
       tenant: target.caller,
-      prompt: renderChat(messages, template),
+      prompt: checkPromptLength(renderChat(messages, template), 'messages'),
       stop: chatStops(params.stop ?? [], template),
     });
   }
@@ -326,13 +339,25 @@ export class TaskService {
       const version = await this.registry.resolve(target.owner, target.model, target.ref);
       this.wrongTask(target.model, (await this.load(version)).task, 'speech');
     }
-    const result = await this.speech.synthesize({
-      text: req.input,
-      voice: req.voice,
-      speed: req.speed,
-      engine: builtin.engine,
-      signal,
-    });
+    // The request deadline covers the queue, the engine and the re-encoding, like image generation.
+    const deadline = AbortSignal.timeout(this.requestTimeoutMs);
+    let result: SpeechResult;
+    try {
+      result = await this.speech.synthesize({
+        text: req.input,
+        voice: req.voice,
+        speed: req.speed,
+        engine: builtin.engine,
+        signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+      });
+    } catch (e) {
+      if (deadline.aborted && !signal?.aborted)
+        fail(
+          'deadline_exceeded',
+          `speech took longer than ${this.requestTimeoutMs} ms (MAAS_REQUEST_TIMEOUT_MS): send a shorter input`,
+        );
+      throw e;
+    }
     return {
       model: builtin.id,
       wav: result.wav,
@@ -343,7 +368,7 @@ export class TaskService {
     };
   }
 
-  private wrongTask(model: string, does: ServiceTask, asked: ServiceTask): never {
+  private wrongTask(model: string, does: ServingTask, asked: ServingTask): never {
     return fail('invalid_request', `model '${model}' can do ${does}, not ${asked}`, { pointer: 'model' });
   }
 

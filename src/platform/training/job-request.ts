@@ -9,7 +9,7 @@ import {
   families,
   IMPORTED_FAMILY,
   LORA_FAMILY,
-  type ModelFamily,
+  type Recipe,
   validateHyperparameters,
 } from '../../models/families/index';
 import type { VersionRecord } from '../../store/ports';
@@ -60,7 +60,7 @@ function trainableParameters(raw: unknown): string[] {
 
 /** A fine-tuning job's own hyperparameters: the family's rules, plus the base and named weights. */
 async function baseHyperparameters(
-  family: ModelFamily,
+  family: Recipe,
   b: Record<string, unknown>,
   resolveBase: ResolveBase,
 ): Promise<Record<string, unknown>> {
