@@ -14,6 +14,7 @@ import { fineTuningRoutes } from './openai/fine-tuning';
 import { openAIRoutes } from './openai/routes';
 import { opsRoutes } from './ops';
 import { predictRoutes } from './predict';
+import { predictionRoutes } from './predictions/routes';
 import { quantizeRoutes } from './quantize';
 import { defineRoutes } from './route';
 import { taskRoutes } from './tasks';
@@ -36,6 +37,7 @@ export const routeTable = defineRoutes(
   datasetRoutes,
   trainingRoutes,
   predictRoutes,
+  predictionRoutes,
   explainRoutes,
   exportRoutes,
   quantizeRoutes,

@@ -11,6 +11,7 @@ import { redactConfig } from '../platform/config';
 import { openPlatform, type Platform } from '../platform/platform';
 import { startRole } from '../platform/roles';
 import { adminKeyBanner } from './console';
+import { predictionsOf } from './predictions/service';
 import { routeTable } from './routes';
 import { buildServer } from './server';
 
@@ -41,6 +42,9 @@ export async function startServer(
   // the server log shows their progress, GET /api/v1/zoo their state. Queued (not trained) before
   // the listening line, so a client that waits for it sees every missing row as queued.
   const background = await startRole(platform, (line) => app.log.info(line));
+  // Asynchronous predictions and their webhooks run where the API is served.
+  const predictions = config.role === 'worker' ? null : predictionsOf(platform);
+  await predictions?.start();
   // The embedded default prints the plain line; a cluster process says what it is.
   const what = config.role === 'all' ? '' : ` (role ${config.role}${background.leading() ? ', leader' : ''})`;
   print(`maas listening on ${url}${what}`);
@@ -60,6 +64,7 @@ export async function startServer(
       force.unref();
       await app.close();
       clearTimeout(force);
+      await predictions?.stop();
       await background.stop();
       await platform.close();
     })();
