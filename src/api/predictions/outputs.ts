@@ -24,8 +24,8 @@ export const fileUrl = (id: string, n: number) => `/api/v1/predictions/${id}/fil
 
 async function keep(store: ArtifactStore, bytes: Buffer, contentType: string): Promise<PredictionFile> {
   const staged = await store.stage(Readable.from([bytes]), bytes.length + 1);
-  const digest = await store.commit(staged);
-  return { digest, contentType, bytes: bytes.length };
+  await store.commit(staged);
+  return { digest: staged.digest, contentType, bytes: bytes.length };
 }
 
 /** JSON, or a binary answer / images moved to files. */

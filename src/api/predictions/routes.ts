@@ -135,7 +135,8 @@ async function stream(ctx: RouteContext) {
     return sse.stream;
   }
   const off = service.subscribe(item.id, (e) => {
-    sse.send(e.data, e.type);
+    // Every event's data is JSON, a log line too ("data: \"running generate…\"").
+    sse.send(typeof e.data === 'string' ? JSON.stringify(e.data) : e.data, e.type);
     if (e.type === 'done') {
       off();
       sse.end();
