@@ -111,6 +111,7 @@ export async function runPrediction(
     item = { ...item, status: canceled ? 'canceled' : 'failed' };
   }
   if (await hooks.save(item)) {
+    await webhook(platform, item, 'logs').catch(() => undefined);
     await webhook(platform, item, 'output').catch(() => undefined);
     await webhook(platform, item, 'completed');
   }
