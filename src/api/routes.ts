@@ -3,6 +3,7 @@
  * To add a route, add a row to the right group (or a new group here); auth, error rendering,
  * metrics and /docs follow from the row.
  */
+import { batchRoutes } from './batches/routes';
 import { datasetRoutes } from './datasets';
 import { docsRoutes } from './docs';
 import { explainRoutes } from './explain';
@@ -33,6 +34,7 @@ export const routeTable = defineRoutes(
   tokenRoutes,
   openAIRoutes,
   fileRoutes,
+  batchRoutes,
   fineTuningRoutes,
   datasetRoutes,
   trainingRoutes,

@@ -10,6 +10,7 @@ import type { Config } from '../platform/config';
 import { redactConfig } from '../platform/config';
 import { openPlatform, type Platform } from '../platform/platform';
 import { startRole } from '../platform/roles';
+import { batchesOf } from './batches/service';
 import { adminKeyBanner } from './console';
 import { predictionsOf } from './predictions/service';
 import { routeTable } from './routes';
@@ -45,6 +46,8 @@ export async function startServer(
   // Asynchronous predictions and their webhooks run where the API is served.
   const predictions = config.role === 'worker' ? null : predictionsOf(platform);
   await predictions?.start();
+  // Batches left unfinished by the last start resume where they stopped.
+  if (predictions) batchesOf(platform).start();
   // The embedded default prints the plain line; a cluster process says what it is.
   const what = config.role === 'all' ? '' : ` (role ${config.role}${background.leading() ? ', leader' : ''})`;
   print(`maas listening on ${url}${what}`);
@@ -65,6 +68,7 @@ export async function startServer(
       await app.close();
       clearTimeout(force);
       await predictions?.stop();
+      await batchesOf(platform).stop();
       await background.stop();
       await platform.close();
     })();

@@ -6,6 +6,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { batchesOf } from '../../src/api/batches/service';
 import { predictionsOf } from '../../src/api/predictions/service';
 import type { ConfigKey } from '../../src/platform/config';
 import { auth, type TestServer, testServer } from '../helpers/server';
@@ -22,6 +23,7 @@ export async function predictionServer(
   const close = server.close;
   server.close = async () => {
     await predictionsOf(server.platform).stop();
+    await batchesOf(server.platform).stop();
     await close();
   };
   return server;

@@ -36,7 +36,8 @@ function start(): Promise<RunningServer> {
   return startServer(config, () => {});
 }
 
-const call = async (server: RunningServer, method: string, path: string, body?: unknown) => {
+// biome-ignore lint/suspicious/noExplicitAny: JSON answers of the API under test
+const call = async (server: RunningServer, method: string, path: string, body?: unknown): Promise<any> => {
   const res = await fetch(`${server.url}${path}`, {
     method,
     headers,

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPrivateAddress, resolveWebhookTarget } from '../../src/platform/webhooks/target';
 import { auth, type TestServer } from '../helpers/server';
-import { create, predictionServer, receiver, until, verifyStandardWebhook } from './fixtures';
+import { create, predictionServer, type Received, receiver, until, verifyStandardWebhook } from './fixtures';
 
 let server: TestServer;
 let secret: string;
@@ -24,7 +24,7 @@ const deliveries = async (id: string) =>
   ).json().deliveries as { event: string; status: string; attempts: { status: number; ok: boolean }[] }[];
 
 /** Waits (by counting polls) until the receiver got `n` requests on `path`. */
-async function received(got: { path: string }[], path: string, n: number) {
+async function received(got: Received[], path: string, n: number) {
   for (let i = 0; i < 800 && got.filter((g) => g.path === path).length < n; i++)
     await new Promise((r) => setTimeout(r, 25));
   return got.filter((g) => g.path === path);

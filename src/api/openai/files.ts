@@ -10,14 +10,21 @@
  *    "filename": "spam.jsonl", "purpose": "fine-tune", "status": "processed"}
  */
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import { fail, isMaasError } from '../../common/errors';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fail, isMaasError, MaasError } from '../../common/errors';
 import type { DatasetView } from '../../platform/training/datasets';
 import type { RouteContext, RouteSpec } from '../route';
 import { readForm } from './multipart';
 import { cursorPage, listQuery, seconds } from './pages';
 
 export const FILE_PURPOSE = 'fine-tune';
+/** Purposes a client may upload: training data, or batch requests (kept as sent, undescribed). */
+const UPLOAD_PURPOSES = [FILE_PURPOSE, 'batch'];
 /** Multipart framing around the file (boundaries, part headers, the purpose field), in bytes. */
 const FORM_OVERHEAD = 64 * 1024;
 
@@ -30,7 +37,8 @@ export function fileObject(d: DatasetView) {
     bytes: d.sizeBytes ?? 0,
     created_at: seconds(d.createdAt),
     filename: d.filename ?? d.name,
-    purpose: FILE_PURPOSE,
+    // A batch's input and its output and error files are kept raw, under their own purpose.
+    purpose: d.format === 'batch' || d.format === 'batch_output' ? d.format : FILE_PURPOSE,
     status: 'processed' as const,
     status_details: null,
     expires_at: null,
@@ -53,29 +61,61 @@ async function createFile(ctx: RouteContext) {
   if (Number.isFinite(declared) && declared > max + FORM_OVERHEAD)
     fail('payload_too_large', `files are limited to ${max} bytes`);
   const id = `file-${randomBytes(12).toString('hex')}`;
-  const form = await readForm(ctx.request.headers, ctx.body as Readable, (part) =>
-    ctx.platform.datasets.upload(owner(ctx), id, part.stream, undefined, { filename: part.filename }),
-  );
-  const purpose = form.fields.purpose;
-  const unknown = Object.keys(form.fields).find((k) => k !== 'purpose');
-  if (purpose !== FILE_PURPOSE || unknown !== undefined) {
-    if (form.file) await ctx.platform.datasets.delete(owner(ctx), id);
+  // The SDK sends the file before `purpose`: the part is held in a temp file until the purpose
+  // says whether it is training data (described, refused at once if it cannot train) or batch
+  // requests (kept as sent).
+  const held = await mkdtemp(join(tmpdir(), 'maas-file-'));
+  try {
+    const form = await readForm(ctx.request.headers, ctx.body as Readable, async (part) => {
+      const path = join(held, 'part');
+      await pipeline(part.stream, cappedFile(path, max));
+      return { path, filename: part.filename };
+    });
+    const purpose = form.fields.purpose;
+    const unknown = Object.keys(form.fields).find((k) => k !== 'purpose');
     // expires_after and the like: maas keeps files until they are deleted, and says so.
     if (unknown !== undefined)
       fail('invalid_request', `unknown form field '${unknown.slice(0, 50)}'`, {
         pointer: unknown.slice(0, 50),
       });
-    fail(
-      'invalid_request',
-      purpose === undefined
-        ? "purpose is required ('fine-tune')"
-        : `purpose '${purpose.slice(0, 50)}' is not supported: maas keeps files for fine-tuning only ('fine-tune')`,
-      { pointer: 'purpose' },
-    );
+    if (purpose === undefined || !UPLOAD_PURPOSES.includes(purpose))
+      fail(
+        'invalid_request',
+        purpose === undefined
+          ? "purpose is required ('fine-tune' or 'batch')"
+          : `purpose '${purpose.slice(0, 50)}' is not supported: maas keeps files for fine-tuning ('fine-tune') and batches ('batch')`,
+        { pointer: 'purpose' },
+      );
+    if (!form.file)
+      fail('invalid_request', 'file is required (a multipart part named "file")', { pointer: 'file' });
+    await ctx.platform.datasets.upload(owner(ctx), id, createReadStream(form.file.path), undefined, {
+      filename: form.file.filename,
+      ...(purpose === 'batch' ? { raw: 'batch' as const } : {}),
+    });
+    return fileObject(await ctx.platform.datasets.get(owner(ctx), id));
+  } finally {
+    await rm(held, { recursive: true, force: true });
   }
-  if (!form.file)
-    fail('invalid_request', 'file is required (a multipart part named "file")', { pointer: 'file' });
-  return fileObject(await ctx.platform.datasets.get(owner(ctx), id));
+}
+
+/** A file writer that fails once more than `max` bytes came. */
+function cappedFile(path: string, max: number): Writable {
+  const out = createWriteStream(path, { mode: 0o600 });
+  let written = 0;
+  return new Writable({
+    write(chunk: Buffer, _enc, done) {
+      written += chunk.length;
+      if (written > max) return done(new MaasError('payload_too_large', `files are limited to ${max} bytes`));
+      out.write(chunk, done);
+    },
+    final(done) {
+      out.end(done);
+    },
+    destroy(err, done) {
+      out.destroy();
+      done(err);
+    },
+  });
 }
 
 async function listFiles(ctx: RouteContext) {
@@ -83,7 +123,7 @@ async function listFiles(ctx: RouteContext) {
   const purpose = ctx.query.purpose;
   // Newest first by the creation time in ms (`created_at` is whole seconds: uploads tie).
   const files = (await ctx.platform.datasets.list(owner(ctx)))
-    .filter((d) => !d.builtin && (purpose === undefined || purpose === FILE_PURPOSE))
+    .filter((d) => !d.builtin && (purpose === undefined || fileObject(d).purpose === purpose))
     .sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)))
     .map(fileObject);
   if (q.order === 'asc') files.reverse();

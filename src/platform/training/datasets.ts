@@ -84,13 +84,17 @@ export class DatasetService {
     return this.files.collectOrphans(await this.store.datasets.referencedDigests(), graceMs);
   }
 
-  /** `filename`: the client's name for the file (OpenAI's file uploads), kept for display only. */
+  /**
+   * `filename`: the client's name for the file (OpenAI's file uploads), kept for display only.
+   * `raw`: keep the bytes undescribed under this format (OpenAI batch input and output files,
+   * which are requests, not training data).
+   */
   async upload(
     owner: string,
     name: string,
     body: Readable,
     declaredBytes?: number,
-    options: { filename?: string } = {},
+    options: { filename?: string; raw?: 'batch' | 'batch_output' } = {},
   ): Promise<DatasetRecord> {
     parseName(name, 'dataset');
     if (listBuiltins().some((b) => b.name === name))
@@ -104,10 +108,12 @@ export class DatasetService {
       if (staged.sizeBytes === 0)
         fail('invalid_dataset', 'the body is empty: send the dataset file as the body');
       // Inflated bytes count against the same cap as the upload itself.
-      const description = await this.parser.describe(staged.tempPath, {
-        previewRows: 5,
-        limits: { maxInflatedBytes: this.maxBytes, ...this.limits },
-      });
+      const description: DatasetDescription = options.raw
+        ? { format: options.raw, schema: [], rows: 0, preview: [] }
+        : await this.parser.describe(staged.tempPath, {
+            previewRows: 5,
+            limits: { maxInflatedBytes: this.maxBytes, ...this.limits },
+          });
       await this.files.commit(staged);
       committed = true;
       return await this.store.datasets.create({
