@@ -121,6 +121,6 @@ describe('OpenAI batches', () => {
         endpoint: '/v1/embeddings',
         completion_window: '24h',
       }),
-    ).rejects.toMatchObject({ status: 404 });
+    ).rejects.toMatchObject({ status: 400 });
   });
 });

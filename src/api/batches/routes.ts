@@ -80,8 +80,9 @@ async function create(ctx: RouteContext) {
       if (isMaasError(e) && e.code === 'not_found') return null;
       throw e;
     });
+  // As OpenAI answers an unknown file: 400, the same for another tenant's file as for none.
   if (!file || file.builtin)
-    fail('not_found', `no such file: '${req.inputFileId.slice(0, 64)}'`, { pointer: 'input_file_id' });
+    fail('invalid_request', `no such file: '${req.inputFileId.slice(0, 64)}'`, { pointer: 'input_file_id' });
   if (file.format !== 'batch')
     fail('invalid_request', "the input file must be uploaded with purpose 'batch'", {
       pointer: 'input_file_id',
