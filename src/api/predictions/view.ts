@@ -52,7 +52,9 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 export function predictionView(item: WorkItem, base = '') {
   const d = dataOf(item);
   const self = `${base}/api/v1/predictions/${item.id}`;
-  const resolved = (d.output as { version?: unknown; header?: { model_version?: unknown } } | null)?.version;
+  // The version that ran: the native routes say `version`, KServe's answer `model_version`.
+  const out = d.output as { version?: unknown; model_version?: unknown } | null;
+  const resolved = out?.version ?? out?.model_version;
   return {
     id: item.id,
     model: d.model,
