@@ -92,7 +92,7 @@ describe('compiled build', () => {
       const schema = freshSchemaName();
       try {
         const migrated = await maas('migrate', '--database-url', POSTGRES_TEST_URL, '--schema', schema);
-        expect(migrated.stdout).toMatch(/applied migrations 1, 2; schema version 2/);
+        expect(migrated.stdout).toMatch(/applied migrations 1, 2, 3; schema version 3/);
       } finally {
         await dropPostgresSchema(POSTGRES_TEST_URL, schema);
       }

@@ -10,13 +10,8 @@
  *    "filename": "spam.jsonl", "purpose": "fine-tune", "status": "processed"}
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { fail, isMaasError, MaasError } from '../../common/errors';
+import type { Readable } from 'node:stream';
+import { fail, isMaasError } from '../../common/errors';
 import type { DatasetView } from '../../platform/training/datasets';
 import type { RouteContext, RouteSpec } from '../route';
 import { readForm } from './multipart';
@@ -61,61 +56,36 @@ async function createFile(ctx: RouteContext) {
   if (Number.isFinite(declared) && declared > max + FORM_OVERHEAD)
     fail('payload_too_large', `files are limited to ${max} bytes`);
   const id = `file-${randomBytes(12).toString('hex')}`;
-  // The SDK sends the file before `purpose`: the part is held in a temp file until the purpose
-  // says whether it is training data (described, refused at once if it cannot train) or batch
-  // requests (kept as sent).
-  const held = await mkdtemp(join(tmpdir(), 'maas-file-'));
-  try {
-    const form = await readForm(ctx.request.headers, ctx.body as Readable, async (part) => {
-      const path = join(held, 'part');
-      await pipeline(part.stream, cappedFile(path, max));
-      return { path, filename: part.filename };
-    });
-    const purpose = form.fields.purpose;
-    const unknown = Object.keys(form.fields).find((k) => k !== 'purpose');
-    // expires_after and the like: maas keeps files until they are deleted, and says so.
-    if (unknown !== undefined)
-      fail('invalid_request', `unknown form field '${unknown.slice(0, 50)}'`, {
-        pointer: unknown.slice(0, 50),
-      });
-    if (purpose === undefined || !UPLOAD_PURPOSES.includes(purpose))
-      fail(
-        'invalid_request',
-        purpose === undefined
-          ? "purpose is required ('fine-tune' or 'batch')"
-          : `purpose '${purpose.slice(0, 50)}' is not supported: maas keeps files for fine-tuning ('fine-tune') and batches ('batch')`,
-        { pointer: 'purpose' },
-      );
-    if (!form.file)
-      fail('invalid_request', 'file is required (a multipart part named "file")', { pointer: 'file' });
-    await ctx.platform.datasets.upload(owner(ctx), id, createReadStream(form.file.path), undefined, {
-      filename: form.file.filename,
-      ...(purpose === 'batch' ? { raw: 'batch' as const } : {}),
-    });
-    return fileObject(await ctx.platform.datasets.get(owner(ctx), id));
-  } finally {
-    await rm(held, { recursive: true, force: true });
-  }
-}
-
-/** A file writer that fails once more than `max` bytes came. */
-function cappedFile(path: string, max: number): Writable {
-  const out = createWriteStream(path, { mode: 0o600 });
-  let written = 0;
-  return new Writable({
-    write(chunk: Buffer, _enc, done) {
-      written += chunk.length;
-      if (written > max) return done(new MaasError('payload_too_large', `files are limited to ${max} bytes`));
-      out.write(chunk, done);
-    },
-    final(done) {
-      out.end(done);
-    },
-    destroy(err, done) {
-      out.destroy();
-      done(err);
-    },
+  // The SDK sends the file before `purpose`: the part is staged (in the datasets' folder) until
+  // the purpose says whether it is training data (described, refused at once if it cannot
+  // train) or batch requests (kept as sent).
+  const form = await readForm(ctx.request.headers, ctx.body as Readable, async (part) => ({
+    staged: await ctx.platform.datasets.hold(part.stream),
+    filename: part.filename,
+  }));
+  const purpose = form.fields.purpose;
+  const unknown = Object.keys(form.fields).find((k) => k !== 'purpose');
+  const refuse = async (detail: string, pointer: string): Promise<never> => {
+    if (form.file) await ctx.platform.datasets.release(form.file.staged);
+    return fail('invalid_request', detail, { pointer });
+  };
+  // expires_after and the like: maas keeps files until they are deleted, and says so.
+  if (unknown !== undefined)
+    await refuse(`unknown form field '${unknown.slice(0, 50)}'`, unknown.slice(0, 50));
+  if (purpose === undefined || !UPLOAD_PURPOSES.includes(purpose))
+    await refuse(
+      purpose === undefined
+        ? "purpose is required ('fine-tune' or 'batch')"
+        : `purpose '${purpose.slice(0, 50)}' is not supported: maas keeps files for fine-tuning ('fine-tune') and batches ('batch')`,
+      'purpose',
+    );
+  if (!form.file)
+    return fail('invalid_request', 'file is required (a multipart part named "file")', { pointer: 'file' });
+  await ctx.platform.datasets.upload(owner(ctx), id, form.file.staged, undefined, {
+    filename: form.file.filename,
+    ...(purpose === 'batch' ? { raw: 'batch' as const } : {}),
   });
+  return fileObject(await ctx.platform.datasets.get(owner(ctx), id));
 }
 
 async function listFiles(ctx: RouteContext) {
