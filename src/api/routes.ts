@@ -4,6 +4,7 @@
  * metrics and /docs follow from the row.
  */
 import { accountRoutes } from './account';
+import { batchRoutes } from './batches/routes';
 import { datasetRoutes } from './datasets';
 import { docsRoutes } from './docs';
 import { explainRoutes } from './explain';
@@ -15,6 +16,7 @@ import { fineTuningRoutes } from './openai/fine-tuning';
 import { openAIRoutes } from './openai/routes';
 import { opsRoutes } from './ops';
 import { predictRoutes } from './predict';
+import { predictionRoutes } from './predictions/routes';
 import { quantizeRoutes } from './quantize';
 import { defineRoutes } from './route';
 import { taskRoutes } from './tasks';
@@ -34,10 +36,12 @@ export const routeTable = defineRoutes(
   tokenRoutes,
   openAIRoutes,
   fileRoutes,
+  batchRoutes,
   fineTuningRoutes,
   datasetRoutes,
   trainingRoutes,
   predictRoutes,
+  predictionRoutes,
   explainRoutes,
   exportRoutes,
   quantizeRoutes,

@@ -10,7 +10,9 @@ import type { Config } from '../platform/config';
 import { redactConfig } from '../platform/config';
 import { openPlatform, type Platform } from '../platform/platform';
 import { startRole } from '../platform/roles';
+import { batchesOf } from './batches/service';
 import { adminKeyBanner } from './console';
+import { predictionsOf } from './predictions/service';
 import { routeTable } from './routes';
 import { buildServer } from './server';
 
@@ -41,6 +43,11 @@ export async function startServer(
   // the server log shows their progress, GET /api/v1/zoo their state. Queued (not trained) before
   // the listening line, so a client that waits for it sees every missing row as queued.
   const background = await startRole(platform, (line) => app.log.info(line));
+  // Asynchronous predictions and their webhooks run where the API is served.
+  const predictions = config.role === 'worker' ? null : predictionsOf(platform);
+  await predictions?.start();
+  // Batches left unfinished by the last start resume where they stopped.
+  if (predictions) batchesOf(platform).start();
   // The embedded default prints the plain line; a cluster process says what it is.
   const what = config.role === 'all' ? '' : ` (role ${config.role}${background.leading() ? ', leader' : ''})`;
   print(`maas listening on ${url}${what}`);
@@ -60,6 +67,8 @@ export async function startServer(
       force.unref();
       await app.close();
       clearTimeout(force);
+      await predictions?.stop();
+      await batchesOf(platform).stop();
       await background.stop();
       await platform.close();
     })();

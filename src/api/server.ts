@@ -216,6 +216,7 @@ const auditTargets: Record<string, { kind: string; param: string; create: 'query
   training: { kind: 'training', param: 'id', create: 'new' },
   file: { kind: 'file', param: 'file_id', create: 'new' },
   fine_tuning: { kind: 'fine_tuning.job', param: 'job_id', create: 'new' },
+  webhook: { kind: 'webhook_secret', param: 'tenant', create: 'new' },
 };
 
 /**

@@ -7,6 +7,7 @@ import { fail } from '../common/errors';
 import { didYouMean } from '../common/suggest';
 import { limitOptions } from './config-limits';
 import { bool, int, MiB, type OptionSpec, oneOf, optionalSecret, type Parser, text } from './config-parsers';
+import { predictionOptions } from './config-predictions';
 import { SCHEDULINGS, type Scheduling } from './serving/run-queue';
 
 /** What `maas serve` does about zoo models that are not installed (see src/platform/zoo-training/). */
@@ -382,6 +383,7 @@ export const configSpec = {
     doc: 'Housekeeping (orphan artifacts, stale temp files) removes only files older than this (ms), so another process’s upload in progress is never touched',
   },
   ...limitOptions,
+  ...predictionOptions,
 } satisfies Record<string, OptionSpec<unknown>>;
 
 type Spec = typeof configSpec;

@@ -37,6 +37,7 @@ import { DatasetService } from './training/datasets';
 import { DescribePool } from './training/describe-pool';
 import { TrainingService } from './training/service';
 import { blobCheckpoints } from './training/shared-checkpoints';
+import { WebhookService } from './webhooks/service';
 import { ZooService } from './zoo-training/service';
 
 export interface Platform {
@@ -54,6 +55,10 @@ export interface Platform {
   tenancy: Tenancy;
   datasets: DatasetService;
   trainings: TrainingService;
+  /** Signed webhook deliveries of predictions and batches (started by the server, not here). */
+  webhooks: WebhookService;
+  /** Large prediction outputs (images, audio), content-addressed like models. */
+  outputs: ArtifactStore;
   /** The zoo's background training (the leader's role starts it; idle otherwise). */
   zoo: ZooService;
   /** Messages between the deployment's processes (Redis pub/sub, or in-process). */
@@ -236,6 +241,12 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     logEveryMs: 5000,
     pollMs: 1000,
   });
+  const webhooks = new WebhookService(store.workItems, {
+    allowPrivate: config.webhookAllowPrivate,
+    timeoutMs: config.webhookTimeoutMs,
+    retryBaseMs: config.webhookRetryBaseMs,
+  });
+  const outputs = await ArtifactStore.open(join(blobRoot, 'outputs'), shared);
   let closed: Promise<void> | null = null;
   return {
     config,
@@ -252,6 +263,8 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     tenancy,
     datasets,
     trainings,
+    webhooks,
+    outputs,
     zoo,
     bus,
     leader,
@@ -259,6 +272,7 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     health: () => checkHealth(store, redis ? () => redis.ping() : null),
     generatedAdminKey: admin.generated ? admin.key : null,
     close: () => {
+      webhooks.stop();
       closed ??= zoo
         .close()
         .then(() => trainings.close())

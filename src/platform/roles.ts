@@ -15,6 +15,7 @@
  */
 import type { Platform } from './platform';
 import { lastCheckpointDigest } from './training/shared-checkpoints';
+import { referencedOutputDigests } from './webhooks/outputs';
 
 /** How often a follower tries to take the lead, and a leader sweeps (ms). */
 const LEAD_RETRY_MS = 5_000;
@@ -67,6 +68,9 @@ export async function sweep(platform: Platform): Promise<Swept> {
         if (digest) referenced.add(digest);
       }
   }
+  // Prediction outputs (images, audio) live in the same shared blob store.
+  if (platform.config.blobStore === 'postgres')
+    for (const digest of await referencedOutputDigests(platform.store.workItems)) referenced.add(digest);
   const blobs = await platform.artifacts.collectSharedOrphans(referenced, grace);
   const idempotencyKeys = await platform.tenancy.idempotency.purgeExpired();
   return { models: models.length, datasets: datasets.length, blobs: blobs.length, idempotencyKeys };

@@ -13,6 +13,7 @@ import type { TenancyStores } from './tenancy/ports';
 
 /** Serving settings stored with a model; `null` fields fall back to server defaults. */
 import type { DatasetRepository, TrainingRepository } from './training-ports';
+import type { WorkItemRepository } from './work-ports';
 
 export interface ServingSettings {
   /** Largest number of rows stacked into one run (1 = no batching). */
@@ -147,6 +148,8 @@ export interface Store {
   readonly tenancy: TenancyStores;
   readonly datasets: DatasetRepository;
   readonly trainings: TrainingRepository;
+  /** Predictions, webhook deliveries, batches, webhook secrets (work-ports.ts). */
+  readonly workItems: WorkItemRepository;
   /** Content-addressed blobs in the database, where the adapter keeps them (MAAS_BLOB_STORE=postgres). */
   readonly blobs?: BlobStore;
   /** Idempotent. */

@@ -9,6 +9,7 @@ import { afterAll, describe } from 'vitest';
 import { postgresAvailable, sharedPostgresSchema } from '../helpers/postgres';
 import { describeModelStoreConformance } from './conformance';
 import { describeDatasetStoreConformance, describeTrainingStoreConformance } from './training-conformance';
+import { describeWorkItemConformance } from './work-items-conformance';
 
 const available = await postgresAvailable('the model, dataset and training store conformance suites');
 
@@ -18,4 +19,5 @@ describe.skipIf(!available)('postgresql', () => {
   describeModelStoreConformance('postgresql', schema.open);
   describeDatasetStoreConformance('postgresql', schema.open);
   describeTrainingStoreConformance('postgresql', schema.open);
+  describeWorkItemConformance('postgresql', schema.open);
 });

@@ -6,6 +6,7 @@ import { SqliteStore } from '../../src/store/sqlite/store';
 import { tempDir } from '../helpers/tmp';
 import { describeModelStoreConformance, type StoreHarness } from './conformance';
 import { describeDatasetStoreConformance, describeTrainingStoreConformance } from './training-conformance';
+import { describeWorkItemConformance } from './work-items-conformance';
 
 /** A database file in a temp folder; the peer is a second connection to the same file. */
 async function openSqliteHarness(): Promise<StoreHarness> {
@@ -21,6 +22,7 @@ async function openSqliteHarness(): Promise<StoreHarness> {
 describeModelStoreConformance('sqlite', openSqliteHarness);
 describeDatasetStoreConformance('sqlite', openSqliteHarness);
 describeTrainingStoreConformance('sqlite', openSqliteHarness);
+describeWorkItemConformance('sqlite', openSqliteHarness);
 
 describe('sqlite adapter', () => {
   it('uses WAL, applies migrations once, and shares data across connections', async () => {

@@ -83,6 +83,14 @@ const ownedSamples: Record<string, Sample> = {
   'GET /v1/fine_tuning/jobs/:job_id': { url: (w) => `/v1/fine_tuning/jobs/${ftjob(w.jobA)}` },
   'POST /v1/fine_tuning/jobs/:job_id/cancel': { url: (w) => `/v1/fine_tuning/jobs/${ftjob(w.jobA)}/cancel` },
   'GET /v1/fine_tuning/jobs/:job_id/events': { url: (w) => `/v1/fine_tuning/jobs/${ftjob(w.jobA)}/events` },
+  // A's prediction (its files, stream and webhook log too) and A's batch, by their ids.
+  'GET /api/v1/predictions/:id': { url: (w) => `/api/v1/predictions/${w.predictionA}` },
+  'POST /api/v1/predictions/:id/cancel': { url: (w) => `/api/v1/predictions/${w.predictionA}/cancel` },
+  'GET /api/v1/predictions/:id/stream': { url: (w) => `/api/v1/predictions/${w.predictionA}/stream` },
+  'GET /api/v1/predictions/:id/files/:n': { url: (w) => `/api/v1/predictions/${w.predictionA}/files/0` },
+  'GET /api/v1/predictions/:id/webhooks': { url: (w) => `/api/v1/predictions/${w.predictionA}/webhooks` },
+  'GET /v1/batches/:batch_id': { url: (w) => `/v1/batches/${w.batchA}` },
+  'POST /v1/batches/:batch_id/cancel': { url: (w) => `/v1/batches/${w.batchA}/cancel` },
 };
 
 /** A training's id as an OpenAI fine-tuning job id. */
@@ -91,6 +99,8 @@ const ftjob = (trainingId: string) => `ftjob-${trainingId.slice(4)}`;
 /** What tenant A owns besides its models: a dataset and a training job (made in beforeAll). */
 interface Owned {
   jobA: string;
+  predictionA: string;
+  batchA: string;
 }
 
 /**
@@ -109,8 +119,15 @@ const bodyModelSamples: Record<string, Record<string, unknown>> = {
  * OpenAI routes that name a FILE in the body: another tenant's file → the same 400 as a file that
  * does not exist (OpenAI answers an unknown `training_file` with 400).
  */
-const bodyFileSamples: Record<string, (file: string) => Record<string, unknown>> = {
-  'POST /v1/fine_tuning/jobs': (file) => ({ model: 'mlp', training_file: file }),
+const bodyFileSamples: Record<string, { param: string; body: (file: string) => Record<string, unknown> }> = {
+  'POST /v1/fine_tuning/jobs': {
+    param: 'training_file',
+    body: (file) => ({ model: 'mlp', training_file: file }),
+  },
+  'POST /v1/batches': {
+    param: 'input_file_id',
+    body: (file) => ({ input_file_id: file, endpoint: '/v1/completions', completion_window: '24h' }),
+  },
 };
 /** OpenAI POST routes whose body names nothing of anyone's: the multipart upload. */
 const bodyNamesNothing = ['POST /v1/files'];
@@ -136,7 +153,40 @@ describe('tenancy over the route table', () => {
       payload: { family: 'mlp', dataset: 'data-a', model: 'trained-a', target: 'label' },
     });
     expect(job.statusCode, job.body).toBe(201);
-    w = { ...world, jobA: job.json().id };
+    const prediction = await world.s.app.inject({
+      method: 'POST',
+      url: '/api/v1/predictions',
+      headers: bearer(world.keyA),
+      payload: { model: 'priv', input: INFER_BODY },
+    });
+    expect(prediction.statusCode, prediction.body).toBe(201);
+    // A batch row of A's, as the batch service stores it (no batch file or loop needed here).
+    const batchA = 'batch_0123456789abcdef01234567';
+    await world.s.platform.store.workItems.insert({
+      kind: 'batch',
+      id: batchA,
+      owner: 'tenant-a',
+      status: 'completed',
+      parent: null,
+      dueAt: 0,
+      createdAt: Date.now(),
+      updatedAt: Date.now(),
+      data: {
+        endpoint: '/v1/completions',
+        inputFileId: 'data-a',
+        metadata: null,
+        total: 0,
+        next: 0,
+        failed: 0,
+        outputLines: [],
+        errorLines: [],
+        outputFileId: null,
+        errorFileId: null,
+        errors: null,
+        times: {},
+      },
+    });
+    w = { ...world, jobA: job.json().id, predictionA: prediction.json().id, batchA };
   });
   afterAll(async () => {
     await w.s.close();
@@ -205,13 +255,13 @@ describe('tenancy over the route table', () => {
   });
 
   it("another tenant's file named in the body → the same 400 as a file that does not exist", async () => {
-    for (const [key, body] of Object.entries(bodyFileSamples)) {
+    for (const [key, { param, body }] of Object.entries(bodyFileSamples)) {
       const ask = (file: string) =>
         w.s.app.inject({ method: 'POST', url: key.slice(5), headers: bearer(w.keyB), payload: body(file) });
       const theirs = await ask('data-a');
       const none = await ask('data-z');
       expect(theirs.statusCode, `${key}: ${theirs.body}`).toBe(400);
-      expect(theirs.json().error.param).toBe('training_file');
+      expect(theirs.json().error.param).toBe(param);
       expect(theirs.body.replaceAll('data-a', 'data-z')).toBe(none.body);
       for (const secret of ['tenant-a', w.keyAId, w.digestA.slice(7), 'a-ops'])
         expect(theirs.body, key).not.toContain(secret);

@@ -85,6 +85,7 @@ describe('a lease taken over by another worker', () => {
     } as unknown as JobRecord;
     const outcome = {
       task: 'regression',
+      onnxFile: 'model.onnx',
       spec: {},
       metrics: {},
       lossCurve: [],

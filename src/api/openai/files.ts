@@ -18,6 +18,8 @@ import { readForm } from './multipart';
 import { cursorPage, listQuery, seconds } from './pages';
 
 export const FILE_PURPOSE = 'fine-tune';
+/** Purposes a client may upload: training data, or batch requests (kept as sent, undescribed). */
+const UPLOAD_PURPOSES = [FILE_PURPOSE, 'batch'];
 /** Multipart framing around the file (boundaries, part headers, the purpose field), in bytes. */
 const FORM_OVERHEAD = 64 * 1024;
 
@@ -30,7 +32,8 @@ export function fileObject(d: DatasetView) {
     bytes: d.sizeBytes ?? 0,
     created_at: seconds(d.createdAt),
     filename: d.filename ?? d.name,
-    purpose: FILE_PURPOSE,
+    // A batch's input and its output and error files are kept raw, under their own purpose.
+    purpose: d.format === 'batch' || d.format === 'batch_output' ? d.format : FILE_PURPOSE,
     status: 'processed' as const,
     status_details: null,
     expires_at: null,
@@ -53,28 +56,35 @@ async function createFile(ctx: RouteContext) {
   if (Number.isFinite(declared) && declared > max + FORM_OVERHEAD)
     fail('payload_too_large', `files are limited to ${max} bytes`);
   const id = `file-${randomBytes(12).toString('hex')}`;
-  const form = await readForm(ctx.request.headers, ctx.body as Readable, (part) =>
-    ctx.platform.datasets.upload(owner(ctx), id, part.stream, undefined, { filename: part.filename }),
-  );
+  // The SDK sends the file before `purpose`: the part is staged (in the datasets' folder) until
+  // the purpose says whether it is training data (described, refused at once if it cannot
+  // train) or batch requests (kept as sent).
+  const form = await readForm(ctx.request.headers, ctx.body as Readable, async (part) => ({
+    staged: await ctx.platform.datasets.hold(part.stream),
+    filename: part.filename,
+  }));
   const purpose = form.fields.purpose;
   const unknown = Object.keys(form.fields).find((k) => k !== 'purpose');
-  if (purpose !== FILE_PURPOSE || unknown !== undefined) {
-    if (form.file) await ctx.platform.datasets.delete(owner(ctx), id);
-    // expires_after and the like: maas keeps files until they are deleted, and says so.
-    if (unknown !== undefined)
-      fail('invalid_request', `unknown form field '${unknown.slice(0, 50)}'`, {
-        pointer: unknown.slice(0, 50),
-      });
-    fail(
-      'invalid_request',
+  const refuse = async (detail: string, pointer: string): Promise<never> => {
+    if (form.file) await ctx.platform.datasets.release(form.file.staged);
+    return fail('invalid_request', detail, { pointer });
+  };
+  // expires_after and the like: maas keeps files until they are deleted, and says so.
+  if (unknown !== undefined)
+    await refuse(`unknown form field '${unknown.slice(0, 50)}'`, unknown.slice(0, 50));
+  if (purpose === undefined || !UPLOAD_PURPOSES.includes(purpose))
+    await refuse(
       purpose === undefined
-        ? "purpose is required ('fine-tune')"
-        : `purpose '${purpose.slice(0, 50)}' is not supported: maas keeps files for fine-tuning only ('fine-tune')`,
-      { pointer: 'purpose' },
+        ? "purpose is required ('fine-tune' or 'batch')"
+        : `purpose '${purpose.slice(0, 50)}' is not supported: maas keeps files for fine-tuning ('fine-tune') and batches ('batch')`,
+      'purpose',
     );
-  }
   if (!form.file)
-    fail('invalid_request', 'file is required (a multipart part named "file")', { pointer: 'file' });
+    return fail('invalid_request', 'file is required (a multipart part named "file")', { pointer: 'file' });
+  await ctx.platform.datasets.upload(owner(ctx), id, form.file.staged, undefined, {
+    filename: form.file.filename,
+    ...(purpose === 'batch' ? { raw: 'batch' as const } : {}),
+  });
   return fileObject(await ctx.platform.datasets.get(owner(ctx), id));
 }
 
@@ -83,7 +93,7 @@ async function listFiles(ctx: RouteContext) {
   const purpose = ctx.query.purpose;
   // Newest first by the creation time in ms (`created_at` is whole seconds: uploads tie).
   const files = (await ctx.platform.datasets.list(owner(ctx)))
-    .filter((d) => !d.builtin && (purpose === undefined || purpose === FILE_PURPOSE))
+    .filter((d) => !d.builtin && (purpose === undefined || fileObject(d).purpose === purpose))
     .sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)))
     .map(fileObject);
   if (q.order === 'asc') files.reverse();

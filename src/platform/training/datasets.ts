@@ -5,7 +5,7 @@
  * are kept, and built-in public datasets listed and usable by name beside them.
  */
 import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { fail } from '../../common/errors';
 import { parseName } from '../../common/names';
 import {
@@ -17,7 +17,7 @@ import {
 } from '../../data/index';
 import type { Store } from '../../store/ports';
 import type { DatasetKind, DatasetRecord } from '../../store/training-ports';
-import type { ArtifactStore } from '../artifacts/artifacts';
+import type { ArtifactStore, StagedArtifact } from '../artifacts/artifacts';
 import type { DescribePool } from './describe-pool';
 
 /** A dataset as the API shows it: an upload or a built-in. */
@@ -84,30 +84,50 @@ export class DatasetService {
     return this.files.collectOrphans(await this.store.datasets.referencedDigests(), graceMs);
   }
 
-  /** `filename`: the client's name for the file (OpenAI's file uploads), kept for display only. */
+  /**
+   * `filename`: the client's name for the file (OpenAI's file uploads), kept for display only.
+   * `raw`: keep the bytes undescribed under this format (OpenAI batch input and output files,
+   * which are requests, not training data).
+   */
+  /**
+   * Stages an upload's bytes before the caller knows what they are (OpenAI's form sends the file
+   * before its purpose); `upload` then takes the staged file, `release` drops it.
+   */
+  hold(body: Readable): Promise<StagedArtifact> {
+    return this.files.stage(body, this.maxBytes);
+  }
+
+  release(staged: StagedArtifact): Promise<void> {
+    return this.files.discard(staged);
+  }
+
   async upload(
     owner: string,
     name: string,
-    body: Readable,
+    body: Readable | StagedArtifact,
     declaredBytes?: number,
-    options: { filename?: string } = {},
+    options: { filename?: string; raw?: 'batch' | 'batch_output' } = {},
   ): Promise<DatasetRecord> {
     parseName(name, 'dataset');
     if (listBuiltins().some((b) => b.name === name))
       fail('conflict', `'${name}' is a built-in dataset; choose another name`);
     if (declaredBytes !== undefined && declaredBytes > this.maxBytes)
       fail('payload_too_large', `datasets are limited to ${this.maxBytes} bytes`);
-    if (await this.store.datasets.get(owner, name)) fail('conflict', `dataset '${name}' already exists`);
-    const staged = await this.files.stage(body, this.maxBytes);
+    const held = body instanceof Readable ? null : body;
+    let staged: StagedArtifact | null = held;
     let committed = false;
     try {
+      if (await this.store.datasets.get(owner, name)) fail('conflict', `dataset '${name}' already exists`);
+      staged ??= await this.files.stage(body as Readable, this.maxBytes);
       if (staged.sizeBytes === 0)
         fail('invalid_dataset', 'the body is empty: send the dataset file as the body');
       // Inflated bytes count against the same cap as the upload itself.
-      const description = await this.parser.describe(staged.tempPath, {
-        previewRows: 5,
-        limits: { maxInflatedBytes: this.maxBytes, ...this.limits },
-      });
+      const description: DatasetDescription = options.raw
+        ? { format: options.raw, schema: [], rows: 0, preview: [] }
+        : await this.parser.describe(staged.tempPath, {
+            previewRows: 5,
+            limits: { maxInflatedBytes: this.maxBytes, ...this.limits },
+          });
       await this.files.commit(staged);
       committed = true;
       return await this.store.datasets.create({
@@ -123,6 +143,7 @@ export class DatasetService {
         },
       });
     } catch (e) {
+      if (!staged) throw e;
       if (!committed) await this.files.discard(staged);
       else if (!(await this.store.datasets.referencedDigests()).has(staged.digest))
         await this.files.remove(staged.digest);

@@ -7,12 +7,14 @@ import type { BlobStore } from '../blob-ports';
 import type { ModelRepository, Store } from '../ports';
 import type { TenancyStores } from '../tenancy/ports';
 import type { DatasetRepository, TrainingRepository } from '../training-ports';
+import type { WorkItemRepository } from '../work-ports';
 import { PostgresBlobs } from './blobs';
 import { type Db, openPool } from './db';
 import { migrate } from './migrate';
 import { PostgresModels } from './models';
 import { postgresTenancyStores } from './tenancy';
 import { PostgresDatasets, PostgresTrainings } from './training';
+import { PostgresWorkItems } from './work-items';
 
 export interface PostgresStoreOptions {
   /**
@@ -32,6 +34,7 @@ export class PostgresStore implements Store {
   readonly tenancy: TenancyStores;
   readonly datasets: DatasetRepository;
   readonly trainings: TrainingRepository;
+  readonly workItems: WorkItemRepository;
   /** Blobs in the database (MAAS_BLOB_STORE=postgres), on the same pool. */
   readonly blobs: BlobStore;
   private closed = false;
@@ -41,6 +44,7 @@ export class PostgresStore implements Store {
     this.tenancy = postgresTenancyStores(db);
     this.datasets = new PostgresDatasets(db);
     this.trainings = new PostgresTrainings(db);
+    this.workItems = new PostgresWorkItems(db);
     this.blobs = new PostgresBlobs(db);
   }
 

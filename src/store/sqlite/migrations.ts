@@ -169,6 +169,29 @@ export const migrations: readonly Migration[] = [
       CREATE UNIQUE INDEX versions_source_job ON versions (owner, model, source_job) WHERE source_job IS NOT NULL;
     `,
   },
+  {
+    // Asynchronous predictions, webhook deliveries, batches and webhook secrets (work-ports.ts).
+    version: 5,
+    name: 'predictions_work_items',
+    sql: `
+      CREATE TABLE work_items (
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        status TEXT NOT NULL,
+        parent TEXT,
+        due_at INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        data_json TEXT NOT NULL,
+        PRIMARY KEY (kind, id)
+      );
+      CREATE INDEX work_items_owner ON work_items (kind, owner, created_at);
+      CREATE INDEX work_items_status ON work_items (kind, status, created_at);
+      CREATE INDEX work_items_due ON work_items (kind, status, due_at);
+      CREATE INDEX work_items_parent ON work_items (parent);
+    `,
+  },
 ];
 
 /** Registry of migrations by version: rejects duplicates and gaps at import time. */

@@ -18,10 +18,12 @@ import {
 } from '../ports';
 import type { TenancyStores } from '../tenancy/ports';
 import type { DatasetRepository, TrainingRepository } from '../training-ports';
+import type { WorkItemRepository } from '../work-ports';
 import { type Migration, migrations } from './migrations';
 import { prepared } from './prepared';
 import { sqliteTenancyStores } from './tenancy';
 import { SqliteDatasets, SqliteTrainings } from './training';
+import { SqliteWorkItems } from './work-items';
 
 export interface SqliteOptions {
   /** Database file, or `:memory:`. */
@@ -315,6 +317,7 @@ export class SqliteStore implements Store {
   readonly tenancy: TenancyStores;
   readonly datasets: DatasetRepository;
   readonly trainings: TrainingRepository;
+  readonly workItems: WorkItemRepository;
   private closed = false;
 
   private constructor(private readonly db: Database.Database) {
@@ -322,6 +325,7 @@ export class SqliteStore implements Store {
     this.tenancy = sqliteTenancyStores(db);
     this.datasets = new SqliteDatasets(db);
     this.trainings = new SqliteTrainings(db);
+    this.workItems = new SqliteWorkItems(db);
   }
 
   static open(options: SqliteOptions): SqliteStore {

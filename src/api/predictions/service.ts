@@ -1,0 +1,294 @@
+/**
+ * Asynchronous predictions: durable rows (work items of kind `prediction`) run by an in-process
+ * queue of `MAAS_PREDICTION_CONCURRENCY` slots. A prediction is `starting` until a slot claims it
+ * with a compare-and-set (`starting` → `processing`, so two processes never run one), then ends
+ * `succeeded`, `failed` or `canceled`.
+ *
+ * Restarts: queued rows survive and are adopted by the next start (and, on a shared database, by
+ * any process with a free slot); a row left `processing` by a process that is gone (the embedded
+ * server restarted, or no heartbeat for `STALE_MS`) fails with an error saying so. Finished rows,
+ * their delivery logs and files are deleted `MAAS_PREDICTION_TTL` after creation.
+ */
+import { randomBytes } from 'node:crypto';
+import { fail } from '../../common/errors';
+import type { Principal } from '../../platform/auth/auth';
+import type { Platform } from '../../platform/platform';
+import { referencedOutputDigests } from '../../platform/webhooks/outputs';
+import type { WorkItem } from '../../store/work-ports';
+import { type PredictionEvent, runPrediction, webhook } from './run';
+import { dataOf, isTerminal, type PredictionData, predictionView, TERMINAL } from './view';
+
+/** A running prediction's row is refreshed this often (ms)... */
+const HEARTBEAT_MS = 20_000;
+/** ...and counts as abandoned by its process after this long without (ms). */
+const STALE_MS = 90_000;
+const JANITOR_EVERY_MS = 10_000;
+const PURGE_EVERY_MS = 60_000;
+
+export interface NewPrediction {
+  model: string;
+  version: string | null;
+  task: PredictionData['task'];
+  input: Record<string, unknown>;
+  webhook: string | null;
+  events: PredictionData['events'];
+}
+
+interface Running {
+  controller: AbortController;
+  done: Promise<WorkItem>;
+}
+
+export class PredictionService {
+  /** This process, in `data.instance` of the rows it runs. */
+  readonly instance = randomBytes(8).toString('hex');
+  private readonly queue: { owner: string; id: string }[] = [];
+  private readonly queued = new Set<string>();
+  private readonly running = new Map<string, Running>();
+  private readonly listeners = new Map<string, Set<(e: PredictionEvent) => void>>();
+  private janitor: NodeJS.Timeout | null = null;
+  private lastPurge = 0;
+  private stopped = false;
+
+  constructor(private readonly platform: Platform) {}
+
+  private get items() {
+    return this.platform.store.workItems;
+  }
+
+  async create(principal: Principal, p: NewPrediction): Promise<WorkItem> {
+    const now = Date.now();
+    const data: PredictionData = {
+      ...p,
+      output: null,
+      logs: '',
+      error: null,
+      principal,
+      instance: null,
+      startedAt: null,
+      completedAt: null,
+      files: [],
+    };
+    const item: WorkItem = {
+      kind: 'prediction',
+      id: `p_${randomBytes(12).toString('hex')}`,
+      owner: principal.tenantId,
+      status: 'starting',
+      parent: null,
+      dueAt: 0,
+      createdAt: now,
+      updatedAt: now,
+      data: data as unknown as Record<string, unknown>,
+    };
+    await this.items.insert(item);
+    this.enqueue(item.owner, item.id);
+    return item;
+  }
+
+  async get(owner: string, id: string): Promise<WorkItem> {
+    const item = await this.items.get('prediction', owner, id);
+    return item ?? fail('not_found', `no prediction '${id.slice(0, 64)}'`, { pointer: 'id' });
+  }
+
+  /** Resolves when the prediction is finished, or after `ms` with its state then. */
+  async wait(owner: string, id: string, ms: number): Promise<WorkItem> {
+    const item = await this.get(owner, id);
+    if (isTerminal(item.status) || ms <= 0) return item;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(finish, ms);
+      const off = this.subscribe(id, (e) => {
+        if (e.type === 'done') finish();
+      });
+      // On a shared database another process may run it: look at the row now and then.
+      const poll = setInterval(() => {
+        void this.items.get('prediction', owner, id).then((r) => {
+          if (!r || isTerminal(r.status)) finish();
+        });
+      }, 1000);
+      function finish() {
+        clearTimeout(timer);
+        clearInterval(poll);
+        off();
+        resolve();
+      }
+    });
+    return this.get(owner, id);
+  }
+
+  subscribe(id: string, listener: (e: PredictionEvent) => void): () => void {
+    const set = this.listeners.get(id) ?? new Set();
+    this.listeners.set(id, set);
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(id);
+    };
+  }
+
+  /** Cancels a queued or running prediction; a finished one is returned as it is. */
+  async cancel(owner: string, id: string): Promise<WorkItem> {
+    const item = await this.get(owner, id);
+    if (isTerminal(item.status)) return item;
+    const local = this.running.get(id);
+    if (local) {
+      local.controller.abort();
+      await local.done;
+      return this.get(owner, id);
+    }
+    const d = dataOf(item);
+    const canceled: WorkItem = {
+      ...item,
+      status: 'canceled',
+      updatedAt: Date.now(),
+      data: { ...item.data, completedAt: Date.now(), logs: `${d.logs}canceled\n` },
+    };
+    // Queued here, or running on another process (whose result is then not written over this).
+    if (await this.items.update(canceled, ['starting', 'processing'])) {
+      this.emit(id, { type: 'done', data: predictionView(canceled) });
+      await webhook(this.platform, canceled, 'completed');
+      return canceled;
+    }
+    return this.get(owner, id);
+  }
+
+  /** Adopts rows left by an earlier start and starts the janitor and webhook deliveries. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.platform.webhooks.start();
+    await this.tidy();
+    this.janitor ??= setInterval(() => void this.tidy().catch(() => undefined), JANITOR_EVERY_MS);
+    this.janitor.unref();
+  }
+
+  /** Stops taking work; running predictions fail (`the server stopped`), queued ones wait for the next start. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.janitor) clearInterval(this.janitor);
+    this.janitor = null;
+    const all = [...this.running.values()];
+    for (const r of all) r.controller.abort();
+    await Promise.all(all.map((r) => r.done.catch(() => undefined)));
+  }
+
+  private enqueue(owner: string, id: string): void {
+    if (this.queued.has(id) || this.running.has(id)) return;
+    this.queued.add(id);
+    this.queue.push({ owner, id });
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.running.size < this.platform.config.predictionConcurrency) {
+      const next = this.queue.shift();
+      if (!next) return;
+      this.queued.delete(next.id);
+      const controller = new AbortController();
+      const done = this.claimAndRun(next.owner, next.id, controller.signal);
+      this.running.set(next.id, { controller, done });
+      void done
+        .catch(() => undefined)
+        .finally(() => {
+          this.running.delete(next.id);
+          this.pump();
+        });
+    }
+  }
+
+  private async claimAndRun(owner: string, id: string, signal: AbortSignal): Promise<WorkItem> {
+    const item = await this.get(owner, id);
+    if (item.status !== 'starting') return item;
+    const now = Date.now();
+    const claimed: WorkItem = {
+      ...item,
+      status: 'processing',
+      updatedAt: now,
+      data: { ...item.data, instance: this.instance, startedAt: now },
+    };
+    if (!(await this.items.update(claimed, ['starting']))) return item;
+    const heartbeat = setInterval(
+      () =>
+        void this.items
+          .get('prediction', owner, id)
+          .then(
+            (r) =>
+              r &&
+              r.status === 'processing' &&
+              this.items.update({ ...r, updatedAt: Date.now() }, ['processing']),
+          ),
+      HEARTBEAT_MS,
+    );
+    heartbeat.unref();
+    try {
+      return await runPrediction(this.platform, claimed, signal, {
+        save: (i) => this.items.update(i, ['processing']),
+        emit: (pid, e) => this.emit(pid, e),
+        stopping: () => this.stopped,
+      });
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  private emit(id: string, e: PredictionEvent): void {
+    for (const l of this.listeners.get(id) ?? []) l(e);
+  }
+
+  /** Fails abandoned runs, adopts queued rows, and purges expired ones. */
+  private async tidy(): Promise<void> {
+    const embedded = this.platform.config.databaseUrl === null;
+    for (const item of await this.items.byStatus('prediction', ['processing'], 1000)) {
+      const d = dataOf(item);
+      if (this.running.has(item.id)) continue;
+      const gone = (embedded && d.instance !== this.instance) || Date.now() - item.updatedAt > STALE_MS;
+      if (!gone) continue;
+      await this.items.update(
+        {
+          ...item,
+          status: 'failed',
+          updatedAt: Date.now(),
+          data: {
+            ...item.data,
+            completedAt: Date.now(),
+            logs: `${d.logs}failed: the server restarted while this prediction was running\n`,
+            error: {
+              status: 503,
+              code: 'not_ready',
+              detail: 'the server restarted while this prediction was running; create it again',
+            },
+          },
+        },
+        ['processing'],
+      );
+    }
+    for (const item of await this.items.byStatus('prediction', ['starting'], 1000))
+      this.enqueue(item.owner, item.id);
+    if (Date.now() - this.lastPurge >= PURGE_EVERY_MS) {
+      this.lastPurge = Date.now();
+      await this.purgeExpired();
+    }
+  }
+
+  /** Finished predictions past MAAS_PREDICTION_TTL: rows, delivery logs, then unreferenced files. */
+  async purgeExpired(): Promise<number> {
+    const cutoff = Date.now() - this.platform.config.predictionTtlMs;
+    const expiring = (await this.items.byStatus('prediction', TERMINAL, 10_000)).filter(
+      (p) => p.createdAt < cutoff,
+    );
+    if (expiring.length === 0) return 0;
+    const removed = await this.items.purge('prediction', TERMINAL, cutoff);
+    const kept = await referencedOutputDigests(this.items);
+    for (const p of expiring)
+      for (const f of dataOf(p).files)
+        if (!kept.has(f.digest)) await this.platform.outputs.remove(f.digest).catch(() => undefined);
+    return removed;
+  }
+}
+
+const services = new WeakMap<Platform, PredictionService>();
+
+/** The platform's prediction service (one per platform, created on first use). */
+export function predictionsOf(platform: Platform): PredictionService {
+  const s = services.get(platform) ?? new PredictionService(platform);
+  services.set(platform, s);
+  return s;
+}
