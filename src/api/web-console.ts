@@ -40,16 +40,22 @@ const TYPES: Record<string, string> = {
 const ASSET_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,120}$/;
 
 const webRoot = new URL('dist/web/', packageRoot);
-/** Read once, then from memory (the bundle is a few hundred KB). */
-const cache = new Map<string, Promise<Buffer | null>>();
+/**
+ * Read once, then from memory (the bundle is a few hundred KB). Only files that exist are kept:
+ * the asset route needs no key, so caching misses would let anyone grow this map without bound.
+ */
+const cache = new Map<string, Promise<Buffer>>();
 
-function webFile(relative: string): Promise<Buffer | null> {
+async function webFile(relative: string): Promise<Buffer | null> {
   let bytes = cache.get(relative);
   if (!bytes) {
-    bytes = readFile(new URL(relative, webRoot)).catch(() => null);
+    bytes = readFile(new URL(relative, webRoot));
     cache.set(relative, bytes);
   }
-  return bytes;
+  return bytes.catch(() => {
+    cache.delete(relative);
+    return null;
+  });
 }
 
 function secured(ctx: RouteContext, type: string) {

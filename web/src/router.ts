@@ -1,8 +1,17 @@
 /** Pages live in the hash (`#/models/mnist`), so the server only ever serves `/`. */
 import { useEffect, useState } from 'react';
 
+/** A malformed escape (`#/models/%E0`) stays as typed instead of blanking the page. */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
 const read = (): string[] =>
-  window.location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  window.location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decoded);
 
 export function useRoute(): string[] {
   const [parts, setParts] = useState(read);

@@ -134,8 +134,14 @@ export class BatchService {
       const [next] = await this.items
         .byStatus('batch', ['validating', 'in_progress', 'cancelling'], 1)
         .catch(() => []);
-      if (next) await this.runBatch(next).catch(() => undefined);
-      else
+      // A batch that throws is retried after a pause, not at once: it must not spin the loop.
+      const ran = next
+        ? await this.runBatch(next).then(
+            () => true,
+            () => false,
+          )
+        : false;
+      if (!ran)
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, IDLE_POLL_MS);
           this.wake = () => {
@@ -184,7 +190,8 @@ export class BatchService {
       await save(
         'failed',
         { errors: [{ code: 'invalid_file', message, line: null }], times: { failed: Date.now() } },
-        ['validating'],
+        // Also once running (the file deleted, a restart): else the loop would pick it again at once.
+        ['validating', 'in_progress', 'cancelling'],
       );
       return;
     }

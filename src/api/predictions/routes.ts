@@ -145,15 +145,23 @@ async function stream(ctx: RouteContext) {
   sse.stream.once('close', off);
   // Finished between the read and the subscription, or running on another process: the row says.
   const poll = setInterval(() => {
-    void service.get(owner, item.id).then((now) => {
-      if (!isTerminal(now.status)) return;
-      clearInterval(poll);
-      off();
-      if (sse.open) {
-        sse.send(predictionView(now), 'done');
-        sse.end();
-      }
-    });
+    service
+      .get(owner, item.id)
+      .then((now) => {
+        if (!isTerminal(now.status)) return;
+        clearInterval(poll);
+        off();
+        if (sse.open) {
+          sse.send(predictionView(now), 'done');
+          sse.end();
+        }
+      })
+      // Gone (purged) or the store failing: end the stream rather than reject unhandled.
+      .catch(() => {
+        clearInterval(poll);
+        off();
+        if (sse.open) sse.end();
+      });
   }, 1000);
   sse.stream.once('close', () => clearInterval(poll));
   return sse.stream;

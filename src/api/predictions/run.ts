@@ -84,7 +84,8 @@ export async function runPrediction(
       output = await readGeneration(answer as Readable, (index, text, sofar) => {
         patch({ output: { choices: sofar.choices } });
         hooks.emit(item.id, { type: 'output', data: { index, text } });
-        void flush(false);
+        // A failed save is retried by the next token's flush; it must not reject unhandled.
+        flush(false).catch(() => undefined);
       });
     } else {
       const shaped = await shapeAnswer(answer, captured.headers['content-type'], item.id, platform.outputs);

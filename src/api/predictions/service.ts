@@ -101,9 +101,13 @@ export class PredictionService {
       });
       // On a shared database another process may run it: look at the row now and then.
       const poll = setInterval(() => {
-        void this.items.get('prediction', owner, id).then((r) => {
-          if (!r || isTerminal(r.status)) finish();
-        });
+        // A store error here is a missed look, not a crash: the next tick or the timer settles it.
+        this.items
+          .get('prediction', owner, id)
+          .then((r) => {
+            if (!r || isTerminal(r.status)) finish();
+          })
+          .catch(() => undefined);
       }, 1000);
       function finish() {
         clearTimeout(timer);
@@ -214,7 +218,9 @@ export class PredictionService {
               r &&
               r.status === 'processing' &&
               this.items.update({ ...r, updatedAt: Date.now() }, ['processing']),
-          ),
+          )
+          // A missed beat is retried by the next one; the staleness window allows several.
+          .catch(() => undefined),
       HEARTBEAT_MS,
     );
     heartbeat.unref();

@@ -337,7 +337,11 @@ export class TrainingService {
         this.log(`training ${r.job.id}: checkpoint not shared: ${(e as Error).message}`);
         return undefined;
       });
-      await this.store.trainings.setCheckpoint(r.job.id, r.job.attempts, m.step);
+      // The claim was taken over meanwhile: record nothing for a job this worker no longer holds.
+      if (!(await this.store.trainings.setCheckpoint(r.job.id, r.job.attempts, m.step))) {
+        this.stop(r);
+        return;
+      }
       await this.event(r.job.id, 'checkpoint', digest ? { step: m.step, digest } : { step: m.step });
     } else if (m.type === 'failed' || m.type === 'done') {
       r.settled = true;

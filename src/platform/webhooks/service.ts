@@ -157,12 +157,26 @@ export class WebhookService {
     }));
   }
 
-  /** Starts the periodic pump; deliveries left `sending` by a process that died go back to pending. */
-  async start(): Promise<void> {
+  /**
+   * Deliveries left `sending` by a process that died go back to pending: only those claimed longer
+   * ago than any live attempt can take (its timeout, twice, plus a margin), so a delivery another
+   * live process is sending on a shared database is not sent twice.
+   */
+  private async recoverStale(): Promise<void> {
+    const before = this.now() - 2 * this.options.timeoutMs - 10_000;
     for (const d of await this.items.byStatus('delivery', ['sending'], 10_000))
-      await this.items.update({ ...d, status: 'pending', dueAt: this.now() }, ['sending']);
+      if (d.updatedAt < before)
+        await this.items.update({ ...d, status: 'pending', dueAt: this.now() }, ['sending']);
+  }
+
+  /** Starts the periodic pump, which also recovers deliveries a dead process left `sending`. */
+  async start(): Promise<void> {
+    await this.recoverStale();
     this.stopped = false;
-    this.timer ??= setInterval(() => this.kick(), PUMP_EVERY_MS);
+    this.timer ??= setInterval(() => {
+      this.recoverStale().catch(() => undefined);
+      this.kick();
+    }, PUMP_EVERY_MS);
     this.timer.unref();
     this.kick();
   }

@@ -73,21 +73,20 @@ export class SqliteWorkItems implements WorkItemRepository {
 
   async update(item: WorkItem, expectStatus?: readonly string[]): Promise<boolean> {
     const guard = expectStatus ? ` AND status IN (${marks(expectStatus.length)})` : '';
-    const result = this.db
-      .prepare(
-        `UPDATE work_items SET status = ?, due_at = ?, updated_at = ?, data_json = ?
+    const result = prepared(
+      this.db,
+      `UPDATE work_items SET status = ?, due_at = ?, updated_at = ?, data_json = ?
          WHERE kind = ? AND id = ? AND owner = ?${guard}`,
-      )
-      .run(
-        item.status,
-        item.dueAt,
-        item.updatedAt,
-        JSON.stringify(item.data),
-        item.kind,
-        item.id,
-        item.owner,
-        ...(expectStatus ?? []),
-      );
+    ).run(
+      item.status,
+      item.dueAt,
+      item.updatedAt,
+      JSON.stringify(item.data),
+      item.kind,
+      item.id,
+      item.owner,
+      ...(expectStatus ?? []),
+    );
     return result.changes === 1;
   }
 
@@ -115,12 +114,11 @@ export class SqliteWorkItems implements WorkItemRepository {
 
   async byStatus(kind: WorkKind, statuses: readonly string[], limit: number): Promise<WorkItem[]> {
     if (statuses.length === 0) return [];
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM work_items WHERE kind = ? AND status IN (${marks(statuses.length)})
+    const rows = prepared(
+      this.db,
+      `SELECT * FROM work_items WHERE kind = ? AND status IN (${marks(statuses.length)})
          ORDER BY created_at, id LIMIT ?`,
-      )
-      .all(kind, ...statuses, limit) as Row[];
+    ).all(kind, ...statuses, limit) as Row[];
     return rows.map(toItem);
   }
 
