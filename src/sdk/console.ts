@@ -146,6 +146,8 @@ export class ConsoleClient extends TrainingClient {
     );
     let usage: ChatUsage | null = null;
     for await (const chunk of sseData(res.body as ReadableStream<Uint8Array>)) {
+      // A failure after the stream began arrives as an `{error}` event: surface it, not a cut-off answer.
+      if (chunk.error) throw errorOf(res.status, chunk, null);
       const choices = (chunk.choices ?? []) as { delta?: { content?: string } }[];
       const text = choices[0]?.delta?.content;
       if (text) onDelta(text);
