@@ -52,12 +52,36 @@ describe('consoleBlocks', () => {
   });
 });
 
+describe('a command whose quoted string spans lines', () => {
+  it('goes on until the quote closes; quotes in a comment quote nothing', () => {
+    const md = [
+      `${FENCE}console`,
+      "$ node -e 'const a = 1;",
+      "  console.log(a)' > out.txt",
+      '$ curl -d \'{"a": 1,',
+      '    "b": "it\'\'s"}\' $URL',
+      '{"ok":true}',
+      "$ echo hi   # it's a comment",
+      'hi',
+      FENCE,
+    ].join('\n');
+    expect(consoleBlocks('x.md', md)[0].commands).toEqual([
+      { line: 2, text: "node -e 'const a = 1;\n  console.log(a)' > out.txt", expected: [] },
+      { line: 4, text: 'curl -d \'{"a": 1,\n    "b": "it\'\'s"}\' $URL', expected: ['{"ok":true}'] },
+      { line: 7, text: "echo hi   # it's a comment", expected: ['hi'] },
+    ]);
+  });
+});
+
 describe('the tolerant comparison', () => {
   it('lets numbers, ids, keys and column widths differ', () => {
     expect(normalizeLine('key_4fd48f3f9231cba9  tenant-a  maas_bbbgtqkhSF_…  5 req/min')).toBe(
       normalizeLine('key_81948a2d590fe7e5 tenant-a maas_Lp6abV4CA9_… 5 req/min'),
     );
     expect(missingLines(['1\t(1 59.8%, 0 40.2%)'], 'warning: x\n0\t(0 72.5%, 1 27.5%)\n')).toEqual([]);
+    expect(normalizeLine('"model":"ft-text-cnn-weather-655cff7e"')).toBe(
+      normalizeLine('"model":"ft-text-cnn-weather-b1e2f0a3"'),
+    );
   });
 
   it('does not let words, JSON fields or the order change', () => {
@@ -66,6 +90,7 @@ describe('the tolerant comparison', () => {
     ]);
     expect(missingLines(['error: model not found'], 'error: model has no version')).toHaveLength(1);
     expect(missingLines(['a 1', 'b 2'], 'b 2\na 1')).toEqual(['b 2']);
+    expect(normalizeLine('decade12 deadbeef')).not.toBe(normalizeLine('decade34 feedbeef'));
   });
 
   it('skips elisions and progress lines', () => {

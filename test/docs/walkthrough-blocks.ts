@@ -2,7 +2,8 @@
  * The runnable walk-throughs of README.md and docs/*.md: every ```console block, read as a shell
  * session. The convention (docs/cli.md, "Walk-throughs are tested"):
  *
- * - A line that starts with `$ ` is a command; a command line ending in `\` continues on the
+ * - A line that starts with `$ ` is a command; a command line ending in `\`, or inside a quoted
+ *   string that a later line closes (a multi-line `node -e '…'` or JSON body), continues on the
  *   next line. Every other line is the output the command printed.
  * - An HTML comment on the line before the fence marks a block:
  *   `<!-- walkthrough: server -->` is the server the following blocks talk to (the test starts
@@ -40,6 +41,26 @@ export interface DocBlock {
   commands: DocCommand[];
 }
 
+/**
+ * Whether shell text ends inside a quoted string ('…' or "…"), so the command goes on on the next
+ * line. Enough for the docs' commands: `$(…)` inside double quotes must not hold double quotes.
+ */
+export function endsInsideQuotes(text: string): boolean {
+  let quote: "'" | '"' | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote === "'") {
+      if (c === "'") quote = null;
+    } else if (c === '\\') i++;
+    else if (quote === '"') {
+      if (c === '"') quote = null;
+    } else if (c === "'" || c === '"') quote = c;
+    // A comment (`# it's …`) runs to the end of its line: its quotes quote nothing.
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]))) i = text.indexOf('\n', i) >>> 0;
+  }
+  return quote !== null;
+}
+
 const MARK = /^<!--\s*walkthrough:\s*(server|skip|needs postgres)\b\s*(.*?)\s*-->\s*$/;
 
 function markBefore(lines: string[], fence: number): BlockMark {
@@ -66,7 +87,8 @@ export function consoleBlocks(file: string, markdown: string): DocBlock[] {
       const l = lines[j].slice(Math.min(indent, lines[j].length - lines[j].trimStart().length));
       if (l.startsWith('$ ')) {
         const cmd: DocCommand = { line: j + 1, text: l.slice(2), expected: [] };
-        while (cmd.text.endsWith('\\') && j + 1 < lines.length && lines[j + 1].trim() !== '```') {
+        const goesOn = () => cmd.text.endsWith('\\') || endsInsideQuotes(cmd.text);
+        while (goesOn() && j + 1 < lines.length && lines[j + 1].trim() !== '```') {
           j++;
           cmd.text += `\n${lines[j].slice(indent)}`;
         }
@@ -87,12 +109,17 @@ export function consoleBlocks(file: string, markdown: string): DocBlock[] {
  * while the words, the columns and the shape of JSON must stay as documented.
  */
 export function normalizeLine(line: string): string {
-  return line
-    .replace(/maas_[A-Za-z0-9_-]{10,}/g, 'maas_KEY')
-    .replace(/[0-9a-f]{12,}/g, 'ID')
-    .replace(/-?\d+(?:\.\d+)?(?:e[-+]?\d+)?/g, '#')
-    .replace(/\s+/g, ' ')
-    .trim();
+  return (
+    line
+      .replace(/maas_[A-Za-z0-9_-]{10,}/g, 'maas_KEY')
+      .replace(/[0-9a-f]{12,}/g, 'ID')
+      // Short random ids, such as a fine-tuned model's `ft-text-cnn-weather-655cff7e`: 8 hex
+      // characters with a digit and a letter (so no English word and no plain number).
+      .replace(/\b(?=[a-f]*\d)(?=\d*[a-f])[0-9a-f]{8}\b/g, 'ID')
+      .replace(/-?\d+(?:\.\d+)?(?:e[-+]?\d+)?/g, '#')
+      .replace(/\s+/g, ' ')
+      .trim()
+  );
 }
 
 /** Lines a doc shows that no run reproduces exactly: elisions and progress lines. */
