@@ -3,7 +3,7 @@
  * ./walkthrough-blocks.ts and docs/cli.md): per doc, one bash session against the server its
  * `<!-- walkthrough: server -->` block starts (the compiled CLI, built fresh, on a free port,
  * data in a temp folder), each command's exit status and shown output checked; two docs at a
- * time. Blocks marked
+ * time (a pool of two). Blocks marked
  * `<!-- walkthrough: skip REASON -->` are not run; one test per doc lists them and checks each
  * names its reason.
  */
@@ -98,17 +98,35 @@ async function runDoc(file: string, blocks: DocBlock[]): Promise<DocRun> {
 
 beforeAll(async () => {
   await run(process.execPath, ['scripts/build.mjs', '--outdir', OUT], { cwd: REPO_ROOT });
-  const queue = docs.filter((d) => d.blocks.some((b) => b.mark.kind === 'run'));
-  const slots: Promise<unknown>[] = [];
-  for (const d of queue) {
-    const previous =
-      slots.length >= CONCURRENT_DOCS ? slots[slots.length - CONCURRENT_DOCS] : Promise.resolve();
-    const p = previous.then(() => runDoc(d.file, d.blocks));
-    p.catch(() => {}); // reported by the doc's own tests
-    runs.set(d.file, p);
-    slots.push(p.catch(() => {}));
+  // A pool: each of CONCURRENT_DOCS workers takes the next doc when its own is done, so a doc that
+  // trains for a minute does not hold up the docs queued behind it.
+  const queue = docs
+    .filter((d) => d.blocks.some((b) => b.mark.kind === 'run'))
+    .map((d) => ({ doc: d, ...withResolvers<DocRun>() }));
+  for (const q of queue) {
+    q.promise.catch(() => {}); // reported by the doc's own tests
+    runs.set(q.doc.file, q.promise);
   }
+  let next = 0;
+  const worker = async () => {
+    while (next < queue.length) {
+      const q = queue[next++];
+      await runDoc(q.doc.file, q.doc.blocks).then(q.resolve, q.reject);
+    }
+  };
+  for (let i = 0; i < CONCURRENT_DOCS; i++) void worker();
 }, 120_000);
+
+/** Promise.withResolvers (Node 22) for Node 20. */
+function withResolvers<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((ok, fail) => {
+    resolve = ok;
+    reject = fail;
+  });
+  return { promise, resolve, reject };
+}
 afterAll(async () => {
   await Promise.allSettled([...runs.values()]);
   for (const clean of cleanups) await clean();
