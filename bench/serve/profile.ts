@@ -8,7 +8,16 @@
  * the window printed here (the timed requests only, not the start-up).
  *
  *   N=3000 BODY=json|binary node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/serve/profile.ts
+ *   MODEL=cnn BATCH=32|1 N=6000 node --import tsx bench/serve/profile.ts
+ *
+ * It also prints each thread's CPU time per request over the timed window (from /proc: the API
+ * thread, the client, and the others by id: the model's worker thread, ORT's intra-op thread, V8's
+ * compiler and GC helpers), the figure a loaded machine does not move much. To see what each
+ * thread runs, on CPU only: `perf record -k CLOCK_MONOTONIC -e cpu-clock -F 1999 -- node
+ * --perf-basic-prof --import tsx bench/serve/profile.ts`, then `perf script --time FROM,TO` with
+ * the window in seconds (docs/benchmarks.md).
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,10 +29,14 @@ import { cnnModel, mlpModel } from '../../test/helpers/onnx-fixtures';
 import { KEY } from './harness';
 
 const N = Number(process.env.N ?? 3000);
+/** Thread ids of the client workers (their CPU is not the server's). */
+const clientThreads = new Set<string>();
 const BODY = process.env.BODY ?? 'json';
 /** MODEL=cnn: the batching benchmark's CNN (max_batch_size 32) driven by CONC concurrent clients. */
 const MODEL = process.env.MODEL === 'cnn' ? 'cnn' : 'mlp';
 const CONC = Number(process.env.CONC ?? (MODEL === 'cnn' ? 64 : 1));
+/** The CNN's max_batch_size (BATCH=1: the batching benchmark's unbatched row). */
+const BATCH = Number(process.env.BATCH ?? 32);
 
 /** The client: N sequential requests over one keep-alive socket; posts its per-request ms. */
 const clientSource = `
@@ -32,6 +45,8 @@ const { Agent, request } = require('node:http');
 const { url, key, body, headers, n, conc } = workerData;
 const agent = new Agent({ keepAlive: true, maxSockets: conc });
 const payload = Buffer.from(body, 'base64');
+// This thread's id, so the parent can tell the client's CPU from the server's.
+parentPort.postMessage({ tid: require('node:fs').readlinkSync('/proc/thread-self').split('/').pop() });
 function post() {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'POST', agent, headers: { authorization: 'Bearer ' + key, 'content-length': payload.length, ...headers } }, (res) => {
@@ -53,7 +68,7 @@ async function loop(count, times) {
 (async () => {
   const times = [];
   await Promise.all(Array.from({ length: conc }, () => loop(Math.ceil(n / conc), times)));
-  parentPort.postMessage(times);
+  parentPort.postMessage({ times });
 })();
 `;
 
@@ -81,6 +96,42 @@ function requestBody(): { body: Buffer; headers: Record<string, string> } {
   return { body: Buffer.from(json), headers: { 'content-type': 'application/json' } };
 }
 
+/** CPU clock ticks (user + system) of each of this process's threads, by thread id, with its name. */
+function threadTicks(): Map<string, { name: string; ticks: number }> {
+  const out = new Map<string, { name: string; ticks: number }>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+      const label =
+        tid === String(process.pid) ? 'main (API)' : clientThreads.has(tid) ? 'client' : `${name}:${tid}`;
+      out.set(tid, { name: label, ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out;
+}
+
+/** Per-thread CPU ms per request over the window, threads of one name summed, busiest first. */
+function threadCpu(
+  before: Map<string, { name: string; ticks: number }>,
+  after: Map<string, { name: string; ticks: number }>,
+  n: number,
+): string {
+  const byName = new Map<string, number>();
+  for (const [tid, t] of after) {
+    const spent = t.ticks - (before.get(tid)?.ticks ?? 0);
+    byName.set(t.name, (byName.get(t.name) ?? 0) + spent);
+  }
+  return [...byName]
+    .filter(([, ticks]) => ticks > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, ticks]) => `${name} ${((ticks * 10) / n).toFixed(3)}`)
+    .join(', ');
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'maas-profile-'));
   const config = loadConfig({}, {}, { dataDir: dir, adminKey: KEY, logLevel: 'silent', port: 0, zoo: 'off' });
@@ -91,7 +142,7 @@ async function main(): Promise<void> {
     const addr = app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('no port');
     const base = `http://127.0.0.1:${addr.port}`;
-    const query = MODEL === 'cnn' ? '?max_batch_size=32' : '';
+    const query = MODEL === 'cnn' ? `?max_batch_size=${BATCH}` : '';
     const up = await fetch(`${base}/api/v1/models/${MODEL}/versions${query}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/octet-stream' },
@@ -115,10 +166,14 @@ async function main(): Promise<void> {
             n,
           },
         });
-        w.once('message', resolve);
+        w.on('message', (m: { tid?: string; times?: number[] }) => {
+          if (m.tid) clientThreads.add(m.tid);
+          if (m.times) resolve(m.times);
+        });
         w.once('error', reject);
       });
     await run(Math.max(200, CONC * 10));
+    const threadsBefore = threadTicks();
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
     const fromUs = process.hrtime.bigint() / 1000n;
@@ -127,9 +182,11 @@ async function main(): Promise<void> {
     const seconds = (performance.now() - started) / 1000;
     const p = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(3);
     const cpu = process.cpuUsage(cpuBefore);
+    const threads = threadCpu(threadsBefore, threadTicks(), N);
     process.stdout.write(
       `${BODY}: ${N} requests, ${(N / seconds).toFixed(0)}/s, client p50 ${p(0.5)} ms, p99 ${p(0.99)} ms\n` +
-        `timed window (for profile-summary.mjs): ${fromUs},${toUs}; process CPU (all threads, client included) ${((cpu.user + cpu.system) / 1000 / N).toFixed(3)} ms per request\n`,
+        `timed window (for profile-summary.mjs): ${fromUs},${toUs}; process CPU (all threads, client included) ${((cpu.user + cpu.system) / 1000 / N).toFixed(3)} ms per request\n` +
+        `CPU ms per request by thread (/proc, 10 ms ticks): ${threads}\n`,
     );
   } finally {
     await app.close();
