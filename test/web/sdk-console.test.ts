@@ -4,8 +4,8 @@
  * with a CPPN's style, embeddings, speech, model and dataset uploads without XMLHttpRequest (plain
  * fetch) and the dataset's preview, and OpenAI-shaped errors mapped to MaasApiError.
  */
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findExecutable } from '../../src/models/tts/process';
 import { createCppnModel } from '../../src/models/vision/cppn';
 import { paletteNames } from '../../src/models/vision/palettes';
 import { MaasApiError } from '../../src/sdk/client';
@@ -15,14 +15,7 @@ import { linearModel } from '../helpers/onnx-fixtures';
 import { ADMIN_KEY, type TestServer } from '../helpers/server';
 import { pushModel, taskServer } from '../tasks/fixtures/server';
 
-const hasEspeak = (() => {
-  try {
-    execFileSync('espeak-ng', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasEspeak = (await findExecutable('espeak-ng', process.env.PATH)) !== null;
 
 describe('ConsoleClient against a real server', () => {
   let server: TestServer;

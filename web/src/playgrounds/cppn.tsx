@@ -106,7 +106,7 @@ export function CppnExplorer({ model }: PlaygroundProps) {
           <>
             <img
               src={`data:image/png;base64,${image.png}`}
-              alt={`CPPN art, seed ${image.drawn.seed}, zoom ${zoomOf(image.drawn.zoomLog)}`}
+              alt={`CPPN art, seed ${image.drawn.seed}, zoom ${zoomOf(image.drawn.zoomLog)}, ${image.drawn.palette}`}
               width={image.drawn.size}
               height={image.drawn.size}
             />

@@ -33,7 +33,7 @@ export function EmbeddingsPlayground({ model }: PlaygroundProps) {
   };
   return (
     <div>
-      <form onSubmit={submit} aria-label="Embed words">
+      <form onSubmit={submit} aria-label="Embeddings">
         <label>
           Words (comma or line separated)
           <textarea rows={3} value={text} onChange={(e) => setText(e.target.value)} required />
