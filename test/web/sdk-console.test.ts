@@ -108,6 +108,56 @@ describe('ConsoleClient against a real server', () => {
     expect(detail.preview?.[0]).toEqual({ x: '1', y: '2', label: 'a' });
   });
 
+  it('training events resume after a dropped connection from Last-Event-ID: none lost, none twice', async () => {
+    const job = await client.createTraining({
+      family: 'mlp',
+      dataset: 'xor',
+      model: 'xor-sdk',
+      hyperparameters: { epochs: 3 },
+    });
+    for (
+      let i = 0;
+      i < 600 && !['succeeded', 'failed'].includes((await client.getTraining(job.id)).status);
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 100));
+    expect((await client.getTraining(job.id)).status).toBe('succeeded');
+    // The first stream breaks after two events; what the SDK asks for next, and what it yields.
+    const asked: string[] = [];
+    const cutting: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      const headers = new Headers(init?.headers);
+      if (!String(input).endsWith('/events')) return res;
+      asked.push(headers.get('last-event-id') ?? '');
+      if (asked.length > 1 || !res.body) return res;
+      // Pass on exactly the first two events, then break the connection.
+      const reader = res.body.getReader();
+      let text = '';
+      const cut = new ReadableStream<Uint8Array>({
+        async pull(c) {
+          const { done, value } = await reader.read();
+          if (done) return c.close();
+          text += new TextDecoder().decode(value);
+          const blocks = text.split('\n\n');
+          if (blocks.length <= 2) return;
+          c.enqueue(new TextEncoder().encode(`${blocks.slice(0, 2).join('\n\n')}\n\n`));
+          await reader.cancel();
+          c.error(new Error('connection reset'));
+        },
+      });
+      return new Response(cut, { status: res.status, headers: res.headers });
+    };
+    const flaky = new ConsoleClient({ url, key: ADMIN_KEY, fetch: cutting });
+    const ids: number[] = [];
+    for await (const e of flaky.events(job.id)) ids.push(e.id);
+    expect(asked.length).toBe(2);
+    expect(asked[0]).toBe('0');
+    expect(asked[1]).toBe('2');
+    expect(ids).toEqual(Array.from({ length: ids.length }, (_, i) => i + 1));
+    const all = await client.listTrainings();
+    expect(all.find((t) => t.id === job.id)?.status).toBe('succeeded');
+  }, 90_000);
+
   it('errors of every surface become MaasApiError with the status and the message', async () => {
     const chat = client.chatStream({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }, () => {});
     await expect(chat).rejects.toMatchObject({ status: 404, name: 'MaasApiError' });
