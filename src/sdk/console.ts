@@ -6,7 +6,7 @@
  * it uploads without progress.
  */
 import { MaasApiError, type ModelVersion, type PushOptions } from './client';
-import { TrainingClient } from './training';
+import { type Dataset, TrainingClient } from './training';
 
 export interface Me {
   tenant: string;
@@ -40,6 +40,37 @@ export interface ChatRequest {
   max_tokens?: number;
   seed?: number;
   stop?: string[];
+}
+
+export interface CompletionRequest {
+  model: string;
+  prompt: string;
+  temperature?: number;
+  top_p?: number;
+  max_tokens?: number;
+  seed?: number;
+  stop?: string[];
+}
+
+/** `GET /api/v1/speech/voices`: the speech models, the engines (installed or not) and their voices. */
+export interface SpeechCatalog {
+  models: { id: string; engine?: string; description: string }[];
+  engines: { name: string; available: boolean; install: string }[];
+  voices: { id: string; name: string; language: string; engine: string }[];
+}
+
+export interface Embeddings {
+  model: string;
+  version: number;
+  dimensions: number;
+  embeddings: number[][];
+}
+
+/** The image style a CPPN takes (`imagine`'s `style`): palette, zoom, spread of its latent z. */
+export interface CppnStyle {
+  palette?: string;
+  zoom?: number;
+  latentScale?: number;
 }
 
 export interface ChatUsage {
@@ -156,10 +187,54 @@ export class ConsoleClient extends TrainingClient {
     return usage;
   }
 
-  /** PNG images (base64) from an image model such as a CPPN. */
+  /** A streamed text completion (`/v1/completions`): `onDelta` gets each piece; resolves with the counts. */
+  async completeStream(
+    req: CompletionRequest,
+    onDelta: (text: string) => void,
+    signal?: AbortSignal,
+  ): Promise<ChatUsage | null> {
+    const res = await this.send(
+      '/v1/completions',
+      { ...req, stream: true, stream_options: { include_usage: true } },
+      signal,
+    );
+    let usage: ChatUsage | null = null;
+    for await (const chunk of sseData(res.body as ReadableStream<Uint8Array>)) {
+      if (chunk.error) throw errorOf(res.status, chunk, null);
+      const text = ((chunk.choices ?? []) as { text?: string }[])[0]?.text;
+      if (text) onDelta(text);
+      if (chunk.usage) usage = chunk.usage as ChatUsage;
+    }
+    return usage;
+  }
+
+  /** One vector per text, from an embedding model (`/api/v1/models/NAME/embed`). */
+  embed(model: string, input: string[]): Promise<Embeddings> {
+    return this.request('POST', `/api/v1/models/${enc(model)}/embed`, { input });
+  }
+
+  /** The speech models, engines and voices this server has. */
+  speechVoices(): Promise<SpeechCatalog> {
+    return this.request('GET', '/api/v1/speech/voices');
+  }
+
+  /** Text to speech: a WAV file (`/api/v1/models/NAME/speak`). */
+  async speak(model: string, body: { input: string; voice?: string; speed?: number }): Promise<Blob> {
+    const res = await this.send(`/api/v1/models/${enc(model)}/speak`, body);
+    return res.blob();
+  }
+
+  /** PNG images (base64) from an image model such as a CPPN; `style` is the model's own knobs. */
   async imagine(
     model: string,
-    body: { prompt: string; n?: number; width?: number; height?: number; seed?: number },
+    body: {
+      prompt: string;
+      n?: number;
+      width?: number;
+      height?: number;
+      seed?: number;
+      style?: CppnStyle;
+    },
   ): Promise<string[]> {
     const res = await this.request<{ images: { png_base64: string }[] }>(
       'POST',
@@ -198,12 +273,30 @@ export class ConsoleClient extends TrainingClient {
     onProgress: (fraction: number) => void,
     options: PushOptions = {},
   ): Promise<ModelVersion> {
-    const XMLHttpRequest = XhrClass();
-    if (!XMLHttpRequest) return this.pushModel(name, file, options);
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(options))
       if (v !== undefined) q.set(k, typeof v === 'object' ? JSON.stringify(v) : String(v));
-    const url = `${this.options.url.replace(/\/+$/, '')}/api/v1/models/${enc(name)}/versions${q.size ? `?${q}` : ''}`;
+    const path = `/api/v1/models/${enc(name)}/versions${q.size ? `?${q}` : ''}`;
+    return this.uploadWithProgress(path, file, onProgress, () => this.pushModel(name, file, options));
+  }
+
+  /** Upload a dataset file (CSV, JSONL, text, a zip of folders, …) with progress, as `uploadModel`. */
+  uploadDataset(name: string, file: Blob, onProgress: (fraction: number) => void): Promise<Dataset> {
+    return this.uploadWithProgress(`/api/v1/datasets?name=${enc(name)}`, file, onProgress, () =>
+      this.pushDataset(name, file),
+    );
+  }
+
+  /** POST a file by XMLHttpRequest (it alone reports upload progress); `plain` where there is none. */
+  private uploadWithProgress<T>(
+    path: string,
+    file: Blob,
+    onProgress: (fraction: number) => void,
+    plain: () => Promise<T>,
+  ): Promise<T> {
+    const XMLHttpRequest = XhrClass();
+    if (!XMLHttpRequest) return plain();
+    const url = `${this.options.url.replace(/\/+$/, '')}${path}`;
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
       xhr.open('POST', url);
@@ -215,7 +308,7 @@ export class ConsoleClient extends TrainingClient {
       xhr.onerror = () => reject(new MaasApiError(0, 'unreachable', 'the upload could not reach maas'));
       xhr.onload = () => {
         const body = safeParse(xhr.responseText);
-        if (xhr.status >= 200 && xhr.status < 300) return resolve(body as ModelVersion);
+        if (xhr.status >= 200 && xhr.status < 300) return resolve(body as T);
         reject(errorOf(xhr.status, body, xhr.getResponseHeader('retry-after')));
       };
       xhr.send(file);

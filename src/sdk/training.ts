@@ -22,6 +22,30 @@ export interface Dataset {
   [more: string]: unknown;
 }
 
+/** A column of a dataset as the server summarised it at upload (`src/data/schema.ts`). */
+export interface DatasetColumn {
+  name: string;
+  kind: 'numeric' | 'categorical' | 'text' | 'image';
+  target?: boolean;
+  count: number;
+  missing: number;
+  distinct: number;
+  distinctCapped: boolean;
+  numeric?: { min: number; max: number; mean: number; std: number };
+  top?: { value: string; count: number }[];
+  meanLength?: number;
+  image?: { width: number; height: number; channels: number };
+}
+
+/** One dataset with what was read from it: schema, rows, class balance of the target, first rows. */
+export interface DatasetDetail extends Dataset {
+  schema?: DatasetColumn[];
+  rows?: number;
+  /** Rows per class of the target (`label`, or the built-in's), most frequent first. */
+  classBalance?: Record<string, number>;
+  preview?: Record<string, string | number | null | { image: string }>[];
+}
+
 export interface Training {
   id: string;
   family: string;
@@ -88,7 +112,7 @@ export class TrainingClient extends MaasClient {
     return (await this.request<{ datasets: Dataset[] }>('GET', '/api/v1/datasets')).datasets;
   }
 
-  getDataset(name: string): Promise<Dataset> {
+  getDataset(name: string): Promise<DatasetDetail> {
     return this.request('GET', `/api/v1/datasets/${enc(name)}`);
   }
 

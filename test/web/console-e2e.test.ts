@@ -1,10 +1,13 @@
 /**
  * The web console end to end, in a real Chromium (Debian's /usr/bin/chromium, driven by
  * playwright-core) against a real server on a socket: sign in, upload a model by the file picker,
- * stream a chat, generate images, draw a digit and see its heat map, start a training and watch
- * the loss chart gain points, create and revoke a key. The main page fails the test on any
- * console error, page error or failed request. A second page checks that a wrong key, a revoked
- * key (the session ends) and a 429 each show a clear message.
+ * stream a chat and a text completion, embed words (neighbours, PCA scatter), generate images,
+ * move the CPPN explorer's sliders by keyboard, speak, draw a digit and see its heat map, upload a
+ * dataset and read its schema and class balance, start a training and watch the loss and metric
+ * charts gain points, create a tenant with limits, create a key for it and revoke it. The main
+ * page fails the test on any console error, page error or failed request. A second page, phone
+ * wide, checks that a wrong key, a revoked key (the session ends) and a 429 each show a clear
+ * message.
  *
  * Screenshots go to a temp folder; with MAAS_CONSOLE_SCREENSHOTS=docs they replace those in
  * docs/images/console/ (how the docs' pictures are made).
@@ -14,15 +17,18 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findExecutable } from '../../src/models/tts/process';
+import { createCppnModel } from '../../src/models/vision/cppn';
 import { resnetLike } from '../engine/import-models';
 import { REPO_ROOT } from '../helpers/serve';
 import { ADMIN_KEY, auth, type TestServer } from '../helpers/server';
 import { tempDir } from '../helpers/tmp';
-import { taskServer } from '../tasks/fixtures/server';
+import { pushModel, taskServer } from '../tasks/fixtures/server';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 const built = existsSync(join(REPO_ROOT, 'dist/web/index.html'));
+const hasEspeak = (await findExecutable('espeak-ng', process.env.PATH)) !== null;
 
 describe.skipIf(!hasChromium)('web console in Chromium', () => {
   let server: TestServer;
@@ -40,8 +46,24 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     shots =
       process.env.MAAS_CONSOLE_SCREENSHOTS === 'docs' ? join(REPO_ROOT, 'docs/images/console') : work.dir;
     await mkdir(shots, { recursive: true });
-    // bigram (text generation), cppn (images): the task tests' small models, uploaded.
-    server = await taskServer(['bigram', 'cppn']);
+    // bigram (text generation), cppn (images), bag (embeddings): the task tests' small models,
+    // uploaded and labelled with their task as a user would; art: a real `cppn` family model.
+    server = await taskServer(['bigram', 'cppn', 'bag']);
+    for (const [model, task] of [
+      ['bigram', 'text-generation'],
+      ['cppn', 'image-generation'],
+      ['bag', 'embeddings'],
+    ]) {
+      const res = await server.app.inject({
+        method: 'PATCH',
+        url: `/api/v1/models/${model}`,
+        headers: auth,
+        payload: { task },
+      });
+      expect(res.statusCode).toBe(200);
+    }
+    const art = createCppnModel({ seed: 3 });
+    await pushModel(server, 'art', { onnx: art.onnx, metadata: { ...art.metadata } });
     url = await server.app.listen({ port: 0, host: '127.0.0.1' });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -101,6 +123,11 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Upload' }).click();
     await page.getByRole('heading', { name: /^digits/ }).waitFor();
     await expect.poll(() => page.locator('text=in image: float32').count()).toBe(1);
+    // An uploaded graph gets the tensor form and explain only: no chat, no images.
+    expect(await page.getByRole('tab').allTextContents()).toEqual([
+      'Tensors (KServe v2)',
+      'Classify & explain',
+    ]);
   });
 
   it('streams a chat: tokens arrive, counts and tokens/s are shown, with the request as curl', async () => {
@@ -114,6 +141,91 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     expect((await page.getByTestId('chat-answer').textContent())?.length).toBeGreaterThan(0);
     expect(await page.locator('pre.code').textContent()).toContain('/v1/chat/completions');
     await shot('chat');
+  });
+
+  it('streams a text completion; a text model has chat and completion tabs, no image ones', async () => {
+    await visit('#/models/bigram/completion');
+    expect(await page.getByRole('tab').allTextContents()).toEqual([
+      'Chat',
+      'Text completion',
+      'Tensors (KServe v2)',
+    ]);
+    await page.getByLabel('Prompt').fill('the dog');
+    await page.getByRole('button', { name: 'Complete' }).click();
+    await expect
+      .poll(() => page.getByTestId('completion-stats').textContent(), { timeout: 60_000 })
+      .toMatch(/completion \d+ tokens/);
+    expect((await page.getByTestId('completion').textContent())?.length).toBeGreaterThan('the dog'.length);
+    await shot('completion');
+  });
+
+  it('embeds a word list: neighbours per word and a PCA scatter with a point per word', async () => {
+    await visit('#/models/bag/embeddings');
+    await page.getByLabel('Words').fill('cat, dog, bird, car, truck, train');
+    await page.getByRole('button', { name: 'Embed' }).click();
+    const rows = page.getByTestId('neighbours').locator('tbody tr');
+    await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(6);
+    expect(await rows.first().locator('td').nth(1).textContent()).toMatch(/^\w+ -?\d\.\d\d · /);
+    expect(await page.getByRole('img', { name: '2-D projection (PCA)' }).getAttribute('data-points')).toBe(
+      '6',
+    );
+    await shot('embeddings');
+  });
+
+  it('the CPPN explorer redraws as its sliders move (by keyboard) and its palette changes', async () => {
+    await visit('#/models/art/cppn');
+    const art = page.getByTestId('cppn-art');
+    const renders = () => art.getAttribute('data-renders').then(Number);
+    await expect.poll(renders, { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
+    const first = await art.locator('img').getAttribute('src');
+    const seed = page.getByRole('slider', { name: 'Seed' });
+    await seed.focus();
+    for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight');
+    await expect.poll(() => art.locator('img').getAttribute('alt'), { timeout: 30_000 }).toContain('seed 4');
+    expect(await art.locator('img').getAttribute('src')).not.toBe(first);
+    await page.getByRole('slider', { name: 'Zoom' }).focus();
+    for (let i = 0; i < 20; i++) await page.keyboard.press('ArrowRight');
+    await page.getByLabel('Palette').selectOption('neon');
+    await expect
+      .poll(() => art.locator('img').getAttribute('alt'), { timeout: 30_000 })
+      .toContain('zoom 1.58, neon');
+    await shot('cppn-explorer');
+  });
+
+  it.skipIf(!hasEspeak)('speaks a text with a chosen speed into an audio player', async () => {
+    await visit('#/models');
+    await page.getByRole('link', { name: 'tts', exact: true }).click();
+    await page.getByRole('heading', { name: /^tts/ }).waitFor();
+    await page.getByRole('slider', { name: 'Speed' }).fill('1.5');
+    await page.getByRole('button', { name: 'Speak' }).click();
+    const audio = page.getByTestId('speech-audio');
+    await audio.waitFor({ timeout: 30_000 });
+    await expect
+      .poll(() => audio.evaluate((a) => (a as unknown as { duration: number }).duration), { timeout: 30_000 })
+      .toBeGreaterThan(0);
+    await shot('speech');
+  });
+
+  it('uploads a dataset with the file picker, shows its schema and class balance, trains from it', async () => {
+    const file = join(work.dir, 'fruit.csv');
+    const rows = ['weight,colour,label'];
+    for (let i = 0; i < 40; i++)
+      rows.push(`${100 + i},${i % 3 ? 'red' : 'green'},${i % 4 ? 'apple' : 'pear'}`);
+    await writeFile(file, `${rows.join('\n')}\n`);
+    await visit('#/datasets');
+    await page.getByLabel('Dataset file').setInputFiles(file);
+    expect(await page.getByLabel('Dataset name').inputValue()).toBe('fruit');
+    await page.getByRole('button', { name: 'Upload dataset' }).click();
+    await page.getByRole('heading', { name: /^fruit/ }).waitFor();
+    await expect.poll(() => page.getByTestId('schema').locator('tbody tr').count()).toBe(3);
+    expect(await page.getByTestId('class-balance').locator('li').allTextContents()).toEqual([
+      'apple30 (75%)',
+      'pear10 (25%)',
+    ]);
+    await shot('dataset');
+    await page.getByRole('link', { name: 'Train a model on fruit' }).click();
+    const form = page.getByRole('form', { name: 'Start a training' });
+    await expect.poll(() => form.getByLabel('Dataset').inputValue()).toBe('fruit');
   });
 
   it('generates a grid of images', async () => {
@@ -157,20 +269,43 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     await shot('training');
     await form.getByRole('button', { name: 'Start training' }).click();
     await page.getByRole('heading', { name: /Training xor-net/ }).waitFor();
-    const points = () => page.locator('.chart').getAttribute('data-points').then(Number);
-    await expect.poll(points, { timeout: 60_000 }).toBeGreaterThanOrEqual(2);
+    const points = (chart: string) =>
+      page.getByRole('img', { name: chart }).getAttribute('data-points').then(Number);
+    await expect.poll(() => points('Loss'), { timeout: 60_000 }).toBeGreaterThanOrEqual(2);
     await expect.poll(() => page.locator('h1 .tag').textContent(), { timeout: 90_000 }).toBe('succeeded');
-    await page.getByRole('link', { name: 'xor-net' }).waitFor();
-    expect(await page.locator('canvas').count()).toBeGreaterThan(0);
+    await page.getByRole('link', { name: 'xor-net version 1' }).waitFor();
+    // The validation accuracy of each epoch, and the checkpoint written at each epoch end.
+    expect(await points('Metrics')).toBeGreaterThanOrEqual(2);
+    expect(await page.getByTestId('checkpoints').locator('tbody tr').count()).toBeGreaterThan(0);
+    expect(await page.locator('canvas').count()).toBeGreaterThan(1);
     await shot('training-job');
   }, 150_000);
 
-  it('creates a key (shown once) and revokes it', async () => {
+  it('creates a tenant with rate, quota, weight and concurrency limits', async () => {
+    await visit('#/tenants');
+    await page.getByLabel('Tenant name').fill('acme');
+    await page.getByLabel('Requests / minute').fill('600');
+    await page.getByLabel('Weight').fill('3');
+    await page.getByLabel('Concurrency').fill('2');
+    await page.getByRole('button', { name: 'Create tenant' }).click();
+    const row = page.getByTestId('tenants').locator('tr', { hasText: 'acme' });
+    await expect
+      .poll(() => row.locator('td').nth(1).textContent())
+      .toBe('600 requests / minute · 3 weight · 2 concurrency');
+    await shot('tenants');
+  });
+
+  it('creates a key for that tenant with its own limit (shown once) and revokes it', async () => {
     await visit('#/keys');
-    await page.getByLabel('Name').fill('console-test');
+    await page.getByLabel('Name', { exact: true }).fill('console-test');
+    await page.getByLabel('Tenant').selectOption('acme');
+    await page.getByLabel('Requests / minute').fill('60');
     await page.getByRole('button', { name: 'Create key' }).click();
     const secret = await page.getByTestId('new-key').textContent();
     expect(secret?.length).toBeGreaterThan(20);
+    const row = page.locator('tr', { hasText: 'console-test' });
+    await expect.poll(() => row.locator('td').nth(3).textContent()).toBe('60 requests / minute');
+    expect(await row.locator('td').first().textContent()).toBe('console-testacme');
     await shot('keys');
     await page.getByRole('button', { name: 'Revoke console-test' }).click();
     await expect
@@ -213,6 +348,17 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
       await other.getByRole('button', { name: 'Sign in' }).click();
       await other.getByRole('heading', { name: 'Models' }).waitFor();
       expect(await other.getByRole('link', { name: 'Upload' }).count(), 'infer keys see no upload').toBe(0);
+      expect(await other.getByRole('link', { name: 'Tenants' }).count(), 'nor tenants').toBe(0);
+      await other.getByRole('link', { name: 'bigram' }).waitFor();
+      // Phone wide: nothing sticks out sideways (wide tables scroll inside their box).
+      expect(
+        await other.evaluate(
+          () =>
+            (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document
+              .documentElement.scrollWidth,
+        ),
+      ).toBeLessThanOrEqual(390);
+      await other.screenshot({ path: join(shots, 'phone-catalog.png'), fullPage: true });
       await other.goto(`${url}/#/models/cppn/image`);
       const generate = other.getByRole('button', { name: 'Generate' });
       await generate.click();

@@ -6,10 +6,13 @@ import { useEffect, useState } from 'react';
 import { SessionCtx } from './context';
 import { explainError } from './errors';
 import { Catalog } from './pages/catalog';
+import { DatasetPage, Datasets } from './pages/datasets';
 import { Job } from './pages/job';
 import { Keys } from './pages/keys';
 import { ModelPage } from './pages/model';
 import { SignIn } from './pages/signin';
+import { Speech } from './pages/speech';
+import { Tenants } from './pages/tenants';
 import { Training } from './pages/training';
 import { Upload } from './pages/upload';
 import { Usage } from './pages/usage';
@@ -56,11 +59,14 @@ export function App() {
 function Shell({ session, signOut }: { session: Session; signOut: () => void }) {
   const route = useRoute();
   const manage = allows(session.me, 'manage');
+  const admin = allows(session.me, 'admin');
   const links: [string, string, boolean][] = [
     ['Models', href(), true],
     ['Upload', href('upload'), manage],
+    ['Datasets', href('datasets'), true],
     ['Training', href('training'), true],
     ['Keys', href('keys'), manage],
+    ['Tenants', href('tenants'), admin],
     ['Usage', href('usage'), manage],
   ];
   const here = href(...route.slice(0, 1));
@@ -93,19 +99,23 @@ function Shell({ session, signOut }: { session: Session; signOut: () => void }) 
         </div>
       </header>
       <main>
-        <Page route={route} manage={manage} />
+        <Page route={route} manage={manage} admin={admin} />
       </main>
     </div>
   );
 }
 
-function Page({ route, manage }: { route: string[]; manage: boolean }) {
+function Page({ route, manage, admin }: { route: string[]; manage: boolean; admin: boolean }) {
   const [page, ...rest] = route;
   if (page === 'models' && rest[0]) return <ModelPage name={rest[0]} tab={rest[1]} />;
+  if (page === 'speech' && rest[0]) return <Speech model={rest[0]} />;
   if (page === 'upload' && manage) return <Upload />;
-  if (page === 'training') return <Training />;
+  if (page === 'datasets' && rest[0]) return <DatasetPage name={rest[0]} />;
+  if (page === 'datasets') return <Datasets />;
+  if (page === 'training') return <Training dataset={rest[0] === 'dataset' ? rest[1] : undefined} />;
   if (page === 'trainings' && rest[0]) return <Job id={rest[0]} />;
   if (page === 'keys' && manage) return <Keys />;
+  if (page === 'tenants' && admin) return <Tenants />;
   if (page === 'usage' && manage) return <Usage />;
   if (page && page !== 'models')
     return <p className="error">This page does not exist, or your key's scopes do not allow it.</p>;

@@ -1,14 +1,16 @@
-/** Your models and the public ones, then the zoo with its training progress. */
+/** Your models and the public ones, then the zoo with its training progress, then the speech models. */
 import type { ZooModel } from '../../../src/sdk/client';
 import { useSession } from '../context';
 import { useLoad } from '../hooks';
 import { href } from '../router';
 import { ErrorNote, Loading, Progress } from '../ui';
+import { SpeechModels } from './speech';
 
 export function Catalog() {
   const { client, me } = useSession().session;
   const models = useLoad(() => client.listModels('all'), [client]);
   const zoo = useLoad(() => client.zoo(), [client]);
+  const speech = useLoad(() => client.speechVoices(), [client]);
   return (
     <section>
       <h1>Models</h1>
@@ -34,7 +36,7 @@ export function Catalog() {
                   <a href={href('models', m.id)}>{m.id}</a>
                   {m.public && <span className="tag">public</span>}
                 </td>
-                <td>{m.task ?? 'tensors'}</td>
+                <td>{m.task ?? '—'}</td>
                 <td>{m.owner === me.tenant ? 'you' : m.owner}</td>
                 <td>{new Date(m.updatedAt).toLocaleString()}</td>
               </tr>
@@ -45,6 +47,9 @@ export function Catalog() {
       <h2>Zoo</h2>
       <ErrorNote error={zoo.error} />
       {zoo.data && <ZooTable rows={zoo.data.models} />}
+      <h2>Speech</h2>
+      <ErrorNote error={speech.error} />
+      {speech.data && <SpeechModels catalog={speech.data} />}
     </section>
   );
 }

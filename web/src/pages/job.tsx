@@ -1,6 +1,7 @@
 /**
- * One training: status, live loss (and validation) chart over SSE (resumed after a reconnect by
- * the SDK with Last-Event-ID), the events, cancel, and the resulting model once it succeeded.
+ * One training: status, live loss and metric charts over SSE (resumed after a reconnect by the
+ * SDK with Last-Event-ID: no point lost or drawn twice), the checkpoints, the other events,
+ * cancel, and the resulting model version once it succeeded.
  */
 import { useEffect, useMemo, useState } from 'react';
 import type { Training, TrainingEvent } from '../../../src/sdk/training';
@@ -35,6 +36,53 @@ export function lossColumns(events: TrainingEvent[]): (number | null)[][] {
   return [xs, loss, validation];
 }
 
+/** Progress fields that are bookkeeping, not a metric of the model. */
+const NOT_METRICS = new Set([
+  'step',
+  'totalSteps',
+  'epoch',
+  'epochs',
+  'loss',
+  'stepsPerSecond',
+  'samplesPerSecond',
+  'etaSeconds',
+]);
+
+/**
+ * Events → metric chart columns: [steps, then one column per metric], where metrics are the
+ * numbers a progress event carries besides the loss (`training accuracy`, …) and those of an
+ * epoch's validation besides its loss (`validation accuracy`, `validation rmse`).
+ */
+export function metricColumns(events: TrainingEvent[]): { names: string[]; columns: (number | null)[][] } {
+  const points: { step: number; values: Record<string, number> }[] = [];
+  const names: string[] = [];
+  const add = (name: string) => {
+    if (!names.includes(name)) names.push(name);
+  };
+  for (const e of events) {
+    const step = Number(e.data.step);
+    if (!Number.isFinite(step)) continue;
+    const values: Record<string, number> = {};
+    if (e.event === 'progress') {
+      for (const [k, v] of Object.entries(e.data))
+        if (!NOT_METRICS.has(k) && typeof v === 'number') values[`training ${k}`] = v;
+    } else if (e.event === 'epoch') {
+      const validation = (e.data.validation ?? {}) as Record<string, unknown>;
+      for (const [k, v] of Object.entries(validation))
+        if (k !== 'loss' && typeof v === 'number') values[`validation ${k}`] = v;
+    }
+    if (Object.keys(values).length === 0) continue;
+    for (const k of Object.keys(values)) add(k);
+    points.push({ step, values });
+  }
+  return {
+    names,
+    columns: [points.map((p) => p.step), ...names.map((n) => points.map((p) => p.values[n] ?? null))],
+  };
+}
+
+const COLOURS = ['#2f5bd3', '#d36b2f', '#2f9e5b', '#9b3fd3'];
+
 export function Job({ id }: { id: string }) {
   const { client, me } = useSession().session;
   const [job, setJob] = useState<Training | null>(null);
@@ -63,6 +111,8 @@ export function Job({ id }: { id: string }) {
   }, [client, id]);
 
   const columns = useMemo(() => lossColumns(events), [events]);
+  const metrics = useMemo(() => metricColumns(events), [events]);
+  const checkpoints = events.filter((e) => e.event === 'checkpoint');
   const last = [...events].reverse().find((e) => e.event === 'progress');
   if (!job) return error ? <ErrorNote error={error} /> : <Loading what="training" />;
   return (
@@ -86,8 +136,10 @@ export function Job({ id }: { id: string }) {
       )}
       {job.result && (
         <p>
-          Result: <a href={href('models', job.result.model)}>{job.result.model}</a> version{' '}
-          {job.result.version}
+          Result:{' '}
+          <a href={href('models', job.result.model)}>
+            {job.result.model} version {job.result.version}
+          </a>
         </p>
       )}
       {job.error && <p className="error">{job.error}</p>}
@@ -103,10 +155,45 @@ export function Job({ id }: { id: string }) {
           data={columns}
         />
       </div>
+      {metrics.names.length > 0 && (
+        <div className="card">
+          {/* Built once its series are known: a chart's series are fixed when it is made. */}
+          <LineChart
+            key={metrics.names.join('|')}
+            title="Metrics"
+            x="step"
+            series={metrics.names.map((label, i) => ({ label, colour: COLOURS[i % COLOURS.length] }))}
+            data={metrics.columns}
+          />
+        </div>
+      )}
+      <h2>Checkpoints</h2>
+      {checkpoints.length === 0 ? (
+        <p className="muted">None yet: one is written at each epoch end.</p>
+      ) : (
+        <table className="list small" data-testid="checkpoints">
+          <thead>
+            <tr>
+              <th>Step</th>
+              <th>Saved</th>
+            </tr>
+          </thead>
+          <tbody>
+            {checkpoints.map((e) => (
+              <tr key={e.id}>
+                <td>{String(e.data.step)}</td>
+                <td className="mono">
+                  {typeof e.data.digest === 'string' ? `${e.data.digest.slice(0, 19)}…` : 'in the job folder'}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
       <h2>Events</h2>
       <ol className="events mono small" data-testid="events">
         {events
-          .filter((e) => e.event !== 'progress')
+          .filter((e) => e.event !== 'progress' && e.event !== 'checkpoint')
           .map((e) => (
             <li key={e.id}>
               {e.event}: {JSON.stringify(e.data).slice(0, 200)}

@@ -1,7 +1,13 @@
-/** Keys: create (the secret shown once, with a copy button) and revoke. */
+/**
+ * Keys: create one with a scope and optional per-key limits (an admin also picks the tenant); the
+ * secret is shown once, with a copy button; revoke.
+ */
 import { type FormEvent, useState } from 'react';
+import type { Limits } from '../../../src/sdk/client';
 import { useSession } from '../context';
 import { useLoad } from '../hooks';
+import { LimitFields } from '../limit-fields';
+import { describeLimits, KEY_LIMITS, limitsFrom } from '../limits';
 import { allows } from '../session';
 import { CopyButton, ErrorNote, Loading } from '../ui';
 
@@ -9,18 +15,28 @@ const SCOPES = ['infer', 'manage', 'admin'];
 
 export function Keys() {
   const { client, me } = useSession().session;
+  const admin = allows(me, 'admin');
   const keys = useLoad(() => client.tenancy.listKeys(), [client]);
+  const tenants = useLoad(async () => (admin ? client.tenancy.listTenants() : []), [client, admin]);
   const [name, setName] = useState('');
   const [scope, setScope] = useState('infer');
+  const [tenant, setTenant] = useState('');
+  const [limits, setLimits] = useState<Partial<Record<keyof Limits, string>>>({});
   const [created, setCreated] = useState<{ name: string; key: string } | null>(null);
   const [error, setError] = useState<unknown>();
   const create = async (e: FormEvent) => {
     e.preventDefault();
     setError(undefined);
     try {
-      const k = await client.tenancy.createKey({ name, scopes: [scope] });
+      const k = await client.tenancy.createKey({
+        name,
+        scopes: [scope],
+        limits: limitsFrom(limits, KEY_LIMITS),
+        ...(tenant ? { tenant } : {}),
+      });
       setCreated({ name: k.name, key: k.key });
       setName('');
+      setLimits({});
       keys.reload();
     } catch (err) {
       setError(err);
@@ -38,18 +54,36 @@ export function Keys() {
   return (
     <section>
       <h1>Keys</h1>
-      <form className="card row" onSubmit={create} aria-label="Create a key">
-        <label>
-          Name <input value={name} onChange={(e) => setName(e.target.value)} required />
-        </label>
-        <label>
-          Scope
-          <select value={scope} onChange={(e) => setScope(e.target.value)}>
-            {SCOPES.filter((s) => s !== 'admin' || allows(me, 'admin')).map((s) => (
-              <option key={s}>{s}</option>
-            ))}
-          </select>
-        </label>
+      <form className="card" onSubmit={create} aria-label="Create a key">
+        <div className="row">
+          <label>
+            Name <input value={name} onChange={(e) => setName(e.target.value)} required />
+          </label>
+          <label>
+            Scope
+            <select value={scope} onChange={(e) => setScope(e.target.value)}>
+              {SCOPES.filter((s) => s !== 'admin' || admin).map((s) => (
+                <option key={s}>{s}</option>
+              ))}
+            </select>
+          </label>
+          {admin && (
+            <label>
+              Tenant
+              <select value={tenant} onChange={(e) => setTenant(e.target.value)}>
+                <option value="">{me.tenant} (yours)</option>
+                {(tenants.data ?? [])
+                  .filter((t) => t.id !== me.tenant)
+                  .map((t) => (
+                    <option key={t.id} value={t.id}>
+                      {t.id}
+                    </option>
+                  ))}
+              </select>
+            </label>
+          )}
+        </div>
+        <LimitFields fields={KEY_LIMITS} values={limits} onChange={setLimits} />
         <button type="submit">Create key</button>
       </form>
       {created && (
@@ -72,6 +106,7 @@ export function Keys() {
               <th>Name</th>
               <th>Prefix</th>
               <th>Scopes</th>
+              <th>Limits</th>
               <th>Created</th>
               <th />
             </tr>
@@ -79,9 +114,13 @@ export function Keys() {
           <tbody>
             {keys.data.map((k) => (
               <tr key={k.id}>
-                <td>{k.name}</td>
+                <td>
+                  {k.name}
+                  {k.tenantId !== me.tenant && <div className="muted small">{k.tenantId}</div>}
+                </td>
                 <td className="mono">{k.prefix}…</td>
                 <td>{k.scopes.join(', ')}</td>
+                <td className="small">{describeLimits(k.limits, KEY_LIMITS)}</td>
                 <td>{new Date(k.createdAt).toLocaleString()}</td>
                 <td>
                   {k.revokedAt ? (

@@ -1,11 +1,12 @@
 /**
  * One model: kind, signature, versions, aliases, lineage and files from its metadata, the alias
- * form, and the playgrounds (the one matching its kind first).
+ * form, and the playgrounds its kind can use (the best first).
  */
 import { type FormEvent, useState } from 'react';
 import type { ModelDetail, ModelVersion } from '../../../src/sdk/client';
 import { useSession } from '../context';
 import { useLoad } from '../hooks';
+import { kindOf } from '../playgrounds/kinds';
 import { PLAYGROUNDS, playgroundsFor } from '../playgrounds/registry';
 import { href } from '../router';
 import { allows } from '../session';
@@ -17,13 +18,14 @@ export function ModelPage({ name, tab }: { name: string; tab?: string }) {
   if (model.error) return <ErrorNote error={model.error} />;
   if (!model.data) return <Loading what={name} />;
   const m = model.data;
-  const tabs = playgroundsFor(m.task);
+  const kind = kindOf(m);
+  const tabs = playgroundsFor(kind);
   const current = tabs.find((t) => t === tab) ?? tabs[0];
   const Playground = PLAYGROUNDS[current].component;
   return (
     <section>
       <h1>
-        {name} <span className="tag">{m.task ?? 'tensors'}</span>
+        {name} <span className="tag">{kind}</span>
         {m.public && <span className="tag">public</span>}
       </h1>
       {m.description && <p>{m.description}</p>}

@@ -7,13 +7,14 @@ import { go, href } from '../router';
 import { allows } from '../session';
 import { ErrorNote, Loading } from '../ui';
 
-export function Training() {
+/** `dataset`: chosen in the form already (from a dataset's page, `#/training/dataset/NAME`). */
+export function Training({ dataset }: { dataset?: string }) {
   const { client, me } = useSession().session;
   const jobs = useLoad(() => client.listTrainings(), [client]);
   return (
     <section>
       <h1>Training</h1>
-      {allows(me, 'manage') && <NewTraining />}
+      {allows(me, 'manage') && <NewTraining preset={dataset} />}
       <h2>Jobs</h2>
       <ErrorNote error={jobs.error} />
       {jobs.loading && !jobs.data && <Loading what="trainings" />}
@@ -59,19 +60,24 @@ export function parseHyperparameter(rule: HyperparameterRule, text: string): unk
   return Number(text);
 }
 
-function NewTraining() {
+function NewTraining({ preset }: { preset?: string }) {
   const { client } = useSession().session;
   const families = useLoad(() => client.families(), [client]);
   const datasets = useLoad(() => client.listDatasets(), [client]);
   const [family, setFamily] = useState('');
-  const [dataset, setDataset] = useState('');
+  const [dataset, setDataset] = useState(preset ?? '');
   const [model, setModel] = useState('my-model');
   const [target, setTarget] = useState('');
   const [hp, setHp] = useState<Record<string, string>>({});
   const [error, setError] = useState<unknown>();
   if (families.error || datasets.error) return <ErrorNote error={families.error ?? datasets.error} />;
   if (!families.data || !datasets.data) return <Loading what="families and datasets" />;
-  const f: Family | undefined = families.data.find((x) => x.name === family) ?? families.data[0];
+  // A dataset chosen first picks the first family that can train on its kind.
+  const presetKind = datasets.data.find((d) => d.name === preset)?.kind;
+  const f: Family | undefined =
+    families.data.find((x) => x.name === family) ??
+    families.data.find((x) => presetKind !== undefined && x.dataset_kinds.includes(presetKind)) ??
+    families.data[0];
   const usable = datasets.data.filter((d) => !f || f.dataset_kinds.includes(d.kind));
   const ds = usable.find((d) => d.name === dataset) ?? usable[0];
   const submit = async (e: FormEvent) => {
@@ -118,6 +124,11 @@ function NewTraining() {
               </option>
             ))}
           </select>
+          {ds && (
+            <a className="small" href={href('datasets', ds.name)}>
+              schema and class balance of {ds.name}
+            </a>
+          )}
         </label>
         <label>
           Model name <input value={model} onChange={(e) => setModel(e.target.value)} required />
