@@ -5,7 +5,12 @@
  */
 import { fail } from '../common/errors';
 import { parseName } from '../common/names';
-import { parseCreateKey, parseCreateTenant, type UsageDimension } from '../platform/tenancy/index';
+import {
+  parseCreateKey,
+  parseCreateTenant,
+  parseTenantLimits,
+  type UsageDimension,
+} from '../platform/tenancy/index';
 import { idempotent } from './idempotent';
 import type { RouteContext, RouteSpec } from './route';
 
@@ -89,6 +94,32 @@ export const tenancyRoutes: RouteSpec[] = [
       queryOf(ctx, []);
       return { tenants: await ctx.platform.tenancy.tenants.list(ctx.principal) };
     },
+  },
+  {
+    ...base,
+    method: 'GET',
+    path: '/api/v1/tenants/:id',
+    access: 'admin',
+    summary: 'One tenant with its limits',
+    handler: (ctx) => {
+      queryOf(ctx, []);
+      return ctx.platform.tenancy.tenants.get(ctx.principal, parseName(ctx.params.id, 'id'));
+    },
+  },
+  {
+    ...base,
+    method: 'PATCH',
+    path: '/api/v1/tenants/:id',
+    access: 'admin',
+    body: 'json',
+    summary:
+      'Replace a tenant\'s limits: {"limits": {"requestsPerMinute": 600, "weight": 2}}; effective on its next request',
+    handler: (ctx) =>
+      ctx.platform.tenancy.tenants.setLimits(
+        ctx.principal,
+        parseName(ctx.params.id, 'id'),
+        parseTenantLimits(ctx.body),
+      ),
   },
   {
     ...base,

@@ -310,6 +310,10 @@ export class MaasTenancyClient {
   async listTenants(): Promise<Tenant[]> {
     return (await this.request<{ tenants: Tenant[] }>('GET', '/api/v1/tenants')).tenants;
   }
+  /** Replaces a tenant's limits (admin); they apply from its next request. */
+  setTenantLimits(id: string, limits: Limits): Promise<Tenant> {
+    return this.request('PATCH', `/api/v1/tenants/${encodeURIComponent(id)}`, { limits });
+  }
   /** The answer holds the raw key (`key`): the only time it is ever shown. */
   createKey(body: {
     tenant?: string;

@@ -283,16 +283,30 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
 
   it('creates a tenant with rate, quota, weight and concurrency limits', async () => {
     await visit('#/tenants');
-    await page.getByLabel('Tenant name').fill('acme');
-    await page.getByLabel('Requests / minute').fill('600');
-    await page.getByLabel('Weight').fill('3');
-    await page.getByLabel('Concurrency').fill('2');
-    await page.getByRole('button', { name: 'Create tenant' }).click();
+    const form = page.getByRole('form', { name: 'Create a tenant' });
+    await form.getByLabel('Tenant name').fill('acme');
+    await form.getByLabel('Requests / minute').fill('600');
+    await form.getByLabel('Weight').fill('3');
+    await form.getByLabel('Concurrency').fill('2');
+    await form.getByRole('button', { name: 'Create tenant' }).click();
     const row = page.getByTestId('tenants').locator('tr', { hasText: 'acme' });
     await expect
       .poll(() => row.locator('td').nth(1).textContent())
       .toBe('600 requests / minute · 3 weight · 2 concurrency');
     await shot('tenants');
+  });
+
+  it("changes that tenant's limits after it was made", async () => {
+    await visit('#/tenants');
+    const form = page.getByRole('form', { name: "Change a tenant's limits" });
+    await form.getByLabel('Tenant').selectOption('acme');
+    await expect.poll(() => form.getByLabel('Weight').inputValue()).toBe('3');
+    await form.getByLabel('Requests / minute').fill('1200');
+    await form.getByLabel('Concurrency').fill('');
+    await form.getByRole('button', { name: 'Save limits' }).click();
+    await expect.poll(() => form.getByRole('status').textContent()).toContain('acme');
+    const row = page.getByTestId('tenants').locator('tr', { hasText: 'acme' });
+    await expect.poll(() => row.locator('td').nth(1).textContent()).toBe('1200 requests / minute · 3 weight');
   });
 
   it('creates a key for that tenant with its own limit (shown once) and revokes it', async () => {

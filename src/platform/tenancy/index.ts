@@ -32,7 +32,7 @@ export { billedUnits, Meter } from './metering';
 export { authorize } from './scopes';
 export { SlidingWindowRateLimiter } from './sliding-window';
 export { TenantService } from './tenant-service';
-export { parseCreateKey, parseCreateTenant } from './validation';
+export { parseCreateKey, parseCreateTenant, parseTenantLimits } from './validation';
 
 /** How long a resolved key is trusted without the store (ms) when no change was announced. */
 const KEY_CACHE_TTL_MS = 5_000;

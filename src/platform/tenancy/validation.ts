@@ -91,6 +91,14 @@ export function parseScopes(value: unknown, pointer = 'scopes'): Scope[] {
   });
 }
 
+/** `PATCH /api/v1/tenants/{id}` body: `{limits}` (replaces the tenant's limits). */
+export function parseTenantLimits(body: unknown): Limits {
+  const obj = asObject(body, '');
+  rejectUnknown(obj, ['limits'], '');
+  if (obj.limits === undefined) fail('invalid_request', 'limits is required', { pointer: 'limits' });
+  return parseLimits(obj.limits, 'limits', true);
+}
+
 /** `POST /api/v1/tenants` body: `{name, limits?}`. */
 export function parseCreateTenant(body: unknown): CreateTenantBody {
   const obj = asObject(body, '');

@@ -1,6 +1,9 @@
-/** Tenants (an admin key): the list with each tenant's limits, and a form to create one. */
+/**
+ * Tenants (an admin key): the list with each tenant's limits, a form to create one and a form to
+ * change a tenant's limits (they apply from its next request).
+ */
 import { type FormEvent, useState } from 'react';
-import type { Limits } from '../../../src/sdk/client';
+import type { Limits, Tenant } from '../../../src/sdk/client';
 import { useSession } from '../context';
 import { useLoad } from '../hooks';
 import { LimitFields } from '../limit-fields';
@@ -47,6 +50,9 @@ export function Tenants() {
         </p>
         <ErrorNote error={error} />
       </form>
+      {tenants.data && tenants.data.length > 0 && (
+        <EditLimits tenants={tenants.data} onSaved={tenants.reload} />
+      )}
       <ErrorNote error={tenants.error} />
       {tenants.loading && !tenants.data && <Loading what="tenants" />}
       {tenants.data && (
@@ -70,5 +76,59 @@ export function Tenants() {
         </table>
       )}
     </section>
+  );
+}
+
+/** The chosen tenant's limits as form text (a field left empty means no limit). */
+function textOf(limits: Limits): Partial<Record<keyof Limits, string>> {
+  return Object.fromEntries(TENANT_LIMITS.map((f) => [f.name, limits[f.name]?.toString() ?? '']));
+}
+
+function EditLimits({ tenants, onSaved }: { tenants: Tenant[]; onSaved: () => void }) {
+  const { client } = useSession().session;
+  const [id, setId] = useState(tenants[0]?.id ?? '');
+  const chosen = tenants.find((t) => t.id === id);
+  const [values, setValues] = useState(() => textOf(chosen?.limits ?? {}));
+  const [error, setError] = useState<unknown>();
+  const [saved, setSaved] = useState('');
+  const choose = (next: string) => {
+    setId(next);
+    setValues(textOf(tenants.find((t) => t.id === next)?.limits ?? {}));
+    setSaved('');
+  };
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(undefined);
+    setSaved('');
+    try {
+      await client.tenancy.setTenantLimits(id, limitsFrom(values, TENANT_LIMITS));
+      setSaved(`Saved: ${id}'s limits apply from its next request.`);
+      onSaved();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <form className="card" onSubmit={save} aria-label="Change a tenant's limits">
+      <h2>Change a tenant's limits</h2>
+      <label>
+        Tenant{' '}
+        <select value={id} onChange={(e) => choose(e.target.value)}>
+          {tenants.map((t) => (
+            <option key={t.id} value={t.id}>
+              {t.id}
+            </option>
+          ))}
+        </select>
+      </label>
+      <LimitFields fields={TENANT_LIMITS} values={values} onChange={setValues} />
+      <button type="submit">Save limits</button>
+      {saved && (
+        <p className="muted small" role="status">
+          {saved}
+        </p>
+      )}
+      <ErrorNote error={error} />
+    </form>
   );
 }
