@@ -1,6 +1,6 @@
 /**
  * Start the server for real: open the platform, listen, start the role's background work
- * (MAAS_ROLE: training jobs, and in the leader housekeeping and the zoo's missing models), and
+ * (MAAS_ROLE: training jobs and the zoo's missing rows as jobs, and in the leader housekeeping), and
  * drain on SIGTERM/SIGINT
  * (readiness 503 → wait `shutdownGraceMs` → stop accepting → in-flight requests finish, bounded
  * by `drainTimeoutMs` → release models and the store → resolve).
@@ -39,9 +39,10 @@ export async function startServer(
   if (platform.generatedAdminKey)
     for (const line of adminKeyBanner(platform.generatedAdminKey, join(config.dataDir, 'admin.key')))
       print(line);
-  // Zoo models missing from the registry train in a niced child process (MAAS_ZOO) of the leader;
-  // the server log shows their progress, GET /api/v1/zoo their state. Queued (not trained) before
-  // the listening line, so a client that waits for it sees every missing row as queued.
+  // Zoo models missing from the registry are queued as jobs of the `zoo` tenant and trained in a
+  // niced child process (MAAS_ZOO) of whichever process claims them; the server log shows their
+  // progress, GET /api/v1/zoo their state (from the jobs, the same on every process). Queued (not
+  // trained) before the listening line, so a client that waits for it sees every missing row queued.
   const background = await startRole(platform, (line) => app.log.info(line));
   // Asynchronous predictions and their webhooks run where the API is served.
   const predictions = config.role === 'worker' ? null : predictionsOf(platform);

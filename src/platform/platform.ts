@@ -1,7 +1,7 @@
 /**
  * Composition root of the domain: opens the store, the artifact folder and (when configured)
  * Redis, builds the registry, the runner pool and the inference service from one frozen Config.
- * It only wires: nothing here claims jobs, trains the zoo or deletes files; the process's role
+ * It only wires: nothing here claims jobs, queues or trains the zoo or deletes files; the process's role
  * starts that (src/platform/roles.ts). The API layer receives this object; tests build it the same
  * way with a temp data folder.
  */
@@ -59,11 +59,11 @@ export interface Platform {
   webhooks: WebhookService;
   /** Large prediction outputs (images, audio), content-addressed like models. */
   outputs: ArtifactStore;
-  /** The zoo's background training (the leader's role starts it; idle otherwise). */
+  /** The zoo's rows as jobs of the `zoo` tenant (a role that trains starts it) and their state. */
   zoo: ZooService;
   /** Messages between the deployment's processes (Redis pub/sub, or in-process). */
   bus: Bus;
-  /** Who runs the once-per-deployment work (housekeeping, the zoo). */
+  /** Who runs the once-per-deployment work (housekeeping sweeps). */
   leader: LeaderLock;
   /** Folder of artifacts, datasets and checkpoints: MAAS_BLOB_STORE's, else the data folder. */
   blobRoot: string;
@@ -234,13 +234,19 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     },
     bus,
   );
-  const zoo = new ZooService({ registry, tenancy }, () => trainings.activeJobs(), {
-    mode: config.zoo,
-    dir: join(config.dataDir, 'zoo-training'),
-    nice: config.zooNice,
-    logEveryMs: 5000,
-    pollMs: 1000,
-  });
+  const zoo = new ZooService(
+    { registry, tenancy, trainings: store.trainings },
+    () => trainings.activeJobs(),
+    {
+      mode: config.zoo,
+      dir: join(config.dataDir, 'zoo-training'),
+      nice: config.zooNice,
+      logEveryMs: 5000,
+      pollMs: 1000,
+      leaseMs: config.trainLeaseMs,
+      maxRetries: config.trainMaxRetries,
+    },
+  );
   const webhooks = new WebhookService(store.workItems, {
     allowPrivate: config.webhookAllowPrivate,
     timeoutMs: config.webhookTimeoutMs,

@@ -7,10 +7,11 @@
  *   serves only /healthz and /readyz.
  * - `all`: both (the embedded default: one process on SQLite and a data folder).
  *
- * Among the processes that train, one leader (`Platform.leader`: a PostgreSQL advisory lock, or
+ * Every process that trains also queues the zoo's missing rows as jobs of the `zoo` tenant (once
+ * per row however many start together) and claims them like any job (zoo-training/), so N workers
+ * train each row once. Among them, one leader (`Platform.leader`: a PostgreSQL advisory lock, or
  * the only process) also runs the housekeeping sweeps (every `SWEEP_EVERY_MS`: orphan files and
- * blobs, expired idempotency keys) and trains the zoo's missing models, so N
- * workers do not train the zoo N times and no two sweeps race. A follower asks again every
+ * blobs, expired idempotency keys), so no two sweeps race. A follower asks again every
  * `LEAD_RETRY_MS`, so when the leader dies another takes over.
  */
 import type { Platform } from './platform';
@@ -31,6 +32,8 @@ export interface BackgroundWork {
 export async function startRole(platform: Platform, log: (line: string) => void): Promise<BackgroundWork> {
   if (platform.config.role === 'api') return { leading: () => false, stop: async () => {} };
   platform.trainings.start();
+  // Queued (not trained) before `maas serve` prints its listening line.
+  await platform.zoo.start(log);
   const leadership = new Leadership(platform, log);
   await leadership.tryLead();
   return leadership;
@@ -92,7 +95,7 @@ class Leadership implements BackgroundWork {
     return this.isLeader;
   }
 
-  /** One round: take (or keep) the lead; a new leader starts the zoo; a leader sweeps when due. */
+  /** One round: take (or keep) the lead; a leader sweeps when due. */
   tryLead(): Promise<void> {
     this.busy = this.busy.then(() => this.round());
     return this.busy;
@@ -102,16 +105,11 @@ class Leadership implements BackgroundWork {
     if (this.stopped) return;
     try {
       const lead = await this.platform.leader.tryAcquire();
-      if (lead && !this.isLeader) {
-        this.isLeader = true;
-        // Queued (not trained) before `maas serve` prints its listening line.
-        await this.platform.zoo.start(this.log);
-      }
+      if (lead && !this.isLeader) this.isLeader = true;
       if (!lead && this.isLeader) {
-        // The lock's connection was lost: another process may lead now. Stop leading work.
+        // The lock's connection was lost: another process may lead now. Stop sweeping here.
         this.isLeader = false;
-        this.log('leadership lost; the zoo stops here and resumes in the new leader');
-        await this.platform.zoo.close();
+        this.log('leadership lost; housekeeping goes on in the new leader');
       }
       if (this.isLeader && Date.now() - this.lastSweep >= SWEEP_EVERY_MS) {
         this.lastSweep = Date.now();

@@ -48,17 +48,30 @@ export interface ZooTrained {
 
 const digestOf = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
+/** The version of zoo model `name` registered by zoo job `job` (null: none). */
+async function versionOfJob(platform: ZooHost, name: string, job: string): Promise<VersionRecord | null> {
+  const model = await platform.registry.getModel(ZOO_TENANT, name).catch(() => null);
+  return (
+    model?.versions.find((v) => (v.metadata.lineage as { job?: unknown } | undefined)?.job === job) ?? null
+  );
+}
+
 /**
  * Register `trained` as the newest version of public model `zoo/<name>`. Re-installing the same
- * bytes (cppn, or any seeded run that reproduced itself) keeps the existing version.
+ * bytes (cppn, or any seeded run that reproduced itself) keeps the existing version. With `job`
+ * (a zoo job's id, see zoo-training/jobs.ts) the version names the job, and the registry's unique
+ * source-job index makes two workers finishing the same job register one version.
  */
 export async function installZooModel(
   platform: ZooHost,
   name: string,
   trained: ZooTrained,
+  job?: string,
 ): Promise<ZooInstall> {
   const entry = zooEntry(name);
   await platform.tenancy.tenants.ensure(ZOO_TENANT);
+  const mine = job ? await versionOfJob(platform, name, job) : null;
+  if (mine) return { version: mine, created: false };
   const latest = await platform.registry.resolve(ZOO_TENANT, name).catch((e: unknown) => {
     // `not_ready`: the registry's explanation of a missing zoo model that is training (this one).
     if (isMaasError(e) && (e.code === 'not_found' || e.code === 'not_ready')) return null;
@@ -68,11 +81,9 @@ export async function installZooModel(
     await platform.registry.updateModel(ZOO_TENANT, name, { public: true });
     return { version: latest, created: false };
   }
-  const version = await platform.registry.upload(
-    ZOO_TENANT,
-    name,
-    Readable.from([Buffer.from(trained.artifact.onnx)]),
-    {
+  let created = true;
+  const version = await platform.registry
+    .upload(ZOO_TENANT, name, Readable.from([Buffer.from(trained.artifact.onnx)]), {
       task: entry.task,
       description: entry.description,
       metadata: {
@@ -81,11 +92,20 @@ export async function installZooModel(
         task: entry.task,
         zoo: { seed: trained.seed, trainSeconds: trained.seconds, scale: trained.scale },
         quality: trained.artifact.quality,
+        ...(job ? { lineage: { job } } : {}),
       },
-    },
-  );
+      job,
+    })
+    .catch(async (e: unknown) => {
+      // Another worker registered this job's version first: that one is the job's.
+      const winner =
+        job && isMaasError(e) && e.code === 'conflict' ? await versionOfJob(platform, name, job) : null;
+      if (!winner) throw e;
+      created = false;
+      return winner;
+    });
   await platform.registry.updateModel(ZOO_TENANT, name, { public: true });
-  return { version, created: true };
+  return { version, created };
 }
 
 export interface ZooRival {

@@ -99,6 +99,16 @@ export interface DatasetRepository {
 
 export interface TrainingRepository {
   create(job: NewJob): Promise<JobRecord>;
+  /**
+   * Create the job unless one with its id exists (one statement on the id's unique key, so N
+   * processes enqueueing the same job together create it once). Returns whether this call did.
+   */
+  createOnce(job: NewJob): Promise<boolean>;
+  /**
+   * Put a job back in the queue (status queued, no lease, error and result cleared) if its status
+   * is one of `from`; returns whether this call did (of racing callers, one does).
+   */
+  requeue(id: string, from: readonly JobStatus[]): Promise<boolean>;
   get(owner: string, id: string): Promise<JobRecord | null>;
   list(owner: string): Promise<JobRecord[]>;
   /**

@@ -83,7 +83,7 @@ describe.skipIf(!available)('a cluster: 2 API processes + 2 workers on PostgreSQ
         redis: { ok: true },
       });
     }
-    // A worker serves no API; exactly one worker leads (housekeeping, the zoo).
+    // A worker serves no API; exactly one worker leads (housekeeping).
     expect((await fetch(`${workers[0].url}/api/v1/models`, { headers: auth })).status).toBe(404);
     expect(workers.filter((w) => /role worker, leader/.test(w.output()))).toHaveLength(1);
   });

@@ -55,12 +55,18 @@ export function clusterEnv(s: ClusterSettings): Record<string, string> {
   };
 }
 
-export function startMember(s: ClusterSettings, name: string, role: 'api' | 'worker'): Promise<ServeProcess> {
+export function startMember(
+  s: ClusterSettings,
+  name: string,
+  role: 'api' | 'worker',
+  more: { zoo?: 'off' | 'quick'; env?: Record<string, string> } = {},
+): Promise<ServeProcess> {
   return spawnServe({
     dataDir: join(s.root, name),
     adminKey: CLUSTER_KEY,
     flags: ['--role', role],
-    env: clusterEnv(s),
+    zoo: more.zoo,
+    env: { ...clusterEnv(s), ...more.env },
   });
 }
 

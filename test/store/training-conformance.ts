@@ -250,6 +250,37 @@ export function describeTrainingStoreConformance(adapter: string, factory: Store
       expect((await store.trainings.claimNext(6000, 9000, limit))?.attempts).toBe(2);
     });
 
+    it('createOnce creates a job once, even from two connections at once; requeue from the listed statuses only', async () => {
+      const { store } = h;
+      const peer = await h.openPeer();
+      const j = job({ owner: 'zoo', family: 'zoo' });
+      const made = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => (i % 2 ? peer : store).trainings.createOnce(j)),
+      );
+      expect(made.filter(Boolean)).toHaveLength(1);
+      expect(await store.trainings.list('zoo')).toHaveLength(1);
+      // Not terminal: nothing to requeue.
+      expect(await store.trainings.requeue(j.id, ['failed', 'cancelled'])).toBe(false);
+      const claimed = await store.trainings.claimNext(1000, 5000, { exclude: [] });
+      expect(await store.trainings.finish(j.id, 'failed', { error: 'boom' }, claimed!.attempts)).toBe(true);
+      expect(await store.trainings.requeue(j.id, ['cancelled'])).toBe(false);
+      const racing = await Promise.all([
+        store.trainings.requeue(j.id, ['failed']),
+        peer.trainings.requeue(j.id, ['failed']),
+      ]);
+      expect(racing.filter(Boolean)).toHaveLength(1);
+      expect(await store.trainings.get('zoo', j.id)).toMatchObject({
+        status: 'queued',
+        error: null,
+        result: null,
+        leaseUntil: 0,
+        finishedAt: null,
+        attempts: 1,
+      });
+      // Claimed again: the claim counter goes on (fencing tokens never repeat).
+      expect((await store.trainings.claimNext(1000, 5000, { exclude: [] }))?.attempts).toBe(2);
+    });
+
     it('claims only the families asked for, and never the excluded ones', async () => {
       const { store } = h;
       const user = (await store.trainings.create(job())).id;

@@ -2,8 +2,9 @@
  * The zoo on first start, for real: `maas serve` with MAAS_ZOO=quick on an empty data folder
  * trains every zoo row in a niced child process (MAAS_ZOO_NICE) while the API answers.
  * GET /api/v1/zoo shows progress; a zoo model still queued answers 503 + Retry-After; a trainer
- * child killed mid-row fails that row only; SIGTERM mid-training leaves no orphan; the next start
- * trains only what is missing and serves every row; a third start trains nothing.
+ * child killed mid-row is retried from the row's start; SIGTERM mid-training leaves no orphan; the
+ * next start trains only what is missing and serves every row (the killed one too, one version
+ * each); a third start trains nothing.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -151,31 +152,30 @@ describe.skipIf(process.platform !== 'linux')('the zoo on first start (MAAS_ZOO=
     // seen at its last step, e.g. gpt's 60/60, can complete before the kill and nothing fails).
     const earlyStep = (r: Row) =>
       r.state === 'training' && r.progress?.step != null && r.progress.step * 2 <= (r.progress.steps ?? 0);
-    const training = await until(s, (rows) => rows.some(earlyStep), 120_000);
+    const training = await until(s, (rows) => rows.some(earlyStep), 300_000);
     const tasks = readdirSync(`/proc/${firstChild}/task`);
     expect(tasks.length).toBeGreaterThan(1);
     for (const t of tasks) expect(procStat(firstChild, t)?.nice ?? NICE).toBe(NICE);
     const victim = training.find(earlyStep) as Row;
     expect(victim.progress?.line).toBeTruthy();
 
-    // A crash of the trainer child fails that row only; the next rows go on in a new child.
+    // A crash of the trainer child: the row's job is retried from the row's start in a new child.
     process.kill(firstChild, 'SIGKILL');
-    const afterCrash = await until(
-      s,
-      (rows) =>
-        byName(rows)[victim.name].state === 'failed' &&
-        rows.some((r) => r.state === 'training' && r.name !== victim.name),
-      120_000,
+    const retried = new RegExp(
+      `zoo ${victim.name}: the zoo trainer exited unexpectedly \\(SIGKILL\\); retrying \\(1 of \\d+\\)`,
     );
-    expect(byName(afterCrash)[victim.name]).toMatchObject({ version: null });
-    expect(byName(afterCrash)[victim.name].error).toMatch(/exited unexpectedly \(SIGKILL\)/);
-    const call = await post(s, `/api/v1/models/zoo~${victim.name}/generate`, { prompt: 'a' });
-    expect(call.status).toBe(404);
+    for (let i = 0; i < 600 && !retried.test(s.output()); i++) await sleep(100);
+    expect(s.output()).toMatch(retried);
+    // The retry runs in a new child.
+    let second: number[] = [];
+    for (let i = 0; i < 600; i++) {
+      second = zooChildren(s.child.pid as number).filter((c) => c !== firstChild);
+      if (second.length > 0) break;
+      await sleep(100);
+    }
+    expect(second).toHaveLength(1);
 
     // SIGTERM mid-training: the server exits cleanly and takes its trainer child with it.
-    const second = zooChildren(s.child.pid as number);
-    expect(second).toHaveLength(1);
-    expect(second[0]).not.toBe(firstChild);
     await s.stop('SIGTERM');
     expect(s.child.exitCode).toBe(0);
     expect(alive(second[0])).toBe(false);
@@ -185,9 +185,10 @@ describe.skipIf(process.platform !== 'linux')('the zoo on first start (MAAS_ZOO=
     const restarted = byName((await zoo(s)).models);
     const kept = Object.values(restarted).filter((r) => r.state === 'ready');
     const versions = new Map(kept.map((r) => [r.name, r.version]));
-    expect(restarted[victim.name].state).toMatch(/^(queued|training)$/);
+    // The row SIGTERM interrupted went back to the queue (its lease released), with the rest.
+    expect(Object.values(restarted).some((r) => /^(queued|training)$/.test(r.state))).toBe(true);
     const settled = (r: Row) => r.state === 'ready' || r.state === 'unavailable';
-    const done = await until(s, (rows) => rows.every(settled), 300_000);
+    const done = await until(s, (rows) => rows.every(settled), 600_000);
     for (const r of done.filter((x) => x.state === 'ready')) {
       expect(r).toMatchObject({ version: versions.get(r.name) ?? 1, scale: 'quick', error: null });
       expect(r.quality?.value).toEqual(expect.any(Number));
@@ -220,5 +221,5 @@ describe.skipIf(process.platform !== 'linux')('the zoo on first start (MAAS_ZOO=
     expect(zooChildren(s.child.pid as number)).toEqual([]);
     expect(s.output()).not.toMatch(/model\(s\) to train/);
     await s.stop('SIGTERM');
-  }, 600_000);
+  }, 1_200_000);
 });

@@ -77,7 +77,7 @@ export type VersionListener = (v: VersionRecord) => void;
  * Asked when a model does not exist: an error that says why better than 404 (a zoo model still
  * training → 503 with Retry-After), or null for the plain 404.
  */
-export type MissingModelExplainer = (owner: string, name: string) => Error | null;
+export type MissingModelExplainer = (owner: string, name: string) => Error | null | Promise<Error | null>;
 
 /**
  * Model checks running at once. Each is a child process loading a model with ORT; more than the
@@ -159,9 +159,9 @@ export class Registry {
     this.explainers.push(explainer);
   }
 
-  private missing(owner: string, name: string, detail: string): never {
+  private async missing(owner: string, name: string, detail: string): Promise<never> {
     for (const explain of this.explainers) {
-      const e = explain(owner, name);
+      const e = await explain(owner, name);
       if (e) throw e;
     }
     // The pointer says what is missing: the model itself (OpenAI's surface answers model_not_found).

@@ -20,6 +20,7 @@ import type { Store } from '../../store/ports';
 import type { JobEvent, JobRecord, JobStatus } from '../../store/training-ports';
 import { TERMINAL_STATUSES } from '../../store/training-ports';
 import type { Registry } from '../registry/registry';
+import { ZOO_FAMILY } from '../zoo-training/jobs';
 import { retryDelayMs } from './backoff';
 import { baseOf, decoderBaseOf, parseBaseRef } from './base-model';
 import type { DatasetService } from './datasets';
@@ -212,6 +213,8 @@ export class TrainingService {
         const now = Date.now();
         const job = await this.store.trainings.claimNext(now, now + this.settings.leaseMs, {
           exclude: [...this.running.keys()],
+          // Zoo jobs have their own runner (a niced child that yields to user jobs).
+          excludeFamilies: [ZOO_FAMILY],
           perTenantLimit: this.settings.perTenantLimit,
         });
         if (!job) break;

@@ -1,26 +1,32 @@
 /**
- * The zoo on first start: `maas serve` queues every zoo row that has no installed version and
- * trains them in the background, one at a time, cheapest first, in ONE child process (never on the
- * API's event loop; one process so `image-gen` reuses the digit CNN `mnist-cnn` trained), and
- * registers each result with `installZooModel` as public model `zoo~NAME`.
+ * The zoo on first start, in a deployment of any size: each process that trains (`MAAS_ROLE`
+ * `all` or `worker`) queues every zoo row that has no installed version as a training job of the
+ * `zoo` tenant (jobs.ts: once per row, however many processes start together), and claims zoo
+ * jobs with the store's lease protocol, one at a time, cheapest first, training them in ONE
+ * child process of its own (never on the API's event loop; one process so `image-gen` reuses the
+ * digit CNN `mnist-cnn` trained there), and registers each result once as public model
+ * `zoo~NAME` (the registry's unique source-job index). Progress goes to the job's events, so
+ * every API process shows it (view.ts).
  *
  * Sharing the CPU: the child runs at nice 10 (every thread, see worker.ts), so API requests and
- * user training jobs (nice 0) take the cores whenever they want them; and the zoo starts its next
- * row only when no user training job is running (it yields between rows, it does not pause
- * mid-row).
+ * user training jobs (nice 0) take the cores whenever they want them; and a process claims its
+ * next zoo job only when none of its user training jobs runs (it yields between rows).
  *
  * Crash safety: nothing is written to the registry until a row is fully trained, and the registry
- * commits a version atomically. State lives in memory only: a crash or restart mid-training leaves
- * no version and no row, so the next start queues what is still missing.
+ * commits a version atomically. A zoo row has no checkpoints of its own (rows train in seconds to
+ * a few minutes): a trainer child that dies is retried from the row's start, up to
+ * `maxRetries` times; a process that dies leaves its job's lease to run out, and the next claim
+ * (another worker, or the next start) trains the row again from its start.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { setPriority } from 'node:os';
+import { hostname, setPriority } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { entryUrl, nodeArgs, packageRoot } from '../../common/entry';
 import { MaasError } from '../../common/errors';
 import { type ZooEntry, zooEntries, zooEntry, zooUnavailable } from '../../models/zoo/index';
+import type { JobRecord, TrainingRepository } from '../../store/training-ports';
 import type { ZooMode } from '../config';
 import {
   installZooModel,
@@ -30,8 +36,10 @@ import {
   type ZooStatusRow,
   zooStatus,
 } from '../zoo';
-import { formatSeconds, ProgressTracker, SpeedEstimate, type ZooProgress } from './progress';
+import { enqueueZooRow, ZOO_FAMILY, zooJobSpec } from './jobs';
+import { formatSeconds, ProgressTracker, type ZooProgress } from './progress';
 import type { ZooTrainRequest, ZooWorkerMessage } from './protocol';
+import { expectedSeconds, zooJobStates } from './view';
 
 export interface ZooServiceSettings {
   mode: ZooMode;
@@ -41,8 +49,17 @@ export interface ZooServiceSettings {
   nice: number;
   /** Least time between two progress lines in the server log (ms). */
   logEveryMs: number;
-  /** How often a waiting zoo looks again for running user training jobs (ms). */
+  /** How often an idle runner looks for claimable zoo jobs, and a waiting one for user jobs (ms). */
   pollMs: number;
+  /** How long a claim holds without a heartbeat (ms): MAAS_TRAIN_LEASE_MS, as user jobs. */
+  leaseMs: number;
+  /** Times a row is retried after its trainer child died without a word (MAAS_TRAIN_MAX_RETRIES). */
+  maxRetries: number;
+}
+
+/** What the zoo needs of the platform: the registry, tenants, and the shared training jobs. */
+interface ZooServiceHost extends ZooHost {
+  trainings: TrainingRepository;
 }
 
 /** `unavailable`: not installed, and this machine cannot train it (its data package is missing). */
@@ -59,18 +76,26 @@ export interface ZooRowView extends ZooStatusRow {
   error: string | null;
 }
 
-interface Live {
-  entry: ZooEntry;
-  state: 'queued' | 'training' | 'failed';
-  tracker: ProgressTracker | null;
-  error: string | null;
-}
-
 interface Pending {
   name: string;
   resolve: (m: Extract<ZooWorkerMessage, { type: 'trained' }>) => void;
   reject: (e: Error) => void;
 }
+
+/** The trainer child died without reporting (killed, out of memory): retried, not failed at once. */
+class TrainerDied extends Error {}
+
+/** The job this process trains now. */
+interface Current {
+  job: JobRecord;
+  /** The claim no longer holds (cancelled, or taken over after the lease ran out). */
+  lost: boolean;
+  tracker: ProgressTracker;
+  lastStoredAt: number;
+}
+
+/** Least time between two progress events stored per job (ms): the store is the progress channel. */
+const STORE_PROGRESS_EVERY_MS = 500;
 
 const workerPath = fileURLToPath(entryUrl('zoo-worker', new URL('./worker.ts', import.meta.url)));
 const root = fileURLToPath(packageRoot);
@@ -83,8 +108,6 @@ const UNKNOWN_WAIT_S = 30;
  */
 export const publicError = (message: string): string =>
   message.replace(/(^|[\s'"(=])(?:[A-Za-z]:)?[\\/][^\s'"),]*/g, '$1<path>').slice(0, 300);
-
-const expected = (e: ZooEntry, scale: ZooScale): number | null => e.expectedSeconds?.[scale] ?? null;
 
 /**
  * The rows a start trains: those with no installed version (at full scale, also those installed
@@ -105,26 +128,26 @@ export function zooQueue(
     .sort(
       (a, b) =>
         (a.queueRank ?? 1) - (b.queueRank ?? 1) ||
-        (expected(a, scale) ?? Infinity) - (expected(b, scale) ?? Infinity),
+        (expectedSeconds(a, scale) ?? Infinity) - (expectedSeconds(b, scale) ?? Infinity),
     );
 }
 
 export class ZooService {
-  private readonly live = new Map<string, Live>();
-  /** This machine's speed against the manifest's measured times (rows trained by this start). */
-  private readonly speed = new SpeedEstimate();
   private scale: ZooScale = 'full';
   private child: { process: ChildProcess; exited: Promise<void> } | null = null;
   private pending: Pending | null = null;
+  private current: Current | null = null;
   private loop: Promise<void> | null = null;
   private closed = false;
   private readonly abort = new AbortController();
   private log: (line: string) => void = () => {};
   private lastLogAt = 0;
+  /** Zoo jobs of rows this machine cannot train (their data package is missing): left to others. */
+  private readonly cannotTrain = new Set<string>();
 
   constructor(
-    private readonly host: ZooHost,
-    /** User training jobs running now (the zoo waits for 0 before each row). */
+    private readonly host: ZooServiceHost,
+    /** User training jobs running in this process now (the zoo waits for 0 before each row). */
     private readonly userJobs: () => number,
     private readonly settings: ZooServiceSettings,
   ) {
@@ -136,8 +159,9 @@ export class ZooService {
   }
 
   /**
-   * Queue every row without an installed version (in `auto`, also rows installed at quick scale:
-   * they are replaced by full ones) and train them in the background. Returns once queued.
+   * Queue (as zoo jobs) every row without an installed version (in `auto`, also rows installed at
+   * quick scale: they are replaced by full ones), then claim and train zoo jobs in the background.
+   * Returns once queued. A process of role `api` never calls it.
    */
   async start(log: (line: string) => void): Promise<void> {
     if (this.loop || this.closed || this.settings.mode === 'off') return;
@@ -145,88 +169,63 @@ export class ZooService {
     this.scale = this.settings.mode === 'quick' ? 'quick' : 'full';
     await rm(this.settings.dir, { recursive: true, force: true });
     await mkdir(this.settings.dir, { recursive: true, mode: 0o700 });
+    await this.enqueue(log);
+    this.loop = this.run().catch((e: unknown) => log(`zoo: stopped: ${(e as Error).message}`));
+  }
+
+  private async enqueue(log: (line: string) => void): Promise<void> {
     const installed = new Map((await zooStatus(this.host)).map((r) => [r.name, r]));
     const todo = zooQueue(zooEntries(), installed, this.scale);
     const skipped = zooEntries().filter((e) => zooUnavailable(e) !== null && !installed.get(e.name)?.version);
     for (const e of skipped) log(`zoo ${e.name}: skipped, ${zooUnavailable(e)}`);
-    for (const entry of todo)
-      this.live.set(entry.name, { entry, state: 'queued', tracker: null, error: null });
     if (todo.length === 0) return;
+    await this.host.tenancy.tenants.ensure(ZOO_TENANT);
+    for (const entry of todo)
+      await enqueueZooRow(
+        this.host.trainings,
+        entry,
+        this.scale,
+        (installed.get(entry.name)?.version ?? null) !== null,
+      );
     log(
       `zoo: ${todo.length} model(s) to train at ${this.scale} scale in the background, in this order (gpt first, then cheapest first): ` +
         `${todo.map((e) => e.name).join(', ')} (GET /api/v1/zoo shows progress)`,
     );
-    this.loop = this.run(todo).catch((e: unknown) => log(`zoo: stopped: ${(e as Error).message}`));
   }
 
-  /** Every zoo row: what the registry holds, overlaid with the background training's state. */
+  /** Every zoo row: what the registry holds, overlaid with the state of its zoo job. */
   async status(): Promise<ZooRowView[]> {
-    const now = Date.now();
+    const jobs = await zooJobStates(this.host.trainings, Date.now());
     return (await zooStatus(this.host)).map((r) => {
-      const l = this.live.get(r.name);
+      const j = jobs.get(r.name);
       const installed = r.version !== null;
       const absent: ZooState = r.unavailable ? 'unavailable' : 'missing';
       const state: ZooState =
-        l && l.state !== 'failed' ? l.state : installed ? 'ready' : l ? 'failed' : absent;
+        j && j.state !== 'failed' ? j.state : installed ? 'ready' : j ? 'failed' : absent;
       return {
         ...r,
         model: `${ZOO_TENANT}~${r.name}`,
         state,
-        progress: l && l.state !== 'failed' ? this.progressOf(l, now) : null,
-        error: l?.error ?? null,
+        progress: j?.progress ?? null,
+        error: j?.error ? publicError(j.error) : null,
       };
     });
-  }
-
-  private progressOf(l: Live, now: number): ZooProgress {
-    if (l.tracker) return l.tracker.view(now);
-    const wait = this.secondsUntilReady(l.entry.name, now);
-    return { line: null, step: null, steps: null, elapsedSeconds: 0, etaSeconds: wait };
-  }
-
-  /**
-   * Seconds until `name` is trained: what is left of the current row plus every row up to it,
-   * queued rows at their measured time scaled by this machine's observed speed.
-   */
-  private secondsUntilReady(name: string, now: number): number | null {
-    const training = [...this.live.values()].find((l) => l.state === 'training' && l.tracker);
-    const factor = this.speed.factor(
-      training?.tracker
-        ? { expected: expected(training.entry, this.scale), progress: training.tracker.view(now) }
-        : undefined,
-    );
-    let total = 0;
-    for (const l of this.live.values()) {
-      if (l.state === 'failed') continue;
-      const guess = expected(l.entry, this.scale);
-      const left =
-        l.state === 'training' && l.tracker
-          ? l.tracker.view(now).etaSeconds
-          : guess === null
-            ? null
-            : guess * factor;
-      if (left === null) return null;
-      total += left;
-      if (l.entry.name === name) return total;
-    }
-    return null;
   }
 
   /**
    * A call on a zoo model still queued or training: 503 + Retry-After instead of 404. One this
    * machine cannot train: 404 that says how to make it available (retrying will not help).
    */
-  private explainMissing(owner: string, name: string): Error | null {
+  private async explainMissing(owner: string, name: string): Promise<Error | null> {
     if (owner !== ZOO_TENANT) return null;
     const unavailable = this.unavailableRow(name);
     if (unavailable) return unavailable;
-    const l = this.live.get(name);
-    if (!l || l.state === 'failed') return null;
-    const now = Date.now();
-    const wait = this.secondsUntilReady(name, now);
-    const p = l.tracker?.view(now);
+    const j = (await zooJobStates(this.host.trainings, Date.now())).get(name);
+    if (!j || j.state === 'failed') return null;
+    const p = j.progress;
     const where = p?.step != null ? ` (step ${p.step}/${p.steps})` : '';
-    const doing = l.state === 'training' ? `still training${where}` : 'queued for training';
+    const doing = j.state === 'training' ? `still training${where}` : 'queued for training';
+    const wait = p?.etaSeconds ?? null;
     // One number for the text and Retry-After, so they agree ("about 10 min 38 s" = 638).
     const retryAfter = Math.max(1, Math.ceil(wait ?? UNKNOWN_WAIT_S));
     const eta = wait === null ? '' : `, ready in about ${formatSeconds(retryAfter)}`;
@@ -235,7 +234,7 @@ export class ZooService {
       `zoo model '${name}' is ${doing}${eta}; GET /api/v1/zoo shows progress`,
       {
         retryAfterSeconds: retryAfter,
-        headers: { 'x-maas-zoo-state': l.state },
+        headers: { 'x-maas-zoo-state': j.state },
       },
     );
   }
@@ -255,15 +254,39 @@ export class ZooService {
     );
   }
 
-  private async run(todo: ZooEntry[]): Promise<void> {
-    const t0 = Date.now();
-    for (const entry of todo) {
+  /** Claim zoo jobs one at a time, for as long as the process runs (another may enqueue or die). */
+  private async run(): Promise<void> {
+    let since: number | null = null;
+    while (!this.closed) {
       await this.yieldToUserJobs();
       if (this.closed) return;
-      await this.trainOne(entry);
+      const job = await this.claim();
+      if (job) {
+        since ??= Date.now();
+        await this.runJob(job);
+        continue;
+      }
+      if (since !== null) {
+        // The queue is empty: free the trainer's memory until a job comes again.
+        this.child?.process.disconnect();
+        this.log(`zoo: background training done in ${formatSeconds((Date.now() - since) / 1000)}`);
+        since = null;
+      }
+      await sleep(this.settings.pollMs, undefined, { signal: this.abort.signal }).catch(() => {});
     }
-    this.child?.process.disconnect();
-    if (!this.closed) this.log(`zoo: background training done in ${formatSeconds((Date.now() - t0) / 1000)}`);
+  }
+
+  private async claim(): Promise<JobRecord | null> {
+    const now = Date.now();
+    return this.host.trainings
+      .claimNext(now, now + this.settings.leaseMs, {
+        exclude: [...this.cannotTrain],
+        families: [ZOO_FAMILY],
+      })
+      .catch((e: unknown) => {
+        this.log(`zoo: claiming a job failed: ${(e as Error).message}`);
+        return null;
+      });
   }
 
   private async yieldToUserJobs(): Promise<void> {
@@ -275,48 +298,156 @@ export class ZooService {
     }
   }
 
-  private async trainOne(entry: ZooEntry): Promise<void> {
-    const l = this.live.get(entry.name) as Live;
-    l.state = 'training';
-    const measured = expected(entry, this.scale);
-    const guess = measured === null ? null : measured * this.speed.factor();
-    l.tracker = new ProgressTracker(Date.now(), guess);
+  private async runJob(job: JobRecord): Promise<void> {
+    const spec = zooJobSpec(job);
+    const entry = spec ? zooEntryOrNull(spec.row) : null;
+    if (!spec || !entry) {
+      await this.settle(job, 'failed', { error: `not a zoo row this version knows: ${job.model}` });
+      return;
+    }
+    if (zooUnavailable(entry) !== null) {
+      // Another worker may have the row's data package: give the job back at once.
+      this.cannotTrain.add(job.id);
+      await this.host.trainings.heartbeat(job.id, job.attempts, 0).catch(() => {});
+      return;
+    }
+    const measured = expectedSeconds(entry, spec.scale);
+    this.current = { job, lost: false, tracker: new ProgressTracker(Date.now(), measured), lastStoredAt: 0 };
+    const heartbeat = setInterval(() => void this.beat(), Math.max(50, this.settings.leaseMs / 3));
+    const attempt = job.attempts > 1 ? `, attempt ${job.attempts}` : '';
     this.log(
-      `zoo ${entry.name}: training (${this.scale}${guess === null ? '' : `, about ${formatSeconds(guess)}`})`,
+      `zoo ${entry.name}: training (${spec.scale}${measured === null ? '' : `, about ${formatSeconds(measured)} on an idle 2-core machine`}${attempt})`,
     );
     try {
+      // Which process trains it (a cluster's operators and tests ask).
+      await this.event(job, 'status', {
+        status: 'running',
+        attempt: job.attempts,
+        worker: { host: hostname(), pid: process.pid },
+      });
       const done = await this.ask({
         type: 'train',
         name: entry.name,
-        seed: entry.seed,
-        scale: this.scale,
+        seed: spec.seed,
+        scale: spec.scale,
         dir: this.settings.dir,
         nice: this.settings.nice,
       });
-      const onnx = await readFile(done.onnxFile);
-      const artifact = { onnx, metadata: done.metadata, quality: done.quality };
-      const trained = { artifact, seed: entry.seed, seconds: done.seconds, scale: this.scale };
-      this.speed.record(measured, done.seconds);
-      const { version } = await installZooModel(this.host, entry.name, trained);
-      await rm(done.onnxFile, { force: true });
-      this.live.delete(entry.name);
-      const q = done.quality;
-      this.log(
-        `zoo ${entry.name}: ready as ${ZOO_TENANT}~${entry.name} version ${version.version} ` +
-          `(${q.metric} ${q.value.toFixed(4)}, ${formatSeconds(done.seconds)})`,
-      );
+      await this.install(job, entry, spec.scale, spec.seed, done);
     } catch (e) {
-      if (this.closed) return;
-      const message = (e as Error).message ?? String(e);
-      l.state = 'failed';
-      l.error = publicError(message);
-      this.log(`zoo ${entry.name}: failed: ${message} (the next start tries again)`);
+      await this.failed(job, entry, e as Error);
+    } finally {
+      clearInterval(heartbeat);
+      this.current = null;
     }
+  }
+
+  private async install(
+    job: JobRecord,
+    entry: ZooEntry,
+    scale: ZooScale,
+    seed: number,
+    done: Extract<ZooWorkerMessage, { type: 'trained' }>,
+  ): Promise<void> {
+    const onnx = await readFile(done.onnxFile);
+    await rm(done.onnxFile, { force: true });
+    // Registering only while this claim holds the job: a taken-over claim leaves it to the holder.
+    if (this.current?.lost || !(await this.holds(job))) {
+      this.log(`zoo ${entry.name}: trained, but another worker holds the job now`);
+      return;
+    }
+    const artifact = { onnx, metadata: done.metadata, quality: done.quality };
+    const trained = { artifact, seed, seconds: done.seconds, scale };
+    const { version } = await installZooModel(this.host, entry.name, trained, job.id);
+    const q = done.quality;
+    await this.settle(job, 'succeeded', {
+      result: {
+        model: `${ZOO_TENANT}~${entry.name}`,
+        version: version.version,
+        seconds: done.seconds,
+        scale,
+        quality: { metric: q.metric, value: q.value },
+      },
+    });
+    this.log(
+      `zoo ${entry.name}: ready as ${ZOO_TENANT}~${entry.name} version ${version.version} ` +
+        `(${q.metric} ${q.value.toFixed(4)}, ${formatSeconds(done.seconds)})`,
+    );
+  }
+
+  /** A row that failed: the trainer's own error fails the job; a dead trainer is retried. */
+  private async failed(job: JobRecord, entry: ZooEntry, e: Error): Promise<void> {
+    const message = e.message ?? String(e);
+    if (this.closed) {
+      // Stopping: give the job back at once, so the next start (or another worker) resumes it.
+      await this.host.trainings.heartbeat(job.id, job.attempts, 0).catch(() => {});
+      return;
+    }
+    if (this.current?.lost) return;
+    if (!(e instanceof TrainerDied)) {
+      await this.settle(job, 'failed', { error: message });
+      this.log(`zoo ${entry.name}: failed: ${message} (the next start tries again)`);
+      return;
+    }
+    const retries = await this.retriesSinceQueued(job);
+    if (retries >= this.settings.maxRetries) {
+      const error = `${message}; gave up after ${retries + 1} attempts (${this.settings.maxRetries} retries allowed)`;
+      await this.settle(job, 'failed', { error });
+      this.log(`zoo ${entry.name}: failed: ${error} (the next start tries again)`);
+      return;
+    }
+    await this.event(job, 'retrying', {
+      attempt: retries + 1,
+      maxRetries: this.settings.maxRetries,
+      reason: message,
+    });
+    this.log(`zoo ${entry.name}: ${message}; retrying (${retries + 1} of ${this.settings.maxRetries})`);
+    // Lease 0: claimable again at once, here or by another worker.
+    await this.host.trainings.heartbeat(job.id, job.attempts, 0);
+  }
+
+  /** `retrying` events since the job was last queued (a requeued job starts its count afresh). */
+  private async retriesSinceQueued(job: JobRecord): Promise<number> {
+    const events = await this.host.trainings.events(job.id, 0);
+    const queued = events.findLastIndex((e) => e.type === 'status' && e.data.status === 'queued');
+    return events.slice(queued + 1).filter((e) => e.type === 'retrying').length;
+  }
+
+  private async holds(job: JobRecord): Promise<boolean> {
+    return this.host.trainings.heartbeat(job.id, job.attempts, Date.now() + this.settings.leaseMs);
+  }
+
+  private async beat(): Promise<void> {
+    const c = this.current;
+    if (!c || c.lost || this.closed) return;
+    const held = await this.holds(c.job).catch(() => true);
+    if (held || c.lost) return;
+    // Cancelled, or taken over by another worker after this one was too slow to renew: stop.
+    c.lost = true;
+    this.log(`zoo ${c.job.model}: the claim was lost; stopping its trainer`);
+    this.child?.process.kill('SIGKILL');
+  }
+
+  private async settle(
+    job: JobRecord,
+    status: 'succeeded' | 'failed',
+    fields: { error?: string; result?: Record<string, unknown> },
+  ): Promise<void> {
+    if (await this.host.trainings.finish(job.id, status, fields, job.attempts))
+      await this.event(job, 'status', {
+        status,
+        ...(fields.error ? { error: fields.error } : {}),
+        ...(fields.result ?? {}),
+      });
+  }
+
+  private async event(job: JobRecord, type: string, data: Record<string, unknown>): Promise<void> {
+    await this.host.trainings.addEvent(job.id, type, data);
   }
 
   /** Send one row to the trainer child (started on demand) and wait for its model. */
   private ask(req: ZooTrainRequest): Promise<Extract<ZooWorkerMessage, { type: 'trained' }>> {
-    const child = this.child ?? this.spawnChild();
+    const child = this.child?.process.connected ? this.child : this.spawnChild();
     return new Promise((resolve, reject) => {
       this.pending = { name: req.name, resolve, reject };
       child.process.send(req);
@@ -342,7 +473,7 @@ export class ZooService {
         if (this.child?.process === proc) this.child = null;
         const p = this.pending;
         this.pending = null;
-        p?.reject(new Error(`the zoo trainer exited unexpectedly (${signal ?? `code ${code}`})`));
+        p?.reject(new TrainerDied(`the zoo trainer exited unexpectedly (${signal ?? `code ${code}`})`));
         resolve();
       }),
     );
@@ -355,14 +486,7 @@ export class ZooService {
     const p = this.pending;
     if (!p || m.name !== p.name) return;
     if (m.type === 'progress') {
-      const l = this.live.get(m.name);
-      l?.tracker?.update(m.line);
-      const now = Date.now();
-      if (l?.tracker && now - this.lastLogAt >= this.settings.logEveryMs) {
-        this.lastLogAt = now;
-        const eta = l.tracker.view(now).etaSeconds;
-        this.log(`zoo ${m.line}${eta === null ? '' : ` (about ${formatSeconds(eta)} left)`}`);
-      }
+      this.progress(m.line);
       return;
     }
     this.pending = null;
@@ -370,7 +494,24 @@ export class ZooService {
     else p.reject(new Error(m.message));
   }
 
-  /** Stop the trainer child (killed: it holds nothing worth saving) and wait for it. Idempotent. */
+  /** A trainer line: into the job's events (what every API process shows) and the server log. */
+  private progress(line: string): void {
+    const c = this.current;
+    if (!c || c.lost) return;
+    c.tracker.update(line);
+    const now = Date.now();
+    if (now - c.lastStoredAt >= STORE_PROGRESS_EVERY_MS) {
+      c.lastStoredAt = now;
+      void this.event(c.job, 'progress', { line }).catch(() => {});
+    }
+    if (now - this.lastLogAt >= this.settings.logEveryMs) {
+      this.lastLogAt = now;
+      const eta = c.tracker.view(now).etaSeconds;
+      this.log(`zoo ${line}${eta === null ? '' : ` (about ${formatSeconds(eta)} left)`}`);
+    }
+  }
+
+  /** Stop the trainer child (killed: the job goes back to the queue) and wait for it. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -382,5 +523,13 @@ export class ZooService {
     }
     await this.loop;
     if (this.loop) await rm(this.settings.dir, { recursive: true, force: true });
+  }
+}
+
+function zooEntryOrNull(name: string): ZooEntry | null {
+  try {
+    return zooEntry(name);
+  } catch {
+    return null;
   }
 }

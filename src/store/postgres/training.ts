@@ -164,6 +164,35 @@ export class PostgresTrainings implements TrainingRepository {
     return toJob(rows[0]!);
   }
 
+  async createOnce(j: NewJob): Promise<boolean> {
+    const r = await this.db.query(
+      `INSERT INTO training_jobs (id, owner, family, dataset, dataset_digest, target, model, hyperparameters_json, status, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9) ON CONFLICT (id) DO NOTHING`,
+      [
+        j.id,
+        j.owner,
+        j.family,
+        j.dataset,
+        j.datasetDigest,
+        j.target,
+        j.model,
+        JSON.stringify(j.hyperparameters),
+        nowIso(),
+      ],
+    );
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async requeue(id: string, from: readonly JobStatus[]): Promise<boolean> {
+    const r = await this.db.query(
+      `UPDATE training_jobs SET status = 'queued', error = NULL, result_json = NULL, lease_until = 0,
+              finished_at = NULL
+        WHERE id = $1 AND status = ANY($2::text[])`,
+      [id, [...from]],
+    );
+    return (r.rowCount ?? 0) > 0;
+  }
+
   async get(owner: string, id: string): Promise<JobRecord | null> {
     const { rows } = await this.db.query<JobRow>(
       `SELECT ${JOB_COLUMNS} FROM training_jobs WHERE id = $1 AND owner = $2`,

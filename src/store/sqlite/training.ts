@@ -189,6 +189,36 @@ export class SqliteTrainings implements TrainingRepository {
     return this.row(j.id)!;
   }
 
+  async createOnce(j: NewJob): Promise<boolean> {
+    const r = this.db
+      .prepare(
+        `INSERT INTO training_jobs (id, owner, family, dataset, dataset_digest, target, model, hyperparameters_json, status, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?) ON CONFLICT (id) DO NOTHING`,
+      )
+      .run(
+        j.id,
+        j.owner,
+        j.family,
+        j.dataset,
+        j.datasetDigest,
+        j.target,
+        j.model,
+        JSON.stringify(j.hyperparameters),
+        now(),
+      );
+    return r.changes > 0;
+  }
+
+  async requeue(id: string, from: readonly JobStatus[]): Promise<boolean> {
+    const r = this.db
+      .prepare(
+        `UPDATE training_jobs SET status = 'queued', error = NULL, result_json = NULL, lease_until = 0,
+           finished_at = NULL WHERE id = ? AND status IN (SELECT value FROM json_each(?))`,
+      )
+      .run(id, JSON.stringify(from));
+    return r.changes > 0;
+  }
+
   async get(owner: string, id: string): Promise<JobRecord | null> {
     const job = this.row(id);
     return job && job.owner === owner ? job : null;
