@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { main } from '../../src/cli/main';
 import { writeRandomLlamaFolder } from '../../src/models/language/hf/random';
 import { ADMIN_KEY, auth, type TestServer, testServer } from '../helpers/server';
 import { tempDir } from '../helpers/tmp';
@@ -149,6 +150,21 @@ it('trains adapters on the attention projections, merges them, and the new model
   expect(maxAbsDiff(fromAdapter, fromMerged)).toBeLessThan(1e-4);
   // ... and the adapter is what made the difference.
   expect(maxAbsDiff(fromBase, fromMerged)).toBeGreaterThan(1e-2);
+  // The CLI writes the same two files.
+  const out: string[] = [];
+  const io = {
+    out: (l: string) => out.push(l),
+    err: (l: string) => out.push(l),
+    env: {},
+    stdin: async () => '',
+  };
+  const dir = join(tmp.dir, 'adapter-cli');
+  const url = `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`;
+  const code = await main(['models', 'export', name, dir, '--adapter', '--url', url, '--key', ADMIN_KEY], io);
+  expect(code, out.join('\n')).toBe(0);
+  expect(out[0]).toBe(`exported the adapter of ${name} to ${dir}`);
+  const written = await readFile(join(dir, 'adapter_model.safetensors'));
+  expect(written.equals(Buffer.from(adapter.get('adapter_model.safetensors')!))).toBe(true);
   // A version that was not LoRA-tuned has no adapter: a 404 that says so.
   const none = await server.app.inject({ url: '/api/v1/models/tiny/versions/1/adapter', headers: auth });
   expect(none.statusCode).toBe(404);
