@@ -43,7 +43,7 @@ export function replaceInitializers(bytes: Uint8Array, values: ReadonlyMap<strin
 }
 
 /** Reads an external data file by the `location` a tensor records (relative to the graph's folder). */
-export type ExternalDataReader = (location: string) => Uint8Array;
+type ExternalDataReader = (location: string) => Uint8Array;
 
 /** TensorProto external_data = 13 (StringStringEntryProto key = 1, value = 2), data_location = 14. */
 function externalEntries(tensor: Uint8Array): Map<string, string> | null {
