@@ -3,8 +3,11 @@
  * CNN (conv 5×5 ×8 → ReLU → pool → conv 5×5 ×16 → ReLU → pool → dense 10, PyTorch's shape in
  * test/training/fine-tune-imported.test.ts) built with `nn`, exported, then imported back as an
  * uploaded model is (`importedSpec`, every layer trained). Both train steps run the same data,
- * batch 32, Adam, one thread, in this process; they alternate in rounds so that load changes hit
- * both alike. Reports wall and CPU ms per step (median of rounds) and the load average.
+ * batch 32, Adam, one thread, in this process; PyTorch trains the same network (same shapes, Adam,
+ * batch 32, one intra-op thread) in a child process (bench/peers/torch_mnist_cnn_step.py, with the
+ * environment every PyTorch peer gets, bench/lib/spawn.ts). The three alternate in rounds so that
+ * load changes hit all alike. Reports wall (and, in-process, CPU) ms per step, the median of
+ * rounds, and the load average.
  *
  *   node --import tsx bench/train/imported-step.ts            (ROUNDS=5 STEPS=60)
  */
@@ -13,6 +16,8 @@ import { compileTrainStep, type ModelSpec, type TrainStep } from '../../src/engi
 import { type Tensor, tensorFrom } from '../../src/engine/runtime/tensor';
 import { importedSpec } from '../../src/models/families/index';
 import * as nn from '../../src/nn/index';
+import { isUnsupported } from '../lib/contender';
+import { pythonSpec, runProcess } from '../lib/spawn';
 
 const BATCH = 32;
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -55,6 +60,14 @@ async function time(t: TrainStep, batch: Record<string, Tensor>): Promise<{ wall
   return { wall: (performance.now() - w0) / STEPS, cpu: (c.user + c.system) / 1000 / STEPS };
 }
 
+/** One PyTorch run of STEPS steps (after its warm-up): wall and CPU ms per step. */
+async function torchStep(): Promise<{ wall: number; cpu: number }> {
+  const spec = pythonSpec('torch_mnist_cnn_step.py')({ threads: 1, min_steps: STEPS, min_seconds: 0.01 });
+  const out = await runProcess(spec, 120_000);
+  if (isUnsupported(out)) throw new Error(out.unsupported);
+  return { wall: 1000 / out.steps_per_s, cpu: Number((out as { cpu_ms_per_step?: number }).cpu_ms_per_step) };
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
@@ -82,8 +95,12 @@ async function main(): Promise<void> {
     nn: { wall: [], cpu: [] },
     imported: { wall: [], cpu: [] },
   };
+  const torch = { wall: [] as number[], cpu: [] as number[] };
   const load0 = loadavg()[0];
   for (let r = 0; r < ROUNDS; r++) {
+    const t = await torchStep();
+    torch.wall.push(t.wall);
+    torch.cpu.push(t.cpu);
     for (const [name, t] of [
       ['nn', native],
       ['imported', imported],
@@ -100,7 +117,10 @@ async function main(): Promise<void> {
       `${name.padEnd(9)} ${median(m.wall).toFixed(2)} ms/step wall, ${median(m.cpu).toFixed(2)} CPU ms/step (median of ${ROUNDS} × ${STEPS} steps, batch ${BATCH})`,
     );
   console.log(
-    `imported / nn: ${(median(rows.imported.cpu) / median(rows.nn.cpu)).toFixed(3)} (CPU), load average ${load0.toFixed(2)} → ${load1.toFixed(2)}`,
+    `pytorch   ${median(torch.wall).toFixed(2)} ms/step wall, ${median(torch.cpu).toFixed(2)} CPU ms/step (median of ${ROUNDS} runs of ${STEPS} steps after 5 warm-up, 1 thread, torch 1.13)`,
+  );
+  console.log(
+    `imported / nn: ${(median(rows.imported.cpu) / median(rows.nn.cpu)).toFixed(3)} (CPU); imported / pytorch: ${(median(rows.imported.cpu) / median(torch.cpu)).toFixed(3)} (CPU); load average ${load0.toFixed(2)} → ${load1.toFixed(2)}`,
   );
   await native.release();
   await imported.release();

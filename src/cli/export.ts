@@ -2,6 +2,8 @@
  * `maas models export NAME DIR [--version V]`: a decoder version as a Hugging Face model folder
  * in DIR (config.json, generation_config.json, tokenizer.json, tokenizer_config.json,
  * special_tokens_map.json, onnx/model.onnx), which `@huggingface/transformers` loads offline.
+ * With `--adapter`, a LoRA-tuned version's adapter alone (PEFT's adapter_config.json and
+ * adapter_model.safetensors; GET …/versions/{v}/adapter).
  * The server packs it (GET …/versions/{v}/export, .tar.gz); entries are unpacked with maas's
  * archive reader, whose names are checked to stay inside DIR.
  */
@@ -22,8 +24,9 @@ const exportLimits = dataLimits({
 export async function exportCommand(p: Parsed, io: CliIO): Promise<void> {
   only(p.flags, 'models export');
   const [, , name, dir] = p.positional;
-  if (!name || !dir) throw new UsageError('maas models export NAME DIR [--version V]');
-  const archive = await (await client(p.flags, io)).exportModel(name, p.flags['--version']);
+  if (!name || !dir) throw new UsageError('maas models export NAME DIR [--version V] [--adapter]');
+  const adapter = p.flags['--adapter'] === 'true';
+  const archive = await (await client(p.flags, io)).exportModel(name, p.flags['--version'], { adapter });
   const scratch = await mkdtemp(join(tmpdir(), 'maas-export-'));
   try {
     const packed = join(scratch, 'model.tar.gz');
@@ -35,7 +38,8 @@ export async function exportCommand(p: Parsed, io: CliIO): Promise<void> {
       await writeFile(target, entry.data);
       written.push(`${entry.name} (${entry.data.length} bytes)`);
     }
-    io.out(`exported ${name}${p.flags['--version'] ? ` version ${p.flags['--version']}` : ''} to ${dir}`);
+    const which = `${adapter ? 'the adapter of ' : ''}${name}`;
+    io.out(`exported ${which}${p.flags['--version'] ? ` version ${p.flags['--version']}` : ''} to ${dir}`);
     for (const line of written) io.out(`  ${line}`);
   } finally {
     await rm(scratch, { recursive: true, force: true });

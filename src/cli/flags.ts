@@ -59,13 +59,15 @@ export const FLAG_DOCS: Record<string, string> = {
   '--system': 'the system message the chat starts with',
   '--keep-head':
     "quantize: keep the head (the LM head, a classifier's last layer) in float (a switch; embeddings always stay float)",
+  '--adapter':
+    "models export: a LoRA-tuned version's adapter alone (PEFT's adapter_config.json and adapter_model.safetensors; a switch)",
   '--data-dir': 'the data folder (MAAS_DATA_DIR; default ./data)',
   '--database-url': 'the PostgreSQL database (MAAS_DATABASE_URL), postgres://user@host:5432/db',
   '--schema': "the PostgreSQL schema (MAAS_DATABASE_SCHEMA; default: the server's current one)",
 };
 
 /** Flags that take no value: `--follow` alone means true. */
-export const SWITCHES = new Set(['--follow', '--quick', '--strict', '--keep-head']);
+export const SWITCHES = new Set(['--follow', '--quick', '--strict', '--keep-head', '--adapter']);
 
 export const CLIENT_FLAGS = ['--url', '--key'] as const;
 const LIMITS = ['--requests-per-minute', '--units-per-minute', '--monthly-units'];
@@ -86,7 +88,7 @@ export const VERB_FLAGS: Record<string, readonly string[]> = {
   ],
   chat: [...CLIENT_FLAGS, '--version', '--system', '--temperature', '--max-tokens', '--seed'],
   'models rm': [...CLIENT_FLAGS, '--version'],
-  'models export': [...CLIENT_FLAGS, '--version'],
+  'models export': [...CLIENT_FLAGS, '--version', '--adapter'],
   'models quantize': [...CLIENT_FLAGS, '--version', '--to', '--keep-head'],
   migrate: ['--database-url', '--schema'],
   'models public': [...CLIENT_FLAGS],

@@ -6,7 +6,7 @@
  *   maas models push NAME FILE|FOLDER [--variant V] [--task T] [--max-batch-size N] [--max-delay-ms N]
  *   maas chat NAME [--system S]                        interactive chat (see ./chat.ts)
  *   maas models rm NAME [--version V]
- *   maas models export NAME DIR [--version V]        a decoder version as a Hugging Face folder
+ *   maas models export NAME DIR [--version V] [--adapter]   a decoder version as a Hugging Face folder (or a LoRA version's adapter)
  *   maas models quantize NAME --to int8|int4 [--version V] [--keep-head]   a quantised version
  *   maas infer NAME [--version V] [--input FILE]        KServe v2 JSON in (stdin or file), JSON out
  *   maas tenants|keys|usage ...                          see ./tenancy.ts
@@ -45,7 +45,7 @@ const USAGE_LINES = [
   'maas models push NAME FOLDER [--variant q4]   (a Hugging Face ONNX model folder, packed as it uploads)',
   'maas chat NAME [--system S] [--temperature T] [--max-tokens N] [--seed S]   (interactive; /system TEXT, /reset, /exit)',
   'maas models rm NAME [--version V]',
-  'maas models export NAME DIR [--version V]   (a decoder as a Hugging Face folder: transformers.js loads it)',
+  "maas models export NAME DIR [--version V] [--adapter]   (a decoder as a Hugging Face folder: transformers.js loads it; --adapter: a LoRA version's adapter alone, PEFT's layout)",
   'maas models quantize NAME --to int8|int4 [--version V] [--keep-head]   (a new version with quantised weights, and its quality cost)',
   'maas models public NAME [true|false]   (others call a public model as OWNER~NAME)',
   'maas infer NAME [--version V] [--input FILE]   (KServe v2 JSON request on stdin or in FILE)',

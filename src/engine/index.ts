@@ -27,7 +27,7 @@ export {
 export { encodeModel, encodeModelParts } from './onnx/encode';
 export { importOnnx, missingOps } from './onnx/import';
 export { type ImportedLayer, type ImportedWeight, importedLayers } from './onnx/import-layers';
-export { replaceInitializers } from './onnx/patch';
+export { inlineExternalData, replaceInitializers } from './onnx/patch';
 export {
   type QuantizeReport,
   type QuantizeTarget,

@@ -245,9 +245,16 @@ export class MaasClient {
   /**
    * A decoder version as a Hugging Face model folder, packed as .tar.gz bytes (config.json,
    * tokenizer.json, onnx/model.onnx, ...); `version` is a number or an alias (default: latest).
+   * With `adapter`, a LoRA-tuned version's adapter alone (adapter_config.json,
+   * adapter_model.safetensors: PEFT's layout).
    */
-  async exportModel(name: string, version = 'latest'): Promise<Uint8Array> {
-    const path = `/api/v1/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}/export`;
+  async exportModel(
+    name: string,
+    version = 'latest',
+    options: { adapter?: boolean } = {},
+  ): Promise<Uint8Array> {
+    const what = options.adapter ? 'adapter' : 'export';
+    const path = `/api/v1/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}/${what}`;
     const headers: Record<string, string> = {};
     if (this.options.key) headers.authorization = `Bearer ${this.options.key}`;
     let res: Response;

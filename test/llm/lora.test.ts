@@ -5,15 +5,19 @@
  * `model` = the folder and `lora_rank`/`lora_alpha`. The events report training and validation
  * loss, both falling; the job's `fine_tuned_model` is a new folder version (tokenizer kept) that
  * answers each training prompt with its trained reply at temperature 0 on /v1/chat/completions,
- * which the base model does not.
+ * which the base model does not. The adapter alone (GET …/versions/1/adapter, PEFT's layout),
+ * applied to the base by hand (W + alpha/r · (B·A)ᵀ), gives the merged version's logits.
  */
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { main } from '../../src/cli/main';
 import { writeRandomLlamaFolder } from '../../src/models/language/hf/random';
 import { ADMIN_KEY, auth, type TestServer, testServer } from '../helpers/server';
 import { tempDir } from '../helpers/tmp';
+import { applyAdapter, logitsOf, maxAbsDiff, readSafetensors, unpack } from './adapter';
 import { folderFiles, packFolder, uploadArchive } from './helpers';
 
 const CHATS = [
@@ -115,4 +119,54 @@ it('trains adapters on the attention projections, merges them, and the new model
   const after = await Promise.all(CHATS.map(([q]) => answer(name, q)));
   expect(after).toEqual(CHATS.map(([, a]) => a));
   expect(before).not.toEqual(after);
+
+  // The adapter alone, in PEFT's layout, re-applied to the base: the merged version's logits.
+  const res = await server.app.inject({ url: `/api/v1/models/${name}/versions/1/adapter`, headers: auth });
+  expect(res.statusCode, res.body.slice(0, 300)).toBe(200);
+  expect(res.headers['content-type']).toBe('application/gzip');
+  const adapter = await unpack(res.rawPayload, tmp.dir);
+  expect([...adapter.keys()].sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
+  const config = JSON.parse(new TextDecoder().decode(adapter.get('adapter_config.json')));
+  expect(config).toMatchObject({
+    peft_type: 'LORA',
+    task_type: 'CAUSAL_LM',
+    r: 8,
+    lora_alpha: 16,
+    base_model_name_or_path: 'tiny:1',
+    target_modules: ['k_proj', 'o_proj', 'q_proj', 'v_proj'],
+  });
+  const tensors = readSafetensors(adapter.get('adapter_model.safetensors')!);
+  expect(tensors.size).toBe(16);
+  const q = 'base_model.model.model.layers.0.self_attn.q_proj';
+  expect(tensors.get(`${q}.lora_A.weight`)!.shape[0]).toBe(8);
+  expect(tensors.get(`${q}.lora_B.weight`)!.shape[1]).toBe(8);
+  const base = new Uint8Array(await readFile(join(tmp.dir, 'tiny', 'onnx', 'model.onnx')));
+  const record = await server.platform.registry.resolve('default', name);
+  const merged = (await server.platform.registry.readFolderFile(record, 'onnx/model.onnx'))!;
+  const ids = [5, 17, 42, 7, 99, 3];
+  const [fromBase, fromAdapter, fromMerged] = await Promise.all(
+    [base, applyAdapter(base, config, tensors), merged].map((g) => logitsOf(g, ids)),
+  );
+  expect(maxAbsDiff(fromAdapter, fromMerged)).toBeLessThan(1e-4);
+  // ... and the adapter is what made the difference.
+  expect(maxAbsDiff(fromBase, fromMerged)).toBeGreaterThan(1e-2);
+  // The CLI writes the same two files.
+  const out: string[] = [];
+  const io = {
+    out: (l: string) => out.push(l),
+    err: (l: string) => out.push(l),
+    env: {},
+    stdin: async () => '',
+  };
+  const dir = join(tmp.dir, 'adapter-cli');
+  const url = `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`;
+  const code = await main(['models', 'export', name, dir, '--adapter', '--url', url, '--key', ADMIN_KEY], io);
+  expect(code, out.join('\n')).toBe(0);
+  expect(out[0]).toBe(`exported the adapter of ${name} to ${dir}`);
+  const written = await readFile(join(dir, 'adapter_model.safetensors'));
+  expect(written.equals(Buffer.from(adapter.get('adapter_model.safetensors')!))).toBe(true);
+  // A version that was not LoRA-tuned has no adapter: a 404 that says so.
+  const none = await server.app.inject({ url: '/api/v1/models/tiny/versions/1/adapter', headers: auth });
+  expect(none.statusCode).toBe(404);
+  expect(none.json().detail).toMatch(/has no adapter: only versions LoRA-tuned by maas keep one/);
 }, 300_000);

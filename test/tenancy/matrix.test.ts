@@ -41,6 +41,9 @@ const ownedSamples: Record<string, Sample> = {
   'GET /api/v1/models/:name/versions': { url: () => '/api/v1/models/priv/versions' },
   'GET /api/v1/models/:name/versions/:version': { url: () => '/api/v1/models/priv/versions/1' },
   'GET /api/v1/models/:name/versions/:version/export': { url: () => '/api/v1/models/priv/versions/1/export' },
+  'GET /api/v1/models/:name/versions/:version/adapter': {
+    url: () => '/api/v1/models/priv/versions/1/adapter',
+  },
   'POST /api/v1/models/:name/versions/:version/quantize': {
     url: () => '/api/v1/models/priv/versions/1/quantize',
     payload: { to: 'int8' },

@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { fail, isMaasError, MaasError } from '../../common/errors';
 import { families, LORA_FAMILY, rulesOf } from '../../models/families/index';
 import { idempotent } from '../idempotent';
+import { authorizedModel } from '../model-ref';
 import type { RouteContext, RouteSpec } from '../route';
 import { eventObject, eventSeqOf, fineTunedName, jobObject, trainingIdOf } from './fine-tuning-view';
 import { cursorPage, listQuery } from './pages';
@@ -64,7 +65,9 @@ async function familyOf(ctx: RouteContext, model: unknown): Promise<string> {
     refuse('model', 'model is required (a maas model family, or one of your decoder models)');
   const known = families.standalone();
   if (known.includes(model)) return model;
-  const mine = await ctx.platform.registry.resolve(owner(ctx), model).catch(() => null);
+  // Another tenant's public decoder (`zoo~gpt`) is a base too; the training service checks it.
+  const ref = await authorizedModel(ctx.platform.registry, ctx.principal, model, 'read').catch(() => null);
+  const mine = ref ? await ctx.platform.registry.resolve(ref.owner, ref.name).catch(() => null) : null;
   if (!mine)
     refuse(
       'model',

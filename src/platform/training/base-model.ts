@@ -70,16 +70,30 @@ export function baseOf(v: VersionRecord): BaseModel {
   };
 }
 
-/** A LoRA job's base: an uploaded decoder folder (Hugging Face ONNX layout). */
+/**
+ * A LoRA job's base: an uploaded decoder folder (Hugging Face ONNX layout), or a maas `gpt`
+ * version (the zoo's or one trained here), which the trainer writes out as the GPT-2-layout
+ * folder `maas models export` gives (`gpt: true`).
+ */
 export interface DecoderBase {
   ref: string;
   /** The graph's path inside the folder (`onnx/model.onnx`). */
   graphPath: string;
+  gpt: boolean;
 }
 
-export function decoderBaseOf(v: VersionRecord): DecoderBase {
-  const ref = `${v.model}:${v.version}`;
+const GPT_FAMILY = 'gpt';
+
+/** `name` is the model as the job names it: another tenant's public model is `owner~name`. */
+export function decoderBaseOf(v: VersionRecord, name: string = v.model): DecoderBase {
+  const ref = `${name}:${v.version}`;
+  if (v.metadata.family === GPT_FAMILY) {
+    const tokenizer = (v.metadata.tokenizer as { type?: unknown } | undefined)?.type;
+    if (tokenizer !== 'bpe' && tokenizer !== 'char')
+      refuse(`model ${ref} is a gpt without a byte-level BPE or character tokenizer: LoRA cannot read it`);
+    return { ref, graphPath: 'onnx/model.onnx', gpt: true };
+  }
   if (v.metadata.family !== HF_DECODER_FAMILY || typeof v.metadata.graph !== 'string')
-    refuse(`model ${ref} is not a decoder folder (Hugging Face ONNX layout): LoRA trains uploaded decoders`);
-  return { ref, graphPath: v.metadata.graph };
+    refuse(`model ${ref} is not a decoder (a Hugging Face ONNX folder or a maas gpt): LoRA trains decoders`);
+  return { ref, graphPath: v.metadata.graph, gpt: false };
 }

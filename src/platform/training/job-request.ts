@@ -72,7 +72,7 @@ async function baseHyperparameters(
     );
   const { name, ref } = parseBaseRef(b.base);
   const version = await resolveBase(name, ref);
-  const base = family.name === LORA_FAMILY ? decoderBaseOf(version) : baseOf(version);
+  const base = family.name === LORA_FAMILY ? decoderBaseOf(version, name) : baseOf(version);
   const raw = b.hyperparameters;
   const given = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? { ...raw } : raw;
   let named: string[] = [];

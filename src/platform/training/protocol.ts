@@ -15,8 +15,11 @@ export interface WorkerJob {
   threads: number;
   /** Fine-tuning: the uploaded model to start from, its file on this machine. */
   base?: BaseModel & { file: string };
-  /** LoRA: the decoder folder to start from, on this machine, and the validation chats. */
-  decoder?: DecoderBase & { folder: string };
+  /**
+   * LoRA: the decoder folder to start from, on this machine (a gpt base: its graph file and
+   * metadata, written out as a folder by the trainer), and the validation chats.
+   */
+  decoder?: DecoderBase & { folder: string } & { gptFile?: string; gptMetadata?: Record<string, unknown> };
   validation?: DatasetSource;
 }
 

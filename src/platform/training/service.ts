@@ -16,7 +16,7 @@ import { entryUrl, nodeArgs, packageRoot } from '../../common/entry';
 import { fail } from '../../common/errors';
 import { LORA_FAMILY } from '../../models/families/index';
 import type { Bus } from '../../store/bus';
-import type { Store } from '../../store/ports';
+import type { Store, VersionRecord } from '../../store/ports';
 import type { JobEvent, JobRecord, JobStatus } from '../../store/training-ports';
 import { TERMINAL_STATUSES } from '../../store/training-ports';
 import type { Registry } from '../registry/registry';
@@ -129,7 +129,7 @@ export class TrainingService {
     const { family, dataset, target, model, hyperparameters } = await parseJobRequest(
       body,
       (name) => this.datasets.resolve(owner, name),
-      (name, ref) => this.registry.resolve(owner, name, ref),
+      (name, ref) => this.resolveBase(owner, name, ref),
     );
     const job = await this.store.trainings.create({
       owner,
@@ -144,6 +144,21 @@ export class TrainingService {
     await this.event(job.id, 'status', { status: 'queued' });
     void this.tick();
     return job;
+  }
+
+  /**
+   * A base model the owner may start from: its own, or another tenant's public one named
+   * `owner~name` (the zoo's `zoo~gpt`), which reads as not found when it is not public.
+   */
+  private async resolveBase(owner: string, name: string, ref?: string): Promise<VersionRecord> {
+    const at = name.indexOf('~');
+    if (at < 0) return this.registry.resolve(owner, name, ref);
+    const [other, model] = [name.slice(0, at), name.slice(at + 1)];
+    if (other !== owner) {
+      const record = await this.registry.modelRecord(other, model).catch(() => null);
+      if (record?.public !== true) fail('not_found', `model '${name}' not found`, { pointer: 'base' });
+    }
+    return this.registry.resolve(other, model, ref);
   }
 
   async get(owner: string, id: string): Promise<JobRecord> {
@@ -303,14 +318,19 @@ export class TrainingService {
     const hp = job.hyperparameters;
     if (typeof hp.base !== 'string') return {};
     const { name, ref } = parseBaseRef(hp.base);
-    const record = await this.registry.resolve(job.owner, name, ref).catch(() => null);
+    const record = await this.resolveBase(job.owner, name, ref).catch(() => null);
     if (!record) throw new Error(`base model ${hp.base} is gone`);
     if (job.family !== LORA_FAMILY)
       return { base: { ...baseOf(record), file: await this.registry.localPath(record) } };
-    const decoder = decoderBaseOf(record);
-    const graph = await this.registry.modelPath(record);
-    const folder = graph.slice(0, graph.length - decoder.graphPath.length);
-    const out: Pick<WorkerJob, 'decoder' | 'validation'> = { decoder: { ...decoder, folder } };
+    const decoder = decoderBaseOf(record, name);
+    const out: Pick<WorkerJob, 'decoder' | 'validation'> = {};
+    if (decoder.gpt) {
+      const file = await this.registry.localPath(record);
+      out.decoder = { ...decoder, folder: '', gptFile: file, gptMetadata: record.metadata };
+    } else {
+      const graph = await this.registry.modelPath(record);
+      out.decoder = { ...decoder, folder: graph.slice(0, graph.length - decoder.graphPath.length) };
+    }
     if (typeof hp.validation_dataset === 'string') {
       const v = await this.datasets.resolve(job.owner, hp.validation_dataset).catch(() => null);
       if (!v) throw new Error(`validation dataset '${hp.validation_dataset}' is gone`);

@@ -4,15 +4,18 @@
  * assistant messages are learned: the tokens an assistant turn adds to the rendered text (its
  * content and the template's end-of-turn marker) get labels, every other position is ignored.
  *
- *   const chats = parseChatJsonl(text);
- *   const rows = encodeChats(chats, template, tokenizer, 256);   // { ids, labels } per chat
+ * A model without a chat template learns `{"prompt", "completion"}` lines instead (the completion
+ * and the end-of-text token are learned).
+ *
+ *   const examples = parseExamplesJsonl(text);
+ *   const rows = examples.map((e) => encodeExample(e, template, tokenizer, eosId));   // { ids, labels }
  */
 import { fail } from '../../../common/errors';
 import type { Tensor } from '../../../engine/runtime/tensor';
 import { tensorFrom } from '../../../engine/runtime/tensor';
 import type { ChatTemplate, TemplateMessage } from '../../hf/template';
 import type { TextTokenizer } from '../../hf/tokenizer';
-import { IGNORE } from './spec';
+import { IGNORE, isPastInput } from './spec';
 
 const ROLES = new Set(['system', 'user', 'assistant']);
 
@@ -20,9 +23,40 @@ function bad(line: number, why: string): never {
   return fail('invalid_request', `training_file line ${line}: ${why}`, { pointer: 'training_file' });
 }
 
-/** Each line a chat; every chat needs at least one assistant message to learn from. */
-export function parseChatJsonl(text: string): TemplateMessage[][] {
-  const chats: TemplateMessage[][] = [];
+/**
+ * One training example: a chat (rendered with the model's template), or, for a model without a
+ * chat template (maas's gpt, a base model), OpenAI's legacy `{"prompt", "completion"}` pair:
+ * the completion (and the end-of-text token, when the vocabulary has one) is learned.
+ */
+export type TrainingExample = { messages: TemplateMessage[] } | { prompt: string; completion: string };
+
+function chatOf(line: number, messages: unknown): TemplateMessage[] {
+  if (!Array.isArray(messages) || messages.length === 0)
+    bad(line, 'expected {"messages": [...]} or {"prompt": "...", "completion": "..."}');
+  const chat = (messages as unknown[]).map((m, k) => {
+    const { role, content } = (m ?? {}) as { role?: unknown; content?: unknown };
+    if (typeof role !== 'string' || !ROLES.has(role))
+      bad(line, `messages[${k}].role must be system, user or assistant`);
+    if (typeof content !== 'string') bad(line, `messages[${k}].content must be a string`);
+    return { role, content };
+  });
+  if (!chat.some((m) => m.role === 'assistant')) bad(line, 'no assistant message to learn from');
+  return chat;
+}
+
+function exampleOf(line: number, row: unknown): TrainingExample {
+  const r = (row ?? {}) as { messages?: unknown; prompt?: unknown; completion?: unknown };
+  if (r.messages === undefined && (r.prompt !== undefined || r.completion !== undefined)) {
+    if (typeof r.prompt !== 'string' || typeof r.completion !== 'string' || r.completion === '')
+      bad(line, 'prompt and completion must be strings, the completion not empty');
+    return { prompt: r.prompt, completion: r.completion };
+  }
+  return { messages: chatOf(line, r.messages) };
+}
+
+/** Each line a chat or a prompt/completion pair; every chat needs an assistant message to learn from. */
+export function parseExamplesJsonl(text: string): TrainingExample[] {
+  const examples: TrainingExample[] = [];
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim();
     if (line === '') return;
@@ -32,21 +66,11 @@ export function parseChatJsonl(text: string): TemplateMessage[][] {
     } catch {
       bad(i + 1, 'not valid JSON');
     }
-    const messages = (row as { messages?: unknown } | null)?.messages;
-    if (!Array.isArray(messages) || messages.length === 0) bad(i + 1, 'expected {"messages": [...]}');
-    const chat = messages.map((m, k) => {
-      const { role, content } = (m ?? {}) as { role?: unknown; content?: unknown };
-      if (typeof role !== 'string' || !ROLES.has(role))
-        bad(i + 1, `messages[${k}].role must be system, user or assistant`);
-      if (typeof content !== 'string') bad(i + 1, `messages[${k}].content must be a string`);
-      return { role, content };
-    });
-    if (!chat.some((m) => m.role === 'assistant')) bad(i + 1, 'no assistant message to learn from');
-    chats.push(chat);
+    examples.push(exampleOf(i + 1, row));
   });
-  if (chats.length === 0)
-    fail('invalid_request', 'training_file holds no chats', { pointer: 'training_file' });
-  return chats;
+  if (examples.length === 0)
+    fail('invalid_request', 'training_file holds no examples', { pointer: 'training_file' });
+  return examples;
 }
 
 export interface EncodedChat {
@@ -60,7 +84,7 @@ export interface EncodedChat {
  * the prompt rendered with the generation prompt, encoded alone, then the answer's tokens (a BPE
  * merge across that boundary would teach tokens the served prompt never ends with).
  */
-export function encodeChat(
+function encodeChat(
   chat: readonly TemplateMessage[],
   template: ChatTemplate,
   tokenizer: TextTokenizer,
@@ -93,6 +117,38 @@ export function encodeChat(
   return { ids, labels };
 }
 
+/** A prompt/completion pair: the prompt as the server encodes it, then the completion and end token learned. */
+function encodeCompletion(
+  prompt: string,
+  completion: string,
+  tokenizer: TextTokenizer,
+  eos: number | undefined,
+): EncodedChat {
+  const encode = (text: string) => tokenizer.encode(text, { addSpecialTokens: false });
+  const head = encode(prompt);
+  const tail = [...encode(completion), ...(eos === undefined ? [] : [eos])];
+  const ids = [...head, ...tail];
+  const labels = ids.map((_, t) => (t + 1 >= head.length && t + 1 < ids.length ? ids[t + 1] : IGNORE));
+  return { ids, labels };
+}
+
+/** Any example as ids and labels; a chat needs the model's template. */
+export function encodeExample(
+  example: TrainingExample,
+  template: ChatTemplate | null,
+  tokenizer: TextTokenizer,
+  eos: number | undefined,
+): EncodedChat {
+  if ('prompt' in example) return encodeCompletion(example.prompt, example.completion, tokenizer, eos);
+  if (!template)
+    fail(
+      'unprocessable',
+      'the model has no chat template to render the training chats with: give {"prompt", "completion"} lines',
+      { pointer: 'training_file' },
+    );
+  return encodeChat(example.messages, template, tokenizer);
+}
+
 /** A batch of chats padded (right) to `length`, with the decoder's other inputs for no cache. */
 export function chatBatch(
   rows: readonly EncodedChat[],
@@ -122,7 +178,7 @@ export function chatBatch(
         [n, length],
         Array.from({ length: n * length }, (_, i) => BigInt(i % length)),
       );
-    else if (input.name.startsWith('past_key_values')) {
+    else if (isPastInput(input.name)) {
       const dims = input.shape.map((d, i) => (i === 0 ? n : typeof d === 'number' ? d : 0));
       out[input.name] = tensorFrom('float32', dims, []);
     }

@@ -33,6 +33,18 @@ export interface LoraTarget {
   name: string;
   /** [in, out] of the MatMul. */
   dims: [number, number];
+  /** The module path PEFT names the adapter after (`model.layers.0.self_attn.q_proj`). */
+  module: string;
+}
+
+/**
+ * The torch module a MatMul weight belongs to: the weight's name less `.weight`, or, for exports
+ * that name weights `onnx::MatMul_123`, the node's path (`/model/layers.0/self_attn/q_proj/MatMul_output_0`).
+ */
+function moduleOf(weight: string, output: string): string {
+  if (weight.endsWith('.weight')) return weight.slice(0, -'.weight'.length);
+  const parts = output.split('/').filter((p) => p !== '');
+  return parts.length > 1 ? parts.slice(0, -1).join('.') : weight;
 }
 
 /** The attention projections of a decoder graph: MatMul weights named (or in nodes named) as one. */
@@ -42,7 +54,7 @@ export function loraTargets(bytes: Uint8Array): LoraTarget[] {
     if (layer.op !== 'MatMul') continue;
     for (const w of layer.weights)
       if (w.dims.length === 2 && (ATTENTION.test(w.name) || ATTENTION.test(layer.output)))
-        targets.push({ name: w.name, dims: [w.dims[0], w.dims[1]] });
+        targets.push({ name: w.name, dims: [w.dims[0], w.dims[1]], module: moduleOf(w.name, layer.output) });
   }
   if (targets.length === 0)
     fail(
@@ -69,6 +81,9 @@ export interface LoraOptions {
 /** The fields a batch carries: ids, next-token labels (−100 where not learned), and the decoder's other inputs. */
 export const LABELS = 'labels';
 export const IGNORE = -100;
+
+/** A KV-cache input (`past_key_values.0.key`, genai's `past_key_values.0.value`): fed empty. */
+export const isPastInput = (name: string): boolean => name.startsWith('past_key_values');
 
 function adapters(plan: readonly LoraTarget[], o: LoraOptions): Parameter[] {
   const rng = new nn.Rng(o.seed + 7);
@@ -112,7 +127,7 @@ export function loraSpec(bytes: Uint8Array, plan: readonly LoraTarget[], o: Lora
       i === 0 ? o.batch : typeof d === 'number' ? d : Number(decoderDims(o.batch, o.length)[d] ?? o.length),
     );
     batch[input.name] = {
-      dtype: input.name.startsWith('past_key_values') ? 'float32' : 'int64',
+      dtype: isPastInput(input.name) ? 'float32' : 'int64',
       shape: dims,
     };
   }
