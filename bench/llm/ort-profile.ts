@@ -22,6 +22,7 @@ const flag = (name: string, fallback: number) => {
 const promptLength = flag('--prompt', 64);
 const steps = flag('--steps', 32);
 const rows = flag('--rows', 1);
+const modelFlag = process.argv.indexOf('--model');
 const s = BENCH_SHAPE;
 const headDim = s.hidden / s.heads;
 
@@ -40,7 +41,9 @@ async function main() {
   await benchFolder((m) => console.error(m));
   const stem = `maas-ort-profile-${process.pid}`;
   const prefix = join(os.tmpdir(), stem);
-  const session = await ort.InferenceSession.create(join(MODEL_ROOT, MODEL_NAME, 'onnx', 'model.onnx'), {
+  const modelFile =
+    modelFlag >= 0 ? process.argv[modelFlag + 1] : join(MODEL_ROOT, MODEL_NAME, 'onnx', 'model.onnx');
+  const session = await ort.InferenceSession.create(modelFile, {
     intraOpNumThreads: 2,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
