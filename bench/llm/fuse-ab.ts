@@ -6,17 +6,15 @@
  * (process.cpuUsage: ORT's intra-op threads included; they sleep between runs, spinning off).
  * Checks that both produce the same greedy tokens.
  *
- *   node --import tsx bench/llm/fuse-ab.ts [--rows 1] [--steps 48] [--prompt 64] [--threads 2] [--int8]
+ *   node --import tsx bench/llm/fuse-ab.ts [--rows 1] [--steps 48] [--prompt 64] [--threads 2]
  *
- * `--rows 8` steps 8 identical rows together (continuous batching's decode step); `--int8` uses the
- * folder's int8 sibling quantised by `maas models quantize` (DynamicQuantizeMatMul).
+ * `--rows 8` steps 8 identical rows together (continuous batching's decode step).
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { EngineSession } from '../../src/engine/index';
 import { fuseProjections } from '../../src/engine/onnx/fuse';
-import { quantizeModel } from '../../src/engine/onnx/quantize/rewrite';
 import { type Tensor, tensorFrom, zeros } from '../../src/engine/runtime/tensor';
 import { promptIds } from './contenders';
 import { BENCH_SHAPE, benchFolder, MODEL_NAME } from './folder';
@@ -29,7 +27,6 @@ const rows = flag('--rows', 1);
 const steps = flag('--steps', 48);
 const promptLength = flag('--prompt', 64);
 const threads = flag('--threads', 2);
-const int8 = process.argv.includes('--int8');
 const s = BENCH_SHAPE;
 const headDim = s.hidden / s.heads;
 
@@ -93,8 +90,7 @@ function stepper(name: string, session: EngineSession): Stepper {
 
 async function main() {
   const dir = await benchFolder((m) => console.error(m));
-  let stored: Uint8Array = readFileSync(join(dir, 'onnx', 'model.onnx'));
-  if (int8) stored = quantizeModel(stored, { to: 'int8' }).model;
+  const stored: Uint8Array = readFileSync(join(dir, 'onnx', 'model.onnx'));
   const t0 = performance.now();
   const fused = fuseProjections(stored);
   if (!fused) throw new Error('nothing fused');
@@ -113,7 +109,7 @@ async function main() {
   }
   const same = a.tokens.every((t, i) => t === b.tokens[i]);
   console.log(
-    `${MODEL_NAME}${int8 ? ' int8' : ''}, rows ${rows}, prompt ${promptLength}, ${steps} decode steps each, ${threads} intra-op threads, load ${load0.toFixed(2)} → ${os.loadavg()[0].toFixed(2)}; same greedy tokens: ${same}`,
+    `${MODEL_NAME}, rows ${rows}, prompt ${promptLength}, ${steps} decode steps each, ${threads} intra-op threads, load ${load0.toFixed(2)} → ${os.loadavg()[0].toFixed(2)}; same greedy tokens: ${same}`,
   );
   console.log('| graph | wall ms/step (median) | CPU ms/step (median) | CPU ms/step (mean) |');
   console.log('|---|---:|---:|---:|');

@@ -1,8 +1,8 @@
 /**
  * The serving-time projection fusion (src/engine/onnx/fuse.ts): on a Llama-layout decoder the
  * q/k/v and gate/up MatMuls of each layer become one MatMul + Split, and ONNX Runtime computes the
- * same logits and caches from the fused graph as from the stored one, float32 and int8
- * (DynamicQuantizeMatMul); EngineSession's `fuseProjections` loads the fused graph from a file;
+ * same logits and caches from the fused graph as from the stored one; int8 projections are left
+ * alone (no measured gain); EngineSession's `fuseProjections` loads the fused graph from a file;
  * a weight another node still reads is kept; a graph with nothing to fuse is left alone.
  */
 import { writeFile } from 'node:fs/promises';
@@ -98,14 +98,8 @@ describe('fuseProjections', () => {
     expectSameOutputs(await runBoth(stored), await runBoth(fused!.model));
   });
 
-  it('fuses int8 projections (DynamicQuantizeMatMul) the same way', async () => {
-    const int8 = quantizeModel(tinyLlama(), { to: 'int8' }).model;
-    const fused = fuseProjections(int8);
-    expect(fused?.report).toEqual({ groups: 2 * LAYERS, nodes: 5 * LAYERS });
-    expect(opCount(int8, 'DynamicQuantizeMatMul') - opCount(fused!.model, 'DynamicQuantizeMatMul')).toBe(
-      3 * LAYERS,
-    );
-    expectSameOutputs(await runBoth(int8), await runBoth(fused!.model));
+  it('leaves int8 projections (DynamicQuantizeMatMul) as they are', () => {
+    expect(fuseProjections(quantizeModel(tinyLlama(), { to: 'int8' }).model)).toBeNull();
   });
 
   it('EngineSession loads a file fused with `fuseProjections`, the same outputs', async () => {

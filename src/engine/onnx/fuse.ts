@@ -6,18 +6,20 @@
  *   q = h·Wq, k = h·Wk, v = h·Wv        →  [q, k, v] = Split(h·[Wq Wk Wv])
  *   gate = m·Wg, up = m·Wu  (SwiGLU)    →  [gate, up] = Split(m·[Wg Wu])
  *
- * Why: in single-stream decode every MatMul is a matrix-vector product, and each one wakes the
- * intra-op threads (maas runs them without spinning). A Llama layer's 7 projections become 4, so a
- * step does 40 % fewer parallel MatMul dispatches and each one has more columns to share between
- * the threads (batched rows gain the same way). ONNX Runtime has no such fusion for plain MatMuls
- * (its attention fusions match only specific exporter patterns; bench/llm/ort-profile.ts lists
- * the node types it leaves). Each column's dot product is the same, so the outputs are the
- * same numbers.
+ * Why: in single-stream decode every MatMul is a matrix-vector product, and each one is a
+ * parallel section of the intra-op threads (maas runs them without spinning). A Llama layer's 7
+ * projections become 4 (a 12-layer model: 85 MatMuls → 49). Measured with bench/llm/fuse-ab.ts on
+ * the 110 M bench model (load 17–20): CPU per single-stream decode step −7 % and −8 % in two runs;
+ * 8 rows stepped together: within the runs' noise (−5 %, +3 %). ONNX Runtime has no such fusion for
+ * plain MatMuls (its attention fusions match only specific exporter patterns; after its `all`
+ * optimisations bench/llm/ort-profile.ts still shows every projection as its own MatMul). Each
+ * column's dot product is computed as before, so the outputs are the same numbers.
  *
- * The int8 projections of `maas models quantize` (DynamicQuantizeMatMul with per-column scales and
- * no zero point or bias) are grouped the same way. Everything else is copied byte for byte; a
- * weight nothing reads any more is dropped. Models that keep tensors in external data files are
- * left as they are (the caller serves them unchanged): inlining them could pass protobuf's 2 GB.
+ * Only float32 MatMuls: grouping the int8 projections of `maas models quantize`
+ * (DynamicQuantizeMatMul) the same way measured no gain (6.68 vs 6.70 ms CPU per step, load 20),
+ * so they are left as they are. Everything else is copied byte for byte; a weight nothing reads
+ * any more is dropped. Models that keep tensors in external data files are left as they are (the
+ * caller serves them unchanged): inlining them could pass protobuf's 2 GB.
  */
 
 import {
@@ -32,8 +34,6 @@ import {
 import { type ProtoField, ProtoWriter, readFields } from './wire';
 
 const FLOAT = 1;
-const INT8 = 3;
-const MS_DOMAIN = 'com.microsoft';
 /** Split takes its sizes as an input from opset 13 on (an attribute before). */
 const SPLIT_SIZES_AS_INPUT = 13;
 
@@ -47,11 +47,7 @@ export interface FuseReport {
 interface Member {
   node: NodeInfo;
   weight: TensorInfo;
-  /** DynamicQuantizeMatMul's per-column scales [N]. */
-  scale: TensorInfo | null;
 }
-
-type Kind = 'float' | 'int8';
 
 const text = new TextDecoder();
 const str = (f: ProtoField) => text.decode(f.bytes);
@@ -62,21 +58,14 @@ function memberOf(
   node: NodeInfo,
   tensors: ReadonlyMap<string, TensorInfo>,
   graphInputs: ReadonlySet<string>,
-): { kind: Kind; member: Member } | null {
-  const w = tensors.get(node.inputs[1] ?? '');
-  if (!w || graphInputs.has(w.name) || w.dims.length !== 2 || w.external) return null;
-  if (node.opType === 'MatMul' && isDefaultDomain(node.domain) && node.inputs.length === 2) {
-    return w.dataType === FLOAT ? { kind: 'float', member: { node, weight: w, scale: null } } : null;
-  }
-  if (node.opType !== 'DynamicQuantizeMatMul' || node.domain !== MS_DOMAIN) return null;
-  if (node.inputs.filter((i) => i !== '').length !== 3 || w.dataType !== INT8) return null;
-  const scale = tensors.get(node.inputs[2]);
-  if (!scale || scale.external || graphInputs.has(scale.name) || scale.dataType !== FLOAT) return null;
-  if (scale.dims.length !== 1 || scale.dims[0] !== w.dims[1]) return null;
-  return { kind: 'int8', member: { node, weight: w, scale } };
+): Member | null {
+  if (node.opType !== 'MatMul' || !isDefaultDomain(node.domain) || node.inputs.length !== 2) return null;
+  const w = tensors.get(node.inputs[1]);
+  if (!w || graphInputs.has(w.name) || w.dims.length !== 2 || w.external || w.dataType !== FLOAT) return null;
+  return { node, weight: w };
 }
 
-/** Weights [K, N_i] side by side: [K, ΣN_i] (any element size). */
+/** Weights [K, N_i] side by side: [K, ΣN_i]. */
 function concatColumns(parts: readonly Uint8Array[], k: number, widths: readonly number[], size: number) {
   const total = widths.reduce((a, b) => a + b, 0);
   const out = new Uint8Array(k * total * size);
@@ -86,16 +75,6 @@ function concatColumns(parts: readonly Uint8Array[], k: number, widths: readonly
     for (let r = 0; r < k; r++) out.set(bytes.subarray(r * row, (r + 1) * row), (r * total + offset) * size);
     offset += widths[i];
   });
-  return out;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
   return out;
 }
 
@@ -110,7 +89,7 @@ function writeTensor(g: ProtoWriter, name: string, dataType: number, dims: numbe
 
 function writeNode(
   g: ProtoWriter,
-  n: { op: string; domain?: string; name: string; inputs: string[]; outputs: string[] },
+  n: { op: string; name: string; inputs: string[]; outputs: string[] },
   attrs: (w: ProtoWriter) => void = () => {},
 ) {
   g.message(1, (w) => {
@@ -119,7 +98,6 @@ function writeNode(
     w.string(3, n.name);
     w.string(4, n.op);
     attrs(w);
-    if (n.domain) w.string(7, n.domain);
   });
 }
 
@@ -148,15 +126,15 @@ function readGraph(graph: Uint8Array): GraphParts {
   return { fields, nodes, tensors, graphInputs: new Set(names(11)), outputs: names(12) };
 }
 
-/** Groups of ≥ 2 projections of one kind reading the same input with the same K, in node order. */
+/** Groups of ≥ 2 projections reading the same input with the same K, in node order. */
 function findGroups(p: GraphParts): Member[][] {
   const byInput = new Map<string, Member[]>();
   for (const node of p.nodes) {
     const m = memberOf(node, p.tensors, p.graphInputs);
     if (!m) continue;
-    const key = `${m.kind}\u0000${m.member.weight.dims[0]}\u0000${node.inputs[0]}`;
+    const key = `${m.weight.dims[0]}\u0000${node.inputs[0]}`;
     const list = byInput.get(key) ?? [];
-    list.push(m.member);
+    list.push(m);
     byInput.set(key, list);
   }
   return [...byInput.values()].filter((g) => g.length >= 2);
@@ -168,23 +146,15 @@ function emitGroup(g: ProtoWriter, group: readonly Member[], taken: Set<string>,
   const k = first.weight.dims[0];
   const widths = group.map((m) => m.weight.dims[1]);
   const n = widths.reduce((a, b) => a + b, 0);
-  const int8 = first.scale !== null;
   const base = first.node.name || first.node.outputs[0];
   const weight = freshName(`${base}_fused_weight`, taken);
   const product = freshName(`${base}_fused`, taken);
   const parts = group.map((m) => payload(m.weight, undefined));
-  writeTensor(g, weight, int8 ? INT8 : FLOAT, [k, n], concatColumns(parts, k, widths, int8 ? 1 : 4));
-  const inputs = [first.node.inputs[0], weight];
-  if (int8) {
-    const scale = freshName(`${base}_fused_scale`, taken);
-    writeTensor(g, scale, FLOAT, [n], concat(group.map((m) => payload(m.scale!, undefined))));
-    inputs.push(scale);
-  }
+  writeTensor(g, weight, FLOAT, [k, n], concatColumns(parts, k, widths, 4));
   writeNode(g, {
-    op: int8 ? 'DynamicQuantizeMatMul' : 'MatMul',
-    domain: int8 ? MS_DOMAIN : undefined,
+    op: 'MatMul',
     name: freshName(`${base}_fused_matmul`, taken),
-    inputs,
+    inputs: [first.node.inputs[0], weight],
     outputs: [product],
   });
   const splitInputs = [product];
@@ -231,9 +201,7 @@ function rewriteGraph(graph: Uint8Array, opset: number): { graph: ProtoWriter; r
         for (const a of readFields(nf.bytes))
           if (a.field === 6 || a.field === 11) namesRead(a.bytes, stillRead);
   const dropped = new Set(
-    groups
-      .flatMap((g) => g.flatMap((m) => [m.weight.name, m.scale?.name ?? '']))
-      .filter((x) => !stillRead.has(x)),
+    groups.flatMap((g) => g.map((m) => m.weight.name)).filter((x) => !stillRead.has(x)),
   );
   const taken = new Set<string>([
     ...p.tensors.keys(),
