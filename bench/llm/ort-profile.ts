@@ -4,9 +4,10 @@
  * (2 intra-op threads, spinning off, as maas serves). Prints the share of node time per op type,
  * summed over the decode steps only, and per step.
  *
- *   node --import tsx bench/llm/ort-profile.ts [--prompt 64] [--steps 32] [--rows 1]
+ *   node --import tsx bench/llm/ort-profile.ts [--prompt 64] [--steps 32] [--rows 1] [--model FILE]
  *
- * `--rows 8` steps 8 identical rows together, as continuous batching does.
+ * `--rows 8` steps 8 identical rows together, as continuous batching does; `--model FILE` profiles
+ * another graph of the same signature (e.g. one written by src/engine/onnx/fuse.ts).
  */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
