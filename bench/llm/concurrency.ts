@@ -7,7 +7,12 @@
  *
  *   node --import tsx bench/llm/concurrency.ts [--streams 1,4,8,16] [--new-tokens 32]
  *        [--prompt-tokens 64] [--long-prompt 1000] [--hidden 512] [--layers 8] [--vocab N]
- *        [--out bench/results]
+ *        [--out bench/results] [--fuse true|false] [--no-latency]
+ *
+ * `--fuse` sets the server's `--fuse-projections` (default true, as maas serves); `--no-latency`
+ * skips the latency table. Each aggregate row also gives the server's CPU time (all its threads,
+ * from /proc/<pid>/stat) per generated token: on a loaded machine wall-clock rates drift with the
+ * load, CPU per token far less.
  *
  * The model is a random-weight Llama-layout folder (writeRandomLlamaFolder) of the given shape,
  * served by `maas serve` in a child process; each stream is a streamed /v1/completions request
@@ -15,6 +20,7 @@
  * the arrival times of its SSE events (an event may hold back bytes of an unfinished character).
  * Writes `<out>/llm-concurrency.md` and `.json`.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +49,15 @@ const shape = {
   seed: 7,
 };
 const outDir = flag('--out', join('bench', 'results'));
+const fuse = flag('--fuse', 'true');
+const latencyTable = !process.argv.includes('--no-latency');
+
+/** CPU seconds (user + system, all threads) the process `pid` has used; Linux clock ticks of 10 ms. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 const key = 'bench-admin-key-0123456789abcdef';
 
 function ids(length: number, seed: number): number[] {
@@ -142,6 +157,38 @@ async function withLongPrompt(url: string, n: number, long: number) {
   return { all, longTtftMs: longS.ttftMs };
 }
 
+/** p50/p99 TTFT and inter-token latency at 8 streams, with and without a long prompt arriving. */
+async function latencies(url: string, lines: string[], json: Record<string, unknown>) {
+  const latency: Record<string, unknown> = {};
+  lines.push(
+    '| 8 streams, batching on | TTFT p50 (ms) | TTFT p99 (ms) | inter-token p50 (ms) | inter-token p99 (ms) | long prompt TTFT (ms) |',
+    '|---|---:|---:|---:|---:|---:|',
+  );
+  for (const [label, chunk, long] of [
+    ['no long prompt', 256, 0],
+    [`a ${longPrompt}-token prompt arrives, chunked (max_batched_tokens 256)`, 256, longPrompt],
+    [`a ${longPrompt}-token prompt arrives, unchunked (max_batched_tokens 4096)`, 4096, longPrompt],
+  ] as const) {
+    await serving(url, { max_num_seqs: 16, max_batched_tokens: chunk });
+    const r = long ? await withLongPrompt(url, 8, long) : { ...(await round(url, 8)), longTtftMs: NaN };
+    const ttft = r.all.map((s) => s.ttftMs);
+    const gaps = r.all.flatMap((s) => s.gapsMs);
+    const row = {
+      ttftP50: percentile(ttft, 50),
+      ttftP99: percentile(ttft, 99),
+      itlP50: percentile(gaps, 50),
+      itlP99: percentile(gaps, 99),
+      longTtft: r.longTtftMs,
+    };
+    latency[label] = row;
+    lines.push(
+      `| ${label} | ${row.ttftP50.toFixed(0)} | ${row.ttftP99.toFixed(0)} | ${row.itlP50.toFixed(1)} | ${row.itlP99.toFixed(1)} | ${Number.isNaN(row.longTtft) ? '–' : row.longTtft.toFixed(0)} |`,
+    );
+    console.error(label, JSON.stringify(row));
+  }
+  json.latency = latency;
+}
+
 async function main() {
   const root = await mkdtemp(join(tmpdir(), 'maas-bench-conc-'));
   const dataDir = join(root, 'data');
@@ -151,11 +198,19 @@ async function main() {
   const server = await spawnServe({
     dataDir,
     adminKey: key,
-    flags: ['--intra-op-threads', '2', '--max-upload-bytes', String(2 * 1024 ** 3)],
+    flags: [
+      '--intra-op-threads',
+      '2',
+      '--max-upload-bytes',
+      String(2 * 1024 ** 3),
+      '--fuse-projections',
+      fuse,
+    ],
     env: { MAAS_VALIDATE_TIMEOUT_MS: '600000', MAAS_VALIDATE_MEMORY_MB: '4096' },
   });
   const lines: string[] = [];
-  const json: Record<string, unknown> = { shape, newTokens, promptTokens, longPrompt };
+  const json: Record<string, unknown> = { shape, newTokens, promptTokens, longPrompt, fuse };
+  const pid = server.child.pid!;
   try {
     const body = await folderBody(folder, undefined);
     const pushed = await fetch(`${server.url}/api/v1/models/bench/versions`, {
@@ -168,6 +223,7 @@ async function main() {
     await stream(server.url, ids(8, 1), 4, performance.now()); // loads the session
     await round(server.url, Math.max(...streams)); // warm-up: ORT's first runs of each shape are slow
     const rows: Record<string, Record<number, number>> = { on: {}, off: {} };
+    const cpuPerToken: Record<string, Record<number, number>> = { on: {}, off: {} };
     // Interleaved (off, on at each count) so that the machine's drifting load hits both alike.
     for (const n of streams) {
       for (const [mode, seqs] of [
@@ -175,54 +231,28 @@ async function main() {
         ['on', 16],
       ] as const) {
         await serving(server.url, { max_num_seqs: seqs, max_batched_tokens: 256 });
+        const cpu0 = cpuSeconds(pid);
         const r = await round(server.url, n);
         rows[mode][n] = r.tokens / r.seconds;
+        cpuPerToken[mode][n] = ((cpuSeconds(pid) - cpu0) * 1000) / r.tokens;
         console.error(
-          `${mode} ${n} streams: ${(r.tokens / r.seconds).toFixed(1)} tok/s (${r.tokens} tokens)`,
+          `${mode} ${n} streams: ${(r.tokens / r.seconds).toFixed(1)} tok/s (${r.tokens} tokens), server CPU ${cpuPerToken[mode][n].toFixed(1)} ms/token, load ${os.loadavg()[0].toFixed(1)}`,
         );
       }
     }
     json.aggregate = rows;
+    json.cpuMsPerToken = cpuPerToken;
     const one = rows.on[1];
     lines.push(
-      '| concurrent streams | batching on (tok/s) | × one stream | batching off (tok/s) | on / off |',
-      '|---:|---:|---:|---:|---:|',
+      '| concurrent streams | batching on (tok/s) | × one stream | server CPU ms/token, on | batching off (tok/s) | on / off | server CPU ms/token, off |',
+      '|---:|---:|---:|---:|---:|---:|---:|',
       ...streams.map(
         (n) =>
-          `| ${n} | ${rows.on[n].toFixed(1)} | ${(rows.on[n] / one).toFixed(2)}× | ${rows.off[n].toFixed(1)} | ${(rows.on[n] / rows.off[n]).toFixed(2)}× |`,
+          `| ${n} | ${rows.on[n].toFixed(1)} | ${(rows.on[n] / one).toFixed(2)}× | ${cpuPerToken.on[n].toFixed(1)} | ${rows.off[n].toFixed(1)} | ${(rows.on[n] / rows.off[n]).toFixed(2)}× | ${cpuPerToken.off[n].toFixed(1)} |`,
       ),
       '',
     );
-    const latency: Record<string, unknown> = {};
-    lines.push(
-      '| 8 streams, batching on | TTFT p50 (ms) | TTFT p99 (ms) | inter-token p50 (ms) | inter-token p99 (ms) | long prompt TTFT (ms) |',
-      '|---|---:|---:|---:|---:|---:|',
-    );
-    for (const [label, chunk, long] of [
-      ['no long prompt', 256, 0],
-      [`a ${longPrompt}-token prompt arrives, chunked (max_batched_tokens 256)`, 256, longPrompt],
-      [`a ${longPrompt}-token prompt arrives, unchunked (max_batched_tokens 4096)`, 4096, longPrompt],
-    ] as const) {
-      await serving(server.url, { max_num_seqs: 16, max_batched_tokens: chunk });
-      const r = long
-        ? await withLongPrompt(server.url, 8, long)
-        : { ...(await round(server.url, 8)), longTtftMs: NaN };
-      const ttft = r.all.map((s) => s.ttftMs);
-      const gaps = r.all.flatMap((s) => s.gapsMs);
-      const row = {
-        ttftP50: percentile(ttft, 50),
-        ttftP99: percentile(ttft, 99),
-        itlP50: percentile(gaps, 50),
-        itlP99: percentile(gaps, 99),
-        longTtft: r.longTtftMs,
-      };
-      latency[label] = row;
-      lines.push(
-        `| ${label} | ${row.ttftP50.toFixed(0)} | ${row.ttftP99.toFixed(0)} | ${row.itlP50.toFixed(1)} | ${row.itlP99.toFixed(1)} | ${Number.isNaN(row.longTtft) ? '–' : row.longTtft.toFixed(0)} |`,
-      );
-      console.error(label, JSON.stringify(row));
-    }
-    json.latency = latency;
+    if (latencyTable) await latencies(server.url, lines, json);
   } finally {
     await server.stop();
     await rm(root, { recursive: true, force: true });

@@ -109,7 +109,7 @@ async function transformersJs(args: ShapeArgs, precision: Precision): Promise<St
   );
 }
 
-async function maasEngine(args: ShapeArgs, precision: Precision): Promise<StreamTiming> {
+async function maasEngine(args: ShapeArgs, precision: Precision, fuse = false): Promise<StreamTiming> {
   const s = BENCH_SHAPE;
   const headDim = s.hidden / s.heads;
   const t0 = performance.now();
@@ -117,6 +117,7 @@ async function maasEngine(args: ShapeArgs, precision: Precision): Promise<Stream
   const session = await EngineSession.create(join(MODEL_ROOT, MODEL_NAME, 'onnx', file), {
     intraOpThreads: THREADS,
     interOpThreads: 1,
+    fuseProjections: fuse,
   });
   const loadS = (performance.now() - t0) / 1000;
   const generate = async (promptLength: number, fresh: number) => {
@@ -169,13 +170,20 @@ async function maasEngine(args: ShapeArgs, precision: Precision): Promise<Stream
  * requests: prefill = a request for 1 token, decode = (a request for new_tokens − that) over the
  * tokens it actually generated after the first.
  */
-async function maasServed(args: ShapeArgs): Promise<StreamTiming> {
+async function maasServed(args: ShapeArgs, fuse = true): Promise<StreamTiming> {
   const dataDir = await mkdtemp(join(tmpdir(), 'maas-bench-llm-'));
   const key = 'bench-admin-key-0123456789abcdef';
   const server = await spawnServe({
     dataDir,
     adminKey: key,
-    flags: ['--intra-op-threads', String(THREADS), '--max-upload-bytes', String(2 * 1024 ** 3)],
+    flags: [
+      '--intra-op-threads',
+      String(THREADS),
+      '--max-upload-bytes',
+      String(2 * 1024 ** 3),
+      '--fuse-projections',
+      String(fuse),
+    ],
     env: { MAAS_VALIDATE_TIMEOUT_MS: '600000', MAAS_VALIDATE_MEMORY_MB: '4096' },
   });
   try {
@@ -229,7 +237,10 @@ const contenders: Record<string, (args: ShapeArgs) => Promise<StreamTiming | { u
   'maas-engine': (args) => maasEngine(args, 'fp32'),
   'transformers-js-q8': (args) => transformersJs(args, 'q8'),
   'maas-engine-q8': (args) => maasEngine(args, 'q8'),
-  'maas-served': maasServed,
+  'maas-served': (args) => maasServed(args, true),
+  // The projection fusion (src/engine/onnx/fuse.ts) on and off: the served default is on.
+  'maas-engine-fused': (args) => maasEngine(args, 'fp32', true),
+  'maas-served-unfused': (args) => maasServed(args, false),
 };
 
 /** bench/lib/child.ts entry: `args.contender` names the row. */

@@ -4,9 +4,10 @@
  * (2 intra-op threads, spinning off, as maas serves). Prints the share of node time per op type,
  * summed over the decode steps only, and per step.
  *
- *   node --import tsx bench/llm/ort-profile.ts [--prompt 64] [--steps 32] [--rows 1]
+ *   node --import tsx bench/llm/ort-profile.ts [--prompt 64] [--steps 32] [--rows 1] [--model FILE]
  *
- * `--rows 8` steps 8 identical rows together, as continuous batching does.
+ * `--rows 8` steps 8 identical rows together, as continuous batching does; `--model FILE` profiles
+ * another graph of the same signature (e.g. one written by src/engine/onnx/fuse.ts).
  */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -22,6 +23,7 @@ const flag = (name: string, fallback: number) => {
 const promptLength = flag('--prompt', 64);
 const steps = flag('--steps', 32);
 const rows = flag('--rows', 1);
+const modelFlag = process.argv.indexOf('--model');
 const s = BENCH_SHAPE;
 const headDim = s.hidden / s.heads;
 
@@ -40,7 +42,9 @@ async function main() {
   await benchFolder((m) => console.error(m));
   const stem = `maas-ort-profile-${process.pid}`;
   const prefix = join(os.tmpdir(), stem);
-  const session = await ort.InferenceSession.create(join(MODEL_ROOT, MODEL_NAME, 'onnx', 'model.onnx'), {
+  const modelFile =
+    modelFlag >= 0 ? process.argv[modelFlag + 1] : join(MODEL_ROOT, MODEL_NAME, 'onnx', 'model.onnx');
+  const session = await ort.InferenceSession.create(modelFile, {
     intraOpNumThreads: 2,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',

@@ -4,7 +4,8 @@
  * engine session, with a slot for maas served (bench/llm/contenders.ts).
  *
  *   node --import tsx bench/llm/run.ts [--rounds 5] [--prompt-tokens 128] [--new-tokens 64]
- *        [--only transformers-js,maas-engine,maas-served,transformers-js-q8,maas-engine-q8] [--out bench/results]
+ *        [--only transformers-js,maas-engine,maas-served,transformers-js-q8,maas-engine-q8,
+ *                maas-engine-fused,maas-served-unfused] [--out bench/results]
  *
  * Each contender runs in its own child process, one per round, in rotating order (A B C, B C A,
  * …); the first round is a warm-up and is dropped when there are more than one. Writes
@@ -22,7 +23,9 @@ import { BENCH_SHAPE, benchFolder, llamaParams } from './folder';
 const LABELS: Record<string, string> = {
   'transformers-js': '@huggingface/transformers 4.3.2 in-process (generate, its KV cache)',
   'maas-engine': 'raw onnxruntime via maas EngineSession (prefill + 1 token/run, KV fed back)',
-  'maas-served': 'maas serve over HTTP (/v1/completions, token-id prompt)',
+  'maas-served': 'maas serve over HTTP (/v1/completions, token-id prompt), projections fused (the default)',
+  'maas-engine-fused': 'raw onnxruntime via maas EngineSession, projections fused as maas serves them',
+  'maas-served-unfused': 'maas serve over HTTP, --fuse-projections false (the graph as stored)',
   'transformers-js-q8': 'the same, dtype q8 (model_quantized.onnx, int8 weights)',
   'maas-engine-q8': 'the same on model_quantized.onnx (int8 weights)',
 };

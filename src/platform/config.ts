@@ -191,6 +191,13 @@ export const configSpec = {
     parse: int(1, 256),
     doc: 'ONNX Runtime threads across independent ops',
   },
+  fuseProjections: {
+    env: 'MAAS_FUSE_PROJECTIONS',
+    flag: '--fuse-projections',
+    default: true,
+    parse: bool,
+    doc: 'When loading a model to serve, fuse MatMuls that share an input (q/k/v, gate/up) into one MatMul + Split; the stored file is unchanged. false: serve the graph as stored',
+  },
   validateTimeoutMs: {
     env: 'MAAS_VALIDATE_TIMEOUT_MS',
     flag: '--validate-timeout-ms',

@@ -168,7 +168,11 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     {
       idleEvictMs: config.idleEvictMs,
       memoryBudgetBytes: config.memoryBudgetBytes,
-      session: { intraOpThreads: config.intraOpThreads, interOpThreads: config.interOpThreads },
+      session: {
+        intraOpThreads: config.intraOpThreads,
+        interOpThreads: config.interOpThreads,
+        fuseProjections: config.fuseProjections,
+      },
       defaults: {
         maxBatchSize: config.maxBatchSize,
         maxDelayMs: config.maxDelayMs,

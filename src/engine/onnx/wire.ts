@@ -61,6 +61,17 @@ export class ProtoWriter {
     return this.bytes(field, inner.finish());
   }
 
+  /**
+   * A nested message written by another writer, its chunks appended without copying them (a
+   * rewritten graph of hundreds of MB is copied once, by the outermost `finish`).
+   */
+  embed(field: number, inner: ProtoWriter): this {
+    this.tag(field, WireType.bytes);
+    this.rawVarint(BigInt(inner.length));
+    for (const c of inner.chunks) this.push(c);
+    return this;
+  }
+
   /** A field as `readFields` read it, written back unchanged (copying what a rewrite leaves alone). */
   field(f: ProtoField): this {
     if (f.wire === WireType.varint) return this.varint(f.field, f.varint);

@@ -98,7 +98,8 @@ describe.each(Object.entries(builders))('%s folder in the Hugging Face layout', 
   beforeAll(async () => {
     root = await tempDir('maas-hf-');
     folder = await build(join(root.dir, `tiny-${arch}`));
-    session = await EngineSession.create(folder.onnx);
+    // Fused as maas serves it (MAAS_FUSE_PROJECTIONS): the greedy tokens must still be transformers.js's.
+    session = await EngineSession.create(folder.onnx, { fuseProjections: true });
     env.allowRemoteModels = false;
     env.localModelPath = root.dir;
   });

@@ -56,7 +56,7 @@ export interface QuantizedModel {
   report: QuantizeReport;
 }
 
-interface NodeInfo {
+export interface NodeInfo {
   raw: Uint8Array;
   name: string;
   opType: string;
@@ -67,7 +67,7 @@ interface NodeInfo {
   floats: Map<string, number>;
 }
 
-interface TensorInfo {
+export interface TensorInfo {
   raw: Uint8Array;
   name: string;
   dataType: number;
@@ -80,7 +80,7 @@ interface TensorInfo {
 const text = new TextDecoder();
 const str = (f: ProtoField) => text.decode(f.bytes);
 
-function readNode(raw: Uint8Array): NodeInfo {
+export function readNode(raw: Uint8Array): NodeInfo {
   const n: NodeInfo = {
     raw,
     name: '',
@@ -114,7 +114,7 @@ function readNode(raw: Uint8Array): NodeInfo {
   return n;
 }
 
-function readTensor(raw: Uint8Array): TensorInfo {
+export function readTensor(raw: Uint8Array): TensorInfo {
   const t: TensorInfo = {
     raw,
     name: '',
@@ -156,7 +156,7 @@ function readTensor(raw: Uint8Array): TensorInfo {
 const elementCount = (dims: readonly number[]) => dims.reduce((n, d) => n * d, 1);
 
 /** The tensor's payload bytes (raw_data, float_data or its slice of an external file). */
-function payload(t: TensorInfo, external: ReadonlyMap<string, Uint8Array> | undefined): Uint8Array {
+export function payload(t: TensorInfo, external: ReadonlyMap<string, Uint8Array> | undefined): Uint8Array {
   if (t.external) {
     const file = external?.get(t.external.location);
     if (!file)
@@ -258,7 +258,7 @@ function headNodes(nodes: readonly NodeInfo[], output: string, isCandidate: (n: 
 }
 
 /** Every name any node reads, in subgraphs too (a subgraph may read an outer initializer). */
-function namesRead(graph: Uint8Array, into: Set<string>, depth = 0): void {
+export function namesRead(graph: Uint8Array, into: Set<string>, depth = 0): void {
   if (depth > 32) engineFail('invalid_model', 'graphs nested deeper than 32 levels');
   for (const f of readFields(graph)) {
     if (f.field !== 1) continue;
@@ -344,7 +344,7 @@ class Emitter {
 }
 
 /** A name not used in the graph yet, from `base`. */
-function freshName(base: string, taken: Set<string>): string {
+export function freshName(base: string, taken: Set<string>): string {
   let name = base;
   for (let i = 1; taken.has(name); i++) name = `${base}_${i}`;
   taken.add(name);
