@@ -15,6 +15,7 @@ import type { Principal } from '../../platform/auth/auth';
 import type { Platform } from '../../platform/platform';
 import { referencedOutputDigests } from '../../platform/webhooks/outputs';
 import type { WorkItem } from '../../store/work-ports';
+import { type CreateCharge, releaseCreateCharge } from '../background/admission';
 import { type PredictionEvent, runPrediction, webhook } from './run';
 import { dataOf, isTerminal, type PredictionData, predictionView, TERMINAL } from './view';
 
@@ -56,10 +57,13 @@ export class PredictionService {
     return this.platform.store.workItems;
   }
 
-  async create(principal: Principal, p: NewPrediction): Promise<WorkItem> {
+  /** Stores a prediction admitted at create (`charge`) and queues it. */
+  async create(principal: Principal, charge: CreateCharge, p: NewPrediction): Promise<WorkItem> {
     const now = Date.now();
     const data: PredictionData = {
       ...p,
+      charge,
+      chargedAtCreate: true,
       output: null,
       logs: '',
       error: null,
@@ -148,6 +152,7 @@ export class PredictionService {
     };
     // Queued here, or running on another process (whose result is then not written over this).
     if (await this.items.update(canceled, ['starting', 'processing'])) {
+      await this.release(item);
       this.emit(id, { type: 'done', data: predictionView(canceled) });
       await webhook(this.platform, canceled, 'completed');
       return canceled;
@@ -206,9 +211,11 @@ export class PredictionService {
       ...item,
       status: 'processing',
       updatedAt: now,
-      data: { ...item.data, instance: this.instance, startedAt: now },
+      data: { ...item.data, instance: this.instance, startedAt: now, charge: null },
     };
     if (!(await this.items.update(claimed, ['starting']))) return item;
+    // The route's own admission charges the run's units from here (background/admission.ts).
+    await this.release(item);
     const heartbeat = setInterval(
       () =>
         void this.items
@@ -233,6 +240,14 @@ export class PredictionService {
     } finally {
       clearInterval(heartbeat);
     }
+  }
+
+  /** Gives back the unit `item` reserved at create (called once: after the CAS that ends its wait). */
+  private async release(item: WorkItem): Promise<void> {
+    const d = dataOf(item);
+    if (!d.charge) return;
+    // A failed give-back costs the tenant one unit at most; it must not fail the prediction.
+    await releaseCreateCharge(this.platform, d.principal, d.charge).catch(() => undefined);
   }
 
   private emit(id: string, e: PredictionEvent): void {
