@@ -45,7 +45,8 @@ export function preferWait(header: unknown): number {
   return n;
 }
 
-function parseEvents(raw: unknown): WebhookEvent[] {
+/** `webhook_events_filter`: a non-empty list of webhook events (default all four). */
+export function parseWebhookEvents(raw: unknown): WebhookEvent[] {
   if (raw === undefined || raw === null) return [...WEBHOOK_EVENTS];
   if (
     !Array.isArray(raw) ||
@@ -85,7 +86,7 @@ async function create(ctx: RouteContext) {
     body.webhook === undefined || body.webhook === null
       ? null
       : await platform.webhooks.checkRequest(principal.tenantId, body.webhook);
-  const events = parseEvents(body.webhook_events_filter);
+  const events = parseWebhookEvents(body.webhook_events_filter);
   // Last, once the request is known to be valid: a refused one is charged nothing.
   const charge = await admitAtCreate(ctx);
   const service = predictionsOf(platform);
