@@ -241,7 +241,7 @@ export class PredictionService {
           .get('prediction', owner, id)
           .then(async (r) => {
             // Canceled (or failed as abandoned) by another process: stop the work here.
-            if (!r || r.status !== 'processing') return this.stopLocal(id);
+            if (r?.status !== 'processing') return this.stopLocal(id);
             if (Date.now() - lastBeat < HEARTBEAT_MS) return;
             lastBeat = Date.now();
             await this.items.update({ ...r, updatedAt: lastBeat }, ['processing']);

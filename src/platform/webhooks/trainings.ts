@@ -88,7 +88,7 @@ export function trainingWebhookListener(
     }
     if (event === 'completed') lastProgress.delete(job.id);
     const hook = await trainingWebhookOf(items, job.owner, job.id);
-    if (!hook || !hook.events.includes(event)) return;
+    if (!hook?.events.includes(event)) return;
     const current = await trainings.get(job.owner, job.id);
     if (!current) return;
     await webhooks.enqueue(job.owner, job.id, hook.url, event, { ...view(current), event: { type, data } });
