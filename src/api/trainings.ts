@@ -4,9 +4,12 @@
  */
 import { fail } from '../common/errors';
 import { jobView } from '../platform/training/service';
+import { WEBHOOK_EVENTS } from '../platform/webhooks/service';
+import { saveTrainingWebhook } from '../platform/webhooks/trainings';
 import type { JobEvent } from '../store/training-ports';
 import { TERMINAL_STATUSES } from '../store/training-ports';
 import { idempotent } from './idempotent';
+import { parseWebhookEvents } from './predictions/routes';
 import type { RouteContext, RouteSpec } from './route';
 
 const owner = (ctx: RouteContext) => ctx.principal.tenantId;
@@ -58,6 +61,16 @@ async function stream(ctx: RouteContext, id: string, after: number): Promise<voi
   res.end();
 }
 
+/** `webhook` and `webhook_events_filter` of a create, checked as a prediction's; the rest is the job's. */
+async function webhookOf(ctx: RouteContext) {
+  if (typeof ctx.body !== 'object' || ctx.body === null || Array.isArray(ctx.body))
+    return { webhook: null, events: [...WEBHOOK_EVENTS], rest: ctx.body };
+  const { webhook: raw, webhook_events_filter: filter, ...rest } = ctx.body as Record<string, unknown>;
+  const webhook =
+    raw === undefined || raw === null ? null : await ctx.platform.webhooks.checkRequest(owner(ctx), raw);
+  return { webhook, events: parseWebhookEvents(filter), rest };
+}
+
 export const trainingRoutes: RouteSpec[] = [
   {
     ...base,
@@ -72,9 +85,16 @@ export const trainingRoutes: RouteSpec[] = [
     // A retried create (same Idempotency-Key and body) is the same job, never a second one.
     handler: (ctx) =>
       idempotent(ctx, async () => {
-        const job = await ctx.platform.trainings.create(owner(ctx), ctx.body);
+        const { webhook, events, rest } = await webhookOf(ctx);
+        const job = await ctx.platform.trainings.create(owner(ctx), rest, async (created) => {
+          if (webhook)
+            await saveTrainingWebhook(ctx.platform.store.workItems, created.owner, created.id, {
+              url: webhook,
+              events,
+            });
+        });
         ctx.reply.header('location', `/api/v1/trainings/${job.id}`);
-        return jobView(job);
+        return { ...jobView(job), webhook, webhook_events_filter: events };
       }),
   },
   {
@@ -93,6 +113,17 @@ export const trainingRoutes: RouteSpec[] = [
     access: 'infer',
     summary: 'One training: status, progress (last checkpoint), result',
     handler: async (ctx) => jobView(await ctx.platform.trainings.get(owner(ctx), ctx.params.id)),
+  },
+  {
+    ...base,
+    method: 'GET',
+    path: '/api/v1/trainings/:id/webhooks',
+    access: 'infer',
+    summary: 'The webhook delivery log of a training: each event, its attempts and their answers',
+    handler: async (ctx) => {
+      const job = await ctx.platform.trainings.get(owner(ctx), ctx.params.id);
+      return { deliveries: await ctx.platform.webhooks.deliveries(job.owner, job.id) };
+    },
   },
   {
     ...base,

@@ -35,9 +35,10 @@ import { TaskService } from './tasks/service';
 import { type Clock, createTenancy, type Tenancy } from './tenancy/index';
 import { DatasetService } from './training/datasets';
 import { DescribePool } from './training/describe-pool';
-import { TrainingService } from './training/service';
+import { jobView, TrainingService } from './training/service';
 import { blobCheckpoints } from './training/shared-checkpoints';
 import { WebhookService } from './webhooks/service';
+import { trainingWebhookListener } from './webhooks/trainings';
 import { ZooService } from './zoo-training/service';
 
 export interface Platform {
@@ -256,6 +257,8 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
     timeoutMs: config.webhookTimeoutMs,
     retryBaseMs: config.webhookRetryBaseMs,
   });
+  // A training's events go to its webhook (if it has one) through the same deliveries.
+  trainings.onEvent(trainingWebhookListener(store.workItems, store.trainings, webhooks, jobView));
   const outputs = await ArtifactStore.open(join(blobRoot, 'outputs'), shared);
   let closed: Promise<void> | null = null;
   return {

@@ -1,7 +1,7 @@
 /**
  * Messages between the processes of one deployment: a training event was stored (wake the SSE
  * streams following that job), a model version was removed (drop it from every version cache and
- * unload it). Delivery is best effort and at most once: every subscriber also reads the store, so a
+ * unload it), a prediction was canceled (stop it in the process running it). Delivery is best effort and at most once: every subscriber also reads the store, so a
  * lost message costs latency (the next poll), never correctness.
  *
  * `LocalBus` is the embedded default (one process); `src/store/redis` has the Redis adapter.
@@ -9,7 +9,12 @@
 import { EventEmitter } from 'node:events';
 
 /** The topics every process may publish and subscribe to; the message is a JSON string. */
-export type BusTopic = 'training-event' | 'version-removed' | 'keys-changed' | 'models-changed';
+export type BusTopic =
+  | 'training-event'
+  | 'version-removed'
+  | 'keys-changed'
+  | 'models-changed'
+  | 'prediction-canceled';
 
 export interface Bus {
   publish(topic: BusTopic, message: string): Promise<void>;

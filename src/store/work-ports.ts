@@ -1,6 +1,7 @@
 /**
  * Background work that must survive a restart: asynchronous predictions, their webhook
- * deliveries, OpenAI batches, and each tenant's webhook signing secret. They share one shape, a
+ * deliveries, OpenAI batches, each tenant's webhook signing secret, and a training job's webhook
+ * (its URL and event filter, keyed by the job's id). They share one shape, a
  * "work item": a typed row (`kind`) owned by a tenant, with a status, an optional parent (a
  * delivery's prediction), a due time for retries, and a JSON body the service owns. One table
  * for all of them keeps the adapters small; the services above give each kind its meaning.
@@ -10,7 +11,7 @@
  */
 
 /** What the platform stores as work items. */
-export type WorkKind = 'prediction' | 'delivery' | 'batch' | 'webhook_secret';
+export type WorkKind = 'prediction' | 'delivery' | 'batch' | 'webhook_secret' | 'training_webhook';
 
 export interface WorkItem {
   kind: WorkKind;

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tensorFrom } from '../../src/engine/runtime/tensor';
 import { runAs, withPriority } from '../../src/platform/serving/caller';
+import { Contention } from '../../src/platform/serving/contention';
 import { FairQueue } from '../../src/platform/serving/fair-queue';
 import type { Runner } from '../../src/platform/serving/runner';
 import { linearModel } from '../helpers/onnx-fixtures';
@@ -171,5 +172,63 @@ describe('FairQueue charges', () => {
     const order: string[] = [];
     while (q.size > 0) order.push(q.shift()!);
     expect(order.slice(0, 6)).toEqual(['big1', 'small1', 'small2', 'small3', 'small4', 'big2']);
+  });
+});
+
+describe('Contention: the rows of a run while tenants compete', () => {
+  /** Costs learned while only `a` is active, then `b` arrives. */
+  const learned = (single: number, rows: number, ms: number) => {
+    const c = new Contention(1000);
+    c.seen('a', 0);
+    c.observe(1, single, 0);
+    c.observe(rows, ms, 0);
+    c.seen('b', 5);
+    return c;
+  };
+
+  it('batches fully while one tenant is active, and until both run costs are known', () => {
+    const c = new Contention(1000);
+    c.seen('a', 0);
+    c.observe(1, 3, 0);
+    c.observe(16, 48, 0);
+    expect(c.maxRows(16, 10)).toBe(16);
+    const fresh = new Contention(1000);
+    fresh.seen('a', 0);
+    fresh.observe(16, 48, 0);
+    fresh.seen('b', 5);
+    expect(fresh.maxRows(16, 10)).toBe(16);
+  });
+
+  it('takes one row per run where every row costs a single run (a CPU), all where rows are nearly free', () => {
+    expect(learned(3, 16, 48).maxRows(16, 10)).toBe(1);
+    expect(learned(4, 16, 4).maxRows(16, 10)).toBe(16); // 16 rows in the time of one
+    expect(learned(2, 16, 8).maxRows(16, 10)).toBe(4); // 0.5 ms a row: 4 fit in a single run's 2 ms
+  });
+
+  it('does not learn from runs while tenants compete (their times carry the flood event-loop lag)', () => {
+    const c = learned(3, 16, 48);
+    for (let i = 0; i < 20; i++) c.observe(1, 40, 10 + i);
+    expect(c.maxRows(16, 40)).toBe(1);
+  });
+
+  it('forgets a tenant after the window: the flooder alone batches fully again', () => {
+    const c = learned(3, 16, 48);
+    c.seen('a', 900);
+    expect(c.maxRows(16, 950)).toBe(1);
+    c.seen('a', 1500);
+    expect(c.activeTenants(1500)).toBe(1);
+    expect(c.maxRows(16, 1500)).toBe(16);
+  });
+});
+
+describe('Contention on a loaded machine', () => {
+  it('a few slow single-row runs (a loaded machine) do not raise the cap: medians, not averages', () => {
+    const c = new Contention(1000);
+    c.seen('a', 0);
+    for (let i = 0; i < 20; i++) c.observe(16, 48, 0);
+    for (let i = 0; i < 14; i++) c.observe(1, 3, 0);
+    for (let i = 0; i < 6; i++) c.observe(1, 200, 0);
+    c.seen('b', 5);
+    expect(c.maxRows(16, 10)).toBe(1);
   });
 });

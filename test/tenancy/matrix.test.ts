@@ -62,6 +62,7 @@ const ownedSamples: Record<string, Sample> = {
   'GET /api/v1/trainings/:id': { url: (w) => `/api/v1/trainings/${w.jobA}` },
   'POST /api/v1/trainings/:id/cancel': { url: (w) => `/api/v1/trainings/${w.jobA}/cancel` },
   'GET /api/v1/trainings/:id/events': { url: (w) => `/api/v1/trainings/${w.jobA}/events` },
+  'GET /api/v1/trainings/:id/webhooks': { url: (w) => `/api/v1/trainings/${w.jobA}/webhooks` },
   'POST /api/v1/models/:name/predict': {
     url: () => '/api/v1/models/priv/predict',
     payload: { inputs: [{ x: 1 }] },

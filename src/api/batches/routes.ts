@@ -87,6 +87,9 @@ async function create(ctx: RouteContext) {
     fail('invalid_request', "the input file must be uploaded with purpose 'batch'", {
       pointer: 'input_file_id',
     });
+  // A tenant over its rate limit or quota hears it now, not from every line's error; the lines
+  // are charged one by one as they run, as requests of the synchronous route.
+  ctx.reply.headers(await ctx.platform.tenancy.admission.check(ctx.principal));
   const service = batchesOf(ctx.platform);
   // The loop starts with the first batch (a server that never batches runs no loop).
   service.start();

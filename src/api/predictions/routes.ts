@@ -11,6 +11,7 @@
 import { createReadStream } from 'node:fs';
 import { fail } from '../../common/errors';
 import { WEBHOOK_EVENTS, type WebhookEvent } from '../../platform/webhooks/service';
+import { admitAtCreate } from '../background/admission';
 import { authorizedModel } from '../model-ref';
 import { SseStream } from '../openai/sse';
 import type { RouteContext, RouteSpec } from '../route';
@@ -44,7 +45,8 @@ export function preferWait(header: unknown): number {
   return n;
 }
 
-function parseEvents(raw: unknown): WebhookEvent[] {
+/** `webhook_events_filter`: a non-empty list of webhook events (default all four). */
+export function parseWebhookEvents(raw: unknown): WebhookEvent[] {
   if (raw === undefined || raw === null) return [...WEBHOOK_EVENTS];
   if (
     !Array.isArray(raw) ||
@@ -84,14 +86,17 @@ async function create(ctx: RouteContext) {
     body.webhook === undefined || body.webhook === null
       ? null
       : await platform.webhooks.checkRequest(principal.tenantId, body.webhook);
+  const events = parseWebhookEvents(body.webhook_events_filter);
+  // Last, once the request is known to be valid: a refused one is charged nothing.
+  const charge = await admitAtCreate(ctx);
   const service = predictionsOf(platform);
-  const item = await service.create(principal, {
+  const item = await service.create(principal, charge, {
     model: body.model,
     version: ref ?? null,
     task,
     input: input as Record<string, unknown>,
     webhook,
-    events: parseEvents(body.webhook_events_filter),
+    events,
   });
   const answer = wait > 0 ? await service.wait(item.owner, item.id, wait * 1000) : item;
   ctx.reply.header('location', `/api/v1/predictions/${item.id}`);

@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import type { Platform } from '../../platform/platform';
 import type { WebhookEvent } from '../../platform/webhooks/service';
 import type { WorkItem } from '../../store/work-ports';
+import { alreadyCharged } from '../background/admission';
 import { runRoute } from '../background/context';
 import { toMaasError } from '../errors';
 import { kindRow } from './kinds';
@@ -72,7 +73,7 @@ export async function runPrediction(
     const captured = { headers: {} as Record<string, string> };
     const answer = await runRoute(
       platform,
-      d().principal,
+      d().chargedAtCreate ? alreadyCharged(d().principal) : d().principal,
       row.route(version),
       row.call(d().model, version, d().input),
       signal,

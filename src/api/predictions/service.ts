@@ -8,6 +8,11 @@
  * any process with a free slot); a row left `processing` by a process that is gone (the embedded
  * server restarted, or no heartbeat for `STALE_MS`) fails with an error saying so. Finished rows,
  * their delivery logs and files are deleted `MAAS_PREDICTION_TTL` after creation.
+ *
+ * Cancel across processes: the row is the truth. A cancel through any process moves it to
+ * `canceled` (a compare-and-set) and publishes `prediction-canceled` on the bus; the process
+ * running it stops it at once on the message (Redis pub/sub when MAAS_REDIS_URL is set), and in
+ * any case when its poll of the row (every `CANCEL_POLL_MS`) finds it no longer `processing`.
  */
 import { randomBytes } from 'node:crypto';
 import { fail } from '../../common/errors';
@@ -15,11 +20,17 @@ import type { Principal } from '../../platform/auth/auth';
 import type { Platform } from '../../platform/platform';
 import { referencedOutputDigests } from '../../platform/webhooks/outputs';
 import type { WorkItem } from '../../store/work-ports';
+import { type CreateCharge, releaseCreateCharge } from '../background/admission';
 import { type PredictionEvent, runPrediction, webhook } from './run';
 import { dataOf, isTerminal, type PredictionData, predictionView, TERMINAL } from './view';
 
 /** A running prediction's row is refreshed this often (ms)... */
 const HEARTBEAT_MS = 20_000;
+/**
+ * ...and read this often, to stop it when another process canceled it (ms): the fallback of the
+ * bus message, which Redis delivers at once and an embedded (one-process) bus cannot.
+ */
+const CANCEL_POLL_MS = 1000;
 /** ...and counts as abandoned by its process after this long without (ms). */
 const STALE_MS = 90_000;
 const JANITOR_EVERY_MS = 10_000;
@@ -50,16 +61,21 @@ export class PredictionService {
   private lastPurge = 0;
   private stopped = false;
 
+  private unsubscribe: (() => void) | null = null;
+
   constructor(private readonly platform: Platform) {}
 
   private get items() {
     return this.platform.store.workItems;
   }
 
-  async create(principal: Principal, p: NewPrediction): Promise<WorkItem> {
+  /** Stores a prediction admitted at create (`charge`) and queues it. */
+  async create(principal: Principal, charge: CreateCharge, p: NewPrediction): Promise<WorkItem> {
     const now = Date.now();
     const data: PredictionData = {
       ...p,
+      charge,
+      chargedAtCreate: true,
       output: null,
       logs: '',
       error: null,
@@ -146,8 +162,12 @@ export class PredictionService {
       updatedAt: Date.now(),
       data: { ...item.data, completedAt: Date.now(), logs: `${d.logs}canceled\n` },
     };
-    // Queued here, or running on another process (whose result is then not written over this).
+    // Queued here, or running on another process (whose result is then not written over this,
+    // and which stops it on the bus message or its next poll of the row).
     if (await this.items.update(canceled, ['starting', 'processing'])) {
+      await this.release(item);
+      if (item.status === 'processing')
+        await this.platform.bus.publish('prediction-canceled', id).catch(() => undefined);
       this.emit(id, { type: 'done', data: predictionView(canceled) });
       await webhook(this.platform, canceled, 'completed');
       return canceled;
@@ -158,6 +178,7 @@ export class PredictionService {
   /** Adopts rows left by an earlier start and starts the janitor and webhook deliveries. */
   async start(): Promise<void> {
     this.stopped = false;
+    this.unsubscribe ??= this.platform.bus.subscribe('prediction-canceled', (id) => this.stopLocal(id));
     await this.platform.webhooks.start();
     await this.tidy();
     this.janitor ??= setInterval(() => void this.tidy().catch(() => undefined), JANITOR_EVERY_MS);
@@ -167,6 +188,8 @@ export class PredictionService {
   /** Stops taking work; running predictions fail (`the server stopped`), queued ones wait for the next start. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
     if (this.janitor) clearInterval(this.janitor);
     this.janitor = null;
     const all = [...this.running.values()];
@@ -206,22 +229,26 @@ export class PredictionService {
       ...item,
       status: 'processing',
       updatedAt: now,
-      data: { ...item.data, instance: this.instance, startedAt: now },
+      data: { ...item.data, instance: this.instance, startedAt: now, charge: null },
     };
     if (!(await this.items.update(claimed, ['starting']))) return item;
+    // The route's own admission charges the run's units from here (background/admission.ts).
+    await this.release(item);
+    let lastBeat = now;
     const heartbeat = setInterval(
       () =>
         void this.items
           .get('prediction', owner, id)
-          .then(
-            (r) =>
-              r &&
-              r.status === 'processing' &&
-              this.items.update({ ...r, updatedAt: Date.now() }, ['processing']),
-          )
+          .then(async (r) => {
+            // Canceled (or failed as abandoned) by another process: stop the work here.
+            if (r?.status !== 'processing') return this.stopLocal(id);
+            if (Date.now() - lastBeat < HEARTBEAT_MS) return;
+            lastBeat = Date.now();
+            await this.items.update({ ...r, updatedAt: lastBeat }, ['processing']);
+          })
           // A missed beat is retried by the next one; the staleness window allows several.
           .catch(() => undefined),
-      HEARTBEAT_MS,
+      CANCEL_POLL_MS,
     );
     heartbeat.unref();
     try {
@@ -233,6 +260,19 @@ export class PredictionService {
     } finally {
       clearInterval(heartbeat);
     }
+  }
+
+  /** Stops a prediction running in this process (canceled elsewhere); nothing when it is not here. */
+  private stopLocal(id: string): void {
+    this.running.get(id)?.controller.abort();
+  }
+
+  /** Gives back the unit `item` reserved at create (called once: after the CAS that ends its wait). */
+  private async release(item: WorkItem): Promise<void> {
+    const d = dataOf(item);
+    if (!d.charge) return;
+    // A failed give-back costs the tenant one unit at most; it must not fail the prediction.
+    await releaseCreateCharge(this.platform, d.principal, d.charge).catch(() => undefined);
   }
 
   private emit(id: string, e: PredictionEvent): void {

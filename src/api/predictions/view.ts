@@ -10,6 +10,7 @@
 import type { Principal } from '../../platform/auth/auth';
 import type { WebhookEvent } from '../../platform/webhooks/service';
 import type { WorkItem } from '../../store/work-ports';
+import type { CreateCharge } from '../background/admission';
 import type { PredictionKind } from './kinds';
 import type { PredictionFile } from './outputs';
 
@@ -38,6 +39,13 @@ export interface PredictionData {
   events: WebhookEvent[];
   /** Who created it: the run is admitted, limited and metered as this key. */
   principal: Principal;
+  /**
+   * The unit reserved when it was created (background/admission.ts), until it runs or is
+   * canceled; null after. `chargedAtCreate`: its request was charged at create (rows written
+   * before that was so lack it, and are charged when they run).
+   */
+  charge?: CreateCharge | null;
+  chargedAtCreate?: boolean;
   /** The process running it (a random id per process), while processing. */
   instance: string | null;
   startedAt: number | null;

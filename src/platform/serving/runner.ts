@@ -5,7 +5,9 @@
  * dims and dtypes agree are stacked along dim 0 (up to `maxBatchSize` rows), run once and split.
  * The first request of a batch waits at most `maxDelayMs` for company; while a run is in progress
  * new requests simply queue, and the next batch starts as soon as it ends. One run at a time per
- * runner: ORT already uses every core inside a run.
+ * runner: ORT already uses every core inside a run. Under fair scheduling, while more than one
+ * tenant is active on the model a run takes only the rows that fit in a single-row run's time
+ * (contention.ts), so a light tenant never waits behind a long run of a flooder's rows.
  *
  * The session normally lives in a worker thread (ThreadedSession): the event loop stays free
  * during a run, so requests arriving meanwhile queue up and form the next batch.
@@ -28,6 +30,7 @@ import type { Tensor } from '../../engine/runtime/tensor';
 import type { ModelSignature } from '../../store/ports';
 import type { PlatformMetrics } from '../metrics';
 import type { Caller } from './caller';
+import { Contention } from './contention';
 import { FairQueue } from './fair-queue';
 import { RunQueue, type Scheduling } from './run-queue';
 import { checkInputs, hasFreeBatchDim, sliceRows, stack } from './tensors';
@@ -119,6 +122,8 @@ function leadingDim(req: InferRequest): number {
 
 export class Runner {
   private readonly queue = new RunQueue<Pending>(() => this.settings.scheduling ?? 'fair');
+  /** Who is active on this model and what its runs cost: a run's rows while tenants compete. */
+  private readonly contention = new Contention();
   private running = false;
   private waitTimer: NodeJS.Timeout | null = null;
   private scheduled = false;
@@ -373,6 +378,7 @@ export class Runner {
       return;
     }
     this.queue.push(p);
+    this.contention.seen(caller.tenant, p.enqueuedAt);
     this.publishDepth();
     this.pump();
   }
@@ -417,7 +423,7 @@ export class Runner {
 
   /**
    * Take the next batch: the head request (the next in serving order, see RunQueue) plus
-   * compatible ones in that order, up to maxBatchSize rows.
+   * compatible ones in that order, up to `batchLimit()` rows.
    */
   private takeBatch(): Pending[] {
     const head = this.queue.head()!;
@@ -431,7 +437,17 @@ export class Runner {
       return [head];
     }
     if (head.key === null) return [head];
-    return this.queue.fill(head, (p) => p.key === head.key, this.settings.maxBatchSize);
+    return this.queue.fill(head, (p) => p.key === head.key, this.batchLimit());
+  }
+
+  /**
+   * The most rows of the next run: `maxBatchSize`, or under fair scheduling while tenants compete
+   * for this model, what fits in a single-row run's time (contention.ts).
+   */
+  private batchLimit(): number {
+    const max = this.settings.maxBatchSize;
+    if ((this.settings.scheduling ?? 'fair') === 'fifo') return max;
+    return this.contention.maxRows(max, Date.now());
   }
 
   /**
@@ -470,7 +486,7 @@ export class Runner {
     const batch = this.takeBatch();
     const rows = batch.reduce((n, p) => n + p.rows, 0);
     const waited = Date.now() - batch[0].enqueuedAt;
-    if (batch[0].key !== null && rows < this.settings.maxBatchSize && waited < this.settings.maxDelayMs) {
+    if (batch[0].key !== null && rows < this.batchLimit() && waited < this.settings.maxDelayMs) {
       this.waitTimer = setTimeout(() => {
         this.waitTimer = null;
         this.startBatch();
@@ -510,6 +526,7 @@ export class Runner {
       if (s.name in head.inputs || !seq) feeds[s.name] = stack(batch.map((p) => p.req.inputs[s.name]));
     }
     try {
+      const started = performance.now();
       const out = await this.session.run(
         feeds,
         head.outputs?.length ? head.outputs : undefined,
@@ -517,6 +534,9 @@ export class Runner {
       );
       if (seq) seq.primed = true;
       const rows = batch.reduce((n, p) => n + p.rows, 0);
+      const now = Date.now();
+      if (batch[0].key !== null) this.contention.observe(rows, performance.now() - started, now);
+      for (const p of batch) this.contention.seen(p.caller.tenant, now);
       if (batch.length > 1 && Object.values(out).some((t) => t.dims[0] !== rows)) {
         // The graph's dim 0 was symbolic but is not a batch dim after all: stop batching it.
         this.settings = { ...this.settings, maxBatchSize: 1 };

@@ -121,12 +121,27 @@ export class Admission {
   }
 
   /**
+   * Whether a request of one unit would be admitted now, charging nothing: throws what `admit`
+   * would (429 `rate_limited` / `quota_exceeded` with headers), else gives everything back. For
+   * work whose requests are charged later, one by one (an OpenAI batch's lines).
+   */
+  async check(principal: Principal): Promise<Record<string, string>> {
+    const ticket = await this.admit(principal, 1);
+    await this.deps.limiter.refund(ticket.specs);
+    await this.settle({ ...ticket, specs: [] }, 0);
+    return ticket.headers;
+  }
+
+  /**
    * After the request: charge what it actually used. Less than reserved → the difference goes
    * back to the buckets and the quota; more (an estimate that was too low) → the quota is debited
    * unconditionally, since the work is already done. A request that ended refused or failed
    * settles with 0.
    */
-  async settle(ticket: AdmissionTicket, actualUnits: number): Promise<void> {
+  async settle(
+    ticket: Pick<AdmissionTicket, 'principal' | 'month' | 'reservedUnits' | 'specs'>,
+    actualUnits: number,
+  ): Promise<void> {
     const { principal, month } = ticket;
     const diff = actualUnits - ticket.reservedUnits;
     const hasQuota =

@@ -75,6 +75,13 @@ export function jobView(j: JobRecord) {
   return rest;
 }
 
+/** Told of each event a job stores (after it is stored). */
+export type TrainingEventListener = (
+  job: Pick<JobRecord, 'id' | 'owner'>,
+  type: string,
+  data: Record<string, unknown>,
+) => Promise<void>;
+
 interface Running {
   job: JobRecord;
   child: ChildProcess;
@@ -99,6 +106,7 @@ export class TrainingService {
   /** Claims jobs only once started: a process of role `api` never does. */
   private started = false;
   private readonly unsubscribe: () => void;
+  private listener: TrainingEventListener | null = null;
 
   /**
    * `notices` carries "job X has a new event" between processes (the job may run on another
@@ -125,7 +133,12 @@ export class TrainingService {
     void this.tick();
   }
 
-  async create(owner: string, body: unknown): Promise<JobRecord> {
+  /** `beforeQueued` runs once the job row exists, before its first event (its webhook is kept there). */
+  async create(
+    owner: string,
+    body: unknown,
+    beforeQueued: (job: JobRecord) => Promise<void> = async () => {},
+  ): Promise<JobRecord> {
     const { family, dataset, target, model, hyperparameters } = await parseJobRequest(
       body,
       (name) => this.datasets.resolve(owner, name),
@@ -141,7 +154,8 @@ export class TrainingService {
       model,
       hyperparameters,
     });
-    await this.event(job.id, 'status', { status: 'queued' });
+    await beforeQueued(job);
+    await this.event(job, 'status', { status: 'queued' });
     void this.tick();
     return job;
   }
@@ -183,7 +197,7 @@ export class TrainingService {
       if (r) this.stop(r);
       // A queued job has no trainer whose exit would clean its folder: leave none behind.
       else await rm(this.jobDir(job.id), { recursive: true, force: true });
-      await this.event(job.id, 'status', { status: 'cancelled' });
+      await this.event(job, 'status', { status: 'cancelled' });
     }
     return this.get(owner, id);
   }
@@ -214,10 +228,21 @@ export class TrainingService {
     });
   }
 
-  private async event(id: string, type: string, data: Record<string, unknown>): Promise<void> {
-    await this.store.trainings.addEvent(id, type, data);
+  /**
+   * Also tells `listener` of every event stored (the job's webhook, platform/webhooks/trainings.ts).
+   * One listener; a failing one never fails the job.
+   */
+  onEvent(listener: TrainingEventListener): void {
+    this.listener = listener;
+  }
+
+  private async event(job: JobRecord, type: string, data: Record<string, unknown>): Promise<void> {
+    await this.store.trainings.addEvent(job.id, type, data);
     // Readers poll the store every second anyway: a lost wake-up only delays them.
-    await this.notices.publish('training-event', id).catch(() => {});
+    await this.notices.publish('training-event', job.id).catch(() => {});
+    await this.listener?.(job, type, data).catch((e: unknown) =>
+      this.log(`training ${job.id}: webhook not queued: ${(e as Error).message}`),
+    );
   }
 
   private async tick(): Promise<void> {
@@ -286,7 +311,7 @@ export class TrainingService {
       inbox: Promise.resolve(),
     };
     this.running.set(job.id, r);
-    await this.event(job.id, 'status', {
+    await this.event(job, 'status', {
       status: 'running',
       attempt: job.attempts,
       fromStep: job.checkpointStep,
@@ -354,7 +379,7 @@ export class TrainingService {
     // A cancelled job's story ends with its 'cancelled' status: late progress from the dying
     // trainer (already in the IPC pipe when it was killed) must not follow it.
     if (r.stopped) return;
-    if (m.type === 'event') await this.event(r.job.id, m.event, m.data);
+    if (m.type === 'event') await this.event(r.job, m.event, m.data);
     else if (m.type === 'checkpoint') {
       const digest = await this.settings.checkpoints?.publish(this.jobDir(r.job.id)).catch((e: unknown) => {
         this.log(`training ${r.job.id}: checkpoint not shared: ${(e as Error).message}`);
@@ -365,7 +390,7 @@ export class TrainingService {
         this.stop(r);
         return;
       }
-      await this.event(r.job.id, 'checkpoint', digest ? { step: m.step, digest } : { step: m.step });
+      await this.event(r.job, 'checkpoint', digest ? { step: m.step, digest } : { step: m.step });
     } else if (m.type === 'failed' || m.type === 'done') {
       r.settled = true;
       r.finalizing = (
@@ -423,7 +448,7 @@ export class TrainingService {
     );
     const retryAt = Date.now() + delayMs;
     this.log(`training ${job.id}: ${reason}; retrying from step ${current.checkpointStep} in ${delayMs} ms`);
-    await this.event(job.id, 'retrying', {
+    await this.event(job, 'retrying', {
       attempt,
       maxRetries: this.settings.maxRetries,
       reason,
@@ -452,7 +477,7 @@ export class TrainingService {
     fields: { error?: string; result?: Record<string, unknown> },
   ): Promise<void> {
     if (await this.store.trainings.finish(job.id, status, fields, job.attempts))
-      await this.event(job.id, 'status', {
+      await this.event(job, 'status', {
         status,
         ...(fields.error ? { error: fields.error } : {}),
         ...(fields.result ?? {}),
