@@ -6,9 +6,7 @@
  * each route gets no more than it needs: a hostile body costs what its surface allows, no more.
  */
 import type { Config } from '../platform/config';
-import type { RouteSpec } from './route';
-
-export type JsonBodyClass = 'control' | 'text' | 'data';
+import type { JsonBodyClass, RouteSpec } from './route';
 
 interface JsonBudget {
   /** The Config key holding the byte limit. */

@@ -7,7 +7,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal, Scope } from '../platform/auth/auth';
 import type { Platform } from '../platform/platform';
-import type { JsonBodyClass } from './json-limits';
+
+/** Which size budget a JSON body gets (json-limits.ts). */
+export type JsonBodyClass = 'control' | 'text' | 'data';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /** Which error shape a route answers with: problem+json (native, ops), KServe's `{error}`, OpenAI's. */
