@@ -2,6 +2,7 @@
  * What tenant A does in bench/serve/attack.ts: each attack is a loop that repeats until stopped,
  * counting its attempts and the statuses it got. All inputs are built in memory, small on the wire.
  */
+import { setMaxListeners } from 'node:events';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
@@ -21,6 +22,28 @@ export interface Attack {
 }
 
 const MiB = 1024 * 1024;
+
+/** The attacks, in the order `attacks()` returns them (a `--only` selector matches these). */
+export const ATTACK_NAMES = [
+  'slowloris (20 sockets, 1 byte / 4 s)',
+  'gzip CSV bomb (2 MB → 2 GiB field)',
+  'tar of 24 gzipped IDX entries',
+  'bracket bomb (10 MB of nested [ ])',
+  'oversize JSON body (declared 64 MiB)',
+  'flood: unauthenticated /v2/models/<random>/ready',
+] as const;
+
+/** Indices of the attacks `only` names (comma-separated indices or parts of names); all when empty. */
+export function selectAttacks(only?: string): number[] {
+  const all = ATTACK_NAMES.map((_, i) => i);
+  if (!only) return all;
+  const parts = only.split(',').map((p) => p.trim().toLowerCase());
+  const picked = all.filter((i) =>
+    parts.some((p) => (/^\d+$/.test(p) ? p === String(i) : ATTACK_NAMES[i].toLowerCase().includes(p))),
+  );
+  if (picked.length === 0) throw new Error(`--only ${only}: no attack matches (${ATTACK_NAMES.join('; ')})`);
+  return picked;
+}
 
 /** One request with a raw body; resolves with the status, or 'error' when the socket is cut. */
 function send(
@@ -88,9 +111,9 @@ async function idxTarBomb(): Promise<Buffer> {
 }
 
 /** Sockets that send a chunked body one byte every `everyMs`, reopened when the server cuts them. */
-function slowloris(sockets: number, everyMs: number): Attack {
+function slowloris(name: string, sockets: number, everyMs: number): Attack {
   return {
-    name: `slowloris (${sockets} sockets, 1 byte / ${everyMs / 1000} s)`,
+    name,
     async run(url, key, stop) {
       const tally: AttackTally = { name: this.name, attempts: 0, statuses: {} };
       const { hostname, port } = new URL(url);
@@ -133,8 +156,8 @@ export async function attacks(model: string): Promise<Attack[]> {
   const infer = `/v2/models/${model}/infer`;
   let n = 0;
   return [
-    slowloris(20, 4000),
-    loop('gzip CSV bomb (2 MB → 2 GiB field)', 1, (url, key) =>
+    slowloris(ATTACK_NAMES[0], 20, 4000),
+    loop(ATTACK_NAMES[1], 1, (url, key) =>
       send(
         url,
         'POST',
@@ -143,7 +166,7 @@ export async function attacks(model: string): Promise<Attack[]> {
         csvBomb,
       ),
     ),
-    loop('tar of 24 gzipped IDX entries', 1, (url, key) =>
+    loop(ATTACK_NAMES[2], 1, (url, key) =>
       send(
         url,
         'POST',
@@ -152,17 +175,17 @@ export async function attacks(model: string): Promise<Attack[]> {
         tarBomb,
       ),
     ),
-    loop('bracket bomb (10 MB of nested [ ])', 1, (url, key) =>
+    loop(ATTACK_NAMES[3], 1, (url, key) =>
       send(url, 'POST', infer, { ...auth(key), 'content-type': 'application/json' }, brackets),
     ),
-    loop('oversize JSON body (declared 64 MiB)', 2, (url, key) =>
+    loop(ATTACK_NAMES[4], 2, (url, key) =>
       send(url, 'POST', infer, {
         ...auth(key),
         'content-type': 'application/json',
         'content-length': 64 * MiB,
       }),
     ),
-    loop('flood: unauthenticated /v2/models/<random>/ready', 8, (url) =>
+    loop(ATTACK_NAMES[5], 8, (url) =>
       send(url, 'GET', `/v2/models/m${Math.random().toString(36).slice(2)}/ready`, {}),
     ),
   ];
@@ -171,12 +194,14 @@ export async function attacks(model: string): Promise<Attack[]> {
 /**
  * As a child process (bench/serve/attack.ts starts it, so the attacker's own work never delays
  * tenant B's client): `node --import tsx bench/serve/attack-loops.ts URL KEY MODEL [INDICES]`
- * attacks until SIGTERM, then prints its tallies as one JSON line.
+ * attacks until SIGTERM, then prints its tallies as one JSON line. INDICES: see selectAttacks.
  */
 async function child(): Promise<void> {
   const [url, key, model, only] = process.argv.slice(2);
-  const chosen = (await attacks(model)).filter((_, i) => !only || only.split(',').map(Number).includes(i));
+  const picked = selectAttacks(only);
+  const chosen = (await attacks(model)).filter((_, i) => picked.includes(i));
   const stop = new AbortController();
+  setMaxListeners(100, stop.signal); // slowloris listens once per socket
   process.once('SIGTERM', () => stop.abort());
   const running = chosen.map((a) => a.run(url, key, stop.signal));
   process.stdout.write('ready\n');

@@ -8,7 +8,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { fail } from '../common/errors';
-import { parseJsonBody } from './json-body';
+import { type JsonShape, parseJsonBody } from './json-body';
 import { readBodyBytes } from './json-stream';
 import type { RouteSpec } from './route';
 
@@ -43,11 +43,11 @@ const passThrough = (
 ) => done(null, payload);
 
 /** The root context: JSON (bounded), multipart and octet-stream pass through as streams. */
-export function installBodyParsers(app: FastifyInstance, maxJsonDepth: number): void {
+export function installBodyParsers(app: FastifyInstance, shape: JsonShape): void {
   app.removeContentTypeParser(['application/json']);
   // Read and depth-checked as the bytes arrive: a bomb is refused before the rest is buffered.
   app.addContentTypeParser('application/json', async (req: FastifyRequest, payload: Readable) =>
-    parseJsonBody(await readBodyBytes(req, payload, maxJsonDepth), maxJsonDepth, true),
+    parseJsonBody(await readBodyBytes(req, payload, shape), shape, true),
   );
   app.addContentTypeParser('application/octet-stream', passThrough);
   app.addContentTypeParser('multipart/form-data', passThrough);

@@ -5,6 +5,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import { type ErrorCode, errorCatalog, isMaasError, MaasError } from '../common/errors';
+import type { JsonLimit } from './json-limits';
 import { openAIErrorBody } from './openai/errors';
 import type { Surface } from './route';
 
@@ -22,8 +23,8 @@ const fastifyCodes: Record<string, ErrorCode> = {
 export interface ErrorContext {
   /** What to send instead (the route's body kind), for 415s. */
   bodyHint?: string;
-  /** The JSON body limit (bytes), for 413s. */
-  maxJsonBytes?: number;
+  /** The route's JSON body limit, for 413s (json-limits.ts). */
+  jsonLimit?: JsonLimit;
 }
 
 /** Fastify's own refusals, with a hint of what to send (never the request's bytes echoed). */
@@ -36,8 +37,8 @@ function fromFastify(code: ErrorCode, fastifyCode: string, c: ErrorContext): Maa
   if (code === 'payload_too_large')
     return new MaasError(
       code,
-      c.maxJsonBytes !== undefined
-        ? `the body is larger than ${c.maxJsonBytes} bytes (limit maxJsonBytes, setting MAAS_MAX_JSON_BYTES); large inputs go to the upload routes`
+      c.jsonLimit !== undefined
+        ? `the body is larger than ${c.jsonLimit.bytes} bytes (limit ${c.jsonLimit.limit}, setting ${c.jsonLimit.setting}); ${c.jsonLimit.hint}`
         : errorCatalog.payload_too_large.title,
     );
   if (fastifyCode === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH')

@@ -117,6 +117,7 @@ export const explainRoutes: RouteSpec[] = [
     path: '/api/v1/models/:name/explain',
     access: 'infer',
     body: 'json',
+    jsonLimit: 'data',
     summary:
       'Explain a classifier: input-gradient saliency (image heat-map PNG, per-token or per-feature scores): {input, target, version}; uploaded ONNX classifiers also {method: gradient|smoothgrad|integrated_gradients, input_name, output_name}',
     handler: explain,

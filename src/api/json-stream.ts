@@ -1,13 +1,13 @@
 /**
  * Reading a JSON body off the socket with its limits applied while it arrives: the size against
- * the route's `bodyLimit` (the declared Content-Length first), the nesting through a
- * JsonDepthScanner on every chunk. A depth bomb is refused at its first bracket too many: the rest
+ * the route's `bodyLimit` (the declared Content-Length first, json-limits.ts), the nesting and the
+ * count of arrays and objects through a JsonDepthScanner on every chunk. A depth bomb is refused at its first bracket too many: the rest
  * of it is read off the socket and dropped (never buffered, concatenated or decoded), then the 400
  * goes out, so a client that is still sending gets to read it.
  */
 import type { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
-import { JsonDepthScanner, tooDeep } from './json-body';
+import { JsonDepthScanner, type JsonShape } from './json-body';
 
 /** The error fastify itself raises for a body over the limit (api/errors.ts maps it to a 413 with a hint). */
 function tooLarge(): Error {
@@ -23,13 +23,13 @@ function badLength(): Error {
 }
 
 /**
- * The whole body under the route's size limit, depth-checked byte by byte when `maxDepth` is given;
+ * The whole body under the route's size limit, shape-checked byte by byte when `shape` is given;
  * rejects at the first limit crossed.
  */
-export function readBodyBytes(req: FastifyRequest, payload: Readable, maxDepth?: number): Promise<Buffer> {
+export function readBodyBytes(req: FastifyRequest, payload: Readable, shape?: JsonShape): Promise<Buffer> {
   const limit = req.routeOptions.bodyLimit ?? Number.POSITIVE_INFINITY;
   if (Number(req.headers['content-length']) > limit) return Promise.reject(tooLarge());
-  const scanner = maxDepth === undefined ? undefined : new JsonDepthScanner(maxDepth);
+  const scanner = shape === undefined ? undefined : new JsonDepthScanner(shape);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
@@ -51,7 +51,7 @@ export function readBodyBytes(req: FastifyRequest, payload: Readable, maxDepth?:
       chunks.push(bytes);
       if (deep < 0) return;
       try {
-        tooDeep(Buffer.concat(chunks).toString('utf8', 0, deep), scanner?.maxDepth ?? 0);
+        scanner?.refuse(Buffer.concat(chunks).toString('utf8', 0, deep));
       } catch (err) {
         // Answering now would close the socket under a client still sending, which then never
         // reads the answer (curl: "failed sending data"): drain the rest, keeping nothing.

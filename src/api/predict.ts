@@ -59,6 +59,7 @@ export const predictRoutes: RouteSpec[] = [
     path: '/api/v1/models/:name/predict',
     access: 'infer',
     body: 'json',
+    jsonLimit: 'data',
     summary:
       'Predict from raw rows / texts / images with a model trained here: labels + probabilities or values, and warnings for unknown or missing columns, unseen categories and texts with no known word (?strict=true: 400 instead)',
     handler: predict,

@@ -8,6 +8,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal, Scope } from '../platform/auth/auth';
 import type { Platform } from '../platform/platform';
 
+/** Which size budget a JSON body gets (json-limits.ts). */
+export type JsonBodyClass = 'control' | 'text' | 'data';
+
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /** Which error shape a route answers with: problem+json (native, ops), KServe's `{error}`, OpenAI's. */
 export type Surface = 'native' | 'v2' | 'ops' | 'openai';
@@ -53,6 +56,12 @@ export interface RouteSpec {
    * KServe tensors (JSON, or a JSON header and raw tensor bytes: v2-binary.ts), or none.
    */
   body: 'json' | 'binary' | 'multipart' | 'tensors' | 'none';
+  /**
+   * The size budget of a JSON body (json-limits.ts): `control` (the default of `json`: settings
+   * and small documents), `text` (prompts and texts), `data` (the default of `tensors`: tensors,
+   * rows, images).
+   */
+  jsonLimit?: JsonBodyClass;
   /**
    * Audit action name (`model.upload`) for management routes whose service does not audit itself;
    * the server records one entry per attempt (success, denied or failed).

@@ -17,6 +17,7 @@ import { callerOf, runAs } from '../platform/serving/caller';
 import { bodyHints, checkBodyType, installBinaryParsers, installBodyParsers } from './bodies';
 import { prettyStream, resolveLogFormat } from './console';
 import { sendError, toMaasError } from './errors';
+import { defaultJsonLimit, jsonLimitOf } from './json-limits';
 import type { RouteSpec, ServerState, Surface } from './route';
 import { routeTable } from './routes';
 import { installTensorParsers } from './v2-binary';
@@ -71,17 +72,18 @@ export function buildServer(platform: Platform, routes: readonly RouteSpec[] = r
     forceCloseConnections: 'idle',
   });
   const state: ServerState = { draining: false, inflight: 0 };
+  const jsonShape = { maxDepth: config.maxJsonDepth, maxContainers: config.maxJsonContainers };
   const principals = new WeakMap<FastifyRequest, Principal>();
   const specs = new WeakMap<FastifyRequest, RouteSpec>();
 
-  // JSON bounded in depth and size; uploads and forms as streams (bodies.ts).
-  installBodyParsers(app, config.maxJsonDepth);
+  // JSON bounded in depth, containers and size; uploads and forms as streams (bodies.ts).
+  installBodyParsers(app, jsonShape);
 
   app.setErrorHandler((err, req, reply) => {
     const spec = specs.get(req);
     const e = toMaasError(err, {
       bodyHint: spec ? bodyHints[spec.body] : undefined,
-      maxJsonBytes: config.maxJsonBytes,
+      jsonLimit: (spec && jsonLimitOf(spec, config)) ?? defaultJsonLimit(config),
     });
     if (e.code === 'internal') req.log.error({ err }, 'unhandled error');
     return sendError(reply, e, spec?.surface ?? surfaceOfUrl(req.url));
@@ -138,7 +140,7 @@ export function buildServer(platform: Platform, routes: readonly RouteSpec[] = r
   });
   // KServe infer: JSON, or the binary tensor extension under any Content-Type (v2-binary.ts).
   app.register(async (tensors) => {
-    installTensorParsers(tensors, config.maxJsonDepth);
+    installTensorParsers(tensors, jsonShape);
     for (const spec of routes.filter((r) => r.body === 'tensors')) registerRoute(tensors, spec, shared);
   });
   const dropUnfinishedBodies = () => {
@@ -170,6 +172,8 @@ function registerRoute(app: FastifyInstance, spec: RouteSpec, shared: Shared): v
   app.route({
     method: spec.method,
     url: spec.path,
+    // Each JSON route's own size budget (json-limits.ts); the rest keep the server's default.
+    bodyLimit: jsonLimitOf(spec, platform.config)?.bytes,
     onRequest: async (req: FastifyRequest) => {
       specs.set(req, spec);
       if (isPublic || needed === 'public') return;

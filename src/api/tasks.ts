@@ -248,7 +248,13 @@ async function classify(ctx: RouteContext) {
   );
 }
 
-const base = { surface: 'native' as const, access: 'infer' as const, owned: 'name', body: 'json' as const };
+const base = {
+  surface: 'native' as const,
+  access: 'infer' as const,
+  owned: 'name',
+  body: 'json' as const,
+  jsonLimit: 'text' as const,
+};
 const M = '/api/v1/models/:name';
 
 export const taskRoutes: RouteSpec[] = [
@@ -288,5 +294,12 @@ export const taskRoutes: RouteSpec[] = [
     summary: 'Text to speech (WAV) with a speech model such as tts: {input, voice, speed}',
     handler: speak,
   },
-  { ...base, method: 'POST', path: `${M}/classify`, summary: 'Classify inputs: {inputs}', handler: classify },
+  {
+    ...base,
+    jsonLimit: 'data',
+    method: 'POST',
+    path: `${M}/classify`,
+    summary: 'Classify inputs: {inputs}',
+    handler: classify,
+  },
 ];

@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { fail } from '../common/errors';
 import { elementCount, type Tensor, type TensorDType, zeros } from '../engine/runtime/tensor';
-import { parseJsonBody } from './json-body';
+import { type JsonShape, parseJsonBody } from './json-body';
 import { readBodyBytes } from './json-stream';
 
 /** The header naming the JSON part's length, on requests and answers (lower case, as Node reads it). */
@@ -54,13 +54,13 @@ function checkJsonType(headers: FastifyRequest['headers']): void {
 export function parseTensorBody(
   headers: FastifyRequest['headers'],
   body: Buffer,
-  maxJsonDepth: number,
+  shape: number | JsonShape,
   depthChecked = false,
 ): unknown {
   const raw = headers[INFERENCE_HEADER];
   if (raw === undefined) {
     checkJsonType(headers);
-    return parseJsonBody(body, maxJsonDepth, depthChecked);
+    return parseJsonBody(body, shape, depthChecked);
   }
   const text = Array.isArray(raw) ? raw[0] : raw;
   if (!/^[0-9]{1,12}$/.test(text)) {
@@ -80,20 +80,20 @@ export function parseTensorBody(
       { pointer: `header ${INFERENCE_HEADER}` },
     );
   }
-  const json = parseJsonBody(body.subarray(0, jsonLength), maxJsonDepth);
+  const json = parseJsonBody(body.subarray(0, jsonLength), shape);
   return new BinaryTensorBody(json, body.subarray(jsonLength));
 }
 
 /** The v2 infer routes' context: every Content-Type (and none) is read whole, then split. */
-export function installTensorParsers(app: FastifyInstance, maxJsonDepth: number): void {
+export function installTensorParsers(app: FastifyInstance, shape: JsonShape): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', async (req: FastifyRequest, payload: Readable) => {
     // Plain JSON is depth-checked while it arrives (a bomb is refused at once); the binary
     // format's JSON header is checked once its length is known.
     const plain = req.headers[INFERENCE_HEADER] === undefined;
     if (plain) checkJsonType(req.headers);
-    const body = await readBodyBytes(req, payload, plain ? maxJsonDepth : undefined);
-    return parseTensorBody(req.headers, body, maxJsonDepth, plain);
+    const body = await readBodyBytes(req, payload, plain ? shape : undefined);
+    return parseTensorBody(req.headers, body, shape, plain);
   });
 }
 

@@ -105,7 +105,7 @@ export const configSpec = {
     flag: '--max-json-bytes',
     default: 32 * MiB,
     parse: int(1, 2 ** 31),
-    doc: 'Largest JSON request body (bytes)',
+    doc: 'Largest JSON body of a data route: /v2 infer, predict, predictions, classify, explain (bytes; other routes have MAAS_MAX_TEXT_JSON_BYTES and MAAS_MAX_CONTROL_JSON_BYTES)',
   },
   queueSize: {
     env: 'MAAS_QUEUE_SIZE',

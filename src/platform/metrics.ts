@@ -226,7 +226,10 @@ export function platformMetrics(registry = new MetricsRegistry()) {
     loadedModels: registry.gauge('maas_loaded_models', 'Model versions loaded in memory'),
     loads: registry.counter('maas_model_loads_total', 'Model version loads'),
     evictions: registry.counter('maas_model_evictions_total', 'Model version unloads, by reason'),
-    memory: registry.gauge('maas_process_memory_bytes', 'Process memory by kind (rss, heap_used, external)'),
+    memory: registry.gauge(
+      'maas_process_memory_bytes',
+      'Process memory by kind (rss, heap_used, external, array_buffers)',
+    ),
     modelMemory: registry.gauge('maas_model_memory_estimate_bytes', 'Estimated memory of loaded models'),
   };
 }

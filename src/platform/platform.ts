@@ -163,6 +163,7 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
       [{ kind: 'rss' }, m.rss],
       [{ kind: 'heap_used' }, m.heapUsed],
       [{ kind: 'external' }, m.external],
+      [{ kind: 'array_buffers' }, m.arrayBuffers],
     ];
   });
   const pool = new RunnerPool(

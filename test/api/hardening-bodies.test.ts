@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BINARY_TYPES } from '../../src/api/bodies';
+import { jsonLimitOf } from '../../src/api/json-limits';
 import type { Surface } from '../../src/api/route';
 import { routeTable } from '../../src/api/routes';
 import { ADMIN_KEY, auth, type TestServer, testServer } from '../helpers/server';
@@ -42,11 +43,12 @@ describe('hardening: bounded JSON bodies, and fastify errors in the route shape'
     await s.close();
   });
 
-  it('a 10 MB body of nested brackets gets a 400 in milliseconds on every JSON route of the route table', async () => {
-    const bomb = `${'['.repeat(5 * MiB)}${']'.repeat(5 * MiB)}`;
+  it('a body of nested brackets as large as the route allows (up to 10 MB) gets a 400 in milliseconds on every JSON route of the route table', async () => {
     const jsonRoutes = routeTable.filter((r) => r.body === 'json' || r.body === 'tensors');
     expect(jsonRoutes.length).toBeGreaterThanOrEqual(20);
     for (const r of jsonRoutes) {
+      const half = Math.min(5 * MiB, Math.floor((jsonLimitOf(r, s.platform.config)?.bytes ?? 0) / 2));
+      const bomb = `${'['.repeat(half)}${']'.repeat(half)}`;
       const t = performance.now();
       const res = await s.app.inject({
         method: r.method,
@@ -89,12 +91,78 @@ describe('hardening: bounded JSON bodies, and fastify errors in the route shape'
   it('a JSON body over MAAS_MAX_JSON_BYTES is a 413 that names the setting, in the route shape', async () => {
     const res = await s.app.inject({
       method: 'POST',
-      url: '/v1/embeddings',
+      url: '/v2/models/x/infer',
       headers: { ...auth, 'content-type': 'application/json' },
-      payload: JSON.stringify({ input: 'x'.repeat(17 * MiB) }),
+      payload: JSON.stringify({ inputs: 'x'.repeat(17 * MiB) }),
     });
     expect(res.statusCode).toBe(413);
-    expect(messageOf('openai', res)).toMatch(/larger than 16777216 bytes .*setting MAAS_MAX_JSON_BYTES/);
+    expect(messageOf('v2', res)).toMatch(/larger than 16777216 bytes .*setting MAAS_MAX_JSON_BYTES/);
+  });
+
+  it('each surface has the budget its bodies need: 413s naming MAAS_MAX_TEXT_JSON_BYTES and MAAS_MAX_CONTROL_JSON_BYTES', async () => {
+    const cases: [string, string, Surface, number, RegExp][] = [
+      // A prompt is at most 100,000 characters: 4 MiB holds it even escaped as \uXXXX.
+      [
+        'POST',
+        '/v1/chat/completions',
+        'openai',
+        4 * MiB,
+        /than 4194304 bytes \(limit maxTextJsonBytes, setting MAAS_MAX_TEXT_JSON_BYTES\)/,
+      ],
+      ['POST', '/api/v1/models/x/generate', 'native', 4 * MiB, /setting MAAS_MAX_TEXT_JSON_BYTES/],
+      // Keys, tenants, settings: a few hundred bytes.
+      [
+        'POST',
+        '/api/v1/keys',
+        'native',
+        64 * 1024,
+        /than 65536 bytes \(limit maxControlJsonBytes, setting MAAS_MAX_CONTROL_JSON_BYTES\)/,
+      ],
+      ['PATCH', '/api/v1/models/x', 'native', 64 * 1024, /setting MAAS_MAX_CONTROL_JSON_BYTES/],
+    ];
+    for (const [method, url, surface, limit, message] of cases) {
+      const over = JSON.stringify({ input: 'x'.repeat(limit) });
+      const res = await s.app.inject({
+        method: method as 'POST',
+        url,
+        headers: { ...auth, 'content-type': 'application/json' },
+        payload: over,
+      });
+      expect(res.statusCode, url).toBe(413);
+      expect(messageOf(surface, res), url).toMatch(message);
+    }
+    // Just under a text route's budget, the body is read and reaches the route's own checks.
+    const under = await s.app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: JSON.stringify({ model: 'nope', messages: [{ role: 'user', content: 'x'.repeat(MiB) }] }),
+    });
+    expect(under.statusCode).not.toBe(413);
+  });
+
+  it('a body of 200,000 empty objects (600 KB, depth 2) is a 400 naming MAAS_MAX_JSON_CONTAINERS, before JSON.parse', async () => {
+    // 32 MiB of `[{},{},…]` held JSON.parse for 42 s at load 20 on 2 cores.
+    const res = await s.app.inject({
+      method: 'POST',
+      url: '/v2/models/x/infer',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: `[${'{},'.repeat(200_000)}{}]`,
+    });
+    expect(res.statusCode).toBe(400);
+    expect(messageOf('v2', res)).toMatch(
+      /holds more than 100000 arrays and objects \(at line 1, column \d+; limit maxJsonContainers, setting MAAS_MAX_JSON_CONTAINERS\)/,
+    );
+    // A real tensor request has a handful: a flat `data` array of 1,000,000 numbers is fine.
+    const flat = await s.app.inject({
+      method: 'POST',
+      url: '/v2/models/x/infer',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: JSON.stringify({
+        inputs: [{ name: 'x', shape: [1000, 1000], datatype: 'FP32', data: new Array(1e6).fill(0) }],
+      }),
+    });
+    expect(flat.statusCode).toBe(404); // no model x: the body was read and parsed
   });
 
   it('the wrong Content-Type on a JSON route is a 415 saying what to send, in the route shape', async () => {

@@ -59,7 +59,8 @@ describe('the depth scan while the body arrives', () => {
   afterAll(() => s?.close());
 
   it('answers a bomb with a 400 that a client still sending can read', async () => {
-    // 10 MB declared and sent: the answer is the depth error, read on the same socket.
+    // 10 MB declared and sent (a data route: tenants take 64 KiB): the answer is the depth error,
+    // read on the same socket.
     const { hostname, port } = new URL(s.url);
     const socket = connect(Number(port), hostname);
     const answer = new Promise<string>((resolve) => {
@@ -71,7 +72,7 @@ describe('the depth scan while the body arrives', () => {
       socket.on('error', () => resolve(got));
     });
     socket.write(
-      `POST /api/v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_KEY}\r\n` +
+      `POST /v2/models/x/infer HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_KEY}\r\n` +
         `Content-Type: application/json\r\nContent-Length: ${10 * MiB}\r\nConnection: close\r\n\r\n`,
     );
     for (let i = 0; i < 10; i++) socket.write('['.repeat(MiB));

@@ -41,4 +41,20 @@ describe('DescribePool: dataset parsing off the event loop, in workers with a he
       extras: { pointer: 'line 4, column 5' },
     });
   });
+
+  it('a refused file gives its worker back: 6 refusals start one worker per slot, and none outlives close()', async () => {
+    // Every bomb is refused (413/400): such a worker once stayed running, heap and all, and the
+    // next file started another; 24 bombs in 20 s held 1.4 GB of RSS (bench/serve/attack.ts).
+    const two = new DescribePool({ memoryMb: 64, timeoutMs: 60_000, maxWorkers: 2, idleMs: 60_000 });
+    const bad = join(dir.dir, 'stray-quote.csv');
+    await writeFile(bad, 'a,b\n1,x"y\n');
+    for (let round = 0; round < 3; round++) {
+      const answers = await Promise.allSettled([two.describe(bad, {}), two.describe(bad, {})]);
+      expect(answers.map((a) => a.status)).toEqual(['rejected', 'rejected']);
+      expect(two.stats().live).toBeLessThanOrEqual(2);
+    }
+    expect(two.stats().spawned).toBeLessThanOrEqual(2);
+    await two.close();
+    await expect.poll(() => two.stats().live, { timeout: 10_000 }).toBe(0);
+  });
 });

@@ -158,7 +158,13 @@ async function speech(ctx: RouteContext) {
   return out.wav;
 }
 
-const base = { surface: 'openai' as const, access: 'infer' as const, owned: null, body: 'json' as const };
+const base = {
+  surface: 'openai' as const,
+  access: 'infer' as const,
+  owned: null,
+  body: 'json' as const,
+  jsonLimit: 'text' as const,
+};
 
 export const openAIRoutes: RouteSpec[] = [
   {

@@ -193,6 +193,7 @@ export const predictionRoutes: RouteSpec[] = [
     method: 'POST',
     path: P,
     body: 'json',
+    jsonLimit: 'data',
     status: 201,
     summary:
       'Create an asynchronous prediction: {model, version, input, task, webhook, webhook_events_filter}; Prefer: wait[=N] waits up to N s (60)',
