@@ -57,8 +57,11 @@ export function jsonLimitOf(spec: RouteSpec, config: Config): JsonLimit | null {
   return { bytes: config[b.key], limit: b.key, setting: b.setting, hint: b.hint };
 }
 
-/** The default budget (a route fastify could not match, or one without a JSON body). */
+/**
+ * The default budget (a route fastify could not match, or one without a JSON body): the smallest,
+ * since no such route reads JSON and an unmatched URL needs no key to send one.
+ */
 export function defaultJsonLimit(config: Config): JsonLimit {
-  const b = budgets.data;
+  const b = budgets.control;
   return { bytes: config[b.key], limit: b.key, setting: b.setting, hint: b.hint };
 }

@@ -32,8 +32,9 @@ export interface BackgroundWork {
 export async function startRole(platform: Platform, log: (line: string) => void): Promise<BackgroundWork> {
   if (platform.config.role === 'api') return { leading: () => false, stop: async () => {} };
   platform.trainings.start();
-  // Queued (not trained) before `maas serve` prints its listening line.
-  await platform.zoo.start(log);
+  // Queued (not trained) before `maas serve` prints its listening line. A failure here (the
+  // database briefly unreachable) is logged, not fatal: serving and user trainings go on.
+  await platform.zoo.start(log).catch((e: unknown) => log(`zoo: not started: ${(e as Error).message}`));
   const leadership = new Leadership(platform, log);
   await leadership.tryLead();
   return leadership;

@@ -11,7 +11,7 @@
 import { createReadStream } from 'node:fs';
 import { fail } from '../../common/errors';
 import { WEBHOOK_EVENTS, type WebhookEvent } from '../../platform/webhooks/service';
-import { admitAtCreate } from '../background/admission';
+import { admitAtCreate, releaseCreateCharge } from '../background/admission';
 import { authorizedModel } from '../model-ref';
 import { SseStream } from '../openai/sse';
 import type { RouteContext, RouteSpec } from '../route';
@@ -90,14 +90,20 @@ async function create(ctx: RouteContext) {
   // Last, once the request is known to be valid: a refused one is charged nothing.
   const charge = await admitAtCreate(ctx);
   const service = predictionsOf(platform);
-  const item = await service.create(principal, charge, {
-    model: body.model,
-    version: ref ?? null,
-    task,
-    input: input as Record<string, unknown>,
-    webhook,
-    events,
-  });
+  const item = await service
+    .create(principal, charge, {
+      model: body.model,
+      version: ref ?? null,
+      task,
+      input: input as Record<string, unknown>,
+      webhook,
+      events,
+    })
+    .catch(async (e: unknown) => {
+      // No row holds the reservation: give its unit back before the error answers.
+      await releaseCreateCharge(platform, principal, charge).catch(() => undefined);
+      throw e;
+    });
   const answer = wait > 0 ? await service.wait(item.owner, item.id, wait * 1000) : item;
   ctx.reply.header('location', `/api/v1/predictions/${item.id}`);
   return predictionView(answer);

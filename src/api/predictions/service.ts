@@ -31,6 +31,8 @@ const HEARTBEAT_MS = 20_000;
  * bus message, which Redis delivers at once and an embedded (one-process) bus cannot.
  */
 const CANCEL_POLL_MS = 1000;
+/** With Redis the bus message stops it at once; the poll is then only the fallback (ms). */
+const CANCEL_POLL_WITH_REDIS_MS = 10_000;
 /** ...and counts as abandoned by its process after this long without (ms). */
 const STALE_MS = 90_000;
 const JANITOR_EVERY_MS = 10_000;
@@ -147,14 +149,28 @@ export class PredictionService {
 
   /** Cancels a queued or running prediction; a finished one is returned as it is. */
   async cancel(owner: string, id: string): Promise<WorkItem> {
-    const item = await this.get(owner, id);
-    if (isTerminal(item.status)) return item;
-    const local = this.running.get(id);
-    if (local) {
-      local.controller.abort();
-      await local.done;
-      return this.get(owner, id);
+    // A few rounds: a queued row another process claims meanwhile is canceled as running.
+    for (let round = 0; round < 3; round++) {
+      const item = await this.get(owner, id);
+      if (isTerminal(item.status)) return item;
+      const local = this.running.get(id);
+      if (local) {
+        local.controller.abort();
+        await local.done;
+        return this.get(owner, id);
+      }
+      const canceled = await this.cancelFrom(item);
+      if (canceled) return canceled;
     }
+    return this.get(owner, id);
+  }
+
+  /**
+   * Cancels `item` if its row is still in the state it was read in (a compare-and-set), so that
+   * the create charge is given back exactly once: here for a queued one, at its claim for a
+   * running one (which runs on another process and stops on the bus message or its next poll).
+   */
+  private async cancelFrom(item: WorkItem): Promise<WorkItem | null> {
     const d = dataOf(item);
     const canceled: WorkItem = {
       ...item,
@@ -162,17 +178,12 @@ export class PredictionService {
       updatedAt: Date.now(),
       data: { ...item.data, completedAt: Date.now(), logs: `${d.logs}canceled\n` },
     };
-    // Queued here, or running on another process (whose result is then not written over this,
-    // and which stops it on the bus message or its next poll of the row).
-    if (await this.items.update(canceled, ['starting', 'processing'])) {
-      await this.release(item);
-      if (item.status === 'processing')
-        await this.platform.bus.publish('prediction-canceled', id).catch(() => undefined);
-      this.emit(id, { type: 'done', data: predictionView(canceled) });
-      await webhook(this.platform, canceled, 'completed');
-      return canceled;
-    }
-    return this.get(owner, id);
+    if (!(await this.items.update(canceled, [item.status]))) return null;
+    if (item.status === 'starting') await this.release(item);
+    else await this.platform.bus.publish('prediction-canceled', item.id).catch(() => undefined);
+    this.emit(item.id, { type: 'done', data: predictionView(canceled) });
+    await webhook(this.platform, canceled, 'completed');
+    return canceled;
   }
 
   /** Adopts rows left by an earlier start and starts the janitor and webhook deliveries. */
@@ -248,7 +259,7 @@ export class PredictionService {
           })
           // A missed beat is retried by the next one; the staleness window allows several.
           .catch(() => undefined),
-      CANCEL_POLL_MS,
+      this.platform.config.redisUrl ? CANCEL_POLL_WITH_REDIS_MS : CANCEL_POLL_MS,
     );
     heartbeat.unref();
     try {

@@ -91,10 +91,17 @@ export class EngineSession {
   }
 }
 
-/** The model with its projections fused, or as given when there is nothing to fuse. */
+/**
+ * The model with its projections fused, or as given when there is nothing to fuse or the rewrite
+ * cannot read the graph (the stored graph passed the upload checks and serves unfused).
+ */
 async function fused(model: Uint8Array | string): Promise<Uint8Array | string> {
   const bytes = typeof model === 'string' ? await readFile(model) : model;
-  return fuseProjections(bytes)?.model ?? model;
+  try {
+    return fuseProjections(bytes)?.model ?? model;
+  } catch {
+    return model;
+  }
 }
 
 function toOrt(t: Tensor): ort.Tensor {

@@ -133,20 +133,25 @@ export class TrainingService {
     void this.tick();
   }
 
-  /** `beforeQueued` runs once the job row exists, before its first event (its webhook is kept there). */
+  /**
+   * `beforeQueued` runs with the new job's id before its row exists (its webhook is kept there), so
+   * no worker can claim the job before it, and a failure there leaves no job behind.
+   */
   async create(
     owner: string,
     body: unknown,
-    beforeQueued: (job: JobRecord) => Promise<void> = async () => {},
+    beforeQueued: (job: { owner: string; id: string }) => Promise<void> = async () => {},
   ): Promise<JobRecord> {
     const { family, dataset, target, model, hyperparameters } = await parseJobRequest(
       body,
       (name) => this.datasets.resolve(owner, name),
       (name, ref) => this.resolveBase(owner, name, ref),
     );
+    const id = `trn_${randomBytes(12).toString('hex')}`;
+    await beforeQueued({ owner, id });
     const job = await this.store.trainings.create({
       owner,
-      id: `trn_${randomBytes(12).toString('hex')}`,
+      id,
       family,
       dataset: dataset.name,
       datasetDigest: dataset.digest,
@@ -154,7 +159,6 @@ export class TrainingService {
       model,
       hyperparameters,
     });
-    await beforeQueued(job);
     await this.event(job, 'status', { status: 'queued' });
     void this.tick();
     return job;

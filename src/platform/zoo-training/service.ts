@@ -263,7 +263,11 @@ export class ZooService {
       const job = await this.claim();
       if (job) {
         since ??= Date.now();
-        await this.runJob(job);
+        // A store error while settling one row (the database briefly unreachable) must not end
+        // the loop: its lease lapses and this or another worker claims the row again.
+        await this.runJob(job).catch((e: unknown) =>
+          this.log(`zoo ${job.model}: ${(e as Error).message}; the row will be claimed again`),
+        );
         continue;
       }
       if (since !== null) {
