@@ -66,8 +66,13 @@ async function familyOf(ctx: RouteContext, model: unknown): Promise<string> {
   const known = families.standalone();
   if (known.includes(model)) return model;
   // Another tenant's public decoder (`zoo~gpt`) is a base too; the training service checks it.
-  const ref = await authorizedModel(ctx.platform.registry, ctx.principal, model, 'read').catch(() => null);
-  const mine = ref ? await ctx.platform.registry.resolve(ref.owner, ref.name).catch(() => null) : null;
+  // Only "not found" means "not a base": a zoo model still training keeps its 503, an outage its 5xx.
+  const notFound = (e: unknown) => {
+    if (isMaasError(e) && e.code === 'not_found') return null;
+    throw e;
+  };
+  const ref = await authorizedModel(ctx.platform.registry, ctx.principal, model, 'read').catch(notFound);
+  const mine = ref ? await ctx.platform.registry.resolve(ref.owner, ref.name).catch(notFound) : null;
   if (!mine)
     refuse(
       'model',
