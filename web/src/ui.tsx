@@ -1,4 +1,4 @@
-/** Small shared pieces: the error line, a progress bar, a copy button. */
+/** Small shared pieces: the error line, a progress bar, a copy button, a file drop zone. */
 import { useState } from 'react';
 import { useSession } from './context';
 import { explainError, isSignedOut } from './errors';
@@ -47,4 +47,49 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
 
 export function Loading({ what }: { what: string }) {
   return <p className="muted">Loading {what}…</p>;
+}
+
+/** A drop zone that is also a file picker: shows the chosen file, or `prompt` until there is one. */
+export function FileDrop({
+  file,
+  onPick,
+  prompt,
+  describe,
+  accept,
+  inputLabel,
+}: {
+  file: File | null;
+  onPick: (file: File) => void;
+  prompt: string;
+  describe: (file: File) => string;
+  accept?: string;
+  inputLabel?: string;
+}) {
+  const [over, setOver] = useState(false);
+  const pick = (f: File | undefined) => {
+    if (f) onPick(f);
+  };
+  return (
+    <label
+      className={`drop ${over ? 'over' : ''}`}
+      onDragOver={(e) => {
+        e.preventDefault();
+        setOver(true);
+      }}
+      onDragLeave={() => setOver(false)}
+      onDrop={(e) => {
+        e.preventDefault();
+        setOver(false);
+        pick(e.dataTransfer.files[0]);
+      }}
+    >
+      {file ? describe(file) : prompt}
+      <input
+        type="file"
+        accept={accept}
+        aria-label={inputLabel}
+        onChange={(e) => pick(e.target.files?.[0])}
+      />
+    </label>
+  );
 }

@@ -9,7 +9,7 @@ import { useSession } from '../context';
 import { useLoad } from '../hooks';
 import { go, href } from '../router';
 import { allows } from '../session';
-import { ErrorNote, Loading, Progress } from '../ui';
+import { ErrorNote, FileDrop, Loading, Progress } from '../ui';
 import { formatBytes } from './model';
 
 export function Datasets() {
@@ -66,9 +66,7 @@ function DatasetUpload() {
   const [name, setName] = useState('');
   const [progress, setProgress] = useState<number | null>(null);
   const [error, setError] = useState<unknown>();
-  const [over, setOver] = useState(false);
-  const pick = (f: File | undefined) => {
-    if (!f) return;
+  const pick = (f: File) => {
     setFile(f);
     if (!name) setName(datasetNameOf(f.name));
   };
@@ -88,24 +86,13 @@ function DatasetUpload() {
   return (
     <form className="card" onSubmit={submit} aria-label="Upload a dataset">
       <h2>Upload a dataset</h2>
-      <label
-        className={`drop ${over ? 'over' : ''}`}
-        onDragOver={(e) => {
-          e.preventDefault();
-          setOver(true);
-        }}
-        onDragLeave={() => setOver(false)}
-        onDrop={(e) => {
-          e.preventDefault();
-          setOver(false);
-          pick(e.dataTransfer.files[0]);
-        }}
-      >
-        {file
-          ? `${file.name} (${formatBytes(file.size)})`
-          : 'Drop a CSV, TSV, JSONL or text file, or a zip/tar.gz of one folder per label, or choose one'}
-        <input type="file" aria-label="Dataset file" onChange={(e) => pick(e.target.files?.[0])} />
-      </label>
+      <FileDrop
+        file={file}
+        onPick={pick}
+        prompt="Drop a CSV, TSV, JSONL or text file, or a zip/tar.gz of one folder per label, or choose one"
+        describe={(f) => `${f.name} (${formatBytes(f.size)})`}
+        inputLabel="Dataset file"
+      />
       <div className="row">
         <label>
           Dataset name{' '}

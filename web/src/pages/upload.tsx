@@ -2,7 +2,7 @@
 import { type FormEvent, useState } from 'react';
 import { useSession } from '../context';
 import { go } from '../router';
-import { ErrorNote, Progress } from '../ui';
+import { ErrorNote, FileDrop, Progress } from '../ui';
 
 export function Upload() {
   const { client } = useSession().session;
@@ -10,9 +10,7 @@ export function Upload() {
   const [name, setName] = useState('');
   const [progress, setProgress] = useState<number | null>(null);
   const [error, setError] = useState<unknown>();
-  const [over, setOver] = useState(false);
-  const pick = (f: File | undefined) => {
-    if (!f) return;
+  const pick = (f: File) => {
     setFile(f);
     if (!name) setName(f.name.replace(/\.(onnx|tar\.gz|tgz|tar|zip)$/i, '').replace(/[^a-zA-Z0-9_.-]/g, '-'));
   };
@@ -33,24 +31,13 @@ export function Upload() {
     <section>
       <h1>Upload a model</h1>
       <form className="card" onSubmit={submit} aria-label="Upload a model">
-        <label
-          className={`drop ${over ? 'over' : ''}`}
-          onDragOver={(e) => {
-            e.preventDefault();
-            setOver(true);
-          }}
-          onDragLeave={() => setOver(false)}
-          onDrop={(e) => {
-            e.preventDefault();
-            setOver(false);
-            pick(e.dataTransfer.files[0]);
-          }}
-        >
-          {file
-            ? `${file.name} (${file.size} bytes)`
-            : 'Drop an .onnx file or a model folder archive (.tar.gz, .zip) here, or choose one'}
-          <input type="file" accept=".onnx,.gz,.tgz,.tar,.zip" onChange={(e) => pick(e.target.files?.[0])} />
-        </label>
+        <FileDrop
+          file={file}
+          onPick={pick}
+          prompt="Drop an .onnx file or a model folder archive (.tar.gz, .zip) here, or choose one"
+          describe={(f) => `${f.name} (${f.size} bytes)`}
+          accept=".onnx,.gz,.tgz,.tar,.zip"
+        />
         <label>
           Model name{' '}
           <input
