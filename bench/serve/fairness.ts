@@ -16,7 +16,7 @@ import { Agent, request } from 'node:http';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { buildModel, type NodeSpec } from '../../test/helpers/onnx-fixtures';
+import { slowModel } from '../../test/helpers/onnx-fixtures';
 import { environment, KEY, median, percentile, startServer, uploadModel, writeResults } from './harness';
 
 const { values: args } = parseArgs({
@@ -40,21 +40,9 @@ const SECONDS = Number(args.seconds);
 const REPS = Number(args.reps);
 const CAP = args.cap === undefined ? undefined : Number(args.cap);
 
+/** x [batch, 16, 256] through `steps` MatMuls with the identity: a few ms per run. */
 function busyModel(steps: number): Uint8Array {
-  const n = 256;
-  const W = new Float32Array(n * n);
-  for (let i = 0; i < n; i++) W[i * n + i] = 1;
-  const nodes: NodeSpec[] = Array.from({ length: steps }, (_, s) => ({
-    op: 'MatMul',
-    inputs: [s === 0 ? 'x' : `h${s}`, 'W'],
-    outputs: [s === steps - 1 ? 'y' : `h${s + 1}`],
-  }));
-  return buildModel({
-    inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', 16, n] }],
-    outputs: [{ name: 'y', dtype: 'float32', shape: ['batch', 16, n] }],
-    nodes,
-    initializers: [{ name: 'W', dtype: 'float32', dims: [n, n], raw: new Uint8Array(W.buffer) }],
-  });
+  return slowModel(steps, 16);
 }
 
 const BODY = JSON.stringify({

@@ -171,10 +171,11 @@ export function addSubModel(): Uint8Array {
 }
 
 /**
- * A deliberately slow model: `steps` chained MatMuls of x [batch, 256, 256] with a 256×256 matrix
- * (≈ 33 MFLOP per step per batch row, ≈ 0.3 ms on the project's 2-core machine). Dynamic batch.
+ * A deliberately slow model: `steps` chained MatMuls of x [batch, rows, 256] with a 256×256 matrix
+ * (≈ 33 MFLOP per step per batch row at 256 rows, ≈ 0.3 ms on the project's 2-core machine).
+ * Dynamic batch.
  */
-export function slowModel(steps = 200): Uint8Array {
+export function slowModel(steps = 200, rows = 256): Uint8Array {
   const n = 256;
   const W = new Float32Array(n * n);
   for (let i = 0; i < n; i++) W[i * n + i] = 1; // identity: values stay finite
@@ -187,8 +188,8 @@ export function slowModel(steps = 200): Uint8Array {
     });
   }
   return buildModel({
-    inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', n, n] }],
-    outputs: [{ name: 'y', dtype: 'float32', shape: ['batch', n, n] }],
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', rows, n] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['batch', rows, n] }],
     nodes,
     initializers: [{ name: 'W', dtype: 'float32', dims: [n, n], raw: new Uint8Array(W.buffer) }],
   });

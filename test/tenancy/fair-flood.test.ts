@@ -7,26 +7,13 @@
  */
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildModel, type NodeSpec } from '../helpers/onnx-fixtures';
+import { slowModel } from '../helpers/onnx-fixtures';
 import { auth, type TestServer, testServer, upload } from '../helpers/server';
 import { bearer, mintKey } from './platform-fixture';
 
 /** x [batch, 16, 256] through `steps` MatMuls with the identity: a few ms per run. */
 function busyModel(steps: number): Uint8Array {
-  const n = 256;
-  const W = new Float32Array(n * n);
-  for (let i = 0; i < n; i++) W[i * n + i] = 1;
-  const nodes: NodeSpec[] = Array.from({ length: steps }, (_, s) => ({
-    op: 'MatMul',
-    inputs: [s === 0 ? 'x' : `h${s}`, 'W'],
-    outputs: [s === steps - 1 ? 'y' : `h${s + 1}`],
-  }));
-  return buildModel({
-    inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', 16, n] }],
-    outputs: [{ name: 'y', dtype: 'float32', shape: ['batch', 16, n] }],
-    nodes,
-    initializers: [{ name: 'W', dtype: 'float32', dims: [n, n], raw: new Uint8Array(W.buffer) }],
-  });
+  return slowModel(steps, 16);
 }
 
 const BODY = JSON.stringify({
