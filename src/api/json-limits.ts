@@ -57,11 +57,8 @@ export function jsonLimitOf(spec: RouteSpec, config: Config): JsonLimit | null {
   return { bytes: config[b.key], limit: b.key, setting: b.setting, hint: b.hint };
 }
 
-/**
- * The default budget (a route fastify could not match, or one without a JSON body): the smallest,
- * since no such route reads JSON and an unmatched URL needs no key to send one.
- */
+/** The default budget (a route fastify could not match, or one without a JSON body). */
 export function defaultJsonLimit(config: Config): JsonLimit {
-  const b = budgets.control;
+  const b = budgets.data;
   return { bytes: config[b.key], limit: b.key, setting: b.setting, hint: b.hint };
 }

@@ -59,9 +59,7 @@ export function buildServer(platform: Platform, routes: readonly RouteSpec[] = r
           },
     // Per-request log lines cost ~20 µs each; metrics carry the same facts.
     logController: new LogController({ disableRequestLogging: true }),
-    // Routes that read JSON or tensors set their own limit (json-limits.ts); every other route and
-    // an unmatched URL (no key needed) gets the smallest, so a JSON body sent there is cheap.
-    bodyLimit: config.maxControlJsonBytes,
+    bodyLimit: config.maxJsonBytes,
     return503OnClosing: true,
     // Slow clients (slowloris): headers must arrive within MAAS_HEADERS_TIMEOUT_MS and the whole
     // request, body included, within MAAS_BODY_TIMEOUT_MS more; Node answers 408 and closes the
