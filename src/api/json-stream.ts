@@ -26,9 +26,15 @@ function badLength(): Error {
  * The whole body under the route's size limit, shape-checked byte by byte when `shape` is given;
  * rejects at the first limit crossed.
  */
+/** How much of an over-limit body is drained before the 413 (bytes). */
+const DRAIN_BYTES = 16 * 1024 * 1024;
+
 export function readBodyBytes(req: FastifyRequest, payload: Readable, shape?: JsonShape): Promise<Buffer> {
   const limit = req.routeOptions.bodyLimit ?? Number.POSITIVE_INFINITY;
-  if (Number(req.headers['content-length']) > limit) return Promise.reject(tooLarge());
+  // Up to this much of an over-limit body is read and dropped so that the client reads its 413
+  // (answering at once closes the socket under a client still sending); beyond it, the socket goes.
+  const drainUpTo = Math.max(limit, DRAIN_BYTES);
+  if (Number(req.headers['content-length']) > drainUpTo) return Promise.reject(tooLarge());
   const scanner = shape === undefined ? undefined : new JsonDepthScanner(shape);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -45,7 +51,11 @@ export function readBodyBytes(req: FastifyRequest, payload: Readable, shape?: Js
     const onData = (chunk: Buffer | string) => {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       received += bytes.length;
-      if (received > limit) return stop(tooLarge());
+      if (received > drainUpTo) return stop(tooLarge());
+      if (received > limit && !refused) {
+        refused = tooLarge();
+        chunks.length = 0;
+      }
       if (refused) return;
       const deep = scanner ? scanner.feed(bytes) : -1;
       chunks.push(bytes);
