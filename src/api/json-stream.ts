@@ -22,13 +22,13 @@ function badLength(): Error {
   });
 }
 
-/**
- * The whole body under the route's size limit, shape-checked byte by byte when `shape` is given;
- * rejects at the first limit crossed.
- */
 /** How much of an over-limit body is drained before the 413 (bytes). */
 const DRAIN_BYTES = 16 * 1024 * 1024;
 
+/**
+ * The whole body under the route's size limit, shape-checked byte by byte when `shape` is given;
+ * rejects at the first limit crossed (a declared length over the limit before any byte is looked at).
+ */
 export function readBodyBytes(req: FastifyRequest, payload: Readable, shape?: JsonShape): Promise<Buffer> {
   const limit = req.routeOptions.bodyLimit ?? Number.POSITIVE_INFINITY;
   // Up to this much of an over-limit body is read and dropped so that the client reads its 413
@@ -40,7 +40,7 @@ export function readBodyBytes(req: FastifyRequest, payload: Readable, shape?: Js
     const chunks: Buffer[] = [];
     let received = 0;
     /** Set once the body is refused: the rest is read and dropped (never kept), then the answer goes. */
-    let refused: Error | undefined;
+    let refused: Error | undefined = Number(req.headers['content-length']) > limit ? tooLarge() : undefined;
     const stop = (err?: Error & { statusCode?: number }) => {
       payload.off('data', onData).off('end', onEnd).off('error', stop);
       if (!err) return;
