@@ -7,15 +7,25 @@
  * command is moved under the test's temp folder, the doc's server address (127.0.0.1 and the port
  * it names, default 8080) becomes the real one (the test's server takes a free port), and
  * `./bin/maas.js` is `maas` (the build under test). Output is mapped back before it is compared.
+ *
+ * Servers a doc starts itself in the background (`maas serve … --port N &`, the cluster
+ * walk-through of docs/deploy.md) run as the reader runs them, with two differences: every port
+ * they name moves by one offset to free ones (so `$((18101 + 1))` still names the second), and
+ * the session waits for each one's `maas listening on` line and shows it as that command's output
+ * (a reader waits for it too), its log going to a file. Whatever a session left running is killed
+ * when it ends.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { DocCommand } from './walkthrough-blocks';
 
 export interface CommandResult {
   rc: number;
   output: string;
+  /** Wall seconds the command took (shown by WALKTHROUGH_SHOW=1, to check a doc's stated times). */
+  seconds?: number;
 }
 
 export interface Workspace {
@@ -52,21 +62,23 @@ export async function makeWorkspace(root: string, repo: string, entry: string): 
 
 /** Rewrites between the doc's text and this run: `toRun` for commands, `toDoc` for output. */
 export class Rewrites {
-  private pairs: [doc: string, real: string][] = [];
+  private pairs: [doc: string, real: string, at: RegExp][] = [];
   constructor(ws: Workspace) {
-    this.pairs.push(['/tmp/', `${join(ws.root, 'tmp')}/`]);
+    // `/tmp/` only where a path starts (or in a `file:///tmp/…` URL), so a rewritten path is
+    // never rewritten again.
+    this.pairs.push(['/tmp/', `${join(ws.root, 'tmp')}/`, /(?<![\w./-])\/tmp\/|(?<=file:\/\/)\/tmp\//g]);
   }
   add(doc: string, real: string): void {
-    this.pairs.unshift([doc, real]);
+    this.pairs.unshift([doc, real, new RegExp(escapeRegExp(doc), 'g')]);
+  }
+  /** A port the doc names (`18101`), as a whole number only, moved to a free one. */
+  addPort(doc: number, real: number): void {
+    this.pairs.unshift([String(doc), String(real), new RegExp(`(?<![\\w.])${doc}(?![\\w.])`, 'g')]);
   }
   toRun(text: string): string {
     // `./bin/maas.js` and `node bin/maas.js` are `maas` (README): the build under test, not dist/.
     let out = text.replace(/(?<![\w/.])(?:node\s+)?(?:\.\/)?bin\/maas\.js\b/g, 'maas');
-    for (const [doc, real] of this.pairs) {
-      // `/tmp/` only where a path starts, so a rewritten path is never rewritten again.
-      const at = doc === '/tmp/' ? /(?<![\w./-])\/tmp\//g : new RegExp(escapeRegExp(doc), 'g');
-      out = out.replace(at, real);
-    }
+    for (const [, real, at] of this.pairs) out = out.replace(at, real);
     return out;
   }
   toDoc(text: string): string {
@@ -77,6 +89,65 @@ export class Rewrites {
 }
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** `… maas serve … &`: a server the doc starts in the background itself (the command after `toRun`). */
+const BACKGROUND_SERVER = /^([\s\S]*\bmaas serve\b[\s\S]*?)\s*&\s*$/;
+
+/** The ports (`--port N`) of the servers the doc starts in the background (`… serve … &`). */
+export function backgroundPorts(cmds: DocCommand[]): number[] {
+  const ports = new Set<number>();
+  for (const c of cmds) {
+    const port = /\bserve\b[\s\S]*--port[ =](\d+)[\s\S]*&\s*$/.exec(c.text);
+    if (port) ports.add(Number(port[1]));
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Moves `ports` by one offset to ports that are free here (so arithmetic on them in the doc still
+ * holds), and adds the rewrites.
+ */
+export async function movePorts(ports: number[], rw: Rewrites): Promise<void> {
+  if (ports.length === 0) return;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const offset = 20_000 + Math.floor(Math.random() * 30_000) - ports[0];
+    const free = await Promise.all(ports.map((p) => portFree(p + offset)));
+    if (free.every(Boolean)) {
+      for (const p of ports) rw.addPort(p, p + offset);
+      return;
+    }
+  }
+  throw new Error(`no free ports for the doc's servers on ${ports.join(', ')}`);
+}
+
+/**
+ * Bash: waits for a background server's `maas listening on` line (up to 2 min, or until it
+ * exits) and prints it, or its whole log when it never listened (the test then shows why).
+ */
+const WAIT_LISTENING = `walk_listening() {
+  local n=0
+  until grep -q 'maas listening on' "$1"; do
+    kill -0 "$2" 2>/dev/null && [ $n -lt 1200 ] || break
+    n=$((n + 1)); sleep 0.1
+  done
+  grep -m1 'maas listening on' "$1" || { cat "$1"; return 1; }
+}`;
+
+/** A command as the session runs it: a background server logs to a file and is waited for. */
+export function sessionCommand(text: string, index: number, logDir: string): string {
+  const bg = BACKGROUND_SERVER.exec(text);
+  if (!bg) return text;
+  const log = join(logDir, `server-${index}.log`);
+  return `${bg[1]} > '${log}' 2>&1 &\nwalk_listening '${log}' $!`;
+}
 
 export interface DocServer {
   url: string;
@@ -128,6 +199,15 @@ export async function startDocServer(cmd: DocCommand, ws: Workspace, rw: Rewrite
   };
 }
 
+/** Whatever the session left running in the background (its servers): killed with its group. */
+function killLeftovers(group: number | undefined): void {
+  try {
+    if (group) process.kill(-group, 'SIGKILL');
+  } catch {
+    // Nothing was left running.
+  }
+}
+
 /** Runs `cmds` in one bash session, in order; one result per command (output: stdout and stderr). */
 export async function runSession(
   cmds: DocCommand[],
@@ -137,10 +217,14 @@ export async function runSession(
   timeoutMs: number,
 ): Promise<CommandResult[]> {
   const tag = `walk-${process.pid}-${Date.now()}`;
-  const script = cmds
-    .map(
-      (c, i) =>
-        `printf '\\n<<<${tag} ${i}>>>\\n'\n{\n:\n${rw.toRun(c.text)}\n} 2>&1\nprintf '\\n<<<${tag} rc %d>>>\\n' $?`,
+  const logDir = join(ws.root, 'logs');
+  await mkdir(logDir, { recursive: true });
+  const script = [WAIT_LISTENING]
+    .concat(
+      cmds.map(
+        (c, i) =>
+          `printf '\\n<<<${tag} ${i} %s>>>\\n' "$EPOCHREALTIME"\n{\n:\n${sessionCommand(rw.toRun(c.text), i, logDir)}\n} 2>&1\nprintf '\\n<<<${tag} rc %d %s>>>\\n' $? "$EPOCHREALTIME"`,
+      ),
     )
     .join('\n');
   const env: Record<string, string> = { ...cleanEnv(), PATH: `${join(ws.root, 'bin')}:${process.env.PATH}` };
@@ -161,15 +245,19 @@ export async function runSession(
   const timer = setTimeout(() => child.pid && process.kill(-child.pid, 'SIGKILL'), timeoutMs);
   await new Promise<void>((resolve) => child.once('exit', () => resolve()));
   clearTimeout(timer);
+  killLeftovers(child.pid);
   const results: CommandResult[] = [];
-  const parts = out.split(new RegExp(`\\n<<<${tag} (\\d+)>>>\\n`));
-  for (let i = 1; i < parts.length; i += 2) {
-    const m = new RegExp(`([\\s\\S]*)\\n<<<${tag} rc (\\d+)>>>\\n?$`).exec(parts[i + 1]);
+  // Each command's output sits between `<<<tag INDEX START>>>` and `<<<tag rc STATUS END>>>`.
+  const parts = out.split(new RegExp(`\\n<<<${tag} (\\d+) ([\\d.,]+)>>>\\n`));
+  const clock = (t: string) => Number(t.replace(',', '.'));
+  for (let i = 1; i < parts.length; i += 3) {
+    const body = parts[i + 2];
+    const m = new RegExp(`([\\s\\S]*)\\n<<<${tag} rc (\\d+) ([\\d.,]+)>>>\\n?$`).exec(body);
     results[Number(parts[i])] = m
-      ? { rc: Number(m[2]), output: rw.toDoc(m[1]) }
+      ? { rc: Number(m[2]), output: rw.toDoc(m[1]), seconds: clock(m[3]) - clock(parts[i + 1]) }
       : {
           rc: -1,
-          output: `${rw.toDoc(parts[i + 1])}\n(no exit status: the session was stopped after ${timeoutMs} ms)`,
+          output: `${rw.toDoc(body)}\n(no exit status: the session was stopped after ${timeoutMs} ms)`,
         };
   }
   return results;

@@ -2,7 +2,8 @@
  * Every ```console block of README.md and docs/*.md runs as written (convention in
  * ./walkthrough-blocks.ts and docs/cli.md): per doc, one bash session against the server its
  * `<!-- walkthrough: server -->` block starts (the compiled CLI, built fresh, on a free port,
- * data in a temp folder), each command's exit status and shown output checked; two docs at a
+ * data in a temp folder; servers a doc starts itself with `&`, as in docs/deploy.md, on free ports),
+ * each command's exit status and shown output checked; two docs at a
  * time (a pool of two). Blocks marked
  * `<!-- walkthrough: skip REASON -->` are not run; one test per doc lists them and checks each
  * names its reason.
@@ -18,9 +19,11 @@ import { REPO_ROOT } from '../helpers/serve';
 import { tempDir } from '../helpers/tmp';
 import { consoleBlocks, type DocBlock, expectedStatus, missingLines } from './walkthrough-blocks';
 import {
+  backgroundPorts,
   type CommandResult,
   type DocServer,
   makeWorkspace,
+  movePorts,
   Rewrites,
   runSession,
   startDocServer,
@@ -29,7 +32,8 @@ import {
 const run = promisify(execFile);
 // Inside the checkout, so the bundle resolves its packages from node_modules like dist/ does.
 const OUT = `.vitest/walkthrough-${process.pid}`;
-const SESSION_TIMEOUT_MS = 240_000;
+// docs/deploy.md starts nine servers one after another: 164 s at load 15–19.
+const SESSION_TIMEOUT_MS = 360_000;
 /** Docs run two at a time: each is a server and a shell, mostly waiting on each other. */
 const CONCURRENT_DOCS = 2;
 /** WALKTHROUGH_SHOW=1 prints every command's real output (to paste into a doc after a change). */
@@ -61,6 +65,12 @@ const docs = read.map((d) => ({
   ),
 }));
 
+/** A command's output as WALKTHROUGH_SHOW prints it, with the seconds it took. */
+function shown(r: CommandResult | undefined): string {
+  if (!r) return '(not run)';
+  return r.seconds === undefined ? r.output : `${r.output}\n(${r.seconds.toFixed(1)} s)`;
+}
+
 interface DocRun {
   results: Map<DocBlock, CommandResult[]>;
 }
@@ -81,12 +91,14 @@ async function runDoc(file: string, blocks: DocBlock[]): Promise<DocRun> {
   const rw = new Rewrites(space);
   if (serverBlock) server = await startDocServer(serverBlock.commands[0], space, rw);
   const cmds = runnable.flatMap((b) => b.commands);
+  // Servers the doc starts itself (`maas serve --port N &`) move to free ports.
+  await movePorts(backgroundPorts(cmds), rw);
   const started = Date.now();
   const all = await runSession(cmds, space, rw, server?.url, SESSION_TIMEOUT_MS).finally(() =>
     server?.stop(),
   );
   console.log(`${file}: ${cmds.length} commands in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  if (SHOW) console.log(cmds.map((c, i) => `$ ${c.text}\n${all[i]?.output ?? '(not run)'}`).join('\n'));
+  if (SHOW) console.log(cmds.map((c, i) => `$ ${c.text}\n${shown(all[i])}`).join('\n'));
   const results = new Map<DocBlock, CommandResult[]>();
   let at = 0;
   for (const b of runnable) {
