@@ -9,8 +9,8 @@
  * `./bin/maas.js` is `maas` (the build under test). Output is mapped back before it is compared.
  *
  * Servers a doc starts itself in the background (`maas serve … --port N &`, the cluster
- * walk-through of docs/deploy.md) run as the reader runs them, with two differences: every port
- * they name moves by one offset to free ones (so `$((18101 + 1))` still names the second), and
+ * walk-through of docs/deploy.md, or a `redis-server --port N &`) run as the reader runs them,
+ * with two differences: every port they name moves by one offset to free ones (so `$((18101 + 1))` still names the second), and
  * the session waits for each one's `maas listening on` line and shows it as that command's output
  * (a reader waits for it too), its log going to a file. Whatever a session left running is killed
  * when it ends.
@@ -93,11 +93,14 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** `… maas serve … &`: a server the doc starts in the background itself (the command after `toRun`). */
 const BACKGROUND_SERVER = /^([\s\S]*\bmaas serve\b[\s\S]*?)\s*&\s*$/;
 
-/** The ports (`--port N`) of the servers the doc starts in the background (`… serve … &`). */
+/**
+ * The ports (`--port N`) of the servers the doc starts in the background (`maas serve … &`, or
+ * a `redis-server --port N … &` of its own).
+ */
 export function backgroundPorts(cmds: DocCommand[]): number[] {
   const ports = new Set<number>();
   for (const c of cmds) {
-    const port = /\bserve\b[\s\S]*--port[ =](\d+)[\s\S]*&\s*$/.exec(c.text);
+    const port = /--port[ =](\d+)[\s\S]*&\s*$/.exec(c.text);
     if (port) ports.add(Number(port[1]));
   }
   return [...ports].sort((a, b) => a - b);
@@ -112,13 +115,21 @@ function portFree(port: number): Promise<boolean> {
 }
 
 /**
- * Moves `ports` by one offset to ports that are free here (so arithmetic on them in the doc still
- * holds), and adds the rewrites.
+ * Where moved ports go: below Linux's ephemeral range (32768 and up), from which outgoing
+ * connections take their local ports, so none is taken between the check and the server's start.
+ */
+const MOVED_PORTS = { low: 20_000, high: 32_000 };
+
+/**
+ * Moves `ports` (sorted) by one offset to ports that are free here (so arithmetic on them in the
+ * doc still holds), and adds the rewrites.
  */
 export async function movePorts(ports: number[], rw: Rewrites): Promise<void> {
   if (ports.length === 0) return;
+  const span = ports[ports.length - 1] - ports[0];
   for (let attempt = 0; attempt < 50; attempt++) {
-    const offset = 20_000 + Math.floor(Math.random() * 30_000) - ports[0];
+    const start = MOVED_PORTS.low + Math.floor(Math.random() * (MOVED_PORTS.high - MOVED_PORTS.low - span));
+    const offset = start - ports[0];
     const free = await Promise.all(ports.map((p) => portFree(p + offset)));
     if (free.every(Boolean)) {
       for (const p of ports) rw.addPort(p, p + offset);

@@ -32,7 +32,7 @@ import {
 const run = promisify(execFile);
 // Inside the checkout, so the bundle resolves its packages from node_modules like dist/ does.
 const OUT = `.vitest/walkthrough-${process.pid}`;
-// docs/deploy.md starts nine servers one after another: 164 s at load 15–19.
+// docs/deploy.md starts nine maas servers one after another: 204 s at load 24–28.
 const SESSION_TIMEOUT_MS = 360_000;
 /** Docs run two at a time: each is a server and a shell, mostly waiting on each other. */
 const CONCURRENT_DOCS = 2;
