@@ -10,10 +10,10 @@
  *
  * Servers a doc starts itself in the background (`maas serve … --port N &`, the cluster
  * walk-through of docs/deploy.md, or a `redis-server --port N &`) run as the reader runs them,
- * with two differences: every port they name moves by one offset to free ones (so `$((18101 + 1))` still names the second), and
- * the session waits for each one's `maas listening on` line and shows it as that command's output
- * (a reader waits for it too), its log going to a file. Whatever a session left running is killed
- * when it ends.
+ * with two differences: every port they name moves by one offset to free ones (so
+ * `$((18101 + 1))` still names the second), and the session waits for each `maas serve`'s
+ * `maas listening on` line and shows it as that command's output (a reader waits for it too), its
+ * log going to a file. Whatever a session left running is killed when it ends.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
