@@ -15,6 +15,9 @@ export interface Timing {
   seconds: number;
   loss_first: number;
   loss_last: number;
+  /** CPU time of the whole process (all threads) per timed step, in ms: the figure a loaded
+   * machine moves least (steps/s follows the process's share of the cores). */
+  cpu_ms_per_step: number;
 }
 
 export function timingOptions(args: ShapeArgs): TimingOptions {
@@ -44,13 +47,16 @@ export async function measureSteps(
   let steps = 0;
   let lossLast = lossFirst;
   const start = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   let seconds = 0;
   while (steps < options.minSteps || seconds < options.minSeconds) {
     lossLast = await step();
     steps++;
     seconds = Number(process.hrtime.bigint() - start) / 1e9;
   }
-  return { steps, seconds, loss_first: lossFirst, loss_last: lossLast };
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuMs = (cpu.user + cpu.system) / 1000 / steps;
+  return { steps, seconds, loss_first: lossFirst, loss_last: lossLast, cpu_ms_per_step: cpuMs };
 }
 
 export function trainResult(
@@ -68,6 +74,7 @@ export function trainResult(
     flops_per_step: flopsPerStep,
     steps: timing.steps,
     seconds: timing.seconds,
+    cpu_ms_per_step: timing.cpu_ms_per_step,
     ...extra,
   };
 }

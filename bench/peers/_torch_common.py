@@ -46,13 +46,16 @@ def measure(step, args):
         step()
     steps = 0
     t0 = time.perf_counter()
+    cpu0 = time.process_time()  # all threads of the process, as Node's process.cpuUsage()
     while True:
         loss_last = step()
         steps += 1
         elapsed = time.perf_counter() - t0
         if steps >= args.min_steps and elapsed >= args.min_seconds:
             break
-    return {"steps": steps, "seconds": elapsed, "loss_first": loss_first, "loss_last": loss_last}
+    cpu_ms = (time.process_time() - cpu0) * 1000 / steps
+    return {"steps": steps, "seconds": elapsed, "loss_first": loss_first, "loss_last": loss_last,
+            "cpu_ms_per_step": cpu_ms}
 
 
 def linear_flops(batch, fan_in, fan_out):
@@ -77,6 +80,7 @@ def emit(result, args, batch, flops_forward, tokens_per_sample=0, **extra):
         **({"tokens_per_s": steps_per_s * batch * tokens_per_sample} if tokens_per_sample else {}),
         "steps": result["steps"],
         "seconds": result["seconds"],
+        "cpu_ms_per_step": result["cpu_ms_per_step"],
         "threads": torch.get_num_threads(),
         "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
         "version": "torch " + torch.__version__,

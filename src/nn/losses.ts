@@ -17,6 +17,12 @@ export interface CrossEntropyOptions {
 export function crossEntropy(logits: Value, labels: Value, options: CrossEntropyOptions = {}): Value {
   const g = logits.graph;
   const t = logits.dtype;
+  const plain = options.ignoreIndex === undefined && !options.labelSmoothing;
+  // [N, C] against [N], N fixed (train graphs), no options: one fused node with its own gradient
+  // (fewer, cheaper ORT nodes; same values). Eval graphs (symbolic N) keep the parts below.
+  const fixedRows = logits.shape.length === 2 && typeof logits.shape[0] === 'number';
+  if (plain && fixedRows && labels.shape.length === 1)
+    return g.ops('SoftmaxCrossEntropy', [logits, labels])[0];
   const logp = g.op('LogSoftmax', [logits], { axis: -1 });
   const ignore =
     options.ignoreIndex === undefined ? null : g.constant(tensorFrom('int64', [], [options.ignoreIndex]));

@@ -35,6 +35,7 @@ export interface SgdOptions extends ClipOptions {
 export function sgd(options: SgdOptions = {}): Optimizer {
   const mu = options.momentum ?? 0;
   const wd = options.weightDecay ?? 0;
+  if (mu === 0 && !wd && options.clipGradNorm === undefined) return plainSgd();
   return {
     name: 'sgd',
     stateNames: mu > 0 ? ['momentum'] : [],
@@ -42,9 +43,6 @@ export function sgd(options: SgdOptions = {}): Optimizer {
     update(ctx): OptimizerUpdate {
       const { g, params, lr } = ctx;
       const t = params.dtype;
-      const fused =
-        mu === 0 && !wd && options.clipGradNorm === undefined && fusedSgdStep(g, params, ctx.grad, lr);
-      if (fused) return { params: fused, state: {} };
       let { grad, metrics } = clipped(ctx, options.clipGradNorm);
       if (wd) grad = g.op('Add', [grad, g.op('Mul', [params, g.scalar(wd, t)])]);
       const state: Record<string, Value> = {};
@@ -56,6 +54,23 @@ export function sgd(options: SgdOptions = {}): Optimizer {
         direction = options.nesterov ? g.op('Add', [grad, g.op('Mul', [buf, g.scalar(mu, t)])]) : buf;
       }
       return { params: g.op('Sub', [params, g.op('Mul', [direction, lr])]), state, metrics };
+    },
+  };
+}
+
+/**
+ * p ← p − lr·g with the backward seeded by −lr (`gradientScale`): each gradient arrives as −lr·g,
+ * so the update is p + grad, folded into the gradient's own GEMM where its producer allows it.
+ */
+function plainSgd(): Optimizer {
+  return {
+    name: 'sgd',
+    stateNames: [],
+    elementwise: true,
+    gradientScale: (g, lr) => g.op('Neg', [lr]),
+    update({ g, params, grad }): OptimizerUpdate {
+      const fused = fusedSgdStep(g, params, grad);
+      return { params: fused ?? g.op('Add', [params, grad]), state: {} };
     },
   };
 }

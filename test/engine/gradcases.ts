@@ -203,4 +203,7 @@ export const gradCases: Record<string, OpCheck> = {
     cases: [{ inputs: [{ shape: [2, 3, 2] }] }, { inputs: [{ shape: [2, 3, 2] }], attrs: { axis: 2 } }],
   },
   GlobalAveragePool: { cases: [{ inputs: [{ shape: [2, 3, 2, 3] }], dtype: 'float32' }] },
+  // Both outputs weighted: the loss's fused rule and the log-probabilities' LogSoftmax rule.
+  SoftmaxCrossEntropy: { cases: [{ inputs: [{ shape: [3, 4], range: [-2, 2] }, idx([3, 0, 1])] }] },
+  OneHot: { noGradient: 'integer input' },
 };

@@ -2,6 +2,7 @@
  * must train exactly as the `packed` one: same losses, parameters, optimizer state, checkpoints. */
 import { describe, expect, it } from 'vitest';
 import { ancestors } from '../../src/engine/autodiff';
+import type { Value } from '../../src/engine/ir/types';
 import { tensorFrom } from '../../src/engine/runtime/tensor';
 import { compileTrainStep } from '../../src/engine/train/compile';
 import {
@@ -84,6 +85,53 @@ describe('parameter layouts', () => {
     });
   }
 
+  it('plain SGD (backward seeded with −lr, fused cross-entropy) trains as the textbook step', async () => {
+    // Reference: p − lr·g with an unscaled backward, and the loss built from its parts.
+    const textbook: Optimizer = {
+      name: 'textbook-sgd',
+      stateNames: [],
+      update: ({ g, params, grad, lr }) => ({
+        params: g.op('Sub', [params, g.op('Mul', [grad, lr])]),
+        state: {},
+      }),
+    };
+    const partsLoss = (logits: Value, y: Value) => {
+      const g = logits.graph;
+      const logp = g.op('LogSoftmax', [logits], { axis: -1 });
+      const picked = g.op('GatherElements', [logp, g.op('Unsqueeze', [y], { axes: [-1] })], { axis: -1 });
+      return g.op('Neg', [g.op('ReduceMean', [picked], { keepdims: false })]);
+    };
+    for (const paramLayout of ['packed', 'separate'] as const) {
+      const reference = await compileTrainStep({
+        model: { ...mlpSpec(3), loss: (p, b) => partsLoss(p.logits, b.y) },
+        optimizer: textbook,
+        dtype: 'float64',
+        paramLayout: 'packed',
+      });
+      const fused = await compileTrainStep({
+        model: mlpSpec(3),
+        optimizer: nn.sgd(),
+        dtype: 'float64',
+        paramLayout,
+      });
+      expect(fused.paramLayout).toBe(paramLayout);
+      for (let i = 0; i < 4; i++) {
+        const lr = 0.05 * (i + 1);
+        const a = await reference.step(data(i), lr);
+        const b = await fused.step(data(i), lr);
+        expect(b.loss).toBeCloseTo(a.loss, 12);
+      }
+      const expected = reference.state().params;
+      Array.from(fused.state().params).forEach((v, i) => {
+        expect(v).toBeCloseTo(expected[i], 12);
+      });
+      // And the step did move the parameters (so matching means something).
+      const initial = mlpSpec(3).params.flatMap((p) => Array.from(p.value.data as Float32Array));
+      expect(expected.some((v, i) => Math.abs(v - initial[i]) > 1e-3)).toBe(true);
+      for (const t of [reference, fused]) await t.release();
+    }
+  });
+
   it('a separate-layout checkpoint loads into a packed trainer and back', async () => {
     const { packed, separate } = await trainBoth(() => nn.adam());
     const fresh = await compileTrainStep({
@@ -114,7 +162,9 @@ describe('parameter layouts', () => {
       return {
         Split: n('Split'),
         Concat: n('Concat'),
-        Sub: n('Sub'),
+        Add: n('Add'),
+        Mul: n('Mul'),
+        Neg: n('Neg'),
         ReduceSum: n('ReduceSum'),
         Gemm: n('Gemm'),
       };
@@ -123,10 +173,15 @@ describe('parameter layouts', () => {
     const separate = count('separate');
     expect(packed.Split + packed.Concat).toBe(2);
     expect(separate.Split + separate.Concat).toBe(0);
-    // The packed update's Sub and the two bias ReduceSums are gone; two bias GEMMs replace them.
-    expect(separate.Sub).toBe(packed.Sub - 1);
+    // The packed update's Add (p + grad) and the two bias ReduceSums are gone; two bias GEMMs
+    // replace them.
+    expect(separate.Add).toBe(packed.Add - 1);
     expect(separate.ReduceSum).toBe(packed.ReduceSum - 2);
     expect(separate.Gemm).toBe(packed.Gemm + 2);
+    // The backward is seeded with −lr (one Neg): no layer gradient or update is scaled on its own.
+    expect(packed.Neg).toBe(1);
+    expect(separate.Neg).toBe(1);
+    expect(separate.Mul).toBe(packed.Mul);
   });
 
   it('chooses separate only for large tensors and an elementwise optimizer', () => {

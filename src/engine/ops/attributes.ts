@@ -122,6 +122,9 @@ export const opAttributes = {
   LayerNormalization: { axis: 'int', epsilon: 'float' },
   Flatten: { axis: 'int' },
   GlobalAveragePool: none,
+  // loss
+  SoftmaxCrossEntropy: none,
+  OneHot: { depth: 'int', dtype: 'dtype' },
 } as const satisfies Record<string, AttributeDeclaration>;
 
 export type OpName = keyof typeof opAttributes;

@@ -5,6 +5,7 @@ import { convOps } from './conv';
 import { dynamicOps } from './dynamic';
 import { elementwiseOps } from './elementwise';
 import { gatherOps } from './gather';
+import { lossOps } from './loss';
 import { matmulOps } from './matmul';
 import { normOps } from './norm';
 import { quantizeOps } from './quantize';
@@ -23,6 +24,7 @@ export const opFamilies: Readonly<Record<string, readonly OpSpec[]>> = {
   dynamic: dynamicOps,
   quantize: quantizeOps,
   norm: normOps,
+  loss: lossOps,
 };
 
 export function defaultRegistry(): OpRegistry {

@@ -188,7 +188,8 @@ export function buildTrainGraph(
   const loss = spec.loss(pred, batch);
   if (loss.shape.length !== 0)
     engineFail('invalid_graph', `the loss must be a scalar, got shape [${loss.shape}]`);
-  const grads = gradients(g, loss, values).map(
+  const seed = optimizer.gradientScale?.(g, lr);
+  const grads = gradients(g, loss, values, seed).map(
     (d, i) => d ?? g.op('Expand', [g.scalar(0, dtype)], { shape: values[i].shape.map(Number) }),
   );
   // Packed: one update over the flat vectors. Separate: one update per parameter, its own slots.

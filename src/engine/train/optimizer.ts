@@ -7,7 +7,7 @@ export interface OptimizerContext {
   /** All parameters packed into one flat vector [P] (docs/engine.md: fewer nodes, less I/O), or,
    * for an `elementwise` optimizer under the `separate` layout, one parameter tensor. */
   params: Value;
-  /** dLoss/dParams, same layout and shape as `params`. */
+  /** dLoss/dParams (times `gradientScale` when the optimizer has one), shaped as `params`. */
   grad: Value;
   /** Each state vector named in `stateNames`, shaped as `params`, zero at step 1. */
   state: Readonly<Record<string, Value>>;
@@ -32,5 +32,12 @@ export interface Optimizer {
    * run it once per parameter tensor (`separate` layout) instead of once over the packed vector.
    */
   readonly elementwise?: boolean;
+  /**
+   * The scalar the backward pass is seeded with instead of 1, so every gradient reaches `update`
+   * already multiplied by it. Plain SGD returns −lr: its update is then p + grad, which folds into
+   * the GEMM that produces the gradient (C = p) with no scaling node anywhere (the scale rides the
+   * loss gradient, a [N, classes] tensor, instead of each [N, out] layer gradient).
+   */
+  gradientScale?(g: Graph, lr: Value): Value;
   update(ctx: OptimizerContext): OptimizerUpdate;
 }
