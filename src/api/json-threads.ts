@@ -72,7 +72,7 @@ interface Slot {
 }
 
 export class JsonThreads implements JsonParser {
-  /** Bodies parsed on the event loop and in a thread (tests and metrics read them). */
+  /** Bodies parsed on the event loop and in a thread, and threads that died (tests read them). */
   readonly counts = { inThread: 0, offThread: 0, crashed: 0 };
   private readonly idle: Slot[] = [];
   private running = 0;

@@ -32,7 +32,12 @@ function answer(req: ParseRequest): { answer: ParseAnswer; transfer: ArrayBuffer
         transfer: [],
       };
     return {
-      answer: { id: req.id, ok: false, code: 'invalid_request', message: 'the body is not valid JSON' },
+      answer: {
+        id: req.id,
+        ok: false,
+        code: 'invalid_request',
+        message: 'the JSON body could not be parsed',
+      },
       transfer: [],
     };
   }
