@@ -4,13 +4,17 @@
  * every 10 ms; measured with every body parsed on the event loop (before json-threads.ts) and
  * with large bodies parsed in worker threads (now), side by side in one run, with the load
  * average. Reported: the worst and 99th-percentile /readyz latency, the event loop's worst stall
- * (perf_hooks), and how long the poster waited for its answer.
+ * (perf_hooks), and how long the poster waited for its answer. Poster and prober are processes of
+ * their own, so the server's event loop carries only the server. The first large body also starts
+ * the threads (off the loop).
  *
  *   node --import tsx bench/serve/json-stall-server.ts            # each body twice per mode
  *   node --import tsx bench/serve/json-stall-server.ts 1          # once
  */
 import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { inThreadJsonParser, type JsonParser, JsonThreads } from '../../src/api/json-threads';
 import { buildServer } from '../../src/api/server';
@@ -51,6 +55,35 @@ const bodies: { name: string; url: string; make: () => string }[] = [
     },
   },
 ];
+
+/**
+ * A separate process that posts one body (a file) `rounds` times, then prints how long the
+ * longest took: the client's own work (copying and sending 32 MiB) stays out of the server's loop.
+ */
+const POSTER = `
+const [url, file, rounds, key] = process.argv.slice(1); const body = require('node:fs').readFileSync(file);
+(async () => {
+  let worst = 0; let status = 0;
+  for (let i = 0; i < Number(rounds); i++) {
+    const t = performance.now();
+    const res = await fetch(url, { method: 'POST', headers: { authorization: 'Bearer ' + key, 'content-type': 'application/json' }, body });
+    await res.arrayBuffer();
+    status = res.status; worst = Math.max(worst, performance.now() - t);
+  }
+  process.stdout.write(JSON.stringify({ worst, status }));
+})();`;
+
+async function post(url: string, file: string, rounds: number): Promise<{ worst: number; status: number }> {
+  const child = spawn(process.execPath, ['-e', POSTER, url, file, String(rounds), KEY], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  await new Promise<void>((r) => child.once('exit', () => r()));
+  return JSON.parse(out) as { worst: number; status: number };
+}
 
 /** A separate process that asks /readyz every 10 ms until its stdin closes, then prints latencies. */
 const PROBE = `
@@ -107,21 +140,13 @@ async function measure(mode: string, parser: JsonParser, rounds: number): Promis
   const rows: Row[] = [];
   try {
     for (const body of bodies) {
-      // Encoded before the clock starts: encoding 32 MiB in this process would stall it too.
-      const payload = Buffer.from(body.make());
-      // A first body warms the threads (and the parser's code) up; measured from the second.
-      if (mode !== 'in place') await post(url, body.url, payload);
+      const file = join(tmp.dir, 'body.json');
+      await writeFile(file, body.make());
       const probe = startProbe(url);
       await new Promise((r) => setTimeout(r, 300));
       const loop = monitorEventLoopDelay({ resolution: 5 });
       loop.enable();
-      let postMs = 0;
-      let status = 0;
-      for (let i = 0; i < rounds; i++) {
-        const t = performance.now();
-        status = await post(url, body.url, payload);
-        postMs = Math.max(postMs, performance.now() - t);
-      }
+      const { worst: postMs, status } = await post(url + body.url, file, rounds);
       await new Promise((r) => setTimeout(r, 300));
       loop.disable();
       const times = (await probe.stop()).sort((a, b) => a - b);
@@ -142,16 +167,6 @@ async function measure(mode: string, parser: JsonParser, rounds: number): Promis
     await tmp.remove();
   }
   return rows;
-}
-
-async function post(url: string, path: string, payload: Buffer): Promise<number> {
-  const res = await fetch(url + path, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-    body: payload,
-  });
-  await res.arrayBuffer();
-  return res.status;
 }
 
 async function main(): Promise<void> {
