@@ -24,6 +24,7 @@ const entries = {
   'session-thread': 'src/platform/serving/session-thread-main.ts',
   'describe-worker': 'src/platform/training/describe-worker.ts',
   'quantize-worker': 'src/platform/registry/quantize-worker.ts',
+  'json-worker': 'src/api/json-worker.ts',
   'zoo-train': 'src/cli/zoo-train.ts',
 };
 

@@ -8,8 +8,9 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { fail } from '../common/errors';
-import { type JsonShape, parseJsonBody } from './json-body';
+import type { JsonShape } from './json-body';
 import { readBodyBytes } from './json-stream';
+import type { JsonParser } from './json-threads';
 import type { RouteSpec } from './route';
 
 /** Content-Types listed in hints and the OpenAPI document for binary routes (all others work too). */
@@ -42,12 +43,15 @@ const passThrough = (
   done: (e: Error | null, body?: unknown) => void,
 ) => done(null, payload);
 
-/** The root context: JSON (bounded), multipart and octet-stream pass through as streams. */
-export function installBodyParsers(app: FastifyInstance, shape: JsonShape): void {
+/**
+ * The root context: JSON (bounded; large bodies parsed off the event loop by `parser`,
+ * json-threads.ts), multipart and octet-stream pass through as streams.
+ */
+export function installBodyParsers(app: FastifyInstance, shape: JsonShape, parser: JsonParser): void {
   app.removeContentTypeParser(['application/json']);
   // Read and depth-checked as the bytes arrive: a bomb is refused before the rest is buffered.
   app.addContentTypeParser('application/json', async (req: FastifyRequest, payload: Readable) =>
-    parseJsonBody(await readBodyBytes(req, payload, shape), shape, true),
+    parser.parse(await readBodyBytes(req, payload, shape), shape, { depthChecked: true }),
   );
   app.addContentTypeParser('application/octet-stream', passThrough);
   app.addContentTypeParser('multipart/form-data', passThrough);

@@ -6,7 +6,8 @@
  * JSON is a 400 naming line, column and offset.
  */
 import { fail } from '../common/errors';
-import { jsonErrorOffset } from '../data/index';
+// Straight from its module: the JSON parser threads (json-worker.ts) load this file, not the readers.
+import { jsonErrorOffset } from '../data/formats/json-locate';
 
 /** How many `[` and `{` the text holds, counting no further than `limit + 1` (native indexOf). */
 function openersUpTo(text: string, limit: number): number {

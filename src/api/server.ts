@@ -18,6 +18,7 @@ import { bodyHints, checkBodyType, installBinaryParsers, installBodyParsers } fr
 import { prettyStream, resolveLogFormat } from './console';
 import { sendError, toMaasError } from './errors';
 import { defaultJsonLimit, jsonLimitOf } from './json-limits';
+import { type JsonParser, JsonThreads } from './json-threads';
 import type { RouteSpec, ServerState, Surface } from './route';
 import { routeTable } from './routes';
 import { installTensorParsers } from './v2-binary';
@@ -45,7 +46,16 @@ function bearer(req: FastifyRequest): string | null {
   return m ? m[1] : null;
 }
 
-export function buildServer(platform: Platform, routes: readonly RouteSpec[] = routeTable): BuiltServer {
+export interface BuildOptions {
+  /** How JSON bodies are parsed (default: large ones in worker threads, json-threads.ts); closed with the app. */
+  jsonParser?: JsonParser;
+}
+
+export function buildServer(
+  platform: Platform,
+  routes: readonly RouteSpec[] = routeTable,
+  options: BuildOptions = {},
+): BuiltServer {
   const { config } = platform;
   const pretty = resolveLogFormat(config.logFormat, process.stdout.isTTY === true) === 'pretty';
   const app = Fastify({
@@ -76,8 +86,11 @@ export function buildServer(platform: Platform, routes: readonly RouteSpec[] = r
   const principals = new WeakMap<FastifyRequest, Principal>();
   const specs = new WeakMap<FastifyRequest, RouteSpec>();
 
-  // JSON bounded in depth, containers and size; uploads and forms as streams (bodies.ts).
-  installBodyParsers(app, jsonShape);
+  // JSON bounded in depth, containers and size, large bodies parsed off the event loop;
+  // uploads and forms as streams (bodies.ts).
+  const jsonParser = options.jsonParser ?? new JsonThreads();
+  app.addHook('onClose', async () => jsonParser.close());
+  installBodyParsers(app, jsonShape, jsonParser);
 
   app.setErrorHandler((err, req, reply) => {
     const spec = specs.get(req);
@@ -140,7 +153,7 @@ export function buildServer(platform: Platform, routes: readonly RouteSpec[] = r
   });
   // KServe infer: JSON, or the binary tensor extension under any Content-Type (v2-binary.ts).
   app.register(async (tensors) => {
-    installTensorParsers(tensors, jsonShape);
+    installTensorParsers(tensors, jsonShape, jsonParser);
     for (const spec of routes.filter((r) => r.body === 'tensors')) registerRoute(tensors, spec, shared);
   });
   const dropUnfinishedBodies = () => {

@@ -12,6 +12,7 @@ import { fail } from '../common/errors';
 import { elementCount, type Tensor, type TensorDType, zeros } from '../engine/runtime/tensor';
 import { type JsonShape, parseJsonBody } from './json-body';
 import { readBodyBytes } from './json-stream';
+import type { JsonParser } from './json-threads';
 
 /** The header naming the JSON part's length, on requests and answers (lower case, as Node reads it). */
 export const INFERENCE_HEADER = 'inference-header-content-length';
@@ -47,21 +48,8 @@ function checkJsonType(headers: FastifyRequest['headers']): void {
   }
 }
 
-/**
- * The body of a v2 infer request: the binary format when the header is present (any
- * Content-Type, or none: Triton's clients send none), else bounded JSON.
- */
-export function parseTensorBody(
-  headers: FastifyRequest['headers'],
-  body: Buffer,
-  shape: number | JsonShape,
-  depthChecked = false,
-): unknown {
-  const raw = headers[INFERENCE_HEADER];
-  if (raw === undefined) {
-    checkJsonType(headers);
-    return parseJsonBody(body, shape, depthChecked);
-  }
+/** Where a binary-format body's JSON header ends, checked against the body's length. */
+function headerLength(raw: string | string[], body: Buffer): number {
   const text = Array.isArray(raw) ? raw[0] : raw;
   if (!/^[0-9]{1,12}$/.test(text)) {
     fail(
@@ -80,12 +68,53 @@ export function parseTensorBody(
       { pointer: `header ${INFERENCE_HEADER}` },
     );
   }
+  return jsonLength;
+}
+
+/**
+ * The body of a v2 infer request: the binary format when the header is present (any
+ * Content-Type, or none: Triton's clients send none), else bounded JSON.
+ */
+export function parseTensorBody(
+  headers: FastifyRequest['headers'],
+  body: Buffer,
+  shape: number | JsonShape,
+  depthChecked = false,
+): unknown {
+  const raw = headers[INFERENCE_HEADER];
+  if (raw === undefined) {
+    checkJsonType(headers);
+    return parseJsonBody(body, shape, depthChecked);
+  }
+  const jsonLength = headerLength(raw, body);
   const json = parseJsonBody(body.subarray(0, jsonLength), shape);
   return new BinaryTensorBody(json, body.subarray(jsonLength));
 }
 
+/**
+ * The same through a JsonParser (a large body off the event loop, json-threads.ts). Arrays of
+ * numbers under `data` may come back as Float64Arrays: decodeV2Input reads them as lists.
+ */
+async function readTensorBody(
+  headers: FastifyRequest['headers'],
+  body: Buffer,
+  shape: JsonShape,
+  parser: JsonParser,
+): Promise<unknown> {
+  const raw = headers[INFERENCE_HEADER];
+  if (raw === undefined) return parser.parse(body, shape, { depthChecked: true, typedUnder: 'data' });
+  const jsonLength = headerLength(raw, body);
+  // Cut before parsing: the parser may take (transfer) a buffer it is given whole.
+  const tail = body.subarray(jsonLength);
+  const json = await parser.parse(body.subarray(0, jsonLength), shape, {
+    depthChecked: false,
+    typedUnder: 'data',
+  });
+  return new BinaryTensorBody(json, tail);
+}
+
 /** The v2 infer routes' context: every Content-Type (and none) is read whole, then split. */
-export function installTensorParsers(app: FastifyInstance, shape: JsonShape): void {
+export function installTensorParsers(app: FastifyInstance, shape: JsonShape, parser: JsonParser): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', async (req: FastifyRequest, payload: Readable) => {
     // Plain JSON is depth-checked while it arrives (a bomb is refused at once); the binary
@@ -93,7 +122,7 @@ export function installTensorParsers(app: FastifyInstance, shape: JsonShape): vo
     const plain = req.headers[INFERENCE_HEADER] === undefined;
     if (plain) checkJsonType(req.headers);
     const body = await readBodyBytes(req, payload, plain ? shape : undefined);
-    return parseTensorBody(req.headers, body, shape, plain);
+    return readTensorBody(req.headers, body, shape, parser);
   });
 }
 

@@ -37,16 +37,32 @@ const intRange: Partial<Record<TensorDType, [number, number]>> = {
 /** Largest tensor accepted from JSON (elements); the body limit usually bites first. */
 const MAX_ELEMENTS = 1 << 28;
 
+/**
+ * A list of values: a JSON array, or a Float64Array, which is how a large body's arrays of
+ * numbers under `data` arrive when it was parsed off the event loop (json-threads.ts).
+ */
+const isList = (v: unknown): v is ArrayLike<unknown> => Array.isArray(v) || v instanceof Float64Array;
+
 function flatten(data: unknown, out: unknown[], depth: number, where: string): void {
   if (depth > 32) fail('invalid_tensor', `${where}.data is nested too deeply`, { pointer: `${where}.data` });
-  if (!Array.isArray(data)) {
+  if (!isList(data)) {
     out.push(data);
     return;
   }
-  for (const d of data) {
-    if (Array.isArray(d)) flatten(d, out, depth + 1, where);
+  for (let i = 0; i < data.length; i++) {
+    const d = data[i];
+    if (isList(d)) flatten(d, out, depth + 1, where);
     else out.push(d);
   }
+}
+
+/** Flat data (the usual form) as it is; nested data flattened into a copy. */
+function flatData(data: unknown, where: string): ArrayLike<unknown> {
+  if (data instanceof Float64Array) return data;
+  if (Array.isArray(data) && !data.some(isList)) return data;
+  const flat: unknown[] = [];
+  flatten(data, flat, 0, where);
+  return flat;
 }
 
 export interface V2InputJson {
@@ -94,9 +110,7 @@ export function decodeV2Input(
     }
     return { name, tensor: chunks.take(dtype, shape as number[], parameters.binary_data_size, where) };
   }
-  // Flat data (the usual form) is used as it is; nested data is flattened into a copy first.
-  const flat: unknown[] = Array.isArray(data) && !data.some(Array.isArray) ? data : [];
-  if (flat !== data) flatten(data, flat, 0, where);
+  const flat = flatData(data, where);
   if (flat.length !== count) {
     fail('invalid_tensor', `${where}.data has ${flat.length} values, shape [${shape}] needs ${count}`, {
       pointer: `${where}.data`,
@@ -105,7 +119,7 @@ export function decodeV2Input(
   return { name, tensor: fill(dtype, shape as number[], flat, where) };
 }
 
-function fill(dtype: TensorDType, dims: number[], flat: unknown[], where: string): Tensor {
+function fill(dtype: TensorDType, dims: number[], flat: ArrayLike<unknown>, where: string): Tensor {
   const t = zeros(dtype, dims);
   const bad = (i: number, want: string) =>
     fail('invalid_tensor', `${where}.data[${i}] must be ${want}`, { pointer: `${where}.data` });

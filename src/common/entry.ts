@@ -21,7 +21,8 @@ export type EntryName =
   | 'validate-worker'
   | 'session-thread'
   | 'describe-worker'
-  | 'quantize-worker';
+  | 'quantize-worker'
+  | 'json-worker';
 
 /**
  * The file to start: `dist/<name>.js` when compiled, else `source` (a URL made by the caller with

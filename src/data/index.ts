@@ -22,7 +22,6 @@ export type { TabularSpec } from './featurize/tabular';
 export { type ClassTarget, decodeClass, decodeRegression, type TargetSpec } from './featurize/target';
 export { type InputWarning, inputWarnings } from './featurize/warnings';
 export { decodeImage, encodePng } from './formats/image';
-export { jsonErrorOffset } from './formats/json-locate';
 export { chatExampleText } from './formats/openai-finetune';
 export { detectFormat } from './formats/registry';
 export { type DataLimits, dataLimitSettings, defaultDataLimits } from './limits';

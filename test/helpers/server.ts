@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { buildServer } from '../../src/api/server';
+import { type BuildOptions, buildServer } from '../../src/api/server';
 import { type ConfigKey, loadConfig } from '../../src/platform/config';
 import { openPlatform, type Platform } from '../../src/platform/platform';
 import { startRole } from '../../src/platform/roles';
@@ -17,7 +17,10 @@ export interface TestServer {
 }
 
 /** A real platform (SQLite, artifacts, ORT) in a temp folder, with a fastify app for inject(). */
-export async function testServer(overrides: Partial<Record<ConfigKey, unknown>> = {}): Promise<TestServer> {
+export async function testServer(
+  overrides: Partial<Record<ConfigKey, unknown>> = {},
+  options: BuildOptions = {},
+): Promise<TestServer> {
   const tmp = await tempDir();
   const config = loadConfig(
     {},
@@ -36,7 +39,7 @@ export async function testServer(overrides: Partial<Record<ConfigKey, unknown>> 
   );
   const platform = await openPlatform(config);
   const background = await startRole(platform, () => {});
-  const { app, state } = buildServer(platform);
+  const { app, state } = buildServer(platform, undefined, options);
   await app.ready();
   return {
     app,

@@ -1,0 +1,223 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type JsonShape, parseJsonBody } from '../../src/api/json-body';
+import { decodeTape, encodeTape, TapeDecoder } from '../../src/api/json-tape';
+import { defaultJsonThreads, type JsonParser, JsonThreads } from '../../src/api/json-threads';
+import { identityModel } from '../helpers/onnx-fixtures';
+import { auth, type TestServer, testServer, upload } from '../helpers/server';
+
+const KiB = 1024;
+const shape: JsonShape = { maxDepth: 64, maxContainers: 100_000 };
+
+describe('JSON tape: a parsed body handed between threads', () => {
+  const docs = [
+    '0',
+    '"just a string"',
+    'null',
+    '[]',
+    '{}',
+    '[true, false, null, -0, 1e308, -1.5e-300, "é\\ud800x", "", [[]], {"": {}}]',
+    '{"b": 1, "a": [1, 2, "three"], "2": "integer keys first", "1": null, "nested": {"x": [[1, 2], [3, 4]]}}',
+    JSON.stringify({ rows: Array.from({ length: 5000 }, (_, i) => ({ id: i, v: [i, i / 3, -i] })) }),
+    JSON.stringify(Array.from({ length: 10_000 }, (_, i) => (i % 3 === 0 ? `s${i}` : i * 0.25))),
+  ];
+
+  it.each(docs.map((d) => [d.slice(0, 40), d]))(
+    'rebuilds %s exactly as JSON.parse builds it',
+    async (_, text) => {
+      const expected = JSON.parse(text);
+      const rebuilt = await decodeTape(encodeTape(JSON.parse(text)), 1);
+      expect(rebuilt).toStrictEqual(expected);
+      expect(JSON.stringify(rebuilt)).toBe(JSON.stringify(expected));
+    },
+  );
+
+  it('keeps -0, and `__proto__` as an own key rather than the prototype', async () => {
+    const rebuilt = (await decodeTape(
+      encodeTape(JSON.parse('{"__proto__": {"polluted": 1}, "z": [-0]}')),
+      1,
+    )) as {
+      z: number[];
+    };
+    expect(Object.getPrototypeOf(rebuilt)).toBe(Object.prototype);
+    expect(Object.keys(rebuilt)).toEqual(['__proto__', 'z']);
+    expect(({} as { polluted?: number }).polluted).toBeUndefined();
+    expect(Object.is(rebuilt.z[0], -0)).toBe(true);
+  });
+
+  it('gives arrays of numbers under `typedUnder` as Float64Arrays, short ones and the rest as plain arrays', async () => {
+    const long = Array.from({ length: 100 }, (_, i) => i - 50.5);
+    const doc = { data: long, other: long, nested: { data: [long, [1, 2]] } };
+    const rebuilt = (await decodeTape(encodeTape(doc), 1, { typedUnder: 'data' })) as {
+      data: unknown;
+      other: unknown;
+      nested: { data: unknown[] };
+    };
+    expect(rebuilt.data).toBeInstanceOf(Float64Array);
+    expect(Array.from(rebuilt.data as Float64Array)).toEqual(long);
+    expect(Array.isArray(rebuilt.other)).toBe(true);
+    expect(rebuilt.nested.data[0]).toBeInstanceOf(Float64Array);
+    expect(rebuilt.nested.data[1]).toEqual([1, 2]);
+  });
+
+  it('rebuilds a large value in slices: with no time left it stops, and resumes where it stopped', () => {
+    const doc = Array.from({ length: 20_000 }, (_, i) => ({ i }));
+    const decoder = new TapeDecoder(encodeTape(doc));
+    let slices = 1;
+    while (!decoder.run(0)) slices++;
+    expect(slices).toBeGreaterThan(1);
+    expect(decoder.value).toStrictEqual(doc);
+  });
+});
+
+/** A port that forwards to whichever parser the test sets (to swap in a failing one). */
+function switchable(first: JsonParser): { port: JsonParser; use(p: JsonParser): void } {
+  let current = first;
+  return {
+    port: { parse: (...args) => current.parse(...args), close: async () => current.close() },
+    use: (p) => {
+      current = p;
+    },
+  };
+}
+
+describe('large JSON bodies on data routes are parsed in a worker thread', () => {
+  let s: TestServer;
+  const threads = new JsonThreads();
+  const parser = switchable(threads);
+  beforeAll(async () => {
+    s = await testServer({}, { jsonParser: parser.port });
+    for (const dtype of ['float64', 'int8'] as const) {
+      const u = await upload(s.app, `id-${dtype}`, identityModel(dtype));
+      expect(u.statusCode, JSON.stringify(u.body)).toBe(201);
+    }
+  });
+  afterAll(async () => {
+    await s.close();
+    await threads.close();
+  });
+
+  const infer = (model: string, payload: string) =>
+    s.app.inject({
+      method: 'POST',
+      url: `/v2/models/${model}/infer`,
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload,
+    });
+  const values = Array.from({ length: 40_000 }, (_, i) => (i % 7) * 0.37 - i / 3);
+
+  it('a v2 infer body over the threshold goes to a thread and gives the answer a small body gives in place', async () => {
+    const big = JSON.stringify({
+      inputs: [{ name: 'x', shape: [values.length], datatype: 'FP64', data: values }],
+    });
+    expect(big.length).toBeGreaterThan(defaultJsonThreads.offThreadBytes);
+    const before = { ...threads.counts };
+    const res = await infer('id-float64', big);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(threads.counts.offThread).toBe(before.offThread + 1);
+    expect(res.json().outputs[0]).toEqual({
+      name: 'y',
+      datatype: 'FP64',
+      shape: [values.length],
+      data: values,
+    });
+
+    const small = values.slice(0, 10);
+    const res2 = await infer(
+      'id-float64',
+      JSON.stringify({ inputs: [{ name: 'x', shape: [10], datatype: 'FP64', data: small }] }),
+    );
+    expect(threads.counts.inThread).toBe(before.inThread + 1);
+    expect(res2.json().outputs[0].data).toEqual(small);
+  });
+
+  it('nested rows and the per-element errors are the same as in place', async () => {
+    const rows = [values.slice(0, 20_000), values.slice(20_000)];
+    const nested = await infer(
+      'id-float64',
+      JSON.stringify({ inputs: [{ name: 'x', shape: [2, 20_000], datatype: 'FP64', data: rows }] }),
+    );
+    expect(nested.statusCode, nested.body).toBe(400); // the model takes one dimension: the model's own error
+    const ints = Array.from({ length: 100_000 }, (_, i) => (i === 70_000 ? 128 : i % 100));
+    const body = JSON.stringify({
+      inputs: [{ name: 'x', shape: [ints.length], datatype: 'INT8', data: ints }],
+    });
+    const before = threads.counts.offThread;
+    const res = await infer('id-int8', body);
+    expect(threads.counts.offThread).toBe(before + 1);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toBe('inputs[0].data[70000] must be an integer in [-128, 127]');
+    const wrongCount = await infer(
+      'id-int8',
+      JSON.stringify({
+        inputs: [
+          { name: 'x', shape: [3], datatype: 'INT8', data: [ints.slice(0, 50_000), ints.slice(50_000)] },
+        ],
+      }),
+    );
+    expect(wrongCount.json().error).toBe('inputs[0].data has 100000 values, shape [3] needs 3');
+  });
+
+  it('a syntax error deep in a large body gets the message the in-place parser gives', async () => {
+    const text = `{"inputs": [${'1,'.repeat(200 * KiB)}1,]}`;
+    const expected = (() => {
+      try {
+        parseJsonBody(Buffer.from(text), shape, true);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      throw new Error('the body parsed');
+    })();
+    expect(expected).toMatch(/line 1, column \d+ \(offset \d+\)/);
+    const res = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/models/nope/predict',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: text,
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().detail).toBe(expected);
+  });
+
+  it('native predict gets plain arrays: a list too long is refused with its usual message', async () => {
+    const before = threads.counts.offThread;
+    const res = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/models/nope/predict',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: JSON.stringify({ inputs: Array.from({ length: 150_000 }, (_, i) => i) }),
+    });
+    expect(threads.counts.offThread).toBe(before + 1);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().detail).toBe('inputs must be a list of 1 to 1024 items');
+  });
+
+  it('a thread that runs out of memory fails only its request (413, no stack), and the server stays ready', async () => {
+    const starved = new JsonThreads({ ...defaultJsonThreads, memoryMb: 16 });
+    parser.use(starved);
+    try {
+      const ints = Array.from({ length: 3_000_000 }, (_, i) => i % 100);
+      const res = await infer(
+        'id-int8',
+        JSON.stringify({ inputs: [{ name: 'x', shape: [ints.length], datatype: 'INT8', data: ints }] }),
+      );
+      expect([413, 503]).toContain(res.statusCode);
+      expect(res.json().error).toMatch(/needs more than 16 MiB of memory to parse|parser thread stopped/);
+      expect(res.body).not.toMatch(/at .*\.ts|node:internal/);
+      expect(starved.counts.crashed).toBe(1);
+      expect((await s.app.inject({ url: '/readyz' })).statusCode).toBe(200);
+      const small = await infer(
+        'id-int8',
+        JSON.stringify({ inputs: [{ name: 'x', shape: [2], datatype: 'INT8', data: [1, 2] }] }),
+      );
+      expect(small.statusCode, small.body).toBe(200);
+    } finally {
+      parser.use(threads);
+      await starved.close();
+    }
+    const again = await infer(
+      'id-float64',
+      JSON.stringify({ inputs: [{ name: 'x', shape: [values.length], datatype: 'FP64', data: values }] }),
+    );
+    expect(again.statusCode).toBe(200);
+  });
+});
