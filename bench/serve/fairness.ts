@@ -3,10 +3,10 @@
  * thread with its own event loop, every answer followed by a new request), tenant B sends one
  * request at a time. B's p99 latency with A flooding ÷ B's p99 on the idle server (target ≤ 2×),
  * and A's throughput while B runs beside it (its share of what was served, and against A alone),
- * once per mode, each on its own `maas serve` child process: `fair` (the default: B's requests take
- * the model's express lane, A's runs stay full), `fair-one-copy` (fair with a memory budget that
- * holds one copy of the model, so no express lane: every run shrinks to one row while both are
- * active, as fair scheduling did before the lane) and `fifo` (the comparison).
+ * once per mode, each on its own `maas serve` child process: `fair` with `--express-lane on` (B's
+ * requests take the model's express lane, A's runs stay full), `fair-no-lane` (`--express-lane
+ * off`: every run shrinks to one row while both are active, `auto` on a 2-core machine) and
+ * `fifo` (the comparison).
  *
  *   node --import tsx bench/serve/fairness.ts [--requests 300] [--inflight 64] [--batch 16] [--steps 8]
  *     [--seconds 20] [--reps 3]
@@ -145,19 +145,13 @@ async function admin(url: string, path: string, body: unknown): Promise<Record<s
 
 /** The modes compared, each on its own server; `flags` for `maas serve`. */
 interface Mode {
-  name: 'fair' | 'fair-one-copy' | 'fifo';
+  name: 'fair' | 'fair-no-lane' | 'fifo';
   flags: string[];
 }
 
-/** A budget for the model's estimated memory (2 × its bytes + 1 MiB) once, not twice. */
-const oneCopyBudget = (modelBytes: number) => 2 * modelBytes + 1024 * 1024 + modelBytes;
-
 const MODES: Mode[] = [
-  { name: 'fair', flags: ['--scheduling', 'fair'] },
-  {
-    name: 'fair-one-copy',
-    flags: ['--scheduling', 'fair', '--memory-budget-bytes', String(oneCopyBudget(busyModel(STEPS).length))],
-  },
+  { name: 'fair', flags: ['--scheduling', 'fair', '--express-lane', 'on'] },
+  { name: 'fair-no-lane', flags: ['--scheduling', 'fair', '--express-lane', 'off'] },
   { name: 'fifo', flags: ['--scheduling', 'fifo'] },
 ];
 
@@ -237,7 +231,7 @@ const servers: Served[] = [];
 for (const mode of MODES) servers.push(await serve(mode));
 const reps: Rep[] = [];
 try {
-  // Interleaved fair, fair-one-copy, fifo, fair …: every mode sees the same drift in the load.
+  // Interleaved fair, fair-no-lane, fifo, fair …: every mode sees the same drift in the load.
   for (let r = 0; r < REPS; r++) for (const server of servers) reps.push(await measure(server));
 } finally {
   for (const server of servers) await server.stop();
@@ -268,13 +262,13 @@ const line = (name: string) => {
 const md = `# Fair scheduling: a light tenant beside a flooding one
 
 Command: \`node --import tsx bench/serve/fairness.ts --requests ${REQUESTS} --inflight ${INFLIGHT} --batch ${BATCH} --steps ${STEPS} --seconds ${SECONDS} --reps ${REPS}${CAP === undefined ? '' : ` --cap ${CAP}`}\`
-(model x [batch, 16, 256] × ${STEPS} MatMuls, \`max_batch_size\` ${BATCH}; tenant A keeps ${INFLIGHT} requests in flight from a worker thread${CAP === undefined ? '' : ` with \`limits.concurrency\` ${CAP}`}, tenant B sends ${REQUESTS} one at a time (at most ${SECONDS} s of them with A flooding); one \`maas serve\` child per mode (\`fair\`; \`fair-one-copy\`: fair with a memory budget for one copy of the model, so no express lane; \`fifo\`), each warmed up with both tenants for ${WARM_CONTENDED_MS / 1000} s, repetitions interleaved; ${environment().cpus} CPUs shared with other jobs: load average 1-min before → after each repetition in the last column).
+(model x [batch, 16, 256] × ${STEPS} MatMuls, \`max_batch_size\` ${BATCH}; tenant A keeps ${INFLIGHT} requests in flight from a worker thread${CAP === undefined ? '' : ` with \`limits.concurrency\` ${CAP}`}, tenant B sends ${REQUESTS} one at a time (at most ${SECONDS} s of them with A flooding); one \`maas serve\` child per mode (\`fair\` with \`--express-lane on\`; \`fair-no-lane\`: \`--express-lane off\`, runs shrink while both are active; \`fifo\`), each warmed up with both tenants for ${WARM_CONTENDED_MS / 1000} s, repetitions interleaved; ${environment().cpus} CPUs shared with other jobs: load average 1-min before → after each repetition in the last column).
 
 | mode | rep | B requests idle / loaded | B p50 idle ms | B p99 idle ms | B p50 with A flooding ms | B p99 with A flooding ms | B p99 loaded ÷ idle | A alone req/s | A beside B req/s | A beside ÷ alone | A's share of served | A's 429s | load |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-Medians, B p99 loaded ÷ idle / A beside B ÷ A alone / A's share of what was served: **${line('fair')}**; ${line('fair-one-copy')}; ${line('fifo')}.
+Medians, B p99 loaded ÷ idle / A beside B ÷ A alone / A's share of what was served: **${line('fair')}**; ${line('fair-no-lane')}; ${line('fifo')}.
 Target: B ≤ 2× under \`fair\` — ${summary.fair.bP99Ratio <= 2 ? 'met' : 'NOT met'}.
 `;
 await writeResults(`serve-fairness-batch${BATCH}${CAP === undefined ? '' : `-cap${CAP}`}`, md, {

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Tensor, tensorFrom } from '../../src/engine/runtime/tensor';
 import { platformMetrics } from '../../src/platform/metrics';
 import { Contention } from '../../src/platform/serving/contention';
+import { expressLaneOn } from '../../src/platform/serving/express-lane';
 import { Runner, type RunnerSettings } from '../../src/platform/serving/runner';
 import { type ModelSession, ThreadedSession } from '../../src/platform/serving/threaded-session';
 import { linearModel } from '../helpers/onnx-fixtures';
@@ -147,5 +148,15 @@ describe('express lane', () => {
     // Same model, same input, either session: the same answer.
     const again = await heavyAsk(7);
     expect([...again.y.data.slice(0, 3)]).toEqual([...light.y.data]);
+  });
+});
+
+describe('MAAS_EXPRESS_LANE', () => {
+  it('auto: on only where a core is left for the lane beyond the main run and the event loop', () => {
+    expect(expressLaneOn('auto', 2, 2)).toBe(false); // a 2-core machine: runs shrink instead
+    expect(expressLaneOn('auto', 4, 2)).toBe(true);
+    expect(expressLaneOn('auto', 16, 16)).toBe(false);
+    expect(expressLaneOn('on', 2, 2)).toBe(true);
+    expect(expressLaneOn('off', 64, 2)).toBe(false);
   });
 });

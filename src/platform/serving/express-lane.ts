@@ -11,9 +11,24 @@
  *
  * It costs a second copy of the model's memory, so it is loaded only when first needed (tenants
  * compete on a model whose rows cost) and only where the pool's memory budget has room; until
- * then, or where it cannot load, runs are shrunk as before.
+ * then, or where it cannot load or is off (MAAS_EXPRESS_LANE, `expressLaneOn`), runs are shrunk
+ * as before.
  */
 import type { ModelSession } from './threaded-session';
+
+/** MAAS_EXPRESS_LANE: `auto` turns the lane on where the machine has cores to spare for it. */
+export const EXPRESS_LANE_MODES = ['auto', 'on', 'off'] as const;
+export type ExpressLaneMode = (typeof EXPRESS_LANE_MODES)[number];
+
+/**
+ * Whether runners get an express lane. Its run is only quick where a core is free for it: the main
+ * run holds `intraOpThreads` cores and the server's event loop one more. On a loaded 2-core machine
+ * (load 16–28) the lane's one-row runs shared the cores with the main run and B's p99 grew to
+ * 2.4–3.3× its idle p99, against 0.9–1.8× with runs shrunk (bench/serve/fairness.ts).
+ */
+export function expressLaneOn(mode: ExpressLaneMode, cores: number, intraOpThreads: number): boolean {
+  return mode === 'on' || (mode === 'auto' && cores >= intraOpThreads + 2);
+}
 
 /** Loads the lane's session, or answers null where it must not (over the memory budget). */
 export type ExpressLoader = () => Promise<ModelSession | null>;

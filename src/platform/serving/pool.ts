@@ -17,6 +17,8 @@ export interface PoolSettings {
   session: SessionOptions;
   /** Defaults for models that do not set their own. */
   defaults: RunnerSettings;
+  /** Runners get an express lane (express-lane.ts); default off. */
+  expressLane?: boolean;
 }
 
 /** Loads a session from a file; injectable so a test can count loads with the real engine. */
@@ -122,7 +124,7 @@ export class RunnerPool {
       return this.load(path, { ...this.settings.session, intraOpThreads: 1 });
     };
     const runner = new Runner(key, session, v.signature, settings, need, this.metrics, labels, {
-      loadExpress,
+      loadExpress: this.settings.expressLane ? loadExpress : undefined,
     });
     this.runners.set(runner.id, runner);
     this.metrics.loads.inc(labels);
