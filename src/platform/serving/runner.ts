@@ -13,8 +13,9 @@
  * running) than fit in that time: one on a CPU, a client that waits for each answer. Its requests
  * take the express lane (express-lane.ts: a second session, at most one run in flight) as soon as
  * it is free, beside the main run; the main session runs the other tenants' requests in full
- * batches. Until the express lane is loaded (or where the memory budget has no room for it) every
- * run is shrunk to those rows instead, as before it existed.
+ * batches. Until the express lane is loaded, or where there is none (MAAS_EXPRESS_LANE: off by
+ * default on a 2-core machine, where it measured worse; or no room in the memory budget), every
+ * run is shrunk to those rows instead.
  *
  * The session normally lives in a worker thread (ThreadedSession): the event loop stays free
  * during a run, so requests arriving meanwhile queue up and form the next batch.
