@@ -49,6 +49,11 @@ export class ExpressLane {
     if (!load) this.state = 'unavailable';
   }
 
+  /** Whether the lane is or may yet be loaded (false: off, refused, failed or closed). */
+  get possible(): boolean {
+    return this.state !== 'unavailable' && this.state !== 'closed';
+  }
+
   /** Whether the lane holds a session (its memory counts for the model's). */
   get loaded(): boolean {
     return this.session !== null;

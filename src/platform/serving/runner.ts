@@ -487,7 +487,8 @@ export class Runner {
    * Asking while it is not loaded starts loading it.
    */
   private lanes(): { session: ModelSession; rows: number; light: (p: Pending) => boolean } | null {
-    if ((this.settings.scheduling ?? 'fair') === 'fifo' || !this.batchable) return null;
+    if ((this.settings.scheduling ?? 'fair') === 'fifo' || !this.batchable || !this.express.possible)
+      return null;
     const max = this.settings.maxBatchSize;
     const rows = this.contention.maxRows(max, Date.now());
     if (rows >= max) return null;
