@@ -8,6 +8,7 @@ import { didYouMean } from '../common/suggest';
 import { limitOptions } from './config-limits';
 import { bool, int, MiB, type OptionSpec, oneOf, optionalSecret, type Parser, text } from './config-parsers';
 import { predictionOptions } from './config-predictions';
+import { EXPRESS_LANE_MODES, type ExpressLaneMode } from './serving/express-lane';
 import { SCHEDULINGS, type Scheduling } from './serving/run-queue';
 
 /** What `maas serve` does about zoo models that are not installed (see src/platform/zoo-training/). */
@@ -120,6 +121,13 @@ export const configSpec = {
     default: 'fair' as Scheduling,
     parse: oneOf(SCHEDULINGS),
     doc: "Who a busy model serves next: `fair` (interactive before batch, weighted round-robin across tenants by `limits.weight`, FIFO within a tenant, each tenant's `limits.concurrency` at most in one run) or `fifo` (arrival order, one queue bound for all)",
+  },
+  expressLane: {
+    env: 'MAAS_EXPRESS_LANE',
+    flag: '--express-lane',
+    default: 'auto' as ExpressLaneMode,
+    parse: oneOf(EXPRESS_LANE_MODES),
+    doc: "Under fair scheduling, a second session of a model (its memory twice, one thread) that runs a light tenant's request at once beside a flooder's full batch: `on`, `off` (runs shrink while tenants compete instead), or `auto` (on where the machine has at least MAAS_INTRA_OP_THREADS + 2 cores: on a 2-core machine it measured worse)",
   },
   requestTimeoutMs: {
     env: 'MAAS_REQUEST_TIMEOUT_MS',

@@ -6,6 +6,7 @@
  * way with a temp data folder.
  */
 import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fail } from '../common/errors';
@@ -29,6 +30,7 @@ import type { Config } from './config';
 import { checkHealth, type Health } from './health';
 import { MetricsRegistry, type PlatformMetrics, platformMetrics } from './metrics';
 import { Registry } from './registry/registry';
+import { expressLaneOn } from './serving/express-lane';
 import { InferenceService } from './serving/inference';
 import { RunnerPool, type SessionLoader } from './serving/pool';
 import { TaskService } from './tasks/service';
@@ -175,6 +177,7 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
         interOpThreads: config.interOpThreads,
         fuseProjections: config.fuseProjections,
       },
+      expressLane: expressLaneOn(config.expressLane, availableParallelism(), config.intraOpThreads),
       defaults: {
         maxBatchSize: config.maxBatchSize,
         maxDelayMs: config.maxDelayMs,

@@ -25,6 +25,8 @@ export interface Queued {
 
 export class RunQueue<P extends Queued> {
   private readonly waiting = new FairQueue<P>();
+  /** Per tenant, its requests taken into a run that has not ended yet. */
+  private readonly inService = new Map<string, number>();
 
   constructor(private readonly scheduling: () => Scheduling) {}
 
@@ -49,7 +51,24 @@ export class RunQueue<P extends Queued> {
 
   /** Hand a formed batch to the runner: each request leaves, its tenant's turn is charged. */
   take(batch: readonly P[]): void {
-    for (const p of batch) this.waiting.take(p);
+    for (const p of batch) {
+      this.waiting.take(p);
+      this.inService.set(p.caller.tenant, (this.inService.get(p.caller.tenant) ?? 0) + 1);
+    }
+  }
+
+  /** A batch handed over by `take` has been run (or failed): its requests are no longer in service. */
+  done(batch: readonly P[]): void {
+    for (const p of batch) {
+      const left = (this.inService.get(p.caller.tenant) ?? 1) - 1;
+      if (left > 0) this.inService.set(p.caller.tenant, left);
+      else this.inService.delete(p.caller.tenant);
+    }
+  }
+
+  /** A tenant's requests on this model, waiting or in a run. */
+  outstanding(tenant: string): number {
+    return this.waiting.sizeOf(tenant) + (this.inService.get(tenant) ?? 0);
   }
 
   /** The requests in the order they are served. */
@@ -57,8 +76,9 @@ export class RunQueue<P extends Queued> {
     return this.scheduling() === 'fifo' ? this.waiting.items() : this.waiting.order();
   }
 
-  head(): P | undefined {
-    for (const p of this.order()) return p;
+  /** The next request to serve (of those `where` accepts). */
+  head(where: (p: P) => boolean = () => true): P | undefined {
+    for (const p of this.order()) if (where(p)) return p;
     return undefined;
   }
 

@@ -5,9 +5,17 @@
  * dims and dtypes agree are stacked along dim 0 (up to `maxBatchSize` rows), run once and split.
  * The first request of a batch waits at most `maxDelayMs` for company; while a run is in progress
  * new requests simply queue, and the next batch starts as soon as it ends. One run at a time per
- * runner: ORT already uses every core inside a run. Under fair scheduling, while more than one
- * tenant is active on the model a run takes only the rows that fit in a single-row run's time
- * (contention.ts), so a light tenant never waits behind a long run of a flooder's rows.
+ * runner's session: ORT already uses every core inside a run.
+ *
+ * Under fair scheduling, while more than one tenant is active on a model whose rows cost (more
+ * rows than fit in a single-row run's time, contention.ts), a light tenant must not wait behind a
+ * flooder's long run. A *light* tenant has no more requests outstanding on the model (waiting or
+ * running) than fit in that time: one on a CPU, a client that waits for each answer. Its requests
+ * take the express lane (express-lane.ts: a second session, at most one run in flight) as soon as
+ * it is free, beside the main run; the main session runs the other tenants' requests in full
+ * batches. Until the express lane is loaded, or where there is none (MAAS_EXPRESS_LANE: off by
+ * default on a 2-core machine, where it measured worse; or no room in the memory budget), every
+ * run is shrunk to those rows instead.
  *
  * The session normally lives in a worker thread (ThreadedSession): the event loop stays free
  * during a run, so requests arriving meanwhile queue up and form the next batch.
@@ -31,6 +39,7 @@ import type { ModelSignature } from '../../store/ports';
 import type { PlatformMetrics } from '../metrics';
 import type { Caller } from './caller';
 import { Contention } from './contention';
+import { ExpressLane, type ExpressLoader } from './express-lane';
 import { FairQueue } from './fair-queue';
 import { RunQueue, type Scheduling } from './run-queue';
 import { checkInputs, hasFreeBatchDim, sliceRows, stack } from './tensors';
@@ -120,10 +129,20 @@ function leadingDim(req: InferRequest): number {
   return Math.max(1, first?.dims[0] ?? 1);
 }
 
+/** What a runner is given besides its session (the pool's; a test's to watch or steer). */
+export interface RunnerDeps {
+  /** Loads the express lane's session (absent: no express lane, runs shrink instead). */
+  loadExpress?: ExpressLoader;
+  /** Run costs and active tenants (default: a fresh one that learns from this runner's runs). */
+  contention?: Contention;
+}
+
 export class Runner {
   private readonly queue = new RunQueue<Pending>(() => this.settings.scheduling ?? 'fair');
   /** Who is active on this model and what its runs cost: a run's rows while tenants compete. */
-  private readonly contention = new Contention();
+  private readonly contention: Contention;
+  /** Light tenants' runs beside the main one while tenants compete (see above). */
+  private readonly express: ExpressLane;
   private running = false;
   private waitTimer: NodeJS.Timeout | null = null;
   private scheduled = false;
@@ -142,10 +161,15 @@ export class Runner {
     private readonly session: ModelSession,
     readonly signature: ModelSignature,
     public settings: RunnerSettings,
-    readonly memoryEstimate: number,
+    /** One loaded copy of the model (the express lane holds a second once loaded). */
+    private readonly modelMemory: number,
     private readonly metrics: PlatformMetrics,
     private readonly labels: { model: string; version: string },
+    deps: RunnerDeps = {},
   ) {
+    this.contention = deps.contention ?? new Contention();
+    // A light request waiting when the lane comes up starts on it then, not at the next arrival.
+    this.express = new ExpressLane(deps.loadExpress, () => this.pump());
     this.batchable =
       signature.inputs.length > 0 &&
       signature.inputs.every(hasFreeBatchDim) &&
@@ -153,7 +177,12 @@ export class Runner {
   }
 
   get busy(): boolean {
-    return this.running || this.queue.size > 0 || this.sequences.size > 0;
+    return this.running || this.express.running || this.queue.size > 0 || this.sequences.size > 0;
+  }
+
+  /** Estimated bytes this model holds: one copy, two once its express lane is loaded. */
+  get memoryEstimate(): number {
+    return this.express.loaded ? 2 * this.modelMemory : this.modelMemory;
   }
 
   get queueDepth(): number {
@@ -422,10 +451,11 @@ export class Runner {
   }
 
   /**
-   * Take the next batch: the head request (the next in serving order, see RunQueue) plus
-   * compatible ones in that order, up to `batchLimit()` rows.
+   * Take the main session's next batch: the head request (the next in serving order, see
+   * RunQueue) plus compatible ones in that order, up to `limit` rows. While the express lane is in
+   * use, heavy tenants' requests first and in full batches (light ones wait for the lane).
    */
-  private takeBatch(): Pending[] {
+  private takeBatch(): { batch: Pending[]; limit: number } {
     const head = this.queue.head()!;
     if (head.sequence?.batch) {
       // Decode rows in sequence order (the batched state keeps its layout while rows stay).
@@ -433,11 +463,58 @@ export class Runner {
         .items()
         .filter((p) => this.isDecode(p))
         .sort((a, b) => a.sequence!.id - b.sequence!.id);
-      if (this.isDecode(head) || (this.prefilledSinceDecode && decode.length > 0)) return decode;
-      return [head];
+      if (this.isDecode(head) || (this.prefilledSinceDecode && decode.length > 0))
+        return { batch: decode, limit: 0 };
+      return { batch: [head], limit: 0 };
     }
-    if (head.key === null) return [head];
-    return this.queue.fill(head, (p) => p.key === head.key, this.batchLimit());
+    if (head.key === null) return { batch: [head], limit: 0 };
+    const lanes = this.lanes();
+    const heavy = lanes && this.queue.head((p) => p.key !== null && !lanes.light(p));
+    if (heavy) {
+      const max = this.settings.maxBatchSize;
+      return {
+        batch: this.queue.fill(heavy, (p) => p.key === heavy.key && !lanes.light(p), max),
+        limit: max,
+      };
+    }
+    const limit = this.batchLimit();
+    return { batch: this.queue.fill(head, (p) => p.key === head.key, limit), limit };
+  }
+
+  /**
+   * The express lane's split of the queue while it is in use (fair scheduling, tenants compete,
+   * a run's rows cost, its session loaded): its session, its rows per run and who is light.
+   * Asking while it is not loaded starts loading it.
+   */
+  private lanes(): { session: ModelSession; rows: number; light: (p: Pending) => boolean } | null {
+    if ((this.settings.scheduling ?? 'fair') === 'fifo' || !this.batchable || !this.express.possible)
+      return null;
+    const max = this.settings.maxBatchSize;
+    const rows = this.contention.maxRows(max, Date.now());
+    if (rows >= max) return null;
+    const session = this.express.want();
+    if (!session) return null;
+    const light = (p: Pending) =>
+      p.key !== null && !p.sequence && p.rows <= rows && this.queue.outstanding(p.caller.tenant) <= rows;
+    return { session, rows, light };
+  }
+
+  /** Run light tenants' requests on the express lane, when it is in use, free and they wait. */
+  private startExpress(): void {
+    if (this.express.running || this.queue.size === 0) return;
+    const lanes = this.lanes();
+    const head = lanes && this.queue.head(lanes.light);
+    if (!head) return;
+    const batch = this.queue.fill(head, (p) => p.key === head.key && lanes.light(p), lanes.rows);
+    this.queue.take(batch);
+    this.publishDepth();
+    this.express.running = true;
+    void this.run(batch, lanes.session).finally(() => {
+      this.queue.done(batch);
+      this.express.running = false;
+      this.lastUsed = Date.now();
+      this.pump();
+    });
   }
 
   /**
@@ -458,7 +535,10 @@ export class Runner {
    * this thread streams the previous token (an SSE write is ≈ 0.1 ms of syscall per token).
    */
   private pump(): void {
-    if (this.running || this.queue.size === 0 || this.waitTimer || this.scheduled) return;
+    // A light tenant's request starts on the express lane now: it waits for no company, and a
+    // turn of an event loop busy with a flood's requests is the wait the lane is there to avoid.
+    this.startExpress();
+    if (this.queue.size === 0 || this.scheduled || this.running || this.waitTimer) return;
     const head = this.queue.head()!;
     if (head.sequence && !(this.isDecode(head) && this.stragglers())) {
       this.startBatch();
@@ -482,11 +562,12 @@ export class Runner {
   }
 
   private startBatch(): void {
+    this.startExpress();
     if (this.running || this.queue.size === 0 || this.waitTimer) return;
-    const batch = this.takeBatch();
+    const { batch, limit } = this.takeBatch();
     const rows = batch.reduce((n, p) => n + p.rows, 0);
     const waited = Date.now() - batch[0].enqueuedAt;
-    if (batch[0].key !== null && rows < this.batchLimit() && waited < this.settings.maxDelayMs) {
+    if (batch[0].key !== null && rows < limit && waited < this.settings.maxDelayMs) {
       this.waitTimer = setTimeout(() => {
         this.waitTimer = null;
         this.startBatch();
@@ -497,17 +578,19 @@ export class Runner {
     this.publishDepth();
     this.running = true;
     void this.run(batch).finally(() => {
+      this.queue.done(batch);
       this.running = false;
       this.lastUsed = Date.now();
       this.pump();
     });
   }
 
-  private async run(formed: Pending[]): Promise<void> {
+  private async run(formed: Pending[], session: ModelSession = this.session): Promise<void> {
     // One more trip through the poll phase before committing: a client's hang-up (FIN) is often
     // read one phase after its request body, and a dropped request should not cost a run. Not for
     // a sequence step: a hang-up costs at most that one step, and the wait would cost every step.
-    if (!formed[0].sequence) await new Promise((r) => setImmediate(r));
+    // Nor on the express lane: a hang-up costs one row there, and the wait a turn (see pump).
+    if (!formed[0].sequence && session === this.session) await new Promise((r) => setImmediate(r));
     const batch = formed.filter((p) => !p.settled);
     if (batch.length === 0) return;
     for (const p of batch) p.started = true;
@@ -527,7 +610,7 @@ export class Runner {
     }
     try {
       const started = performance.now();
-      const out = await this.session.run(
+      const out = await session.run(
         feeds,
         head.outputs?.length ? head.outputs : undefined,
         seq ? { id: seq.id, feedback: seq.feedback } : undefined,
@@ -604,6 +687,6 @@ export class Runner {
       this.settle(p, () => p.reject(new MaasError('engine_unavailable', 'the model was unloaded')));
     }
     this.publishDepth();
-    await this.session.release();
+    await Promise.all([this.session.release(), this.express.close()]);
   }
 }
