@@ -136,7 +136,12 @@ async function main(): Promise<void> {
     for (const s of [a, b]) await block(s, WARMUP, false);
     for (let r = 0; r < ROUNDS; r++) {
       const order = r % 2 === 0 ? [a, b, b, a] : [b, a, a, b];
+      const before = [a.main, b.main];
       for (const s of order) await block(s, BLOCK, true);
+      if (process.env.VERBOSE)
+        process.stdout.write(
+          `round ${r + 1}: A ${perRequest(a.main - before[0], 2 * BLOCK)}, B ${perRequest(b.main - before[1], 2 * BLOCK)} µs/request\n`,
+        );
     }
     const line = (s: Server) =>
       `${s.label}: API thread ${perRequest(s.main, s.requests)} µs/request, other threads ${perRequest(s.other, s.requests)} µs/request (${s.requests} requests)`;

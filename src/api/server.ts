@@ -11,7 +11,7 @@ import Fastify, {
 } from 'fastify';
 import { fail, MaasError } from '../common/errors';
 import { NAME_PATTERN } from '../common/names';
-import { hasScope, type Principal, type Scope } from '../platform/auth/auth';
+import { hasScope, type Principal } from '../platform/auth/auth';
 import type { Platform } from '../platform/platform';
 import { callerOf, runAs } from '../platform/serving/caller';
 import { bodyHints, checkBodyType, installBinaryParsers, installBodyParsers } from './bodies';
@@ -100,9 +100,7 @@ export function buildServer(platform: Platform, routes: readonly RouteSpec[] = r
   // ('close' after 'finish'); while draining, answers carry `Connection: close` so keep-alive
   // clients move to another instance.
   const receiving = new Set<IncomingMessage>();
-  // Hooks that never wait take fastify's `done` callback: no promise per request (async_hooks
-  // tracks every promise while AsyncLocalStorage is on).
-  app.addHook('onRequest', (req, reply, done) => {
+  app.addHook('onRequest', async (req, reply) => {
     state.inflight++;
     if (!req.raw.complete) {
       receiving.add(req.raw);
@@ -113,13 +111,12 @@ export function buildServer(platform: Platform, routes: readonly RouteSpec[] = r
       receiving.delete(req.raw);
     });
     if (state.draining) reply.header('connection', 'close');
-    done();
   });
 
   // Labels never come from an unauthenticated or failed request: a model is named only when an
   // authorised request to it succeeded (so it exists and the caller may see it); the registry
   // also caps each label's distinct values (MAAS_METRICS_MAX_SERIES, then `_other`).
-  app.addHook('onResponse', (req, reply, done) => {
+  app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     const name = (req.params as Record<string, string> | undefined)?.name;
     const authorised = principals.has(req) && reply.statusCode < 400;
@@ -131,7 +128,6 @@ export function buildServer(platform: Platform, routes: readonly RouteSpec[] = r
     };
     platform.metrics.requests.inc(labels);
     platform.metrics.latency.observe(labels, reply.elapsedTime / 1000);
-    done();
   });
 
   const shared = { platform, state, routes, principals, specs };
@@ -173,34 +169,18 @@ function registerRoute(app: FastifyInstance, spec: RouteSpec, shared: Shared): v
   const isPublic = spec.access === 'public' || (spec.access === 'metrics' && platform.config.metricsPublic);
   // /metrics names every tenant's models: the operator's (admin) view; tenants have /usage.
   const needed = spec.access === 'metrics' ? 'admin' : spec.access;
-  const authorize = (req: FastifyRequest, principal: Principal | null, scope: Scope): void => {
-    if (principal === null) fail('unauthorized', 'the key is not valid');
-    if (!hasScope(principal.scopes, scope)) fail('forbidden', `this route needs the '${scope}' scope`);
-    principals.set(req, principal);
-  };
   app.route({
     method: spec.method,
     url: spec.path,
     // Each JSON route's own size budget (json-limits.ts); the rest keep the server's default.
     bodyLimit: jsonLimitOf(spec, platform.config)?.bytes,
-    // Synchronous when the key is known at once (the admin key, a cached key): no promise.
-    onRequest: (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+    onRequest: async (req: FastifyRequest) => {
       specs.set(req, spec);
-      if (isPublic || needed === 'public') return done();
-      const scope: Scope = needed;
-      const token = bearer(req);
-      if (token === null) return done(new MaasError('unauthorized', 'send Authorization: Bearer <key>'));
-      const known = platform.keys.resolveNow?.(token);
-      if (known === undefined) {
-        // Fastify waits for the returned promise instead of `done`.
-        return platform.keys.resolve(token).then((p) => authorize(req, p, scope));
-      }
-      try {
-        authorize(req, known, scope);
-      } catch (e) {
-        return done(e as Error);
-      }
-      done();
+      if (isPublic || needed === 'public') return;
+      const token = bearer(req) ?? fail('unauthorized', 'send Authorization: Bearer <key>');
+      const principal = (await platform.keys.resolve(token)) ?? fail('unauthorized', 'the key is not valid');
+      if (!hasScope(principal.scopes, needed)) fail('forbidden', `this route needs the '${needed}' scope`);
+      principals.set(req, principal);
     },
     handler: async (req: FastifyRequest, reply: FastifyReply) => {
       checkBodyType(spec, req);

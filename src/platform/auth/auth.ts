@@ -24,12 +24,6 @@ export const scopes = SCOPE_LADDER;
 export interface KeyResolver {
   /** The principal for a bearer token, or null for an unknown key. Must compare in constant time. */
   resolve(token: string): Promise<Principal | null>;
-  /**
-   * The same answer when it is known without waiting (the admin key, a cached key), else
-   * undefined: the auth hook then finishes the request's authentication synchronously, with no
-   * promise per resolver (the hook runs on every request).
-   */
-  resolveNow?(token: string): Principal | null | undefined;
 }
 
 /** The tenant the bootstrap admin key belongs to. */
@@ -44,9 +38,6 @@ export class AdminKeyResolver implements KeyResolver {
     this.hash = sha256(adminKey);
   }
   async resolve(token: string): Promise<Principal | null> {
-    return this.resolveNow(token);
-  }
-  resolveNow(token: string): Principal | null {
     if (!timingSafeEqual(sha256(token), this.hash)) return null;
     // The bootstrap admin is never rate limited: it must be able to repair limits that lock others out.
     return { tenantId: DEFAULT_TENANT, keyId: 'admin', scopes: [...scopes], limits: { key: {}, tenant: {} } };
@@ -64,8 +55,6 @@ export function keyServiceResolver(keys: KeyService): KeyResolver {
           throw e;
         },
       ),
-    // Only a cached key is known at once; a miss (or an unknown key) takes the store's path.
-    resolveNow: (token) => keys.cached(token),
   };
 }
 
@@ -75,15 +64,6 @@ export class ChainedKeyResolver implements KeyResolver {
   async resolve(token: string): Promise<Principal | null> {
     for (const r of this.resolvers) {
       const p = await r.resolve(token);
-      if (p) return p;
-    }
-    return null;
-  }
-  /** Known at once only when every resolver before the one that knows the key said no at once. */
-  resolveNow(token: string): Principal | null | undefined {
-    for (const r of this.resolvers) {
-      const p = r.resolveNow?.(token);
-      if (p === undefined) return undefined;
       if (p) return p;
     }
     return null;

@@ -62,17 +62,12 @@ export class KeyService {
    * change clears, so a revocation still applies to the next request.
    */
   async resolve(raw: string | undefined): Promise<Principal> {
-    const cached = this.cached(raw);
+    const cached = raw === undefined ? undefined : this.deps.cache.get(raw);
     if (cached !== undefined) return cached;
     const generation = this.deps.cache.begin();
     const principal = await this.lookup(raw);
     this.deps.cache.set(raw as string, principal, generation);
     return principal;
-  }
-
-  /** The principal of a key resolved before and still cached (no store read), else undefined. */
-  cached(raw: string | undefined): Principal | undefined {
-    return raw === undefined ? undefined : this.deps.cache.get(raw);
   }
 
   /** The store's answer: the key by prefix, its hash checked, its tenant's limits. */
