@@ -7,12 +7,15 @@
  * thread and of its other threads (the model's worker thread, ORT's and V8's helpers), the
  * ratio B/A, and the load average before and after.
  *
- *   A=/path/to/baseline-checkout B=. ROUNDS=10 BLOCK=300 node --import tsx bench/serve/cpu-ab.ts
+ *   A="$BASELINE" B=. ROUNDS=8 BLOCK=300 node --import tsx bench/serve/cpu-ab.ts
  *
  * With A = B = this checkout and SETTING_A / SETTING_B (space-separated `NAME=value` lists) the
- * same build is compared under two environments instead.
+ * same build is compared under two environments instead. VERBOSE=1 prints each round's figures.
+ * One run is good to about ±10 % at load 15–25 (the same build on both sides read B/A 0.88 and
+ * 1.00): run each comparison twice with A and B swapped and take √(r₁ / r₂) (docs/benchmarks.md).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join, resolve } from 'node:path';
@@ -21,7 +24,8 @@ import { createInterface } from 'node:readline';
 const here = join(import.meta.dirname, '../..');
 const ROUNDS = Number(process.env.ROUNDS ?? 10);
 const BLOCK = Number(process.env.BLOCK ?? 300);
-const WARMUP = Number(process.env.WARMUP ?? 1000);
+// V8 still tiers the path up for thousands of requests: 1,000 left rounds 0.8–2.6 ms apart, 4,000 0.67–1.05.
+const WARMUP = Number(process.env.WARMUP ?? 4000);
 
 interface Server {
   label: string;
@@ -49,10 +53,8 @@ async function start(label: string, root: string, setting: string | undefined): 
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   if (child.stdout === null) throw new Error('no stdout');
-  const [line] = await createInterface({ input: child.stdout })
-    [Symbol.asyncIterator]()
-    .next()
-    .then((r) => [r.value as string]);
+  // The server's first line: where it listens and the key to call it with.
+  const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
   const { port, key } = JSON.parse(line) as { port: number; key: string };
   return {
     label,
