@@ -34,6 +34,10 @@ describe('Rewrites.addPort', () => {
     expect(rw.toDoc('maas listening on http://127.0.0.1:30101 (role api)')).toBe(
       'maas listening on http://127.0.0.1:18101 (role api)',
     );
+    // Output that holds the real port's digits inside a longer number is not touched.
+    expect(rw.toDoc('"created":1764301013010,"sha":"ab30101f"')).toBe(
+      '"created":1764301013010,"sha":"ab30101f"',
+    );
   });
 
   it('moves a /tmp/ path in a file:// URL as it moves a plain one', () => {

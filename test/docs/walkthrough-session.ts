@@ -62,7 +62,8 @@ export async function makeWorkspace(root: string, repo: string, entry: string): 
 
 /** Rewrites between the doc's text and this run: `toRun` for commands, `toDoc` for output. */
 export class Rewrites {
-  private pairs: [doc: string, real: string, at: RegExp][] = [];
+  /** doc text, real text, where the doc text stands, where the real text stands (whole only). */
+  private pairs: [doc: string, real: string, at: RegExp, back?: RegExp][] = [];
   constructor(ws: Workspace) {
     // `/tmp/` only where a path starts (or in a `file:///tmp/…` URL), so a rewritten path is
     // never rewritten again.
@@ -73,7 +74,9 @@ export class Rewrites {
   }
   /** A port the doc names (`18101`), as a whole number only, moved to a free one. */
   addPort(doc: number, real: number): void {
-    this.pairs.unshift([String(doc), String(real), new RegExp(`(?<![\\w.])${doc}(?![\\w.])`, 'g')]);
+    const whole = (n: number) => new RegExp(`(?<![\\w.])${n}(?![\\w.])`, 'g');
+    // Both ways as whole numbers: a timestamp, id or digest holding the real port's digits is kept.
+    this.pairs.unshift([String(doc), String(real), whole(doc), whole(real)]);
   }
   toRun(text: string): string {
     // `./bin/maas.js` and `node bin/maas.js` are `maas` (README): the build under test, not dist/.
@@ -83,7 +86,8 @@ export class Rewrites {
   }
   toDoc(text: string): string {
     let out = text;
-    for (const [doc, real] of this.pairs) out = out.split(real).join(doc);
+    for (const [doc, real, , back] of this.pairs)
+      out = back ? out.replace(back, doc) : out.split(real).join(doc);
     return out;
   }
 }

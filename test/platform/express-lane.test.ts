@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Tensor, tensorFrom } from '../../src/engine/runtime/tensor';
 import { platformMetrics } from '../../src/platform/metrics';
 import { Contention } from '../../src/platform/serving/contention';
-import { expressLaneOn } from '../../src/platform/serving/express-lane';
+import { ExpressLane, expressLaneOn } from '../../src/platform/serving/express-lane';
 import { Runner, type RunnerSettings } from '../../src/platform/serving/runner';
 import { type ModelSession, ThreadedSession } from '../../src/platform/serving/threaded-session';
 import { linearModel } from '../helpers/onnx-fixtures';
@@ -158,5 +158,32 @@ describe('MAAS_EXPRESS_LANE', () => {
     expect(expressLaneOn('auto', 16, 16)).toBe(false);
     expect(expressLaneOn('on', 2, 2)).toBe(true);
     expect(expressLaneOn('off', 64, 2)).toBe(false);
+  });
+});
+
+describe('a session whose thread died', () => {
+  /** Ends the session's thread as a crash would (the test reaches the private worker for it). */
+  const kill = (s: ThreadedSession) =>
+    (s as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+
+  it('fails its runs at once instead of never settling, and releases', async () => {
+    const s = await ThreadedSession.create(linearModel(4, 3).bytes, {});
+    expect(s.alive).toBe(true);
+    await kill(s);
+    await vi.waitFor(() => expect(s.alive).toBe(false));
+    await expect(s.run(rows(1))).rejects.toThrow(/exited/);
+    await s.release(); // resolves though no second 'exit' comes
+  });
+
+  it('as an express lane is given up, so that requests go back to the main session', async () => {
+    const s = await ThreadedSession.create(linearModel(4, 3).bytes, {});
+    const lane = new ExpressLane(async () => s);
+    lane.want();
+    await vi.waitFor(() => expect(lane.loaded).toBe(true));
+    await kill(s);
+    await vi.waitFor(() => expect(s.alive).toBe(false));
+    expect(lane.want()).toBeNull();
+    expect(lane.possible).toBe(false);
+    expect(lane.loaded).toBe(false);
   });
 });

@@ -62,6 +62,12 @@ export class ExpressLane {
   /** The lane's session when it is loaded; the first call starts loading it (null until then). */
   want(): ModelSession | null {
     if (this.state === 'unloaded') this.start();
+    // A lane whose thread died is given up (runs on it would all fail); the main session serves.
+    if (this.session && this.session.alive === false) {
+      void this.session.release();
+      this.session = null;
+      this.state = 'unavailable';
+    }
     return this.session;
   }
 

@@ -71,6 +71,9 @@ export class RunnerPool {
     return this.runners.has(versionKey(v));
   }
 
+  /** Bytes of express lanes being loaded (not yet in their runners' estimates). */
+  private expressLoading = 0;
+
   memoryInUse(): number {
     let n = 0;
     for (const r of this.runners.values()) n += r.memoryEstimate;
@@ -119,9 +122,17 @@ export class RunnerPool {
     // thread inside an op: a light request's row is little work, and split across threads it
     // waits at every op for a thread that the main run (and the machine's other work) holds; on
     // a loaded 2-core machine its one-row runs took as long as the main 16-row ones (measured).
+    // Lanes still loading hold their room (`expressLoading`), so that two models starting to
+    // compete at once do not both take the last copy's worth of the budget.
     const loadExpress = async () => {
-      if (this.closed || this.memoryInUse() + need > this.settings.memoryBudgetBytes) return null;
-      return this.load(path, { ...this.settings.session, intraOpThreads: 1 });
+      const room = this.settings.memoryBudgetBytes - this.memoryInUse() - this.expressLoading;
+      if (this.closed || need > room) return null;
+      this.expressLoading += need;
+      try {
+        return await this.load(path, { ...this.settings.session, intraOpThreads: 1 });
+      } finally {
+        this.expressLoading -= need;
+      }
     };
     const runner = new Runner(key, session, v.signature, settings, need, this.metrics, labels, {
       loadExpress: this.settings.expressLane ? loadExpress : undefined,

@@ -453,7 +453,8 @@ export class Runner {
   /**
    * Take the main session's next batch: the head request (the next in serving order, see
    * RunQueue) plus compatible ones in that order, up to `limit` rows. While the express lane is in
-   * use, heavy tenants' requests first and in full batches (light ones wait for the lane).
+   * use, heavy tenants' requests first and in full batches (light ones wait for the lane), unless
+   * the lane is busy and a light request is next in serving order.
    */
   private takeBatch(): { batch: Pending[]; limit: number } {
     const head = this.queue.head()!;
@@ -469,7 +470,10 @@ export class Runner {
     }
     if (head.key === null) return { batch: [head], limit: 0 };
     const lanes = this.lanes();
-    const heavy = lanes && this.queue.head((p) => p.key !== null && !lanes.light(p));
+    // A light head whose lane is busy is served here in turn (many light tenants must not all
+    // wait for the one lane while a flooder keeps this session).
+    const laneTakes = lanes && !(this.express.running && lanes.light(head));
+    const heavy = laneTakes && this.queue.head((p) => p.key !== null && !lanes.light(p));
     if (heavy) {
       const max = this.settings.maxBatchSize;
       return {

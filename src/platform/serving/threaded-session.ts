@@ -38,6 +38,8 @@ export interface ModelSession {
   /** Drop a sequence's state (idempotent). */
   closeSequence(id: number): void;
   release(): Promise<void>;
+  /** False once the session's thread is gone (a run would fail); absent: always alive. */
+  readonly alive?: boolean;
 }
 
 type Outbound =
@@ -54,6 +56,8 @@ export class ThreadedSession implements ModelSession {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (o: never) => void; reject: (e: Error) => void }>();
   private released: Promise<void> | null = null;
+  /** Why the thread is gone (it exited or failed): a run posted to it would never settle. */
+  private dead: Error | null = null;
 
   private constructor(
     private readonly worker: Worker,
@@ -68,11 +72,16 @@ export class ThreadedSession implements ModelSession {
       else p?.reject(new Error(msg.message));
     });
     const failAll = (e: Error) => {
+      this.dead ??= e;
       for (const p of this.pending.values()) p.reject(e);
       this.pending.clear();
     };
     worker.on('error', failAll);
     worker.on('exit', () => failAll(new Error('the model thread exited')));
+  }
+
+  get alive(): boolean {
+    return this.dead === null;
   }
 
   static create(model: string | Uint8Array, options: SessionOptions): Promise<ThreadedSession> {
@@ -103,6 +112,7 @@ export class ThreadedSession implements ModelSession {
     sequence?: SequenceStep,
   ): Promise<Record<string, Tensor>> {
     if (this.released) return Promise.reject(new Error('the session was released'));
+    if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -125,6 +135,7 @@ export class ThreadedSession implements ModelSession {
     outputs?: readonly string[],
   ): Promise<Record<string, Tensor>[]> {
     if (this.released) return Promise.reject(new Error('the session was released'));
+    if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -145,6 +156,8 @@ export class ThreadedSession implements ModelSession {
 
   release(): Promise<void> {
     this.released ??= new Promise<void>((resolve) => {
+      // A thread that is already gone fires no second 'exit'.
+      if (this.dead) return resolve();
       this.worker.once('exit', () => resolve());
       this.worker.postMessage({ type: 'release' });
       // A thread stuck in a run still goes: terminate after a short grace (ms).
