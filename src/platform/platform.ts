@@ -9,6 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fail } from '../common/errors';
+import { spinWhileRunning } from '../engine/index';
 import { type Bus, LocalBus } from '../store/bus';
 import { type LeaderLock, soleLeader } from '../store/leader';
 import { openStore } from '../store/open';
@@ -174,6 +175,7 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
         intraOpThreads: config.intraOpThreads,
         interOpThreads: config.interOpThreads,
         fuseProjections: config.fuseProjections,
+        ...spinWhileRunning(config.intraOpSpinUs),
       },
       defaults: {
         maxBatchSize: config.maxBatchSize,
