@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
+import { int64Ones, tensorFrom } from '../../src/engine/runtime/tensor';
 import { Generator } from '../../src/models/common/generator';
 import { loadTextAssets } from '../../src/models/hf/assets';
 import { BENCH_SHAPE, benchFolder } from './folder';
@@ -55,6 +56,24 @@ async function main() {
   for (const [w, way] of ways.entries()) {
     console.log(
       `temperature ${way.temperature}${way.readLogprob ? ' + logprob read' : ''}: ${median(ms[w]).toFixed(3)} CPU ms per token, median of 5 (${ms[w].map((x) => x.toFixed(3)).join(' ')})`,
+    );
+  }
+  // The attention mask a decoder builds per token (and the batch step again in the model thread):
+  // number array through tensorFrom (one BigInt per position) against a native fill.
+  for (const positions of [128, 2048]) {
+    const mask = { tensorFrom: [] as number[], int64Ones: [] as number[] };
+    for (let round = 0; round < 5; round++) {
+      let c0 = process.cpuUsage();
+      for (let i = 0; i < 500; i++) tensorFrom('int64', [1, positions], new Array(positions).fill(1));
+      let c = process.cpuUsage(c0);
+      mask.tensorFrom.push((c.user + c.system) / 1000 / 500);
+      c0 = process.cpuUsage();
+      for (let i = 0; i < 500; i++) int64Ones([1, positions]);
+      c = process.cpuUsage(c0);
+      mask.int64Ones.push((c.user + c.system) / 1000 / 500);
+    }
+    console.log(
+      `attention mask of ${positions} positions: tensorFrom ${median(mask.tensorFrom).toFixed(3)} ms, int64Ones ${median(mask.int64Ones).toFixed(3)} ms (CPU, median of 5)`,
     );
   }
   console.log(
