@@ -60,8 +60,8 @@ export function zeros<D extends TensorDType>(dtype: D, dims: readonly number[]):
 
 /**
  * An int64 tensor of ones: an attention mask over real tokens. Filled natively: converting a
- * number array through `tensorFrom` takes one BigInt per element (≈ 0.3 ms at 2,048 positions),
- * and a decoder builds one per generated token.
+ * number array through `tensorFrom` takes one BigInt per element, and a decoder builds a mask
+ * per generated token.
  */
 export function int64Ones(dims: readonly number[]): Tensor<'int64'> {
   const t = zeros('int64', dims);
