@@ -10,6 +10,7 @@
  *                    then one token per run feeding `present.*` back as `past_key_values.*`.
  *   maas-served      `maas serve` over HTTP: the folder pushed, then /v1/completions with the
  *                    same prompt ids (see maasServed).
+ *   maas-served-spin maas-served with `--intra-op-spin-us` SERVED_SPIN_US (threads spin while running)
  *   …-q8             the same on the int8 sibling `model_quantized.onnx` (transformers.js dtype q8).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -21,7 +22,7 @@ import { EngineSession } from '../../src/engine/runtime/session';
 import { type Tensor, tensorFrom, zeros } from '../../src/engine/runtime/tensor';
 import { spawnServe } from '../../test/helpers/serve';
 import type { ShapeArgs } from '../lib/contender';
-import { BENCH_SHAPE, MODEL_NAME, MODEL_ROOT } from './folder';
+import { BENCH_SHAPE, MODEL_NAME, MODEL_ROOT, SERVED_SPIN_US } from './folder';
 
 export interface StreamTiming {
   prompt_tokens: number;
@@ -170,7 +171,7 @@ async function maasEngine(args: ShapeArgs, precision: Precision, fuse = false): 
  * requests: prefill = a request for 1 token, decode = (a request for new_tokens − that) over the
  * tokens it actually generated after the first.
  */
-async function maasServed(args: ShapeArgs, fuse = true): Promise<StreamTiming> {
+async function maasServed(args: ShapeArgs, fuse = true, spinUs = 0): Promise<StreamTiming> {
   const dataDir = await mkdtemp(join(tmpdir(), 'maas-bench-llm-'));
   const key = 'bench-admin-key-0123456789abcdef';
   const server = await spawnServe({
@@ -183,6 +184,8 @@ async function maasServed(args: ShapeArgs, fuse = true): Promise<StreamTiming> {
       String(2 * 1024 ** 3),
       '--fuse-projections',
       String(fuse),
+      '--intra-op-spin-us',
+      String(spinUs),
     ],
     env: { MAAS_VALIDATE_TIMEOUT_MS: '600000', MAAS_VALIDATE_MEMORY_MB: '4096' },
   });
@@ -241,6 +244,8 @@ const contenders: Record<string, (args: ShapeArgs) => Promise<StreamTiming | { u
   // The projection fusion (src/engine/onnx/fuse.ts) on and off: the served default is on.
   'maas-engine-fused': (args) => maasEngine(args, 'fp32', true),
   'maas-served-unfused': (args) => maasServed(args, false),
+  // Intra-op threads spinning up to SERVED_SPIN_US µs while a run is in progress (MAAS_INTRA_OP_SPIN_US).
+  'maas-served-spin': (args) => maasServed(args, true, SERVED_SPIN_US),
 };
 
 /** bench/lib/child.ts entry: `args.contender` names the row. */

@@ -4,14 +4,21 @@
  *
  *   engine        EngineSession.run in this thread, KV fed back by hand (bench's maas-engine)
  *   engine-spin   the same with ORT's intra-op threads spinning between ops (its default)
+ *   engine-spin-run  spinning only while a run is in progress (`spinOnlyWhileRunning`)
+ *   engine-spin-N    the same, each spin bounded to N µs (`spinMicros`), e.g. engine-spin-100
+ *   thread-batch-spin-N  thread-batch on a session spinning up to N µs while it runs
  *   thread        ThreadedSession (the server's worker thread) with the KV kept in the thread
  *   thread-batch  the same through runBatch (continuous batching's one-row decode step)
+ *   thread-batch-spin-run  thread-batch on a session spinning only while it runs
  *
  *   node --import tsx bench/llm/step-overhead.ts [--steps 32] [--prompt 64] [--rounds 3]
+ *     [--fuse 1] [--ways engine,thread-batch,...]
+ *
+ * `--fuse 1` loads every session with the projections fused, as the server does.
  */
 import os from 'node:os';
 import { join } from 'node:path';
-import { EngineSession } from '../../src/engine/index';
+import { EngineSession, type SessionOptions } from '../../src/engine/index';
 import { type Tensor, tensorFrom, zeros } from '../../src/engine/runtime/tensor';
 import { ThreadedSession } from '../../src/platform/serving/threaded-session';
 import { promptIds } from './contenders';
@@ -26,6 +33,9 @@ const flag = (name: string, fallback: number) => {
 const steps = flag('--steps', 32);
 const promptLength = flag('--prompt', 64);
 const rounds = flag('--rounds', 3);
+const fuse = flag('--fuse', 0) === 1;
+const waysFlag = process.argv.indexOf('--ways');
+const only = waysFlag >= 0 ? new Set(process.argv[waysFlag + 1].split(',')) : null;
 
 const feedback: Record<string, string> = {};
 for (let i = 0; i < s.layers; i++) {
@@ -99,14 +109,35 @@ function threaded(session: ThreadedSession, batched: boolean): Way {
 async function main() {
   await benchFolder((m) => console.error(m));
   const file = join(MODEL_ROOT, MODEL_NAME, 'onnx', 'model.onnx');
-  const options = { intraOpThreads: 2, interOpThreads: 1 };
-  const ways: Record<string, Way> = {
-    engine: direct(await EngineSession.create(file, options)),
-    'engine-spin': direct(await EngineSession.create(file, { ...options, allowSpinning: true })),
+  const options = { intraOpThreads: 2, interOpThreads: 1, fuseProjections: fuse };
+  const spinRun = { ...options, allowSpinning: true, spinOnlyWhileRunning: true };
+  const wanted = (name: string) => !only || only.has(name);
+  const ways: Record<string, Way> = {};
+  const threads: ThreadedSession[] = [];
+  const inThread = async (o: SessionOptions) => {
+    const t = await ThreadedSession.create(file, o);
+    threads.push(t);
+    return t;
   };
-  const thread = await ThreadedSession.create(file, options);
-  ways.thread = threaded(thread, false);
-  ways['thread-batch'] = threaded(thread, true);
+  if (wanted('engine')) ways.engine = direct(await EngineSession.create(file, options));
+  if (wanted('engine-spin'))
+    ways['engine-spin'] = direct(await EngineSession.create(file, { ...options, allowSpinning: true }));
+  if (wanted('engine-spin-run')) ways['engine-spin-run'] = direct(await EngineSession.create(file, spinRun));
+  for (const name of only ?? []) {
+    const micros = /^engine-spin-(\d+)$/.exec(name)?.[1];
+    if (micros)
+      ways[name] = direct(await EngineSession.create(file, { ...spinRun, spinMicros: Number(micros) }));
+    const threadMicros = /^thread-batch-spin-(\d+)$/.exec(name)?.[1];
+    if (threadMicros)
+      ways[name] = threaded(await inThread({ ...spinRun, spinMicros: Number(threadMicros) }), true);
+  }
+  if (wanted('thread') || wanted('thread-batch')) {
+    const thread = await inThread(options);
+    if (wanted('thread')) ways.thread = threaded(thread, false);
+    if (wanted('thread-batch')) ways['thread-batch'] = threaded(thread, true);
+  }
+  if (wanted('thread-batch-spin-run'))
+    ways['thread-batch-spin-run'] = threaded(await inThread(spinRun), true);
   const prompt = promptIds(promptLength);
   const names = Object.keys(ways);
   const ms: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
@@ -135,7 +166,7 @@ async function main() {
       .map((x) => x.toFixed(2))
       .join(' ')}`,
   );
-  await thread.release();
+  for (const t of threads) await t.release();
   process.exit(0);
 }
 

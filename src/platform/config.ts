@@ -199,6 +199,13 @@ export const configSpec = {
     parse: int(1, 256),
     doc: 'ONNX Runtime threads across independent ops',
   },
+  intraOpSpinUs: {
+    env: 'MAAS_INTRA_OP_SPIN_US',
+    flag: '--intra-op-spin-us',
+    default: 0,
+    parse: int(0, 1_000_000),
+    doc: "How long (µs) a served model's idle ONNX Runtime intra-op threads busy-wait for the next op before they sleep, only while a run is in progress (never between runs). 0: they sleep at once, which keeps a shared, loaded machine steady. Spinning is meant for cores that are otherwise idle, where it can spare the waits for woken threads; at loads of 4–19 on 2 cores, 20 µs measured no gain in wall time and about the same CPU per token (docs/llm.md)",
+  },
   fuseProjections: {
     env: 'MAAS_FUSE_PROJECTIONS',
     flag: '--fuse-projections',

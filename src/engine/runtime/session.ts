@@ -25,6 +25,18 @@ export interface SessionOptions {
    */
   allowSpinning?: boolean;
   /**
+   * With `allowSpinning`: the intra-op threads stop spinning as soon as a run returns (ORT's
+   * `session.force_spinning_stop`) and spin again on the next run. They then busy-wait only between
+   * the ops of one run, never in the gaps between runs (a decode loop's sampling, an idle server).
+   */
+  spinOnlyWhileRunning?: boolean;
+  /**
+   * With `allowSpinning`: how long (µs) an idle intra-op thread spins for the next piece of work
+   * before it sleeps (ORT's `session.intra_op.spin_duration_us`). Unset: ORT's own bound, a fixed
+   * count of pause instructions, tens of ms on recent x86 cores.
+   */
+  spinMicros?: number;
+  /**
    * Fuse the projections that share an input (q/k/v, SwiGLU's gate/up) into one MatMul + Split
    * when loading (src/engine/onnx/fuse.ts; the stored file is not changed). Same outputs, fewer
    * and wider MatMuls: less CPU per decode step. Default false; serving turns it on.
@@ -57,7 +69,12 @@ export class EngineSession {
     };
     // The Node binding flattens `extra` into session config entries: session.intra_op.allow_spinning.
     const spin = options.allowSpinning ?? false;
-    sessionOptions.extra = { session: { intra_op: { allow_spinning: spin ? '1' : '0' } } };
+    const stopAfterRun = spin && options.spinOnlyWhileRunning ? { force_spinning_stop: '1' } : {};
+    const bound =
+      spin && options.spinMicros !== undefined ? { spin_duration_us: String(options.spinMicros) } : {};
+    sessionOptions.extra = {
+      session: { intra_op: { allow_spinning: spin ? '1' : '0', ...bound }, ...stopAfterRun },
+    };
     const source = options.fuseProjections ? await fused(model) : model;
     const session =
       typeof source === 'string'

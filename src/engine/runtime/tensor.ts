@@ -58,6 +58,17 @@ export function zeros<D extends TensorDType>(dtype: D, dims: readonly number[]):
   return { dtype, dims: [...dims], data };
 }
 
+/**
+ * An int64 tensor of ones: an attention mask over real tokens. Filled natively: converting a
+ * number array through `tensorFrom` takes one BigInt per element, and a decoder builds a mask
+ * per generated token.
+ */
+export function int64Ones(dims: readonly number[]): Tensor<'int64'> {
+  const t = zeros('int64', dims);
+  t.data.fill(1n);
+  return t;
+}
+
 /** A tensor from plain numbers (bigint for int64 is accepted too). */
 export function tensorFrom<D extends TensorDType>(
   dtype: D,

@@ -14,6 +14,7 @@ import { fail } from '../../common/errors';
 import type { TokenConstraint } from './constraint';
 import { Rng, randomSeed, type Seed } from './prng';
 import {
+  lazyLogprob,
   type SamplingOptions,
   sampleToken,
   type TokenChoice,
@@ -190,16 +191,18 @@ export class Generator {
     const allowed = constraint
       ? constraint.mask(logits, this.options.maxTokens - this.tokens.length)
       : logits;
-    const { token, logprob } = sampleToken(allowed, this.options, this.rng, this.counts);
+    const sampled = sampleToken(allowed, this.options, this.rng, this.counts);
+    const token = sampled.token;
     const top = this.options.topLogprobs;
     // Log probabilities are the model's own (before the constraint and the sampling filters).
-    if (top === undefined && !constraint) return this.accept(token, logprob);
+    // Read lazily: most requests never ask for them (see lazyLogprob).
+    if (top === undefined && !constraint) return this.accept(token, () => sampled.logprob);
     const own = tokenLogprobs(logits, token, top ?? 0);
     return this.accept(token, own.logprob, top === undefined ? undefined : own.top);
   }
 
   /** Accept a token chosen elsewhere (e.g. a forced prefix, or a reference decode in a test). */
-  accept(token: number, logprob = 0, top?: TokenChoice[]): GenerationStep {
+  accept(token: number, logprob: number | (() => number) = 0, top?: TokenChoice[]): GenerationStep {
     if (this.done) fail('internal', 'generation already finished');
     this.options.constraint?.accept(token);
     this.tokens.push(token);
@@ -213,7 +216,16 @@ export class Generator {
       if (!this.done && this.options.constraint?.finished) delta += this.finish('stop');
       if (!this.done && this.tokens.length >= this.options.maxTokens) delta += this.finish('length');
     }
-    const step: GenerationStep = { token, logprob, delta, done: this.done, finishReason: this.reason };
+    const scored = lazyLogprob(token, typeof logprob === 'number' ? () => logprob : logprob);
+    const step: GenerationStep = {
+      token,
+      get logprob() {
+        return scored.logprob;
+      },
+      delta,
+      done: this.done,
+      finishReason: this.reason,
+    };
     if (top) step.top = top;
     return step;
   }

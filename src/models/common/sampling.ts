@@ -298,5 +298,21 @@ export function sampleToken(
       }
     }
   }
-  return { token, logprob: logits[token] - logSumExp(logits) };
+  return lazyLogprob(token, () => logits[token] - logSumExp(logits));
+}
+
+/**
+ * A token whose log probability is computed when first read, not when sampled: it takes a pass of
+ * `Math.exp` over the whole vocabulary (≈ half the API thread's work per greedy token at 32,000
+ * entries), and a request without `logprobs` never reads it.
+ */
+export function lazyLogprob(token: number, compute: () => number): SampledToken {
+  let value: number | undefined;
+  return {
+    token,
+    get logprob() {
+      value ??= compute();
+      return value;
+    },
+  };
 }

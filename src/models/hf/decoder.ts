@@ -14,7 +14,7 @@
  */
 import { fail } from '../../common/errors';
 import type { BatchPlan } from '../../engine/index';
-import { type Tensor, tensorFrom, zeros } from '../../engine/runtime/tensor';
+import { int64Ones, type Tensor, tensorFrom, zeros } from '../../engine/runtime/tensor';
 import { type Decoder, fullRerunDecoder, sequenceDecoder } from '../language/decoders';
 import type { ModelSequence, RunModel } from '../task';
 import type { DecoderPlan } from './plan';
@@ -64,8 +64,7 @@ export function hfDecoder(run: RunModel, plan: DecoderPlan, tenant?: string): De
       ...first,
       [plan.inputIds]: tensorFrom('int64', [1, added.length], added),
     };
-    if (plan.attentionMask)
-      feeds[plan.attentionMask] = tensorFrom('int64', [1, total], new Array(total).fill(1));
+    if (plan.attentionMask) feeds[plan.attentionMask] = int64Ones([1, total]);
     if (plan.positionIds)
       feeds[plan.positionIds] = tensorFrom('int64', [1, added.length], range(past, added.length));
     if (plan.numLogitsToKeep) feeds[plan.numLogitsToKeep] = tensorFrom('int64', [], [1]);

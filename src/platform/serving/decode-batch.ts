@@ -13,7 +13,7 @@
  * did not step this time goes back to its own state, a closed one is dropped.
  */
 import type { BatchPlan, Feedback, SequenceStates } from '../../engine/index';
-import { elementCount, type Tensor, tensorFrom, zeros } from '../../engine/runtime/tensor';
+import { elementCount, type Tensor, zeros } from '../../engine/runtime/tensor';
 import { sliceRows, stack } from './tensors';
 
 export interface BatchRow {
@@ -113,9 +113,11 @@ export class DecodeBatch {
       feeds[name] = plan.shared.includes(name) ? rows[0].feeds[name] : stack(rows.map((r) => r.feeds[name]));
     }
     const width = this.width + 1;
-    const mask = new Array<number>(rows.length * width).fill(0);
-    for (const [r, len] of this.lens.entries()) mask.fill(1, r * width + (width - len - 1), (r + 1) * width);
-    feeds[plan.attentionMask] = tensorFrom('int64', [rows.length, width], mask);
+    // Filled natively (no BigInt per position): this runs once per generated token.
+    const mask = zeros('int64', [rows.length, width]);
+    for (const [r, len] of this.lens.entries())
+      mask.data.fill(1n, r * width + (width - len - 1), (r + 1) * width);
+    feeds[plan.attentionMask] = mask;
     const fetch = outputs ? [...new Set([...outputs, ...Object.keys(feedback)])] : undefined;
     let out: Record<string, Tensor>;
     try {
