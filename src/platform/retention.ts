@@ -16,10 +16,10 @@ import type { WorkItemRepository } from '../store/work-ports';
 
 /** A batch runs at most this long after creation (OpenAI's `completion_window`, 24 h). */
 export const BATCH_WINDOW_MS = 24 * 3_600_000;
-export const FINISHED_BATCH = ['completed', 'failed', 'expired', 'cancelled'] as const;
-export const FINISHED_DELIVERY = ['delivered', 'failed'] as const;
+const FINISHED_BATCH = ['completed', 'failed', 'expired', 'cancelled'] as const;
+const FINISHED_DELIVERY = ['delivered', 'failed'] as const;
 
-export interface Purged {
+interface Purged {
   batches: number;
   deliveries: number;
 }
