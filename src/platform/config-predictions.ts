@@ -27,7 +27,7 @@ export const predictionOptions = {
     flag: '--prediction-ttl',
     default: 86_400_000,
     parse: duration,
-    doc: 'How long a finished prediction (its input, output, artifacts and webhook delivery log) and a finished batch are kept: seconds or 90s, 30m, 24h, 7d',
+    doc: 'How long a finished prediction (its input, output, artifacts and webhook delivery log), a finished webhook delivery (of a training too) and a finished batch (after its 24 h window) are kept: seconds or 90s, 30m, 24h, 7d',
   },
   predictionConcurrency: {
     env: 'MAAS_PREDICTION_CONCURRENCY',

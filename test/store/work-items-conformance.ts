@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { BATCH_WINDOW_MS, purgeFinishedWork } from '../../src/platform/retention';
 import type { WorkItem } from '../../src/store/work-ports';
 import type { StoreFactory } from './conformance';
 
@@ -129,6 +130,49 @@ export function describeWorkItemConformance(name: string, open: StoreFactory): v
         expect(await h.store.workItems.children('delivery', old.id)).toEqual([]);
         expect(await h.store.workItems.get('prediction', owner, young.id)).not.toBeNull();
         expect(await h.store.workItems.get('prediction', owner, running.id)).not.toBeNull();
+      } finally {
+        await h.cleanup();
+      }
+    });
+    it('retention: finished batches past window + TTL go with their rows, running ones and pending deliveries stay', async () => {
+      const h = await open();
+      try {
+        const owner = `t${uniq()}`;
+        const tag = uniq();
+        const ttl = 60_000;
+        // Tiny epoch times: the cutoffs reach no row another test wrote with the real clock.
+        const now = BATCH_WINDOW_MS + ttl + 5_000;
+        const batch = (id: string, status: string, createdAt: number) =>
+          item({ kind: 'batch', id: `batch_${tag}${id}`, owner, status, createdAt, data: {} });
+        const done = batch('done', 'completed', 1_000);
+        const cancelled = batch('cancelled', 'cancelled', 1_000);
+        const running = batch('run', 'in_progress', 1_000);
+        const recent = batch('recent', 'failed', 9_000);
+        for (const b of [done, cancelled, running, recent]) await h.store.workItems.insert(b);
+        const delivery = (id: string, parent: string, status: string, createdAt: number) =>
+          item({ kind: 'delivery', id: `d_${tag}${id}`, owner, parent, status, createdAt, data: {} });
+        const job = `job_${tag}`;
+        const rows = [
+          delivery('batch', done.id, 'delivered', 1_000),
+          delivery('sent', job, 'delivered', 1_000),
+          delivery('gaveup', job, 'failed', 1_000),
+          delivery('retrying', job, 'pending', 1_000),
+          delivery('fresh', job, 'delivered', now - 1_000),
+        ];
+        for (const d of rows) await h.store.workItems.insert(d);
+
+        const purged = await purgeFinishedWork(h.store.workItems, ttl, now);
+        expect(purged.batches).toBeGreaterThanOrEqual(2);
+        expect(purged.deliveries).toBeGreaterThanOrEqual(2);
+        expect(await h.store.workItems.get('batch', owner, done.id)).toBeNull();
+        expect(await h.store.workItems.get('batch', owner, cancelled.id)).toBeNull();
+        expect(await h.store.workItems.children('delivery', done.id)).toEqual([]);
+        expect(await h.store.workItems.get('batch', owner, running.id)).not.toBeNull();
+        expect(await h.store.workItems.get('batch', owner, recent.id)).not.toBeNull();
+        const listed = await h.store.workItems.list('batch', owner, { limit: 10 });
+        expect(listed.map((b) => b.id)).toEqual([recent.id, running.id]);
+        const left = await h.store.workItems.children('delivery', job);
+        expect(left.map((d) => d.id).sort()).toEqual([`d_${tag}fresh`, `d_${tag}retrying`]);
       } finally {
         await h.cleanup();
       }

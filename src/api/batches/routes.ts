@@ -8,7 +8,7 @@
  */
 import { fail, isMaasError } from '../../common/errors';
 import type { WorkItem } from '../../store/work-ports';
-import { cursorPage, listQuery } from '../openai/pages';
+import { listQuery } from '../openai/pages';
 import type { RouteContext, RouteSpec } from '../route';
 import { BATCH_ENDPOINTS, type BatchEndpoint } from './run';
 import { batchData, batchesOf } from './service';
@@ -96,10 +96,31 @@ async function create(ctx: RouteContext) {
   return batchObject(await service.create(ctx.principal, req.endpoint, req.inputFileId, req.metadata));
 }
 
+/**
+ * A page of the stored batches, newest first (they survive a restart): `after` is the last id of
+ * the previous page; one row more than asked says whether `has_more`. An unknown `after` (another
+ * tenant's, or purged) reads as the end of the list.
+ */
 async function list(ctx: RouteContext) {
   const q = listQuery(ctx.query, 100);
-  const items = await ctx.platform.store.workItems.list('batch', ctx.principal.tenantId, { limit: 10_000 });
-  return cursorPage(items.map(batchObject), q);
+  const owner = ctx.principal.tenantId;
+  const items = ctx.platform.store.workItems;
+  const after = q.after === undefined ? null : await items.get('batch', owner, q.after);
+  const rows =
+    q.after !== undefined && after === null
+      ? []
+      : await items.list('batch', owner, {
+          limit: q.limit + 1,
+          before: after ? { createdAt: after.createdAt, id: after.id } : undefined,
+        });
+  const data = rows.slice(0, q.limit).map(batchObject);
+  return {
+    object: 'list' as const,
+    data,
+    has_more: rows.length > q.limit,
+    first_id: data[0]?.id ?? null,
+    last_id: data.at(-1)?.id ?? null,
+  };
 }
 
 const base = {

@@ -14,10 +14,10 @@ import { Readable } from 'node:stream';
 import { fail } from '../../common/errors';
 import type { Principal } from '../../platform/auth/auth';
 import type { Platform } from '../../platform/platform';
+import { BATCH_WINDOW_MS } from '../../platform/retention';
 import type { WorkItem } from '../../store/work-ports';
 import { type BatchEndpoint, runBatchLine } from './run';
 
-const WINDOW_MS = 24 * 3_600_000;
 const IDLE_POLL_MS = 1000;
 /** Lines in one batch: OpenAI's limit. */
 const MAX_LINES = 50_000;
@@ -205,7 +205,7 @@ export class BatchService {
     while (item.status === 'in_progress' && !this.stopped) {
       const d = batchData(item);
       if (d.next >= lines.length) break;
-      if (Date.now() - item.createdAt > WINDOW_MS) {
+      if (Date.now() - item.createdAt > BATCH_WINDOW_MS) {
         await this.finish(item, 'expired', save);
         return;
       }

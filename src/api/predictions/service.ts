@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { fail } from '../../common/errors';
 import type { Principal } from '../../platform/auth/auth';
 import type { Platform } from '../../platform/platform';
+import { purgeFinishedWork } from '../../platform/retention';
 import { referencedOutputDigests } from '../../platform/webhooks/outputs';
 import type { WorkItem } from '../../store/work-ports';
 import { type CreateCharge, releaseCreateCharge } from '../background/admission';
@@ -322,6 +323,8 @@ export class PredictionService {
     if (Date.now() - this.lastPurge >= PURGE_EVERY_MS) {
       this.lastPurge = Date.now();
       await this.purgeExpired();
+      // Batches and webhook deliveries (of trainings too) share the predictions' retention.
+      await purgeFinishedWork(this.items, this.platform.config.predictionTtlMs, Date.now());
     }
   }
 
