@@ -9,6 +9,10 @@
  * Emitted as 4 ONNX nodes: logp = LogSoftmax(x); w = OneHot(y) with values [0, −1/N];
  * loss = ReduceSum(logp ⊙ w). Gradient: dx = (softmax/N + w)·dloss (3 nodes when dloss is the
  * constant 1, 4 otherwise), since each row of w sums to −1/N.
+ *
+ * Class ids must be in [0, C): OneHot makes a row of zeros for any other id, so such a row adds
+ * nothing to the loss (where GatherElements failed the run). Train graphs get their ids from a
+ * dataset's own classes, and the eval graphs (unfused) still fail on such an id at validation.
  */
 
 import type { EmitContext, OpSpec, Value } from '../ir/types';
