@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { fail } from '../common/errors';
 import type { JsonShape } from './json-body';
 import { readBodyBytes } from './json-stream';
+import type { TapeOptions } from './json-tape';
 import type { JsonParser } from './json-threads';
 import type { RouteSpec } from './route';
 
@@ -51,7 +52,10 @@ export function installBodyParsers(app: FastifyInstance, shape: JsonShape, parse
   app.removeContentTypeParser(['application/json']);
   // Read and depth-checked as the bytes arrive: a bomb is refused before the rest is buffered.
   app.addContentTypeParser('application/json', async (req: FastifyRequest, payload: Readable) =>
-    parser.parse(await readBodyBytes(req, payload, shape), shape, { depthChecked: true }),
+    parser.parse(await readBodyBytes(req, payload, shape), shape, {
+      depthChecked: true,
+      ...(req.routeOptions.config as { jsonRebuild?: TapeOptions }).jsonRebuild,
+    }),
   );
   app.addContentTypeParser('application/octet-stream', passThrough);
   app.addContentTypeParser('multipart/form-data', passThrough);

@@ -104,12 +104,15 @@ export const tapeBuffers = (t: JsonTape): ArrayBuffer[] => [
 ];
 
 interface Frame {
-  container: unknown[] | Record<string, unknown>;
+  /** Null while skipping a value that is not rebuilt (`unbuiltArraysIn`). */
+  container: unknown[] | Record<string, unknown> | null;
   /** ARR, OBJ or NUMS (an array filled straight from the numbers). */
   kind: number;
   left: number;
   /** Inside the value of `typedUnder`: arrays of numbers come back typed. */
   typed: boolean;
+  /** The list under `unbuiltArraysIn`: its items that are arrays come back empty. */
+  unbuiltItems?: boolean;
 }
 
 /** Sets `key` as an own data property, as JSON.parse does (`o.__proto__ = v` would set the prototype). */
@@ -131,6 +134,13 @@ export interface TapeOptions {
    * element on the event loop. Only for routes whose handlers read them (v2 tensors' `data`).
    */
   typedUnder?: string;
+  /**
+   * The items of the top-level array under this key that are themselves arrays come back EMPTY:
+   * their contents are skipped on the tape, never built. Only for routes that refuse such an item
+   * by its position whatever it holds (predict: a row is an object or a string, never an array).
+   * Building one row of 16M numbers held the event loop for seconds in a single allocation.
+   */
+  unbuiltArraysIn?: string;
 }
 
 /** Rebuilds a tape's value a slice at a time: `run(ms)` until it returns true, then `value`. */
@@ -164,20 +174,72 @@ export class TapeDecoder {
         stack.pop();
         continue;
       }
+      if (top.container === null) {
+        steps++;
+        this.skipItem(top);
+        continue;
+      }
       if (top.kind === NUMS) {
         steps += this.copyNumbers(top);
         continue;
       }
       steps++;
       top.left--;
-      if (top.kind === ARR) (top.container as unknown[]).push(this.next(top.typed));
+      if (top.kind === ARR)
+        (top.container as unknown[]).push(top.unbuiltItems ? this.itemOfUnbuilt() : this.next(top.typed));
       else {
         const key = this.string();
         const typed = top.typed || key === this.options.typedUnder;
-        define(top.container as Record<string, unknown>, key, this.next(typed));
+        const value =
+          this.stack.length === 1 && key === this.options.unbuiltArraysIn
+            ? this.listOfUnbuilt()
+            : this.next(typed);
+        define(top.container as Record<string, unknown>, key, value);
       }
     }
     return true;
+  }
+
+  /** The top-level list under `unbuiltArraysIn`: its array items are skipped (empty arrays). */
+  private listOfUnbuilt(): unknown {
+    if (this.tape.kinds[this.k] !== ARR) return this.next(false);
+    this.k++;
+    const list: unknown[] = [];
+    this.stack.push({
+      container: list,
+      kind: ARR,
+      left: this.tape.sizes[this.s++],
+      typed: false,
+      unbuiltItems: true,
+    });
+    return list;
+  }
+
+  /** An item of that list: an array is returned empty and its contents skipped (sliced by `run`). */
+  private itemOfUnbuilt(): unknown {
+    const kind = this.tape.kinds[this.k];
+    if (kind !== ARR && kind !== NUMS) return this.next(false);
+    this.k++;
+    this.stack.push({ container: null, kind, left: this.tape.sizes[this.s++], typed: false });
+    return [];
+  }
+
+  /** Steps over one item of a skipped container (keys of objects included), building nothing. */
+  private skipItem(top: Frame): void {
+    top.left--;
+    if (top.kind === NUMS) {
+      // All its numbers at once: nothing is built, so no slice can grow long here.
+      this.n += top.left + 1;
+      top.left = 0;
+      return;
+    }
+    if (top.kind === OBJ) this.at += this.tape.sizes[this.s++];
+    const kind = this.tape.kinds[this.k++];
+    if (kind === NUM) this.n++;
+    else if (kind === STR) this.at += this.tape.sizes[this.s++];
+    else if (kind === NUMS) this.n += this.tape.sizes[this.s++];
+    else if (kind === ARR || kind === OBJ)
+      this.stack.push({ container: null, kind, left: this.tape.sizes[this.s++], typed: false });
   }
 
   /** Appends up to CHECK_EVERY numbers to an array of numbers; returns how many. */

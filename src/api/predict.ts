@@ -60,6 +60,9 @@ export const predictRoutes: RouteSpec[] = [
     access: 'infer',
     body: 'json',
     jsonLimit: 'data',
+    // A row is an object or a string: an array row is refused by its index whatever it holds
+    // (models/families/predict.ts), so a large one is never built on the event loop.
+    jsonRebuild: { unbuiltArraysIn: 'inputs' },
     summary:
       'Predict from raw rows / texts / images with a model trained here: labels + probabilities or values, and warnings for unknown or missing columns, unseen categories and texts with no known word (?strict=true: 400 instead)',
     handler: predict,

@@ -7,6 +7,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal, Scope } from '../platform/auth/auth';
 import type { Platform } from '../platform/platform';
+import type { TapeOptions } from './json-tape';
 
 /** Which size budget a JSON body gets (json-limits.ts). */
 export type JsonBodyClass = 'control' | 'text' | 'data';
@@ -62,6 +63,12 @@ export interface RouteSpec {
    * rows, images).
    */
   jsonLimit?: JsonBodyClass;
+  /**
+   * How a large JSON body is rebuilt on the event loop after a worker thread parsed it
+   * (json-tape.ts): e.g. the items of `inputs` that the handler refuses whatever they hold are not
+   * built. Answers must not change.
+   */
+  jsonRebuild?: TapeOptions;
   /**
    * Audit action name (`model.upload`) for management routes whose service does not audit itself;
    * the server records one entry per attempt (success, denied or failed).

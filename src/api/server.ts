@@ -187,6 +187,8 @@ function registerRoute(app: FastifyInstance, spec: RouteSpec, shared: Shared): v
     url: spec.path,
     // Each JSON route's own size budget (json-limits.ts); the rest keep the server's default.
     bodyLimit: jsonLimitOf(spec, platform.config)?.bytes,
+    // Read by the JSON body parser (bodies.ts) before the handler runs.
+    config: { jsonRebuild: spec.jsonRebuild },
     onRequest: async (req: FastifyRequest) => {
       specs.set(req, spec);
       if (isPublic || needed === 'public') return;

@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type JsonShape, parseJsonBody } from '../../src/api/json-body';
 import { decodeTape, encodeTape, TapeDecoder } from '../../src/api/json-tape';
-import { defaultJsonThreads, type JsonParser, JsonThreads } from '../../src/api/json-threads';
+import {
+  defaultJsonThreads,
+  inThreadJsonParser,
+  type JsonParser,
+  JsonThreads,
+} from '../../src/api/json-threads';
 import { identityModel } from '../helpers/onnx-fixtures';
 import { auth, type TestServer, testServer, upload } from '../helpers/server';
 
@@ -57,6 +62,35 @@ describe('JSON tape: a parsed body handed between threads', () => {
     expect(Array.isArray(rebuilt.other)).toBe(true);
     expect(rebuilt.nested.data[0]).toBeInstanceOf(Float64Array);
     expect(rebuilt.nested.data[1]).toEqual([1, 2]);
+  });
+
+  it('gives the array items of the top-level list under `unbuiltArraysIn` empty, and everything else as it was', async () => {
+    // Enough values to skip that the skipping itself spans slices.
+    const row = Array.from({ length: 10_000 }, (_, i) => ({ i, s: 'x' }));
+    const mixed = [
+      { k: 'v' },
+      [1, 'a', { deep: [2, 3] }, [[4]]],
+      null,
+      Array.from({ length: 100 }, (_, i) => i),
+    ];
+    const doc = {
+      first: [[1, 2]],
+      inputs: [{ a: 1, b: [1, 2] }, row, 'text', mixed, 5, [], true],
+      after: { inputs: [[7, 8]], s: 'tail' },
+    };
+    const decoder = new TapeDecoder(encodeTape(doc), { unbuiltArraysIn: 'inputs' });
+    let slices = 1;
+    while (!decoder.run(0)) slices++;
+    expect(slices).toBeGreaterThan(1);
+    expect(decoder.value).toStrictEqual({
+      first: [[1, 2]],
+      inputs: [{ a: 1, b: [1, 2] }, [], 'text', [], 5, [], true],
+      after: { inputs: [[7, 8]], s: 'tail' },
+    });
+    // A list of numbers only under the key is built as it is (the handler reads its length).
+    expect(await decodeTape(encodeTape({ inputs: [1, 2] }), 1, { unbuiltArraysIn: 'inputs' })).toStrictEqual({
+      inputs: [1, 2],
+    });
   });
 
   it('rebuilds a large value in slices: with no time left it stops, and resumes where it stopped', () => {
@@ -189,6 +223,35 @@ describe('large JSON bodies on data routes are parsed in a worker thread', () =>
     expect(threads.counts.offThread).toBe(before + 1);
     expect(res.statusCode).toBe(400);
     expect(res.json().detail).toBe('inputs must be a list of 1 to 1024 items');
+  });
+
+  it('native predict: a huge array row is not built, and the answers are those of the in-place parser', async () => {
+    const row = `[${'0,'.repeat(200_000)}0]`;
+    const cases = [
+      { model: 'nope', payload: `{"inputs":[${row}]}` },
+      { model: 'id-float64', payload: `{"inputs":[{"a":1},${row}]}` },
+      { model: 'id-float64', payload: `{"inputs":[${row}],"extra":1}` },
+    ];
+    const predict = (model: string, payload: string) =>
+      s.app.inject({
+        method: 'POST',
+        url: `/api/v1/models/${model}/predict`,
+        headers: { ...auth, 'content-type': 'application/json' },
+        payload,
+      });
+    for (const c of cases) {
+      const before = threads.counts.offThread;
+      const threaded = await predict(c.model, c.payload);
+      expect(threads.counts.offThread).toBe(before + 1);
+      parser.use(inThreadJsonParser);
+      try {
+        const inPlace = await predict(c.model, c.payload);
+        expect(threaded.statusCode).toBeGreaterThanOrEqual(400);
+        expect([threaded.statusCode, threaded.json()]).toEqual([inPlace.statusCode, inPlace.json()]);
+      } finally {
+        parser.use(threads);
+      }
+    }
   });
 
   it('a thread that runs out of memory fails only its request (413, no stack), and the server stays ready', async () => {
