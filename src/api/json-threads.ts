@@ -95,15 +95,18 @@ export class JsonThreads implements JsonParser {
     while (this.running >= this.options.maxWorkers) await new Promise<void>((r) => this.waiting.push(r));
     this.running++;
     this.counts.offThread++;
-    const slot = this.takeIdle() ?? this.spawn();
-    if (slot.idleTimer) clearTimeout(slot.idleTimer);
-    slot.worker.ref();
+    let slot: Slot | undefined;
+    // Inside the try: a thread that cannot start (`new Worker` throws under memory or thread
+    // pressure) must still give its place back and wake the next body.
     try {
+      slot = this.takeIdle() ?? this.spawn();
+      if (slot.idleTimer) clearTimeout(slot.idleTimer);
+      slot.worker.ref();
       const answer = await this.run(slot, bytes, shape, options.depthChecked);
       if (!answer.ok) throw answerError(answer);
       return await decodeTape(answer.tape, this.options.sliceMs, options);
     } finally {
-      if (slot.alive) this.park(slot);
+      if (slot?.alive) this.park(slot);
       this.running--;
       this.waiting.shift()?.();
     }
@@ -114,7 +117,7 @@ export class JsonThreads implements JsonParser {
     await Promise.all(this.idle.splice(0).map((s) => s.worker.terminate()));
   }
 
-  private spawn(): Slot {
+  protected spawn(): Slot {
     const { source, eval: isCode } = workerSource(workerUrl);
     const worker = new Worker(source, {
       eval: isCode,
@@ -162,7 +165,11 @@ export class JsonThreads implements JsonParser {
     const req: ParseRequest = { id: this.nextId++, bytes: ownedBytes(bytes), shape, depthChecked };
     return new Promise<ParseAnswer>((resolve, reject) => {
       const done = (settle: () => void) => {
-        worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+        worker
+          .off('message', onMessage)
+          .off('error', onError)
+          .off('exit', onExit)
+          .off('messageerror', onError);
         settle();
       };
       const onMessage = (a: ParseAnswer) => {
@@ -176,7 +183,8 @@ export class JsonThreads implements JsonParser {
       };
       const onError = (e: Error) => crashed(e);
       const onExit = () => crashed(null);
-      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+      // A reply that cannot be deserialised would otherwise never settle, holding its place.
+      worker.on('message', onMessage).on('error', onError).on('exit', onExit).on('messageerror', onError);
       worker.postMessage(req, [req.bytes.buffer as ArrayBuffer]);
     });
   }

@@ -31,12 +31,17 @@ function answer(req: ParseRequest): { answer: ParseAnswer; transfer: ArrayBuffer
         answer: { id: req.id, ok: false, code: e.code, message: e.message, pointer: e.extras.pointer },
         transfer: [],
       };
+    // A RangeError is a string or array past what this thread can hold: the body's size, not
+    // its syntax (syntax errors are MaasErrors with their line and column).
+    const tooBig = e instanceof RangeError;
     return {
       answer: {
         id: req.id,
         ok: false,
-        code: 'invalid_request',
-        message: 'the JSON body could not be parsed',
+        code: tooBig ? 'payload_too_large' : 'invalid_request',
+        message: tooBig
+          ? 'the JSON body holds a value too large to parse: split the inputs over several requests, or send tensors in the binary format'
+          : 'the JSON body could not be parsed',
       },
       transfer: [],
     };

@@ -284,3 +284,20 @@ describe('large JSON bodies on data routes are parsed in a worker thread', () =>
     expect(again.statusCode).toBe(200);
   });
 });
+
+describe('a parser thread that cannot start', () => {
+  /** Threads that fail to start, as `new Worker` does under memory or thread pressure. */
+  class Unstartable extends JsonThreads {
+    protected override spawn(): never {
+      throw Object.assign(new Error('Worker initialization failure'), { code: 'ERR_WORKER_INIT_FAILED' });
+    }
+  }
+
+  it('gives its place back: later bodies fail too (none waits for ever), with one thread allowed', async () => {
+    const threads = new Unstartable({ ...defaultJsonThreads, maxWorkers: 1, offThreadBytes: 8 });
+    const body = Buffer.from(JSON.stringify({ a: [1, 2, 3] }));
+    for (let i = 0; i < 3; i++)
+      await expect(threads.parse(body, shape, { depthChecked: false })).rejects.toThrow(/initialization/);
+    await threads.close();
+  });
+});
