@@ -48,12 +48,18 @@ const passThrough = (
  * The root context: JSON (bounded; large bodies parsed off the event loop by `parser`,
  * json-threads.ts), multipart and octet-stream pass through as streams.
  */
-export function installBodyParsers(app: FastifyInstance, shape: JsonShape, parser: JsonParser): void {
+export function installBodyParsers(
+  app: FastifyInstance,
+  shape: JsonShape,
+  parser: JsonParser,
+  senderOf: (req: FastifyRequest) => string | undefined,
+): void {
   app.removeContentTypeParser(['application/json']);
   // Read and depth-checked as the bytes arrive: a bomb is refused before the rest is buffered.
   app.addContentTypeParser('application/json', async (req: FastifyRequest, payload: Readable) =>
     parser.parse(await readBodyBytes(req, payload, shape), shape, {
       depthChecked: true,
+      sender: senderOf(req),
       ...(req.routeOptions.config as { jsonRebuild?: TapeOptions }).jsonRebuild,
     }),
   );

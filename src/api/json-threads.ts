@@ -21,6 +21,8 @@ import type { ParseAnswer, ParseRequest } from './json-worker';
 export interface JsonParseOptions extends TapeOptions {
   /** True when a JsonDepthScanner already saw every byte (json-stream.ts). */
   depthChecked: boolean;
+  /** The sending tenant, when the route has one: its share of the threads is capped. */
+  sender?: string;
 }
 
 /** The port the body parsers use (bodies.ts, v2-binary.ts); the server passes one in. */
@@ -35,6 +37,11 @@ export interface JsonThreadsOptions {
   maxWorkers: number;
   /** Bodies waiting for a thread beyond these are refused (503). */
   maxWaiting: number;
+  /**
+   * Large bodies of one tenant parsed or waiting at once; more are refused (429), so that one
+   * tenant cannot fill the queue that every tenant's large bodies share.
+   */
+  maxPerSender: number;
   /** Heap limit of each thread (MiB). */
   memoryMb: number;
   /** A thread with no work for this long stops (ms). */
@@ -51,6 +58,8 @@ export const defaultJsonThreads: JsonThreadsOptions = {
   offThreadBytes: 256 * 1024,
   maxWorkers: 2,
   maxWaiting: 64,
+  // Half the queue: one tenant cannot fill it, and a client's parallel large requests still go.
+  maxPerSender: 32,
   memoryMb: 1024,
   idleMs: 60_000,
   sliceMs: 5,
@@ -77,6 +86,8 @@ export class JsonThreads implements JsonParser {
   private readonly idle: Slot[] = [];
   private running = 0;
   private readonly waiting: (() => void)[] = [];
+  /** Large bodies per sending tenant, parsed or waiting. */
+  private readonly perSender = new Map<string, number>();
   private nextId = 1;
   private closed = false;
 
@@ -88,6 +99,29 @@ export class JsonThreads implements JsonParser {
       return parseJsonBody(bytes, shape, options.depthChecked);
     }
     if (this.closed) fail('not_ready', 'the server is shutting down');
+    const { sender } = options;
+    if (sender === undefined) return this.parseLarge(bytes, shape, options);
+    const held = this.perSender.get(sender) ?? 0;
+    if (held >= this.options.maxPerSender)
+      fail(
+        'rate_limited',
+        `your tenant already has ${held} large JSON bodies being parsed: send the next when one is answered`,
+        {
+          retryAfterSeconds: 1,
+        },
+      );
+    this.perSender.set(sender, held + 1);
+    try {
+      return await this.parseLarge(bytes, shape, options);
+    } finally {
+      const left = (this.perSender.get(sender) ?? 1) - 1;
+      if (left > 0) this.perSender.set(sender, left);
+      else this.perSender.delete(sender);
+    }
+  }
+
+  /** A body of at least `offThreadBytes`, in a thread (waiting for one when all are busy). */
+  private async parseLarge(bytes: Buffer, shape: JsonShape, options: JsonParseOptions): Promise<unknown> {
     if (this.running >= this.options.maxWorkers && this.waiting.length >= this.options.maxWaiting)
       fail('not_ready', 'too many large JSON bodies are being parsed: retry shortly', {
         retryAfterSeconds: 1,

@@ -90,7 +90,9 @@ export function buildServer(
   // uploads and forms as streams (bodies.ts).
   const jsonParser = options.jsonParser ?? new JsonThreads();
   app.addHook('onClose', async () => jsonParser.close());
-  installBodyParsers(app, jsonShape, jsonParser);
+  // Authentication runs first (onRequest), so a body's tenant is known while it is parsed.
+  const senderOf = (req: FastifyRequest) => principals.get(req)?.tenantId;
+  installBodyParsers(app, jsonShape, jsonParser, senderOf);
 
   app.setErrorHandler((err, req, reply) => {
     const spec = specs.get(req);
@@ -153,7 +155,7 @@ export function buildServer(
   });
   // KServe infer: JSON, or the binary tensor extension under any Content-Type (v2-binary.ts).
   app.register(async (tensors) => {
-    installTensorParsers(tensors, jsonShape, jsonParser);
+    installTensorParsers(tensors, jsonShape, jsonParser, senderOf);
     for (const spec of routes.filter((r) => r.body === 'tensors')) registerRoute(tensors, spec, shared);
   });
   const dropUnfinishedBodies = () => {

@@ -100,21 +100,28 @@ async function readTensorBody(
   body: Buffer,
   shape: JsonShape,
   parser: JsonParser,
+  sender: string | undefined,
 ): Promise<unknown> {
   const raw = headers[INFERENCE_HEADER];
-  if (raw === undefined) return parser.parse(body, shape, { depthChecked: true, typedUnder: 'data' });
+  if (raw === undefined) return parser.parse(body, shape, { depthChecked: true, typedUnder: 'data', sender });
   const jsonLength = headerLength(raw, body);
   // Cut before parsing: the parser may take (transfer) a buffer it is given whole.
   const tail = body.subarray(jsonLength);
   const json = await parser.parse(body.subarray(0, jsonLength), shape, {
     depthChecked: false,
     typedUnder: 'data',
+    sender,
   });
   return new BinaryTensorBody(json, tail);
 }
 
 /** The v2 infer routes' context: every Content-Type (and none) is read whole, then split. */
-export function installTensorParsers(app: FastifyInstance, shape: JsonShape, parser: JsonParser): void {
+export function installTensorParsers(
+  app: FastifyInstance,
+  shape: JsonShape,
+  parser: JsonParser,
+  senderOf: (req: FastifyRequest) => string | undefined,
+): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', async (req: FastifyRequest, payload: Readable) => {
     // Plain JSON is depth-checked while it arrives (a bomb is refused at once); the binary
@@ -122,7 +129,7 @@ export function installTensorParsers(app: FastifyInstance, shape: JsonShape, par
     const plain = req.headers[INFERENCE_HEADER] === undefined;
     if (plain) checkJsonType(req.headers);
     const body = await readBodyBytes(req, payload, plain ? shape : undefined);
-    return readTensorBody(req.headers, body, shape, parser);
+    return readTensorBody(req.headers, body, shape, parser, senderOf(req));
   });
 }
 

@@ -301,3 +301,32 @@ describe('a parser thread that cannot start', () => {
     await threads.close();
   });
 });
+
+describe("one tenant's large bodies", () => {
+  it('are capped at maxPerSender at once (429), while another tenant and a later body still go through', async () => {
+    const threads = new JsonThreads({
+      ...defaultJsonThreads,
+      maxWorkers: 1,
+      maxPerSender: 1,
+      offThreadBytes: 8,
+    });
+    const body = () => Buffer.from(JSON.stringify({ a: [1, 2, 3] }));
+    try {
+      const first = threads.parse(body(), shape, { depthChecked: false, sender: 't1' });
+      await expect(threads.parse(body(), shape, { depthChecked: false, sender: 't1' })).rejects.toMatchObject(
+        {
+          code: 'rate_limited',
+        },
+      );
+      const other = threads.parse(body(), shape, { depthChecked: false, sender: 't2' });
+      expect(await first).toEqual({ a: [1, 2, 3] });
+      expect(await other).toEqual({ a: [1, 2, 3] });
+      // The place is given back once the body is answered.
+      expect(await threads.parse(body(), shape, { depthChecked: false, sender: 't1' })).toEqual({
+        a: [1, 2, 3],
+      });
+    } finally {
+      await threads.close();
+    }
+  });
+});
