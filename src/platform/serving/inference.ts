@@ -3,7 +3,7 @@
  * apply the deadline, run. Compatibility surfaces (KServe v2 now, OpenAI later) translate their
  * wire formats at the edge and call this.
  */
-import { fail } from '../../common/errors';
+import { fail, MaasError } from '../../common/errors';
 import type { BatchPlan, Feedback } from '../../engine/index';
 import type { Tensor } from '../../engine/runtime/tensor';
 import type { ModelSignature, VersionRecord } from '../../store/ports';
@@ -29,6 +29,28 @@ function callerFor(call: Pick<InferCall, 'caller' | 'priority'>): Caller | undef
   const base = call.caller ?? currentCaller();
   if (!call.priority) return base;
   return { ...(base ?? { tenant: '' }), priority: call.priority };
+}
+
+/**
+ * `loading` (a runner being loaded), unless `signal` aborts first. A load cannot be interrupted
+ * (ORT builds the session in its thread), but the caller that hung up, or whose prediction was
+ * canceled, must not wait for it: a large model's load takes seconds to minutes, and a canceled
+ * prediction holds its slot until this returns. The load goes on and its runner serves the next
+ * request.
+ */
+function unlessAborted<T>(loading: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return loading;
+  const closed = () => new MaasError('client_closed', 'the client closed the request');
+  if (signal.aborted) {
+    // Nobody else may await this load: its failure must not go unhandled.
+    loading.catch(() => undefined);
+    return Promise.reject(closed());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(closed());
+    signal.addEventListener('abort', onAbort, { once: true });
+    loading.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** A sequence of runs on one version (see `InferenceService.sequence`). */
@@ -72,7 +94,10 @@ export class InferenceService {
       detail.serving.timeout_ms ?? this.defaultTimeoutMs,
       call.timeoutMs ?? Number.POSITIVE_INFINITY,
     );
-    const runner = await this.pool.acquire(version, await this.registry.modelPath(version), detail.serving);
+    const runner = await unlessAborted(
+      this.pool.acquire(version, await this.registry.modelPath(version), detail.serving),
+      call.signal,
+    );
     const outputs = await runner.infer({
       inputs: call.inputs,
       outputs: call.outputs,
@@ -112,7 +137,7 @@ export class InferenceService {
         const started = Date.now();
         if (closed) fail('internal', 'run on a closed sequence');
         opened ??= open();
-        const { seq, limitMs } = await opened;
+        const { seq, limitMs } = await unlessAborted(opened, call.signal);
         const limit = Math.min(limitMs, call.timeoutMs ?? Number.POSITIVE_INFINITY);
         return seq.run({
           inputs: call.inputs,
@@ -156,7 +181,10 @@ export class InferenceService {
       sizeBytes: derived.sizeBytes,
       signature: derived.signature,
     };
-    const runner = await this.pool.acquire(record, derived.path, detail.serving, derived.role);
+    const runner = await unlessAborted(
+      this.pool.acquire(record, derived.path, detail.serving, derived.role),
+      call.signal,
+    );
     return runner.infer({
       inputs: call.inputs,
       outputs: call.outputs,
