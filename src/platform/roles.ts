@@ -85,6 +85,8 @@ class Leadership implements BackgroundWork {
   private lastSweep = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** The start's round: its outcome is printed on the listening line, not logged. */
+  private firstRound = true;
   private busy: Promise<void> = Promise.resolve();
 
   constructor(
@@ -106,7 +108,11 @@ class Leadership implements BackgroundWork {
     if (this.stopped) return;
     try {
       const lead = await this.platform.leader.tryAcquire();
-      if (lead && !this.isLeader) this.isLeader = true;
+      if (lead && !this.isLeader) {
+        this.isLeader = true;
+        // A follower taking over (the leader died or lost its connection): the operator's only sign.
+        if (!this.firstRound) this.log('took over the leadership: housekeeping runs in this process now');
+      }
       if (!lead && this.isLeader) {
         // The lock's connection was lost: another process may lead now. Stop sweeping here.
         this.isLeader = false;
@@ -124,6 +130,7 @@ class Leadership implements BackgroundWork {
     } catch (e) {
       this.log(`housekeeping: ${(e as Error).message}`);
     } finally {
+      this.firstRound = false;
       this.schedule();
     }
   }

@@ -4,7 +4,8 @@
  * shared blob folder. What a cluster promises, checked end to end: one migration for four
  * processes starting together, rate limits exact across APIs, a model uploaded anywhere served
  * everywhere, training events of a job on any worker streamed by any API, a dead worker's job
- * resumed by another from its checkpoint with one version, a deletion seen everywhere within 1 s.
+ * resumed by another from its checkpoint with one version, a deletion seen everywhere within 1 s,
+ * a dead leader replaced by a follower that says so.
  */
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -45,8 +46,9 @@ describe.skipIf(!available)('a cluster: 2 API processes + 2 workers on PostgreSQ
     [api1, api2, ...workers] = await Promise.all([
       startMember(settings, 'api1', 'api'),
       startMember(settings, 'api2', 'api'),
-      startMember(settings, 'worker1', 'worker'),
-      startMember(settings, 'worker2', 'worker'),
+      // Info lines: a worker taking over the leadership says so in its log.
+      startMember(settings, 'worker1', 'worker', { logLevel: 'info' }),
+      startMember(settings, 'worker2', 'worker', { logLevel: 'info' }),
     ]);
   }, 120_000);
 
@@ -208,5 +210,29 @@ describe.skipIf(!available)('a cluster: 2 API processes + 2 workers on PostgreSQ
       expect(res.status).toBe(200);
     }
     workers = [survivor];
+  }, 90_000);
+
+  it('kill -9 of the leading worker: a follower takes over the leadership and logs it', async () => {
+    const [survivor] = workers;
+    // The survivor leads: from its start, or once the killed worker's lock went with its connection.
+    await eventually(
+      'the surviving worker to lead',
+      async () => /role worker, leader|took over the leadership/.test(survivor.output()) || null,
+      30_000,
+      200,
+    );
+    const follower = await startMember(settings, 'worker3', 'worker', { logLevel: 'info' });
+    workers = [survivor, follower];
+    expect(follower.output()).toMatch(/role worker\)/);
+    await survivor.stop('SIGKILL');
+    workers = [follower];
+    // Followers ask for the advisory lock every 5 s.
+    await eventually(
+      'worker3 to take over',
+      async () => /took over the leadership/.test(follower.output()) || null,
+      30_000,
+      200,
+    );
+    expect((await fetch(`${follower.url}/readyz`)).status).toBe(200);
   }, 90_000);
 });

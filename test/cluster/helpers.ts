@@ -59,13 +59,14 @@ export function startMember(
   s: ClusterSettings,
   name: string,
   role: 'api' | 'worker',
-  more: { zoo?: 'off' | 'quick'; env?: Record<string, string> } = {},
+  more: { zoo?: 'off' | 'quick'; env?: Record<string, string>; logLevel?: string } = {},
 ): Promise<ServeProcess> {
   return spawnServe({
     dataDir: join(s.root, name),
     adminKey: CLUSTER_KEY,
     flags: ['--role', role],
     zoo: more.zoo,
+    logLevel: more.logLevel,
     env: { ...clusterEnv(s), ...more.env },
   });
 }
