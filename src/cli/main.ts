@@ -59,6 +59,7 @@ const USAGE_LINES = [
   'maas speak TEXT --out FILE.wav [--model tts] [--voice V] [--speed X]',
   'maas classify NAME INPUT...',
   'maas explain NAME --image X.png --out HEAT.png | --text TEXT | --row JSON [--target LABEL] [--top N]',
+  '             [--method M] [--input-name I] [--output-name O]',
   'maas datasets push NAME FILE | ls | show NAME | rm NAME',
   'maas train --family mlp|cnn|text-cnn --dataset D --model M [--target T] [--epochs N]',
   '           [--batch-size N] [--learning-rate X] [--hidden 64,32 ...] [--follow]',

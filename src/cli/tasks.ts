@@ -7,6 +7,7 @@
  *   maas speak TEXT --out FILE.wav [--model tts] [--voice V] [--speed X]
  *   maas classify NAME INPUT...                     label and probabilities per input
  *   maas explain NAME --image X.png --out HEAT.png | --text TEXT | --row JSON [--target LABEL] [--top N]
+ *                [--method M] [--input-name I] [--output-name O]
  *                                                   why the classifier chose a class (saliency)
  *
  * Every verb takes --url/--key (MAAS_URL/MAAS_KEY, else the admin key saved in $MAAS_DATA_DIR) and
@@ -181,16 +182,30 @@ async function explainInput(flags: Record<string, string>): Promise<unknown> {
   }
 }
 
+/** Body fields named by flags (the server checks their values and answers what is wrong). */
+const EXPLAIN_OPTIONS = {
+  '--target': 'target',
+  '--method': 'method',
+  '--input-name': 'input_name',
+  '--output-name': 'output_name',
+} as const;
+
+function explainOptions(flags: Record<string, string>): Record<string, string> {
+  const body: Record<string, string> = {};
+  for (const [flag, field] of Object.entries(EXPLAIN_OPTIONS))
+    if (flags[flag] !== undefined) body[field] = flags[flag];
+  return body;
+}
+
 async function explain(p: Args, io: TaskIO): Promise<void> {
   only(p.flags, 'explain');
   const [, name] = p.positional;
   if (!name || p.positional.length !== 2)
     throw new Error('usage: maas explain NAME --image FILE | --text TEXT | --row JSON');
   const top = numberFlag(p.flags, '--top') ?? 10;
-  const target = p.flags['--target'];
   const out = await call(p, io, name, 'explain', {
     input: await explainInput(p.flags),
-    ...(target === undefined ? {} : { target }),
+    ...explainOptions(p.flags),
   });
   const probability = (out.probabilities as Record<string, number>)[out.label as string];
   io.out(`explained ${out.label} (p=${probability.toFixed(3)}; predicted ${out.predicted})`);

@@ -8,9 +8,11 @@ import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main';
+import { encodePng } from '../../src/data/formats/image';
 import { resnetLike, tabularMlp } from '../engine/import-models';
 import { onnxModel } from '../engine/onnx-builder';
-import { auth, type TestServer, testServer, upload } from '../helpers/server';
+import { ADMIN_KEY, auth, type TestServer, testServer, upload } from '../helpers/server';
 import { tempDir } from '../helpers/tmp';
 
 const PYTHON = '/usr/bin/python3';
@@ -79,6 +81,46 @@ describe('explaining uploaded ONNX classifiers', () => {
         e.saliency.values.forEach((v: number, i: number) => {
           if (pixels[i] === 0) expect(v).toBe(0);
         });
+    }
+  });
+
+  it('maas explain sends --method and --output-name, so an uploaded graph is explained from the CLI', async () => {
+    expect((await upload(s.app, 'cli-cnn', resnetLike())).statusCode).toBe(201);
+    await s.app.listen({ port: 0, host: '127.0.0.1' });
+    const address = s.app.server.address();
+    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const tmp = await tempDir();
+    try {
+      const input = join(tmp.dir, 'diagonal.png');
+      const out = join(tmp.dir, 'heat.png');
+      const pixels = Uint8Array.from({ length: 64 }, (_, i) => (i % 9 === 0 ? 255 : 0));
+      await writeFile(input, encodePng({ kind: 'image', width: 8, height: 8, channels: 1, pixels }));
+      const maas = async (...flags: string[]) => {
+        const [stdout, stderr]: string[][] = [[], []];
+        const io = {
+          out: (l: string) => stdout.push(l),
+          err: (l: string) => stderr.push(l),
+          env: {},
+          stdin: async () => '',
+        };
+        const argv = ['explain', 'cli-cnn', '--image', input, '--out', out, ...flags];
+        return { code: await main([...argv, '--url', url, '--key', ADMIN_KEY], io), stdout, stderr };
+      };
+      const unnamed = await maas();
+      expect(unnamed.code).toBe(1);
+      expect(unnamed.stderr.join('\n')).toContain('name one with output_name');
+      const badMethod = await maas('--output-name', 'logits', '--method', 'lime');
+      expect(badMethod.code).toBe(1);
+      expect(badMethod.stderr.join('\n')).toContain(
+        'method must be one of gradient, smoothgrad, integrated_gradients',
+      );
+      const ok = await maas('--output-name', 'logits', '--method', 'integrated_gradients');
+      expect(ok.code, ok.stderr.join('\n')).toBe(0);
+      expect(ok.stdout[0]).toMatch(/^explained \d \(p=[01]\.\d{3}; predicted \d\)$/);
+      expect(ok.stdout[1]).toMatch(/^wrote .*heat\.png \(8×8 heat map, \d+ bytes\)$/);
+      expect((await readFile(out)).subarray(1, 4).toString()).toBe('PNG');
+    } finally {
+      await tmp.remove();
     }
   });
 

@@ -236,6 +236,30 @@ describe('refusals name what is missing', () => {
     expect(() => importOnnx(bytes)).toThrow("AveragePool 'y': ceil_mode 1 is not supported");
   });
 
+  it('a grouped (depthwise) or dilated convolution is refused as such, not as a channel mismatch', () => {
+    const conv = (attrs: Record<string, { i: number } | { ints: number[] }>) =>
+      onnxModel({
+        opset: 13,
+        inputs: [{ name: 'x', dtype: 'float32', shape: [1, 4, 8, 8] }],
+        outputs: [{ name: 'y', dtype: 'float32', shape: [1, 4, 6, 6] }],
+        initializers: { w: tensorFrom('float32', [4, 1, 3, 3], new Float32Array(36).fill(0.1)) },
+        nodes: [
+          {
+            op: 'Conv',
+            inputs: ['x', 'w'],
+            outputs: ['y'],
+            attrs: { kernel_shape: { ints: [3, 3] }, ...attrs },
+          },
+        ],
+      });
+    expect(() => importOnnx(conv({ group: { i: 4 } }))).toThrow(
+      "Conv 'y': group 4 (a grouped or depthwise convolution) is not supported",
+    );
+    expect(() => importOnnx(conv({ group: { i: 1 }, dilations: { ints: [2, 2] } }))).toThrow(
+      "Conv 'y': dilations [2,2] are not supported",
+    );
+  });
+
   it('a shape computed from a run-time input is refused with the input named', () => {
     const bytes = onnxModel({
       opset: 13,

@@ -86,12 +86,15 @@ function windowAttrs(c: NodeImport, kernel?: number[]) {
   if (autoPad !== 'NOTSET' && autoPad !== 'VALID')
     c.refuse(`auto_pad ${autoPad} is not supported (export with explicit pads)`);
   if (c.int('ceil_mode', 0)) c.refuse('ceil_mode 1 is not supported');
+  // Said here, before the shape rule: it would report a grouped Conv as a channel mismatch.
+  const group = c.int('group', 1);
+  if (group !== 1) c.refuse(`group ${group} (a grouped or depthwise convolution) is not supported`);
+  const dilations = c.attrInts('dilations');
+  if (dilations?.some((d) => d !== 1)) c.refuse(`dilations [${dilations}] are not supported`);
   return {
     kernel_shape: c.attrInts('kernel_shape') ?? kernel,
     strides: c.attrInts('strides'),
     pads: autoPad === 'VALID' ? undefined : c.attrInts('pads'),
-    group: c.int('group', 1),
-    dilations: c.attrInts('dilations'),
   };
 }
 
