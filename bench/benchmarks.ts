@@ -99,6 +99,7 @@ const ortVariant = (model: string, name: string, label: string, args: ShapeArgs)
 const ortOptionRows = (model: string): Contender[] => [
   ortVariant(model, 'default', 'recipe: 2 threads, extended, no spinning', {}),
   ortVariant(model, 'spin', 'intra-op spinning on (ORT default)', { spin: 1 }),
+  ortVariant(model, 'spin-run-20us', 'spinning only during a step, ≤ 20 µs a wait', { spin_us: 20 }),
   ortVariant(model, 'threads-1', '1 intra-op thread', { intra_threads: 1 }),
   ortVariant(model, 'opt-basic', 'graph optimisation basic', { graph_opt: 'basic' }),
   ortVariant(model, 'opt-all', 'graph optimisation all', { graph_opt: 'all' }),

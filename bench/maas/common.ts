@@ -3,6 +3,7 @@
 
 import type { Parameter } from '../../src/engine/ir/types';
 import type { GraphOptimization, SessionOptions } from '../../src/engine/runtime/session';
+import { spinWhileRunning } from '../../src/engine/runtime/spinning';
 import { type Tensor, tensorFrom } from '../../src/engine/runtime/tensor';
 import type { TrainStep } from '../../src/engine/train/compile';
 import * as nn from '../../src/nn/index';
@@ -48,7 +49,8 @@ export function syntheticBatch(rng: nn.Rng, xDims: number[], classes: number): R
 
 const LEVELS: readonly GraphOptimization[] = ['disabled', 'basic', 'extended', 'all'];
 
-/** Session options from the args (`intra_threads`, `inter_threads`, `graph_opt`, `spin` 0|1), so
+/** Session options from the args (`intra_threads`, `inter_threads`, `graph_opt`, `spin` 0|1,
+ * `spin_us`: spin only while a run is in progress, at most that many µs per wait), so
  * they can be compared from the command line without editing a recipe. Default: the engine's (2
  * intra-op threads, 1 inter-op, `extended`) with spinning off. */
 export function sessionOptions(args: ShapeArgs): SessionOptions {
@@ -63,6 +65,10 @@ export function sessionOptions(args: ShapeArgs): SessionOptions {
   // the MLP from 300-580 to 88-165 steps/s and the CNN from 50-107 to 21-28, measured back to back
   // (the same collapse as torch's OMP spinning, which its peers avoid with OMP_WAIT_POLICY=PASSIVE).
   options.allowSpinning = num(args, 'spin', 0) === 1;
+  // Bounded spinning, as the server's --intra-op-spin-us: the second intra-op thread busy-waits
+  // between the ops of one step (no futex wake per GEMM) and sleeps as soon as the step returns.
+  const spinMicros = num(args, 'spin_us', 0);
+  if (spinMicros > 0) Object.assign(options, spinWhileRunning(spinMicros));
   return options;
 }
 

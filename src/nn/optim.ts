@@ -59,18 +59,19 @@ export function sgd(options: SgdOptions = {}): Optimizer {
 }
 
 /**
- * p ← p − lr·g with the backward seeded by −lr (`gradientScale`): each gradient arrives as −lr·g,
- * so the update is p + grad, folded into the gradient's own GEMM where its producer allows it.
+ * p ← p − lr·g with the backward seeded by lr (`gradientScale`): each gradient arrives as lr·g, so
+ * the update is p − grad, folded into the gradient's own GEMM (α = −1) where its producer allows it.
+ * The seed is the `lr` input itself: no node computes it.
  */
 function plainSgd(): Optimizer {
   return {
     name: 'sgd',
     stateNames: [],
     elementwise: true,
-    gradientScale: (g, lr) => g.op('Neg', [lr]),
+    gradientScale: (_g, lr) => lr,
     update({ g, params, grad }): OptimizerUpdate {
       const fused = fusedSgdStep(g, params, grad);
-      return { params: fused ?? g.op('Add', [params, grad]), state: {} };
+      return { params: fused ?? g.op('Sub', [params, grad]), state: {} };
     },
   };
 }

@@ -163,6 +163,7 @@ describe('parameter layouts', () => {
         Split: n('Split'),
         Concat: n('Concat'),
         Add: n('Add'),
+        Sub: n('Sub'),
         Mul: n('Mul'),
         Neg: n('Neg'),
         ReduceSum: n('ReduceSum'),
@@ -173,14 +174,16 @@ describe('parameter layouts', () => {
     const separate = count('separate');
     expect(packed.Split + packed.Concat).toBe(2);
     expect(separate.Split + separate.Concat).toBe(0);
-    // The packed update's Add (p + grad) and the two bias ReduceSums are gone; two bias GEMMs
+    // The packed update's Sub (p − grad) and the two bias ReduceSums are gone; two bias GEMMs
     // replace them.
-    expect(separate.Add).toBe(packed.Add - 1);
+    expect(separate.Sub).toBe(packed.Sub - 1);
+    expect(separate.Add).toBe(packed.Add);
     expect(separate.ReduceSum).toBe(packed.ReduceSum - 2);
     expect(separate.Gemm).toBe(packed.Gemm + 2);
-    // The backward is seeded with −lr (one Neg): no layer gradient or update is scaled on its own.
-    expect(packed.Neg).toBe(1);
-    expect(separate.Neg).toBe(1);
+    // The backward is seeded with the lr input itself (no Neg; the GEMMs' α carries the sign): no
+    // layer gradient or update is scaled on its own.
+    expect(packed.Neg).toBe(0);
+    expect(separate.Neg).toBe(0);
     expect(separate.Mul).toBe(packed.Mul);
   });
 

@@ -62,6 +62,8 @@ export class TrainStep {
   private evalSession: EngineSession | null = null;
   private evalGraph: TrainGraph | null = null;
   private buffers: Flat | null;
+  /** The shape of each slot: the flat vector when packed, each parameter's when separate. */
+  private readonly slotDims: readonly (readonly number[])[];
 
   constructor(
     private readonly options: CompileOptions,
@@ -74,6 +76,8 @@ export class TrainStep {
   ) {
     const buffers = options.model.buffers ?? [];
     this.buffers = buffers.length ? pack(buffers, packLayout(buffers), this.dtype) : null;
+    this.slotDims =
+      train.mode === 'packed' ? [[layout.total]] : options.model.params.map((p) => p.value.dims);
   }
 
   get dtype(): 'float32' | 'float64' {
@@ -200,10 +204,13 @@ export class TrainStep {
     });
   }
 
+  /** Each slot's new value in the slot's own shape (an update may come back as, e.g., a bias's
+   * [1, out] GEMM result: same values, so only the dims are relabelled, no copy). */
   private slotOutputs(out: Record<string, Tensor>, base: string): Flat[] {
-    return slotNames(base, this.train.mode, this.layout.sizes.length).map(
-      (name) => out[`${name}_out`] as Flat,
-    );
+    return slotNames(base, this.train.mode, this.layout.sizes.length).map((name, i) => {
+      const t = out[`${name}_out`] as Flat;
+      return { ...t, dims: this.slotDims[i] } as Flat;
+    });
   }
 
   /** The flat vector of some slots (the slot itself when packed; a concatenation when separate). */

@@ -202,6 +202,8 @@ export function buildTrainGraph(
     const state: Values = {};
     for (const s of optimizer.stateNames) state[s] = stateInputs[s][i];
     const update = optimizer.update({ g, ...group, state, lr, step });
+    if (size(update.params) !== size(group.params))
+      engineFail('internal', `update of [${group.params.shape}] came back as [${update.params.shape}]`);
     g.output(`${paramNames[i]}_out`, update.params);
     for (const s of optimizer.stateNames)
       g.output(`${slotNames(s, mode, groups.length)[i]}_out`, update.state[s]);
@@ -211,6 +213,11 @@ export function buildTrainGraph(
   emitBuffers();
   const metricNames = addScalars(g, 'metric_', { ...spec.metrics?.(pred, batch), ...metrics });
   return { graph: g, metricNames, stateNames: optimizer.stateNames, mode };
+}
+
+/** Number of elements of a fixed-shape value (NaN when a dimension is symbolic). */
+function size(v: Value): number {
+  return v.shape.reduce<number>((n, d) => n * Number(d), 1);
 }
 
 function concatFlat(g: Graph, grads: Value[]): Value {

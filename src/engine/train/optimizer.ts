@@ -18,6 +18,8 @@ export interface OptimizerContext {
 }
 
 export interface OptimizerUpdate {
+  /** The new parameters: shaped as `params`, or the same number of values in another shape (plain
+   * SGD's bias update is a [1, out] GEMM); the train step reads them back in the parameter's shape. */
   params: Value;
   state: Record<string, Value>;
   /** Extra scalar outputs reported with each step, e.g. `grad_norm`. */
@@ -34,9 +36,9 @@ export interface Optimizer {
   readonly elementwise?: boolean;
   /**
    * The scalar the backward pass is seeded with instead of 1, so every gradient reaches `update`
-   * already multiplied by it. Plain SGD returns −lr: its update is then p + grad, which folds into
-   * the GEMM that produces the gradient (C = p) with no scaling node anywhere (the scale rides the
-   * loss gradient, a [N, classes] tensor, instead of each [N, out] layer gradient).
+   * already multiplied by it. Plain SGD returns lr itself: its update is then p − grad, which folds
+   * into the GEMM that produces the gradient (C = p, α negated) with no scaling node anywhere (the
+   * scale rides the loss gradient, a [N, classes] tensor, instead of each [N, out] layer gradient).
    */
   gradientScale?(g: Graph, lr: Value): Value;
   update(ctx: OptimizerContext): OptimizerUpdate;
