@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import { fail } from '../common/errors';
 import type { UploadOptions } from '../platform/registry/registry';
-import type { ServingSettings } from '../store/ports';
+import type { ServingSettings, VersionRecord } from '../store/ports';
 import { idempotent } from './idempotent';
 import { authorizedModel, callableId, parseListScope, sharedModels } from './model-ref';
 import type { RouteContext, RouteSpec } from './route';
@@ -94,6 +94,15 @@ async function listModels(ctx: RouteContext) {
   return { models: [...own, ...shared].map((m) => ({ id: callableId(m, ctx.principal), ...m })) };
 }
 
+/**
+ * A version as the API shows it: an uploaded ONNX version also carries `trainable` and
+ * `missing_ops` (recorded at upload in its metadata) at the top level; older versions have neither.
+ */
+function versionView(v: VersionRecord) {
+  const { trainable, missing_ops } = v.metadata;
+  return trainable === undefined ? v : { ...v, trainable, missing_ops };
+}
+
 async function upload(ctx: RouteContext) {
   const length = Number(ctx.request.headers['content-length']);
   if (length > ctx.platform.config.maxUploadBytes) {
@@ -104,7 +113,7 @@ async function upload(ctx: RouteContext) {
   const body = ctx.body as Readable;
   const version = await ctx.platform.registry.upload(ref.owner, ref.name, body, options);
   ctx.reply.header('location', `/api/v1/models/${version.model}/versions/${version.version}`);
-  return version;
+  return versionView(version);
 }
 
 function patchBody(body: unknown) {
@@ -212,10 +221,7 @@ export const nativeRoutes: RouteSpec[] = [
       'One version (a number or an alias such as latest); uploaded ONNX versions show trainable and missing_ops (ops the engine cannot import for explain and fine-tuning)',
     handler: async (ctx) => {
       const ref = await model(ctx, 'read');
-      const v = await ctx.platform.registry.resolve(ref.owner, ref.name, ctx.params.version);
-      // Recorded at upload (versions uploaded before it have neither field).
-      const { trainable, missing_ops } = v.metadata;
-      return trainable === undefined ? v : { ...v, trainable, missing_ops };
+      return versionView(await ctx.platform.registry.resolve(ref.owner, ref.name, ctx.params.version));
     },
   },
   {

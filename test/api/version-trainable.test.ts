@@ -1,5 +1,5 @@
 /**
- * `GET /api/v1/models/{name}/versions/{v}` says whether the engine can import an uploaded ONNX
+ * `GET /api/v1/models/{name}/versions/{v}` (and the upload's answer) says whether the engine can import an uploaded ONNX
  * version (`trainable`) and, when not, which ops stand in the way (`missing_ops`): computed at
  * upload, kept in the version's metadata.
  */
@@ -49,6 +49,8 @@ describe('trainable and missing_ops of an uploaded version', () => {
     });
     const up = await upload(s.app, 'soft', bytes);
     expect(up.statusCode, JSON.stringify(up.body)).toBe(201);
+    // The upload's answer says so too, as the version's GET does.
+    expect(up.body).toMatchObject({ trainable: false, missing_ops: ['HardSigmoid', 'Softplus'] });
     const v = await version('soft');
     expect(v.trainable).toBe(false);
     expect(v.missing_ops).toEqual(['HardSigmoid', 'Softplus']);
