@@ -279,6 +279,13 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     expect(await page.getByTestId('checkpoints').locator('tbody tr').count()).toBeGreaterThan(0);
     expect(await page.locator('canvas').count()).toBeGreaterThan(1);
     await shot('training-job');
+    // The new version's page names where it came from, with links back, and its figures.
+    await page.getByRole('link', { name: 'xor-net version 1' }).click();
+    const lineage = page.getByTestId('lineage');
+    await lineage.waitFor();
+    expect(await lineage.getByRole('link', { name: 'xor' }).getAttribute('href')).toBe('#/datasets/xor');
+    expect(await lineage.getByRole('link', { name: /^trn_/ }).count()).toBe(1);
+    expect(await page.getByTestId('quality').locator('dt').allTextContents()).toContain('accuracy');
   }, 150_000);
 
   it('creates a tenant with rate, quota, weight and concurrency limits', async () => {

@@ -37,3 +37,12 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { data, error, loading, reload };
 }
+
+/** Reload every `ms` while `busy` holds (a zoo still training, say), and stop once it does not. */
+export function useReloadWhile(busy: boolean, reload: () => void, ms: number): void {
+  useEffect(() => {
+    if (!busy) return;
+    const timer = setTimeout(reload, ms);
+    return () => clearTimeout(timer);
+  });
+}
