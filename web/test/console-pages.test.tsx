@@ -3,13 +3,15 @@
  * What the verification of the console as a new user found missing, in happy-dom: a trained
  * version's lineage (dataset and job, from `metadata.lineage`) and its single quality figures
  * (not its curves), an uploaded folder's files by path and size, the catalog refreshing the zoo
- * while it trains, the usage chart's range for a single day, and the audit log's filters.
+ * while it trains, the usage chart's range for a single day, the audit log's filters, and a page
+ * that never shows one model's details under another's name.
  */
 import { act, cleanup, render, screen } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ZooModel } from '../../src/sdk/client';
 import { dayRange } from '../src/chart';
 import { SessionCtx } from '../src/context';
+import { useLoad } from '../src/hooks';
 import { Catalog, zooBusy } from '../src/pages/catalog';
 import { fileFacts, lineageFacts, qualityFacts } from '../src/pages/model-facts';
 import { auditQuery } from '../src/pages/usage';
@@ -156,5 +158,43 @@ describe('usage', () => {
       to: '2027-01-01',
       limit: 100,
     });
+  });
+});
+
+/** Shows what useLoad has for `name`; hands its reload out. */
+function Page({
+  name,
+  ask,
+  reloads,
+}: {
+  name: string;
+  ask: (name: string) => Promise<string>;
+  reloads: (() => void)[];
+}) {
+  const loaded = useLoad(() => ask(name), [name]);
+  reloads.push(loaded.reload);
+  return <p data-testid="shown">{loaded.data ?? 'loading'}</p>;
+}
+
+describe('loading', () => {
+  it("another model's page drops the last answer at once; a reload of the same keeps it", async () => {
+    const answers = new Map<string, (v: string) => void>();
+    const asked: string[] = [];
+    const ask = (name: string) =>
+      new Promise<string>((resolve) => {
+        asked.push(name);
+        answers.set(name, resolve);
+      });
+    const reloads: (() => void)[] = [];
+    const { rerender } = render(<Page name="zoo~image-gen" ask={ask} reloads={reloads} />);
+    await act(async () => answers.get('zoo~image-gen')?.('image-gen details'));
+    expect(screen.getByTestId('shown').textContent).toBe('image-gen details');
+    rerender(<Page name="zoo~cppn" ask={ask} reloads={reloads} />);
+    expect(screen.getByTestId('shown').textContent).toBe('loading');
+    await act(async () => answers.get('zoo~cppn')?.('cppn details'));
+    expect(screen.getByTestId('shown').textContent).toBe('cppn details');
+    act(() => reloads.at(-1)?.());
+    expect(screen.getByTestId('shown').textContent).toBe('cppn details');
+    expect(asked).toEqual(['zoo~image-gen', 'zoo~cppn', 'zoo~cppn']);
   });
 });
