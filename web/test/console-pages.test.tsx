@@ -4,17 +4,19 @@
  * version's lineage (dataset and job, from `metadata.lineage`) and its single quality figures
  * (not its curves), an uploaded folder's files by path and size, the catalog refreshing the zoo
  * while it trains, the usage chart's range for a single day, the audit log's filters, and a page
- * that never shows one model's details under another's name.
+ * that never shows one model's details under another's name, and a classifier's playground
+ * opening on the input it takes.
  */
 import { act, cleanup, render, screen } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ZooModel } from '../../src/sdk/client';
+import type { ModelDetail, ZooModel } from '../../src/sdk/client';
 import { dayRange } from '../src/chart';
 import { SessionCtx } from '../src/context';
 import { useLoad } from '../src/hooks';
 import { Catalog, zooBusy } from '../src/pages/catalog';
 import { fileFacts, lineageFacts, qualityFacts } from '../src/pages/model-facts';
 import { auditQuery } from '../src/pages/usage';
+import { inputModeOf } from '../src/playgrounds/classify';
 import type { Session } from '../src/session';
 
 afterEach(() => {
@@ -196,5 +198,23 @@ describe('loading', () => {
     act(() => reloads.at(-1)?.());
     expect(screen.getByTestId('shown').textContent).toBe('cppn details');
     expect(asked).toEqual(['zoo~image-gen', 'zoo~cppn', 'zoo~cppn']);
+  });
+});
+
+describe('classify playground', () => {
+  const trainedOn = (kind: string | undefined, task?: string) =>
+    ({
+      task,
+      versions: [{ metadata: kind ? { featureSpec: { kind } } : {} }],
+    }) as unknown as ModelDetail;
+
+  it('opens on what the classifier was trained on: text for a spam filter, a row for a table', () => {
+    expect(inputModeOf(trainedOn('text', 'classification'))).toBe('text');
+    expect(inputModeOf(trainedOn('tabular', 'classification'))).toBe('row');
+    expect(inputModeOf(trainedOn('image', 'classification'))).toBe('image');
+    // An upload: its label, else a drawing pad.
+    expect(inputModeOf(trainedOn(undefined, 'text-classification'))).toBe('text');
+    expect(inputModeOf(trainedOn(undefined, 'tabular'))).toBe('row');
+    expect(inputModeOf(trainedOn(undefined))).toBe('image');
   });
 });
