@@ -86,7 +86,8 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     await work?.remove();
   });
 
-  const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`) });
+  const shot = (name: string, fullPage = false) =>
+    page.screenshot({ path: join(shots, `${name}.png`), fullPage });
   const visit = async (hash: string) => {
     await page.goto(`${url}/${hash}`);
   };
@@ -342,7 +343,8 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Filter' }).click();
     const actions = () => page.getByTestId('audit').locator('tbody tr td:nth-child(2)').allTextContents();
     await expect.poll(actions).toEqual(['key.revoke']);
-    await shot('usage');
+    // The whole page: the chart by day above, the filtered audit log below.
+    await shot('usage', true);
   });
 
   it('had no console error and no failed request on the main page', () => {
