@@ -3,7 +3,7 @@
  * What the verification of the console as a new user found missing, in happy-dom: a trained
  * version's lineage (dataset and job, from `metadata.lineage`) and its single quality figures
  * (not its curves), an uploaded folder's files by path and size, the catalog refreshing the zoo
- * while it trains, the usage chart's range for a single day, the audit log's filters, and a page
+ * while it trains, the usage chart's range for a single day and the bars of the usage tables, the audit log's filters, and a page
  * that never shows one model's details under another's name, and a classifier's playground
  * opening on the input it takes.
  */
@@ -15,7 +15,7 @@ import { SessionCtx } from '../src/context';
 import { useLoad } from '../src/hooks';
 import { Catalog, zooBusy } from '../src/pages/catalog';
 import { fileFacts, lineageFacts, qualityFacts } from '../src/pages/model-facts';
-import { auditQuery } from '../src/pages/usage';
+import { auditQuery, UsageTable } from '../src/pages/usage';
 import { inputModeOf } from '../src/playgrounds/classify';
 import type { Session } from '../src/session';
 
@@ -146,6 +146,24 @@ describe('usage', () => {
     expect(dayRange([day('2026-11-01'), day('2026-12-02')])).toEqual([
       day('2026-11-01'),
       day('2026-12-02') + 43_200,
+    ]);
+  });
+
+  it("by model: a bar per row, each row's billed units against the busiest row's", () => {
+    const row = (model: string, units: number) => ({
+      model,
+      requests: 1,
+      units,
+      errors: 0,
+      latencyMsTotal: 5,
+    });
+    render(
+      <UsageTable title="By model" rows={[row('gpt', 48), row('cppn', 12)]} label={(r) => r.model ?? '—'} />,
+    );
+    const bar = (m: string) => screen.getByRole('meter', { name: `billed units of ${m}` });
+    expect([bar('gpt'), bar('cppn')].map((b) => [b.getAttribute('value'), b.getAttribute('max')])).toEqual([
+      ['48', '48'],
+      ['12', '48'],
     ]);
   });
 

@@ -1,4 +1,7 @@
-/** Usage by day (a chart), by model and by key (tables); the audit log filtered by action, tenant and days. */
+/**
+ * Usage by day (a chart), by model and by key (tables with a bar of each row's billed units); the
+ * audit log filtered by action, tenant and days.
+ */
 import { useMemo, useState } from 'react';
 import type { UsageRow } from '../../../src/sdk/client';
 import type { AuditQuery } from '../../../src/sdk/console';
@@ -53,7 +56,7 @@ export function Usage() {
   );
 }
 
-function UsageTable({
+export function UsageTable({
   title,
   rows,
   label,
@@ -62,6 +65,7 @@ function UsageTable({
   rows?: UsageRow[];
   label: (r: UsageRow) => string;
 }) {
+  const most = Math.max(1, ...(rows ?? []).map((r) => r.units));
   return (
     <div className="card">
       <h2>{title}</h2>
@@ -80,7 +84,12 @@ function UsageTable({
             <tr key={label(r)}>
               <td className="mono small">{label(r)}</td>
               <td>{r.requests}</td>
-              <td>{r.units}</td>
+              <td>
+                <span className="units">
+                  {r.units}
+                  <meter min={0} max={most} value={r.units} aria-label={`billed units of ${label(r)}`} />
+                </span>
+              </td>
               <td>{r.errors}</td>
               <td>{r.requests ? `${Math.round(r.latencyMsTotal / r.requests)} ms` : '—'}</td>
             </tr>
