@@ -90,6 +90,16 @@ export interface Explanation {
   [more: string]: unknown;
 }
 
+/** Filters of the audit log; `from` and `to` are epoch ms or ISO dates (`2026-12-02`). */
+export interface AuditQuery {
+  action?: string;
+  /** Admin keys only: one tenant's entries. */
+  tenant?: string;
+  from?: string;
+  to?: string;
+  limit?: number;
+}
+
 export interface AuditEntry {
   id: string;
   at: number;
@@ -245,9 +255,12 @@ export class ConsoleClient extends TrainingClient {
   }
 
   /** The audit log, newest first: the caller's tenant (an admin's: every tenant's). */
-  async audit(query: { action?: string; limit?: number } = {}): Promise<AuditEntry[]> {
+  async audit(query: AuditQuery = {}): Promise<AuditEntry[]> {
     const q = new URLSearchParams();
     if (query.action) q.set('action', query.action);
+    if (query.tenant) q.set('tenant', query.tenant);
+    if (query.from) q.set('from', query.from);
+    if (query.to) q.set('to', query.to);
     if (query.limit) q.set('limit', String(query.limit));
     const qs = q.size ? `?${q}` : '';
     return (await this.request<{ entries: AuditEntry[] }>('GET', `/api/v1/audit${qs}`)).entries;

@@ -86,7 +86,8 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     await work?.remove();
   });
 
-  const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`) });
+  const shot = (name: string, fullPage = false) =>
+    page.screenshot({ path: join(shots, `${name}.png`), fullPage });
   const visit = async (hash: string) => {
     await page.goto(`${url}/${hash}`);
   };
@@ -279,6 +280,13 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     expect(await page.getByTestId('checkpoints').locator('tbody tr').count()).toBeGreaterThan(0);
     expect(await page.locator('canvas').count()).toBeGreaterThan(1);
     await shot('training-job');
+    // The new version's page names where it came from, with links back, and its figures.
+    await page.getByRole('link', { name: 'xor-net version 1' }).click();
+    const lineage = page.getByTestId('lineage');
+    await lineage.waitFor();
+    expect(await lineage.getByRole('link', { name: 'xor' }).getAttribute('href')).toBe('#/datasets/xor');
+    expect(await lineage.getByRole('link', { name: /^trn_/ }).count()).toBe(1);
+    expect(await page.getByTestId('quality').locator('dt').allTextContents()).toContain('accuracy');
   }, 150_000);
 
   it('creates a tenant with rate, quota, weight and concurrency limits', async () => {
@@ -335,7 +343,8 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Filter' }).click();
     const actions = () => page.getByTestId('audit').locator('tbody tr td:nth-child(2)').allTextContents();
     await expect.poll(actions).toEqual(['key.revoke']);
-    await shot('usage');
+    // The whole page: the chart by day above, the filtered audit log below.
+    await shot('usage', true);
   });
 
   it('had no console error and no failed request on the main page', () => {

@@ -2,7 +2,8 @@
  * The SDK calls the console makes, from Node against a real server on a socket: who the key is,
  * the families' forms, a streamed chat and a streamed completion with their token counts, images
  * with a CPPN's style, embeddings, speech, model and dataset uploads without XMLHttpRequest (plain
- * fetch) and the dataset's preview, and OpenAI-shaped errors mapped to MaasApiError.
+ * fetch) and the dataset's preview, the audit log's filters, and OpenAI-shaped errors mapped to
+ * MaasApiError.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findExecutable } from '../../src/models/tts/process';
@@ -157,6 +158,19 @@ describe('ConsoleClient against a real server', () => {
     const all = await client.listTrainings();
     expect(all.find((t) => t.id === job.id)?.status).toBe('succeeded');
   }, 90_000);
+
+  it("the audit log's filters reach the server: action, tenant and days (the console's Filter form)", async () => {
+    await client.tenancy.createTenant('acme');
+    await client.tenancy.createKey({ tenant: 'acme', name: 'audit-test', scopes: ['infer'] });
+    const today = new Date().toISOString().slice(0, 10);
+    const acme = await client.audit({ tenant: 'acme', from: today });
+    expect(acme.map((e) => e.action).sort()).toEqual(['key.create', 'tenant.create']);
+    expect(acme.every((e) => e.targetTenantId === 'acme')).toBe(true);
+    expect((await client.audit({ action: 'key.create', tenant: 'acme' })).map((e) => e.target)).toEqual([
+      'key:audit-test',
+    ]);
+    expect(await client.audit({ from: '2020-01-01', to: '2020-01-02' })).toEqual([]);
+  });
 
   it('errors of every surface become MaasApiError with the status and the message', async () => {
     const chat = client.chatStream({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }, () => {});

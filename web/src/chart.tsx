@@ -7,6 +7,22 @@ export interface Series {
   colour: string;
 }
 
+const DAY_S = 86_400;
+
+/**
+ * The x range of a chart by day (Unix seconds): at least the week up to the last day, and half a
+ * day past it, so one day of data is a point at the right and not a span of years.
+ */
+export function dayRange(xs: readonly number[]): [number, number] {
+  if (xs.length === 0) {
+    const now = Math.floor(Date.now() / 1000);
+    return [now - 6 * DAY_S, now + DAY_S / 2];
+  }
+  const first = Math.min(...xs);
+  const last = Math.max(...xs);
+  return [Math.min(first, last - 6 * DAY_S), last + DAY_S / 2];
+}
+
 export function LineChart({
   title,
   x,
@@ -32,12 +48,8 @@ export function LineChart({
         title,
         width: Math.max(280, Math.min(900, box.current.clientWidth || 600)),
         height: 260,
-        // Days: at least a week shown, so one day of data is a point, not a span of years.
-        scales: {
-          x: time
-            ? { time, range: (_u, min, max) => [Math.min(min, max - 6 * 86_400), max + 43_200] }
-            : { time },
-        },
+        // Days: read from the data, as uPlot widens a single time point by 1000 days.
+        scales: { x: time ? { time, range: (u) => dayRange(u.data[0] as number[]) } : { time } },
         axes: [{ label: x }, {}],
         series: [
           { label: x },

@@ -13,6 +13,15 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
   const [error, setError] = useState<unknown>();
   const [loading, setLoading] = useState(true);
   const [tick, setTick] = useState(0);
+  // Other deps (another model's page): the last answer was about something else, so it goes at
+  // once rather than showing under the new name until the new answer comes. A reload keeps it.
+  const [loadedFor, setLoadedFor] = useState(deps);
+  if (!sameDeps(loadedFor, deps)) {
+    setLoadedFor(deps);
+    setData(undefined);
+    setError(undefined);
+    setLoading(true);
+  }
   // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names what the load depends on
   useEffect(() => {
     let live = true;
@@ -36,4 +45,16 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { data, error, loading, reload };
+}
+
+const sameDeps = (a: readonly unknown[], b: readonly unknown[]): boolean =>
+  a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+
+/** Reload every `ms` while `busy` holds (a zoo still training, say), and stop once it does not. */
+export function useReloadWhile(busy: boolean, reload: () => void, ms: number): void {
+  useEffect(() => {
+    if (!busy) return;
+    const timer = setTimeout(reload, ms);
+    return () => clearTimeout(timer);
+  });
 }

@@ -1,7 +1,7 @@
 /** Your models and the public ones, then the zoo with its training progress, then the speech models. */
 import type { ZooModel } from '../../../src/sdk/client';
 import { useSession } from '../context';
-import { useLoad } from '../hooks';
+import { useLoad, useReloadWhile } from '../hooks';
 import { href } from '../router';
 import { ErrorNote, Loading, Progress } from '../ui';
 import { SpeechModels } from './speech';
@@ -11,6 +11,8 @@ export function Catalog() {
   const models = useLoad(() => client.listModels('all'), [client]);
   const zoo = useLoad(() => client.zoo(), [client]);
   const speech = useLoad(() => client.speechVoices(), [client]);
+  // On first start the zoo trains in the background: its rows move without a reload.
+  useReloadWhile(zooBusy(zoo.data?.models), zoo.reload, ZOO_REFRESH_MS);
   return (
     <section>
       <h1>Models</h1>
@@ -52,6 +54,13 @@ export function Catalog() {
       {speech.data && <SpeechModels catalog={speech.data} />}
     </section>
   );
+}
+
+const ZOO_REFRESH_MS = 2000;
+
+/** Some zoo model is still queued or training (its row will change). */
+export function zooBusy(rows: readonly Pick<ZooModel, 'state'>[] | undefined): boolean {
+  return (rows ?? []).some((z) => z.state === 'training' || z.state === 'queued');
 }
 
 function ZooTable({ rows }: { rows: ZooModel[] }) {

@@ -1,5 +1,5 @@
 /**
- * One model: kind, signature, versions, aliases, lineage and files from its metadata, the alias
+ * One model: kind, signature, versions, aliases, lineage, quality and files from its metadata, the alias
  * form, and the playgrounds its kind can use (the best first).
  */
 import { type FormEvent, useState } from 'react';
@@ -11,6 +11,7 @@ import { PLAYGROUNDS, playgroundsFor } from '../playgrounds/registry';
 import { href } from '../router';
 import { allows } from '../session';
 import { ErrorNote, Loading } from '../ui';
+import { type Fact, fileFacts, lineageFacts, qualityFacts } from './model-facts';
 
 export function ModelPage({ name, tab }: { name: string; tab?: string }) {
   const { client } = useSession().session;
@@ -83,16 +84,16 @@ function Overview({ m, onChange }: { m: ModelDetail; onChange: () => void }) {
           <AliasForm model={m.name} versions={m.versions} onDone={onChange} />
         )}
       </div>
-      {latest && <VersionFacts v={latest} />}
+      {latest && <VersionFacts v={latest} own={m.owner === me.tenant} />}
     </div>
   );
 }
 
-function VersionFacts({ v }: { v: ModelVersion }) {
+function VersionFacts({ v, own }: { v: ModelVersion; own: boolean }) {
   const meta = v.metadata ?? {};
-  const lineage = ['family', 'dataset', 'training', 'job', 'source'].filter((k) => meta[k] !== undefined);
-  const files = Array.isArray(meta.files) ? (meta.files as unknown[]) : [];
-  const quality = meta.metrics ?? meta.quality;
+  const lineage = lineageFacts(meta, own);
+  const quality = qualityFacts(meta);
+  const files = fileFacts(meta, formatBytes);
   return (
     <div className="card">
       <h2>Version {v.version}</h2>
@@ -109,37 +110,28 @@ function VersionFacts({ v }: { v: ModelVersion }) {
           </li>
         ))}
       </ul>
-      {lineage.length > 0 && (
-        <>
-          <h3>Lineage</h3>
-          <dl className="small">
-            {lineage.map((k) => (
-              <div key={k}>
-                <dt>{k}</dt>
-                <dd>{short(meta[k])}</dd>
-              </div>
-            ))}
-          </dl>
-        </>
-      )}
-      {quality !== undefined && (
-        <>
-          <h3>Quality</h3>
-          <pre className="small">{JSON.stringify(quality, null, 1)}</pre>
-        </>
-      )}
-      {files.length > 0 && (
-        <>
-          <h3>Files</h3>
-          <ul className="mono small">
-            {files.slice(0, 50).map((f) => (
-              <li key={short(f)}>{short(f)}</li>
-            ))}
-          </ul>
-        </>
-      )}
+      <FactList title="Lineage" facts={lineage} testId="lineage" />
+      <FactList title="Quality" facts={quality} testId="quality" />
+      <FactList title="Files" facts={files.slice(0, 50)} testId="files" />
       <p className="muted small mono">digest {v.digest.slice(0, 19)}…</p>
     </div>
+  );
+}
+
+function FactList({ title, facts, testId }: { title: string; facts: Fact[]; testId: string }) {
+  if (facts.length === 0) return null;
+  return (
+    <>
+      <h3>{title}</h3>
+      <dl className="small" data-testid={testId}>
+        {facts.map((f) => (
+          <div key={f.label}>
+            <dt>{f.label}</dt>
+            <dd>{f.link ? <a href={f.link}>{f.value}</a> : f.value}</dd>
+          </div>
+        ))}
+      </dl>
+    </>
   );
 }
 
@@ -184,8 +176,6 @@ function AliasForm({
     </form>
   );
 }
-
-const short = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v)).slice(0, 120);
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;

@@ -1,9 +1,14 @@
-/** Usage by day (a chart), by model and by key (tables); the audit log with an action filter. */
+/**
+ * Usage by day (a chart), by model and by key (tables with a bar of each row's billed units); the
+ * audit log filtered by action, tenant and days.
+ */
 import { useMemo, useState } from 'react';
 import type { UsageRow } from '../../../src/sdk/client';
+import type { AuditQuery } from '../../../src/sdk/console';
 import { LineChart } from '../chart';
 import { useSession } from '../context';
 import { useLoad } from '../hooks';
+import { allows } from '../session';
 import { ErrorNote, Loading } from '../ui';
 
 /** Rows by day → chart columns: day index (epoch days), requests, errors. */
@@ -51,7 +56,7 @@ export function Usage() {
   );
 }
 
-function UsageTable({
+export function UsageTable({
   title,
   rows,
   label,
@@ -60,6 +65,7 @@ function UsageTable({
   rows?: UsageRow[];
   label: (r: UsageRow) => string;
 }) {
+  const most = Math.max(1, ...(rows ?? []).map((r) => r.units));
   return (
     <div className="card">
       <h2>{title}</h2>
@@ -78,7 +84,12 @@ function UsageTable({
             <tr key={label(r)}>
               <td className="mono small">{label(r)}</td>
               <td>{r.requests}</td>
-              <td>{r.units}</td>
+              <td>
+                <span className="units">
+                  {r.units}
+                  <meter min={0} max={most} value={r.units} aria-label={`billed units of ${label(r)}`} />
+                </span>
+              </td>
               <td>{r.errors}</td>
               <td>{r.requests ? `${Math.round(r.latencyMsTotal / r.requests)} ms` : '—'}</td>
             </tr>
@@ -89,11 +100,37 @@ function UsageTable({
   );
 }
 
+export interface AuditForm {
+  action: string;
+  tenant: string;
+  /** Dates as a date input gives them (`2026-12-02`, a UTC day), or ''. */
+  from: string;
+  to: string;
+}
+
+const NO_FILTER: AuditForm = { action: '', tenant: '', from: '', to: '' };
+
+/** The form's filters as the API takes them: empty fields left out, `to` through the end of its day. */
+export function auditQuery(form: AuditForm): AuditQuery {
+  const nextDay = (day: string) => new Date(Date.parse(day) + 86_400_000).toISOString().slice(0, 10);
+  return {
+    ...(form.action.trim() ? { action: form.action.trim() } : {}),
+    ...(form.tenant.trim() ? { tenant: form.tenant.trim() } : {}),
+    ...(form.from ? { from: form.from } : {}),
+    ...(form.to ? { to: nextDay(form.to) } : {}),
+    limit: 100,
+  };
+}
+
 function Audit() {
-  const { client } = useSession().session;
-  const [action, setAction] = useState('');
-  const [applied, setApplied] = useState('');
-  const log = useLoad(() => client.audit({ action: applied || undefined, limit: 100 }), [client, applied]);
+  const { client, me } = useSession().session;
+  const [form, setForm] = useState<AuditForm>(NO_FILTER);
+  const [applied, setApplied] = useState<AuditForm>(NO_FILTER);
+  const log = useLoad(() => client.audit(auditQuery(applied)), [client, applied]);
+  const field = (k: keyof AuditForm) => ({
+    value: form[k],
+    onChange: (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value }),
+  });
   return (
     <div className="card">
       <h2>Audit log</h2>
@@ -102,11 +139,22 @@ function Audit() {
         aria-label="Filter the audit log"
         onSubmit={(e) => {
           e.preventDefault();
-          setApplied(action.trim());
+          setApplied(form);
         }}
       >
         <label>
-          Action <input value={action} onChange={(e) => setAction(e.target.value)} placeholder="key.create" />
+          Action <input {...field('action')} placeholder="key.create" />
+        </label>
+        {allows(me, 'admin') && (
+          <label>
+            Tenant <input {...field('tenant')} placeholder="every tenant" />
+          </label>
+        )}
+        <label>
+          From (UTC day) <input type="date" {...field('from')} />
+        </label>
+        <label>
+          To (UTC day) <input type="date" {...field('to')} />
         </label>
         <button type="submit">Filter</button>
       </form>

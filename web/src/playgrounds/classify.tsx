@@ -3,6 +3,7 @@
  * the saliency from /explain: a heat map over the image, colours per token, scores per feature.
  */
 import { type FormEvent, useState } from 'react';
+import type { ModelDetail } from '../../../src/sdk/client';
 import type { Explanation } from '../../../src/sdk/console';
 import { useSession } from '../context';
 import { ErrorNote } from '../ui';
@@ -12,11 +13,28 @@ import type { PlaygroundProps } from './registry';
 
 type Mode = 'image' | 'text' | 'row';
 
+const MODE_OF_INPUT: Record<string, Mode> = {
+  image: 'image',
+  text: 'text',
+  'text-classification': 'text',
+  tabular: 'row',
+};
+
+/**
+ * The input a classifier takes, to open its playground on: what the version was trained on
+ * (`metadata.featureSpec.kind`: a spam filter takes text, a tabular model a row), else the
+ * model's label; a drawing pad when neither says.
+ */
+export function inputModeOf(detail: Pick<ModelDetail, 'task' | 'versions'>): Mode {
+  const spec = detail.versions?.[detail.versions.length - 1]?.metadata?.featureSpec as
+    | { kind?: unknown }
+    | undefined;
+  return MODE_OF_INPUT[String(spec?.kind)] ?? MODE_OF_INPUT[detail.task ?? ''] ?? 'image';
+}
+
 export function ClassifyPlayground({ model, detail }: PlaygroundProps) {
   const { client } = useSession().session;
-  const [mode, setMode] = useState<Mode>(
-    detail.task === 'text-classification' ? 'text' : detail.task === 'tabular' ? 'row' : 'image',
-  );
+  const [mode, setMode] = useState<Mode>(() => inputModeOf(detail));
   const [canvas, setCanvas] = useState<HTMLCanvasElement | null>(null);
   const [text, setText] = useState('');
   const [result, setResult] = useState<Explanation | null>(null);
