@@ -2,6 +2,7 @@ import type { TenancyStores } from '../tenancy/ports';
 import { MemoryAuditStore } from './audit';
 import { MemoryIdempotencyStore } from './idempotency';
 import { MemoryQuotaStore } from './quotas';
+import { MemoryStore } from './store';
 import { MemoryKeyStore, MemoryTenantStore } from './tenants';
 import { MemoryUsageStore } from './usage';
 
@@ -46,4 +47,9 @@ export function createMemoryStores(): MemoryStores {
       idempotency: stores.idempotency.dump(),
     }),
   };
+}
+
+/** A whole `Store` in memory (models, tenancy, training, work items): for tests and development. */
+export function openMemoryStore(): MemoryStore {
+  return new MemoryStore(createMemoryStores());
 }
