@@ -9,6 +9,7 @@ import { isTensorDType, type TensorDType } from '../runtime/tensor';
 import { onnxElementTypes } from './decode';
 import { tensorOfKnown, triluMask } from './import-fold';
 import type { ImportRow, NodeImport } from './import-node';
+import { recurrentRow } from './import-rnn';
 
 type Row = ImportRow;
 
@@ -120,6 +121,8 @@ const rows: Record<string, Row> = {
   Identity: same('Identity'),
   MatMul: same('MatMul'),
   Trilu: trilu,
+  LSTM: recurrentRow('LSTM'),
+  GRU: recurrentRow('GRU'),
   Where: (c) => {
     const a = c.x(1);
     return [c.g.op('Where', [c.x(0), a, c.x(2, a.dtype)])];
