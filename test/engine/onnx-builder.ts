@@ -6,7 +6,13 @@ import { onnxDataType } from '../../src/engine/onnx/dtypes';
 import { ProtoWriter } from '../../src/engine/onnx/wire';
 import type { Tensor, TensorDType } from '../../src/engine/runtime/tensor';
 
-export type Attr = { i: number } | { f: number } | { ints: number[] } | { s: string } | { t: Tensor };
+export type Attr =
+  | { i: number }
+  | { f: number }
+  | { ints: number[] }
+  | { s: string }
+  | { strings: string[] }
+  | { t: Tensor };
 
 export interface NodeDef {
   op: string;
@@ -43,7 +49,10 @@ function attr(w: ProtoWriter, name: string, a: Attr): void {
   else if ('f' in a) w.float32(2, a.f).varint(20, 1);
   else if ('ints' in a) w.packedVarints(8, a.ints).varint(20, 7);
   else if ('s' in a) w.string(4, a.s).varint(20, 3);
-  else w.message(5, (t) => tensor(t, a.t, '')).varint(20, 4);
+  else if ('strings' in a) {
+    for (const v of a.strings) w.string(9, v);
+    w.varint(20, 8);
+  } else w.message(5, (t) => tensor(t, a.t, '')).varint(20, 4);
 }
 
 function valueInfo(w: ProtoWriter, v: ValueDef): void {

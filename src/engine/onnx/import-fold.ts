@@ -35,6 +35,14 @@ export function tensorOfKnown(k: NumericKnown): Tensor {
   );
 }
 
+/** Trilu's keep-mask over the last two dims, row-major: upper keeps column − row ≥ k, lower ≤ k. */
+export function triluMask(rows: number, cols: number, k: number, upper: boolean): number[] {
+  return Array.from({ length: rows * cols }, (_, at) => {
+    const diagonal = (at % cols) - Math.floor(at / cols);
+    return Number(upper ? diagonal >= k : diagonal <= k);
+  });
+}
+
 type Attrs = Record<string, OnnxAttrValue>;
 type Folder = (inputs: Known[], attrs: Attrs) => Known | null;
 
@@ -170,6 +178,12 @@ export const folders: Record<string, Folder> = {
   Equal: elementwise((a, b) => Number(a === b), 'bool'),
   Sqrt([x]) {
     return numeric(x) ? { ...x, values: x.values.map(Math.sqrt) } : null;
+  },
+  Trilu([x, k], a) {
+    const [rows, cols] = x.dims.slice(-2);
+    if (!numeric(x) || x.dims.length < 2 || (k && !numeric(k))) return null;
+    const mask = triluMask(rows, cols, k ? (k.values as number[])[0] : 0, attrInt(a, 'upper', 1) !== 0);
+    return { ...x, values: x.values.map((v, i) => (mask[i % mask.length] ? v : 0)) };
   },
   Where([cond, a, b]) {
     if (!numeric(cond) || cond.values.length !== a.values.length || a.values.length !== b.values.length)

@@ -39,6 +39,9 @@ const ROLES: Record<string, readonly WeightRole[]> = {
   LayerNormalization: ['weight', 'scale', 'shift'],
   Add: ['bias', 'bias'],
   Sub: ['bias', 'bias'],
+  // X, W, R, B (= [Wb, Rb]); initial states and peepholes stay 'weight'.
+  LSTM: ['weight', 'weight', 'weight', 'bias'],
+  GRU: ['weight', 'weight', 'weight', 'bias'],
 };
 
 function roleOf(op: string, input: number): WeightRole {

@@ -5,37 +5,13 @@
  * min/max from opset 11, …) must be known at import time (`NodeImport.ints`); both the older
  * attribute form and the newer input form are read, so one row covers the opset versions.
  */
-import type { GraphBuilder, Value } from '../ir/types';
 import { isTensorDType, type TensorDType } from '../runtime/tensor';
 import { onnxElementTypes } from './decode';
-import type { OnnxNode } from './import-proto';
+import { tensorOfKnown, triluMask } from './import-fold';
+import type { ImportRow, NodeImport } from './import-node';
+import { recurrentRow } from './import-rnn';
 
-/** What a row may ask of the node it imports. */
-export interface NodeImport {
-  readonly g: GraphBuilder;
-  readonly node: OnnxNode;
-  /** The opset version of the node's domain. */
-  readonly opset: number;
-  /** Whether input `i` is given (optional inputs may be absent or named ''). */
-  has(i: number): boolean;
-  /** Input `i` as a graph value (a known value becomes a constant, of `dtype` when given). */
-  x(i: number, dtype?: TensorDType): Value;
-  /** Input `i` known at import time as integers (or attribute `attr` when the input is absent). */
-  ints(i: number, attr?: string): number[] | undefined;
-  /** Input `i` known at import time as one number, or attribute `attr`, or `fallback`. */
-  num(i: number, attr: string, fallback?: number): number | undefined;
-  int(attr: string, fallback: number): number;
-  float(attr: string, fallback: number): number;
-  str(attr: string, fallback: string): string;
-  attrInts(attr: string): number[] | undefined;
-  /** Whether output `i` is read by another node or is a graph output. */
-  used(i: number): boolean;
-  /** The dtype float32 values take in this import (float64 for gradient checks). */
-  floatType: TensorDType;
-  refuse(reason: string): never;
-}
-
-type Row = (c: NodeImport) => Value[];
+type Row = ImportRow;
 
 const same =
   (op: string): Row =>
@@ -98,6 +74,22 @@ function windowAttrs(c: NodeImport, kernel?: number[]) {
   };
 }
 
+/**
+ * Trilu as Where(constant mask, x, 0): no op of its own, so its gradient is Where's. Where rather
+ * than x ⊙ mask keeps a masked-out ±inf a 0, as ONNX's Trilu does (x ⊙ 0 would give NaN).
+ */
+const trilu: Row = (c) => {
+  const x = c.x(0);
+  const [rows, cols] = x.shape.slice(-2);
+  if (x.shape.length < 2) c.refuse(`the input is of rank ${x.shape.length}; Trilu needs rank 2 or more`);
+  if (typeof rows !== 'number' || typeof cols !== 'number')
+    return c.refuse(`the last two dims [${rows}, ${cols}] must have sizes (give them with dims)`);
+  const k = (c.ints(1) ?? [0])[0];
+  const values = triluMask(rows, cols, k, c.int('upper', 1) !== 0);
+  const mask = c.g.constant(tensorOfKnown({ dtype: 'bool', dims: [rows, cols], values }));
+  return [c.g.op('Where', [mask, x, c.g.scalar(0, x.dtype)])];
+};
+
 function onlyFirstOutput(c: NodeImport): void {
   for (let i = 1; i < c.node.outputs.length; i++)
     if (c.used(i)) c.refuse(`output ${i} (${c.node.outputs[i]}) is not supported`);
@@ -128,6 +120,9 @@ const rows: Record<string, Row> = {
   Tanh: same('Tanh'),
   Identity: same('Identity'),
   MatMul: same('MatMul'),
+  Trilu: trilu,
+  LSTM: recurrentRow('LSTM'),
+  GRU: recurrentRow('GRU'),
   Where: (c) => {
     const a = c.x(1);
     return [c.g.op('Where', [c.x(0), a, c.x(2, a.dtype)])];

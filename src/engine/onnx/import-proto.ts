@@ -18,6 +18,7 @@ export type OnnxAttrValue =
   | { kind: 'tensor'; value: Tensor }
   | { kind: 'floats'; value: number[] }
   | { kind: 'ints'; value: number[] }
+  | { kind: 'strings'; value: string[] }
   /** Subgraphs (If/Loop bodies) and other kinds the importer refuses by op anyway. */
   | { kind: 'other' };
 
@@ -72,6 +73,7 @@ function decodeAttribute(buf: Uint8Array): [string, OnnxAttrValue] {
   let value: OnnxAttrValue = { kind: 'other' };
   const floats: number[] = [];
   const ints: number[] = [];
+  const strings: string[] = [];
   let type = 0;
   for (const f of readFields(buf)) {
     if (f.field === 1) name = text.decode(f.bytes);
@@ -86,11 +88,12 @@ function decodeAttribute(buf: Uint8Array): [string, OnnxAttrValue] {
     else if (f.field === 8) {
       const vs = f.wire === WireType.bytes ? readPackedVarints(f.bytes) : [f.varint];
       ints.push(...vs.map((v) => Number(asSigned64(v))));
-    }
+    } else if (f.field === 9) strings.push(text.decode(f.bytes));
   }
   // Repeated fields: the declared type decides (an empty list has no field at all).
   if (type === 6) value = { kind: 'floats', value: floats };
   else if (type === 7) value = { kind: 'ints', value: ints };
+  else if (type === 8 || (type === 0 && strings.length)) value = { kind: 'strings', value: strings };
   else if (type === 0 && floats.length) value = { kind: 'floats', value: floats };
   else if (type === 0 && ints.length) value = { kind: 'ints', value: ints };
   return [name, value];

@@ -16,7 +16,8 @@ import { isFloat } from '../ops/util';
 import { isTensorDType, type TensorDType } from '../runtime/tensor';
 import type { OnnxValueInfo } from './decode';
 import { folders, type Known, knownOfTensor, numeric, tensorOfKnown } from './import-fold';
-import { importableOps, importRow, type NodeImport } from './import-ops';
+import type { NodeImport } from './import-node';
+import { importableOps, importRow } from './import-ops';
 import { type OnnxGraph, type OnnxNode, readOnnxGraph, readOpTypes } from './import-proto';
 
 export interface ImportOptions {
@@ -248,6 +249,7 @@ class Importer {
         e.message = `${where}: ${e.message}`;
       throw e;
     }
+    // forEach skips holes: a row leaves an output nobody reads unbuilt (LSTM's Y when only Y_h is read).
     outs.forEach((v, i) => {
       const name = node.outputs[i];
       if (name) this.values.set(name, v);
