@@ -32,20 +32,18 @@ function callerFor(call: Pick<InferCall, 'caller' | 'priority'>): Caller | undef
 }
 
 /**
- * `loading` (a runner being loaded), unless `signal` aborts first. A load cannot be interrupted
- * (ORT builds the session in its thread), but the caller that hung up, or whose prediction was
- * canceled, must not wait for it: a large model's load takes seconds to minutes, and a canceled
- * prediction holds its slot until this returns. The load goes on and its runner serves the next
- * request.
+ * `load()` (a runner being acquired, loading it if needed), unless `signal` aborts first. A load
+ * cannot be interrupted (ORT builds the session in its thread), but the caller that hung up, or
+ * whose prediction was canceled, must not wait for it: a large model's load takes seconds to
+ * minutes, and a canceled prediction holds its slot until this returns. A load begun goes on and
+ * its runner serves the next request; a caller already gone starts none (a load may unload idle
+ * models to make room).
  */
-function unlessAborted<T>(loading: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return loading;
+function unlessAborted<T>(load: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return load();
   const closed = () => new MaasError('client_closed', 'the client closed the request');
-  if (signal.aborted) {
-    // Nobody else may await this load: its failure must not go unhandled.
-    loading.catch(() => undefined);
-    return Promise.reject(closed());
-  }
+  if (signal.aborted) return Promise.reject(closed());
+  const loading = load();
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(closed());
     signal.addEventListener('abort', onAbort, { once: true });
@@ -94,10 +92,8 @@ export class InferenceService {
       detail.serving.timeout_ms ?? this.defaultTimeoutMs,
       call.timeoutMs ?? Number.POSITIVE_INFINITY,
     );
-    const runner = await unlessAborted(
-      this.pool.acquire(version, await this.registry.modelPath(version), detail.serving),
-      call.signal,
-    );
+    const path = await this.registry.modelPath(version);
+    const runner = await unlessAborted(() => this.pool.acquire(version, path, detail.serving), call.signal);
     const outputs = await runner.infer({
       inputs: call.inputs,
       outputs: call.outputs,
@@ -136,8 +132,10 @@ export class InferenceService {
       run: async (call) => {
         const started = Date.now();
         if (closed) fail('internal', 'run on a closed sequence');
-        opened ??= open();
-        const { seq, limitMs } = await unlessAborted(opened, call.signal);
+        const { seq, limitMs } = await unlessAborted(() => {
+          opened ??= open();
+          return opened;
+        }, call.signal);
         const limit = Math.min(limitMs, call.timeoutMs ?? Number.POSITIVE_INFINITY);
         return seq.run({
           inputs: call.inputs,
@@ -182,7 +180,7 @@ export class InferenceService {
       signature: derived.signature,
     };
     const runner = await unlessAborted(
-      this.pool.acquire(record, derived.path, detail.serving, derived.role),
+      () => this.pool.acquire(record, derived.path, detail.serving, derived.role),
       call.signal,
     );
     return runner.infer({
