@@ -14,7 +14,7 @@ import {
   type NewVersion,
   type VersionRecord,
 } from '../ports';
-import { byteOrder, isoNow, rowKey } from './order';
+import { asJsonColumn, byteOrder, isoNow, rowKey } from './order';
 
 interface StoredVersion {
   record: VersionRecord;
@@ -47,7 +47,7 @@ export class MemoryModels implements ModelRepository {
         name: m.name,
         task: m.task ?? null,
         description: m.description ?? null,
-        serving: structuredClone(m.serving ?? {}),
+        serving: asJsonColumn(m.serving ?? {}),
         public: false,
         createdAt: t,
         updatedAt: t,
@@ -91,7 +91,7 @@ export class MemoryModels implements ModelRepository {
     const next = { ...row.record, updatedAt: isoNow() };
     if (patch.task !== undefined) next.task = patch.task;
     if (patch.description !== undefined) next.description = patch.description;
-    if (patch.serving !== undefined) next.serving = structuredClone(patch.serving);
+    if (patch.serving !== undefined) next.serving = asJsonColumn(patch.serving);
     if (patch.public !== undefined) next.public = patch.public;
     row.record = next;
     return structuredClone(row.record);
@@ -119,8 +119,8 @@ export class MemoryModels implements ModelRepository {
       version,
       digest: v.digest,
       sizeBytes: v.sizeBytes,
-      signature: structuredClone(v.signature),
-      metadata: structuredClone(v.metadata ?? {}),
+      signature: asJsonColumn(v.signature),
+      metadata: asJsonColumn(v.metadata ?? {}),
       createdAt: isoNow(),
     };
     row.versions.set(version, { record, job: v.job ?? null });

@@ -17,3 +17,9 @@ export function rowKey(...parts: readonly (string | number)[]): string {
 
 /** Millisecond ISO timestamps, as the SQLite adapter writes them (they sort correctly as text). */
 export const isoNow = (): string => new Date().toISOString();
+
+/**
+ * A value as a JSON column gives it back (SQLite and PostgreSQL store these fields as JSON text):
+ * `undefined` keys dropped, Dates as ISO strings, NaN as null; a BigInt throws, as it does there.
+ */
+export const asJsonColumn = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;

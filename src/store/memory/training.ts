@@ -15,7 +15,7 @@ import {
   TERMINAL_STATUSES,
   type TrainingRepository,
 } from '../training-ports';
-import { byteOrder, isoNow } from './order';
+import { asJsonColumn, byteOrder, isoNow } from './order';
 
 interface StoredJob {
   record: JobRecord;
@@ -31,12 +31,18 @@ export class MemoryTrainings implements TrainingRepository {
 
   /** A duplicate id is a `conflict` (SQLite lets its raw primary-key error through here). */
   async create(j: NewJob): Promise<JobRecord> {
-    if (!(await this.createOnce(j))) fail('conflict', `training job '${j.id}' already exists`);
-    return structuredClone(this.jobs.get(j.id)!.record);
+    // The record as inserted (`queued`), even if a claim takes it before the caller reads it.
+    const record = this.insert(j) ?? fail('conflict', `training job '${j.id}' already exists`);
+    return structuredClone(record);
   }
 
   async createOnce(j: NewJob): Promise<boolean> {
-    if (this.jobs.has(j.id)) return false;
+    return this.insert(j) !== null;
+  }
+
+  /** The new job's record, or null when the id is taken (no await: one step, as one INSERT). */
+  private insert(j: NewJob): JobRecord | null {
+    if (this.jobs.has(j.id)) return null;
     const record: JobRecord = {
       owner: j.owner,
       id: j.id,
@@ -45,7 +51,7 @@ export class MemoryTrainings implements TrainingRepository {
       datasetDigest: j.datasetDigest,
       target: j.target,
       model: j.model,
-      hyperparameters: structuredClone(j.hyperparameters),
+      hyperparameters: asJsonColumn(j.hyperparameters),
       status: 'queued',
       error: null,
       attempts: 0,
@@ -57,7 +63,7 @@ export class MemoryTrainings implements TrainingRepository {
       finishedAt: null,
     };
     this.jobs.set(j.id, { record, claimSeq: null });
-    return true;
+    return record;
   }
 
   async requeue(id: string, from: readonly JobStatus[]): Promise<boolean> {
@@ -152,7 +158,7 @@ export class MemoryTrainings implements TrainingRepository {
     if (attempt !== undefined && job.attempts !== attempt) return false;
     job.status = status;
     job.error = fields.error ?? null;
-    job.result = fields.result ? structuredClone(fields.result) : null;
+    job.result = fields.result ? asJsonColumn(fields.result) : null;
     job.leaseUntil = 0;
     job.finishedAt = isoNow();
     return true;
@@ -168,7 +174,7 @@ export class MemoryTrainings implements TrainingRepository {
     // SQLite refuses an event of an absent job (a foreign key); so do we, through the catalog.
     if (!this.jobs.has(id)) fail('not_found', `training job '${id}' not found`);
     const list = this.eventsOf.get(id) ?? [];
-    const event: JobEvent = { seq: list.length + 1, type, data: structuredClone(data), createdAt: isoNow() };
+    const event: JobEvent = { seq: list.length + 1, type, data: asJsonColumn(data), createdAt: isoNow() };
     list.push(event);
     this.eventsOf.set(id, list);
     return structuredClone(event);

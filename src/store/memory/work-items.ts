@@ -6,7 +6,7 @@
  */
 import { fail } from '../../common/errors';
 import type { WorkItem, WorkItemRepository, WorkKind, WorkListQuery } from '../work-ports';
-import { byteOrder, rowKey } from './order';
+import { asJsonColumn, byteOrder, rowKey } from './order';
 
 const oldestFirst = (a: WorkItem, b: WorkItem) => a.createdAt - b.createdAt || byteOrder(a.id, b.id);
 const copies = (items: WorkItem[], limit: number) => items.slice(0, limit).map((i) => structuredClone(i));
@@ -17,7 +17,7 @@ export class MemoryWorkItems implements WorkItemRepository {
   async insert(item: WorkItem): Promise<void> {
     const key = rowKey(item.kind, item.id);
     if (this.rows.has(key)) fail('conflict', `${item.kind} '${item.id}' already exists`);
-    this.rows.set(key, structuredClone(item));
+    this.rows.set(key, { ...structuredClone(item), data: asJsonColumn(item.data) });
   }
 
   async get(kind: WorkKind, owner: string, id: string): Promise<WorkItem | null> {
@@ -33,7 +33,7 @@ export class MemoryWorkItems implements WorkItemRepository {
     row.status = item.status;
     row.dueAt = item.dueAt;
     row.updatedAt = item.updatedAt;
-    row.data = structuredClone(item.data);
+    row.data = asJsonColumn(item.data);
     return true;
   }
 
