@@ -182,7 +182,7 @@ async function explainInput(flags: Record<string, string>): Promise<unknown> {
   }
 }
 
-/** Body fields named by flags (the server checks their values and answers what is wrong). */
+/** Body fields named by flags. The server checks their values where they apply (uploaded ONNX classifiers); maas's own models have one method each and ignore them. */
 const EXPLAIN_OPTIONS = {
   '--target': 'target',
   '--method': 'method',

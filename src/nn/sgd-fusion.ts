@@ -10,7 +10,7 @@
  *
  * Only when the gradient feeds nothing else (so the original GEMM/ReduceSum is dropped from the
  * emitted graph, which keeps only what the outputs need). Anything else returns null and the
- * optimizer writes p + grad.
+ * optimizer writes p − grad.
  */
 import type { Graph, Value } from '../engine/index';
 import { tensorFrom } from '../engine/runtime/tensor';

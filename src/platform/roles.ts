@@ -85,7 +85,11 @@ class Leadership implements BackgroundWork {
   private lastSweep = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
-  /** The start's round: its outcome is printed on the listening line, not logged. */
+  /**
+   * Until the lock has been asked once: the start's outcome is not a takeover (a cluster process's
+   * listening line says `leader`; the embedded default is the only process). A first round that
+   * failed (the database down at start) leaves this set, so its later success is not one either.
+   */
   private firstRound = true;
   private busy: Promise<void> = Promise.resolve();
 
@@ -108,10 +112,12 @@ class Leadership implements BackgroundWork {
     if (this.stopped) return;
     try {
       const lead = await this.platform.leader.tryAcquire();
+      const asked = !this.firstRound;
+      this.firstRound = false;
       if (lead && !this.isLeader) {
         this.isLeader = true;
         // A follower taking over (the leader died or lost its connection): the operator's only sign.
-        if (!this.firstRound) this.log('took over the leadership: housekeeping runs in this process now');
+        if (asked) this.log('took over the leadership: housekeeping runs in this process now');
       }
       if (!lead && this.isLeader) {
         // The lock's connection was lost: another process may lead now. Stop sweeping here.
@@ -130,7 +136,6 @@ class Leadership implements BackgroundWork {
     } catch (e) {
       this.log(`housekeeping: ${(e as Error).message}`);
     } finally {
-      this.firstRound = false;
       this.schedule();
     }
   }

@@ -85,7 +85,7 @@ describe('parameter layouts', () => {
     });
   }
 
-  it('plain SGD (backward seeded with −lr, fused cross-entropy) trains as the textbook step', async () => {
+  it('plain SGD (backward seeded with lr, fused cross-entropy) trains as the textbook step', async () => {
     // Reference: p − lr·g with an unscaled backward, and the loss built from its parts.
     const textbook: Optimizer = {
       name: 'textbook-sgd',
