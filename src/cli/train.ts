@@ -96,8 +96,8 @@ export async function trainHelp(): Promise<string[]> {
     const how = !f.needsBase
       ? `--family ${f.name}`
       : f.name === defaultFineTune
-        ? `--base (family ${f.name}, the default)`
-        : `--base with --family ${f.name}`;
+        ? `--base [--family ${f.name}]`
+        : `--base --family ${f.name}`;
     lines.push('', `hyperparameters of ${how} (${f.description}):`);
     const rows = Object.entries(f.rules).map(([name, r]) => {
       const value = r.kind === 'choice' ? 'NAME' : r.kind === 'ints' ? 'N,N' : r.kind === 'int' ? 'N' : 'X';
