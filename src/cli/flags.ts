@@ -2,7 +2,7 @@
  * Every flag of every `maas` verb, with its help text: one table that `maas VERB --help` prints
  * and that `only()` checks typed flags against (an unknown flag gets "did you mean --epochs?").
  * `maas serve` reads its options from the config table (src/platform/config.ts) instead, and
- * `maas train` adds the families' hyperparameters (src/cli/train-help.ts).
+ * `maas train` adds the families' hyperparameters (src/cli/train.ts).
  */
 import { didYouMean } from '../common/suggest';
 
@@ -50,7 +50,16 @@ export const FLAG_DOCS: Record<string, string> = {
     'explain, uploaded ONNX classifiers: gradient, smoothgrad or integrated_gradients (default: smoothgrad for images, gradient for rows)',
   '--input-name': "explain: the uploaded graph's input to explain, when it has several",
   '--output-name': "explain: the uploaded graph's output to explain, when it has several",
-  '--family': 'mlp (tables), cnn (images), text-cnn (texts)',
+  '--family':
+    'mlp (tables), cnn (images), text-cnn (texts); beside --base only a fine-tuning family: onnx (the default) or lora',
+  '--base':
+    'fine-tune this uploaded model, NAME or NAME:VERSION (or :ALIAS), instead of training a --family from scratch',
+  '--train-last':
+    'fine-tuning: train the last N layers (nodes with weights), freeze the rest; 0: all (hyperparameters.trainable_layers)',
+  '--train':
+    'fine-tuning: train exactly these weights, by initializer name, comma-separated (hyperparameters.trainable_parameters)',
+  '--new-head':
+    "fine-tuning: always a new classification head (replace_head always; by default only when the labels differ from the base's; a switch)",
   '--dataset': 'a dataset name (maas datasets ls)',
   '--follow': 'stay and show progress until the training ends (a switch)',
   '--hyperparameters': 'a JSON object of hyperparameters, e.g. \'{"hidden": [64, 32]}\'',
@@ -71,7 +80,14 @@ export const FLAG_DOCS: Record<string, string> = {
 };
 
 /** Flags that take no value: `--follow` alone means true. */
-export const SWITCHES = new Set(['--follow', '--quick', '--strict', '--keep-head', '--adapter']);
+export const SWITCHES = new Set([
+  '--follow',
+  '--quick',
+  '--strict',
+  '--keep-head',
+  '--adapter',
+  '--new-head',
+]);
 
 export const CLIENT_FLAGS = ['--url', '--key'] as const;
 const LIMITS = ['--requests-per-minute', '--units-per-minute', '--monthly-units'];
@@ -121,7 +137,19 @@ export const VERB_FLAGS: Record<string, readonly string[]> = {
     '--output-name',
   ],
   datasets: [...CLIENT_FLAGS],
-  train: [...CLIENT_FLAGS, '--family', '--dataset', '--model', '--target', '--follow', '--hyperparameters'],
+  train: [
+    ...CLIENT_FLAGS,
+    '--family',
+    '--base',
+    '--dataset',
+    '--model',
+    '--target',
+    '--train-last',
+    '--train',
+    '--new-head',
+    '--follow',
+    '--hyperparameters',
+  ],
   trainings: [...CLIENT_FLAGS],
   predict: [...CLIENT_FLAGS, '--version', '--input', '--image', '--strict'],
   'zoo train': ['--only', '--quick', '--seed', '--data-dir'],

@@ -4,27 +4,21 @@
  *   maas datasets push NAME FILE | ls | show NAME | rm NAME
  *   maas train --family F --dataset D --model M [--target T] [--epochs N --batch-size N
  *              --learning-rate X --hidden 64,32 ...] [--follow]
- *   maas trainings ls | show ID | cancel ID
+ *   maas train --base NAME[:VERSION] --dataset D --model M [--train-last N | --train P,P]
+ *              [--new-head] [--epochs N ...] [--follow]          (fine-tuning, ./train-base.ts)
+ *   maas trainings ls | show ID | follow ID | cancel ID
  *   maas predict NAME --input '{"x1": 0.3}' | --input 'some text' | --image FILE
  *
- * `--follow` draws a live progress bar on a TTY (loss, steps/s, ETA) and prints plain lines
- * otherwise, then a summary.
+ * `--follow` and `trainings follow` show the job's progress, then a summary (./train-follow.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { MaasApiError } from '../sdk/client';
-import { type Training, TrainingClient, type TrainingEvent } from '../sdk/training';
-import { only, unknownFlag, VERB_FLAGS } from './flags';
+import { TrainingClient } from '../sdk/training';
+import { only, UsageError, unknownFlag, VERB_FLAGS } from './flags';
 import { connection, fileBlob } from './shared';
-
-export interface TrainIO {
-  out: (s: string) => void;
-  /** Warnings go here (stderr), so stdout stays the answer alone. */
-  err?: (s: string) => void;
-  env: Record<string, string | undefined>;
-  /** Rewrites the current terminal line (TTY only); absent → plain lines. */
-  progress?: (line: string) => void;
-}
+import { checkFineTuneFlags, fineTuneFlagOf, fineTuneHyperparameters } from './train-base';
+import { followTraining, type TrainIO } from './train-follow';
 
 export interface TrainArgs {
   positional: string[];
@@ -38,15 +32,27 @@ const TRAIN_FLAGS = VERB_FLAGS.train;
 /** `batch_size` ↔ `--batch-size`. */
 export const flagOfHyperparameter = (name: string) => `--${name.replaceAll('_', '-')}`;
 
-/** The families and their hyperparameters, loaded only by `maas train` (they pull in the model code). */
-async function familyRules(): Promise<
-  { name: string; description: string; rules: Record<string, HpRule> }[]
-> {
-  const { families, rulesOf } = await import('../models/families/index');
-  return families.standalone().map((name) => {
-    const f = families.get(name);
-    return { name, description: f.description, rules: rulesOf(f) };
-  });
+interface FamilyRules {
+  name: string;
+  description: string;
+  /** Fine-tunes a `base` model (onnx, lora) rather than training from scratch. */
+  needsBase: boolean;
+  rules: Record<string, HpRule>;
+}
+
+/**
+ * The families and their hyperparameters, loaded only by `maas train` (they pull in the model
+ * code); `defaultFineTune` is the family a job with a base and no family gets.
+ */
+async function familyRules(): Promise<{ all: FamilyRules[]; defaultFineTune: string }> {
+  const { families, rulesOf, IMPORTED_FAMILY } = await import('../models/families/index');
+  const all = families.list().map((f) => ({
+    name: f.name,
+    description: f.description,
+    needsBase: f.needsBase === true,
+    rules: rulesOf(f),
+  }));
+  return { all, defaultFineTune: IMPORTED_FAMILY };
 }
 
 interface HpRule {
@@ -57,27 +63,42 @@ interface HpRule {
 
 /**
  * A flag that is neither a train flag nor a hyperparameter of the family fails here, before any
- * request: `unknown option --epoch for maas train --family mlp (did you mean --epochs?)`.
+ * request: `unknown option --epoch for maas train --family mlp (did you mean --epochs?)`. With
+ * `--base`, the family is the fine-tuning one (onnx unless `--family lora`).
  */
-async function checkHyperparameterFlags(flags: Record<string, string>): Promise<void> {
-  const all = await familyRules();
-  const family = all.find((f) => f.name === flags['--family']);
+async function checkTrainFlags(flags: Record<string, string>): Promise<void> {
+  const { all, defaultFineTune } = await familyRules();
+  checkFineTuneFlags(
+    flags,
+    all.filter((f) => f.needsBase).map((f) => f.name),
+  );
+  const name = flags['--base'] !== undefined ? (flags['--family'] ?? defaultFineTune) : flags['--family'];
+  const family = all.find((f) => f.name === name);
+  const candidates = family ? [family] : all.filter((f) => !f.needsBase);
   const known = [
     ...TRAIN_FLAGS,
-    ...(family ? Object.keys(family.rules) : all.flatMap((f) => Object.keys(f.rules))).map(
-      flagOfHyperparameter,
-    ),
+    ...candidates.flatMap((f) => Object.keys(f.rules)).map(flagOfHyperparameter),
   ];
-  for (const flag of Object.keys(flags))
-    if (!known.includes(flag))
-      throw unknownFlag(flag, family ? `train --family ${family.name}` : 'train', known);
+  const verb =
+    flags['--base'] !== undefined
+      ? `train --base (family ${name})`
+      : family
+        ? `train --family ${name}`
+        : 'train';
+  for (const flag of Object.keys(flags)) if (!known.includes(flag)) throw unknownFlag(flag, verb, known);
 }
 
 /** `maas train --help`: the train flags, then each family's hyperparameters with their defaults. */
 export async function trainHelp(): Promise<string[]> {
   const lines: string[] = [];
-  for (const f of await familyRules()) {
-    lines.push('', `hyperparameters of --family ${f.name} (${f.description}):`);
+  const { all, defaultFineTune } = await familyRules();
+  for (const f of all) {
+    const how = !f.needsBase
+      ? `--family ${f.name}`
+      : f.name === defaultFineTune
+        ? `--base [--family ${f.name}]`
+        : `--base --family ${f.name}`;
+    lines.push('', `hyperparameters of ${how} (${f.description}):`);
     const rows = Object.entries(f.rules).map(([name, r]) => {
       const value = r.kind === 'choice' ? 'NAME' : r.kind === 'ints' ? 'N,N' : r.kind === 'int' ? 'N' : 'X';
       const shown = Array.isArray(r.default) ? r.default.join(',') : String(r.default);
@@ -124,7 +145,10 @@ export async function datasetsCommand(p: TrainArgs, io: TrainIO): Promise<void> 
   } else throw new Error(`unknown command: datasets ${sub ?? ''} (push, ls, show, rm)`);
 }
 
-/** `--epochs 3 --hidden 64,32` → `{epochs: 3, hidden: [64, 32]}`; other flags pass by name. */
+/**
+ * `--epochs 3 --hidden 64,32` → `{epochs: 3, hidden: [64, 32]}`; other flags pass by name, the
+ * fine-tuning ones (`--train-last 2`) as the hyperparameters they stand for.
+ */
 export function hyperparametersOf(flags: Record<string, string>): Record<string, unknown> {
   const hp: Record<string, unknown> = flags['--hyperparameters']
     ? JSON.parse(flags['--hyperparameters'])
@@ -135,96 +159,19 @@ export function hyperparametersOf(flags: Record<string, string>): Record<string,
     const num = (s: string) => (s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : s);
     hp[name] = LIST_HYPERPARAMETERS.has(name) ? raw.split(',').map(num) : num(raw);
   }
-  return hp;
-}
-
-const fmt = (n: unknown, digits = 4) => (typeof n === 'number' ? n.toFixed(digits) : '-');
-
-function eta(seconds: unknown): string {
-  const s = Math.max(0, Math.round(Number(seconds) || 0));
-  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
-}
-
-/** One event → what the user sees: a redrawn bar on a TTY, or a plain line now and then. */
-function show(e: TrainingEvent, io: TrainIO, state: { lastLine: number }): void {
-  const d = e.data;
-  if (e.event === 'progress') {
-    const frac = Number(d.step) / Number(d.totalSteps);
-    const width = 24;
-    const bar = `${'█'.repeat(Math.round(frac * width))}${'░'.repeat(width - Math.round(frac * width))}`;
-    const line = `${bar} ${String(Math.round(frac * 100)).padStart(3)}%  epoch ${d.epoch}/${d.epochs}  step ${d.step}/${d.totalSteps}  loss ${fmt(d.loss)}  ${fmt(d.stepsPerSecond, 1)} steps/s  ETA ${eta(d.etaSeconds)}`;
-    if (io.progress) io.progress(line);
-    else if (Date.now() - state.lastLine > 2000) {
-      state.lastLine = Date.now();
-      io.out(line.slice(width + 1).trim());
-    }
-  } else if (e.event === 'epoch') {
-    const v = d.validation as Record<string, number>;
-    if (io.progress) io.progress('');
-    io.out(
-      `epoch ${d.epoch}/${d.epochs}: validation loss ${fmt(v.loss)}${'accuracy' in v ? `, accuracy ${fmt(v.accuracy * 100, 2)}%` : `, rmse ${fmt(v.rmse)}`}`,
-    );
-  } else if (e.event in NOTICES) {
-    if (io.progress) io.progress('');
-    io.out(NOTICES[e.event](d));
-  }
-}
-
-/** Events shown as one line each (progress and epoch events have their own display). */
-const NOTICES: Record<string, (d: Record<string, unknown>) => string> = {
-  status: (d) => `status: ${d.status}${d.error ? ` (${d.error})` : ''}`,
-  resumed: (d) => `resumed from checkpoint at step ${d.step}`,
-  retrying: (d) =>
-    `${d.reason}: retry ${d.attempt} of ${d.maxRetries}${typeof d.delayMs === 'number' && d.delayMs > 0 ? ` in ${(d.delayMs / 1000).toFixed(1)} s` : ''}, from checkpoint at step ${d.fromStep}`,
-};
-
-async function summary(c: TrainingClient, t: Training, io: TrainIO): Promise<void> {
-  if (t.status !== 'succeeded' || !t.result) {
-    io.out(`training ${t.id} ${t.status}${t.error ? `: ${t.error}` : ''}`);
-    return;
-  }
-  const m = t.result.metrics as Record<string, number>;
-  const started = t.startedAt ? Date.parse(t.startedAt) : Date.parse(t.createdAt);
-  const seconds = ((Date.parse(t.finishedAt ?? '') - started) / 1000).toFixed(1);
-  const headline =
-    'accuracy' in m
-      ? `validation accuracy ${(m.accuracy * 100).toFixed(2)}%, macro-F1 ${m.macroF1.toFixed(4)}`
-      : `validation RMSE ${m.rmse.toFixed(4)}, MAE ${m.mae.toFixed(4)}`;
-  io.out(`done in ${seconds} s: ${headline}`);
-  io.out(`registered ${t.result.model} version ${t.result.version}; try:`);
-  io.out(`  maas predict ${t.result.model} ${await exampleInput(c, t)}`);
-}
-
-/** A `maas predict` argument that fits the job's dataset: its first preview row without the target. */
-async function exampleInput(c: TrainingClient, t: Training): Promise<string> {
-  const d = await c.getDataset(t.dataset).catch(() => null);
-  if (d?.kind === 'image') return '--image FILE.png';
-  if (d?.kind === 'text') return "--input 'some text to classify'";
-  const row = (d?.preview as Record<string, unknown>[] | undefined)?.[0];
-  if (!row) return '--input \'{"column": value, ...}\'';
-  const numeric = new Set(
-    ((d?.schema ?? []) as { name: string; kind: string }[])
-      .filter((s) => s.kind === 'numeric')
-      .map((s) => s.name),
-  );
-  const target = t.target ?? 'label';
-  const example = Object.fromEntries(
-    Object.entries(row)
-      .filter(([k]) => k !== target)
-      .map(([k, v]) => [k, numeric.has(k) && v !== '' && Number.isFinite(Number(v)) ? Number(v) : v]),
-  );
-  return `--input '${JSON.stringify(example)}'`;
+  return { ...hp, ...fineTuneHyperparameters(flags) };
 }
 
 /**
  * The server names JSON fields (`target`, `hyperparameters.learning_rate`); a CLI user typed
- * flags, so say which flag sets the field: `... (set it with --learning-rate)`.
+ * flags, so say which flag sets the field: `... (set it with --learning-rate)`, or the
+ * fine-tuning flag the user gave for it (`--train-last`).
  */
-export function withFlagHint(e: unknown): unknown {
+export function withFlagHint(e: unknown, flags: Record<string, string>): unknown {
   if (!(e instanceof MaasApiError)) return e;
   const hp = /\bhyperparameters\.([a-z_]+)/.exec(e.message);
   const flag = hp
-    ? `--${hp[1].replaceAll('_', '-')}`
+    ? (fineTuneFlagOf(hp[1], flags) ?? flagOfHyperparameter(hp[1]))
     : /\btarget\b/.test(e.message)
       ? '--target COLUMN'
       : null;
@@ -232,28 +179,44 @@ export function withFlagHint(e: unknown): unknown {
   return new MaasApiError(e.status, e.code, `${e.message} (set it with ${flag})`, e.retryAfterSeconds);
 }
 
+const TRAIN_USAGE = `maas train --family F | --base NAME[:VERSION] --dataset D --model M [--target T] [--epochs N ...] [--follow]`;
+
+/** The request body: `family` to train from scratch, `base` (and a fine-tuning family, if named) to fine-tune. */
+function newTrainingOf(flags: Record<string, string>) {
+  const need = (flag: string) => {
+    const v = flags[flag];
+    if (v === undefined || v === 'true') throw new UsageError(`${flag} is missing; usage: ${TRAIN_USAGE}`);
+    return v;
+  };
+  const source =
+    flags['--base'] !== undefined
+      ? { base: need('--base'), ...(flags['--family'] ? { family: flags['--family'] } : {}) }
+      : { family: need('--family') };
+  return {
+    ...source,
+    dataset: need('--dataset'),
+    model: need('--model'),
+    ...(flags['--target'] ? { target: flags['--target'] } : {}),
+    hyperparameters: hyperparametersOf(flags),
+  };
+}
+
 export async function trainCommand(p: TrainArgs, io: TrainIO): Promise<boolean> {
-  const usage = 'maas train --family F --dataset D --model M [--target T] [--epochs N ...] [--follow]';
-  await checkHyperparameterFlags(p.flags);
+  if (p.flags['--family'] === undefined && p.flags['--base'] === undefined)
+    throw new UsageError(
+      `name --family F (train from scratch) or --base NAME[:VERSION] (fine-tune); usage: ${TRAIN_USAGE}`,
+    );
+  await checkTrainFlags(p.flags);
+  const body = newTrainingOf(p.flags);
   const c = await clientOf(p.flags, io);
-  const job = await c
-    .createTraining({
-      family: need(p.flags['--family'], usage),
-      dataset: need(p.flags['--dataset'], usage),
-      model: need(p.flags['--model'], usage),
-      ...(p.flags['--target'] ? { target: p.flags['--target'] } : {}),
-      hyperparameters: hyperparametersOf(p.flags),
-    })
-    .catch((e: unknown) => {
-      throw withFlagHint(e);
-    });
-  io.out(`training ${job.id} queued: ${job.family} on ${job.dataset} → model ${job.model}`);
+  const job = await c.createTraining(body).catch((e: unknown) => {
+    throw withFlagHint(e, p.flags);
+  });
+  const base = job.hyperparameters.base;
+  const what = typeof base === 'string' ? `${job.family} fine-tuning of ${base}` : job.family;
+  io.out(`training ${job.id} queued: ${what} on ${job.dataset} → model ${job.model}`);
   if (!('--follow' in p.flags)) return true;
-  const state = { lastLine: 0 };
-  for await (const e of c.events(job.id)) show(e, io, state);
-  const final = await c.getTraining(job.id);
-  await summary(c, final, io);
-  return final.status === 'succeeded';
+  return followTraining(c, job.id, io);
 }
 
 export async function trainingsCommand(p: TrainArgs, io: TrainIO): Promise<void> {
@@ -267,9 +230,13 @@ export async function trainingsCommand(p: TrainArgs, io: TrainIO): Promise<void>
       );
   } else if (sub === 'show')
     io.out(JSON.stringify(await c.getTraining(need(id, 'maas trainings show ID')), null, 2));
-  else if (sub === 'cancel')
+  else if (sub === 'follow') {
+    // The same display as `maas train --follow`, from the job's first event: a finished job replays to its end.
+    if (!(await followTraining(c, need(id, 'maas trainings follow ID'), io)))
+      throw new Error('the training did not succeed');
+  } else if (sub === 'cancel')
     io.out(`training ${id}: ${(await c.cancelTraining(need(id, 'maas trainings cancel ID'))).status}`);
-  else throw new Error(`unknown command: trainings ${sub ?? ''} (ls, show, cancel)`);
+  else throw new Error(`unknown command: trainings ${sub ?? ''} (ls, show, follow, cancel)`);
 }
 
 const IMAGE_TYPES: Record<string, string> = {

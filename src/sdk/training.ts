@@ -63,8 +63,10 @@ export interface Training {
   finishedAt: string | null;
 }
 
+/** A job from scratch names a `family`; a fine-tune names its `base` (`name[:version]`) instead. */
 export interface NewTraining {
-  family: string;
+  family?: string;
+  base?: string;
   dataset: string;
   model: string;
   target?: string;
