@@ -27,6 +27,8 @@ describe('a call whose signal aborts while its model loads', () => {
   let store: SqliteStore;
   let pool: RunnerPool;
   let inference: InferenceService;
+  const metrics = platformMetrics(new MetricsRegistry(1000));
+  const dropped = () => metrics.dropped.get({ model: 'lin', version: '1', reason: 'client_closed' });
   let loads = 0;
   let openGate: () => void = () => {};
   const gate = new Promise<void>((r) => {
@@ -49,7 +51,7 @@ describe('a call whose signal aborts while its model loads', () => {
         session: { intraOpThreads: 1 },
         defaults: { maxBatchSize: 1, maxDelayMs: 0, maxQueue: 16, maxNumSeqs: 4, maxBatchedTokens: 512 },
       },
-      platformMetrics(new MetricsRegistry(1000)),
+      metrics,
       async (path, options) => {
         loads++;
         await gate;
@@ -81,6 +83,7 @@ describe('a call whose signal aborts while its model loads', () => {
     );
     expect((refused as MaasError).code).toBe('client_closed');
     expect(loads).toBe(0);
+    expect(dropped()).toBe(1);
 
     const controller = new AbortController();
     const pending = call(controller.signal).then(
@@ -94,6 +97,7 @@ describe('a call whose signal aborts while its model loads', () => {
     expect(error).toBeInstanceOf(MaasError);
     expect((error as MaasError).code).toBe('client_closed');
     expect(pool.loaded).toEqual([]);
+    expect(dropped()).toBe(2);
 
     openGate();
     const { outputs } = await call();

@@ -6,11 +6,11 @@
 import { fail, MaasError } from '../../common/errors';
 import type { BatchPlan, Feedback } from '../../engine/index';
 import type { Tensor } from '../../engine/runtime/tensor';
-import type { ModelSignature, VersionRecord } from '../../store/ports';
+import type { ModelSignature, ServingSettings, VersionRecord } from '../../store/ports';
 import type { Registry } from '../registry/registry';
 import { type Caller, currentCaller, type Priority } from './caller';
 import type { RunnerPool } from './pool';
-import type { RunnerSequence } from './runner';
+import type { Runner, RunnerSequence } from './runner';
 
 export interface InferCall {
   inputs: Record<string, Tensor>;
@@ -79,6 +79,27 @@ export class InferenceService {
     registry.onVersionRemoved((v) => void pool.unload(v));
   }
 
+  /**
+   * The version's runner. A loaded one answers a hang-up itself (and counts the drop); a load is
+   * raced against the caller's signal here, and a caller gone during it is counted as dropped.
+   */
+  private async runnerFor(
+    version: VersionRecord,
+    path: string,
+    detail: { serving: ServingSettings },
+    signal: AbortSignal | undefined,
+    role?: string,
+  ): Promise<Runner> {
+    const acquire = () => this.pool.acquire(version, path, detail.serving, role);
+    if (!signal || this.pool.isLoaded(version, role)) return acquire();
+    try {
+      return await unlessAborted(acquire, signal);
+    } catch (e) {
+      if (signal.aborted) this.pool.noteDropped(version, role, 'client_closed');
+      throw e;
+    }
+  }
+
   async infer(
     owner: string,
     model: string,
@@ -92,8 +113,7 @@ export class InferenceService {
       detail.serving.timeout_ms ?? this.defaultTimeoutMs,
       call.timeoutMs ?? Number.POSITIVE_INFINITY,
     );
-    const path = await this.registry.modelPath(version);
-    const runner = await unlessAborted(() => this.pool.acquire(version, path, detail.serving), call.signal);
+    const runner = await this.runnerFor(version, await this.registry.modelPath(version), detail, call.signal);
     const outputs = await runner.infer({
       inputs: call.inputs,
       outputs: call.outputs,
@@ -179,10 +199,7 @@ export class InferenceService {
       sizeBytes: derived.sizeBytes,
       signature: derived.signature,
     };
-    const runner = await unlessAborted(
-      () => this.pool.acquire(record, derived.path, detail.serving, derived.role),
-      call.signal,
-    );
+    const runner = await this.runnerFor(record, derived.path, detail, call.signal, derived.role);
     return runner.infer({
       inputs: call.inputs,
       outputs: call.outputs,

@@ -67,8 +67,17 @@ export class RunnerPool {
     return [...this.runners.keys()];
   }
 
-  isLoaded(v: VersionRecord): boolean {
-    return this.runners.has(versionKey(v));
+  isLoaded(v: VersionRecord, role?: string): boolean {
+    return this.runners.has(role ? `${versionKey(v)}#${role}` : versionKey(v));
+  }
+
+  /** A request given up before it reached a runner: its client went away while the model loaded. */
+  noteDropped(v: VersionRecord, role: string | undefined, reason: 'client_closed'): void {
+    this.metrics.dropped.inc({
+      model: v.model,
+      version: role ? `${v.version}#${role}` : String(v.version),
+      reason,
+    });
   }
 
   /** Bytes of express lanes being loaded (not yet in their runners' estimates). */
