@@ -16,6 +16,11 @@ export function shortLabel(name: string, most = 14): string {
   return name.length <= most ? name : `${name.slice(0, most - 1)}…`;
 }
 
+/** Tick steps for counts (requests, units are whole): 1, 2, 5, 10, 20, 50, … never 2.5. */
+export const WHOLE_STEPS: number[] = Array.from({ length: 12 }, (_, e) =>
+  [1, 2, 5].map((m) => m * 10 ** e),
+).flat();
+
 /** Where each series' bars sit at a name: side by side, left and right of its tick. */
 const ALIGN: (-1 | 0 | 1)[][] = [[0], [-1, 1]];
 
@@ -48,6 +53,7 @@ export function barOptions(
         scale: s.scale,
         label: s.label,
         side: i === 0 ? 3 : 1,
+        incrs: WHOLE_STEPS,
         grid: { show: i === 0 },
         stroke: s.colour,
       })),

@@ -8,9 +8,10 @@
  * opening on the input it takes.
  */
 import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react';
+import { useState } from 'react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ModelDetail, ZooModel } from '../../src/sdk/client';
-import { barOptions, shortLabel } from '../src/bar-chart';
+import { barOptions, shortLabel, WHOLE_STEPS } from '../src/bar-chart';
 import { dayRange } from '../src/chart';
 import { SessionCtx } from '../src/context';
 import { useLoad } from '../src/hooks';
@@ -20,6 +21,7 @@ import { Training } from '../src/pages/training';
 import { auditQuery, barColumns, UsageBreakdown } from '../src/pages/usage';
 import { inputModeOf } from '../src/playgrounds/classify';
 import type { Session } from '../src/session';
+import { TabPanel, TabStrip, tabAfterKey } from '../src/tabs';
 
 afterEach(() => {
   cleanup();
@@ -207,6 +209,12 @@ describe('usage', () => {
       ['units', 'function'],
     ]);
     expect(opts.axes?.map((a) => a.scale ?? 'x')).toEqual(['x', 'requests', 'units']);
+    // Counts: whole ticks only (no 2.5 requests).
+    expect(opts.axes?.slice(1).map((a) => (a.incrs as number[]).every(Number.isInteger))).toEqual([
+      true,
+      true,
+    ]);
+    expect(WHOLE_STEPS.slice(0, 6)).toEqual([1, 2, 5, 10, 20, 50]);
     const x = opts.axes?.[0] ?? {};
     const splits = (x.splits as () => number[])();
     expect(splits).toEqual([0, 1]);
@@ -404,5 +412,72 @@ describe('training form', () => {
         hyperparameters: { epochs: 150, lr_schedule: 'constant', hidden: [32, 16] },
       },
     ]);
+  });
+});
+
+/** A strip of three playground tabs whose choice lives in state, as the route keeps it on a model page. */
+function Strip({ picked }: { picked: string[] }) {
+  const [current, setCurrent] = useState('chat');
+  const tabs = ['chat', 'completion', 'tensors'].map((t) => ({ id: t, label: t, href: `#/models/m/${t}` }));
+  return (
+    <>
+      <TabStrip
+        id="pg"
+        label="Playgrounds"
+        tabs={tabs}
+        current={current}
+        onPick={(t) => {
+          picked.push(t);
+          setCurrent(t);
+        }}
+      />
+      <TabPanel id="pg" current={current}>
+        <p>{current} playground</p>
+      </TabPanel>
+    </>
+  );
+}
+
+describe('tab strips', () => {
+  it('keys: Right and Left wrap around, Home and End go to the ends, others are left alone', () => {
+    expect([0, 1, 2].map((at) => tabAfterKey('ArrowRight', at, 3))).toEqual([1, 2, 0]);
+    expect([0, 1, 2].map((at) => tabAfterKey('ArrowLeft', at, 3))).toEqual([2, 0, 1]);
+    expect([tabAfterKey('Home', 2, 3), tabAfterKey('End', 0, 3), tabAfterKey('Enter', 1, 3)]).toEqual([
+      0,
+      2,
+      undefined,
+    ]);
+  });
+
+  it('the ARIA tabs pattern: roles, one selected tab in the Tab order, arrows move focus and the panel', () => {
+    const picked: string[] = [];
+    render(<Strip picked={picked} />);
+    expect(screen.getByRole('tablist', { name: 'Playgrounds' })).toBeTruthy();
+    const state = () =>
+      screen.getAllByRole('tab').map((t) => [t.textContent, t.getAttribute('aria-selected'), t.tabIndex]);
+    expect(state()).toEqual([
+      ['chat', 'true', 0],
+      ['completion', 'false', -1],
+      ['tensors', 'false', -1],
+    ]);
+    const panel = screen.getByRole('tabpanel');
+    expect(panel.getAttribute('aria-labelledby')).toBe('pg-tab-chat');
+    expect(screen.getByRole('tab', { name: 'chat' }).getAttribute('aria-controls')).toBe(panel.id);
+
+    const tab = (name: string) => screen.getByRole('tab', { name });
+    tab('chat').focus();
+    fireEvent.keyDown(tab('chat'), { key: 'ArrowRight' });
+    expect(document.activeElement).toBe(tab('completion'));
+    expect(state()[1]).toEqual(['completion', 'true', 0]);
+    expect(screen.getByRole('tabpanel', { name: 'completion' }).textContent).toBe('completion playground');
+    fireEvent.keyDown(tab('completion'), { key: 'End' });
+    expect(document.activeElement).toBe(tab('tensors'));
+    fireEvent.keyDown(tab('tensors'), { key: 'ArrowRight' });
+    expect(document.activeElement).toBe(tab('chat'));
+    fireEvent.keyDown(tab('chat'), { key: 'ArrowLeft' });
+    fireEvent.keyDown(tab('tensors'), { key: 'Home' });
+    fireEvent.keyDown(tab('chat'), { key: 'a' });
+    expect(picked).toEqual(['completion', 'tensors', 'chat', 'tensors', 'chat']);
+    expect(state().filter(([, , index]) => index === 0)).toEqual([['chat', 'true', 0]]);
   });
 });
