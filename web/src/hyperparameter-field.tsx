@@ -36,7 +36,9 @@ export function hyperparameterProblem(
   if (rule.kind === 'ints') {
     const parts = splitList(t);
     const ok =
-      parts.length <= rule.maxLength && parts.every((p) => WHOLE.test(p) && inRange(rule, Number(p)));
+      parts.length >= 1 &&
+      parts.length <= rule.maxLength &&
+      parts.every((p) => WHOLE.test(p) && inRange(rule, Number(p)));
     return ok
       ? undefined
       : `${name} must be 1 to ${rule.maxLength} whole numbers from ${rule.min} to ${rule.max}, separated by commas`;

@@ -11,10 +11,12 @@ import { act, cleanup, fireEvent, render, screen, within } from '@testing-librar
 import { useState } from 'react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ModelDetail, ZooModel } from '../../src/sdk/client';
+import type { HyperparameterRule } from '../../src/sdk/console';
 import { barOptions, shortLabel, WHOLE_STEPS } from '../src/bar-chart';
 import { dayRange } from '../src/chart';
 import { SessionCtx } from '../src/context';
 import { useLoad } from '../src/hooks';
+import { hyperparameterProblem } from '../src/hyperparameter-field';
 import { Catalog, zooBusy } from '../src/pages/catalog';
 import { fileFacts, lineageFacts, qualityFacts } from '../src/pages/model-facts';
 import { Training } from '../src/pages/training';
@@ -305,6 +307,28 @@ describe('classify playground', () => {
 });
 
 describe('training form', () => {
+  it("problems in the server's words; empty is the default, and a list of only commas is not", () => {
+    const hidden: HyperparameterRule = {
+      kind: 'ints',
+      min: 1,
+      max: 4096,
+      maxLength: 2,
+      default: [64],
+      doc: '',
+    };
+    const rate: HyperparameterRule = { kind: 'number', min: 1e-7, max: 10, default: 0.001, doc: '' };
+    expect(hyperparameterProblem('hidden', hidden, ' ')).toBeUndefined();
+    expect(hyperparameterProblem('hidden', hidden, '32, 16')).toBeUndefined();
+    for (const bad of [', ,', '1, 2, 3', '0', '8.5', 'x'])
+      expect(hyperparameterProblem('hidden', hidden, bad), bad).toBe(
+        'hidden must be 1 to 2 whole numbers from 1 to 4096, separated by commas',
+      );
+    expect(hyperparameterProblem('learning_rate', rate, '1e-3')).toBeUndefined();
+    expect(hyperparameterProblem('learning_rate', rate, '11')).toBe(
+      'learning_rate must be a number from 1e-7 to 10',
+    );
+  });
+
   const families = [
     {
       name: 'mlp',
