@@ -158,6 +158,17 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
       .toMatch(/completion \d+ tokens/);
     expect((await page.getByTestId('completion').textContent())?.length).toBeGreaterThan('the dog'.length);
     await shot('completion');
+    // The keyboard: the selected tab is the one Tab stop; arrows move along the strip and open the tab.
+    const selected = page.getByRole('tab', { selected: true });
+    await selected.focus();
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => page.url()).toContain('#/models/bigram/tensors');
+    await expect.poll(() => page.locator(':focus').textContent()).toBe('Tensors (KServe v2)');
+    await page.keyboard.press('Home');
+    await expect.poll(() => page.url()).toContain('#/models/bigram/chat');
+    expect(await page.getByRole('tab', { selected: true }).getAttribute('tabindex')).toBe('0');
+    expect(await page.locator('[role=tab][tabindex="-1"]').count()).toBe(2);
+    await page.getByRole('tabpanel', { name: 'Chat' }).waitFor();
   });
 
   it('embeds a word list: neighbours per word and a PCA scatter with a point per word', async () => {
@@ -266,7 +277,15 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     await form.getByLabel('Dataset').selectOption('xor');
     await form.getByLabel('Model name').fill('xor-net');
     await form.locator('summary').click();
+    // The family's defaults are filled in; a value out of the API's range is named and blocks the submit.
+    expect(await form.locator('input[name=epochs]').inputValue()).toBe('5');
+    expect(await form.locator('input[name=epochs]').getAttribute('max')).toBe('1000');
+    await form.locator('input[name=epochs]').fill('5000');
+    await form.getByText('epochs must be a whole number from 1 to 1000').first().waitFor();
+    expect(await form.getByRole('button', { name: 'Start training' }).isDisabled()).toBe(true);
+    await shot('training-invalid');
     await form.locator('input[name=epochs]').fill('150');
+    expect(await form.getByRole('button', { name: 'Start training' }).isDisabled()).toBe(false);
     await shot('training');
     await form.getByRole('button', { name: 'Start training' }).click();
     await page.getByRole('heading', { name: /Training xor-net/ }).waitFor();
@@ -343,8 +362,32 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Filter' }).click();
     const actions = () => page.getByTestId('audit').locator('tbody tr td:nth-child(2)').allTextContents();
     await expect.poll(actions).toEqual(['key.revoke']);
+    // By model and by key: uPlot bar charts drawn on a canvas, a bar group per row of the table below.
+    const byModel = page.getByRole('img', { name: /^Requests and units by model/ });
+    expect(Number(await byModel.getAttribute('data-bars'))).toBeGreaterThan(0);
+    expect(await byModel.locator('canvas').count()).toBe(1);
+    expect(
+      await page
+        .getByRole('img', { name: /^Requests and units by key/ })
+        .locator('canvas')
+        .count(),
+    ).toBe(1);
     // The whole page: the chart by day above, the filtered audit log below.
     await shot('usage', true);
+    // Phone wide: the charts fit the screen.
+    await page.setViewportSize({ width: 390, height: 800 });
+    await page.reload();
+    await byModel.locator('canvas').waitFor();
+    expect(
+      await page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document
+            .documentElement.scrollWidth,
+      ),
+    ).toBeLessThanOrEqual(390);
+    await byModel.scrollIntoViewIfNeeded();
+    await shot('phone-usage');
+    await page.setViewportSize({ width: 1280, height: 800 });
   });
 
   it('had no console error and no failed request on the main page', () => {

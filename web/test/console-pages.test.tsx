@@ -3,21 +3,27 @@
  * What the verification of the console as a new user found missing, in happy-dom: a trained
  * version's lineage (dataset and job, from `metadata.lineage`) and its single quality figures
  * (not its curves), an uploaded folder's files by path and size, the catalog refreshing the zoo
- * while it trains, the usage chart's range for a single day and the bars of the usage tables, the audit log's filters, and a page
+ * while it trains, the usage chart's range for a single day and the bar charts of usage by model and key, the audit log's filters, and a page
  * that never shows one model's details under another's name, and a classifier's playground
  * opening on the input it takes.
  */
-import { act, cleanup, render, screen } from '@testing-library/react';
+import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react';
+import { useState } from 'react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ModelDetail, ZooModel } from '../../src/sdk/client';
+import type { HyperparameterRule } from '../../src/sdk/console';
+import { barOptions, shortLabel, WHOLE_STEPS } from '../src/bar-chart';
 import { dayRange } from '../src/chart';
 import { SessionCtx } from '../src/context';
 import { useLoad } from '../src/hooks';
+import { hyperparameterProblem } from '../src/hyperparameter-field';
 import { Catalog, zooBusy } from '../src/pages/catalog';
 import { fileFacts, lineageFacts, qualityFacts } from '../src/pages/model-facts';
-import { auditQuery, UsageTable } from '../src/pages/usage';
+import { Training } from '../src/pages/training';
+import { auditQuery, barColumns, UsageBreakdown } from '../src/pages/usage';
 import { inputModeOf } from '../src/playgrounds/classify';
 import type { Session } from '../src/session';
+import { TabPanel, TabStrip, tabAfterKey } from '../src/tabs';
 
 afterEach(() => {
   cleanup();
@@ -149,22 +155,85 @@ describe('usage', () => {
     ]);
   });
 
-  it("by model: a bar per row, each row's billed units against the busiest row's", () => {
-    const row = (model: string, units: number) => ({
-      model,
-      requests: 1,
-      units,
-      errors: 0,
-      latencyMsTotal: 5,
+  const row = (model: string, requests: number, units: number) => ({
+    model,
+    keyId: `key_${model}`,
+    requests,
+    units,
+    errors: 0,
+    latencyMsTotal: 5 * requests,
+  });
+
+  it('bars by model: the busiest first, requests and units as two columns', () => {
+    expect(barColumns([row('cppn', 2, 12), row('gpt', 3, 48)], (r) => r.model ?? '—')).toEqual({
+      labels: ['gpt', 'cppn'],
+      data: [
+        [3, 2],
+        [48, 12],
+      ],
     });
+    expect(shortLabel('key_0123456789abcdef')).toBe('key_012345678…');
+    expect(shortLabel('gpt')).toBe('gpt');
+  });
+
+  it('by model: a uPlot bar chart named by its figures, and the exact numbers in a table below', () => {
     render(
-      <UsageTable title="By model" rows={[row('gpt', 48), row('cppn', 12)]} label={(r) => r.model ?? '—'} />,
+      <UsageBreakdown
+        title="By model"
+        x="model"
+        rows={[row('gpt', 3, 48), row('cppn', 2, 12)]}
+        label={(r) => r.model ?? '—'}
+      />,
     );
-    const bar = (m: string) => screen.getByRole('meter', { name: `billed units of ${m}` });
-    expect([bar('gpt'), bar('cppn')].map((b) => [b.getAttribute('value'), b.getAttribute('max')])).toEqual([
-      ['48', '48'],
-      ['12', '48'],
+    const chart = screen.getByRole('img', { name: /^Requests and units by model/ });
+    expect(chart.getAttribute('aria-label')).toBe(
+      'Requests and units by model. gpt: 3 requests, 48 units; cppn: 2 requests, 12 units',
+    );
+    expect(chart.getAttribute('data-bars')).toBe('2');
+    expect(screen.queryByRole('meter')).toBeNull();
+    const cells = within(screen.getByRole('table'))
+      .getAllByRole('row')
+      .map((r) => [...r.querySelectorAll('td')].map((c) => c.textContent));
+    expect(cells.filter((c) => c.length)).toEqual([
+      ['gpt', '3', '48', '0', '5 ms'],
+      ['cppn', '2', '12', '0', '5 ms'],
     ]);
+  });
+
+  it("the chart's options: bars on their own scales, names along the bottom, cut when long", () => {
+    const series = [
+      { label: 'requests', colour: '#2f5bd3', scale: 'requests' },
+      { label: 'units', colour: '#e08a1e', scale: 'units' },
+    ];
+    const opts = barOptions('By key', 'key', ['key_0123456789abcdef', 'key_b'], series, 900);
+    expect(opts.series.slice(1).map((s) => [s.scale, typeof s.paths])).toEqual([
+      ['requests', 'function'],
+      ['units', 'function'],
+    ]);
+    expect(opts.axes?.map((a) => a.scale ?? 'x')).toEqual(['x', 'requests', 'units']);
+    // Counts: whole ticks only (no 2.5 requests).
+    expect(opts.axes?.slice(1).map((a) => (a.incrs as number[]).every(Number.isInteger))).toEqual([
+      true,
+      true,
+    ]);
+    expect(WHOLE_STEPS.slice(0, 6)).toEqual([1, 2, 5, 10, 20, 50]);
+    const x = opts.axes?.[0] ?? {};
+    const splits = (x.splits as () => number[])();
+    expect(splits).toEqual([0, 1]);
+    expect((x.values as (u: unknown, s: number[]) => string[])(null, splits)).toEqual([
+      'key_012345678…',
+      'key_b',
+    ]);
+    // Phone wide with many keys: the names slant.
+    const phone = barOptions('By key', 'key', ['a', 'b', 'c', 'd', 'e'], series, 300);
+    expect(phone.axes?.[0].rotate).toBe(-30);
+    expect(x.rotate).toBe(0);
+  });
+
+  it('no rows: says so instead of an empty chart', () => {
+    render(<UsageBreakdown title="By key" x="key" rows={[]} label={(r) => r.keyId ?? '—'} />);
+    expect(screen.getByText('No requests yet.')).toBeTruthy();
+    expect(screen.queryByRole('img')).toBeNull();
   });
 
   it('audit filters: empty fields left out, the last day included whole', () => {
@@ -234,5 +303,205 @@ describe('classify playground', () => {
     expect(inputModeOf(trainedOn(undefined, 'text-classification'))).toBe('text');
     expect(inputModeOf(trainedOn(undefined, 'tabular'))).toBe('row');
     expect(inputModeOf(trainedOn(undefined))).toBe('image');
+  });
+});
+
+describe('training form', () => {
+  it("problems in the server's words; empty is the default, and a list of only commas is not", () => {
+    const hidden: HyperparameterRule = {
+      kind: 'ints',
+      min: 1,
+      max: 4096,
+      maxLength: 2,
+      default: [64],
+      doc: '',
+    };
+    const rate: HyperparameterRule = { kind: 'number', min: 1e-7, max: 10, default: 0.001, doc: '' };
+    expect(hyperparameterProblem('hidden', hidden, ' ')).toBeUndefined();
+    expect(hyperparameterProblem('hidden', hidden, '32, 16')).toBeUndefined();
+    for (const bad of [', ,', '1, 2, 3', '0', '8.5', 'x'])
+      expect(hyperparameterProblem('hidden', hidden, bad), bad).toBe(
+        'hidden must be 1 to 2 whole numbers from 1 to 4096, separated by commas',
+      );
+    expect(hyperparameterProblem('learning_rate', rate, '1e-3')).toBeUndefined();
+    expect(hyperparameterProblem('learning_rate', rate, '11')).toBe(
+      'learning_rate must be a number from 1e-7 to 10',
+    );
+  });
+
+  const families = [
+    {
+      name: 'mlp',
+      description: 'MLP',
+      dataset_kinds: ['tabular'],
+      hyperparameters: {
+        epochs: { kind: 'int', min: 1, max: 1000, default: 5, doc: 'Passes' },
+        learning_rate: { kind: 'number', min: 1e-7, max: 10, default: 0.001, doc: 'Adam step size' },
+        lr_schedule: {
+          kind: 'choice',
+          choices: ['constant', 'cosine'],
+          default: 'constant',
+          doc: 'Schedule',
+        },
+        hidden: { kind: 'ints', min: 1, max: 4096, maxLength: 8, default: [64, 64], doc: 'Hidden widths' },
+      },
+    },
+  ];
+  const started: unknown[] = [];
+  const client = {
+    families: async () => families,
+    listDatasets: async () => [{ name: 'xor', kind: 'tabular', rows: 4 }],
+    listTrainings: async () => [],
+    createTraining: async (req: unknown) => {
+      started.push(req);
+      return { id: 'trn_1' };
+    },
+  };
+  const session = { key: 'k', me: { tenant: 't', key_id: 'k', scopes: ['manage'], limits: {} }, client };
+  const renderForm = async () => {
+    render(
+      <SessionCtx.Provider value={{ session: session as unknown as Session, signOut: () => {} }}>
+        <Training />
+      </SessionCtx.Provider>,
+    );
+    await act(async () => {});
+  };
+  const field = (name: string) => screen.getByLabelText(name) as HTMLInputElement;
+  const submit = () => screen.getByRole('button', { name: 'Start training' }) as HTMLButtonElement;
+
+  it("fields from the API's rules: number inputs with its range and step, a select, a list with its format", async () => {
+    await renderForm();
+    const epochs = field('epochs');
+    expect([epochs.type, epochs.min, epochs.max, epochs.step, epochs.value]).toEqual([
+      'number',
+      '1',
+      '1000',
+      '1',
+      '5',
+    ]);
+    const rate = field('learning_rate');
+    expect([rate.type, rate.min, rate.max, rate.step, rate.value]).toEqual([
+      'number',
+      '1e-7',
+      '10',
+      'any',
+      '0.001',
+    ]);
+    const schedule = field('lr_schedule') as unknown as HTMLSelectElement;
+    expect([schedule.tagName, [...schedule.options].map((o) => o.value), schedule.value]).toEqual([
+      'SELECT',
+      ['constant', 'cosine'],
+      'constant',
+    ]);
+    const hidden = field('hidden');
+    expect([hidden.type, hidden.value]).toEqual(['text', '64, 64']);
+    expect(
+      screen.getByText(/up to 8 whole numbers, 1–4096, comma-separated \(default 64, 64\)/),
+    ).toBeTruthy();
+    expect(screen.getByText('Passes (1–1000, default 5)')).toBeTruthy();
+  });
+
+  it('an out-of-range value is named by its field and blocks the submit; a fixed one is sent', async () => {
+    started.length = 0;
+    await renderForm();
+    fireEvent.change(field('epochs'), { target: { value: '0' } });
+    fireEvent.change(field('hidden'), { target: { value: '64, 0.5' } });
+    expect(field('epochs').getAttribute('aria-invalid')).toBe('true');
+    expect(document.getElementById('hp-epochs-problem')?.textContent).toBe(
+      'epochs must be a whole number from 1 to 1000',
+    );
+    expect(field('epochs').getAttribute('aria-describedby')).toContain('hp-epochs-problem');
+    expect(document.getElementById('hp-hidden-problem')?.textContent).toBe(
+      'hidden must be 1 to 8 whole numbers from 1 to 4096, separated by commas',
+    );
+    expect(submit().disabled).toBe(true);
+    expect(screen.getByRole('alert').textContent).toContain('Fix these 2 hyperparameters first');
+    fireEvent.submit(screen.getByRole('form', { name: 'Start a training' }));
+    await act(async () => {});
+    expect(started).toEqual([]);
+
+    fireEvent.change(field('epochs'), { target: { value: '150' } });
+    fireEvent.change(field('hidden'), { target: { value: '32 16' } });
+    fireEvent.change(field('learning_rate'), { target: { value: '' } });
+    expect(field('epochs').getAttribute('aria-invalid')).toBeNull();
+    expect(submit().disabled).toBe(false);
+    fireEvent.submit(screen.getByRole('form', { name: 'Start a training' }));
+    await act(async () => {});
+    // The emptied field is left to the server's default.
+    expect(started).toEqual([
+      {
+        family: 'mlp',
+        dataset: 'xor',
+        model: 'my-model',
+        hyperparameters: { epochs: 150, lr_schedule: 'constant', hidden: [32, 16] },
+      },
+    ]);
+  });
+});
+
+/** A strip of three playground tabs whose choice lives in state, as the route keeps it on a model page. */
+function Strip({ picked }: { picked: string[] }) {
+  const [current, setCurrent] = useState('chat');
+  const tabs = ['chat', 'completion', 'tensors'].map((t) => ({ id: t, label: t, href: `#/models/m/${t}` }));
+  return (
+    <>
+      <TabStrip
+        id="pg"
+        label="Playgrounds"
+        tabs={tabs}
+        current={current}
+        onPick={(t) => {
+          picked.push(t);
+          setCurrent(t);
+        }}
+      />
+      <TabPanel id="pg" current={current}>
+        <p>{current} playground</p>
+      </TabPanel>
+    </>
+  );
+}
+
+describe('tab strips', () => {
+  it('keys: Right and Left wrap around, Home and End go to the ends, others are left alone', () => {
+    expect([0, 1, 2].map((at) => tabAfterKey('ArrowRight', at, 3))).toEqual([1, 2, 0]);
+    expect([0, 1, 2].map((at) => tabAfterKey('ArrowLeft', at, 3))).toEqual([2, 0, 1]);
+    expect([tabAfterKey('Home', 2, 3), tabAfterKey('End', 0, 3), tabAfterKey('Enter', 1, 3)]).toEqual([
+      0,
+      2,
+      undefined,
+    ]);
+  });
+
+  it('the ARIA tabs pattern: roles, one selected tab in the Tab order, arrows move focus and the panel', () => {
+    const picked: string[] = [];
+    render(<Strip picked={picked} />);
+    expect(screen.getByRole('tablist', { name: 'Playgrounds' })).toBeTruthy();
+    const state = () =>
+      screen.getAllByRole('tab').map((t) => [t.textContent, t.getAttribute('aria-selected'), t.tabIndex]);
+    expect(state()).toEqual([
+      ['chat', 'true', 0],
+      ['completion', 'false', -1],
+      ['tensors', 'false', -1],
+    ]);
+    const panel = screen.getByRole('tabpanel');
+    expect(panel.getAttribute('aria-labelledby')).toBe('pg-tab-chat');
+    expect(screen.getByRole('tab', { name: 'chat' }).getAttribute('aria-controls')).toBe(panel.id);
+
+    const tab = (name: string) => screen.getByRole('tab', { name });
+    tab('chat').focus();
+    fireEvent.keyDown(tab('chat'), { key: 'ArrowRight' });
+    expect(document.activeElement).toBe(tab('completion'));
+    expect(state()[1]).toEqual(['completion', 'true', 0]);
+    expect(screen.getByRole('tabpanel', { name: 'completion' }).textContent).toBe('completion playground');
+    fireEvent.keyDown(tab('completion'), { key: 'End' });
+    expect(document.activeElement).toBe(tab('tensors'));
+    fireEvent.keyDown(tab('tensors'), { key: 'ArrowRight' });
+    expect(document.activeElement).toBe(tab('chat'));
+    fireEvent.keyDown(tab('chat'), { key: 'ArrowLeft' });
+    fireEvent.keyDown(tab('tensors'), { key: 'Home' });
+    fireEvent.keyDown(tab('chat'), { key: 'a' });
+    expect(picked).toEqual(['completion', 'tensors', 'chat', 'tensors', 'chat']);
+    expect(state().filter(([, , index]) => index === 0)).toEqual([['chat', 'true', 0]]);
   });
 });

@@ -8,8 +8,9 @@ import { useSession } from '../context';
 import { useLoad } from '../hooks';
 import { kindOf } from '../playgrounds/kinds';
 import { PLAYGROUNDS, playgroundsFor } from '../playgrounds/registry';
-import { href } from '../router';
+import { go, href } from '../router';
 import { allows } from '../session';
+import { TabPanel, TabStrip } from '../tabs';
 import { ErrorNote, Loading } from '../ui';
 import { type Fact, fileFacts, lineageFacts, qualityFacts } from './model-facts';
 
@@ -30,16 +31,16 @@ export function ModelPage({ name, tab }: { name: string; tab?: string }) {
         {m.public && <span className="tag">public</span>}
       </h1>
       {m.description && <p>{m.description}</p>}
-      <div className="tabs" role="tablist" aria-label="Playgrounds">
-        {tabs.map((t) => (
-          <a key={t} role="tab" aria-selected={t === current} href={href('models', name, t)}>
-            {PLAYGROUNDS[t].label}
-          </a>
-        ))}
-      </div>
-      <div className="card">
+      <TabStrip
+        id="playground"
+        label="Playgrounds"
+        tabs={tabs.map((t) => ({ id: t, label: PLAYGROUNDS[t].label, href: href('models', name, t) }))}
+        current={current}
+        onPick={(t) => go('models', name, t)}
+      />
+      <TabPanel id="playground" current={current}>
         <Playground model={name} detail={m} />
-      </div>
+      </TabPanel>
       <Overview m={m} onChange={model.reload} />
     </section>
   );

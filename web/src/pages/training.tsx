@@ -1,8 +1,14 @@
 /** Trainings: the list, and a form to start one from a family and a dataset (fields from the API). */
 import { type FormEvent, useState } from 'react';
-import type { Family, HyperparameterRule } from '../../../src/sdk/console';
+import type { Family } from '../../../src/sdk/console';
 import { useSession } from '../context';
 import { useLoad } from '../hooks';
+import {
+  defaultText,
+  HyperparameterField,
+  hyperparameterProblem,
+  parseHyperparameter,
+} from '../hyperparameter-field';
 import { go, href } from '../router';
 import { allows } from '../session';
 import { ErrorNote, Loading } from '../ui';
@@ -48,18 +54,6 @@ export function Training({ dataset }: { dataset?: string }) {
   );
 }
 
-const shown = (v: unknown) => (Array.isArray(v) ? v.join(', ') : String(v));
-
-export function parseHyperparameter(rule: HyperparameterRule, text: string): unknown {
-  if (rule.kind === 'choice') return text;
-  if (rule.kind === 'ints')
-    return text
-      .split(/[\s,]+/)
-      .filter(Boolean)
-      .map(Number);
-  return Number(text);
-}
-
 function NewTraining({ preset }: { preset?: string }) {
   const { client } = useSession().session;
   const families = useLoad(() => client.families(), [client]);
@@ -78,16 +72,23 @@ function NewTraining({ preset }: { preset?: string }) {
     families.data.find((x) => x.name === family) ??
     families.data.find((x) => presetKind !== undefined && x.dataset_kinds.includes(presetKind)) ??
     families.data[0];
+  // Fields the user has not touched show (and send) the family's default.
+  const hpText = (k: string): string => hp[k] ?? (f ? defaultText(f.hyperparameters[k]) : '');
+  const problems = f
+    ? Object.entries(f.hyperparameters).flatMap(
+        ([k, rule]) => hyperparameterProblem(k, rule, hpText(k)) ?? [],
+      )
+    : [];
   const usable = datasets.data.filter((d) => !f || f.dataset_kinds.includes(d.kind));
   const ds = usable.find((d) => d.name === dataset) ?? usable[0];
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    if (!f || !ds) return;
+    if (!f || !ds || problems.length) return;
     setError(undefined);
     try {
       const hyperparameters: Record<string, unknown> = {};
-      for (const [k, text] of Object.entries(hp))
-        if (text.trim() !== '') hyperparameters[k] = parseHyperparameter(f.hyperparameters[k], text);
+      for (const [k, rule] of Object.entries(f.hyperparameters))
+        if (hpText(k).trim() !== '') hyperparameters[k] = parseHyperparameter(rule, hpText(k).trim());
       const job = await client.createTraining({
         family: f.name,
         dataset: ds.name,
@@ -145,36 +146,23 @@ function NewTraining({ preset }: { preset?: string }) {
         <div className="hp-grid">
           {f &&
             Object.entries(f.hyperparameters).map(([k, rule]) => (
-              <div key={k} className="hp-field" title={rule.doc}>
-                <label htmlFor={`hp-${k}`}>{k}</label>
-                {rule.kind === 'choice' ? (
-                  <select
-                    id={`hp-${k}`}
-                    value={hp[k] ?? rule.default}
-                    onChange={(e) => setHp({ ...hp, [k]: e.target.value })}
-                  >
-                    {rule.choices.map((c) => (
-                      <option key={c}>{c}</option>
-                    ))}
-                  </select>
-                ) : (
-                  <input
-                    id={`hp-${k}`}
-                    name={k}
-                    value={hp[k] ?? ''}
-                    placeholder={shown(rule.default)}
-                    onChange={(e) => setHp({ ...hp, [k]: e.target.value })}
-                  />
-                )}
-                <span className="muted small">
-                  {rule.doc}
-                  {'min' in rule ? ` (${rule.min}–${rule.max})` : ''}
-                </span>
-              </div>
+              <HyperparameterField
+                key={`${f.name}-${k}`}
+                name={k}
+                rule={rule}
+                text={hpText(k)}
+                onChange={(text) => setHp({ ...hp, [k]: text })}
+              />
             ))}
         </div>
       </details>
-      <button type="submit" disabled={!f || !ds}>
+      {problems.length > 0 && (
+        <p className="field-error" role="alert">
+          Fix {problems.length === 1 ? 'this hyperparameter' : `these ${problems.length} hyperparameters`}{' '}
+          first: {problems.join('; ')}.
+        </p>
+      )}
+      <button type="submit" disabled={!f || !ds || problems.length > 0}>
         Start training
       </button>
       <ErrorNote error={error} />

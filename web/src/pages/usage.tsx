@@ -1,10 +1,11 @@
 /**
- * Usage by day (a chart), by model and by key (tables with a bar of each row's billed units); the
- * audit log filtered by action, tenant and days.
+ * Usage by day (a line chart), by model and by key (bar charts of requests and units, with the exact
+ * figures in a table below each); the audit log filtered by action, tenant and days.
  */
 import { useMemo, useState } from 'react';
 import type { UsageRow } from '../../../src/sdk/client';
 import type { AuditQuery } from '../../../src/sdk/console';
+import { BarChart, type BarSeries } from '../bar-chart';
 import { LineChart } from '../chart';
 import { useSession } from '../context';
 import { useLoad } from '../hooks';
@@ -20,6 +21,26 @@ export function dayColumns(rows: UsageRow[]): number[][] {
     sorted.map((r) => r.errors),
   ];
 }
+
+/** Rows by model or key → bar chart labels and columns (requests, units), the busiest first. */
+export function barColumns(
+  rows: UsageRow[],
+  label: (r: UsageRow) => string,
+): { labels: string[]; data: number[][] } {
+  const sorted = [...rows].sort((a, b) => b.requests - a.requests || b.units - a.units);
+  return {
+    labels: sorted.map(label),
+    data: [sorted.map((r) => r.requests), sorted.map((r) => r.units)],
+  };
+}
+
+const BAR_SERIES: BarSeries[] = [
+  { label: 'requests', colour: '#2f5bd3', scale: 'requests' },
+  { label: 'units', colour: '#e08a1e', scale: 'units' },
+];
+
+const modelOf = (r: UsageRow) => r.model ?? '—';
+const keyOf = (r: UsageRow) => r.keyId ?? '—';
 
 export function Usage() {
   const { client } = useSession().session;
@@ -48,55 +69,70 @@ export function Usage() {
         <Loading what="usage" />
       )}
       <div className="grid2">
-        <UsageTable title="By model" rows={byModel.data} label={(r) => r.model ?? '—'} />
-        <UsageTable title="By key" rows={byKey.data} label={(r) => r.keyId ?? '—'} />
+        <UsageBreakdown title="By model" x="model" rows={byModel.data} label={modelOf} />
+        <UsageBreakdown title="By key" x="key" rows={byKey.data} label={keyOf} />
       </div>
       <Audit />
     </section>
   );
 }
 
-export function UsageTable({
+/** Requests and units per model (or key) as bars, and the exact figures in a table below. */
+export function UsageBreakdown({
   title,
+  x,
   rows,
   label,
 }: {
   title: string;
+  x: string;
   rows?: UsageRow[];
   label: (r: UsageRow) => string;
 }) {
-  const most = Math.max(1, ...(rows ?? []).map((r) => r.units));
+  const columns = useMemo(() => barColumns(rows ?? [], label), [rows, label]);
   return (
     <div className="card">
       <h2>{title}</h2>
-      <table className="list">
-        <thead>
-          <tr>
-            <th>{title.replace('By ', '')}</th>
-            <th>Requests</th>
-            <th>Units</th>
-            <th>Errors</th>
-            <th>Mean latency</th>
-          </tr>
-        </thead>
-        <tbody>
-          {(rows ?? []).map((r) => (
-            <tr key={label(r)}>
-              <td className="mono small">{label(r)}</td>
-              <td>{r.requests}</td>
-              <td>
-                <span className="units">
-                  {r.units}
-                  <meter min={0} max={most} value={r.units} aria-label={`billed units of ${label(r)}`} />
-                </span>
-              </td>
-              <td>{r.errors}</td>
-              <td>{r.requests ? `${Math.round(r.latencyMsTotal / r.requests)} ms` : '—'}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      {rows ? (
+        <BarChart
+          title={`Requests and units by ${x}`}
+          x={x}
+          labels={columns.labels}
+          series={BAR_SERIES}
+          data={columns.data}
+        />
+      ) : (
+        <Loading what={`usage by ${x}`} />
+      )}
+      <UsageTable x={x} rows={rows} label={label} />
     </div>
+  );
+}
+
+function UsageTable({ x, rows, label }: { x: string; rows?: UsageRow[]; label: (r: UsageRow) => string }) {
+  return (
+    <table className="list">
+      <thead>
+        <tr>
+          <th>{x[0].toUpperCase() + x.slice(1)}</th>
+          <th>Requests</th>
+          <th>Units</th>
+          <th>Errors</th>
+          <th>Mean latency</th>
+        </tr>
+      </thead>
+      <tbody>
+        {(rows ?? []).map((r) => (
+          <tr key={label(r)}>
+            <td className="mono small">{label(r)}</td>
+            <td>{r.requests}</td>
+            <td>{r.units}</td>
+            <td>{r.errors}</td>
+            <td>{r.requests ? `${Math.round(r.latencyMsTotal / r.requests)} ms` : '—'}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 
