@@ -48,8 +48,13 @@ export function LineChart({
         title,
         width: Math.max(280, Math.min(900, box.current.clientWidth || 600)),
         height: 260,
-        // Days: read from the data, as uPlot widens a single time point by 1000 days.
-        scales: { x: time ? { time, range: (u) => dayRange(u.data[0] as number[]) } : { time } },
+        // Days: one time point (every x the same) is widened by uPlot to 1000 days, so such a range
+        // is read from the data instead; any other range (the data's, or a drag-zoom) stays.
+        scales: {
+          x: time
+            ? { time, range: (u, min, max) => (min === max ? dayRange(u.data[0] as number[]) : [min, max]) }
+            : { time },
+        },
         axes: [{ label: x }, {}],
         series: [
           { label: x },

@@ -126,7 +126,8 @@ function FactList({ title, facts, testId }: { title: string; facts: Fact[]; test
       <h3>{title}</h3>
       <dl className="small" data-testid={testId}>
         {facts.map((f) => (
-          <div key={f.label}>
+          // Labels are cut at 120 characters, so two long file paths may share one: value too.
+          <div key={`${f.label}\u0000${f.value}`}>
             <dt>{f.label}</dt>
             <dd>{f.link ? <a href={f.link}>{f.value}</a> : f.value}</dd>
           </div>

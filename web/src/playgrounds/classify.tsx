@@ -13,12 +13,13 @@ import type { PlaygroundProps } from './registry';
 
 type Mode = 'image' | 'text' | 'row';
 
-const MODE_OF_INPUT: Record<string, Mode> = {
-  image: 'image',
-  text: 'text',
-  'text-classification': 'text',
-  tabular: 'row',
-};
+/** A Map, not an object: a kind named like an Object.prototype member ('toString') is no mode. */
+const MODE_OF_INPUT = new Map<string, Mode>([
+  ['image', 'image'],
+  ['text', 'text'],
+  ['text-classification', 'text'],
+  ['tabular', 'row'],
+]);
 
 /**
  * The input a classifier takes, to open its playground on: what the version was trained on
@@ -29,7 +30,7 @@ export function inputModeOf(detail: Pick<ModelDetail, 'task' | 'versions'>): Mod
   const spec = detail.versions?.[detail.versions.length - 1]?.metadata?.featureSpec as
     | { kind?: unknown }
     | undefined;
-  return MODE_OF_INPUT[String(spec?.kind)] ?? MODE_OF_INPUT[detail.task ?? ''] ?? 'image';
+  return MODE_OF_INPUT.get(String(spec?.kind)) ?? MODE_OF_INPUT.get(detail.task ?? '') ?? 'image';
 }
 
 export function ClassifyPlayground({ model, detail }: PlaygroundProps) {
