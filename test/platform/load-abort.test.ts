@@ -1,8 +1,9 @@
 /**
  * A request that goes away while its model is still loading (the client hung up, or its
- * asynchronous prediction was canceled) is answered `client_closed` at once, not after the load:
- * a large model loads for seconds to minutes, and a canceled prediction holds its slot until the
- * call returns. The load itself goes on, and its runner serves the next request.
+ * asynchronous prediction was canceled) is answered `client_closed` at once, and one whose
+ * deadline passes meanwhile `deadline_exceeded` at the deadline, not after the load: a large model
+ * loads for seconds to minutes, and a canceled prediction holds its slot until the call returns.
+ * The load itself goes on, and its runner serves the next request.
  *
  * Real engine and registry; the loader is the real one behind a gate the test opens, so "still
  * loading" is a state the test holds, not a duration it guesses.
@@ -98,6 +99,22 @@ describe('a call whose signal aborts while its model loads', () => {
     expect((error as MaasError).code).toBe('client_closed');
     expect(pool.loaded).toEqual([]);
     expect(dropped()).toBe(2);
+
+    // A deadline that passes while the model still loads is answered at the deadline (the gate
+    // is still held: the load cannot have ended), not after the load.
+    const late = await inference
+      .infer('t', 'lin', undefined, {
+        inputs: { x: tensorFrom('float32', [1, 4], [1, 2, 3, 4]) },
+        timeoutMs: 50,
+      })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect((late as MaasError).code).toBe('deadline_exceeded');
+    expect((late as MaasError).message).toMatch(/still loading/);
+    expect(metrics.dropped.get({ model: 'lin', version: '1', reason: 'deadline_exceeded' })).toBe(1);
+    expect(pool.loaded).toEqual([]);
 
     openGate();
     const { outputs } = await call();

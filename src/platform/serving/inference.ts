@@ -31,23 +31,49 @@ function callerFor(call: Pick<InferCall, 'caller' | 'priority'>): Caller | undef
   return { ...(base ?? { tenant: '' }), priority: call.priority };
 }
 
+/** Why a caller stopped waiting for a model load (the runner's drop reasons). */
+type GiveUp = 'client_closed' | 'deadline_exceeded';
+const GIVE_UP: Record<GiveUp, string> = {
+  client_closed: 'the client closed the request',
+  deadline_exceeded:
+    'no answer within the request deadline: the model is still loading, and serves the next request once loaded',
+};
+/** setTimeout fires at once past this (ms): a deadline further away is no timer. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
- * `load()` (a runner being acquired, loading it if needed), unless `signal` aborts first. A load
- * cannot be interrupted (ORT builds the session in its thread), but the caller that hung up, or
- * whose prediction was canceled, must not wait for it: a large model's load takes seconds to
- * minutes, and a canceled prediction holds its slot until this returns. A load begun goes on and
- * its runner serves the next request; a caller already gone starts none (a load may unload idle
- * models to make room).
+ * `load()` (a runner being acquired, loading it if needed), unless the caller gives up first: its
+ * signal aborts (it hung up, or its prediction was canceled) or its deadline passes. A load cannot
+ * be interrupted (ORT builds the session in its thread), but the caller must not wait for it: a
+ * large model loads for seconds to minutes, a canceled prediction holds its slot until this
+ * returns, and a request past its deadline is a 504 at the deadline, not after the load. A load
+ * begun goes on and its runner serves the next request; a caller already gone starts none (a load
+ * may unload idle models to make room). `onGiveUp` hears the reason once.
  */
-function unlessAborted<T>(load: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return load();
-  const closed = () => new MaasError('client_closed', 'the client closed the request');
-  if (signal.aborted) return Promise.reject(closed());
+function unlessGivenUp<T>(
+  load: () => Promise<T>,
+  signal: AbortSignal | undefined,
+  deadline: number,
+  onGiveUp: (reason: GiveUp) => void = () => {},
+): Promise<T> {
+  let given = false;
+  const giveUp = (reason: GiveUp) => {
+    if (!given) onGiveUp(reason);
+    given = true;
+    return new MaasError(reason, GIVE_UP[reason]);
+  };
+  if (signal?.aborted) return Promise.reject(giveUp('client_closed'));
   const loading = load();
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(closed());
-    signal.addEventListener('abort', onAbort, { once: true });
-    loading.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    const onAbort = () => reject(giveUp('client_closed'));
+    const wait = deadline - Date.now();
+    const timer =
+      wait < MAX_TIMER_MS ? setTimeout(() => reject(giveUp('deadline_exceeded')), Math.max(0, wait)) : null;
+    signal?.addEventListener('abort', onAbort, { once: true });
+    loading.then(resolve, reject).finally(() => {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    });
   });
 }
 
@@ -80,24 +106,22 @@ export class InferenceService {
   }
 
   /**
-   * The version's runner. A loaded one answers a hang-up itself (and counts the drop); a load is
-   * raced against the caller's signal here, and a caller gone during it is counted as dropped.
+   * The version's runner. A loaded one answers a hang-up or a passed deadline itself (and counts
+   * the drop); a load is raced here against the caller's signal and deadline, and a caller that
+   * gives up during it (or before it) is counted as dropped too.
    */
-  private async runnerFor(
+  private runnerFor(
     version: VersionRecord,
     path: string,
     detail: { serving: ServingSettings },
-    signal: AbortSignal | undefined,
+    call: { signal?: AbortSignal; deadline: number },
     role?: string,
   ): Promise<Runner> {
     const acquire = () => this.pool.acquire(version, path, detail.serving, role);
-    if (!signal || this.pool.isLoaded(version, role)) return acquire();
-    try {
-      return await unlessAborted(acquire, signal);
-    } catch (e) {
-      if (signal.aborted) this.pool.noteDropped(version, role, 'client_closed');
-      throw e;
-    }
+    if (this.pool.isLoaded(version, role)) return acquire();
+    return unlessGivenUp(acquire, call.signal, call.deadline, (reason) =>
+      this.pool.noteDropped(version, role, reason),
+    );
   }
 
   async infer(
@@ -113,11 +137,13 @@ export class InferenceService {
       detail.serving.timeout_ms ?? this.defaultTimeoutMs,
       call.timeoutMs ?? Number.POSITIVE_INFINITY,
     );
-    const runner = await this.runnerFor(version, await this.registry.modelPath(version), detail, call.signal);
+    const deadline = started + limit;
+    const path = await this.registry.modelPath(version);
+    const runner = await this.runnerFor(version, path, detail, { signal: call.signal, deadline });
     const outputs = await runner.infer({
       inputs: call.inputs,
       outputs: call.outputs,
-      deadline: started + limit,
+      deadline,
       signal: call.signal,
       caller: callerFor(call),
     });
@@ -152,10 +178,15 @@ export class InferenceService {
       run: async (call) => {
         const started = Date.now();
         if (closed) fail('internal', 'run on a closed sequence');
-        const { seq, limitMs } = await unlessAborted(() => {
-          opened ??= open();
-          return opened;
-        }, call.signal);
+        // The sequence's runner loads once for all its runs: only a hang-up stops the wait here.
+        const { seq, limitMs } = await unlessGivenUp(
+          () => {
+            opened ??= open();
+            return opened;
+          },
+          call.signal,
+          Number.POSITIVE_INFINITY,
+        );
         const limit = Math.min(limitMs, call.timeoutMs ?? Number.POSITIVE_INFINITY);
         return seq.run({
           inputs: call.inputs,
@@ -199,11 +230,18 @@ export class InferenceService {
       sizeBytes: derived.sizeBytes,
       signature: derived.signature,
     };
-    const runner = await this.runnerFor(record, derived.path, detail, call.signal, derived.role);
+    const deadline = started + limit;
+    const runner = await this.runnerFor(
+      record,
+      derived.path,
+      detail,
+      { signal: call.signal, deadline },
+      derived.role,
+    );
     return runner.infer({
       inputs: call.inputs,
       outputs: call.outputs,
-      deadline: started + limit,
+      deadline,
       signal: call.signal,
       caller: callerFor(call),
     });

@@ -71,8 +71,12 @@ export class RunnerPool {
     return this.runners.has(role ? `${versionKey(v)}#${role}` : versionKey(v));
   }
 
-  /** A request given up before it reached a runner: its client went away while the model loaded. */
-  noteDropped(v: VersionRecord, role: string | undefined, reason: 'client_closed'): void {
+  /** A request given up before it reached a runner: its client went away, or its deadline passed, while the model loaded. */
+  noteDropped(
+    v: VersionRecord,
+    role: string | undefined,
+    reason: 'client_closed' | 'deadline_exceeded',
+  ): void {
     this.metrics.dropped.inc({
       model: v.model,
       version: role ? `${v.version}#${role}` : String(v.version),
