@@ -20,21 +20,46 @@ export const FINE_TUNE_FLAGS: Record<string, FineTuneFlag> = {
   '--train-last': { hyperparameter: 'trainable_layers', value: numberOr },
   '--train': {
     hyperparameter: 'trainable_parameters',
-    value: (raw) =>
-      raw
+    value: (raw) => {
+      const names = raw
         .split(',')
         .map((s) => s.trim())
-        .filter((s) => s !== ''),
+        .filter((s) => s !== '');
+      // An empty list would read as "no names given": the server would train by layers (all of them).
+      if (names.length === 0 || raw === 'true')
+        throw new UsageError('--train needs weight names, e.g. --train fc.weight,fc.bias');
+      return names;
+    },
   },
-  '--new-head': { hyperparameter: 'replace_head', value: () => 'always' },
+  '--new-head': {
+    hyperparameter: 'replace_head',
+    // A switch: `--new-head=false` must not turn it on.
+    value: (raw) => {
+      if (raw !== 'true') throw new UsageError('--new-head is a switch: give it without a value');
+      return 'always';
+    },
+  },
 };
 
-/** `trainable_layers` → `--train-last` when that is how the user set it (for error hints). */
-export function fineTuneFlagOf(hyperparameter: string, flags: Record<string, string>): string | null {
-  const flag = Object.keys(FINE_TUNE_FLAGS).find(
-    (f) => f in flags && FINE_TUNE_FLAGS[f].hyperparameter === hyperparameter,
+/** `trainable_layers` → `--train-last`: the fine-tuning flag that sets a hyperparameter (for error hints). */
+export function fineTuneFlagOf(hyperparameter: string): string | null {
+  return (
+    Object.keys(FINE_TUNE_FLAGS).find((f) => FINE_TUNE_FLAGS[f].hyperparameter === hyperparameter) ?? null
   );
-  return flag ?? null;
+}
+
+/** Which of the fine-tuning choices exclude each other (one way to say what is trained). */
+const EXCLUSIVE = ['trainable_layers', 'trainable_parameters'];
+
+/** The keys of `--hyperparameters` JSON, when it parses (a bad one is refused where it is read). */
+function jsonKeys(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  try {
+    const v: unknown = JSON.parse(raw);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.keys(v) : [];
+  } catch {
+    return [];
+  }
 }
 
 /** The fine-tuning flags given, as hyperparameters. */
@@ -66,11 +91,15 @@ export function checkFineTuneFlags(flags: Record<string, string>, fineTuneFamili
     throw new UsageError(
       '--train-last N and --train PARAM,PARAM exclude each other: train the last N layers, or exactly the weights named',
     );
+  const inJson = jsonKeys(flags['--hyperparameters']);
   for (const flag of given) {
-    const own = `--${FINE_TUNE_FLAGS[flag].hyperparameter.replaceAll('_', '-')}`;
-    if (own in flags)
-      throw new UsageError(
-        `${flag} and ${own} both set hyperparameters.${FINE_TUNE_FLAGS[flag].hyperparameter}: give one`,
-      );
+    const field = FINE_TUNE_FLAGS[flag].hyperparameter;
+    const own = `--${field.replaceAll('_', '-')}`;
+    if (own in flags) throw new UsageError(`${flag} and ${own} both set hyperparameters.${field}: give one`);
+    // The flag would silently win over the JSON (or the server would ignore one of two choices).
+    const clash = inJson.find((k) => k === field || (EXCLUSIVE.includes(field) && EXCLUSIVE.includes(k)));
+    if (clash)
+      throw new UsageError(`${flag} and --hyperparameters' ${clash} both say what is trained: give one`);
   }
+  for (const flag of given) FINE_TUNE_FLAGS[flag].value(flags[flag]);
 }

@@ -165,13 +165,13 @@ export function hyperparametersOf(flags: Record<string, string>): Record<string,
 /**
  * The server names JSON fields (`target`, `hyperparameters.learning_rate`); a CLI user typed
  * flags, so say which flag sets the field: `... (set it with --learning-rate)`, or the
- * fine-tuning flag the user gave for it (`--train-last`).
+ * fine-tuning flag that sets it (`--train-last`, `--train`), however the user set it.
  */
-export function withFlagHint(e: unknown, flags: Record<string, string>): unknown {
+export function withFlagHint(e: unknown): unknown {
   if (!(e instanceof MaasApiError)) return e;
   const hp = /\bhyperparameters\.([a-z_]+)/.exec(e.message);
   const flag = hp
-    ? (fineTuneFlagOf(hp[1], flags) ?? flagOfHyperparameter(hp[1]))
+    ? (fineTuneFlagOf(hp[1]) ?? flagOfHyperparameter(hp[1]))
     : /\btarget\b/.test(e.message)
       ? '--target COLUMN'
       : null;
@@ -210,7 +210,7 @@ export async function trainCommand(p: TrainArgs, io: TrainIO): Promise<boolean> 
   const body = newTrainingOf(p.flags);
   const c = await clientOf(p.flags, io);
   const job = await c.createTraining(body).catch((e: unknown) => {
-    throw withFlagHint(e, p.flags);
+    throw withFlagHint(e);
   });
   const base = job.hyperparameters.base;
   const what = typeof base === 'string' ? `${job.family} fine-tuning of ${base}` : job.family;

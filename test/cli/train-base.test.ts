@@ -140,6 +140,21 @@ describe('maas train --base (CLI)', () => {
         ['--dataset', 'tones'],
         /^error: name --family F \(train from scratch\) or --base NAME\[:VERSION\] \(fine-tune\)/,
       ],
+      // An empty list would have trained every weight; a switch given a value must not turn it on.
+      [['--base', 'shapes', '--train', ','], /^error: --train needs weight names/],
+      [['--base', 'shapes', '--new-head=false'], /^error: --new-head is a switch: give it without a value/],
+      // A flag and the JSON both saying what is trained: one would be silently ignored.
+      [
+        [
+          '--base',
+          'shapes',
+          '--train-last',
+          '2',
+          '--hyperparameters',
+          '{"trainable_parameters": ["fc.weight"]}',
+        ],
+        /^error: --train-last and --hyperparameters' trainable_parameters both say what is trained: give one/,
+      ],
     ];
     for (const [flags, message] of cases) {
       const run = cli(['train', '--dataset', 'tones', '--model', 'x', ...flags]);

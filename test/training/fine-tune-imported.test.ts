@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packTarGz } from '../../src/data/formats/tar-pack';
 import { readInitializers } from '../../src/engine/index';
 import { encodePng } from '../../src/models/common/image';
-import { tabularMlp } from '../engine/import-models';
+import { resnetLike, tabularMlp } from '../engine/import-models';
 import { auth, type TestServer, testServer, upload } from '../helpers/server';
 import { tempDir } from '../helpers/tmp';
 import { type Job, pollUntil, startTraining, uploadDataset, waitFor } from './helpers';
@@ -113,6 +113,16 @@ describe('fine-tuning requests refused before a job exists', () => {
     const noBase = await startTraining(s.app, { family: 'onnx', dataset: 'mnist', model: 'x' });
     expect(noBase.statusCode).toBe(400);
     expect(noBase.json().detail).toBe('family onnx fine-tunes an uploaded model: name it with base');
+    // An empty list would fall back to training by layers (every weight by default).
+    expect((await upload(s.app, 'img', resnetLike())).statusCode).toBe(201);
+    const none = await startTraining(s.app, {
+      base: 'img',
+      dataset: 'mnist',
+      model: 'x',
+      hyperparameters: { trainable_parameters: [] },
+    });
+    expect(none.statusCode).toBe(400);
+    expect(none.json().detail).toContain('trainable_parameters names no weight');
   });
 });
 

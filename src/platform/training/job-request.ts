@@ -55,6 +55,13 @@ function trainableParameters(raw: unknown): string[] {
     fail('invalid_request', 'hyperparameters.trainable_parameters must be a list of weight names', {
       pointer: 'hyperparameters.trainable_parameters',
     });
+  // An empty list would fall back to training by layers (all of them by default): not what it says.
+  if (raw.length === 0)
+    fail(
+      'invalid_request',
+      'hyperparameters.trainable_parameters names no weight: name at least one, or leave it out to train by layers',
+      { pointer: 'hyperparameters.trainable_parameters' },
+    );
   return raw as string[];
 }
 
