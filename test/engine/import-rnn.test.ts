@@ -27,6 +27,8 @@ interface RecurrentCase {
   attrs?: Record<string, Attr>;
   seq?: number | string;
   extraInputs?: string[];
+  /** Dim 0 of W, R and B when it differs from the direction count (a malformed model). */
+  weightDirs?: number;
 }
 
 const f32 = (dims: number[], scale = 0.6): Tensor =>
@@ -65,9 +67,9 @@ function recurrentModel(c: RecurrentCase): Uint8Array {
       shape: shapes[i],
     })),
     initializers: {
-      W: f32([dirs, gates * H, I]),
-      R: f32([dirs, gates * H, H]),
-      ...(c.bias === false ? {} : { B: f32([dirs, 2 * gates * H], 0.3) }),
+      W: f32([c.weightDirs ?? dirs, gates * H, I]),
+      R: f32([c.weightDirs ?? dirs, gates * H, H]),
+      ...(c.bias === false ? {} : { B: f32([c.weightDirs ?? dirs, 2 * gates * H], 0.3) }),
       sl: tensorFrom('int32', [B], [T, T]),
       P: f32([dirs, 3 * H]),
     },
@@ -161,6 +163,16 @@ describe('ONNX LSTM and GRU import (unrolled)', () => {
       'layout 1 (batch-first tensors) is not supported',
     ],
     ['input_forget', { op: 'LSTM', attrs: { input_forget: { i: 1 } } }, 'input_forget 1 is not supported'],
+    [
+      "one direction's weights in a bidirectional node",
+      { op: 'LSTM', direction: 'bidirectional', weightDirs: 1 },
+      "W has 1 directions on dim 0; direction 'bidirectional' needs 2",
+    ],
+    [
+      'two directions of weights in a forward node',
+      { op: 'GRU', weightDirs: 2 },
+      "W has 2 directions on dim 0; direction 'forward' needs 1",
+    ],
     [
       'a symbolic sequence length',
       { op: 'LSTM', seq: 'seq' },

@@ -210,6 +210,14 @@ export function recurrentRow(kind: Kind): ImportRow {
     if (typeof hidden !== 'number') return c.refuse('R must have a static shape');
     const declared = c.int('hidden_size', hidden);
     if (declared !== hidden) c.refuse(`hidden_size ${declared} differs from R's [${r.shape}]`);
+    // One slice per direction on dim 0 (ORT refuses other counts: a direction must not borrow another's).
+    const NAMES = ['X', 'W', 'R', 'B', 'sequence_lens', 'initial_h', 'initial_c'];
+    for (const i of [1, 2, 3, 5, 6]) {
+      if (i >= c.node.inputs.length || !c.has(i)) continue;
+      const dim0 = c.x(i).shape[0];
+      if (dim0 !== directions)
+        c.refuse(`${NAMES[i]} has ${dim0} directions on dim 0; direction '${direction}' needs ${directions}`);
+    }
     const runs = Array.from({ length: directions }, (_, d) =>
       runDirection(c, kind, d, direction === 'reverse' || d === 1, hidden),
     );

@@ -105,6 +105,9 @@ function fanInOf(layer: ImportedLayer): number {
   const size = k.dims.reduce((a, b) => a * b, 1);
   if (layer.op === 'MatMul') return k.dims[0];
   if (layer.op === 'Gemm') return layer.transB ? k.dims[1] : k.dims[0];
+  // W [directions, gates·hidden, input]: recurrent layers are initialised by their hidden size
+  // (as PyTorch's LSTM/GRU: U(±1/√hidden)), not by gates·hidden·input.
+  if (layer.op === 'LSTM' || layer.op === 'GRU') return k.dims[1] / (layer.op === 'LSTM' ? 4 : 3);
   return size / k.dims[0];
 }
 
