@@ -28,3 +28,8 @@ export const href = (...parts: string[]): string => `#/${parts.map(encodeURIComp
 export function go(...parts: string[]): void {
   window.location.hash = href(...parts);
 }
+
+/** As `go`, without a history entry (moving between tabs: Back leaves the page, not each tab). */
+export function goReplacing(...parts: string[]): void {
+  window.location.replace(href(...parts));
+}

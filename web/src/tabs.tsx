@@ -39,7 +39,11 @@ export function TabStrip({
 }) {
   const links = useRef<(HTMLAnchorElement | null)[]>([]);
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
-    const at = tabs.findIndex((t) => t.id === current);
+    // Alt+Left is the browser's Back, Ctrl/Meta+arrows the system's: not ours.
+    if (e.altKey || e.ctrlKey || e.metaKey) return;
+    // From the focused tab: `current` follows the hash a moment later, and a fast repeat would be lost.
+    const focused = links.current.findIndex((el) => el !== null && el === document.activeElement);
+    const at = focused >= 0 ? focused : tabs.findIndex((t) => t.id === current);
     const next = tabAfterKey(e.key, Math.max(0, at), tabs.length);
     if (next === undefined) return;
     e.preventDefault();

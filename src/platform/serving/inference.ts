@@ -47,8 +47,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * be interrupted (ORT builds the session in its thread), but the caller must not wait for it: a
  * large model loads for seconds to minutes, a canceled prediction holds its slot until this
  * returns, and a request past its deadline is a 504 at the deadline, not after the load. A load
- * begun goes on and its runner serves the next request; a caller already gone starts none (a load
- * may unload idle models to make room). `onGiveUp` hears the reason once.
+ * begun goes on and its runner serves the next request; a caller already gone or already past its
+ * deadline starts none (a load may unload idle models to make room). `onGiveUp` hears the reason
+ * once.
  */
 function unlessGivenUp<T>(
   load: () => Promise<T>,
@@ -63,6 +64,7 @@ function unlessGivenUp<T>(
     return new MaasError(reason, GIVE_UP[reason]);
   };
   if (signal?.aborted) return Promise.reject(giveUp('client_closed'));
+  if (Date.now() >= deadline) return Promise.reject(giveUp('deadline_exceeded'));
   const loading = load();
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(giveUp('client_closed'));

@@ -8,7 +8,7 @@ import { useSession } from '../context';
 import { useLoad } from '../hooks';
 import { kindOf } from '../playgrounds/kinds';
 import { PLAYGROUNDS, playgroundsFor } from '../playgrounds/registry';
-import { go, href } from '../router';
+import { goReplacing, href } from '../router';
 import { allows } from '../session';
 import { TabPanel, TabStrip } from '../tabs';
 import { ErrorNote, Loading } from '../ui';
@@ -36,7 +36,7 @@ export function ModelPage({ name, tab }: { name: string; tab?: string }) {
         label="Playgrounds"
         tabs={tabs.map((t) => ({ id: t, label: PLAYGROUNDS[t].label, href: href('models', name, t) }))}
         current={current}
-        onPick={(t) => go('models', name, t)}
+        onPick={(t) => goReplacing('models', name, t)}
       />
       <TabPanel id="playground" current={current}>
         <Playground model={name} detail={m} />
