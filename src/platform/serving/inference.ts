@@ -115,11 +115,11 @@ export class InferenceService {
   private runnerFor(
     version: VersionRecord,
     path: string,
-    detail: { serving: ServingSettings },
+    serving: ServingSettings,
     call: { signal?: AbortSignal; deadline: number },
     role?: string,
   ): Promise<Runner> {
-    const acquire = () => this.pool.acquire(version, path, detail.serving, role);
+    const acquire = () => this.pool.acquire(version, path, serving, role);
     if (this.pool.isLoaded(version, role)) return acquire();
     return unlessGivenUp(acquire, call.signal, call.deadline, (reason) =>
       this.pool.noteDropped(version, role, reason),
@@ -141,7 +141,7 @@ export class InferenceService {
     );
     const deadline = started + limit;
     const path = await this.registry.modelPath(version);
-    const runner = await this.runnerFor(version, path, detail, { signal: call.signal, deadline });
+    const runner = await this.runnerFor(version, path, detail.serving, { signal: call.signal, deadline });
     const outputs = await runner.infer({
       inputs: call.inputs,
       outputs: call.outputs,
@@ -236,7 +236,7 @@ export class InferenceService {
     const runner = await this.runnerFor(
       record,
       derived.path,
-      detail,
+      detail.serving,
       { signal: call.signal, deadline },
       derived.role,
     );

@@ -30,6 +30,16 @@ const estimateMemory = (v: VersionRecord): number => v.sizeBytes * 2 + 1024 * 10
 export const versionKey = (v: Pick<VersionRecord, 'owner' | 'model' | 'version'>): string =>
   `${v.owner}/${v.model}@${v.version}`;
 
+/** A runner's key: the version's, or a file derived from it (`…#saliency`). */
+const runnerKey = (v: VersionRecord, role?: string): string =>
+  role ? `${versionKey(v)}#${role}` : versionKey(v);
+
+/** A runner's metric labels. */
+const runnerLabels = (v: VersionRecord, role?: string) => ({
+  model: v.model,
+  version: role ? `${v.version}#${role}` : String(v.version),
+});
+
 export function runnerSettings(serving: ServingSettings, defaults: RunnerSettings): RunnerSettings {
   return {
     maxBatchSize: serving.max_batch_size ?? defaults.maxBatchSize,
@@ -68,7 +78,7 @@ export class RunnerPool {
   }
 
   isLoaded(v: VersionRecord, role?: string): boolean {
-    return this.runners.has(role ? `${versionKey(v)}#${role}` : versionKey(v));
+    return this.runners.has(runnerKey(v, role));
   }
 
   /** A request given up before it reached a runner: its client went away, or its deadline passed, while the model loaded. */
@@ -77,11 +87,7 @@ export class RunnerPool {
     role: string | undefined,
     reason: 'client_closed' | 'deadline_exceeded',
   ): void {
-    this.metrics.dropped.inc({
-      model: v.model,
-      version: role ? `${v.version}#${role}` : String(v.version),
-      reason,
-    });
+    this.metrics.dropped.inc({ ...runnerLabels(v, role), reason });
   }
 
   /** Bytes of express lanes being loaded (not yet in their runners' estimates). */
@@ -100,7 +106,7 @@ export class RunnerPool {
    */
   async acquire(v: VersionRecord, path: string, serving: ServingSettings, role?: string): Promise<Runner> {
     if (this.closed) fail('not_ready', 'the server is shutting down');
-    const key = role ? `${versionKey(v)}#${role}` : versionKey(v);
+    const key = runnerKey(v, role);
     const settings = runnerSettings(serving, this.settings.defaults);
     const ready = this.runners.get(key);
     if (ready) {
@@ -130,7 +136,7 @@ export class RunnerPool {
     }
     this.makeRoom(need);
     const session = await this.load(path, this.settings.session);
-    const labels = { model: v.model, version: role ? `${v.version}#${role}` : String(v.version) };
+    const labels = runnerLabels(v, role);
     // The express lane's second copy of the model, only while the budget has room for it. One
     // thread inside an op: a light request's row is little work, and split across threads it
     // waits at every op for a thread that the main run (and the machine's other work) holds; on
