@@ -10,7 +10,11 @@
  *        [--out bench/results] [--fuse true|false] [--no-latency]
  *
  * `--fuse` sets the server's `--fuse-projections` (default true, as maas serves); `--no-latency`
- * skips the latency table. Each aggregate row also gives the server's CPU time (all its threads,
+ * skips the latency table. The aggregate rate is end to end (all tokens ÷ first request to last
+ * end, the streams' prefills inside); with batching on, each row also gives the **decode** rate:
+ * streams ÷ the mean inter-token latency the server measured over the round
+ * (`maas_llm_inter_token_latency_seconds`, a token sampled to the next), i.e. the tokens/s of the
+ * streams' decode phase, as a single stream's decode tokens/s leaves its prefill out. Each aggregate row also gives the server's CPU time (all its threads,
  * from /proc/<pid>/stat) per generated token: on a loaded machine wall-clock rates drift with the
  * load, CPU per token far less.
  *
@@ -123,6 +127,20 @@ async function stream(url: string, prompt: number[], maxTokens: number, t0: numb
   };
 }
 
+/** Sum and count of the server's inter-token latency histogram for the bench model. */
+async function interTokenLatency(url: string): Promise<{ sum: number; count: number }> {
+  const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${key}` } });
+  const text = await res.text();
+  const read = (suffix: string) =>
+    text
+      .split('\n')
+      .filter(
+        (l) => l.startsWith(`maas_llm_inter_token_latency_seconds_${suffix}{`) && l.includes('model="bench"'),
+      )
+      .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  return { sum: read('sum'), count: read('count') };
+}
+
 async function serving(url: string, settings: Record<string, number>): Promise<void> {
   const res = await fetch(`${url}/api/v1/models/bench`, {
     method: 'PATCH',
@@ -223,6 +241,9 @@ async function main() {
     await stream(server.url, ids(8, 1), 4, performance.now()); // loads the session
     await round(server.url, Math.max(...streams)); // warm-up: ORT's first runs of each shape are slow
     const rows: Record<string, Record<number, number>> = { on: {}, off: {} };
+    const decodeOn: Record<number, number> = {};
+    // The streams' client (this process) shares the machine's cores with the server.
+    const clientCpuPerToken: Record<string, Record<number, number>> = { on: {}, off: {} };
     const cpuPerToken: Record<string, Record<number, number>> = { on: {}, off: {} };
     // Interleaved (off, on at each count) so that the machine's drifting load hits both alike.
     for (const n of streams) {
@@ -232,23 +253,31 @@ async function main() {
       ] as const) {
         await serving(server.url, { max_num_seqs: seqs, max_batched_tokens: 256 });
         const cpu0 = cpuSeconds(pid);
+        const itl0 = await interTokenLatency(server.url);
+        const client0 = process.cpuUsage();
         const r = await round(server.url, n);
+        const client = process.cpuUsage(client0);
+        clientCpuPerToken[mode][n] = (client.user + client.system) / 1000 / r.tokens;
         rows[mode][n] = r.tokens / r.seconds;
+        const itl1 = await interTokenLatency(server.url);
+        if (mode === 'on') decodeOn[n] = (n * (itl1.count - itl0.count)) / (itl1.sum - itl0.sum);
         cpuPerToken[mode][n] = ((cpuSeconds(pid) - cpu0) * 1000) / r.tokens;
         console.error(
-          `${mode} ${n} streams: ${(r.tokens / r.seconds).toFixed(1)} tok/s (${r.tokens} tokens), server CPU ${cpuPerToken[mode][n].toFixed(1)} ms/token, load ${os.loadavg()[0].toFixed(1)}`,
+          `${mode} ${n} streams: ${(r.tokens / r.seconds).toFixed(1)} tok/s (${r.tokens} tokens)${mode === 'on' ? `, decode ${decodeOn[n].toFixed(1)} tok/s` : ''}, server CPU ${cpuPerToken[mode][n].toFixed(1)} ms/token, client CPU ${clientCpuPerToken[mode][n].toFixed(2)} ms/token, load ${os.loadavg()[0].toFixed(1)}`,
         );
       }
     }
     json.aggregate = rows;
+    json.decodeOn = decodeOn;
+    json.clientCpuMsPerToken = clientCpuPerToken;
     json.cpuMsPerToken = cpuPerToken;
     const one = rows.on[1];
     lines.push(
-      '| concurrent streams | batching on (tok/s) | × one stream | server CPU ms/token, on | batching off (tok/s) | on / off | server CPU ms/token, off |',
-      '|---:|---:|---:|---:|---:|---:|---:|',
+      '| concurrent streams | batching on, decode (tok/s) | × one stream | batching on, end to end (tok/s) | × one stream | server CPU ms/token, on | batching off, end to end (tok/s) | on / off | server CPU ms/token, off |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
       ...streams.map(
         (n) =>
-          `| ${n} | ${rows.on[n].toFixed(1)} | ${(rows.on[n] / one).toFixed(2)}× | ${cpuPerToken.on[n].toFixed(1)} | ${rows.off[n].toFixed(1)} | ${(rows.on[n] / rows.off[n]).toFixed(2)}× | ${cpuPerToken.off[n].toFixed(1)} |`,
+          `| ${n} | ${decodeOn[n].toFixed(1)} | ${(decodeOn[n] / decodeOn[1]).toFixed(2)}× | ${rows.on[n].toFixed(1)} | ${(rows.on[n] / one).toFixed(2)}× | ${cpuPerToken.on[n].toFixed(1)} | ${rows.off[n].toFixed(1)} | ${(rows.on[n] / rows.off[n]).toFixed(2)}× | ${cpuPerToken.off[n].toFixed(1)} |`,
       ),
       '',
     );
@@ -260,7 +289,11 @@ async function main() {
   const vocab = shape.modelVocab ?? 384;
   const params =
     2 * vocab * shape.hidden +
-    shape.layers * (4 * shape.hidden * shape.hidden + 3 * shape.hidden * shape.intermediate);
+    shape.layers *
+      // q and o are hidden²; k and v hidden × (hidden · kvHeads / heads)
+      (2 * shape.hidden * shape.hidden +
+        (2 * shape.hidden * shape.hidden * shape.kvHeads) / shape.heads +
+        3 * shape.hidden * shape.intermediate);
   const header = [
     `Random Llama-layout decoder, hidden ${shape.hidden}, ${shape.layers} layers, vocab ${shape.modelVocab ?? 'of its tokenizer (≈ 384)'} (≈ ${(params / 1e6).toFixed(0)} M parameters), ${promptTokens}-token prompts, ${newTokens} new tokens per stream, greedy.`,
     `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load average ${os

@@ -10,7 +10,7 @@
  *                    then one token per run feeding `present.*` back as `past_key_values.*`.
  *   maas-served      `maas serve` over HTTP: the folder pushed, then /v1/completions with the
  *                    same prompt ids (see maasServed).
- *   maas-served-spin maas-served with `--intra-op-spin-us` SERVED_SPIN_US (threads spin while running)
+ *   maas-served-nospin maas-served with `--intra-op-spin-us 0` (threads sleep between ops; the default spins 50 µs for decoders)
  *   …-q8             the same on the int8 sibling `model_quantized.onnx` (transformers.js dtype q8).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -22,7 +22,7 @@ import { EngineSession } from '../../src/engine/runtime/session';
 import { type Tensor, tensorFrom, zeros } from '../../src/engine/runtime/tensor';
 import { spawnServe } from '../../test/helpers/serve';
 import type { ShapeArgs } from '../lib/contender';
-import { BENCH_SHAPE, MODEL_NAME, MODEL_ROOT, SERVED_SPIN_US } from './folder';
+import { BENCH_SHAPE, MODEL_NAME, MODEL_ROOT } from './folder';
 
 export interface StreamTiming {
   prompt_tokens: number;
@@ -171,7 +171,11 @@ async function maasEngine(args: ShapeArgs, precision: Precision, fuse = false): 
  * requests: prefill = a request for 1 token, decode = (a request for new_tokens − that) over the
  * tokens it actually generated after the first.
  */
-async function maasServed(args: ShapeArgs, fuse = true, spinUs = 0): Promise<StreamTiming> {
+async function maasServed(
+  args: ShapeArgs,
+  fuse = true,
+  spinUs: number | 'auto' = 'auto',
+): Promise<StreamTiming> {
   const dataDir = await mkdtemp(join(tmpdir(), 'maas-bench-llm-'));
   const key = 'bench-admin-key-0123456789abcdef';
   const server = await spawnServe({
@@ -244,8 +248,9 @@ const contenders: Record<string, (args: ShapeArgs) => Promise<StreamTiming | { u
   // The projection fusion (src/engine/onnx/fuse.ts) on and off: the served default is on.
   'maas-engine-fused': (args) => maasEngine(args, 'fp32', true),
   'maas-served-unfused': (args) => maasServed(args, false),
-  // Intra-op threads spinning up to SERVED_SPIN_US µs while a run is in progress (MAAS_INTRA_OP_SPIN_US).
-  'maas-served-spin': (args) => maasServed(args, true, SERVED_SPIN_US),
+  // MAAS_INTRA_OP_SPIN_US 0: intra-op threads sleep between ops (the default before `auto`, which
+  // lets a decoder's threads spin up to 50 µs while a run is in progress).
+  'maas-served-nospin': (args) => maasServed(args, true, 0),
 };
 
 /** bench/lib/child.ts entry: `args.contender` names the row. */

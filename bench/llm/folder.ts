@@ -32,9 +32,6 @@ export function llamaParams(s: typeof BENCH_SHAPE): number {
   return 2 * s.modelVocab * s.hidden + s.layers * (attention + mlp + 2 * s.hidden) + s.hidden;
 }
 
-/** The `maas-served-spin` row's `--intra-op-spin-us` (bench/llm/run.ts). */
-export const SERVED_SPIN_US = 20;
-
 export const MODEL_ROOT = join('bench', 'llm', '.model');
 export const MODEL_NAME = 'llama-110m';
 

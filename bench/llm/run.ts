@@ -5,7 +5,7 @@
  *
  *   node --import tsx bench/llm/run.ts [--rounds 5] [--prompt-tokens 128] [--new-tokens 64]
  *        [--only transformers-js,maas-engine,maas-served,transformers-js-q8,maas-engine-q8,
- *                maas-engine-fused,maas-served-unfused,maas-served-spin] [--out bench/results]
+ *                maas-engine-fused,maas-served-unfused,maas-served-nospin] [--out bench/results]
  *
  * Each contender runs in its own child process, one per round, in rotating order (A B C, B C A,
  * …); the first round is a warm-up and is dropped when there are more than one. Writes
@@ -18,15 +18,16 @@ import { join } from 'node:path';
 import { closeMachineInfo, machineInfo } from '../lib/machine';
 import { pairedRatios, type Summary, summarize } from '../lib/stats';
 import type { StreamTiming } from './contenders';
-import { BENCH_SHAPE, benchFolder, llamaParams, SERVED_SPIN_US } from './folder';
+import { BENCH_SHAPE, benchFolder, llamaParams } from './folder';
 
 const LABELS: Record<string, string> = {
   'transformers-js': '@huggingface/transformers 4.3.2 in-process (generate, its KV cache)',
   'maas-engine': 'raw onnxruntime via maas EngineSession (prefill + 1 token/run, KV fed back)',
-  'maas-served': 'maas serve over HTTP (/v1/completions, token-id prompt), projections fused (the default)',
+  'maas-served':
+    'maas serve over HTTP (/v1/completions, token-id prompt), the defaults (projections fused, threads spin ≤ 50 µs while running)',
   'maas-engine-fused': 'raw onnxruntime via maas EngineSession, projections fused as maas serves them',
   'maas-served-unfused': 'maas serve over HTTP, --fuse-projections false (the graph as stored)',
-  'maas-served-spin': `maas serve over HTTP, fused, --intra-op-spin-us ${SERVED_SPIN_US} (threads spin while a run is in progress)`,
+  'maas-served-nospin': 'maas serve over HTTP, fused, --intra-op-spin-us 0 (threads sleep between ops)',
   'transformers-js-q8': 'the same, dtype q8 (model_quantized.onnx, int8 weights)',
   'maas-engine-q8': 'the same on model_quantized.onnx (int8 weights)',
 };

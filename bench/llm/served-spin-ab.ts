@@ -1,6 +1,6 @@
 /**
  * A/B of MAAS_INTRA_OP_SPIN_US on the served path: two `maas serve` processes side by side, one
- * with the intra-op threads sleeping between ops (`--intra-op-spin-us 0`, the default) and one
+ * with the intra-op threads sleeping between ops (`--intra-op-spin-us 0`) and one
  * spinning up to N µs while a run is in progress, the same random Llama-layout folder pushed to
  * both. Single-stream greedy /v1/completions requests go to each in turn (A B, B A, …), so a load
  * change on a shared machine hits both alike. Per request: the server's CPU time, all its threads

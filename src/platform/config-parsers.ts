@@ -22,6 +22,11 @@ export const int =
     return n;
   };
 export const text: Parser<string> = (raw) => raw;
+/** `auto`, or an integer in [min, max]. */
+export const autoOrInt =
+  (min: number, max: number): Parser<number | 'auto'> =>
+  (raw, key) =>
+    raw === 'auto' ? 'auto' : int(min, max)(raw, key);
 /** One of a fixed list of words (a mode, a role, a format). */
 export const oneOf =
   <T extends string>(values: readonly T[]): Parser<T> =>

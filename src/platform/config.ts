@@ -5,8 +5,19 @@
  */
 import { fail } from '../common/errors';
 import { didYouMean } from '../common/suggest';
+import type { SpinSetting } from '../engine/index';
 import { limitOptions } from './config-limits';
-import { bool, int, MiB, type OptionSpec, oneOf, optionalSecret, type Parser, text } from './config-parsers';
+import {
+  autoOrInt,
+  bool,
+  int,
+  MiB,
+  type OptionSpec,
+  oneOf,
+  optionalSecret,
+  type Parser,
+  text,
+} from './config-parsers';
 import { predictionOptions } from './config-predictions';
 import { EXPRESS_LANE_MODES, type ExpressLaneMode } from './serving/express-lane';
 import { SCHEDULINGS, type Scheduling } from './serving/run-queue';
@@ -202,9 +213,9 @@ export const configSpec = {
   intraOpSpinUs: {
     env: 'MAAS_INTRA_OP_SPIN_US',
     flag: '--intra-op-spin-us',
-    default: 0,
-    parse: int(0, 1_000_000),
-    doc: "How long (µs) a served model's idle ONNX Runtime intra-op threads busy-wait for the next op before they sleep, only while a run is in progress (never between runs). 0: they sleep at once, which keeps a shared, loaded machine steady. Spinning is meant for cores that are otherwise idle, where it can spare the waits for woken threads; at loads of 4–19 on 2 cores, 20 µs measured no gain in wall time and about the same CPU per token (docs/llm.md)",
+    default: 'auto' as SpinSetting,
+    parse: autoOrInt(0, 1_000_000),
+    doc: "How long (µs) a served model's idle ONNX Runtime intra-op threads busy-wait for the next op before they sleep, only while a run is in progress (never between runs). `auto`: decoder LLMs (a graph with a KV cache) 50 µs, where a decode step's hundreds of small ops each wait for a woken thread otherwise (10–15 % faster single-stream decode on 2 idle cores, the same CPU per token), every other model 0 (the API thread needs the spare core: a batched CNN lost ≈ 5 % with spinning). A number: that for every served model; 0: threads sleep at once (docs/llm.md)",
   },
   fuseProjections: {
     env: 'MAAS_FUSE_PROJECTIONS',

@@ -10,7 +10,6 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fail } from '../common/errors';
-import { spinWhileRunning } from '../engine/index';
 import { type Bus, LocalBus } from '../store/bus';
 import { type LeaderLock, soleLeader } from '../store/leader';
 import { openStore } from '../store/open';
@@ -177,8 +176,8 @@ export async function openPlatform(config: Config, deps: PlatformDeps = {}): Pro
         intraOpThreads: config.intraOpThreads,
         interOpThreads: config.interOpThreads,
         fuseProjections: config.fuseProjections,
-        ...spinWhileRunning(config.intraOpSpinUs),
       },
+      spinUs: config.intraOpSpinUs,
       expressLane: expressLaneOn(config.expressLane, availableParallelism(), config.intraOpThreads),
       defaults: {
         maxBatchSize: config.maxBatchSize,

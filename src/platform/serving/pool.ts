@@ -5,7 +5,7 @@
  * lane (a second session, runner.ts) loads only where the budget still has room for it.
  */
 import { fail } from '../../common/errors';
-import type { SessionOptions } from '../../engine/index';
+import { type SessionOptions, type SpinSetting, spinMicrosFor, spinWhileRunning } from '../../engine/index';
 import type { ServingSettings, VersionRecord } from '../../store/ports';
 import type { PlatformMetrics } from '../metrics';
 import { Runner, type RunnerSettings } from './runner';
@@ -19,6 +19,8 @@ export interface PoolSettings {
   defaults: RunnerSettings;
   /** Runners get an express lane (express-lane.ts); default off. */
   expressLane?: boolean;
+  /** How long the intra-op threads spin while a run is in progress (spinning.ts); default 0. */
+  spinUs?: SpinSetting;
 }
 
 /** Loads a session from a file; injectable so a test can count loads with the real engine. */
@@ -26,6 +28,13 @@ export type SessionLoader = (path: string, options: SessionOptions) => Promise<M
 
 /** A loaded model costs roughly its weights twice (file bytes + ORT's arena); plus 1 MiB fixed. */
 const estimateMemory = (v: VersionRecord): number => v.sizeBytes * 2 + 1024 * 1024;
+
+/**
+ * A decoder LLM with a KV cache: an uploaded folder's `decoder-lm`, or any graph that takes its
+ * past keys back (`past_key_values.0.key`, maas's `past_key_0`).
+ */
+const isCachedDecoder = (v: VersionRecord): boolean =>
+  v.metadata.kind === 'decoder-lm' || v.signature.inputs.some((i) => i.name.startsWith('past_key'));
 
 export const versionKey = (v: Pick<VersionRecord, 'owner' | 'model' | 'version'>): string =>
   `${v.owner}/${v.model}@${v.version}`;
@@ -135,7 +144,9 @@ export class RunnerPool {
       });
     }
     this.makeRoom(need);
-    const session = await this.load(path, this.settings.session);
+    const spin = spinMicrosFor(this.settings.spinUs ?? 0, !role && isCachedDecoder(v));
+    const options = { ...this.settings.session, ...spinWhileRunning(spin) };
+    const session = await this.load(path, options);
     const labels = runnerLabels(v, role);
     // The express lane's second copy of the model, only while the budget has room for it. One
     // thread inside an op: a light request's row is little work, and split across threads it
@@ -148,7 +159,7 @@ export class RunnerPool {
       if (this.closed || need > room) return null;
       this.expressLoading += need;
       try {
-        return await this.load(path, { ...this.settings.session, intraOpThreads: 1 });
+        return await this.load(path, { ...options, intraOpThreads: 1 });
       } finally {
         this.expressLoading -= need;
       }
