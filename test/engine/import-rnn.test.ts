@@ -1,6 +1,6 @@
 /**
- * ONNX LSTM and GRU import: the unrolled IR graph, exported again, gives ORT's own LSTM/GRU
- * outputs within 1e-5; its gradients match central finite differences in float64; the forms it
+ * ONNX RNN, LSTM and GRU import: the unrolled IR graph, exported again, gives ORT's own
+ * RNN/LSTM/GRU outputs within 1e-5; its gradients match central finite differences in float64; the forms it
  * does not build are refused by name.
  */
 import { describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ const I = 3;
 const H = 4;
 
 interface RecurrentCase {
-  op: 'LSTM' | 'GRU';
+  op: 'RNN' | 'LSTM' | 'GRU';
   direction?: 'forward' | 'reverse' | 'bidirectional';
   /** initial_h (and initial_c for LSTM) as model inputs. */
   initial?: boolean;
@@ -40,7 +40,7 @@ const f32 = (dims: number[], scale = 0.6): Tensor =>
 
 function recurrentModel(c: RecurrentCase): Uint8Array {
   const dirs = c.direction === 'bidirectional' ? 2 : 1;
-  const gates = c.op === 'LSTM' ? 4 : 3;
+  const gates = { RNN: 1, LSTM: 4, GRU: 3 }[c.op];
   const names = c.op === 'LSTM' ? ['Y', 'Y_h', 'Y_c'] : ['Y', 'Y_h'];
   const shapes = [
     [c.seq ?? T, dirs, B, H],
@@ -92,6 +92,9 @@ async function roundTrip(bytes: Uint8Array): Promise<number> {
 }
 
 const cases: Record<string, RecurrentCase> = {
+  'an RNN, forward, no initial state': { op: 'RNN' },
+  'an RNN, bidirectional, with initial h': { op: 'RNN', direction: 'bidirectional', initial: true },
+  'an RNN, reverse, no B, only Y_h read': { op: 'RNN', direction: 'reverse', bias: false, outputs: [1] },
   'an LSTM, forward, no initial state': { op: 'LSTM' },
   'an LSTM, bidirectional, with initial h and c': { op: 'LSTM', direction: 'bidirectional', initial: true },
   'a GRU, linear_before_reset 0, with initial h': {
@@ -114,7 +117,7 @@ const cases: Record<string, RecurrentCase> = {
   },
 };
 
-describe('ONNX LSTM and GRU import (unrolled)', () => {
+describe('ONNX RNN, LSTM and GRU import (unrolled)', () => {
   for (const [what, c] of Object.entries(cases)) {
     it(`${what}: import → export gives ORT's ${c.op} outputs (1e-5)`, async () => {
       const bytes = recurrentModel(c);
@@ -151,6 +154,11 @@ describe('ONNX LSTM and GRU import (unrolled)', () => {
   const refusals: [string, RecurrentCase, string][] = [
     ['sequence_lens', { op: 'LSTM', extraInputs: ['sl'] }, 'sequence_lens is not supported'],
     ['peepholes', { op: 'LSTM', extraInputs: ['', '', '', 'P'] }, 'peepholes (input P) are not supported'],
+    [
+      "an RNN's other activation",
+      { op: 'RNN', attrs: { activations: { strings: ['Relu'] } } },
+      'activations [Relu] are not supported (only the defaults Tanh)',
+    ],
     [
       'other activations',
       { op: 'GRU', attrs: { activations: { strings: ['Relu', 'Tanh'] } } },

@@ -40,6 +40,7 @@ const ROLES: Record<string, readonly WeightRole[]> = {
   Add: ['bias', 'bias'],
   Sub: ['bias', 'bias'],
   // X, W, R, B (= [Wb, Rb]); initial states and peepholes stay 'weight'.
+  RNN: ['weight', 'weight', 'weight', 'bias'],
   LSTM: ['weight', 'weight', 'weight', 'bias'],
   GRU: ['weight', 'weight', 'weight', 'bias'],
 };

@@ -121,6 +121,7 @@ const rows: Record<string, Row> = {
   Identity: same('Identity'),
   MatMul: same('MatMul'),
   Trilu: trilu,
+  RNN: recurrentRow('RNN'),
   LSTM: recurrentRow('LSTM'),
   GRU: recurrentRow('GRU'),
   Where: (c) => {

@@ -1,16 +1,16 @@
 /**
- * ONNX's LSTM and GRU ops, unrolled over a static sequence length into IR primitives (MatMul,
+ * ONNX's RNN, LSTM and GRU ops, unrolled over a static sequence length into IR primitives (MatMul,
  * Gemm, Split, Sigmoid, Tanh, Mul, Add), so an imported recurrent model differentiates like any
  * other graph. The maths is the ONNX spec's (layout 0): X [T, B, I], W [D, G·H, I], R [D, G·H, H],
- * B [D, 2·G·H] = [Wb, Rb]; gate order i, o, f, c for LSTM and z, r, h for GRU; outputs Y
- * [T, D, B, H], Y_h and (LSTM) Y_c [D, B, H]. A reverse direction runs from the last step to the
+ * B [D, 2·G·H] = [Wb, Rb]; one gate for RNN (h' = tanh(x·Wᵀ + h·Rᵀ + Wb + Rb)), gate order
+ * i, o, f, c for LSTM and z, r, h for GRU; outputs Y [T, D, B, H], Y_h and (LSTM) Y_c [D, B, H]. A reverse direction runs from the last step to the
  * first, and its Y rows stay at their input positions. What is not built (sequence_lens,
  * peepholes, other activations, clip, layout 1, input_forget) is refused by name.
  */
 import type { GraphBuilder, Value } from '../ir/types';
 import type { ImportRow, NodeImport } from './import-node';
 
-type Kind = 'LSTM' | 'GRU';
+type Kind = 'RNN' | 'LSTM' | 'GRU';
 
 /** One direction's weights: W [G·H, I], R [G·H, H], biases [G·H] (absent: zero). */
 interface DirectionWeights {
@@ -35,6 +35,7 @@ interface StepContext {
 }
 
 const DEFAULT_ACTIVATIONS: Record<Kind, string[]> = {
+  RNN: ['Tanh'],
   LSTM: ['Sigmoid', 'Tanh', 'Tanh'],
   GRU: ['Sigmoid', 'Tanh'],
 };
@@ -91,6 +92,12 @@ function inputProjections(g: GraphBuilder, x: Value, w: Value, bias: Value | nul
 function recurrent(s: StepContext, h: Value | null, r: Value, bias: Value | null): Value | null {
   if (!h) return bias;
   return s.g.op('Gemm', bias ? [h, r, bias] : [h, r], { transB: true });
+}
+
+/** h' = tanh(x·Wᵀ + Wb + Rb + h·Rᵀ): the biases are already in the input projection. */
+function rnnStep(s: StepContext, xp: Value, prev: State): State {
+  const pre = prev.h ? s.g.op('Gemm', [prev.h, s.weights.r, xp], { transB: true }) : xp;
+  return { h: s.g.op('Tanh', [pre]), c: null };
 }
 
 function lstmStep(s: StepContext, xp: Value, prev: State): State {
@@ -155,6 +162,13 @@ interface DirectionResult {
   last: State;
 }
 
+const GATES: Record<Kind, number> = { RNN: 1, LSTM: 4, GRU: 3 };
+const STEPS: Record<Kind, (s: StepContext, xp: Value, prev: State) => State> = {
+  RNN: rnnStep,
+  LSTM: lstmStep,
+  GRU: gruStep,
+};
+
 function runDirection(
   c: NodeImport,
   kind: Kind,
@@ -164,10 +178,11 @@ function runDirection(
 ): DirectionResult {
   const g = c.g;
   const x = c.x(0);
-  const gates = kind === 'LSTM' ? 4 : 3;
+  const gates = GATES[kind];
   const weights = directionWeights(c, d, gates, hidden);
-  // LSTM adds Rb outside any product, so it joins Wb in the one input projection; GRU's Rb_h may not.
-  const bias = kind === 'LSTM' && weights.rb ? add(g, weights.wb!, weights.rb) : weights.wb;
+  // RNN and LSTM add Rb outside any product, so it joins Wb in the one input projection; GRU's
+  // Rb_h may not.
+  const bias = kind !== 'GRU' && weights.rb ? add(g, weights.wb!, weights.rb) : weights.wb;
   const xps = inputProjections(g, x, weights.w, bias);
   const s: StepContext = {
     g,
@@ -176,7 +191,7 @@ function runDirection(
     gru: kind === 'GRU' ? gruWeights(g, weights, hidden) : null,
     linearBeforeReset: c.int('linear_before_reset', 0) !== 0,
   };
-  const step = kind === 'LSTM' ? lstmStep : gruStep;
+  const step = STEPS[kind];
   let state: State = {
     h: c.has(5) ? pick(g, c.x(5, x.dtype), d) : null,
     c: kind === 'LSTM' && c.has(6) ? pick(g, c.x(6, x.dtype), d) : null,
@@ -190,7 +205,7 @@ function runDirection(
   return { hs, last: state };
 }
 
-/** The LSTM or GRU row: [Y, Y_h] (and Y_c), built only where used (an unused output is left a hole). */
+/** The RNN, LSTM or GRU row: [Y, Y_h] (and Y_c), built only where used (an unused output is left a hole). */
 export function recurrentRow(kind: Kind): ImportRow {
   return (c) => {
     const g = c.g;
