@@ -178,9 +178,10 @@ export class InferenceService {
     };
     return {
       run: async (call) => {
-        const started = Date.now();
         if (closed) fail('internal', 'run on a closed sequence');
-        // The sequence's runner loads once for all its runs: only a hang-up stops the wait here.
+        // The sequence's runner loads once for all its runs: only a hang-up stops the wait here,
+        // and the run's deadline starts after it (a large decoder loads for longer than a step
+        // may take; its first request waits for the load, as the next ones do not).
         const { seq, limitMs } = await unlessGivenUp(
           () => {
             opened ??= open();
@@ -189,6 +190,7 @@ export class InferenceService {
           call.signal,
           Number.POSITIVE_INFINITY,
         );
+        const started = Date.now();
         const limit = Math.min(limitMs, call.timeoutMs ?? Number.POSITIVE_INFINITY);
         return seq.run({
           inputs: call.inputs,
