@@ -1,7 +1,8 @@
 /**
  * A sequence (a decoder's generation) waits for its model's load however long it takes, and its
  * first run's deadline starts after the load: a large decoder loads for longer than a step may
- * take, and the first chat after a push must not be a 504. A hang-up still stops the wait.
+ * take, and the first chat after a push must not be a 504. A hang-up still stops the wait, and is
+ * counted in `maas_requests_dropped_total`.
  *
  * Real engine and registry; the loader is the real one behind a gate the test opens, so "still
  * loading" is a state the test holds, not a duration it guesses.
@@ -25,6 +26,8 @@ describe('a sequence whose model is still loading', () => {
   let store: SqliteStore;
   let pool: RunnerPool;
   let inference: InferenceService;
+  const metrics = platformMetrics(new MetricsRegistry(1000));
+  const dropped = () => metrics.dropped.get({ model: 'lin', version: '1', reason: 'client_closed' });
   let loads = 0;
   let openGate: () => void = () => {};
   const gate = new Promise<void>((r) => {
@@ -47,7 +50,7 @@ describe('a sequence whose model is still loading', () => {
         session: { intraOpThreads: 1 },
         defaults: { maxBatchSize: 1, maxDelayMs: 0, maxQueue: 16, maxNumSeqs: 4, maxBatchedTokens: 512 },
       },
-      platformMetrics(new MetricsRegistry(1000)),
+      metrics,
       async (path, options) => {
         loads++;
         await gate;
@@ -78,11 +81,13 @@ describe('a sequence whose model is still loading', () => {
     await expect.poll(() => loads).toBe(1);
     controller.abort();
     expect(await hungUp).toMatchObject({ code: 'client_closed' });
+    expect(dropped()).toBe(1);
     // Held past the run's 50 ms deadline: before the fix the deadline counted from before the load.
     await new Promise((r) => setTimeout(r, 300));
     openGate();
     for (const out of await Promise.all(answers)) expect(out.y.dims).toEqual([1, 3]);
     for (const seq of seqs) seq.close();
+    expect(dropped()).toBe(1);
     gone.close();
   });
 });

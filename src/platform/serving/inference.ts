@@ -167,8 +167,11 @@ export class InferenceService {
   ): InferSequence {
     let opened: Promise<{ seq: RunnerSequence; limitMs: number }> | null = null;
     let closed = false;
+    /** Known once resolved: a hang-up during the load is then counted against it. */
+    let resolved: VersionRecord | null = null;
     const open = async () => {
       const version = await this.registry.resolve(owner, model, ref);
+      resolved = version;
       const detail = await this.registry.modelRecord(owner, model);
       const runner = await this.pool.acquire(version, await this.registry.modelPath(version), detail.serving);
       return {
@@ -189,6 +192,9 @@ export class InferenceService {
           },
           call.signal,
           Number.POSITIVE_INFINITY,
+          (reason) => {
+            if (resolved) this.pool.noteDropped(resolved, undefined, reason);
+          },
         );
         const started = Date.now();
         const limit = Math.min(limitMs, call.timeoutMs ?? Number.POSITIVE_INFINITY);
