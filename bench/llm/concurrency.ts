@@ -7,14 +7,17 @@
  *
  *   node --import tsx bench/llm/concurrency.ts [--streams 1,4,8,16] [--new-tokens 32]
  *        [--prompt-tokens 64] [--long-prompt 1000] [--hidden 512] [--layers 8] [--vocab N]
+ *        [--heads 8] [--kv-heads 4]
  *        [--out bench/results] [--fuse true|false] [--no-latency]
  *
  * `--fuse` sets the server's `--fuse-projections` (default true, as maas serves); `--no-latency`
  * skips the latency table. The aggregate rate is end to end (all tokens ÷ first request to last
  * end, the streams' prefills inside); with batching on, each row also gives the **decode** rate:
  * streams ÷ the mean inter-token latency the server measured over the round
- * (`maas_llm_inter_token_latency_seconds`, a token sampled to the next), i.e. the tokens/s of the
- * streams' decode phase, as a single stream's decode tokens/s leaves its prefill out. Each aggregate row also gives the server's CPU time (all its threads,
+ * (`maas_llm_inter_token_latency_seconds`, a token sampled to the next), i.e. streams × one
+ * stream's decode rate while batched, as a single stream's decode tokens/s leaves its prefill out.
+ * It assumes every stream decodes for the whole round: streams that join or finish at other times
+ * make it an upper bound of the round's own rate (the end-to-end column is a lower bound). Each aggregate row also gives the server's CPU time (all its threads,
  * from /proc/<pid>/stat) per generated token: on a loaded machine wall-clock rates drift with the
  * load, CPU per token far less.
  *
@@ -44,8 +47,8 @@ const longPrompt = Number(flag('--long-prompt', '1000'));
 const shape = {
   hidden: Number(flag('--hidden', '512')),
   layers: Number(flag('--layers', '8')),
-  heads: 8,
-  kvHeads: 4,
+  heads: Number(flag('--heads', '8')),
+  kvHeads: Number(flag('--kv-heads', '4')),
   intermediate: 2 * Number(flag('--hidden', '512')),
   // Default: the tokenizer's own size, so that every generated id decodes to text (an SSE event).
   modelVocab: flag('--vocab', '') ? Number(flag('--vocab', '')) : undefined,
@@ -252,16 +255,18 @@ async function main() {
         ['on', 16],
       ] as const) {
         await serving(server.url, { max_num_seqs: seqs, max_batched_tokens: 256 });
+        const itl0 = mode === 'on' ? await interTokenLatency(server.url) : null;
         const cpu0 = cpuSeconds(pid);
-        const itl0 = await interTokenLatency(server.url);
         const client0 = process.cpuUsage();
         const r = await round(server.url, n);
         const client = process.cpuUsage(client0);
+        cpuPerToken[mode][n] = ((cpuSeconds(pid) - cpu0) * 1000) / r.tokens;
         clientCpuPerToken[mode][n] = (client.user + client.system) / 1000 / r.tokens;
         rows[mode][n] = r.tokens / r.seconds;
-        const itl1 = await interTokenLatency(server.url);
-        if (mode === 'on') decodeOn[n] = (n * (itl1.count - itl0.count)) / (itl1.sum - itl0.sum);
-        cpuPerToken[mode][n] = ((cpuSeconds(pid) - cpu0) * 1000) / r.tokens;
+        if (itl0) {
+          const itl1 = await interTokenLatency(server.url);
+          decodeOn[n] = (n * (itl1.count - itl0.count)) / (itl1.sum - itl0.sum);
+        }
         console.error(
           `${mode} ${n} streams: ${(r.tokens / r.seconds).toFixed(1)} tok/s (${r.tokens} tokens)${mode === 'on' ? `, decode ${decodeOn[n].toFixed(1)} tok/s` : ''}, server CPU ${cpuPerToken[mode][n].toFixed(1)} ms/token, client CPU ${clientCpuPerToken[mode][n].toFixed(2)} ms/token, load ${os.loadavg()[0].toFixed(1)}`,
         );
@@ -295,7 +300,7 @@ async function main() {
         (2 * shape.hidden * shape.hidden * shape.kvHeads) / shape.heads +
         3 * shape.hidden * shape.intermediate);
   const header = [
-    `Random Llama-layout decoder, hidden ${shape.hidden}, ${shape.layers} layers, vocab ${shape.modelVocab ?? 'of its tokenizer (≈ 384)'} (≈ ${(params / 1e6).toFixed(0)} M parameters), ${promptTokens}-token prompts, ${newTokens} new tokens per stream, greedy.`,
+    `Random Llama-layout decoder, hidden ${shape.hidden}, ${shape.layers} layers, ${shape.heads} query / ${shape.kvHeads} key-value heads, MLP ${shape.intermediate}, vocab ${shape.modelVocab ?? 'of its tokenizer (≈ 384)'} (≈ ${(params / 1e6).toFixed(0)} M parameters), ${promptTokens}-token prompts, ${newTokens} new tokens per stream, greedy.`,
     `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load average ${os
       .loadavg()
       .map((l) => l.toFixed(1))

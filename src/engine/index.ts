@@ -35,7 +35,7 @@ export {
 } from './onnx/quantize/rewrite';
 export { type BatchPlan, type Feedback, SequenceStates } from './runtime/sequence';
 export { EngineSession, type SessionOptions, type ValueSignature } from './runtime/session';
-export { DECODER_SPIN_US, type SpinSetting, spinMicrosFor, spinWhileRunning } from './runtime/spinning';
+export { spinWhileRunning } from './runtime/spinning';
 export { compileTrainStep, type TrainState, type TrainStep } from './train/compile';
 export type { ModelSpec, Values } from './train/graphs';
 export type { Optimizer, OptimizerContext, OptimizerUpdate } from './train/optimizer';

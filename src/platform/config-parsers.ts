@@ -25,8 +25,16 @@ export const text: Parser<string> = (raw) => raw;
 /** `auto`, or an integer in [min, max]. */
 export const autoOrInt =
   (min: number, max: number): Parser<number | 'auto'> =>
-  (raw, key) =>
-    raw === 'auto' ? 'auto' : int(min, max)(raw, key);
+  (raw, key) => {
+    if (raw === 'auto') return 'auto';
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max)
+      fail(
+        'invalid_request',
+        `config ${key}: ${JSON.stringify(raw)} is not auto or an integer in [${min}, ${max}]`,
+      );
+    return n;
+  };
 /** One of a fixed list of words (a mode, a role, a format). */
 export const oneOf =
   <T extends string>(values: readonly T[]): Parser<T> =>

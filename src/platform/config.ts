@@ -5,7 +5,6 @@
  */
 import { fail } from '../common/errors';
 import { didYouMean } from '../common/suggest';
-import type { SpinSetting } from '../engine/index';
 import { limitOptions } from './config-limits';
 import {
   autoOrInt,
@@ -21,6 +20,7 @@ import {
 import { predictionOptions } from './config-predictions';
 import { EXPRESS_LANE_MODES, type ExpressLaneMode } from './serving/express-lane';
 import { SCHEDULINGS, type Scheduling } from './serving/run-queue';
+import type { SpinSetting } from './serving/spin-policy';
 
 /** What `maas serve` does about zoo models that are not installed (see src/platform/zoo-training/). */
 export const ZOO_MODES = ['auto', 'off', 'quick'] as const;

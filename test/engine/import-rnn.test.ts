@@ -95,6 +95,16 @@ const cases: Record<string, RecurrentCase> = {
   'an RNN, forward, no initial state': { op: 'RNN' },
   'an RNN, bidirectional, with initial h': { op: 'RNN', direction: 'bidirectional', initial: true },
   'an RNN, reverse, no B, only Y_h read': { op: 'RNN', direction: 'reverse', bias: false, outputs: [1] },
+  "an RNN with Relu (PyTorch's nonlinearity='relu')": {
+    op: 'RNN',
+    attrs: { activations: { strings: ['Relu'] } },
+  },
+  'an RNN, bidirectional, Relu one way and Tanh the other, written out': {
+    op: 'RNN',
+    direction: 'bidirectional',
+    initial: true,
+    attrs: { activations: { strings: ['Relu', 'Tanh'] } },
+  },
   'an LSTM, forward, no initial state': { op: 'LSTM' },
   'an LSTM, bidirectional, with initial h and c': { op: 'LSTM', direction: 'bidirectional', initial: true },
   'a GRU, linear_before_reset 0, with initial h': {
@@ -156,8 +166,8 @@ describe('ONNX RNN, LSTM and GRU import (unrolled)', () => {
     ['peepholes', { op: 'LSTM', extraInputs: ['', '', '', 'P'] }, 'peepholes (input P) are not supported'],
     [
       "an RNN's other activation",
-      { op: 'RNN', attrs: { activations: { strings: ['Relu'] } } },
-      'activations [Relu] are not supported (only the defaults Tanh)',
+      { op: 'RNN', attrs: { activations: { strings: ['Sigmoid'] } } },
+      'activations [Sigmoid] are not supported (an RNN takes one of Tanh,Relu per direction)',
     ],
     [
       'other activations',

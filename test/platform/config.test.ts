@@ -33,6 +33,18 @@ describe('config', () => {
     expect(() => loadConfig({ MAAS_METRICS_PUBLIC: 'maybe' })).toThrow(/boolean/);
   });
 
+  it('MAAS_INTRA_OP_SPIN_US: auto by default, a number of µs, or a clear refusal', () => {
+    expect(loadConfig({}).intraOpSpinUs).toBe('auto');
+    expect(loadConfig({ MAAS_INTRA_OP_SPIN_US: '0' }).intraOpSpinUs).toBe(0);
+    expect(loadConfig({}, { '--intra-op-spin-us': '20' }).intraOpSpinUs).toBe(20);
+    expect(loadConfig({ MAAS_INTRA_OP_SPIN_US: '50' }, { '--intra-op-spin-us': 'auto' }).intraOpSpinUs).toBe(
+      'auto',
+    );
+    expect(() => loadConfig({ MAAS_INTRA_OP_SPIN_US: 'fast' })).toThrow(
+      'config MAAS_INTRA_OP_SPIN_US: "fast" is not auto or an integer in [0, 1000000]',
+    );
+  });
+
   it('cluster options: URLs by scheme, roles, a pepper required with a shared database', () => {
     const pepper = 'p'.repeat(32);
     const c = loadConfig({

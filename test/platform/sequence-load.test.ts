@@ -71,19 +71,20 @@ describe('a sequence whose model is still loading', () => {
   it('is answered after a load longer than its deadline; a hang-up during the load still stops it', async () => {
     const gone = inference.sequence('t', 'lin', undefined, {});
     const controller = new AbortController();
-    const hungUp = gone.run({ inputs: { x: x() }, timeoutMs: 50, signal: controller.signal }).then(
+    const hungUp = gone.run({ inputs: { x: x() }, timeoutMs: 1000, signal: controller.signal }).then(
       () => null,
       (e: unknown) => e,
     );
     // Two sequences: the second's first run queues behind the first's once the model is loaded.
     const seqs = [0, 1].map(() => inference.sequence('t', 'lin', undefined, {}));
-    const answers = seqs.map((seq) => seq.run({ inputs: { x: x() }, timeoutMs: 50 }));
+    const answers = seqs.map((seq) => seq.run({ inputs: { x: x() }, timeoutMs: 1000 }));
     await expect.poll(() => loads).toBe(1);
     controller.abort();
     expect(await hungUp).toMatchObject({ code: 'client_closed' });
     expect(dropped()).toBe(1);
-    // Held past the run's 50 ms deadline: before the fix the deadline counted from before the load.
-    await new Promise((r) => setTimeout(r, 300));
+    // Held past the runs' 1 s deadline: before the fix it counted from before the load, and the
+    // second sequence's first run, queued behind the first's, was a 504 at once.
+    await new Promise((r) => setTimeout(r, 1500));
     openGate();
     for (const out of await Promise.all(answers)) expect(out.y.dims).toEqual([1, 3]);
     for (const seq of seqs) seq.close();

@@ -2,7 +2,7 @@
  * ONNX's RNN, LSTM and GRU ops, unrolled over a static sequence length into IR primitives (MatMul,
  * Gemm, Split, Sigmoid, Tanh, Mul, Add), so an imported recurrent model differentiates like any
  * other graph. The maths is the ONNX spec's (layout 0): X [T, B, I], W [D, G·H, I], R [D, G·H, H],
- * B [D, 2·G·H] = [Wb, Rb]; one gate for RNN (h' = tanh(x·Wᵀ + h·Rᵀ + Wb + Rb)), gate order
+ * B [D, 2·G·H] = [Wb, Rb]; one gate for RNN (h' = f(x·Wᵀ + h·Rᵀ + Wb + Rb), f Tanh or Relu), gate order
  * i, o, f, c for LSTM and z, r, h for GRU; outputs Y [T, D, B, H], Y_h and (LSTM) Y_c [D, B, H]. A reverse direction runs from the last step to the
  * first, and its Y rows stay at their input positions. What is not built (sequence_lens,
  * peepholes, other activations, clip, layout 1, input_forget) is refused by name.
@@ -32,10 +32,11 @@ interface StepContext {
   /** GRU only. */
   gru: GruWeights | null;
   linearBeforeReset: boolean;
+  /** RNN only: its activation op in this direction. */
+  activation: string;
 }
 
-const DEFAULT_ACTIVATIONS: Record<Kind, string[]> = {
-  RNN: ['Tanh'],
+const DEFAULT_ACTIVATIONS: Record<'LSTM' | 'GRU', string[]> = {
   LSTM: ['Sigmoid', 'Tanh', 'Tanh'],
   GRU: ['Sigmoid', 'Tanh'],
 };
@@ -51,12 +52,26 @@ function refuseUnbuilt(c: NodeImport, kind: Kind, directions: number): void {
   if (c.node.attrs.activation_alpha || c.node.attrs.activation_beta)
     c.refuse('activation_alpha and activation_beta are not supported');
   const activations = c.node.attrs.activations;
-  if (activations) {
+  // An RNN's activations are read (or refused) by rnnActivations.
+  if (activations && kind !== 'RNN') {
     const want = Array.from({ length: directions }, () => DEFAULT_ACTIVATIONS[kind]).flat();
     const given = activations.kind === 'strings' ? activations.value : [];
     if (given.join() !== want.join())
       c.refuse(`activations [${given}] are not supported (only the defaults ${DEFAULT_ACTIVATIONS[kind]})`);
   }
+}
+
+/** An RNN's activation per direction: Tanh by default, or Relu (PyTorch's `nonlinearity='relu'`). */
+const RNN_ACTIVATIONS = ['Tanh', 'Relu'];
+function rnnActivations(c: NodeImport, directions: number): string[] {
+  const activations = c.node.attrs.activations;
+  if (!activations) return Array(directions).fill('Tanh');
+  const given = activations.kind === 'strings' ? activations.value : [];
+  if (given.length !== directions || !given.every((a) => RNN_ACTIVATIONS.includes(a)))
+    c.refuse(
+      `activations [${given}] are not supported (an RNN takes one of ${RNN_ACTIVATIONS} per direction)`,
+    );
+  return given;
 }
 
 /** Direction `d` of a [D, …] value. */
@@ -94,10 +109,10 @@ function recurrent(s: StepContext, h: Value | null, r: Value, bias: Value | null
   return s.g.op('Gemm', bias ? [h, r, bias] : [h, r], { transB: true });
 }
 
-/** h' = tanh(x·Wᵀ + Wb + Rb + h·Rᵀ): the biases are already in the input projection. */
+/** h' = f(x·Wᵀ + Wb + Rb + h·Rᵀ), f Tanh or Relu: the biases are already in the input projection. */
 function rnnStep(s: StepContext, xp: Value, prev: State): State {
   const pre = prev.h ? s.g.op('Gemm', [prev.h, s.weights.r, xp], { transB: true }) : xp;
-  return { h: s.g.op('Tanh', [pre]), c: null };
+  return { h: s.g.op(s.activation, [pre]), c: null };
 }
 
 function lstmStep(s: StepContext, xp: Value, prev: State): State {
@@ -175,6 +190,7 @@ function runDirection(
   d: number,
   reverse: boolean,
   hidden: number,
+  activation: string,
 ): DirectionResult {
   const g = c.g;
   const x = c.x(0);
@@ -190,6 +206,7 @@ function runDirection(
     weights,
     gru: kind === 'GRU' ? gruWeights(g, weights, hidden) : null,
     linearBeforeReset: c.int('linear_before_reset', 0) !== 0,
+    activation,
   };
   const step = STEPS[kind];
   let state: State = {
@@ -233,8 +250,9 @@ export function recurrentRow(kind: Kind): ImportRow {
       if (dim0 !== directions)
         c.refuse(`${NAMES[i]} has ${dim0} directions on dim 0; direction '${direction}' needs ${directions}`);
     }
+    const activations = kind === 'RNN' ? rnnActivations(c, directions) : [];
     const runs = Array.from({ length: directions }, (_, d) =>
-      runDirection(c, kind, d, direction === 'reverse' || d === 1, hidden),
+      runDirection(c, kind, d, direction === 'reverse' || d === 1, hidden, activations[d] ?? ''),
     );
     const outs: Value[] = [];
     // Y [T, D, B, H]: per step, the directions' h stacked on axis 1.

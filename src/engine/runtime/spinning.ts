@@ -17,21 +17,3 @@ export function spinWhileRunning(
   if (micros <= 0) return { allowSpinning: false };
   return { allowSpinning: true, spinOnlyWhileRunning: true, spinMicros: micros };
 }
-
-/**
- * How long a served model's intra-op threads spin per wait when the setting is `auto`: decoder
- * LLMs (a decode step is hundreds of small ops, each a wait for a sleeping thread when threads do
- * not spin) 50 µs; every other model 0. Measured on 2 idle cores (docs/llm.md): a 110 M-parameter
- * decoder's single stream decoded 10–15 % faster at 50 µs for the same CPU per token, while the
- * CNN batching benchmark, whose API thread needs the second core, lost ≈ 5 % with spinning.
- */
-export const DECODER_SPIN_US = 50;
-
-/** A served model's spin setting: microseconds for every model, or `auto` (by the model's kind). */
-export type SpinSetting = number | 'auto';
-
-/** The microseconds to spin for one model under `setting`. */
-export function spinMicrosFor(setting: SpinSetting, decoder: boolean): number {
-  if (setting !== 'auto') return setting;
-  return decoder ? DECODER_SPIN_US : 0;
-}

@@ -5,10 +5,11 @@
  * lane (a second session, runner.ts) loads only where the budget still has room for it.
  */
 import { fail } from '../../common/errors';
-import { type SessionOptions, type SpinSetting, spinMicrosFor, spinWhileRunning } from '../../engine/index';
+import { type SessionOptions, spinWhileRunning } from '../../engine/index';
 import type { ServingSettings, VersionRecord } from '../../store/ports';
 import type { PlatformMetrics } from '../metrics';
 import { Runner, type RunnerSettings } from './runner';
+import { type SpinSetting, spinMicrosFor } from './spin-policy';
 import { type ModelSession, ThreadedSession } from './threaded-session';
 
 export interface PoolSettings {
@@ -19,7 +20,7 @@ export interface PoolSettings {
   defaults: RunnerSettings;
   /** Runners get an express lane (express-lane.ts); default off. */
   expressLane?: boolean;
-  /** How long the intra-op threads spin while a run is in progress (spinning.ts); default 0. */
+  /** How long the intra-op threads spin while a run is in progress (spin-policy.ts); default 0. */
   spinUs?: SpinSetting;
 }
 
@@ -28,13 +29,6 @@ export type SessionLoader = (path: string, options: SessionOptions) => Promise<M
 
 /** A loaded model costs roughly its weights twice (file bytes + ORT's arena); plus 1 MiB fixed. */
 const estimateMemory = (v: VersionRecord): number => v.sizeBytes * 2 + 1024 * 1024;
-
-/**
- * A decoder LLM with a KV cache: an uploaded folder's `decoder-lm`, or any graph that takes its
- * past keys back (`past_key_values.0.key`, maas's `past_key_0`).
- */
-const isCachedDecoder = (v: VersionRecord): boolean =>
-  v.metadata.kind === 'decoder-lm' || v.signature.inputs.some((i) => i.name.startsWith('past_key'));
 
 export const versionKey = (v: Pick<VersionRecord, 'owner' | 'model' | 'version'>): string =>
   `${v.owner}/${v.model}@${v.version}`;
@@ -144,7 +138,7 @@ export class RunnerPool {
       });
     }
     this.makeRoom(need);
-    const spin = spinMicrosFor(this.settings.spinUs ?? 0, !role && isCachedDecoder(v));
+    const spin = spinMicrosFor(this.settings.spinUs ?? 0, v, role !== undefined);
     const options = { ...this.settings.session, ...spinWhileRunning(spin) };
     const session = await this.load(path, options);
     const labels = runnerLabels(v, role);
