@@ -1,11 +1,12 @@
 /**
  * ONNX's RNN, LSTM and GRU ops, unrolled over a static sequence length into IR primitives (MatMul,
- * Gemm, Split, Sigmoid, Tanh, Mul, Add), so an imported recurrent model differentiates like any
- * other graph. The maths is the ONNX spec's (layout 0): X [T, B, I], W [D, G·H, I], R [D, G·H, H],
- * B [D, 2·G·H] = [Wb, Rb]; one gate for RNN (h' = f(x·Wᵀ + h·Rᵀ + Wb + Rb), f Tanh or Relu), gate order
- * i, o, f, c for LSTM and z, r, h for GRU; outputs Y [T, D, B, H], Y_h and (LSTM) Y_c [D, B, H]. A reverse direction runs from the last step to the
- * first, and its Y rows stay at their input positions. What is not built (sequence_lens,
- * peepholes, other activations, clip, layout 1, input_forget) is refused by name.
+ * Gemm, Split, Sigmoid, Tanh, Relu, Mul, Add), so an imported recurrent model differentiates like
+ * any other graph. The maths is the ONNX spec's (layout 0): X [T, B, I], W [D, G·H, I],
+ * R [D, G·H, H], B [D, 2·G·H] = [Wb, Rb]; one gate for RNN (h' = f(x·Wᵀ + h·Rᵀ + Wb + Rb), f Tanh
+ * or Relu), gate order i, o, f, c for LSTM and z, r, h for GRU; outputs Y [T, D, B, H], Y_h and
+ * (LSTM) Y_c [D, B, H]. A reverse direction runs from the last step to the first, and its Y rows
+ * stay at their input positions. What is not built (sequence_lens, peepholes, other activations,
+ * clip, layout 1, input_forget) is refused by name.
  */
 import type { GraphBuilder, Value } from '../ir/types';
 import type { ImportRow, NodeImport } from './import-node';
@@ -222,7 +223,10 @@ function runDirection(
   return { hs, last: state };
 }
 
-/** The RNN, LSTM or GRU row: [Y, Y_h] (and Y_c), built only where used (an unused output is left a hole). */
+/**
+ * The RNN, LSTM or GRU row: [Y, Y_h] (and Y_c), built only where used (an unused output is left a
+ * hole).
+ */
 export function recurrentRow(kind: Kind): ImportRow {
   return (c) => {
     const g = c.g;
