@@ -17,6 +17,7 @@ import { disconnectSignal } from './common';
 import { problemBody, toMaasError } from './errors';
 import { admitServing, audioUnits, metered, speechBound, tokenBound } from './metered';
 import { authorizedModel } from './model-ref';
+import { optionalBoolean } from './openai/parse';
 import { SseStream } from './openai/sse';
 import type { RouteContext, RouteSpec } from './route';
 
@@ -88,6 +89,8 @@ const GENERATE_KEYS = [
   'presence_penalty',
   'frequency_penalty',
   'repetition_penalty',
+  'min_tokens',
+  'ignore_eos',
 ];
 
 /** `format`: "json" (any JSON object) or a JSON Schema the output must follow, as Ollama takes it. */
@@ -121,6 +124,8 @@ async function generate(ctx: RouteContext) {
     presencePenalty: num(body, 'presence_penalty'),
     frequencyPenalty: num(body, 'frequency_penalty'),
     repetitionPenalty: num(body, 'repetition_penalty'),
+    minTokens: num(body, 'min_tokens', true),
+    ignoreEos: optionalBoolean(body, 'ignore_eos'),
   });
   if (body.stream !== undefined && typeof body.stream !== 'boolean')
     fail('invalid_request', 'stream must be a boolean', { pointer: 'stream' });
@@ -276,7 +281,7 @@ export const taskRoutes: RouteSpec[] = [
     method: 'POST',
     path: `${M}/generate`,
     summary:
-      'Generate text: {prompt, max_tokens, temperature, top_p, top_k, stop, seed, n, stream, presence_penalty, frequency_penalty, repetition_penalty}',
+      'Generate text: {prompt, max_tokens, temperature, top_p, top_k, stop, seed, n, stream, presence_penalty, frequency_penalty, repetition_penalty, min_tokens, ignore_eos}',
     handler: generate,
   },
   { ...base, method: 'POST', path: `${M}/embed`, summary: 'Embed texts: {input}', handler: embed },

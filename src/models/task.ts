@@ -88,6 +88,10 @@ export interface GenerateRequest {
   presencePenalty?: number;
   frequencyPenalty?: number;
   repetitionPenalty?: number;
+  /** vLLM's `min_tokens`: the model's end tokens cannot come before this many tokens. */
+  minTokens?: number;
+  /** vLLM's `ignore_eos`: the model's end tokens do not end the text. */
+  ignoreEos?: boolean;
   /**
    * Let the tokenizer add its special tokens (BOS, …) around the prompt, as transformers does for
    * plain text. False for a prompt a chat template rendered: it holds them already. Default true.

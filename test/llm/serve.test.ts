@@ -211,6 +211,41 @@ describe('a Hugging Face-layout folder served by maas', () => {
     expect(res.json().usage.completion_tokens).toBe(3);
   }, 90_000);
 
+  // Uses 'llama-eos' from the test above: its third greedy token is an end token.
+  it("vLLM's min_tokens and ignore_eos: the end token comes no earlier, or does not end the answer", async () => {
+    const messages: Message[] = [{ role: 'user', content: 'Hello, world!' }];
+    const chat = (extra: Record<string, unknown>, url = '/v1/chat/completions') =>
+      s.app.inject({
+        method: 'POST',
+        url,
+        headers: auth,
+        payload: { model: 'llama-eos', messages, temperature: 0, max_tokens: MAX, ...extra },
+      });
+    const min = await chat({ min_tokens: 6 });
+    expect(min.statusCode, min.body).toBe(200);
+    expect(min.json().usage.completion_tokens).toBeGreaterThanOrEqual(6);
+    const ignored = await chat({ ignore_eos: true });
+    expect(ignored.statusCode, ignored.body).toBe(200);
+    expect(ignored.json().usage.completion_tokens).toBe(MAX);
+    expect(ignored.json().choices[0].finish_reason).toBe('length');
+    const native = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/models/llama-eos/generate',
+      headers: auth,
+      payload: { prompt: 'Hello, world!', temperature: 0, max_tokens: MAX, ignore_eos: true },
+    });
+    expect(native.statusCode, native.body).toBe(200);
+    expect(native.json().choices[0].finish_reason).toBe('length');
+    const tooMany = await chat({ min_tokens: MAX + 1 });
+    expect(tooMany.statusCode).toBe(400);
+    expect(tooMany.json().error.message).toContain(
+      `min_tokens must be an integer from 0 to max_tokens (${MAX})`,
+    );
+    const notBool = await chat({ ignore_eos: 'yes' });
+    expect(notBool.statusCode).toBe(400);
+    expect(notBool.json().error.message).toBe('ignore_eos must be a boolean');
+  }, 60_000);
+
   it('counts tokens with the model tokenizer: tokenize, detokenize, and a prompt past the context → 400 with the numbers', async () => {
     const tok = await s.app.inject({
       url: `/api/v1/models/llama/tokenize?text=${encodeURIComponent('Hello, world! 你好')}`,

@@ -193,6 +193,29 @@ describe('Generator', () => {
     expect(gen.finishReason).toBe('stop');
   });
 
+  it('min_tokens hides the end token until enough tokens came; ignore_eos lets it pass as a token', () => {
+    // Logits over 3 ids: the end token 0 is always the best, then 1 ('a'), then 2 ('b').
+    const logits = () => Float32Array.from([5, 2, 1]);
+    const letters = (ids: readonly number[]) => ids.map((i) => (i === 0 ? '' : 'ab'[i - 1])).join('');
+    const sample = (gen: Generator) => {
+      while (!gen.done) gen.step(logits());
+      return gen;
+    };
+    const plain = sample(new Generator({ maxTokens: 5, temperature: 0, endTokens: [0] }, letters));
+    expect([plain.tokens, plain.finishReason]).toEqual([[0], 'stop']);
+    const min = sample(
+      new Generator({ maxTokens: 5, temperature: 0, endTokens: [0], minTokens: 3 }, letters),
+    );
+    expect([min.tokens, min.finishReason, min.text]).toEqual([[1, 1, 1, 0], 'stop', 'aaa']);
+    const ignore = sample(
+      new Generator({ maxTokens: 5, temperature: 0, endTokens: [0], ignoreEos: true }, letters),
+    );
+    expect([ignore.tokens, ignore.finishReason]).toEqual([[0, 0, 0, 0, 0], 'length']);
+    expect(() => new Generator({ maxTokens: 5, minTokens: 6 }, letters)).toThrow(
+      'min_tokens must be an integer from 0 to max_tokens (5), got 6',
+    );
+  });
+
   it('ends at max tokens and flushes a held partial stop', () => {
     const gen = new Generator({ maxTokens: 4, stop: ['xyz'] }, decodeBytes);
     const deltas = streamTokens(gen, bytesOf('abxyz'));

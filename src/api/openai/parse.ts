@@ -34,6 +34,13 @@ export function optionalInteger(body: Body, key: string): number | undefined {
   return v;
 }
 
+export function optionalBoolean(body: Body, key: string): boolean | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') fail('invalid_request', `${key} must be a boolean`, { pointer: key });
+  return v;
+}
+
 export function optionalString(body: Body, key: string, max = 1000): string | undefined {
   const v = body[key];
   if (v === undefined || v === null) return undefined;
@@ -108,6 +115,9 @@ export function generationParams(body: Body): Omit<GenerationParams, 'prompt'> {
     frequencyPenalty: optionalNumber(body, 'frequency_penalty'),
     // Not OpenAI's, but vLLM's and transformers': multiplicative, > 1 discourages repeats.
     repetitionPenalty: optionalNumber(body, 'repetition_penalty'),
+    // vLLM's extensions, for benchmarks and fixed-length answers.
+    minTokens: optionalInteger(body, 'min_tokens'),
+    ignoreEos: optionalBoolean(body, 'ignore_eos'),
   };
 }
 

@@ -36,6 +36,16 @@ export interface GeneratorOptions extends SamplingOptions {
   seed?: Seed;
   /** Tokens that end the text (end-of-sequence); they are counted but produce no text. */
   endTokens?: readonly number[];
+  /**
+   * vLLM's `min_tokens`: `endTokens` cannot be sampled before this many tokens (their logits are
+   * hidden); stop strings still end the text. At most `maxTokens`.
+   */
+  minTokens?: number;
+  /**
+   * vLLM's `ignore_eos`: `endTokens` do not end the text (they are decoded like any token), so it
+   * runs to `maxTokens` or a stop string; a constraint's end tokens still end it.
+   */
+  ignoreEos?: boolean;
   /** Hides the tokens that may not come next (e.g. JSON of a schema); its end tokens end the text too. */
   constraint?: TokenConstraint;
   /** Report this many most likely alternatives (0..20) with each token's log probability. */
@@ -64,6 +74,22 @@ const MAX_PENDING_TOKENS = 8;
  */
 const CONTEXT_TOKENS = 4;
 export const MAX_STOP_SEQUENCES = 4;
+
+/** min_tokens: a whole number ≤ max_tokens, and not with a constraint (whose end may be all it allows). */
+function checkMinTokens(options: GeneratorOptions): void {
+  const min = options.minTokens;
+  if (min === undefined) return;
+  if (!Number.isInteger(min) || min < 0 || min > options.maxTokens)
+    fail(
+      'invalid_request',
+      `min_tokens must be an integer from 0 to max_tokens (${options.maxTokens}), got ${min}`,
+      {
+        pointer: 'min_tokens',
+      },
+    );
+  if (min > 0 && options.constraint)
+    fail('invalid_request', 'min_tokens cannot be combined with response_format', { pointer: 'min_tokens' });
+}
 
 /** OpenAI's `stop`: a string, a list of up to 4 non-empty strings, or nothing. */
 export function normalizeStop(stop: unknown): string[] {
@@ -162,9 +188,11 @@ export class Generator {
     if (!Number.isInteger(options.maxTokens) || options.maxTokens < 1) {
       fail('invalid_request', `max_tokens must be a positive integer, got ${String(options.maxTokens)}`);
     }
+    checkMinTokens(options);
     this.stops = normalizeStop(options.stop);
     this.maxStop = Math.max(0, ...this.stops.map((s) => s.length));
-    this.endTokens = new Set([...(options.endTokens ?? []), ...(options.constraint?.endTokens ?? [])]);
+    const modelEnds = options.ignoreEos ? [] : (options.endTokens ?? []);
+    this.endTokens = new Set([...modelEnds, ...(options.constraint?.endTokens ?? [])]);
     this.seed = options.seed ?? randomSeed();
     this.rng = new Rng(this.seed);
   }
@@ -188,9 +216,8 @@ export class Generator {
   step(logits: Float32Array): GenerationStep {
     if (this.done) fail('internal', 'generation already finished');
     const constraint = this.options.constraint;
-    const allowed = constraint
-      ? constraint.mask(logits, this.options.maxTokens - this.tokens.length)
-      : logits;
+    const masked = constraint ? constraint.mask(logits, this.options.maxTokens - this.tokens.length) : logits;
+    const allowed = this.tokens.length < (this.options.minTokens ?? 0) ? this.withoutEnds(masked) : masked;
     const sampled = sampleToken(allowed, this.options, this.rng, this.counts);
     const token = sampled.token;
     const top = this.options.topLogprobs;
@@ -199,6 +226,13 @@ export class Generator {
     if (top === undefined && !constraint) return this.accept(token, () => sampled.logprob);
     const own = tokenLogprobs(logits, token, top ?? 0);
     return this.accept(token, own.logprob, top === undefined ? undefined : own.top);
+  }
+
+  /** A copy of `logits` with the model's end tokens hidden (min_tokens not reached yet). */
+  private withoutEnds(logits: Float32Array): Float32Array {
+    const copy = Float32Array.from(logits);
+    for (const id of this.options.endTokens ?? []) if (id >= 0 && id < copy.length) copy[id] = -Infinity;
+    return copy;
   }
 
   /** Accept a token chosen elsewhere (e.g. a forced prefix, or a reference decode in a test). */

@@ -93,6 +93,8 @@ async function generate(
       frequencyPenalty: req.frequencyPenalty,
       repetitionPenalty: req.repetitionPenalty ?? sampling.repetitionPenalty,
       endTokens: assets.eosIds,
+      minTokens: req.minTokens,
+      ignoreEos: req.ignoreEos,
       topLogprobs: req.logprobs,
       constraint:
         req.json && vocabulary

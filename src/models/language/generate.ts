@@ -57,6 +57,9 @@ export async function generateText(
       topP: req.topP,
       seed: req.seed,
       topLogprobs: req.logprobs,
+      // No end token in these vocabularies: min_tokens is only checked, ignore_eos changes nothing.
+      minTokens: req.minTokens,
+      ignoreEos: req.ignoreEos,
       constraint:
         req.json && vocabulary
           ? new JsonConstraint(bindGrammar(req.json.root, req.json.key, vocabulary))

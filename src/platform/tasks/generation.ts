@@ -33,6 +33,9 @@ export interface GenerationParams {
   presencePenalty?: number;
   frequencyPenalty?: number;
   repetitionPenalty?: number;
+  /** vLLM's `min_tokens` and `ignore_eos` (see GenerateRequest). */
+  minTokens?: number;
+  ignoreEos?: boolean;
   /** Let the tokenizer add BOS etc. (plain prompts); false for a prompt a chat template rendered. */
   specialTokens?: boolean;
   /** The prompt as token ids (OpenAI's `prompt: [1, 2, 3]`), for models that take them. */
@@ -159,6 +162,8 @@ export function openGeneration(
                 presencePenalty: params.presencePenalty,
                 frequencyPenalty: params.frequencyPenalty,
                 repetitionPenalty: params.repetitionPenalty,
+                minTokens: params.minTokens,
+                ignoreEos: params.ignoreEos,
                 specialTokens: params.specialTokens,
                 promptIds: params.promptIds,
                 tenant: params.tenant,
