@@ -223,7 +223,7 @@ export class Generator {
     const top = this.options.topLogprobs;
     // Log probabilities are the model's own (before the constraint and the sampling filters).
     // Read lazily: most requests never ask for them (see lazyLogprob).
-    if (top === undefined && !constraint) return this.accept(token, () => sampled.logprob);
+    if (top === undefined && allowed === logits) return this.accept(token, () => sampled.logprob);
     const own = tokenLogprobs(logits, token, top ?? 0);
     return this.accept(token, own.logprob, top === undefined ? undefined : own.top);
   }

@@ -105,7 +105,8 @@ async function generate(
   );
   const out = new LogprobStream(
     req.logprobs !== undefined,
-    new Set(assets.eosIds),
+    // With ignore_eos an eos id is an ordinary token of the answer, logprob included.
+    new Set(req.ignoreEos ? [] : assets.eosIds),
     (id) => vocabulary?.bytes[id] ?? null,
     onDelta,
   );
