@@ -8,68 +8,22 @@
  * Real engine and registry; the loader is the real one behind a gate the test opens, so "still
  * loading" is a state the test holds, not a duration it guesses.
  */
-import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MaasError } from '../../src/common/errors';
 import { tensorFrom } from '../../src/engine/runtime/tensor';
-import { ArtifactStore } from '../../src/platform/artifacts/artifacts';
-import { MetricsRegistry, platformMetrics } from '../../src/platform/metrics';
-import { Registry } from '../../src/platform/registry/registry';
-import { InferenceService } from '../../src/platform/serving/inference';
-import { RunnerPool } from '../../src/platform/serving/pool';
-import { ThreadedSession } from '../../src/platform/serving/threaded-session';
-import { SqliteStore } from '../../src/store/sqlite/store';
-import { linearModel } from '../helpers/onnx-fixtures';
-import { tempDir } from '../helpers/tmp';
+import { type GatedLoad, gatedLoad } from '../helpers/gated-load';
 
 describe('a call whose signal aborts while its model loads', () => {
-  let tmp: Awaited<ReturnType<typeof tempDir>>;
-  let store: SqliteStore;
-  let pool: RunnerPool;
-  let inference: InferenceService;
-  const metrics = platformMetrics(new MetricsRegistry(1000));
-  const dropped = () => metrics.dropped.get({ model: 'lin', version: '1', reason: 'client_closed' });
-  let loads = 0;
-  let openGate: () => void = () => {};
-  const gate = new Promise<void>((r) => {
-    openGate = r;
-  });
+  let t: GatedLoad;
+  const dropped = () => t.dropped('client_closed');
 
   beforeAll(async () => {
-    tmp = await tempDir();
-    store = SqliteStore.open({ path: join(tmp.dir, 'maas.db') });
-    const artifacts = await ArtifactStore.open(tmp.dir);
-    const registry = new Registry(store, artifacts, {
-      maxUploadBytes: 1 << 20,
-      validation: { timeoutMs: 20_000, memoryMb: 256 },
-    });
-    await registry.upload('t', 'lin', Readable.from([Buffer.from(linearModel(4, 3).bytes)]));
-    pool = new RunnerPool(
-      {
-        idleEvictMs: 60_000,
-        memoryBudgetBytes: 1 << 30,
-        session: { intraOpThreads: 1 },
-        defaults: { maxBatchSize: 1, maxDelayMs: 0, maxQueue: 16, maxNumSeqs: 4, maxBatchedTokens: 512 },
-      },
-      metrics,
-      async (path, options) => {
-        loads++;
-        await gate;
-        return ThreadedSession.create(path, options);
-      },
-    );
-    inference = new InferenceService(registry, pool, 30_000);
+    t = await gatedLoad();
   });
-  afterAll(async () => {
-    openGate();
-    await pool.close();
-    await store.close();
-    await tmp.remove();
-  });
+  afterAll(() => t.close());
 
   const call = (signal?: AbortSignal) =>
-    inference.infer('t', 'lin', undefined, {
+    t.inference.infer('t', 'lin', undefined, {
       inputs: { x: tensorFrom('float32', [1, 4], [1, 2, 3, 4]) },
       signal,
     });
@@ -83,7 +37,7 @@ describe('a call whose signal aborts while its model loads', () => {
       (e: unknown) => e,
     );
     expect((refused as MaasError).code).toBe('client_closed');
-    expect(loads).toBe(0);
+    expect(t.loads()).toBe(0);
     expect(dropped()).toBe(1);
 
     const controller = new AbortController();
@@ -92,17 +46,17 @@ describe('a call whose signal aborts while its model loads', () => {
       (e: unknown) => e,
     );
     // The load has started (the loader was called) and is held at the gate.
-    await expect.poll(() => loads).toBe(1);
+    await expect.poll(() => t.loads()).toBe(1);
     controller.abort();
     const error = await pending;
     expect(error).toBeInstanceOf(MaasError);
     expect((error as MaasError).code).toBe('client_closed');
-    expect(pool.loaded).toEqual([]);
+    expect(t.pool.loaded).toEqual([]);
     expect(dropped()).toBe(2);
 
     // A deadline that passes while the model still loads is answered at the deadline (the gate
     // is still held: the load cannot have ended), not after the load.
-    const late = await inference
+    const late = await t.inference
       .infer('t', 'lin', undefined, {
         inputs: { x: tensorFrom('float32', [1, 4], [1, 2, 3, 4]) },
         timeoutMs: 50,
@@ -113,13 +67,13 @@ describe('a call whose signal aborts while its model loads', () => {
       );
     expect((late as MaasError).code).toBe('deadline_exceeded');
     expect((late as MaasError).message).toMatch(/still loading/);
-    expect(metrics.dropped.get({ model: 'lin', version: '1', reason: 'deadline_exceeded' })).toBe(1);
-    expect(pool.loaded).toEqual([]);
+    expect(t.dropped('deadline_exceeded')).toBe(1);
+    expect(t.pool.loaded).toEqual([]);
 
-    openGate();
+    t.openGate();
     const { outputs } = await call();
     expect(outputs.y.dims).toEqual([1, 3]);
-    expect(loads).toBe(1);
-    expect(pool.loaded).toHaveLength(1);
+    expect(t.loads()).toBe(1);
+    expect(t.pool.loaded).toHaveLength(1);
   });
 });
