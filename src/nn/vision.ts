@@ -69,13 +69,25 @@ export function convTranspose2d(
   );
 }
 
+/**
+ * Max pooling. Of a ReLU's output it is built as the ReLU of the pooled input: ReLU is monotonic,
+ * so both give the same values and the same gradients (the same window element is the max, and a
+ * window whose max is ≤ 0 passes no gradient either way), while the ReLU and its backward run on
+ * the k²× smaller pooled tensor. Measured on the bench CNN (conv → ReLU → pool, twice): the step's
+ * full-size ReLU backward (a Where over every conv output) was ≈ 7 % of its time.
+ */
 export function maxPool2d(kernel: number, stride = kernel, padding = 0): Layer {
   const attrs = {
     kernel_shape: [kernel, kernel],
     strides: [stride, stride],
     pads: [padding, padding, padding, padding],
   };
-  return layer((x) => x.graph.op('MaxPool', [x], attrs));
+  return layer((x) => {
+    const g = x.graph;
+    const relu = x.producer?.op === 'Relu' ? x.producer : null;
+    if (relu) return g.op('Relu', [g.op('MaxPool', [relu.inputs[0]], attrs)]);
+    return g.op('MaxPool', [x], attrs);
+  });
 }
 
 /** Average pooling; padded cells count in the divisor (count_include_pad = 1). */

@@ -120,11 +120,18 @@ export const gradCases: Record<string, OpCheck> = {
         inputs: [{ shape: [1, 2, 6, 5] }, { shape: [2, 2, 3, 2] }],
         attrs: { strides: [2, 2], pads: [1, 0, 0, 1] },
       },
-      // Stride 1 takes the conv-of-transposed-tensors dW: a 5×5 kernel with uneven pads.
+      // Stride 1 takes the conv-of-transposed-tensors dW by default: a 5×5 kernel with uneven pads.
       {
         dtype: 'float32',
         inputs: [{ shape: [3, 2, 6, 7] }, { shape: [2, 2, 5, 5] }, { shape: [2] }],
         attrs: { pads: [2, 1, 0, 2] },
+      },
+      // ... or im2col, where a train step measured it faster (train/conv-forms.ts).
+      {
+        dtype: 'float32',
+        inputs: [{ shape: [3, 2, 6, 7] }, { shape: [2, 2, 5, 5] }, { shape: [2] }],
+        attrs: { pads: [2, 1, 0, 2] },
+        convWeightGrad: 'im2col',
       },
     ],
   },
@@ -139,6 +146,12 @@ export const gradCases: Record<string, OpCheck> = {
         dtype: 'float32',
         inputs: [{ shape: [2, 3, 4, 3] }, { shape: [3, 2, 3, 3] }],
         attrs: { pads: [1, 0, 1, 1] },
+      },
+      {
+        dtype: 'float32',
+        inputs: [{ shape: [2, 3, 4, 3] }, { shape: [3, 2, 3, 3] }],
+        attrs: { pads: [1, 0, 1, 1] },
+        convWeightGrad: 'im2col',
       },
     ],
   },

@@ -5,7 +5,7 @@
  */
 import { gradients } from '../../src/engine/autodiff';
 import { Graph } from '../../src/engine/ir/graph';
-import type { Attrs, Value } from '../../src/engine/ir/types';
+import type { Attrs, ConvWeightGradForm, Value } from '../../src/engine/ir/types';
 import { encodeModel } from '../../src/engine/onnx/encode';
 import { isFloat } from '../../src/engine/ops/util';
 import { EngineSession } from '../../src/engine/runtime/session';
@@ -29,6 +29,8 @@ export interface GradCase {
   /** Tolerance: |num − ana| ≤ atol + rtol·|num|. */
   atol?: number;
   rtol?: number;
+  /** Form of stride-1 Conv weight gradients (the graph's default when unset). */
+  convWeightGrad?: ConvWeightGradForm;
 }
 
 export interface GradReport {
@@ -52,7 +54,8 @@ export function prng(seed: number): () => number {
 export async function gradcheck(op: string, c: GradCase, random = false): Promise<GradReport> {
   const dtype = c.dtype ?? 'float64';
   const rand = prng(42);
-  const g = new Graph({ training: true });
+  const form = c.convWeightGrad;
+  const g = new Graph({ training: true, convWeightGradForm: form ? () => form : undefined });
   const feeds: Record<string, Tensor> = {};
   const xs: Value[] = c.inputs.map((inp, i) => {
     const dt = inp.dtype ?? dtype;

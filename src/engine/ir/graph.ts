@@ -12,7 +12,7 @@ import { engineFail } from '../errors';
 import { attributeProblem, type OpAttributes } from '../ops/attributes';
 import { defaultRegistry, type OpRegistry } from '../ops/index';
 import { isTensorDType, type Tensor, type TensorDType, tensorFrom } from '../runtime/tensor';
-import type { Attrs, Dim, GraphBuilder, Leaf, Node, Parameter, Value } from './types';
+import type { Attrs, ConvGradChooser, Dim, GraphBuilder, Leaf, Node, Parameter, Value } from './types';
 
 export interface GraphOptions {
   /** Op table (default: every registered op). */
@@ -21,6 +21,8 @@ export interface GraphOptions {
   training?: boolean;
   /** dtype that parameters take in this graph (float64 for gradient checks). */
   paramDType?: 'float32' | 'float64';
+  /** Form of each stride-1 Conv weight gradient (default: `swapped` for all). */
+  convWeightGradForm?: ConvGradChooser;
 }
 
 let sharedRegistry: OpRegistry | null = null;
@@ -29,6 +31,7 @@ export class Graph implements GraphBuilder {
   readonly registry: OpRegistry;
   readonly training: boolean;
   readonly paramDType: 'float32' | 'float64';
+  readonly convWeightGradForm: ConvGradChooser;
   readonly nodes: Node[] = [];
   readonly inputs: Value[] = [];
   readonly outputs: { name: string; value: Value }[] = [];
@@ -42,6 +45,7 @@ export class Graph implements GraphBuilder {
     this.registry = options.registry ?? sharedRegistry;
     this.training = options.training ?? false;
     this.paramDType = options.paramDType ?? 'float32';
+    this.convWeightGradForm = options.convWeightGradForm ?? (() => 'swapped');
   }
 
   private value(

@@ -51,10 +51,32 @@ export interface Node {
   readonly attrs: Attrs;
 }
 
+/**
+ * Two exact ways to compute a stride-1 Conv's weight gradient (`ops/conv.ts`): `swapped`, one Conv
+ * of the batch/channel-swapped tensors, and `im2col`, patches by a one-hot Conv + a batched MatMul.
+ * Which is faster depends on the shape and the CPU (each won on one of two x86 hosts), so a train
+ * step can time both per shape and choose (`train/conv-forms.ts`).
+ */
+export type ConvWeightGradForm = 'swapped' | 'im2col';
+
+/** One weight gradient to compute: what the choice of form is made for. */
+export interface ConvGradCase {
+  readonly x: readonly number[];
+  readonly dy: readonly number[];
+  readonly kernel: readonly [number, number];
+  /** [top, left, bottom, right] as ONNX. */
+  readonly pads: readonly [number, number, number, number];
+  readonly weight: readonly number[];
+}
+
+export type ConvGradChooser = (c: ConvGradCase) => ConvWeightGradForm;
+
 /** What op rules may call to add nodes (gradient rules build with other registered ops). */
 export interface GraphBuilder {
   /** True while building a training graph (Dropout drops only then). */
   readonly training: boolean;
+  /** Which form a stride-1 Conv's weight gradient takes in this graph. */
+  readonly convWeightGradForm: ConvGradChooser;
   /** Add a single-output op; `attrs` are typed and checked against the op's declared attributes. */
   op<N extends string>(name: N, inputs: readonly Value[], attrs?: OpAttributes<N>): Value;
   ops<N extends string>(name: N, inputs: readonly Value[], attrs?: OpAttributes<N>): Value[];

@@ -1,8 +1,9 @@
 /**
  * 2-D vision ops (NCHW): Conv, ConvTranspose, MaxPool (with Indices), AveragePool. Gradients use
  * the formulations measured fastest (docs/engine.md): dX by a flipped-kernel Conv (stride 1) or
- * ConvTranspose (stride > 1); dW at stride 1 by one Conv of the batch/channel-swapped tensors, at
- * stride > 1 by im2col (a Conv with a one-hot kernel bank) + batched MatMul;
+ * ConvTranspose (stride > 1); dW at stride > 1 by im2col (a Conv with a one-hot kernel bank) +
+ * batched MatMul, at stride 1 by that or by one Conv of the batch/channel-swapped tensors, as the
+ * graph's `convWeightGradForm` chooses (which is faster depends on the CPU and the shape);
  * max-pool backward by MaxUnpool at the forward's Indices (ScatterND-add where windows overlap).
  * ORT has float32 kernels only for Conv, ConvTranspose and MaxUnpool.
  */
@@ -58,11 +59,21 @@ function patchBank(x: Value, w: Window): Value {
 }
 
 /**
- * dW of Y = conv(X, W). Stride > 1: im2col(X) [N, C·k², L] against dY [N, M, L], summed over N.
- * Also serves ConvTranspose (with X and dY swapped), as convT is conv's adjoint.
+ * dW of Y = conv(X, W): im2col(X) [N, C·k², L] against dY [N, M, L], summed over N, or at stride 1
+ * the swapped Conv where the graph chooses it. Also serves ConvTranspose (with X and dY swapped),
+ * as convT is conv's adjoint.
  */
 export function convWeightGrad(x: Value, dy: Value, w: Window, weightShape: readonly number[]): Value {
-  if (w.strides[0] === 1 && w.strides[1] === 1) return convWeightGradStride1(x, dy, w);
+  if (w.strides[0] === 1 && w.strides[1] === 1) {
+    const form = x.graph.convWeightGradForm({
+      x: x.shape.map(staticDim),
+      dy: dy.shape.map(staticDim),
+      kernel: w.kernel,
+      pads: w.pads,
+      weight: weightShape,
+    });
+    if (form === 'swapped') return convWeightGradStride1(x, dy, w);
+  }
   const g = x.graph;
   const [n, c, h, wd] = x.shape.map(staticDim);
   const m = staticDim(dy.shape[1]);
@@ -82,7 +93,9 @@ export function convWeightGrad(x: Value, dy: Value, w: Window, weightShape: read
  * [C, M, kh, kw] output transposed. ORT's im2col then feeds one GEMM with K = N·Ho·Wo per input
  * channel, instead of materialising k² copies of X by a one-hot Conv, a batched MatMul and a
  * ReduceSum over N: measured 7.3 → 5.0 ms CPU for the service cnn's 5×5 conv 16 → 32 on 14×14,
- * batch 32 (bench/train/step-profile.ts). Stride > 1 would need dilation = stride, measured slow.
+ * batch 32, on an AMD EPYC (bench/train/step-profile.ts); but the bench CNN's 3×3 convolutions
+ * stepped 1.4× faster with im2col on both that EPYC and an AVX-512 Xeon, hence the per-shape
+ * choice. Stride > 1 would need dilation = stride, measured slow.
  */
 function convWeightGradStride1(x: Value, dy: Value, w: Window): Value {
   const g = x.graph;

@@ -12,6 +12,7 @@ import type { Parameter } from '../ir/types';
 import { encodeModel } from '../onnx/encode';
 import { EngineSession, type SessionOptions } from '../runtime/session';
 import { type Tensor, tensorFrom, zeros } from '../runtime/tensor';
+import { buildWithConvGradForms, type ConvGradFormSetting } from './conv-forms';
 import {
   buildEvalGraph,
   buildInferenceGraph,
@@ -34,6 +35,11 @@ export interface CompileOptions {
   session?: SessionOptions;
   /** Parameter layout across the graph boundary (default: chosen from sizes and optimizer). */
   paramLayout?: ParamLayout;
+  /**
+   * Form of stride-1 Conv weight gradients: `auto` (default for float32) times both on this
+   * machine per shape and keeps the faster; float64 graphs default to `swapped`.
+   */
+  convWeightGrad?: ConvGradFormSetting;
 }
 
 export interface StepResult {
@@ -274,11 +280,16 @@ export async function compileTrainStep(options: CompileOptions): Promise<TrainSt
   const dtype = options.dtype ?? 'float32';
   const layout = packLayout(options.model.params);
   const mode = options.paramLayout ?? chooseParamLayout(layout, options.optimizer);
-  const train = buildTrainGraph(options.model, options.optimizer, layout, dtype, mode);
-  const session = await EngineSession.create(encodeModel(train.graph, { name: 'maas-train-step' }), {
-    graphOptimization: 'extended',
-    ...options.session,
-  });
+  const sessionOptions: SessionOptions = { graphOptimization: 'extended', ...options.session };
+  const train = await buildWithConvGradForms(
+    (choose) => buildTrainGraph(options.model, options.optimizer, layout, dtype, mode, choose),
+    options.convWeightGrad ?? (dtype === 'float32' ? 'auto' : 'swapped'),
+    sessionOptions,
+  );
+  const session = await EngineSession.create(
+    encodeModel(train.graph, { name: 'maas-train-step' }),
+    sessionOptions,
+  );
   const params = splitSlots(pack(options.model.params, layout, dtype), mode, layout, options.model.params);
   const state: Record<string, Flat[]> = {};
   for (const s of train.stateNames)

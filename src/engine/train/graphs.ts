@@ -7,7 +7,7 @@
 import { ancestors, gradients } from '../autodiff';
 import { engineFail } from '../errors';
 import { Graph } from '../ir/graph';
-import type { Parameter, Value } from '../ir/types';
+import type { ConvGradChooser, Parameter, Value } from '../ir/types';
 import type { TensorDType } from '../runtime/tensor';
 import type { Optimizer } from './optimizer';
 
@@ -169,8 +169,9 @@ export function buildTrainGraph(
   layout: Layout,
   dtype: 'float32' | 'float64',
   mode: ParamLayout = 'packed',
+  convWeightGradForm?: ConvGradChooser,
 ): TrainGraph {
-  const g = new Graph({ training: true, paramDType: dtype });
+  const g = new Graph({ training: true, paramDType: dtype, convWeightGradForm });
   const packed = mode === 'packed' ? bindPacked(g, spec.params, layout, dtype) : null;
   const values = packed ? packed.values : bindSeparate(g, spec.params, dtype);
   const emitBuffers = bindBuffers(g, spec, dtype);
