@@ -8,16 +8,21 @@
  *   node --import tsx bench/llm/concurrency.ts [--streams 1,4,8,16] [--new-tokens 32]
  *        [--prompt-tokens 64] [--long-prompt 1000] [--hidden 512] [--layers 8] [--vocab N]
  *        [--heads 8] [--kv-heads 4]
- *        [--out bench/results] [--fuse true|false] [--no-latency]
+ *        [--out bench/results] [--fuse true|false] [--no-latency] [--server-cpu-prof DIR]
  *
  * `--fuse` sets the server's `--fuse-projections` (default true, as maas serves); `--no-latency`
- * skips the latency table. The aggregate rate is end to end (all tokens ÷ first request to last
- * end, the streams' prefills inside); with batching on, each row also gives the **decode** rate:
- * streams ÷ the mean inter-token latency the server measured over the round
- * (`maas_llm_inter_token_latency_seconds`, a token sampled to the next), i.e. streams × one
- * stream's decode rate while batched, as a single stream's decode tokens/s leaves its prefill out.
- * It assumes every stream decodes for the whole round: streams that join or finish at other times
- * make it an upper bound of the round's own rate (the end-to-end column is a lower bound). Each aggregate row also gives the server's CPU time (all its threads,
+ * skips the latency table; `--server-cpu-prof` writes the server's V8 CPU profiles (its main
+ * thread and each worker's, `node --cpu-prof`) into DIR when it stops.
+ *
+ * The aggregate rate is end to end (all tokens ÷ first request to last end, the streams' prefills
+ * inside). With batching on, each row also gives the steady **decode** rate, as a single stream's
+ * decode tokens/s leaves its prefill out: the tokens the server sampled (the count of
+ * `maas_llm_inter_token_latency_seconds`, one per token) from the moment the last stream received
+ * its first token to the moment the first stream ended, ÷ that time, so all n streams decode
+ * throughout it (no prefill, nobody joining or leaving; every stream asks for the same
+ * max_tokens with ignore_eos). The JSON also keeps the older estimate, streams ÷ the mean
+ * inter-token latency over the whole round, an upper bound when streams join or finish at other
+ * times. Each aggregate row also gives the server's CPU time (all its threads,
  * from /proc/<pid>/stat) per generated token: on a loaded machine wall-clock rates drift with the
  * load, CPU per token far less.
  *
@@ -58,6 +63,7 @@ const shape = {
 const outDir = flag('--out', join('bench', 'results'));
 const fuse = flag('--fuse', 'true');
 const latencyTable = !process.argv.includes('--no-latency');
+const serverProfileDir = flag('--server-cpu-prof', '');
 
 /** CPU seconds (user + system, all threads) the process `pid` has used; Linux clock ticks of 10 ms. */
 function cpuSeconds(pid: number): number {
@@ -88,7 +94,13 @@ interface Stream {
   endMs: number;
 }
 
-async function stream(url: string, prompt: number[], maxTokens: number, t0: number): Promise<Stream> {
+async function stream(
+  url: string,
+  prompt: number[],
+  maxTokens: number,
+  t0: number,
+  onFirstToken?: () => void,
+): Promise<Stream> {
   const start = performance.now();
   const res = await fetch(`${url}/v1/completions`, {
     method: 'POST',
@@ -98,6 +110,9 @@ async function stream(url: string, prompt: number[], maxTokens: number, t0: numb
       prompt,
       max_tokens: maxTokens,
       temperature: 0,
+      // Every stream generates max_tokens (vLLM's benchmarks do the same): a random model's eos
+      // would otherwise end some early.
+      ignore_eos: true,
       stream: true,
       stream_options: { include_usage: true },
     }),
@@ -118,7 +133,10 @@ async function stream(url: string, prompt: number[], maxTokens: number, t0: numb
       if (data === '[DONE]') continue;
       const body = JSON.parse(data) as { usage?: { completion_tokens: number } | null; choices?: unknown[] };
       if (body.usage) tokens = body.usage.completion_tokens;
-      if (body.choices?.length) times.push(performance.now());
+      if (body.choices?.length) {
+        times.push(performance.now());
+        if (times.length === 1) onFirstToken?.();
+      }
     }
   }
   const gaps = times.slice(1).map((t, i) => t - times[i]);
@@ -153,15 +171,43 @@ async function serving(url: string, settings: Record<string, number>): Promise<v
   if (!res.ok) throw new Error(`settings failed: ${res.status} ${await res.text()}`);
 }
 
-/** n streams at once: aggregate tokens/s from the first request sent to the last stream's end. */
+interface Mark {
+  ms: number;
+  sampled: number;
+}
+
+/** Now, and how many tokens the server has sampled for the bench model so far (its ITL count). */
+async function mark(url: string): Promise<Mark> {
+  const ms = performance.now();
+  return { ms, sampled: (await interTokenLatency(url)).count };
+}
+
+/**
+ * n streams at once: aggregate tokens/s from the first request sent to the last stream's end, and
+ * the steady decode rate: tokens the server sampled while all n streams were decoding (from the
+ * moment the last stream got its first token to the moment the first stream ended, so no prefill
+ * and no stream joining or leaving inside) ÷ that time.
+ */
 async function round(url: string, n: number) {
   const t0 = performance.now();
+  let first = 0;
+  let allDecoding: Promise<Mark> | null = null;
+  const onFirstToken = () => {
+    if (++first === n) allDecoding = mark(url);
+  };
+  let firstEnded: Promise<Mark> | null = null;
   const all = await Promise.all(
-    Array.from({ length: n }, (_, i) => stream(url, ids(promptTokens, 1000 + i), newTokens, t0)),
+    Array.from({ length: n }, async (_, i) => {
+      const s = await stream(url, ids(promptTokens, 1000 + i), newTokens, t0, onFirstToken);
+      firstEnded ??= mark(url);
+      return s;
+    }),
   );
   const seconds = Math.max(...all.map((s) => s.endMs)) / 1000;
   const tokens = all.reduce((sum, s) => sum + s.tokens, 0);
-  return { all, seconds, tokens };
+  const [from, to] = await Promise.all([allDecoding!, firstEnded!]);
+  const steady = { tokens: to.sampled - from.sampled, seconds: (to.ms - from.ms) / 1000 };
+  return { all, seconds, tokens, steady };
 }
 
 /** 8 streams, and a long prompt sent once the streams have started (after the first's TTFT). */
@@ -228,6 +274,7 @@ async function main() {
       fuse,
     ],
     env: { MAAS_VALIDATE_TIMEOUT_MS: '600000', MAAS_VALIDATE_MEMORY_MB: '4096' },
+    nodeArgs: serverProfileDir ? ['--cpu-prof', '--cpu-prof-dir', serverProfileDir] : [],
   });
   const lines: string[] = [];
   const json: Record<string, unknown> = { shape, newTokens, promptTokens, longPrompt, fuse };
@@ -245,6 +292,7 @@ async function main() {
     await round(server.url, Math.max(...streams)); // warm-up: ORT's first runs of each shape are slow
     const rows: Record<string, Record<number, number>> = { on: {}, off: {} };
     const decodeOn: Record<number, number> = {};
+    const itlDecodeOn: Record<number, number> = {};
     // The streams' client (this process) shares the machine's cores with the server.
     const clientCpuPerToken: Record<string, Record<number, number>> = { on: {}, off: {} };
     const cpuPerToken: Record<string, Record<number, number>> = { on: {}, off: {} };
@@ -265,15 +313,21 @@ async function main() {
         rows[mode][n] = r.tokens / r.seconds;
         if (itl0) {
           const itl1 = await interTokenLatency(server.url);
-          decodeOn[n] = (n * (itl1.count - itl0.count)) / (itl1.sum - itl0.sum);
+          itlDecodeOn[n] = (n * (itl1.count - itl0.count)) / (itl1.sum - itl0.sum);
+          decodeOn[n] = r.steady.tokens / r.steady.seconds;
         }
+        const decode =
+          mode === 'on'
+            ? `, decode ${decodeOn[n].toFixed(1)} tok/s (${r.steady.tokens} tokens in ${r.steady.seconds.toFixed(2)} s with all ${n} decoding; from the mean ITL ${itlDecodeOn[n].toFixed(1)})`
+            : '';
         console.error(
-          `${mode} ${n} streams: ${(r.tokens / r.seconds).toFixed(1)} tok/s (${r.tokens} tokens)${mode === 'on' ? `, decode ${decodeOn[n].toFixed(1)} tok/s` : ''}, server CPU ${cpuPerToken[mode][n].toFixed(1)} ms/token, client CPU ${clientCpuPerToken[mode][n].toFixed(2)} ms/token, load ${os.loadavg()[0].toFixed(1)}`,
+          `${mode} ${n} streams: ${(r.tokens / r.seconds).toFixed(1)} tok/s (${r.tokens} tokens)${decode}, server CPU ${cpuPerToken[mode][n].toFixed(1)} ms/token, client CPU ${clientCpuPerToken[mode][n].toFixed(2)} ms/token, load ${os.loadavg()[0].toFixed(1)}`,
         );
       }
     }
     json.aggregate = rows;
     json.decodeOn = decodeOn;
+    json.itlDecodeOn = itlDecodeOn;
     json.clientCpuMsPerToken = clientCpuPerToken;
     json.cpuMsPerToken = cpuPerToken;
     const one = rows.on[1];

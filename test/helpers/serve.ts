@@ -21,6 +21,8 @@ export interface ServeOptions {
   root?: string;
   /** More environment variables, e.g. `{ MAAS_TRAIN_LEASE_MS: '1500' }`. */
   env?: Record<string, string>;
+  /** Node's own flags for the server, e.g. `['--cpu-prof']` (not allowed in NODE_OPTIONS). */
+  nodeArgs?: string[];
 }
 
 export interface ServeProcess {
@@ -38,6 +40,7 @@ export function spawnServe(o: ServeOptions): Promise<ServeProcess> {
   const child = spawn(
     process.execPath,
     [
+      ...(o.nodeArgs ?? []),
       '--import',
       'tsx',
       'src/cli/main.ts',

@@ -33,8 +33,8 @@ export const CHAT_SPECIALS = ['<|im_start|>', '<|im_end|>'] as const;
 export interface RandomDecoderOptions {
   /**
    * Tokenizer size to aim for, specials included (learned merges stop early on a short text).
-   * The model's vocabulary is `modelVocab` when given (e.g. 32 k for a benchmark), else the
-   * tokenizer's size.
+   * The model's vocabulary is `modelVocab` when given (e.g. 32 k for a benchmark; the tokenizer is
+   * then padded to it, every id decoding to text), else the tokenizer's size.
    */
   tokenizerVocab?: number;
   modelVocab?: number;
@@ -91,9 +91,13 @@ export interface RandomDecoderFolder {
   onnxData: Uint8Array | null;
 }
 
-function chatTokenizer(vocab: number): Pick<RandomDecoderFolder, 'tokenizer' | 'bpe' | 'ids'> {
+/** A ChatML BPE tokenizer of about `vocab` tokens, padded to the model's vocabulary when larger. */
+function chatTokenizer(
+  vocab: number,
+  modelVocab = 0,
+): Pick<RandomDecoderFolder, 'tokenizer' | 'bpe' | 'ids'> {
   const spec = trainBpe(TOKENIZER_TEXT, { vocabSize: vocab - CHAT_SPECIALS.length });
-  const tokenizer = hfTokenizerJson(spec, CHAT_SPECIALS);
+  const tokenizer = hfTokenizerJson(spec, CHAT_SPECIALS, modelVocab);
   const s = tokenizer.specialIds;
   return {
     tokenizer,
@@ -187,7 +191,7 @@ export async function writeRandomLlamaFolder(
   dir: string,
   o: RandomDecoderOptions = {},
 ): Promise<RandomDecoderFolder> {
-  const tok = chatTokenizer(o.tokenizerVocab ?? 384);
+  const tok = chatTokenizer(o.tokenizerVocab ?? 384, o.modelVocab);
   const hidden = o.hidden ?? 64;
   const model = llamaModel({
     vocab: o.modelVocab ?? tok.tokenizer.vocabSize,
@@ -225,7 +229,7 @@ export async function writeRandomGpt2Folder(
   dir: string,
   o: RandomDecoderOptions = {},
 ): Promise<RandomDecoderFolder> {
-  const tok = chatTokenizer(o.tokenizerVocab ?? 384);
+  const tok = chatTokenizer(o.tokenizerVocab ?? 384, o.modelVocab);
   const hidden = o.hidden ?? 64;
   const model = randomGpt({
     vocab: o.modelVocab ?? tok.tokenizer.vocabSize,

@@ -42,8 +42,17 @@ const addedToken = (id: number, content: string) => ({
   special: true,
 });
 
-/** `tokenizer.json` for a maas BPE spec, with `extraSpecials` appended after the merges. */
-export function hfTokenizerJson(spec: BpeTokenizerSpec, extraSpecials: readonly string[] = []): HfTokenizer {
+/**
+ * `tokenizer.json` for a maas BPE spec, with `extraSpecials` appended after the merges. With
+ * `padTo`, the vocabulary goes on up to that size with tokens no merge produces, each spelling
+ * `~<id>` in ASCII: a random model with a real-sized vocabulary (32 k for a benchmark) then
+ * samples only ids that decode to text, as a trained one's do.
+ */
+export function hfTokenizerJson(
+  spec: BpeTokenizerSpec,
+  extraSpecials: readonly string[] = [],
+  padTo = 0,
+): HfTokenizer {
   const chars = byteToChar();
   const spelling: string[] = ['<pad>', '<unk>', '<|endoftext|>'];
   for (let b = 0; b < 256; b++) spelling[BYTE_OFFSET + b] = chars[b];
@@ -65,6 +74,8 @@ export function hfTokenizerJson(spec: BpeTokenizerSpec, extraSpecials: readonly 
     ...extraSpecials.map((s, i): [string, number] => [s, base + i]),
   ];
   for (const [content, id] of specials) vocab[content] = id;
+  const size = Math.max(base + extraSpecials.length, padTo);
+  for (let id = base + extraSpecials.length; id < size; id++) vocab[`~${id}`] = id;
   const json = {
     version: '1.0',
     truncation: null,
@@ -93,7 +104,7 @@ export function hfTokenizerJson(spec: BpeTokenizerSpec, extraSpecials: readonly 
       merges,
     },
   };
-  return { json, vocabSize: base + extraSpecials.length, specialIds: Object.fromEntries(specials) };
+  return { json, vocabSize: size, specialIds: Object.fromEntries(specials) };
 }
 
 /**
