@@ -15,7 +15,7 @@
 export { gradients } from './autodiff';
 export { EngineError, type EngineErrorReason, isEngineError } from './errors';
 export { Graph } from './ir/graph';
-export type { Parameter, Value } from './ir/types';
+export type { ConvWeightGradForm, Parameter, Value } from './ir/types';
 export {
   decodeModel,
   OnnxDecodeError,

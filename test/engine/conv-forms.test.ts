@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tensorFrom } from '../../src/engine/runtime/tensor';
 import { compileTrainStep } from '../../src/engine/train/compile';
-import { type ConvGradFormSetting, convGradFormsChosen } from '../../src/engine/train/conv-forms';
+import { type ConvGradFormSetting, convGradFormsMeasured } from '../../src/engine/train/conv-forms';
 import type { ModelSpec } from '../../src/engine/train/graphs';
 import * as nn from '../../src/nn/index';
 
@@ -26,14 +26,18 @@ function convNet(): ModelSpec {
 }
 
 /** Parameters after two SGD steps on fixed data, with the weight gradients in `form`. */
-async function trainedParams(form?: ConvGradFormSetting): Promise<number[]> {
+async function trained(form?: ConvGradFormSetting) {
   const t = await compileTrainStep({ model: convNet(), optimizer: nn.sgd(), convWeightGrad: form });
   const data = Array.from({ length: 3 * 2 * 10 * 10 }, (_, i) => Math.sin(i * 0.37));
   const batch = { x: tensorFrom('float32', [3, 2, 10, 10], data), y: tensorFrom('int64', [3], [0, 2, 1]) };
   for (let i = 0; i < 2; i++) await t.step(batch, 0.1);
   const params = Array.from(t.state().params);
   await t.release();
-  return params;
+  return { params, forms: t.convWeightGradForms };
+}
+
+async function trainedParams(form?: ConvGradFormSetting): Promise<number[]> {
+  return (await trained(form)).params;
 }
 
 describe('stride-1 Conv weight gradient forms', () => {
@@ -49,15 +53,17 @@ describe('stride-1 Conv weight gradient forms', () => {
     expect(Math.max(...im2col.map((v, i) => Math.abs(v - swapped[i])))).toBeLessThan(1e-5);
   });
 
-  it('auto times each shape once on this machine and trains like the fixed forms', async () => {
-    const before = convGradFormsChosen().size;
-    const auto = await trainedParams();
-    // Three distinct stride-1 weight gradients in the net, each timed and given a form.
-    expect(convGradFormsChosen().size).toBe(before + 3);
-    for (const form of convGradFormsChosen().values()) expect(['swapped', 'im2col']).toContain(form);
-    await trainedParams();
-    expect(convGradFormsChosen().size).toBe(before + 3);
+  it("auto times each shape once on this machine; a step's forms pin the same arithmetic elsewhere", async () => {
+    const before = (await convGradFormsMeasured()).size;
+    const auto = await trained();
+    // Three distinct stride-1 weight gradients in the net, each timed once and given a form.
+    expect((await convGradFormsMeasured()).size).toBe(before + 3);
+    expect(Object.keys(auto.forms)).toHaveLength(3);
+    await trained();
+    expect((await convGradFormsMeasured()).size).toBe(before + 3);
+    // Pinned to the recorded forms (as a resumed job compiles), the steps are bit-identical.
+    expect((await trained(auto.forms)).params).toEqual(auto.params);
     const swapped = await trainedParams('swapped');
-    expect(Math.max(...auto.map((v, i) => Math.abs(v - swapped[i])))).toBeLessThan(1e-5);
+    expect(Math.max(...auto.params.map((v, i) => Math.abs(v - swapped[i])))).toBeLessThan(1e-5);
   });
 });

@@ -26,6 +26,11 @@ it('a random folder with a model vocabulary larger than its tokenizer pads the t
     });
     expect(tokenizer.vocabSize).toBe(1000);
     expect(tokenizer.decode([999, 700])).toBe('~999~700');
+    // Every id has a token: none decodes to nothing.
+    const silent = Array.from({ length: 1000 }, (_, id) => id).filter(
+      (id) => tokenizer.decode([id], { skipSpecial: false }) === '',
+    );
+    expect(silent).toEqual([]);
     // The padding is decode-only: text still encodes to the learned tokens.
     const ids = tokenizer.encode('The quick brown fox', { addSpecialTokens: false });
     expect(ids.length).toBeGreaterThan(0);

@@ -49,6 +49,11 @@ it('maxPool2d of a ReLU pools first: the same values and gradients, the ReLU on 
   const literal = await trained((h) => h.graph.op('MaxPool', [h.graph.op('Relu', [h])], POOL));
   expect(reordered.length).toBe(literal.length);
   expect(Math.max(...reordered.map((v, i) => Math.abs(v - literal[i])))).toBeLessThan(1e-6);
+  // Overlapping, padded windows (3×3, stride 2, pad 1): the backward accumulates, the same either way.
+  const overlapping = { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] };
+  const reordered3 = await trained((h) => nn.maxPool2d(3, 2, 1)(h.graph.op('Relu', [h])));
+  const literal3 = await trained((h) => h.graph.op('MaxPool', [h.graph.op('Relu', [h])], overlapping));
+  expect(Math.max(...reordered3.map((v, i) => Math.abs(v - literal3[i])))).toBeLessThan(1e-6);
   const start = net((h) => h).params.flatMap((p) => Array.from(p.value.data as Float32Array));
   expect(Math.max(...literal.map((v, i) => Math.abs(v - start[i])))).toBeGreaterThan(1e-3);
 });

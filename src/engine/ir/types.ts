@@ -54,8 +54,9 @@ export interface Node {
 /**
  * Two exact ways to compute a stride-1 Conv's weight gradient (`ops/conv.ts`): `swapped`, one Conv
  * of the batch/channel-swapped tensors, and `im2col`, patches by a one-hot Conv + a batched MatMul.
- * Which is faster depends on the shape and the CPU (each won on one of two x86 hosts), so a train
- * step can time both per shape and choose (`train/conv-forms.ts`).
+ * Which is faster depends on the shape and the CPU (the swapped Conv for a 5×5 layer on an EPYC,
+ * im2col for 3×3 layers there and on a Xeon), so a train step times both per shape and chooses
+ * (`train/conv-forms.ts`).
  */
 export type ConvWeightGradForm = 'swapped' | 'im2col';
 

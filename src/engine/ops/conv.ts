@@ -65,6 +65,9 @@ function patchBank(x: Value, w: Window): Value {
  */
 export function convWeightGrad(x: Value, dy: Value, w: Window, weightShape: readonly number[]): Value {
   if (w.strides[0] === 1 && w.strides[1] === 1) {
+    // A symbolic dim (a graph built for any batch) keeps the swapped form: im2col needs them all.
+    const symbolic = [...x.shape, ...dy.shape].some((d) => typeof d !== 'number');
+    if (symbolic) return convWeightGradStride1(x, dy, w);
     const form = x.graph.convWeightGradForm({
       x: x.shape.map(staticDim),
       dy: dy.shape.map(staticDim),

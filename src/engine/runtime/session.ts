@@ -10,6 +10,9 @@ import { isTensorDType } from './tensor';
 
 export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
 
+/** Threads inside one op when a session does not say: this platform is sized for 2-core machines. */
+export const DEFAULT_INTRA_OP_THREADS = 2;
+
 export interface SessionOptions {
   /** Threads inside one op. Default 2: this platform is sized for 2-core machines. */
   intraOpThreads?: number;
@@ -62,7 +65,7 @@ export class EngineSession {
   /** Load a model from its bytes or a file path. */
   static async create(model: Uint8Array | string, options: SessionOptions = {}): Promise<EngineSession> {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
-      intraOpNumThreads: options.intraOpThreads ?? 2,
+      intraOpNumThreads: options.intraOpThreads ?? DEFAULT_INTRA_OP_THREADS,
       interOpNumThreads: options.interOpThreads ?? 1,
       graphOptimizationLevel: options.graphOptimization ?? 'all',
       executionMode: 'sequential',

@@ -8,7 +8,7 @@
  *   const onnxBytes = trainer.exportInference();
  */
 import { engineFail } from '../errors';
-import type { Parameter } from '../ir/types';
+import type { ConvWeightGradForm, Parameter } from '../ir/types';
 import { encodeModel } from '../onnx/encode';
 import { EngineSession, type SessionOptions } from '../runtime/session';
 import { type Tensor, tensorFrom, zeros } from '../runtime/tensor';
@@ -37,7 +37,8 @@ export interface CompileOptions {
   paramLayout?: ParamLayout;
   /**
    * Form of stride-1 Conv weight gradients: `auto` (default for float32) times both on this
-   * machine per shape and keeps the faster; float64 graphs default to `swapped`.
+   * machine per shape and keeps the faster; float64 graphs default to `swapped`; an earlier
+   * step's `convWeightGradForms` repeats its choices (the two forms round differently).
    */
   convWeightGrad?: ConvGradFormSetting;
 }
@@ -79,6 +80,11 @@ export class TrainStep {
     /** One tensor (packed) or one per parameter (separate), fed back as the next step's inputs. */
     private params: Flat[],
     private readonly optState: Record<string, Flat[]>,
+    /**
+     * The form each stride-1 Conv weight gradient took (by shape): pass it back as
+     * `convWeightGrad` to compile the same arithmetic in another process (a resumed job).
+     */
+    readonly convWeightGradForms: Readonly<Record<string, ConvWeightGradForm>> = {},
   ) {
     const buffers = options.model.buffers ?? [];
     this.buffers = buffers.length ? pack(buffers, packLayout(buffers), this.dtype) : null;
@@ -281,7 +287,7 @@ export async function compileTrainStep(options: CompileOptions): Promise<TrainSt
   const layout = packLayout(options.model.params);
   const mode = options.paramLayout ?? chooseParamLayout(layout, options.optimizer);
   const sessionOptions: SessionOptions = { graphOptimization: 'extended', ...options.session };
-  const train = await buildWithConvGradForms(
+  const { built: train, forms } = await buildWithConvGradForms(
     (choose) => buildTrainGraph(options.model, options.optimizer, layout, dtype, mode, choose),
     options.convWeightGrad ?? (dtype === 'float32' ? 'auto' : 'swapped'),
     sessionOptions,
@@ -294,5 +300,5 @@ export async function compileTrainStep(options: CompileOptions): Promise<TrainSt
   const state: Record<string, Flat[]> = {};
   for (const s of train.stateNames)
     state[s] = splitSlots(zeros(dtype, [layout.total]) as Flat, mode, layout, options.model.params);
-  return new TrainStep(options, session, train, layout, params, state);
+  return new TrainStep(options, session, train, layout, params, state, forms);
 }

@@ -11,59 +11,108 @@ import { Graph } from '../ir/graph';
 import type { ConvGradCase, ConvGradChooser, ConvWeightGradForm } from '../ir/types';
 import { encodeModel } from '../onnx/encode';
 import { convWeightGrad, type Window } from '../ops/conv';
-import { EngineSession, type SessionOptions } from '../runtime/session';
+import { DEFAULT_INTRA_OP_THREADS, EngineSession, type SessionOptions } from '../runtime/session';
 import { type Tensor, tensorFrom } from '../runtime/tensor';
 
-/** `auto` times both forms per shape on this machine; a form forces it everywhere. */
-export type ConvGradFormSetting = 'auto' | ConvWeightGradForm;
+/**
+ * `auto` times both forms per shape on this machine; a form forces it everywhere; a record pins
+ * each shape's form as an earlier step used it (`TrainStep.convWeightGradForms`), so that a job
+ * resumed in another process computes exactly what it computed before.
+ */
+export type ConvGradFormSetting = 'auto' | ConvWeightGradForm | Readonly<Record<string, ConvWeightGradForm>>;
+
+/** What was built, and the form each stride-1 weight gradient in it took (by `convGradCaseKey`). */
+export interface WithConvGradForms<T> {
+  built: T;
+  forms: Record<string, ConvWeightGradForm>;
+}
 
 const FORMS: readonly ConvWeightGradForm[] = ['swapped', 'im2col'];
 /** Timed runs per form, alternating so a passing load spike hits both. */
 const ROUNDS = 6;
 const WARMUP_RUNS = 2;
 
-/** Choices made in this process, by shape and thread count. */
-const measured = new Map<string, ConvWeightGradForm>();
+/**
+ * Choices made in this process, by shape and the session options that change timings. The
+ * promise is kept, so two steps compiled at once for the same shape time it once, not against
+ * each other.
+ */
+const measured = new Map<string, Promise<ConvWeightGradForm>>();
+
+/** A weight gradient's identity across processes: its shapes and window. */
+export function convGradCaseKey(c: ConvGradCase): string {
+  return JSON.stringify([c.x, c.dy, c.kernel, c.pads]);
+}
 
 /**
  * Build a graph whose stride-1 Conv weight gradients take the faster form on this machine (or
- * the forced one): it is built once to find them, and once more only when a choice differs from
- * the default.
+ * the forced or pinned one): it is built once to find them, and once more only when a choice
+ * differs from the default.
  */
 export async function buildWithConvGradForms<T>(
   build: (choose: ConvGradChooser) => T,
   setting: ConvGradFormSetting,
   session: SessionOptions,
-): Promise<T> {
-  if (setting !== 'auto') return build(() => setting);
-  const cases: ConvGradCase[] = [];
-  const first = build((c) => {
-    cases.push(c);
-    return 'swapped';
-  });
-  if (cases.length === 0) return first;
-  for (const c of cases) {
-    const key = caseKey(c, session);
-    if (!measured.has(key)) measured.set(key, await fasterForm(c, session));
+): Promise<WithConvGradForms<T>> {
+  const forms: Record<string, ConvWeightGradForm> = {};
+  const recording =
+    (choose: ConvGradChooser): ConvGradChooser =>
+    (c) => {
+      const form = choose(c);
+      forms[convGradCaseKey(c)] = form;
+      return form;
+    };
+  if (typeof setting === 'string' && setting !== 'auto')
+    return { built: build(recording(() => setting)), forms };
+  if (typeof setting === 'object') {
+    return { built: build(recording((c) => setting[convGradCaseKey(c)] ?? 'swapped')), forms };
   }
-  const choose: ConvGradChooser = (c) => measured.get(caseKey(c, session)) ?? 'swapped';
-  return cases.every((c) => choose(c) === 'swapped') ? first : build(choose);
+  const cases: ConvGradCase[] = [];
+  const first = build(
+    recording((c) => {
+      cases.push(c);
+      return 'swapped';
+    }),
+  );
+  const chosen = new Map<string, ConvWeightGradForm>();
+  for (const c of cases) chosen.set(convGradCaseKey(c), await measuredForm(c, session));
+  if ([...chosen.values()].every((f) => f === 'swapped')) return { built: first, forms };
+  return { built: build(recording((c) => chosen.get(convGradCaseKey(c)) ?? 'swapped')), forms };
 }
 
-/** The forms chosen so far in this process (for logs and tests). */
-export function convGradFormsChosen(): ReadonlyMap<string, ConvWeightGradForm> {
-  return measured;
+/** The forms timed so far in this process (for logs and tests). */
+export async function convGradFormsMeasured(): Promise<ReadonlyMap<string, ConvWeightGradForm>> {
+  const out = new Map<string, ConvWeightGradForm>();
+  for (const [key, form] of measured) out.set(key, await form);
+  return out;
 }
 
-function caseKey(c: ConvGradCase, session: SessionOptions): string {
-  return JSON.stringify([c.x, c.dy, c.kernel, c.pads, session.intraOpThreads ?? 2]);
+function measuredForm(c: ConvGradCase, session: SessionOptions): Promise<ConvWeightGradForm> {
+  const timing = [
+    session.intraOpThreads ?? DEFAULT_INTRA_OP_THREADS,
+    session.interOpThreads,
+    session.graphOptimization,
+    session.allowSpinning,
+    session.spinMicros,
+    session.spinOnlyWhileRunning,
+  ];
+  const key = JSON.stringify([convGradCaseKey(c), timing]);
+  let form = measured.get(key);
+  if (!form) {
+    // A form that cannot be timed (a session that fails to build or run) is not chosen.
+    form = fasterForm(c, session).catch(() => 'swapped' as const);
+    measured.set(key, form);
+  }
+  return form;
 }
 
 async function fasterForm(c: ConvGradCase, options: SessionOptions): Promise<ConvWeightGradForm> {
-  const sessions = await Promise.all(
+  const created = await Promise.allSettled(
     FORMS.map((form) => EngineSession.create(encodeModel(formGraph(c, form)), options)),
   );
+  const sessions = created.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   try {
+    if (sessions.length < FORMS.length) return 'swapped';
     const feeds = { x: filled(c.x), dy: filled(c.dy) };
     const times: number[][] = FORMS.map(() => []);
     for (const s of sessions) for (let i = 0; i < WARMUP_RUNS; i++) await s.run(feeds);

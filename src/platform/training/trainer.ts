@@ -19,6 +19,7 @@ import {
   type TrainingData,
 } from '../../data/index';
 import {
+  type ConvWeightGradForm,
   compileTrainStep,
   type ModelSpec,
   type SessionOptions,
@@ -131,6 +132,9 @@ async function saveCheckpoint(run: Run, cursor: BatchCursor, epoch: number): Pro
     seed: run.hp.seed,
     spec: run.data.spec,
     curves: run.curves,
+    // The two forms of a conv weight gradient round differently: a resumed run repeats the
+    // forms this one was compiled with, not a fresh timing's.
+    convWeightGrad: run.trainer.convWeightGradForms,
   };
   await writeFileAtomic(paths(run.job.dir).checkpoint, encodeCheckpoint(header, arrays));
   run.timing.checkpointSeconds += (performance.now() - t0) / 1000;
@@ -143,6 +147,7 @@ interface Restored {
   spec?: FeatureSpec;
   state?: TrainState;
   curves?: Curves;
+  convWeightGrad?: Record<string, ConvWeightGradForm>;
 }
 
 async function restore(dir: string): Promise<Restored> {
@@ -154,6 +159,7 @@ async function restore(dir: string): Promise<Restored> {
     cursor: ck.header.cursor as BatchCursor,
     spec: ck.header.spec as FeatureSpec,
     curves: ck.header.curves as Curves,
+    convWeightGrad: ck.header.convWeightGrad as Record<string, ConvWeightGradForm> | undefined,
     state: { step: Number(ck.header.step), params: ck.arrays.params, optimizer, buffers: ck.arrays.buffers },
   };
 }
@@ -217,6 +223,7 @@ async function prepare(job: WorkerJob, emit: Emit, restored: Restored): Promise<
     model,
     optimizer: nn.adam(),
     session: trainerSessionOptions(job.threads),
+    convWeightGrad: restored.convWeightGrad,
   });
   if (restored.state) trainer.load(restored.state);
   const perEpoch = Math.floor(data.train.length / batchSize);

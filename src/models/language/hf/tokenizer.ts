@@ -43,6 +43,19 @@ const addedToken = (id: number, content: string) => ({
 });
 
 /**
+ * Give every id below `size` that has no token a `~<id>` one (the ids past the learned ones, and
+ * a merge whose spelling an earlier id already has), so that every id decodes to text.
+ */
+function padVocabulary(vocab: Record<string, number>, size: number): void {
+  const taken = new Set(Object.values(vocab));
+  for (let id = 0; id < size; id++) {
+    if (taken.has(id)) continue;
+    if (`~${id}` in vocab) throw new Error(`the padding token ~${id} is already a learned token`);
+    vocab[`~${id}`] = id;
+  }
+}
+
+/**
  * `tokenizer.json` for a maas BPE spec, with `extraSpecials` appended after the merges. With
  * `padTo`, the vocabulary goes on up to that size with tokens no merge produces, each spelling
  * `~<id>` in ASCII: a random model with a real-sized vocabulary (32 k for a benchmark) then
@@ -74,8 +87,8 @@ export function hfTokenizerJson(
     ...extraSpecials.map((s, i): [string, number] => [s, base + i]),
   ];
   for (const [content, id] of specials) vocab[content] = id;
+  if (padTo > 0) padVocabulary(vocab, padTo);
   const size = Math.max(base + extraSpecials.length, padTo);
-  for (let id = base + extraSpecials.length; id < size; id++) vocab[`~${id}`] = id;
   const json = {
     version: '1.0',
     truncation: null,
