@@ -9,10 +9,12 @@
  *        [--prompt-tokens 64] [--long-prompt 1000] [--hidden 512] [--layers 8] [--vocab N]
  *        [--heads 8] [--kv-heads 4]
  *        [--out bench/results] [--fuse true|false] [--no-latency] [--server-cpu-prof DIR]
+ *        [--server-node-args '--max-semi-space-size=64']
  *
  * `--fuse` sets the server's `--fuse-projections` (default true, as maas serves); `--no-latency`
  * skips the latency table; `--server-cpu-prof` writes the server's V8 CPU profiles (its main
- * thread and each worker's, `node --cpu-prof`) into DIR when it stops.
+ * thread and each worker's, `node --cpu-prof`) into DIR when it stops; `--server-node-args '…'`
+ * passes Node/V8 flags to the server (an A/B of, e.g., `--max-semi-space-size=64`).
  *
  * The aggregate rate is end to end (all tokens ÷ first request to last end, the streams' prefills
  * inside). With batching on, each row also gives the steady **decode** rate, as a single stream's
@@ -64,6 +66,7 @@ const outDir = flag('--out', join('bench', 'results'));
 const fuse = flag('--fuse', 'true');
 const latencyTable = !process.argv.includes('--no-latency');
 const serverProfileDir = flag('--server-cpu-prof', '');
+const serverNodeArgs = flag('--server-node-args', '').split(' ').filter(Boolean);
 
 /** CPU seconds (user + system, all threads) the process `pid` has used; Linux clock ticks of 10 ms. */
 function cpuSeconds(pid: number): number {
@@ -288,7 +291,10 @@ async function main() {
       MAAS_VALIDATE_MEMORY_MB: '4096',
       MAAS_REQUEST_TIMEOUT_MS: '300000',
     },
-    nodeArgs: serverProfileDir ? ['--cpu-prof', '--cpu-prof-dir', serverProfileDir] : [],
+    nodeArgs: [
+      ...(serverProfileDir ? ['--cpu-prof', '--cpu-prof-dir', serverProfileDir] : []),
+      ...serverNodeArgs,
+    ],
   });
   const lines: string[] = [];
   const json: Record<string, unknown> = { shape, newTokens, promptTokens, longPrompt, fuse };
