@@ -36,9 +36,9 @@ export async function startServer(
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   app.log.info({ config: redactConfig(config) }, 'configuration');
+  // One write, so that no log line from another stream lands inside the frame.
   if (platform.generatedAdminKey)
-    for (const line of adminKeyBanner(platform.generatedAdminKey, join(config.dataDir, 'admin.key')))
-      print(line);
+    print(adminKeyBanner(platform.generatedAdminKey, join(config.dataDir, 'admin.key')).join('\n'));
   // Zoo models missing from the registry are queued as jobs of the `zoo` tenant and trained in a
   // niced child process (MAAS_ZOO) of whichever process claims them; the server log shows their
   // progress, GET /api/v1/zoo their state (from the jobs, the same on every process). Queued (not

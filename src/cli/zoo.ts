@@ -24,12 +24,11 @@ async function withPlatform<T>(p: Parsed, io: CliIO, fn: (platform: Platform) =>
   if (p.flags['--data-dir'] !== undefined) flags['--data-dir'] = p.flags['--data-dir'];
   const platform = await openPlatform(loadConfig(io.env, flags));
   try {
+    // One write, so that no log line from another stream lands inside the frame.
     if (platform.generatedAdminKey)
-      for (const line of adminKeyBanner(
-        platform.generatedAdminKey,
-        join(platform.config.dataDir, 'admin.key'),
-      ))
-        io.out(line);
+      io.out(
+        adminKeyBanner(platform.generatedAdminKey, join(platform.config.dataDir, 'admin.key')).join('\n'),
+      );
     return await fn(platform);
   } finally {
     await platform.close();

@@ -3,8 +3,8 @@
  * and `im2col`, see `ops/conv.ts`). Neither wins everywhere: on an AMD EPYC the swapped Conv was
  * faster for the service cnn's 5×5 convolution, while im2col made the bench CNN's 3×3 step 1.4×
  * faster there and on an AVX-512 Xeon. So each shape is timed in both forms, alone in a session
- * with the train step's threads, once per process, and the faster is kept (≈ 0.1 s for a CNN's
- * first compile); a train graph without stride-1 convolutions times nothing.
+ * with the train step's options, once per shape and options in a process, and the faster is kept
+ * (≈ 0.1 s for a CNN's first compile); a train graph without stride-1 convolutions times nothing.
  */
 import { performance } from 'node:perf_hooks';
 import { Graph } from '../ir/graph';
