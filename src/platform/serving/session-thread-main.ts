@@ -3,7 +3,8 @@
  * never blocks the server's event loop. Messages: load → loaded | failed; run → result | error;
  * close-sequence (no answer); release → released (then the thread exits). A run with `sequence`
  * takes its fed-back inputs from, and leaves its fed-back outputs in, this thread's SequenceStates;
- * batch-step → result steps several open sequences in one run (DecodeBatch).
+ * batch-step → result steps several open sequences in one run (DecodeBatch), each row's outputs
+ * in its sequence's shared buffers (SharedOutputs).
  */
 import { parentPort } from 'node:worker_threads';
 import {
@@ -15,6 +16,7 @@ import {
 } from '../../engine/index';
 import type { Tensor } from '../../engine/runtime/tensor';
 import { type BatchRow, DecodeBatch } from './decode-batch';
+import { SharedOutputs } from './shared-outputs';
 
 type Inbound =
   | { type: 'load'; model: string | Uint8Array; options: SessionOptions }
@@ -40,6 +42,7 @@ const port = parentPort!;
 let session: EngineSession | null = null;
 const sequences = new SequenceStates();
 const batch = new DecodeBatch(sequences);
+const shared = new SharedOutputs();
 
 function run(msg: Extract<Inbound, { type: 'run' }>): Promise<Record<string, Tensor>> {
   const s = session!;
@@ -79,19 +82,19 @@ port.on('message', async (msg: Inbound) => {
     try {
       const s = session!;
       const out = await batch.step(msg.rows, msg.feedback, msg.plan, (f, o) => s.run(f, o), msg.outputs);
-      // Rows are views of one output: each buffer is transferred once.
-      const transfer = [
-        ...new Set(out.flatMap((row) => Object.values(row).map((t) => t.data.buffer as ArrayBuffer))),
-      ];
-      port.postMessage({ type: 'result', id: msg.id, outputs: out }, transfer);
+      // Each row's outputs go in its sequence's shared buffers (no new memory a step on the API thread).
+      const placed = out.map((row, r) => shared.place(msg.rows[r].id, row));
+      port.postMessage({ type: 'result', id: msg.id, outputs: placed });
     } catch (e) {
       port.postMessage({ type: 'error', id: msg.id, message: short(e) });
     }
   } else if (msg.type === 'close-sequence') {
     batch.close(msg.id);
+    shared.close(msg.id);
   } else if (msg.type === 'release') {
     sequences.clear();
     batch.clear();
+    shared.clear();
     await session?.release();
     session = null;
     port.postMessage({ type: 'released' });
