@@ -1,10 +1,11 @@
 /**
  * A decode step's per-row outputs (a sequence's logits, 128 KB at a 32 k vocabulary) handed to
  * the API thread in shared memory that each sequence keeps, instead of a new buffer per step.
- * A transferred buffer is new external memory on the receiving side every step: with 8 streams,
- * 1 MB a step made the API thread run a full garbage collection every ≈ 7 steps (6–18 ms pauses
- * in the gaps between decode runs). Measured on the 110 M bench shape at 8 streams: decode
- * tokens/s +7 % (224.9 → 239.8 and 212.6 → 230.3, interleaved).
+ * A transferred buffer is new external memory on the receiving side every step (1 MB a step at
+ * 8 streams), which drives the API thread's garbage collection: `node --trace-gc` showed a full
+ * mark-compact every ≈ 0.25 s (6–18 ms pauses, in the gaps between decode runs), every 0.3–0.5 s
+ * with shared buffers (what is left is the API thread's own garbage). Measured on the 110 M bench
+ * shape at 8 streams, interleaved: decode tokens/s 224.9 → 239.8 and 212.6 → 230.3 (+7 %).
  *
  * Safe because a sequence's slot is rewritten only by its next step, and a sequence steps again
  * only after its client side consumed this step's outputs (sampled its token) and queued the next.
