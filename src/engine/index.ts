@@ -33,6 +33,7 @@ export {
   type QuantizeTarget,
   quantizeModel,
 } from './onnx/quantize/rewrite';
+export { costFollowsShapes } from './onnx/shape-bound';
 export { type BatchPlan, type Feedback, SequenceStates } from './runtime/sequence';
 export { EngineSession, type SessionOptions, type ValueSignature } from './runtime/session';
 export { spinWhileRunning } from './runtime/spinning';

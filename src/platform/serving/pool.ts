@@ -8,9 +8,10 @@ import { fail } from '../../common/errors';
 import { type SessionOptions, spinWhileRunning } from '../../engine/index';
 import type { ServingSettings, VersionRecord } from '../../store/ports';
 import type { PlatformMetrics } from '../metrics';
+import { InlineFirstSession } from './inline-session';
 import { Runner, type RunnerSettings } from './runner';
 import { type SpinSetting, spinMicrosFor } from './spin-policy';
-import { type ModelSession, ThreadedSession } from './threaded-session';
+import type { ModelSession } from './threaded-session';
 
 export interface PoolSettings {
   idleEvictMs: number;
@@ -64,7 +65,7 @@ export class RunnerPool {
   constructor(
     private readonly settings: PoolSettings,
     private readonly metrics: PlatformMetrics,
-    private readonly load: SessionLoader = (path, options) => ThreadedSession.create(path, options),
+    private readonly load: SessionLoader = (path, options) => InlineFirstSession.create(path, options),
   ) {
     // Sweep often enough that an idle model is unloaded within ~1/4 of its idle limit.
     this.sweeper = setInterval(
