@@ -90,6 +90,20 @@ describe('InlineFirstSession', () => {
     await session.release();
   });
 
+  it('runs use the worker thread while other requests wait for the model', async () => {
+    const session = (await InlineFirstSession.create(
+      file,
+      {},
+      { maxBytes: 1 << 20, maxRunMs: 1000 },
+    )) as InlineFirstSession;
+    for (let i = 0; i < 3; i++) await session.run({ x });
+    await session.run({ x }, undefined, undefined, { contended: true });
+    expect(session.inThreadRuns).toBe(0);
+    await session.run({ x }, undefined, undefined, { contended: false });
+    expect(session.inThreadRuns).toBe(1);
+    await session.release();
+  });
+
   it('a shape whose runs take longer than the limit stays on the worker thread for good', async () => {
     const session = (await InlineFirstSession.create(
       file,

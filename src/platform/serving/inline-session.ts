@@ -12,7 +12,11 @@
  *   fastest at most `maxRunMs`), so a request with new, larger shapes never blocks the loop;
  * - runs at those shapes keep being timed, and once the fastest of the last `WINDOW_RUNS` passes
  *   `maxRunMs` that shape goes back to the worker for good.
- * Sequences (their state lives in the worker) and batched decode steps always use the worker. The
+ * While other requests wait for the model (`hints.contended`), runs use the worker thread too: the
+ * model then runs beside the API thread admitting them instead of holding it (a light tenant's p99
+ * beside a flood on 2 cores was 1.86–1.97× idle with in-thread runs, 1.26–1.30× on the worker:
+ * bench/serve/fairness.ts). Sequences (their
+ * state lives in the worker) and batched decode steps always use the worker. The
  * in-thread session has one intra-op thread: a second one would be woken for each parallel op of a
  * batch-1 run.
  *
@@ -30,7 +34,7 @@ import {
 } from '../../engine/index';
 import type { Tensor } from '../../engine/runtime/tensor';
 import type { BatchRow } from './decode-batch';
-import { type ModelSession, type SequenceStep, ThreadedSession } from './threaded-session';
+import { type ModelSession, type RunHints, type SequenceStep, ThreadedSession } from './threaded-session';
 
 export interface InlineLimits {
   /** Largest model file (bytes) that also gets an in-thread session. */
@@ -66,6 +70,8 @@ function shapeKey(feeds: Record<string, Tensor>, outputs?: readonly string[]): s
 
 export class InlineFirstSession implements ModelSession {
   private readonly shapes = new Map<string, ShapeRecord>();
+  /** Runs made on this (the API) thread so far. */
+  inThreadRuns = 0;
 
   private constructor(
     private readonly threaded: ModelSession,
@@ -112,15 +118,18 @@ export class InlineFirstSession implements ModelSession {
     feeds: Record<string, Tensor>,
     outputs?: readonly string[],
     sequence?: SequenceStep,
+    hints?: RunHints,
   ): Promise<Record<string, Tensor>> {
     const local = this.local;
     const record = sequence || !local ? undefined : this.recordFor(feeds, outputs);
-    if (!record || record.place === 'worker') return this.threaded.run(feeds, outputs, sequence);
+    // While requests wait, the worker thread runs the model beside the API thread parsing them.
+    if (!record || record.place === 'worker' || (record.place === 'inline' && hints?.contended))
+      return this.threaded.run(feeds, outputs, sequence);
     const started = performance.now();
     try {
-      return await (record.place === 'inline'
-        ? local!.run(feeds, outputs)
-        : this.threaded.run(feeds, outputs));
+      if (record.place !== 'inline') return await this.threaded.run(feeds, outputs);
+      this.inThreadRuns++;
+      return await local!.run(feeds, outputs);
     } finally {
       this.observe(record, performance.now() - started);
     }

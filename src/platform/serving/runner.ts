@@ -618,6 +618,7 @@ export class Runner {
         feeds,
         head.outputs?.length ? head.outputs : undefined,
         seq ? { id: seq.id, feedback: seq.feedback } : undefined,
+        { contended: this.queue.size > 0 },
       );
       if (seq) seq.primed = true;
       const rows = batch.reduce((n, p) => n + p.rows, 0);

@@ -17,6 +17,12 @@ export interface SequenceStep {
 }
 
 /** What a Runner needs from a loaded model. */
+/** What the caller knows of the run's surroundings, for sessions that choose where to run it. */
+export interface RunHints {
+  /** Other requests are waiting for this model: the API thread has work besides this run. */
+  contended?: boolean;
+}
+
 export interface ModelSession {
   readonly inputs: ValueSignature[];
   readonly outputs: ValueSignature[];
@@ -24,6 +30,7 @@ export interface ModelSession {
     feeds: Record<string, Tensor>,
     outputs?: readonly string[],
     sequence?: SequenceStep,
+    hints?: RunHints,
   ): Promise<Record<string, Tensor>>;
   /**
    * One decode step of several open sequences in one run (continuous batching: DecodeBatch);
