@@ -34,6 +34,7 @@ export {
   quantizeModel,
 } from './onnx/quantize/rewrite';
 export { costFollowsShapes } from './onnx/shape-bound';
+export { enableStorageRelease, releaseStorage } from './runtime/release';
 export { type BatchPlan, type Feedback, SequenceStates } from './runtime/sequence';
 export { EngineSession, type SessionOptions, type ValueSignature } from './runtime/session';
 export { spinWhileRunning } from './runtime/spinning';

@@ -5,6 +5,7 @@
  * only the new token and the logits cross the thread boundary each step (a 4-layer, d=128 cache
  * is 4 KB per position: ≈ 150 KB cloned each way per token at 36 positions, otherwise).
  */
+import { releaseStorage } from './release';
 import type { Tensor } from './tensor';
 
 /** Output name → the input it feeds on the next run, e.g. `{ present_key_0: 'past_key_0' }`. */
@@ -68,6 +69,9 @@ export class SequenceStates {
       if (input !== undefined) next[input] = t;
       else rest[name] = t;
     }
+    // The previous state is garbage now (the fed-back outputs replace it): free it at once.
+    for (const [name, t] of Object.entries(entry.state))
+      if (next[name] !== t && !(name in feeds)) releaseStorage(t);
     // Closed while it ran (the client went away): the entry is detached, nothing is revived.
     entry.state = next;
     return rest;

@@ -12,7 +12,7 @@
  * re-packed: every row's real part is cut out and left-padded to the new longest row; a row that
  * did not step this time goes back to its own state, a closed one is dropped.
  */
-import type { BatchPlan, Feedback, SequenceStates } from '../../engine/index';
+import { type BatchPlan, type Feedback, releaseStorage, type SequenceStates } from '../../engine/index';
 import { elementCount, type Tensor, zeros } from '../../engine/runtime/tensor';
 import { sliceRows, stack } from './tensors';
 
@@ -130,8 +130,13 @@ export class DecodeBatch {
     const rest: Record<string, Tensor> = {};
     for (const [name, t] of Object.entries(out)) {
       const input = feedback[name];
-      if (input !== undefined) this.state[input] = t;
-      else rest[name] = t;
+      if (input === undefined) {
+        rest[name] = t;
+        continue;
+      }
+      const old = this.state[input];
+      this.state[input] = t;
+      if (old && old !== t) releaseStorage(old);
     }
     this.width = width;
     this.lens = this.lens.map((l) => l + 1);
@@ -175,9 +180,11 @@ export class DecodeBatch {
       const t = zeros(parts.get(ids[0])![name].dtype, dims);
       ids.forEach((id, r) => {
         copyWindow(parts.get(id)![name], 0, 0, t, r, width - lens[r], lens[r], axis);
+        releaseStorage(parts.get(id)![name]);
       });
       state[name] = t;
     }
+    for (const old of Object.values(this.state)) releaseStorage(old);
     this.ids = [...ids];
     this.lens = lens;
     this.width = width;

@@ -6,7 +6,13 @@
  */
 import { Worker } from 'node:worker_threads';
 import { entryUrl } from '../../common/entry';
-import type { BatchPlan, Feedback, SessionOptions, ValueSignature } from '../../engine/index';
+import {
+  type BatchPlan,
+  enableStorageRelease,
+  type Feedback,
+  type SessionOptions,
+  type ValueSignature,
+} from '../../engine/index';
 import type { Tensor } from '../../engine/runtime/tensor';
 import type { BatchRow } from './decode-batch';
 
@@ -92,6 +98,8 @@ export class ThreadedSession implements ModelSession {
   }
 
   static create(model: string | Uint8Array, options: SessionOptions): Promise<ThreadedSession> {
+    // The thread frees each replaced KV cache at once (engine/runtime/release.ts).
+    enableStorageRelease();
     const worker = new Worker(entry, { execArgv: [] });
     return new Promise((resolve, reject) => {
       const onMessage = (msg: Outbound) => {
