@@ -56,8 +56,10 @@ function post(agent: Agent, url: string, body: string): Promise<number> {
 async function main(): Promise<void> {
   const model = mlpModel();
   const server = await startServer();
-  const floor = await startFloor();
+  let floor: { url: string; stop: () => void } | null = null;
   try {
+    floor = await startFloor();
+    const floorUrl = floor.url;
     await uploadModel(server.url, 'mlp', model);
     const x = Array.from({ length: 64 }, (_, i) => Math.sin(i));
     const body = JSON.stringify({ inputs: [{ name: 'x', shape: [1, 64], datatype: 'FP32', data: x }] });
@@ -86,7 +88,7 @@ async function main(): Promise<void> {
       }
       return t.sort((a, b) => a - b);
     };
-    const bare = () => http(floor.url, floorAgent);
+    const bare = () => http(floorUrl, floorAgent);
     await http();
     await bare();
     await raw();
@@ -162,7 +164,7 @@ Target: ≤ 0.3 ms added at p50 — ${median(added) <= 0.3 ? 'met' : 'NOT met'}.
     agent.destroy();
     floorAgent.destroy();
   } finally {
-    floor.stop();
+    floor?.stop();
     await server.stop();
   }
 }

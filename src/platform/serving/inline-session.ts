@@ -15,10 +15,9 @@
  * While other requests wait for the model (`hints.contended`), runs use the worker thread too: the
  * model then runs beside the API thread admitting them instead of holding it (a light tenant's p99
  * beside a flood on 2 cores was 1.86–1.97× idle with in-thread runs, 1.26–1.30× on the worker:
- * bench/serve/fairness.ts). Sequences (their
- * state lives in the worker) and batched decode steps always use the worker. The
- * in-thread session has one intra-op thread: a second one would be woken for each parallel op of a
- * batch-1 run.
+ * bench/serve/fairness.ts). Sequences (their state lives in the worker) and batched decode steps
+ * always use the worker. The in-thread session has one intra-op thread: a second one would be
+ * woken for each parallel op of a batch-1 run.
  *
  * Times are the fastest of several runs, not their mean: on a loaded machine a run's wall time also
  * counts the time its thread waited for a core, and a mean sent every run of a 0.03 ms model back
