@@ -56,6 +56,10 @@ describe('costFollowsShapes', () => {
   });
 });
 
+/** The MLP's session with a 1 MiB file limit and this run limit. */
+const mlpSession = async (maxRunMs: number) =>
+  (await InlineFirstSession.create(file, {}, { maxBytes: 1 << 20, maxRunMs })) as InlineFirstSession;
+
 describe('InlineFirstSession', () => {
   it('runs a shape in-thread after its worker runs, with the same answer as the worker thread', async () => {
     // A generous run limit: the machine may be loaded; the limit itself is checked below.
@@ -77,11 +81,7 @@ describe('InlineFirstSession', () => {
   });
 
   it('a new input shape is measured on the worker thread before it may run in-thread', async () => {
-    const session = (await InlineFirstSession.create(
-      file,
-      {},
-      { maxBytes: 1 << 20, maxRunMs: 1000 },
-    )) as InlineFirstSession;
+    const session = await mlpSession(1000);
     for (let i = 0; i < 3; i++) await session.run({ x });
     expect(session.placeOf({ x })).toBe('inline');
     const eight = input(8);
@@ -91,11 +91,7 @@ describe('InlineFirstSession', () => {
   });
 
   it('runs use the worker thread while other requests wait for the model', async () => {
-    const session = (await InlineFirstSession.create(
-      file,
-      {},
-      { maxBytes: 1 << 20, maxRunMs: 1000 },
-    )) as InlineFirstSession;
+    const session = await mlpSession(1000);
     for (let i = 0; i < 3; i++) await session.run({ x });
     await session.run({ x }, undefined, undefined, { contended: true });
     expect(session.inThreadRuns).toBe(0);
@@ -105,11 +101,7 @@ describe('InlineFirstSession', () => {
   });
 
   it('a shape whose runs take longer than the limit stays on the worker thread for good', async () => {
-    const session = (await InlineFirstSession.create(
-      file,
-      {},
-      { maxBytes: 1 << 20, maxRunMs: 0 },
-    )) as InlineFirstSession;
+    const session = await mlpSession(0);
     const first = await session.run({ x });
     for (let i = 0; i < 12; i++) await session.run({ x });
     expect(session.placeOf({ x })).toBe('worker');

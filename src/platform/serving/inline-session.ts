@@ -56,9 +56,8 @@ const MAX_SHAPES = 32;
 interface ShapeRecord {
   /** `judging` on the worker thread, then `inline` or (for good) `worker`. */
   place: 'judging' | 'inline' | 'worker';
-  /** Wall times (ms) of the latest runs, at most WINDOW_RUNS. */
+  /** Wall times (ms) of the latest runs, at most WINDOW_RUNS (emptied once judged). */
   recent: number[];
-  runs: number;
 }
 
 function shapeKey(feeds: Record<string, Tensor>, outputs?: readonly string[]): string {
@@ -73,7 +72,7 @@ export class InlineFirstSession implements ModelSession {
   inThreadRuns = 0;
 
   private constructor(
-    private readonly threaded: ModelSession,
+    private readonly threaded: ThreadedSession,
     private local: EngineSession | null,
     private readonly maxRunMs: number,
   ) {}
@@ -104,7 +103,7 @@ export class InlineFirstSession implements ModelSession {
   }
 
   /** The worker thread's liveness: sequences and unjudged shapes need it even while others run here. */
-  get alive(): boolean | undefined {
+  get alive(): boolean {
     return this.threaded.alive;
   }
 
@@ -144,7 +143,7 @@ export class InlineFirstSession implements ModelSession {
     const key = shapeKey(feeds, outputs);
     let record = this.shapes.get(key);
     if (!record && this.shapes.size < MAX_SHAPES) {
-      record = { place: 'judging', recent: [], runs: 0 };
+      record = { place: 'judging', recent: [] };
       this.shapes.set(key, record);
     }
     return record;
@@ -152,11 +151,10 @@ export class InlineFirstSession implements ModelSession {
 
   /** Keep the latest run times; judge a shape after its worker runs, then after each window. */
   private observe(record: ShapeRecord, ms: number): void {
-    record.runs++;
     record.recent.push(ms);
     if (record.recent.length > WINDOW_RUNS) record.recent.shift();
     const fastest = Math.min(...record.recent);
-    if (record.place === 'judging' && record.runs >= JUDGE_RUNS) {
+    if (record.place === 'judging' && record.recent.length >= JUDGE_RUNS) {
       record.place = fastest <= this.maxRunMs ? 'inline' : 'worker';
       record.recent = [];
     } else if (record.place === 'inline' && record.recent.length === WINDOW_RUNS && fastest > this.maxRunMs) {
@@ -170,7 +168,6 @@ export class InlineFirstSession implements ModelSession {
     plan: BatchPlan,
     outputs?: readonly string[],
   ): Promise<Record<string, Tensor>[]> {
-    if (!this.threaded.runBatch) return Promise.reject(new Error('the session cannot batch sequences'));
     return this.threaded.runBatch(rows, feedback, plan, outputs);
   }
 
