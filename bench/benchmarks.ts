@@ -13,9 +13,22 @@ import { addTaskBenchmarks, generationTaskContenders } from './tasks/benchmarks'
 
 const torch = (script: string, args?: ShapeArgs): Contender => ({
   name: 'torch',
-  label: 'PyTorch 1.13 (2 threads, OpenBLAS)',
+  label: 'PyTorch 1.13 (2 threads, OpenBLAS, passive waits)',
   spec: pythonSpec(script),
   ...(args ? { args } : {}),
+});
+
+/** PyTorch with libgomp's default wait policy (idle threads spin a while before they sleep): its
+ * best on an idle machine, where the passive waits of `torch` cost it 1.2-1.4x on the MLP and the
+ * CNN; on a loaded machine spinning collapses it (lib/spawn.ts), hence both rows. */
+const torchSpinning = (script: string): Contender => ({
+  name: 'torch-omp-default',
+  label: 'PyTorch 1.13, OMP_WAIT_POLICY unset (libgomp spins)',
+  spec: (args) => {
+    const spec = pythonSpec(script)(args);
+    const { OMP_WAIT_POLICY: _passive, ...env } = spec.env;
+    return { ...spec, env };
+  },
 });
 
 const maas = (model: string, args?: ShapeArgs): Contender => ({
@@ -49,7 +62,14 @@ benchmarks.add({
   shape: { model: 'mlp', batch: 64, inputs: 784, hidden: 256, classes: 10, lr: 0.05 },
   flops: (a) => mlpTrainFlops(shapeOf(a, ['batch', 'inputs', 'hidden', 'classes'])),
   baseline: 'torch',
-  contenders: [torch('torch_mlp.py'), maas('mlp'), tfjs('mlp', 'cpu'), tfjs('mlp', 'wasm')],
+  alsoAgainst: 'torch-omp-default',
+  contenders: [
+    torch('torch_mlp.py'),
+    torchSpinning('torch_mlp.py'),
+    maas('mlp'),
+    tfjs('mlp', 'cpu'),
+    tfjs('mlp', 'wasm'),
+  ],
 });
 
 benchmarks.add({
@@ -64,8 +84,10 @@ benchmarks.add({
   shape: { model: 'cnn', batch: 32, size: 28, c1: 16, c2: 32, dense: 64, classes: 10, lr: 0.001 },
   flops: (a) => cnnTrainFlops(shapeOf(a, ['batch', 'size', 'c1', 'c2', 'dense', 'classes'])),
   baseline: 'torch',
+  alsoAgainst: 'torch-omp-default',
   contenders: [
     torch('torch_cnn.py'),
+    torchSpinning('torch_cnn.py'),
     maas('cnn'),
     tfjs('cnn', 'cpu', { warmup: 1, min_steps: 2, min_seconds: 0 }),
     tfjs('cnn', 'wasm'),
@@ -85,7 +107,8 @@ benchmarks.add({
   shape: { model: 'lstm-lm', batch: 32, seq: 64, vocab: 65, embed: 64, hidden: 256, lr: 0.002, warmup: 2 },
   flops: (a) => lstmTrainFlops(shapeOf(a, ['batch', 'seq', 'vocab', 'embed', 'hidden'])),
   baseline: 'torch',
-  contenders: [torch('torch_lstm.py'), maas('lstm-lm')],
+  alsoAgainst: 'torch-omp-default',
+  contenders: [torch('torch_lstm.py'), torchSpinning('torch_lstm.py'), maas('lstm-lm')],
 });
 
 /** maas's train step under different ORT session options (bench/maas/common.ts reads them from
@@ -100,9 +123,13 @@ const ortOptionRows = (model: string): Contender[] => [
   ortVariant(model, 'default', 'recipe: 2 threads, extended, no spinning', {}),
   ortVariant(model, 'spin', 'intra-op spinning on (ORT default)', { spin: 1 }),
   ortVariant(model, 'spin-run-20us', 'spinning only during a step, ≤ 20 µs a wait', { spin_us: 20 }),
+  ortVariant(model, 'spin-200us', 'spinning ≤ 200 µs a wait, between steps too', { spin: 1, spin_us: 200 }),
+  ortVariant(model, 'spin-1ms', 'spinning ≤ 1 ms a wait, between steps too', { spin: 1, spin_us: 1000 }),
   ortVariant(model, 'threads-1', '1 intra-op thread', { intra_threads: 1 }),
   ortVariant(model, 'opt-basic', 'graph optimisation basic', { graph_opt: 'basic' }),
   ortVariant(model, 'opt-all', 'graph optimisation all', { graph_opt: 'all' }),
+  { ...torch(`torch_${model}.py`), label: 'PyTorch 1.13, passive waits (as train-*)' },
+  torchSpinning(`torch_${model}.py`),
 ];
 
 for (const [model, base] of [
@@ -137,7 +164,8 @@ benchmarks.add({
   shape: { model: 'gpt', batch: 16, ...GPT, lr: 0.001, weight_decay: 0.01, warmup: 2 },
   flops: (a) => gptTrainFlops(shapeOf(a, ['batch', 'context', 'vocab', 'd', 'layers'])),
   baseline: 'torch',
-  contenders: [torch('torch_gpt.py'), maas('gpt')],
+  alsoAgainst: 'torch-omp-default',
+  contenders: [torch('torch_gpt.py'), torchSpinning('torch_gpt.py'), maas('gpt')],
 });
 
 /** KV-cache and full re-run generation must produce the same greedy tokens within one engine

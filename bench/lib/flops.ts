@@ -4,7 +4,8 @@
  * update are not counted, so achieved GFLOP/s is a slight underestimate of the work done.
  * The Python peers compute the same figures independently; the harness notes any disagreement. */
 
-/** The machine's measured fp32 FMA peak on 2 cores (docs/benchmarks.md), GFLOP/s. */
+/** The fp32 FMA peak on 2 cores of the first host measured (GFLOP/s): the ceiling assumed where
+ * `fma-ceiling.ts` cannot measure this machine's. */
 export const CEILING_GFLOPS = 230;
 
 const dense = (rows: number, fanIn: number, fanOut: number) => 2 * rows * fanIn * fanOut;

@@ -11,7 +11,7 @@ import {
   type ShapeArgs,
   type TrainResult,
 } from './contender';
-import { CEILING_GFLOPS } from './flops';
+import { type FmaCeiling, fmaCeiling } from './fma-ceiling';
 import { pairedRatios, ratio, type Summary, summarize } from './stats';
 
 export type Metric = 'steps_per_s' | 'tokens_per_s' | 'samples_per_s';
@@ -38,6 +38,8 @@ export interface Benchmark {
   flops(args: ShapeArgs): number;
   /** Name of the contender the ratios are taken against. */
   baseline: string;
+  /** A second reference: each other row's ratio to it goes into the notes (median, per-round range). */
+  alsoAgainst?: string;
   contenders: Contender[];
   /** Cross-checks over the last output of each contender (e.g. identical generated tokens). */
   check?(outputs: ReadonlyMap<string, TrainResult>): string[];
@@ -52,6 +54,8 @@ export interface RunOptions {
   /** Runs one contender process; injected so the harness itself can be tested without peers. */
   runProcess(spec: ProcessSpec, timeoutMs: number): Promise<ContenderOutput>;
   log(line: string): void;
+  /** The FMA peak for the GFLOP/s shares; default: measured on this machine (fma-ceiling.ts). */
+  ceiling?: FmaCeiling;
 }
 
 export interface ContenderReport {
@@ -92,9 +96,13 @@ export interface BenchReport {
   minSeconds: number;
   contenders: ContenderReport[];
   notes: string[];
+  /** The fp32 FMA peak the GFLOP/s shares are of. */
+  ceiling: FmaCeiling;
 }
 
 export async function runBenchmark(bench: Benchmark, options: RunOptions): Promise<BenchReport> {
+  // Measured before any contender runs, so that nothing shares the cores with it.
+  const ceiling = options.ceiling ?? fmaCeiling();
   const rows = bench.contenders.map((c) => newRow(bench, c));
   const rounds = options.warmupRounds + options.reps;
   for (let round = 0; round < rounds; round++) {
@@ -107,7 +115,19 @@ export async function runBenchmark(bench: Benchmark, options: RunOptions): Promi
       await runOnce(bench.contenders[index], row, { measured, label, metric: bench.metric }, options);
     }
   }
-  return finish(bench, rows, options);
+  return finish(bench, rows, options, ceiling);
+}
+
+function ratiosAgainst(rows: ContenderReport[], reference: string | undefined, baseline: string): string[] {
+  const ref = rows.find((r) => r.name === reference);
+  if (!ref?.metric) return [];
+  return rows
+    .filter((row) => row.metric && row !== ref && row.name !== baseline)
+    .map((row) => {
+      const perRound = summarize(pairedRatios(row.values, ref.values));
+      const median = ratio(row.metric!, ref.metric!).toFixed(2);
+      return `${row.name} × ${ref.name}: ${median}× (per round ${perRound.min.toFixed(2)}–${perRound.max.toFixed(2)}).`;
+    });
 }
 
 function newRow(bench: Benchmark, contender: Contender): ContenderReport {
@@ -164,7 +184,12 @@ function metricOf(output: TrainResult, metric: Metric): number {
   return value;
 }
 
-function finish(bench: Benchmark, rows: ContenderReport[], options: RunOptions): BenchReport {
+function finish(
+  bench: Benchmark,
+  rows: ContenderReport[],
+  options: RunOptions,
+  ceiling: FmaCeiling,
+): BenchReport {
   for (const row of rows) {
     if (row.values.length === 0) continue;
     row.metric = summarize(row.values);
@@ -173,7 +198,7 @@ function finish(bench: Benchmark, rows: ContenderReport[], options: RunOptions):
     row.samplesPerS = summarize(row.stepsPerS.map((v) => v * samplesPerStep));
     row.flopsReported = last.flops_per_step;
     row.gflops = (summarize(row.stepsPerS).median * row.flopsPerStep) / 1e9;
-    row.ceilingShare = row.gflops / CEILING_GFLOPS;
+    row.ceilingShare = row.gflops / ceiling.gflops;
   }
   const base = rows.find((r) => r.name === bench.baseline);
   const notes = [...bench.notes];
@@ -187,6 +212,7 @@ function finish(bench: Benchmark, rows: ContenderReport[], options: RunOptions):
       notes.push(`${row.name} counts ${reported} FLOPs per step, the harness ${row.flopsPerStep}.`);
     }
   }
+  notes.push(...ratiosAgainst(rows, bench.alsoAgainst, bench.baseline));
   if (bench.check) {
     const outputs = new Map(rows.filter((r) => r.last).map((r) => [r.name, r.last!]));
     notes.push(...bench.check(outputs));
@@ -203,5 +229,6 @@ function finish(bench: Benchmark, rows: ContenderReport[], options: RunOptions):
     minSeconds: options.minSeconds,
     contenders: rows,
     notes,
+    ceiling,
   };
 }

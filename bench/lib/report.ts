@@ -50,6 +50,11 @@ function rowLine(row: ContenderReport, report: BenchReport): string {
   return `| ${row.label} | ${spread(row.metric)} | ${other} | ${ratioCell} | ${gflops} | ${loss} | ${load} | ${versionOf(row)} |`;
 }
 
+/** The FMA peak the shares are of, marked when it was not measured on this machine. */
+function ceilingLabel(report: BenchReport): string {
+  return report.ceiling.measured ? `${report.ceiling.gflops}` : `${report.ceiling.gflops}, assumed`;
+}
+
 export function toMarkdown(report: BenchReport, machine: MachineInfo, command: string): string {
   const rate = rates(report);
   const lines = [
@@ -64,7 +69,7 @@ export function toMarkdown(report: BenchReport, machine: MachineInfo, command: s
       .map(([k, v]) => `${k}=${v}`)
       .join(', ')}`,
     '',
-    `| contender | ${rate.metric} | ${rate.other} | × ${report.baseline} | GFLOP/s (% of 230) | loss first → last | load 1 min | version |`,
+    `| contender | ${rate.metric} | ${rate.other} | × ${report.baseline} | GFLOP/s (% of ${ceilingLabel(report)}) | loss first → last | load 1 min | version |`,
     '|---|---|---|---|---|---|---|---|',
     ...report.contenders.map((row) => rowLine(row, report)),
     '',

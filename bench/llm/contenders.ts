@@ -11,6 +11,7 @@
  *   maas-served      `maas serve` over HTTP: the folder pushed, then /v1/completions with the
  *                    same prompt ids (see maasServed).
  *   maas-served-nospin maas-served with `--intra-op-spin-us 0` (threads sleep between ops; the default spins 50 µs for decoders)
+ *   maas-served-spin-200, maas-served-spin-1000: the same with 200 µs and 1 ms bounds
  *   …-q8             the same on the int8 sibling `model_quantized.onnx` (transformers.js dtype q8).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -251,6 +252,9 @@ const contenders: Record<string, (args: ShapeArgs) => Promise<StreamTiming | { u
   // MAAS_INTRA_OP_SPIN_US 0: intra-op threads sleep between ops (the default before `auto`, which
   // lets a decoder's threads spin up to 50 µs while a run is in progress).
   'maas-served-nospin': (args) => maasServed(args, true, 0),
+  // Longer bounded spins (`--intra-op-spin-us`), for hosts where 50 µs is too short a wait.
+  'maas-served-spin-200': (args) => maasServed(args, true, 200),
+  'maas-served-spin-1000': (args) => maasServed(args, true, 1000),
 };
 
 /** bench/lib/child.ts entry: `args.contender` names the row. */

@@ -5,7 +5,8 @@
  *
  *   node --import tsx bench/llm/run.ts [--rounds 5] [--prompt-tokens 128] [--new-tokens 64]
  *        [--only transformers-js,maas-engine,maas-served,transformers-js-q8,maas-engine-q8,
- *                maas-engine-fused,maas-served-unfused,maas-served-nospin] [--out bench/results]
+ *                maas-engine-fused,maas-served-unfused,maas-served-nospin,
+ *                maas-served-spin-200,maas-served-spin-1000] [--out bench/results]
  *
  * Each contender runs in its own child process, one per round, in rotating order (A B C, B C A,
  * …); the first round is a warm-up and is dropped when there are more than one. Writes
@@ -28,6 +29,8 @@ const LABELS: Record<string, string> = {
   'maas-engine-fused': 'raw onnxruntime via maas EngineSession, projections fused as maas serves them',
   'maas-served-unfused': 'maas serve over HTTP, --fuse-projections false (the graph as stored)',
   'maas-served-nospin': 'maas serve over HTTP, fused, --intra-op-spin-us 0 (threads sleep between ops)',
+  'maas-served-spin-200': 'maas serve over HTTP, fused, --intra-op-spin-us 200',
+  'maas-served-spin-1000': 'maas serve over HTTP, fused, --intra-op-spin-us 1000',
   'transformers-js-q8': 'the same, dtype q8 (model_quantized.onnx, int8 weights)',
   'maas-engine-q8': 'the same on model_quantized.onnx (int8 weights)',
 };

@@ -50,7 +50,8 @@ export function syntheticBatch(rng: nn.Rng, xDims: number[], classes: number): R
 const LEVELS: readonly GraphOptimization[] = ['disabled', 'basic', 'extended', 'all'];
 
 /** Session options from the args (`intra_threads`, `inter_threads`, `graph_opt`, `spin` 0|1,
- * `spin_us`: spin only while a run is in progress, at most that many µs per wait), so
+ * `spin_us`: at most that many µs per wait; alone, spin only while a run is in progress; with
+ * `spin` 1, also in the gaps between runs), so
  * they can be compared from the command line without editing a recipe. Default: the engine's (2
  * intra-op threads, 1 inter-op, `extended`) with spinning off. */
 export function sessionOptions(args: ShapeArgs): SessionOptions {
@@ -68,7 +69,8 @@ export function sessionOptions(args: ShapeArgs): SessionOptions {
   // Bounded spinning, as the server's --intra-op-spin-us: the second intra-op thread busy-waits
   // between the ops of one step (no futex wake per GEMM) and sleeps as soon as the step returns.
   const spinMicros = num(args, 'spin_us', 0);
-  if (spinMicros > 0) Object.assign(options, spinWhileRunning(spinMicros));
+  if (spinMicros > 0 && options.allowSpinning) options.spinMicros = spinMicros;
+  else if (spinMicros > 0) Object.assign(options, spinWhileRunning(spinMicros));
   return options;
 }
 

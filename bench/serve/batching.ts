@@ -2,9 +2,12 @@
  * Dynamic batching: a small CNN (28×28 input, conv32 → pool → conv64 → pool → dense HIDDEN (default
  * 2048) → dense 10) under 64 concurrent keep-alive clients (autocannon), the same server and model
  * file uploaded twice: `cnn-batched` (max_batch_size 32) and `cnn-single` (max_batch_size 1).
- * Interleaved A B A B ..., REPS runs of SECONDS each; medians with min/max.
+ * Interleaved A B A B ..., REPS runs of SECONDS each; medians with min/max. FORMAT=binary sends the
+ * image as a KServe v2 binary tensor and asks for the answer in binary (as Triton's perf_analyzer
+ * does by default); the default is JSON both ways.
  *
  *   node --import tsx bench/serve/batching.ts
+ *   FORMAT=binary node --import tsx bench/serve/batching.ts
  */
 import { createRequire } from 'node:module';
 import { cnnModel } from '../../test/helpers/onnx-fixtures';
@@ -27,6 +30,7 @@ const REPS = Number(process.env.REPS ?? 5);
 const CONNECTIONS = 64;
 /** Width of the dense head (see cnnModel); 0 = convolutions + a 10-way dense layer only. */
 const HIDDEN = Number(process.env.HIDDEN ?? 2048);
+const FORMAT = process.env.FORMAT === 'binary' ? 'binary' : 'json';
 
 interface Run {
   rps: number;
@@ -35,7 +39,37 @@ interface Run {
   non2xx: number;
 }
 
-function load(url: string, body: string): Promise<Run> {
+interface RequestBody {
+  headers: Record<string, string>;
+  body: string | Buffer;
+}
+
+/** One image request, JSON or binary (a JSON header, then the 784 float32 values). */
+function requestBody(image: number[]): RequestBody {
+  const input = { name: 'x', shape: [1, 1, 28, 28], datatype: 'FP32' };
+  if (FORMAT === 'json') {
+    return {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: [{ ...input, data: image }] }),
+    };
+  }
+  const bytes = Buffer.from(Float32Array.from(image).buffer);
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [{ ...input, parameters: { binary_data_size: bytes.length } }],
+      parameters: { binary_data_output: true },
+    }),
+  );
+  return {
+    headers: {
+      'content-type': 'application/octet-stream',
+      'inference-header-content-length': String(header.length),
+    },
+    body: Buffer.concat([header, bytes]),
+  };
+}
+
+function load(url: string, request: RequestBody): Promise<Run> {
   return new Promise((resolve, reject) => {
     autocannon(
       {
@@ -43,8 +77,8 @@ function load(url: string, body: string): Promise<Run> {
         method: 'POST',
         connections: CONNECTIONS,
         duration: SECONDS,
-        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-        body,
+        headers: { authorization: `Bearer ${KEY}`, ...request.headers },
+        body: request.body,
       },
       (err, r) => {
         if (err) reject(err);
@@ -61,9 +95,7 @@ async function main(): Promise<void> {
     await uploadModel(server.url, 'cnn-batched', model, '?max_batch_size=32');
     await uploadModel(server.url, 'cnn-single', model, '?max_batch_size=1');
     const image = Array.from({ length: 784 }, (_, i) => ((i * 37) % 255) / 255);
-    const body = JSON.stringify({
-      inputs: [{ name: 'x', shape: [1, 1, 28, 28], datatype: 'FP32', data: image }],
-    });
+    const body = requestBody(image);
     const urls = {
       batched: `${server.url}/v2/models/cnn-batched/infer`,
       single: `${server.url}/v2/models/cnn-single/infer`,
@@ -90,6 +122,7 @@ async function main(): Promise<void> {
       benchmark: 'serve-batching',
       model: `CNN 1×28×28 → conv3×3(32) → pool → conv3×3(64) → pool → ${HIDDEN ? `dense ${HIDDEN} → ReLU → ` : ''}dense 10, float32`,
       connections: CONNECTIONS,
+      format: FORMAT,
       secondsPerRun: SECONDS,
       reps: REPS,
       batched: {
@@ -113,7 +146,7 @@ async function main(): Promise<void> {
 
 Model: ${result.model}.
 
-Command: \`node --import tsx bench/serve/batching.ts\` (autocannon, ${CONNECTIONS} keep-alive connections, ${REPS} interleaved runs × ${SECONDS} s; one server, the same model uploaded with two serving settings; ORT intra-op 2 / inter-op 1; ${result.environment.node}, ${result.environment.cpus} CPUs).
+Command: \`${FORMAT === 'binary' ? 'FORMAT=binary ' : ''}node --import tsx bench/serve/batching.ts\` (${FORMAT === 'binary' ? 'KServe v2 binary tensors both ways' : 'JSON bodies both ways'}; autocannon, ${CONNECTIONS} keep-alive connections, ${REPS} interleaved runs × ${SECONDS} s; one server, the same model uploaded with two serving settings; ORT intra-op 2 / inter-op 1; ${result.environment.node}, ${result.environment.cpus} CPUs).
 
 | serving setting | requests/s median (min–max) | p50 ms | p99 ms |
 |---|---|---|---|
@@ -122,7 +155,7 @@ ${row('no batching (max_batch_size 1)', 'single')}
 
 Throughput ratio batched / single: **${median(ratio).toFixed(2)}×** (min ${Math.min(...ratio).toFixed(2)}, max ${Math.max(...ratio).toFixed(2)}); mean batch size ${meanBatch.toFixed(1)} requests; non-2xx: ${result.errors.batched} / ${result.errors.single}. Target ≥ 5× — ${median(ratio) >= 5 ? 'met' : 'NOT met'}.
 `;
-    await writeResults('serve-batching', md, result);
+    await writeResults(FORMAT === 'binary' ? 'serve-batching-binary' : 'serve-batching', md, result);
   } finally {
     await server.stop();
   }

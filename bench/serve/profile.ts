@@ -72,27 +72,26 @@ async function loop(count, times) {
 })();
 `;
 
+/** The request: the model's input as JSON, or (BODY=binary) as a KServe v2 binary tensor with the
+ * answer asked for in binary too, as bench/serve/batching.ts's FORMAT=binary sends it. */
 function requestBody(): { body: Buffer; headers: Record<string, string> } {
-  if (MODEL === 'cnn') {
-    const image = Array.from({ length: 784 }, (_, i) => ((i * 37) % 255) / 255);
-    const json = JSON.stringify({
-      inputs: [{ name: 'x', shape: [1, 1, 28, 28], datatype: 'FP32', data: image }],
-    });
-    return { body: Buffer.from(json), headers: { 'content-type': 'application/json' } };
-  }
-  const x = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i));
+  const [shape, values] =
+    MODEL === 'cnn'
+      ? [[1, 1, 28, 28], Float32Array.from({ length: 784 }, (_, i) => ((i * 37) % 255) / 255)]
+      : [[1, 64], Float32Array.from({ length: 64 }, (_, i) => Math.sin(i))];
   if (BODY === 'binary') {
     const json = Buffer.from(
       JSON.stringify({
-        inputs: [{ name: 'x', shape: [1, 64], datatype: 'FP32', parameters: { binary_data_size: 256 } }],
+        inputs: [{ name: 'x', shape, datatype: 'FP32', parameters: { binary_data_size: values.byteLength } }],
+        parameters: { binary_data_output: true },
       }),
     );
     return {
-      body: Buffer.concat([json, Buffer.from(x.buffer)]),
+      body: Buffer.concat([json, Buffer.from(values.buffer)]),
       headers: { 'inference-header-content-length': String(json.length) },
     };
   }
-  const json = JSON.stringify({ inputs: [{ name: 'x', shape: [1, 64], datatype: 'FP32', data: [...x] }] });
+  const json = JSON.stringify({ inputs: [{ name: 'x', shape, datatype: 'FP32', data: [...values] }] });
   return { body: Buffer.from(json), headers: { 'content-type': 'application/json' } };
 }
 

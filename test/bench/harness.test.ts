@@ -75,19 +75,33 @@ describe('runBenchmark', () => {
         shape: { batch: 4 },
         flops: () => 1e9,
         baseline: 'base',
+        alsoAgainst: 'other',
         contenders: [
           echoContender('base', result(10)),
           echoContender('fast', result(25)),
+          echoContender('other', result(20)),
           echoContender('none', { unsupported: 'no kernel' }),
           failing,
         ],
       },
-      { reps: 5, warmupRounds: 1, minSeconds: 0.1, timeoutMs: 20_000, runProcess, log: (l) => log.push(l) },
+      {
+        reps: 5,
+        warmupRounds: 1,
+        minSeconds: 0.1,
+        timeoutMs: 20_000,
+        runProcess,
+        log: (l) => log.push(l),
+        ceiling: { gflops: 100, measured: true },
+      },
     );
-    const [base, fast, none, broken] = report.contenders;
+    const [base, fast, , none, broken] = report.contenders;
     expect(base.values).toEqual([10, 10, 10, 10, 10]);
     expect(fast.ratio).toBe(2.5);
     expect(fast.gflops).toBe(25);
+    expect(fast.ceilingShare).toBe(0.25);
+    // The second reference: every other measured row's ratio to it, in the notes.
+    expect(report.notes).toContain('fast × other: 1.25× (per round 1.25–1.25).');
+    expect(report.notes.some((n) => n.startsWith('base ×'))).toBe(false);
     expect(fast.samplesPerS?.median).toBe(100);
     expect(none.status).toBe('unsupported');
     expect(broken.status).toBe('failed');
@@ -130,11 +144,19 @@ describe('task benchmark reports', () => {
           }),
         ],
       },
-      { reps: 1, warmupRounds: 0, minSeconds: 0.1, timeoutMs: 20_000, runProcess, log: () => {} },
+      {
+        reps: 1,
+        warmupRounds: 0,
+        minSeconds: 0.1,
+        timeoutMs: 20_000,
+        runProcess,
+        log: () => {},
+        ceiling: { gflops: 230, measured: false },
+      },
     );
     const machine = machineInfo();
     const md = toMarkdown(report, closeMachineInfo(machine), 'npm run bench -- served-toy');
-    expect(md).toContain('| contender | texts/s | calls/s | × runtime |');
+    expect(md).toContain('| contender | texts/s | calls/s | × runtime | GFLOP/s (% of 230, assumed) |');
     // texts/s first, then calls/s; ratio of the texts/s medians; a dash for GFLOP/s and loss.
     expect(md).toContain('| served | 640 (640–640) | 20.0 (20.0–20.0) | 0.20× (0.20–0.20) | — | — |');
   });
