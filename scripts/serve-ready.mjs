@@ -8,10 +8,14 @@ if (!dataDir) {
   console.error('usage: node scripts/serve-ready.mjs DATA_DIR');
   process.exit(2);
 }
-const child = spawn(process.execPath, ['dist/maas.js', 'serve', '--port', '0', '--data-dir', dataDir], {
-  env: { ...process.env, MAAS_ZOO: 'off', MAAS_LOG_FORMAT: 'json' },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const child = spawn(
+  process.execPath,
+  ['--max-semi-space-size=64', 'dist/maas.js', 'serve', '--port', '0', '--data-dir', dataDir],
+  {
+    env: { ...process.env, MAAS_ZOO: 'off', MAAS_LOG_FORMAT: 'json' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
 let out = '';
 let ready = false;
 child.stdout.on('data', (d) => {

@@ -21,7 +21,9 @@ export interface BenchServer {
 export async function startServer(extraFlags: string[] = [], prepared?: string): Promise<BenchServer> {
   const dataDir = prepared ?? (await mkdtemp(join(tmpdir(), 'maas-bench-')));
   // The zoo's background training stays off: it would compete with what is measured.
-  const server = await spawnServe({ dataDir, adminKey: KEY, flags: extraFlags, zoo: 'off' });
+  // BENCH_SERVER_NODE_ARGS: more Node flags for the server (after the usual ones), for A/B runs.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const server = await spawnServe({ dataDir, adminKey: KEY, flags: extraFlags, zoo: 'off', nodeArgs });
   return {
     url: server.url,
     stop: async () => {

@@ -16,9 +16,14 @@
  * thread runs, on CPU only: `perf record -k CLOCK_MONOTONIC -e cpu-clock -F 1999 -- node
  * --perf-basic-prof --import tsx bench/serve/profile.ts`, then `perf script --time FROM,TO` with
  * the window in seconds (docs/benchmarks.md).
+ *
+ * ALLOC=1 samples what the API thread allocates over the timed window (V8's sampling heap
+ * profiler, objects a GC has collected since counted too) and prints the top allocating functions
+ * in bytes per request: what young-generation GC pauses are made of.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -37,6 +42,48 @@ const MODEL = process.env.MODEL === 'cnn' ? 'cnn' : 'mlp';
 const CONC = Number(process.env.CONC ?? (MODEL === 'cnn' ? 64 : 1));
 /** The CNN's max_batch_size (BATCH=1: the batching benchmark's unbatched row). */
 const BATCH = Number(process.env.BATCH ?? 32);
+const ALLOC = process.env.ALLOC === '1';
+
+interface SamplingNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: SamplingNode[];
+}
+
+/** Start V8's sampling heap profiler on this thread, counting collected objects too. */
+async function startAllocationSampling(): Promise<Session> {
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.enable');
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  return session;
+}
+
+/** Stop sampling; the top allocating functions (self bytes, summed by function and file) per request. */
+async function allocationReport(session: Session, requests: number): Promise<string> {
+  const { profile } = (await session.post('HeapProfiler.stopSampling')) as {
+    profile: { head: SamplingNode };
+  };
+  session.disconnect();
+  const bytes = new Map<string, number>();
+  const walk = (node: SamplingNode) => {
+    const { functionName, url, lineNumber } = node.callFrame;
+    const where = `${functionName || '(anonymous)'} ${url.replace(/^.*\/(node_modules|src)\//, '$1/')}:${lineNumber + 1}`;
+    bytes.set(where, (bytes.get(where) ?? 0) + node.selfSize);
+    for (const child of node.children) walk(child);
+  };
+  walk(profile.head);
+  const total = [...bytes.values()].reduce((a, b) => a + b, 0);
+  const top = [...bytes.entries()].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.ALLOC_TOP ?? 25));
+  return [
+    `API thread allocations: ${(total / requests / 1024).toFixed(1)} KB per request (sampled)`,
+    ...top.map(([where, n]) => `  ${(n / requests / 1024).toFixed(2).padStart(7)} KB  ${where}`),
+  ].join('\n');
+}
 
 /** The client: N sequential requests over one keep-alive socket; posts its per-request ms. */
 const clientSource = `
@@ -176,7 +223,9 @@ async function main(): Promise<void> {
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
     const fromUs = process.hrtime.bigint() / 1000n;
+    const sampling = ALLOC ? await startAllocationSampling() : null;
     const times = (await run(N)).sort((a, b) => a - b);
+    const allocations = sampling ? await allocationReport(sampling, N) : '';
     const toUs = process.hrtime.bigint() / 1000n;
     const seconds = (performance.now() - started) / 1000;
     const p = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(3);
@@ -187,6 +236,7 @@ async function main(): Promise<void> {
         `timed window (for profile-summary.mjs): ${fromUs},${toUs}; process CPU (all threads, client included) ${((cpu.user + cpu.system) / 1000 / N).toFixed(3)} ms per request\n` +
         `CPU ms per request by thread (/proc, 10 ms ticks): ${threads}\n`,
     );
+    if (allocations) process.stdout.write(`${allocations}\n`);
   } finally {
     await app.close();
     await platform.close();

@@ -8,6 +8,10 @@ import { join } from 'node:path';
 
 export const REPO_ROOT = join(import.meta.dirname, '../..');
 
+/** Node flags every documented way of starting the server passes (package.json's start script,
+ * bin/maas.js's shebang, deploy/): tests and benchmarks run the server as users do. */
+export const SERVE_NODE_FLAGS = ['--max-semi-space-size=64'] as const;
+
 export interface ServeOptions {
   dataDir: string;
   adminKey: string;
@@ -21,7 +25,7 @@ export interface ServeOptions {
   root?: string;
   /** More environment variables, e.g. `{ MAAS_TRAIN_LEASE_MS: '1500' }`. */
   env?: Record<string, string>;
-  /** Node's own flags for the server, e.g. `['--cpu-prof']` (not allowed in NODE_OPTIONS). */
+  /** More Node flags for the server, after SERVE_NODE_FLAGS, e.g. `['--cpu-prof']`. */
   nodeArgs?: string[];
 }
 
@@ -40,6 +44,7 @@ export function spawnServe(o: ServeOptions): Promise<ServeProcess> {
   const child = spawn(
     process.execPath,
     [
+      ...SERVE_NODE_FLAGS,
       ...(o.nodeArgs ?? []),
       '--import',
       'tsx',

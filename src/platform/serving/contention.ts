@@ -30,19 +30,21 @@ export const ACTIVE_WINDOW_MS = 1000;
 /** Runs each median is taken over. */
 const SAMPLES = 31;
 
-/** The median of the last `SAMPLES` values pushed. */
+/** The median of the last `SAMPLES` values pushed. It is read for every request the runner
+ * batches and changes once per run, so it is sorted once per push, not per read. */
 class RecentMedian {
   private readonly values: number[] = [];
+  private median: number | null = null;
 
   push(v: number): void {
     this.values.push(v);
     if (this.values.length > SAMPLES) this.values.shift();
+    const sorted = [...this.values].sort((a, b) => a - b);
+    this.median = sorted[sorted.length >> 1];
   }
 
   get value(): number | null {
-    if (this.values.length === 0) return null;
-    const sorted = [...this.values].sort((a, b) => a - b);
-    return sorted[sorted.length >> 1];
+    return this.median;
   }
 }
 
