@@ -19,8 +19,8 @@ const torch = (script: string, args?: ShapeArgs): Contender => ({
 });
 
 /** PyTorch with libgomp's default wait policy (idle threads spin a while before they sleep): its
- * best on an idle machine, where the passive waits of `torch` cost it 1.2-1.4x on the MLP and the
- * CNN; on a loaded machine spinning collapses it (lib/spawn.ts), hence both rows. */
+ * best on an idle machine, where the passive waits of `torch` cost it 1.3-1.55x (measured on all
+ * four train benchmarks); on a loaded machine spinning collapses it (lib/spawn.ts), hence both rows. */
 const torchSpinning = (script: string): Contender => ({
   name: 'torch-omp-default',
   label: 'PyTorch 1.13, OMP_WAIT_POLICY unset (libgomp spins)',

@@ -1,5 +1,5 @@
 /** The ceiling that GFLOP/s shares are reported against: this machine's fp32 FMA peak on 2 threads,
- * measured once per benchmark run with `fma-peak.c` (hosts differ: 226 and 412 GFLOP/s were
+ * measured once per benchmark run with `fma-peak.c` (hosts differ: 226 and 412-485 GFLOP/s were
  * measured on two 2-core EPYC VMs). Where it cannot be measured (no gcc, no AVX-512) the
  * historical 230 is used and the report says it was assumed. */
 
@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CEILING_GFLOPS } from './flops';
 
 export interface FmaCeiling {
@@ -26,7 +27,7 @@ function measure(): FmaCeiling | undefined {
   const dir = mkdtempSync(join(tmpdir(), 'fma-peak-'));
   try {
     const binary = join(dir, 'fma-peak');
-    const source = new URL('./fma-peak.c', import.meta.url).pathname;
+    const source = fileURLToPath(new URL('./fma-peak.c', import.meta.url));
     execFileSync('gcc', ['-O3', '-funroll-all-loops', '-mavx512f', '-pthread', '-o', binary, source]);
     // "2 thread(s): 412.5 GFLOP/s fp32 FMA (...)": best of three, as a peak is.
     const runs = [0, 1, 2].map(() =>
