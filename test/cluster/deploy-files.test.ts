@@ -36,13 +36,13 @@ describe('deployment examples match the cluster test', () => {
     });
   }
 
-  it('commands are maas serve --role api|worker, as the test starts them', () => {
+  it('commands are maas serve --role api|worker (after Node flags), as the test starts them', () => {
     const compose = read('deploy/docker-compose.yml');
     expect(compose.match(/serve, --role, api,/g)).toHaveLength(2);
     expect(compose.match(/serve, --role, worker,/g)).toHaveLength(2);
-    expect(read('deploy/systemd/maas-api@.service')).toMatch(/ExecStart=\S+ bin\/maas\.js serve --role api /);
+    expect(read('deploy/systemd/maas-api@.service')).toMatch(/ExecStart=\S+(?: --\S+)* bin\/maas\.js serve --role api /);
     expect(read('deploy/systemd/maas-worker@.service')).toMatch(
-      /ExecStart=\S+ bin\/maas\.js serve --role worker /,
+      /ExecStart=\S+(?: --\S+)* bin\/maas\.js serve --role worker /,
     );
     const helpers = read('test/cluster/helpers.ts');
     expect(helpers).toContain("flags: ['--role', role]");
