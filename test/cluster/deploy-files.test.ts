@@ -40,7 +40,9 @@ describe('deployment examples match the cluster test', () => {
     const compose = read('deploy/docker-compose.yml');
     expect(compose.match(/serve, --role, api,/g)).toHaveLength(2);
     expect(compose.match(/serve, --role, worker,/g)).toHaveLength(2);
-    expect(read('deploy/systemd/maas-api@.service')).toMatch(/ExecStart=\S+(?: --\S+)* bin\/maas\.js serve --role api /);
+    expect(read('deploy/systemd/maas-api@.service')).toMatch(
+      /ExecStart=\S+(?: --\S+)* bin\/maas\.js serve --role api /,
+    );
     expect(read('deploy/systemd/maas-worker@.service')).toMatch(
       /ExecStart=\S+(?: --\S+)* bin\/maas\.js serve --role worker /,
     );
