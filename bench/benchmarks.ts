@@ -21,9 +21,10 @@ const torch = (script: string, args?: ShapeArgs): Contender => ({
 /** PyTorch with libgomp's default wait policy (idle threads spin a while before they sleep): its
  * best on an idle machine, where the passive waits of `torch` cost it 1.3-1.55x (measured on all
  * four train benchmarks); on a loaded machine spinning collapses it (lib/spawn.ts), hence both rows. */
-const torchSpinning = (script: string): Contender => ({
-  name: 'torch-omp-default',
+const torchSpinning = (script: string, args?: ShapeArgs, name = 'torch-omp-default'): Contender => ({
+  name,
   label: 'PyTorch 1.13, OMP_WAIT_POLICY unset (libgomp spins)',
+  ...(args ? { args } : {}),
   spec: (args) => {
     const spec = pythonSpec(script)(args);
     const { OMP_WAIT_POLICY: _passive, ...env } = spec.env;
@@ -209,8 +210,13 @@ benchmarks.add({
       cache: num(a, 'cache', 1) === 1,
     }),
   baseline: 'torch-cache',
+  alsoAgainst: 'torch-cache-omp-default',
   contenders: [
     { ...torch('torch_gpt_generate.py', { cache: 1 }), name: 'torch-cache', label: 'PyTorch 1.13, KV cache' },
+    {
+      ...torchSpinning('torch_gpt_generate.py', { cache: 1 }, 'torch-cache-omp-default'),
+      label: 'PyTorch 1.13, KV cache, OMP_WAIT_POLICY unset (libgomp spins)',
+    },
     {
       ...torch('torch_gpt_generate.py', { cache: 0 }),
       name: 'torch-nocache',
