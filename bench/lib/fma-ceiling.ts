@@ -4,11 +4,12 @@
  * historical 230 is used and the report says it was assumed. */
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CEILING_GFLOPS } from './flops';
+import { hasAvx512 } from './spawn';
 
 export interface FmaCeiling {
   gflops: number;
@@ -23,7 +24,7 @@ export function fmaCeiling(): FmaCeiling {
 }
 
 function measure(): FmaCeiling | undefined {
-  if (!/\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'))) return undefined;
+  if (!hasAvx512()) return undefined;
   const dir = mkdtempSync(join(tmpdir(), 'fma-peak-'));
   try {
     const binary = join(dir, 'fma-peak');

@@ -22,7 +22,8 @@ export function torchEnv(): Record<string, string> {
 }
 
 let avx512: boolean | undefined;
-function hasAvx512(): boolean {
+/** Whether this CPU has AVX-512 (read once from /proc/cpuinfo; false where it cannot be read). */
+export function hasAvx512(): boolean {
   if (avx512 === undefined) {
     try {
       // Synchronous read of a small procfs file, once per run.

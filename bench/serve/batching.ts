@@ -11,7 +11,7 @@
  */
 import { createRequire } from 'node:module';
 import { cnnModel } from '../../test/helpers/onnx-fixtures';
-import { environment, KEY, median, startServer, uploadModel, writeResults } from './harness';
+import { environment, KEY, median, startServer, uploadModel, v2Request, writeResults } from './harness';
 
 /** The subset of autocannon's API used here (it ships no types). */
 interface AutocannonResult {
@@ -39,37 +39,7 @@ interface Run {
   non2xx: number;
 }
 
-interface RequestBody {
-  headers: Record<string, string>;
-  body: string | Buffer;
-}
-
-/** One image request, JSON or binary (a JSON header, then the 784 float32 values). */
-function requestBody(image: number[]): RequestBody {
-  const input = { name: 'x', shape: [1, 1, 28, 28], datatype: 'FP32' };
-  if (FORMAT === 'json') {
-    return {
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ inputs: [{ ...input, data: image }] }),
-    };
-  }
-  const bytes = Buffer.from(Float32Array.from(image).buffer);
-  const header = Buffer.from(
-    JSON.stringify({
-      inputs: [{ ...input, parameters: { binary_data_size: bytes.length } }],
-      parameters: { binary_data_output: true },
-    }),
-  );
-  return {
-    headers: {
-      'content-type': 'application/octet-stream',
-      'inference-header-content-length': String(header.length),
-    },
-    body: Buffer.concat([header, bytes]),
-  };
-}
-
-function load(url: string, request: RequestBody): Promise<Run> {
+function load(url: string, request: ReturnType<typeof v2Request>): Promise<Run> {
   return new Promise((resolve, reject) => {
     autocannon(
       {
@@ -94,8 +64,8 @@ async function main(): Promise<void> {
     const model = cnnModel(HIDDEN);
     await uploadModel(server.url, 'cnn-batched', model, '?max_batch_size=32');
     await uploadModel(server.url, 'cnn-single', model, '?max_batch_size=1');
-    const image = Array.from({ length: 784 }, (_, i) => ((i * 37) % 255) / 255);
-    const body = requestBody(image);
+    const image = Float32Array.from({ length: 784 }, (_, i) => ((i * 37) % 255) / 255);
+    const body = v2Request([1, 1, 28, 28], image, FORMAT === 'binary');
     const urls = {
       batched: `${server.url}/v2/models/cnn-batched/infer`,
       single: `${server.url}/v2/models/cnn-single/infer`,

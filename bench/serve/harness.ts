@@ -42,6 +42,34 @@ export async function uploadModel(url: string, name: string, bytes: Uint8Array, 
   if (res.status !== 201) throw new Error(`upload ${name}: ${res.status} ${await res.text()}`);
 }
 
+/** A KServe v2 request for one FP32 input `x`, with its headers. `binary`: a JSON header with
+ * `binary_data_size`, then the raw values, and the answer asked for in binary too (the binary
+ * tensor extension, as Triton's perf_analyzer sends it by default); otherwise JSON both ways. */
+export function v2Request(
+  shape: number[],
+  values: Float32Array,
+  binary: boolean,
+): { body: Buffer; headers: Record<string, string> } {
+  const input = { name: 'x', shape, datatype: 'FP32' };
+  if (!binary) {
+    const json = JSON.stringify({ inputs: [{ ...input, data: [...values] }] });
+    return { body: Buffer.from(json), headers: { 'content-type': 'application/json' } };
+  }
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [{ ...input, parameters: { binary_data_size: values.byteLength } }],
+      parameters: { binary_data_output: true },
+    }),
+  );
+  return {
+    body: Buffer.concat([header, Buffer.from(values.buffer, values.byteOffset, values.byteLength)]),
+    headers: {
+      'content-type': 'application/octet-stream',
+      'inference-header-content-length': String(header.length),
+    },
+  };
+}
+
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];

@@ -19,7 +19,8 @@
  *
  * ALLOC=1 samples what the API thread allocates over the timed window (V8's sampling heap
  * profiler, objects a GC has collected since counted too) and prints the top allocating functions
- * in bytes per request: what young-generation GC pauses are made of.
+ * in bytes per request: what young-generation GC pauses are made of (that run's CPU figures
+ * then include the profiler's own work).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -31,7 +32,7 @@ import { buildServer } from '../../src/api/server';
 import { loadConfig } from '../../src/platform/config';
 import { openPlatform } from '../../src/platform/platform';
 import { cnnModel, mlpModel } from '../../test/helpers/onnx-fixtures';
-import { KEY } from './harness';
+import { KEY, v2Request } from './harness';
 
 const N = Number(process.env.N ?? 3000);
 /** Thread ids of the client workers (their CPU is not the server's). */
@@ -119,27 +120,19 @@ async function loop(count, times) {
 })();
 `;
 
-/** The request: the model's input as JSON, or (BODY=binary) as a KServe v2 binary tensor with the
- * answer asked for in binary too, as bench/serve/batching.ts's FORMAT=binary sends it. */
+/** The request: the model's input as JSON, or (BODY=binary) as a KServe v2 binary tensor. */
 function requestBody(): { body: Buffer; headers: Record<string, string> } {
-  const [shape, values] =
-    MODEL === 'cnn'
-      ? [[1, 1, 28, 28], Float32Array.from({ length: 784 }, (_, i) => ((i * 37) % 255) / 255)]
-      : [[1, 64], Float32Array.from({ length: 64 }, (_, i) => Math.sin(i))];
-  if (BODY === 'binary') {
-    const json = Buffer.from(
-      JSON.stringify({
-        inputs: [{ name: 'x', shape, datatype: 'FP32', parameters: { binary_data_size: values.byteLength } }],
-        parameters: { binary_data_output: true },
-      }),
-    );
-    return {
-      body: Buffer.concat([json, Buffer.from(values.buffer)]),
-      headers: { 'inference-header-content-length': String(json.length) },
-    };
-  }
-  const json = JSON.stringify({ inputs: [{ name: 'x', shape, datatype: 'FP32', data: [...values] }] });
-  return { body: Buffer.from(json), headers: { 'content-type': 'application/json' } };
+  return MODEL === 'cnn'
+    ? v2Request(
+        [1, 1, 28, 28],
+        Float32Array.from({ length: 784 }, (_, i) => ((i * 37) % 255) / 255),
+        BODY === 'binary',
+      )
+    : v2Request(
+        [1, 64],
+        Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)),
+        BODY === 'binary',
+      );
 }
 
 /** CPU clock ticks (user + system) of each of this process's threads, by thread id, with its name. */

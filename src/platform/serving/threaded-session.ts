@@ -22,13 +22,13 @@ export interface SequenceStep {
   feedback: Feedback;
 }
 
-/** What a Runner needs from a loaded model. */
 /** What the caller knows of the run's surroundings, for sessions that choose where to run it. */
 export interface RunHints {
   /** Other requests are waiting for this model: the API thread has work besides this run. */
   contended?: boolean;
 }
 
+/** What a Runner needs from a loaded model. */
 export interface ModelSession {
   readonly inputs: ValueSignature[];
   readonly outputs: ValueSignature[];
