@@ -2,7 +2,8 @@
  * Weight packing for the two quantised MatMuls ONNX Runtime runs on CPU:
  *
  *   int8 (DynamicQuantizeMatMul, com.microsoft): B int8 [K, N], one symmetric scale per output
- *     column (scale = max |w| / 127, zero point 0); activations are quantised per call.
+ *     column (scale = max |w| / 63, zero point 0: 7 bits, see INT8_WEIGHT_MAX); activations are
+ *     quantised per call.
  *   int4 (MatMulNBits, com.microsoft, bits 4): B transposed to [N, K] and cut along K into blocks
  *     of `blockSize` (K padded with zeros to a whole block). Each block has one scale
  *     and one zero point (asymmetric: the block's [min, max] with 0 in it, in 15 steps), so a code
@@ -23,7 +24,16 @@ export interface Int8Weight {
   scales: Float32Array;
 }
 
-/** Per-column symmetric int8 of a row-major [K, N] weight. */
+/**
+ * The largest int8 weight code: 63, not 127. ONNX Runtime multiplies uint8 activations by int8
+ * weights with AVX2's `vpmaddubsw` where the CPU lacks AVX-512 VNNI, which adds two products into
+ * an int16 and saturates: 255 · 127 · 2 passes 32,767 (a test Llama's int8 logits were off by 18 %
+ * of their range on an AVX2-only host). 255 · 63 · 2 fits; ONNX Runtime's own quantiser calls this
+ * `reduce_range`. A quantised file may be served on any host, so always.
+ */
+export const INT8_WEIGHT_MAX = 63;
+
+/** Per-column symmetric int8 of a row-major [K, N] weight, codes within ±INT8_WEIGHT_MAX. */
 export function quantizeInt8(w: Float32Array, k: number, n: number): Int8Weight {
   const scales = new Float32Array(n);
   for (let i = 0; i < k; i++) {
@@ -34,7 +44,7 @@ export function quantizeInt8(w: Float32Array, k: number, n: number): Int8Weight 
     }
   }
   // An all-zero column gets scale 1 (its codes are 0 whatever the scale; a 0 scale would be NaN).
-  for (let j = 0; j < n; j++) scales[j] = scales[j] / 127 || 1;
+  for (let j = 0; j < n; j++) scales[j] = scales[j] / INT8_WEIGHT_MAX || 1;
   const values = new Int8Array(k * n);
   for (let i = 0; i < k; i++) {
     const row = i * n;
