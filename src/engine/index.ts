@@ -28,6 +28,7 @@ export { encodeModel, encodeModelParts } from './onnx/encode';
 export { importOnnx, missingOps } from './onnx/import';
 export { type ImportedLayer, type ImportedWeight, importedLayers } from './onnx/import-layers';
 export { inlineExternalData, replaceInitializers } from './onnx/patch';
+export { quantizeInt8 } from './onnx/quantize/pack';
 export {
   type QuantizeReport,
   type QuantizeTarget,

@@ -111,7 +111,9 @@ describe('fixture folder variants', () => {
     const range = Math.max(...a) - Math.min(...a);
     const worst = a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
     expect(worst).toBeGreaterThan(0); // really quantised
-    expect(worst).toBeLessThan(0.05 * range);
+    // 10 %, as the file quantiser's bound: the codes are 7-bit (AVX2's u8 × s8 kernel saturates with
+    // 8); 8.3 % measured on an AVX2-only host, 15 % there with 8-bit codes.
+    expect(worst).toBeLessThan(0.1 * range);
 
     // transformers.js (dtype q8) generates what a greedy loop with the KV cache over the int8 graph
     // gives. (A full re-run would not do: DynamicQuantizeLinear scales each call's activations
