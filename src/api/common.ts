@@ -2,12 +2,16 @@
  * HTTP helpers every surface uses (native /api/v1, OpenAI /v1, KServe /v2, ops): the server's
  * name and version, and the signal that tells a handler its client went away.
  */
+import { scheduleAs } from '../platform/serving/caller';
 import type { RouteContext } from './route';
 
 export const SERVER_NAME = 'maas';
 export const SERVER_VERSION = '0.1.0';
 
-/** A signal that fires when the client goes away before its answer is written. */
+/**
+ * A signal that fires when the client goes away before its answer is written. It carries the
+ * request's caller too: every model run given it is scheduled as that tenant's (caller.ts).
+ */
 export function disconnectSignal(ctx: RouteContext): AbortSignal {
   const controller = new AbortController();
   const res = ctx.reply.raw;
@@ -30,5 +34,5 @@ export function disconnectSignal(ctx: RouteContext): AbortSignal {
     cleanup();
   });
   res.once('finish', cleanup);
-  return controller.signal;
+  return scheduleAs(controller.signal, ctx.caller);
 }

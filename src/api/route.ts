@@ -7,6 +7,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal, Scope } from '../platform/auth/auth';
 import type { Platform } from '../platform/platform';
+import type { Caller } from '../platform/serving/caller';
 import type { TapeOptions } from './json-tape';
 
 /** Which size budget a JSON body gets (json-limits.ts). */
@@ -33,6 +34,8 @@ export interface RouteContext {
   routes: readonly RouteSpec[];
   /** Set on every non-public route (the auth hook ran). */
   principal: Principal;
+  /** Whose model runs this request's are (fair queues): bound to its `disconnectSignal`. */
+  caller: Caller;
   params: Record<string, string>;
   query: Record<string, string>;
   body: unknown;

@@ -13,7 +13,7 @@ import { fail, MaasError } from '../common/errors';
 import { NAME_PATTERN } from '../common/names';
 import { hasScope, type Principal } from '../platform/auth/auth';
 import type { Platform } from '../platform/platform';
-import { callerOf, runAs } from '../platform/serving/caller';
+import { callerOf } from '../platform/serving/caller';
 import { bodyHints, checkBodyType, installBinaryParsers, installBodyParsers } from './bodies';
 import { prettyStream, resolveLogFormat } from './console';
 import { sendError, toMaasError } from './errors';
@@ -201,11 +201,14 @@ function registerRoute(app: FastifyInstance, spec: RouteSpec, shared: Shared): v
     },
     handler: async (req: FastifyRequest, reply: FastifyReply) => {
       checkBodyType(spec, req);
+      const principal = principals.get(req) ?? ANONYMOUS;
       const ctx = {
         platform,
         state: shared.state,
         routes: shared.routes,
-        principal: principals.get(req) ?? ANONYMOUS,
+        principal,
+        // Every model run this request causes is scheduled as its tenant's (fair queues).
+        caller: callerOf(principal.tenantId, principal.limits.tenant),
         params: (req.params ?? {}) as Record<string, string>,
         query: (req.query ?? {}) as Record<string, string>,
         body: req.body,
@@ -213,12 +216,9 @@ function registerRoute(app: FastifyInstance, spec: RouteSpec, shared: Shared): v
         reply,
       };
       const handle = async () => spec.handler(ctx);
-      // Every model run this request causes is scheduled as its tenant's (fair queues).
-      const result = await runAs(callerOf(ctx.principal.tenantId, ctx.principal.limits.tenant), () =>
-        spec.audit
-          ? platform.tenancy.audit.track(ctx.principal, auditEvent(spec.audit, ctx), handle)
-          : handle(),
-      );
+      const result = await (spec.audit
+        ? platform.tenancy.audit.track(ctx.principal, auditEvent(spec.audit, ctx), handle)
+        : handle());
       // A streaming route (SSE) answered on the raw socket itself.
       if (reply.sent) return reply;
       reply.code(spec.status ?? 200);

@@ -26,8 +26,11 @@ export interface RunOptions {
 export interface ModelSequence {
   run(inputs: Record<string, Tensor>, options?: RunOptions): Promise<Record<string, Tensor>>;
   close(): void;
-  /** The most tokens one run should take: a longer prompt is prefilled in chunks (batching only). */
-  prefillChunk?: () => Promise<number | undefined>;
+  /**
+   * The most tokens one run should take: a longer prompt is prefilled in chunks (batching only).
+   * `signal`: the request's, as its runs get (it opens the sequence, as that request's: caller.ts).
+   */
+  prefillChunk?: (signal?: AbortSignal) => Promise<number | undefined>;
 }
 
 /** How a sequence may join others (continuous batching, `BatchPlan`) and whose it is. */

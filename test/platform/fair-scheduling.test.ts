@@ -7,7 +7,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tensorFrom } from '../../src/engine/runtime/tensor';
-import { runAs, withPriority } from '../../src/platform/serving/caller';
+import {
+  anySignal,
+  type Caller,
+  callerOfSignal,
+  scheduleAs,
+  withCallerOf,
+} from '../../src/platform/serving/caller';
 import { Contention } from '../../src/platform/serving/contention';
 import { FairQueue } from '../../src/platform/serving/fair-queue';
 import type { Runner } from '../../src/platform/serving/runner';
@@ -128,21 +134,27 @@ describe('fair scheduling of a model queue', () => {
     expect(order).toEqual(['c1', 'a-now', 'c2', 'b1-batch', 'a1-batch', 'b2-batch', 'a2-batch', 'a3-batch']);
   });
 
-  it("takes the caller and priority through the inference service (the request's tenant, batch on ask)", async () => {
+  it("takes the caller and priority through the inference service (the request signal's, batch on ask)", async () => {
     const infer = s.platform.inference;
     const order: string[] = [];
-    const send = (label: string, priority?: 'batch') =>
-      infer.infer('default', 'one', undefined, { inputs: row(), priority }).then(() => order.push(label));
+    const send = (label: string, signal: AbortSignal, priority?: 'batch') =>
+      infer
+        .infer('default', 'one', undefined, { inputs: row(), signal, priority })
+        .then(() => order.push(label));
+    const requestSignal = (caller: Caller) => scheduleAs(new AbortController().signal, caller);
     const call = (label: string, tenant: string, priority?: 'batch') =>
-      runAs({ tenant }, () => send(label, priority));
-    // Batch priority asked for around the work rather than on the call (as a background job would).
+      send(label, requestSignal({ tenant }), priority);
+    // Batch priority bound with the caller rather than asked on the call (as a background job's).
     const inBatch = (label: string, tenant: string) =>
-      runAs({ tenant }, () => withPriority('batch', () => send(label)));
+      send(label, requestSignal({ tenant, priority: 'batch' }));
+    // A signal derived from the request's (a family runtime's deadline) keeps its caller.
+    const derived = (label: string, tenant: string) =>
+      send(label, anySignal([requestSignal({ tenant }), AbortSignal.timeout(60_000)]));
     await Promise.all([
       call('a1-batch', 'a', 'batch'),
       inBatch('a2-batch', 'a'),
       call('a3', 'a'),
-      call('a4', 'a'),
+      derived('a4', 'a'),
       call('b1', 'b'),
     ]);
     // a1-batch may already be running when the others arrive; every interactive one goes before
@@ -151,6 +163,19 @@ describe('fair scheduling of a model queue', () => {
     expect([...rest.slice(0, 3)].sort()).toEqual(['a3', 'a4', 'b1']);
     expect(rest.indexOf('a3')).toBeLessThan(rest.indexOf('a4'));
     expect(order.indexOf('a2-batch')).toBe(4);
+  });
+});
+
+describe('the caller on a request signal', () => {
+  it('is kept by the signals derived from it, and by nothing else', () => {
+    const caller = { tenant: 'a', weight: 2 };
+    const request = scheduleAs(new AbortController().signal, caller);
+    expect(callerOfSignal(request)).toBe(caller);
+    expect(callerOfSignal(anySignal([AbortSignal.timeout(60_000), request]))).toBe(caller);
+    expect(callerOfSignal(withCallerOf(request, new AbortController().signal))).toBe(caller);
+    expect(callerOfSignal(new AbortController().signal)).toBeUndefined();
+    expect(callerOfSignal(anySignal([AbortSignal.timeout(60_000)]))).toBeUndefined();
+    expect(callerOfSignal(undefined)).toBeUndefined();
   });
 });
 

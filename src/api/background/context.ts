@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../platform/auth/auth';
 import type { Platform } from '../../platform/platform';
-import { callerOf, type Priority, runAs } from '../../platform/serving/caller';
+import { callerOf, type Priority } from '../../platform/serving/caller';
 import type { RouteContext, RouteSpec } from '../route';
 
 export interface BackgroundCall {
@@ -68,6 +68,8 @@ export async function runRoute(
     state: { draining: false, inflight: 0 },
     routes: [],
     principal,
+    // The model queues see the tenant (fair turns, its cap) and the priority, as for a request.
+    caller: callerOf(principal.tenantId, principal.limits.tenant, priority),
     params: call.params,
     query: call.query ?? {},
     body: call.body,
@@ -76,6 +78,5 @@ export async function runRoute(
   };
   // A stream answer (SSE) keeps running after this returns: the caller reads it, and `signal`
   // still cancels it.
-  // The model queues see the tenant (fair turns, its cap) and the priority, as for a request.
-  return runAs(callerOf(principal.tenantId, principal.limits.tenant, priority), () => spec.handler(ctx));
+  return spec.handler(ctx);
 }

@@ -79,7 +79,7 @@ export function hfDecoder(run: RunModel, plan: DecoderPlan, tenant?: string): De
     async (seq, added, first, signal, past) => {
       // Chunked prefill: a long prompt goes in runs of at most `chunk` tokens, each one queued
       // behind the batch's next decode step, so running streams keep flowing meanwhile.
-      const chunk = added.length > 1 ? ((await seq.prefillChunk?.()) ?? added.length) : added.length;
+      const chunk = added.length > 1 ? ((await seq.prefillChunk?.(signal)) ?? added.length) : added.length;
       let logits: Tensor | null = null;
       for (let at = 0; at < added.length; at += chunk) {
         if (at > 0 && signal?.aborted) fail('client_closed', 'generation cancelled by the client');

@@ -3,7 +3,7 @@
  * bearer token into a `Principal` (tenant + scopes), then checks the route's required scope. The
  * store-backed resolver (hashed keys per tenant, `keyServiceResolver`) is chained after the admin key.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMaasError } from '../../common/errors';
@@ -29,7 +29,8 @@ export interface KeyResolver {
 /** The tenant the bootstrap admin key belongs to. */
 export const DEFAULT_TENANT = 'default';
 
-const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+// One-shot `hash` (no Hash object): the admin key is checked on every request.
+const sha256 = (s: string): Buffer => hash('sha256', s, 'buffer');
 
 /** Resolves exactly one key: the admin key. Hash both sides so lengths match for timingSafeEqual. */
 export class AdminKeyResolver implements KeyResolver {

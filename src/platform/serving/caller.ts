@@ -3,13 +3,16 @@
  * concurrency cap (the tenant's `limits.weight` and `limits.concurrency`) and the request's
  * priority (`interactive`, or `batch` for bulk work such as OpenAI batches).
  *
- * The server sets it once per request (`runAs` around the route handler) and every model run the
- * request causes picks it up, however deep: a family runtime shared by all callers (an embedder,
- * an image generator, a decoder's steps) reaches the runner without each of them passing the
- * caller along. Code that starts work on a caller's behalf outside a request (a background
- * batch) wraps it in `runAs` itself, or passes `caller`/`priority` on the InferCall.
+ * The caller travels with the request's abort signal, the one object every model run a request
+ * causes is already given, however deep (a family runtime shared by all callers: an embedder, an
+ * image generator, a decoder's steps), so that a hang-up cancels it. The server binds the caller
+ * to that signal once (`scheduleAs`, in the route's disconnect signal) and the inference service
+ * reads it back (`callerOfSignal`); a signal derived from it (`anySignal`, `withCallerOf`) keeps
+ * it. As Go's `context.Context` carries values beside its cancellation.
+ *
+ * Why not `AsyncLocalStorage`: on Node 20 it turns on async hooks for every promise of the
+ * process, which cost the API thread ≈ 9 % of its CPU per `/v2` request (docs/benchmarks.md).
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Limits } from '../../store/tenancy/types';
 import type { Priority } from './fair-queue';
 
@@ -24,21 +27,31 @@ export interface Caller {
   priority?: Priority;
 }
 
-const current = new AsyncLocalStorage<Caller>();
+/** Weak: a request's signal and its caller go when the request does. */
+const callers = new WeakMap<AbortSignal, Caller>();
 
-/** Run `fn` (and everything it starts) on behalf of `caller`. */
-export function runAs<T>(caller: Caller, fn: () => T): T {
-  return current.run(caller, fn);
+/** Every model run given `signal` (or a signal derived from it here) is scheduled as `caller`. */
+export function scheduleAs(signal: AbortSignal, caller: Caller): AbortSignal {
+  callers.set(signal, caller);
+  return signal;
 }
 
-/** The caller of the work in progress, if any. */
-export function currentCaller(): Caller | undefined {
-  return current.getStore();
+/** The caller bound to `signal`, if any. */
+export function callerOfSignal(signal: AbortSignal | undefined): Caller | undefined {
+  return signal === undefined ? undefined : callers.get(signal);
 }
 
-/** Run `fn` as the current caller, at another priority (e.g. `batch` for bulk work). */
-export function withPriority<T>(priority: Priority, fn: () => T): T {
-  return current.run({ ...(current.getStore() ?? { tenant: '' }), priority }, fn);
+/** `AbortSignal.any(signals)`, scheduled as the first of them that has a caller. */
+export function anySignal(signals: AbortSignal[]): AbortSignal {
+  const combined = AbortSignal.any(signals);
+  const caller = signals.map((s) => callers.get(s)).find((c) => c !== undefined);
+  return caller ? scheduleAs(combined, caller) : combined;
+}
+
+/** `signal`, scheduled as `from`'s caller (a signal made for the work `from` cancels). */
+export function withCallerOf(from: AbortSignal | undefined, signal: AbortSignal): AbortSignal {
+  const caller = callerOfSignal(from);
+  return caller ? scheduleAs(signal, caller) : signal;
 }
 
 /** The caller of work by a tenant with these limits (its `weight` and `concurrency`). */

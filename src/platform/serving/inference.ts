@@ -8,7 +8,7 @@ import type { BatchPlan, Feedback } from '../../engine/index';
 import type { Tensor } from '../../engine/runtime/tensor';
 import type { ModelSignature, ServingSettings, VersionRecord } from '../../store/ports';
 import type { Registry } from '../registry/registry';
-import { type Caller, currentCaller, type Priority } from './caller';
+import { type Caller, callerOfSignal, type Priority } from './caller';
 import type { RunnerPool } from './pool';
 import type { Runner, RunnerSequence } from './runner';
 
@@ -18,15 +18,15 @@ export interface InferCall {
   /** A tighter deadline than the model's/server's (ms). */
   timeoutMs?: number;
   signal?: AbortSignal;
-  /** Whose run it is (fair scheduling); default: the request's caller (`runAs`). */
+  /** Whose run it is (fair scheduling); default: the one bound to `signal` (caller.ts). */
   caller?: Caller;
   /** `batch` waits behind every `interactive` request of the model; default: the caller's, else interactive. */
   priority?: Priority;
 }
 
-/** The caller a run is scheduled as: the call's own, else the request's, at the call's priority. */
-function callerFor(call: Pick<InferCall, 'caller' | 'priority'>): Caller | undefined {
-  const base = call.caller ?? currentCaller();
+/** The caller a run is scheduled as: the call's own, else its signal's, at the call's priority. */
+function callerFor(call: Pick<InferCall, 'caller' | 'priority' | 'signal'>): Caller | undefined {
+  const base = call.caller ?? callerOfSignal(call.signal);
   if (!call.priority) return base;
   return { ...(base ?? { tenant: '' }), priority: call.priority };
 }
@@ -82,8 +82,11 @@ function unlessGivenUp<T>(
 /** A sequence of runs on one version (see `InferenceService.sequence`). */
 export interface InferSequence {
   run(call: InferCall): Promise<Record<string, Tensor>>;
-  /** For batched sequences: the most tokens a prefill run takes (resolves the runner). */
-  prefillChunk(): Promise<number | undefined>;
+  /**
+   * For batched sequences: the most tokens a prefill run takes (resolves the runner; `signal`, the
+   * request's, as in `run`, says whose sequence it is).
+   */
+  prefillChunk(signal?: AbortSignal): Promise<number | undefined>;
   /** Free the state and let the runner be evicted again (idempotent). */
   close(): void;
 }
@@ -169,13 +172,14 @@ export class InferenceService {
     let closed = false;
     /** Known once resolved: a hang-up during the load is then counted against it. */
     let resolved: VersionRecord | null = null;
-    const open = async () => {
+    // Scheduled as the caller bound to the first run's signal (the request's), unless given.
+    const open = async (signal: AbortSignal | undefined) => {
       const version = await this.registry.resolve(owner, model, ref);
       resolved = version;
       const detail = await this.registry.modelRecord(owner, model);
       const runner = await this.pool.acquire(version, await this.registry.modelPath(version), detail.serving);
       return {
-        seq: runner.openSequence(feedback, { ...options, caller: callerFor(options) }),
+        seq: runner.openSequence(feedback, { ...options, caller: callerFor({ ...options, signal }) }),
         limitMs: detail.serving.timeout_ms ?? this.defaultTimeoutMs,
       };
     };
@@ -187,7 +191,7 @@ export class InferenceService {
         // may take; its first request waits for the load, as the next ones do not).
         const { seq, limitMs } = await unlessGivenUp(
           () => {
-            opened ??= open();
+            opened ??= open(call.signal);
             return opened;
           },
           call.signal,
@@ -205,8 +209,8 @@ export class InferenceService {
           signal: call.signal,
         });
       },
-      prefillChunk: async () => {
-        opened ??= open();
+      prefillChunk: async (signal) => {
+        opened ??= open(signal);
         return (await opened).seq.prefillChunk;
       },
       close: () => {

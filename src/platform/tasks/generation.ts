@@ -13,6 +13,7 @@ import { type TokenUsage, textUsage } from '../../models/common/metering';
 import { MAX_TOP_LOGPROBS, validateSampling } from '../../models/common/sampling';
 import type { GenerateResult, JsonFormat, TextGenerationRuntime } from '../../models/task';
 import type { VersionRecord } from '../../store/ports';
+import { withCallerOf } from '../serving/caller';
 
 export interface GenerationParams {
   prompt: string;
@@ -144,7 +145,7 @@ export function openGeneration(
       const stopAll = () => inner.abort();
       outer?.addEventListener('abort', stopAll, { once: true });
       if (outer?.aborted) stopAll();
-      const signal = inner.signal;
+      const signal = withCallerOf(outer, inner.signal);
       const choices = await Promise.all(
         Array.from({ length: n }, (_, i) =>
           runtime

@@ -40,6 +40,7 @@ import { type SpeechResult, TextToSpeech } from '../../models/tts/speech';
 import type { ModelRecord, VersionRecord } from '../../store/ports';
 import type { ArtifactStore } from '../artifacts/artifacts';
 import type { Registry } from '../registry/registry';
+import { anySignal } from '../serving/caller';
 import type { InferenceService } from '../serving/inference';
 import { type ChatMessage, chatStops, chatTemplateOf, renderChat } from './chat';
 import { type DerivedBuilders, DerivedModels } from './derived';
@@ -282,7 +283,7 @@ export class TaskService {
     const deadline = AbortSignal.timeout(this.requestTimeoutMs);
     let images: Uint8Array[];
     try {
-      images = await runtime.generate(req, signal ? AbortSignal.any([signal, deadline]) : deadline);
+      images = await runtime.generate(req, signal ? anySignal([signal, deadline]) : deadline);
     } catch (e) {
       if (deadline.aborted)
         fail(
@@ -348,7 +349,7 @@ export class TaskService {
         voice: req.voice,
         speed: req.speed,
         engine: builtin.engine,
-        signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+        signal: signal ? anySignal([signal, deadline]) : deadline,
       });
     } catch (e) {
       if (deadline.aborted && !signal?.aborted)
@@ -453,7 +454,7 @@ export class TaskService {
       return {
         run: (inputs, o) => seq.run({ inputs, outputs: o?.outputs, signal: o?.signal }),
         close: () => seq.close(),
-        prefillChunk: () => seq.prefillChunk(),
+        prefillChunk: (signal) => seq.prefillChunk(signal),
       };
     };
     const derived = this.derived;
