@@ -4,12 +4,15 @@
  * file uploaded twice: `cnn-batched` (max_batch_size 32) and `cnn-single` (max_batch_size 1).
  * Interleaved A B A B ..., REPS runs of SECONDS each; medians with min/max. FORMAT=binary sends the
  * image as a KServe v2 binary tensor and asks for the answer in binary (as Triton's perf_analyzer
- * does by default); the default is JSON both ways.
+ * does by default); the default is JSON both ways. First, the model alone in this process at batch
+ * 1 and 32 (no server, no HTTP): the gain that batching this model could give at most here.
  *
  *   node --import tsx bench/serve/batching.ts
  *   FORMAT=binary node --import tsx bench/serve/batching.ts
  */
 import { createRequire } from 'node:module';
+import { EngineSession } from '../../src/engine/runtime/session';
+import { tensorFrom } from '../../src/engine/runtime/tensor';
 import { cnnModel } from '../../test/helpers/onnx-fixtures';
 import { environment, KEY, median, startServer, uploadModel, v2Request, writeResults } from './harness';
 
@@ -39,6 +42,40 @@ interface Run {
   non2xx: number;
 }
 
+/**
+ * Images per second of the model alone in this process (ORT intra-op 2, as the server runs it),
+ * `rows` images a run, for `seconds` after a warm-up.
+ */
+async function modelAlone(session: EngineSession, image: Float32Array, rows: number, seconds: number) {
+  const data = new Float32Array(rows * image.length);
+  for (let r = 0; r < rows; r++) data.set(image, r * image.length);
+  const feed = { x: tensorFrom('float32', [rows, 1, 28, 28], data) };
+  for (let i = 0; i < 5; i++) await session.run(feed);
+  let runs = 0;
+  const start = performance.now();
+  while (performance.now() - start < seconds * 1000) {
+    await session.run(feed);
+    runs++;
+  }
+  return (runs * rows) / ((performance.now() - start) / 1000);
+}
+
+/** Batch 32 over batch 1 in-process, `reps` interleaved pairs of 2 s: the ceiling of the ratio. */
+async function aloneCeiling(model: Uint8Array, image: Float32Array, reps: number) {
+  const session = await EngineSession.create(model);
+  try {
+    const single: number[] = [];
+    const batched: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      single.push(await modelAlone(session, image, 1, 2));
+      batched.push(await modelAlone(session, image, 32, 2));
+    }
+    return { single: median(single), batched: median(batched), ratio: median(batched) / median(single) };
+  } finally {
+    await session.release();
+  }
+}
+
 function load(url: string, request: ReturnType<typeof v2Request>): Promise<Run> {
   return new Promise((resolve, reject) => {
     autocannon(
@@ -65,6 +102,7 @@ async function main(): Promise<void> {
     await uploadModel(server.url, 'cnn-batched', model, '?max_batch_size=32');
     await uploadModel(server.url, 'cnn-single', model, '?max_batch_size=1');
     const image = Float32Array.from({ length: 784 }, (_, i) => ((i * 37) % 255) / 255);
+    const alone = await aloneCeiling(model, image, 3);
     const body = v2Request([1, 1, 28, 28], image, FORMAT === 'binary');
     const urls = {
       batched: `${server.url}/v2/models/cnn-batched/infer`,
@@ -103,6 +141,7 @@ async function main(): Promise<void> {
       },
       single: { rps: s('single', 'rps'), p50_ms: s('single', 'p50'), p99_ms: s('single', 'p99') },
       throughputRatio: { median: median(ratio), min: Math.min(...ratio), max: Math.max(...ratio) },
+      modelAlone: alone,
       errors: {
         batched: runs.batched.reduce((n, x) => n + x.non2xx, 0),
         single: runs.single.reduce((n, x) => n + x.non2xx, 0),
@@ -124,6 +163,8 @@ ${row('dynamic batching (max_batch_size 32, max_delay_ms 0)', 'batched')}
 ${row('no batching (max_batch_size 1)', 'single')}
 
 Throughput ratio batched / single: **${median(ratio).toFixed(2)}×** (min ${Math.min(...ratio).toFixed(2)}, max ${Math.max(...ratio).toFixed(2)}); mean batch size ${meanBatch.toFixed(1)} requests; non-2xx: ${result.errors.batched} / ${result.errors.single}. Target ≥ 5× — ${median(ratio) >= 5 ? 'met' : 'NOT met'}.
+
+The model alone in the benchmark's process, no server (ORT intra-op 2; 3 interleaved pairs of 2 s, medians): batch 1 ${f(alone.single)} images/s, batch 32 ${f(alone.batched)} images/s: **${alone.ratio.toFixed(2)}×**, the most batching this model can gain on this machine (the server's rows also pay HTTP, and share the cores with the load generator).
 `;
     await writeResults(FORMAT === 'binary' ? 'serve-batching-binary' : 'serve-batching', md, result);
   } finally {
