@@ -11,7 +11,7 @@
  * it. As Go's `context.Context` carries values beside its cancellation.
  *
  * Why not `AsyncLocalStorage`: on Node 20 it turns on async hooks for every promise of the
- * process, which cost the API thread ≈ 9 % of its CPU per `/v2` request (docs/benchmarks.md).
+ * process, which cost the API thread about a tenth of its CPU per `/v2` request (docs/benchmarks.md).
  */
 import type { Limits } from '../../store/tenancy/types';
 import type { Priority } from './fair-queue';
