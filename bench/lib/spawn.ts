@@ -21,19 +21,22 @@ export function torchEnv(): Record<string, string> {
   return env;
 }
 
-let avx512: boolean | undefined;
-/** Whether this CPU has AVX-512 (read once from /proc/cpuinfo; false where it cannot be read). */
-export function hasAvx512(): boolean {
-  if (avx512 === undefined) {
+let cpuinfo: string | undefined;
+/** Whether this CPU has a feature flag of /proc/cpuinfo (read once; false where it cannot be read). */
+export function cpuHas(flag: string): boolean {
+  if (cpuinfo === undefined) {
     try {
       // Synchronous read of a small procfs file, once per run.
-      avx512 = /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+      cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
     } catch {
-      avx512 = false;
+      cpuinfo = '';
     }
   }
-  return avx512;
+  return new RegExp(`\\b${flag}\\b`).test(cpuinfo);
 }
+
+/** Whether this CPU has AVX-512. */
+export const hasAvx512 = (): boolean => cpuHas('avx512f');
 
 /** A Python peer: `/usr/bin/python3 bench/peers/<script> --name value ...`. */
 export function pythonSpec(script: string): (args: ShapeArgs) => ProcessSpec {
