@@ -2,6 +2,7 @@
  * Shared pieces of the serving benchmarks: start `maas serve` as a child process (so client and
  * server do not share an event loop), upload a model, summarise samples, write results.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,14 +17,33 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
+/** The server the benchmarks run: the built one users start (`BENCH_SERVER_ENTRY=source`: src/ through tsx). */
+const ENTRY = process.env.BENCH_SERVER_ENTRY === 'source' ? 'source' : 'built';
+let built = false;
+
+/** Builds dist/ from this checkout's sources, once per benchmark process (≈ 1 s), so it is current. */
+function buildOnce(): void {
+  if (built || ENTRY !== 'built') return;
+  execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'ignore' });
+  built = true;
+}
+
 /** Starts `maas serve` on a fresh temp data folder, or on `prepared` when given (a folder prepared
  * with models already registered); either folder is removed by stop(). */
 export async function startServer(extraFlags: string[] = [], prepared?: string): Promise<BenchServer> {
   const dataDir = prepared ?? (await mkdtemp(join(tmpdir(), 'maas-bench-')));
+  buildOnce();
   // The zoo's background training stays off: it would compete with what is measured.
   // BENCH_SERVER_NODE_ARGS: more Node flags for the server (after the usual ones), for A/B runs.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const server = await spawnServe({ dataDir, adminKey: KEY, flags: extraFlags, zoo: 'off', nodeArgs });
+  const server = await spawnServe({
+    dataDir,
+    adminKey: KEY,
+    flags: extraFlags,
+    zoo: 'off',
+    nodeArgs,
+    entry: ENTRY,
+  });
   return {
     url: server.url,
     stop: async () => {
@@ -86,6 +106,8 @@ export function environment(): Record<string, string | number> {
     node: process.version,
     cpus: cpus().length,
     cpu: cpus()[0]?.model ?? 'unknown',
+    /** `built`: dist/maas.js, as `npm start` runs it; `source`: src/ through tsx. */
+    server: ENTRY,
     date: new Date().toISOString(),
   };
 }

@@ -27,6 +27,11 @@ export interface ServeOptions {
   env?: Record<string, string>;
   /** More Node flags for the server, after SERVE_NODE_FLAGS, e.g. `['--cpu-prof']`. */
   nodeArgs?: string[];
+  /**
+   * `source` (default): src/ through tsx, as the tests run it. `built`: dist/maas.js, what `npm
+   * start` runs (build it first: `npm run build`).
+   */
+  entry?: 'source' | 'built';
 }
 
 export interface ServeProcess {
@@ -46,9 +51,7 @@ export function spawnServe(o: ServeOptions): Promise<ServeProcess> {
     [
       ...SERVE_NODE_FLAGS,
       ...(o.nodeArgs ?? []),
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
+      ...(o.entry === 'built' ? ['dist/maas.js'] : ['--import', 'tsx', 'src/cli/main.ts']),
       'serve',
       '--port',
       '0',
