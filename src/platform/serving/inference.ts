@@ -17,16 +17,15 @@ export interface InferCall {
   outputs?: readonly string[];
   /** A tighter deadline than the model's/server's (ms). */
   timeoutMs?: number;
+  /** Cancels the run; whose run it is (fair scheduling) is the caller bound to it (caller.ts). */
   signal?: AbortSignal;
-  /** Whose run it is (fair scheduling); default: the one bound to `signal` (caller.ts). */
-  caller?: Caller;
   /** `batch` waits behind every `interactive` request of the model; default: the caller's, else interactive. */
   priority?: Priority;
 }
 
-/** The caller a run is scheduled as: the call's own, else its signal's, at the call's priority. */
-function callerFor(call: Pick<InferCall, 'caller' | 'priority' | 'signal'>): Caller | undefined {
-  const base = call.caller ?? callerOfSignal(call.signal);
+/** The caller a run is scheduled as: its signal's, at the call's priority if it asks one. */
+function callerFor(call: Pick<InferCall, 'priority' | 'signal'>): Caller | undefined {
+  const base = callerOfSignal(call.signal);
   if (!call.priority) return base;
   return { ...(base ?? { tenant: '' }), priority: call.priority };
 }
